@@ -1,0 +1,1 @@
+"""The booth daemon: session state machine, config, local store, UI server."""

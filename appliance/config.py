@@ -1,0 +1,149 @@
+"""The booth's one config file (TOML), validated once at start and passed down.
+
+Example::
+
+    >>> cfg = BoothConfig.model_validate({"booth": {"id": "jc-halle-1", "name": "Halle 1",
+    ...                                             "location": "Musterstadt"}})
+    >>> cfg.store.retention_days
+    14
+
+A wrong value raises :class:`ConfigError` whose message names the key, the value and what is
+allowed; the CLI turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+SUPPORTED_LANGUAGES = ("de", "en", "tr", "ar", "uk", "ru")
+# The consent text promises deletion after 14 days: a booth may purge sooner, never later.
+MAX_RETENTION_DAYS = 14
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BoothSection(_Section):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    location: Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class HubSection(_Section):
+    url: Annotated[str, Field(pattern=r"^(http|https)://[^\s/]+(/.*)?$")] = "http://127.0.0.1:8080"
+    token: str = ""
+    token_file: Path | None = None
+    ca_file: Path | None = None
+
+
+class UISection(_Section):
+    host: Literal["127.0.0.1", "::1", "localhost"] = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8081
+    languages: Annotated[list[str], Field(min_length=1)] = list(SUPPORTED_LANGUAGES)
+    default_language: str = "de"
+    idle_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
+    still_there_countdown_s: Annotated[float, Field(gt=0, le=300)] = 30.0
+    goodbye_s: Annotated[float, Field(gt=0, le=120)] = 8.0
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        unknown = [lang for lang in value if lang not in SUPPORTED_LANGUAGES]
+        if unknown:
+            raise ValueError(f"unknown language(s) {unknown}; allowed: {', '.join(SUPPORTED_LANGUAGES)}")
+        return value
+
+
+class StoreSection(_Section):
+    path: Path = Path("/var/lib/videokiosk/booth.db")
+    retention_days: Annotated[int, Field(ge=1, le=MAX_RETENTION_DAYS)] = MAX_RETENTION_DAYS
+    purge_interval_s: Annotated[float, Field(gt=0)] = 3600.0
+
+
+class HardwareSection(_Section):
+    camera: Literal["fake", "picamera2", "v4l2"] = "fake"
+    camera_device: str = "/dev/video0"
+    width: Annotated[int, Field(ge=160, le=1920)] = 640
+    height: Annotated[int, Field(ge=120, le=1080)] = 480
+    fps: Annotated[int, Field(ge=5, le=30)] = 25
+    audio: Literal["fake", "alsa"] = "fake"
+    audio_capture: str = "default"
+    audio_playback: str = "default"
+    button: Literal["fake", "gpio", "none"] = "fake"
+    button_pin: Annotated[int, Field(ge=0, le=27)] = 17
+    led_pin: Annotated[int, Field(ge=0, le=27)] | None = 27
+    long_press_s: Annotated[float, Field(gt=0.2, le=10)] = 2.0
+    hotplug: Literal["fake", "udev", "none"] = "fake"
+
+
+class MetricsSection(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 9101
+
+
+class BoothConfig(_Section):
+    booth: BoothSection
+    hub: HubSection = HubSection()
+    ui: UISection = UISection()
+    store: StoreSection = StoreSection()
+    hardware: HardwareSection = HardwareSection()
+    metrics: MetricsSection = MetricsSection()
+
+    def hub_token(self) -> str:
+        """The device token: inline for the demo, from a root-only file on a real booth."""
+        if self.hub.token_file is not None:
+            try:
+                return self.hub.token_file.read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"hub.token_file = {self.hub.token_file}: cannot read it ({exc.strerror})") from exc
+        return self.hub.token
+
+
+def describe_validation_error(source: str, err: ValidationError) -> str:
+    """One line per problem: file, dotted key, the value given, and what is allowed."""
+    lines = [f"{source}: invalid configuration"]
+    for problem in err.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        if problem["type"] == "missing":
+            lines.append(f"  {key}: missing; this key is required")
+        elif problem["type"] == "extra_forbidden":
+            lines.append(f"  {key} = {problem['input']!r}: unknown key (a typo?)")
+        else:
+            lines.append(f"  {key} = {problem['input']!r}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def parse_config(data: dict, source: str = "<config>") -> BoothConfig:
+    try:
+        cfg = BoothConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(source, err)) from None
+    if cfg.ui.default_language not in cfg.ui.languages:
+        raise ConfigError(
+            f"{source}: ui.default_language = {cfg.ui.default_language!r}: "
+            f"must be one of ui.languages ({', '.join(cfg.ui.languages)})"
+        )
+    return cfg
+
+
+def load_config(path: Path | str) -> BoothConfig:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return parse_config(data, str(path))
