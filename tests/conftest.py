@@ -1,0 +1,66 @@
+"""Fixtures shared by every test package: the real Debian Chromium, driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import LoopThread
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Fake devices for the advisor's browser; no network beyond loopback; as root Chromium needs
+# --no-sandbox. The booth's own kiosk page never gets camera or mic (see kiosk_context).
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+if os.geteuid() == 0:
+    CHROMIUM_ARGS.append("--no-sandbox")
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing at /usr/bin/chromium: run `make test`, which installs it")
+    b = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def kiosk_context(browser):
+    """A browser context like the booth's kiosk: no camera or microphone permission at all."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=[])
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def advisor_context(browser):
+    """A browser context like an advisor's desk: camera and microphone granted (fake devices)."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["camera", "microphone"])
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def loop_thread() -> Iterator[LoopThread]:
+    with LoopThread() as lt:
+        yield lt
