@@ -1,0 +1,133 @@
+"""The systemd watchdog: ping ``WATCHDOG=1`` only while the daemon is really healthy.
+
+The ping runs as a task on the daemon's event loop, so a blocked loop stops it by itself. The
+hardware loops (camera capture, audio, button) run on threads of their own; each reports through a
+:class:`Heartbeat`, and a stale heartbeat is a failed health check, so systemd restarts a daemon
+whose camera thread hangs although its event loop is fine.
+
+Example::
+
+    >>> from datetime import timedelta
+    >>> from videokiosk.clock import FakeClock
+    >>> clock = FakeClock()
+    >>> camera = Heartbeat("camera", max_age=5.0, clock=clock)
+    >>> camera.beat()
+    >>> sent = []
+    >>> class ListNotifier:
+    ...     def send(self, *fields):
+    ...         sent.append(fields)
+    ...         return True
+    >>> dog = Watchdog(ListNotifier(), interval=10.0, health_checks=[camera], clock=clock)
+    >>> dog.tick()
+    True
+    >>> _ = clock.advance(timedelta(seconds=6))
+    >>> dog.tick()
+    False
+    >>> sent[-1]
+    ('STATUS=unhealthy: camera',)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from videokiosk.clock import Clock
+
+from .sdnotify import Notifier
+
+log = logging.getLogger(__name__)
+
+HealthCheck = Callable[[], bool]
+
+
+class Heartbeat:
+    """A hardware loop calls :meth:`beat` every round; the watchdog asks whether it is fresh.
+
+    Thread-safe: beats come from device threads, checks from the event loop.
+    """
+
+    def __init__(self, name: str, max_age: float, clock: Clock) -> None:
+        self.name = name
+        self.max_age = max_age
+        self._clock = clock
+        self._last: float | None = None
+        self._lock = threading.Lock()
+
+    def beat(self) -> None:
+        with self._lock:
+            self._last = self._clock.monotonic()
+
+    def __call__(self) -> bool:
+        with self._lock:
+            last = self._last
+        # A loop that never beat is not known to be alive: it must beat once as it starts.
+        return last is not None and self._clock.monotonic() - last <= self.max_age
+
+    def __repr__(self) -> str:
+        return f"Heartbeat({self.name!r})"
+
+
+def check_name(check: HealthCheck) -> str:
+    return getattr(check, "name", None) or getattr(check, "__name__", None) or repr(check)
+
+
+class Watchdog:
+    """Sends ``WATCHDOG=1`` every ``interval`` seconds while every health check passes.
+
+    A check that raises counts as failed. When health changes, a ``STATUS=`` line names the
+    failing checks, so ``systemctl status`` says why a restart is coming.
+    """
+
+    def __init__(
+        self,
+        notifier: Notifier,
+        interval: float,
+        health_checks: Sequence[HealthCheck],
+        clock: Clock,
+    ) -> None:
+        if interval <= 0:
+            raise ValueError(f"watchdog interval must be positive, got {interval}")
+        self.notifier = notifier
+        self.interval = interval
+        self.health_checks = list(health_checks)
+        self._clock = clock
+        self._failing: list[str] = []
+
+    def add_check(self, check: HealthCheck) -> None:
+        self.health_checks.append(check)
+
+    def failing_checks(self) -> list[str]:
+        failing = []
+        for check in self.health_checks:
+            try:
+                ok = bool(check())
+            except Exception:  # a broken check must read as unhealthy, not kill the watchdog
+                log.exception("watchdog: health check %s raised", check_name(check))
+                ok = False
+            if not ok:
+                failing.append(check_name(check))
+        return failing
+
+    def tick(self) -> bool:
+        """One round: ping if healthy. Returns whether a ping was sent."""
+        failing = self.failing_checks()
+        if failing != self._failing:
+            if failing:
+                log.warning("watchdog: withholding pings, unhealthy: %s", ", ".join(failing))
+                self.notifier.send(f"STATUS=unhealthy: {', '.join(failing)}")
+            else:
+                log.info("watchdog: healthy again")
+                self.notifier.send("STATUS=healthy")
+            self._failing = failing
+        if failing:
+            return False
+        return self.notifier.send("WATCHDOG=1")
+
+    async def run(self) -> None:
+        """Ping until cancelled. Runs on the daemon's loop: if the loop blocks, pings stop."""
+        while True:
+            self.tick()
+            await asyncio.sleep(self.interval)
