@@ -51,6 +51,8 @@ class UISection(_Section):
     idle_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
     still_there_countdown_s: Annotated[float, Field(gt=0, le=300)] = 30.0
     goodbye_s: Annotated[float, Field(gt=0, le=120)] = 8.0
+    # Waiting for an advisor involves no touching, so it gets its own, longer inactivity limit.
+    waiting_timeout_s: Annotated[float, Field(gt=0, le=7200)] = 1800.0
 
     @field_validator("languages")
     @classmethod

@@ -18,3 +18,11 @@ class StoreError(ApplianceError):
 
 class InvalidMessage(ApplianceError):
     """A message from the kiosk UI did not match its schema."""
+
+
+class UnknownEvent(ApplianceError):
+    """An event name the booth's state machine does not know (a programming or UI error)."""
+
+
+class DeviceUnavailable(ApplianceError):
+    """A device the booth needs (camera, microphone, speaker) is missing or cannot be opened."""

@@ -1,0 +1,94 @@
+"""The two seams between the booth's session and the outside world: the hub and the call.
+
+The :class:`~appliance.session.Session` calls a :class:`HubLink` on its transitions (entering and
+leaving the waiting room, ending a call) and a :class:`CallHandler` when the call starts and stops.
+The real implementations live in ``appliance/hublink.py`` and ``appliance/call.py``; they report
+back by calling ``session.handle("advisor_informed")``, ``handle("queue_update", position=...,
+estimated_wait_s=...)``, ``handle("admitted", call_id=...)``, ``handle("declined", message=...)``
+and ``handle("call_ended")``.
+
+Standalone (no hub configured, tests) the booth uses the null objects here. Example::
+
+    >>> import asyncio
+    >>> link = NullHubLink()
+    >>> asyncio.run(link.enter_waiting({"session_id": "ab12", "language": "de", "kind": "walk_in"}))
+    >>> link.tickets
+    [{'session_id': 'ab12', 'language': 'de', 'kind': 'walk_in'}]
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+PERSONAL_FIELDS = frozenset({"name", "customer_number"})
+
+
+@runtime_checkable
+class HubLink(Protocol):
+    """What the session needs from the hub. Each method must return promptly (queue, don't block)."""
+
+    async def enter_waiting(self, ticket: dict[str, Any]) -> None:
+        """Join the virtual waiting room.
+
+        ``ticket`` has ``session_id``, ``language``, ``kind`` (``"walk_in"`` or ``"appointment"``)
+        and optionally ``name`` and ``customer_number``.
+        """
+
+    async def update_waiting(self, details: dict[str, Any]) -> None:
+        """The customer typed name and/or customer number while waiting (keys may be absent)."""
+
+    async def leave_waiting(self, reason: str) -> None:
+        """Leave the waiting room: ``"cancel"``, ``"withdraw"``, ``"timeout"`` or ``"reset"``."""
+
+    async def end_call(self) -> None:
+        """The customer hung up (or the booth reset) during a call."""
+
+
+@runtime_checkable
+class CallHandler(Protocol):
+    """Builds and tears down the booth's one WebRTC call. Started only after the admit."""
+
+    async def start(self, call_id: str) -> None:
+        """The advisor admitted the customer: build the peer connection for ``call_id``."""
+
+    async def stop(self) -> None:
+        """Tear the call down. Must be safe to call when no call is running."""
+
+
+class NullHubLink:
+    """A hub link that goes nowhere: used when the booth runs standalone and in tests.
+
+    It remembers what it was asked, without the personal fields (a reset must leave no name or
+    customer number in memory), so tests and the status page can look.
+    """
+
+    def __init__(self) -> None:
+        self.tickets: list[dict[str, Any]] = []
+        self.updates: list[list[str]] = []
+        self.left: list[str] = []
+        self.calls_ended = 0
+
+    async def enter_waiting(self, ticket: dict[str, Any]) -> None:
+        self.tickets.append({k: v for k, v in ticket.items() if k not in PERSONAL_FIELDS})
+
+    async def update_waiting(self, details: dict[str, Any]) -> None:
+        self.updates.append(sorted(details))
+
+    async def leave_waiting(self, reason: str) -> None:
+        self.left.append(reason)
+
+    async def end_call(self) -> None:
+        self.calls_ended += 1
+
+
+class NullCallHandler:
+    """A call handler that does nothing, for a booth without a hub."""
+
+    def __init__(self) -> None:
+        self.running: str | None = None
+
+    async def start(self, call_id: str) -> None:
+        self.running = call_id
+
+    async def stop(self) -> None:
+        self.running = None

@@ -1,0 +1,458 @@
+"""The booth's one state machine: a readable table of (state, event) -> (next state, action).
+
+Everything the customer sees follows from :class:`Session`. The kiosk UI sends intents ("start",
+"accept", ...), the hub link reports what the hub decided ("admitted", ...), and the timers report
+inactivity; each becomes ``await session.handle(event, **data)``. The session moves, runs the
+table's action, logs the change with its random id only, and tells its subscribers the new
+:meth:`Session.snapshot`, which is all the UI renders.
+
+Example::
+
+    >>> import asyncio
+    >>> async def demo():
+    ...     session = Session()
+    ...     await session.handle("start")
+    ...     await session.handle("accept")
+    ...     return session.state
+    >>> asyncio.run(demo())
+    <State.DEVICE_CHECK: 'device_check'>
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Any, Protocol
+
+from videokiosk.clock import Clock, SystemClock
+
+from .config import UISection
+from .errors import ApplianceError, UnknownEvent
+from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
+from .session_parts import CHECK_NAMES, Details, Outbox, checks_passed, parse_survey
+
+log = logging.getLogger("videokiosk.session")
+
+
+class State(StrEnum):
+    IDLE = "idle"
+    CONSENT = "consent"
+    DEVICE_CHECK = "device_check"
+    WAITING = "waiting"
+    CALL = "call"
+    SURVEY = "survey"
+    GOODBYE = "goodbye"
+
+
+S = State
+# The whole journey. An action names a ``_do_<action>`` method; it runs before the state changes
+# and may refuse (the event is then ignored and logged). None means "just move".
+TABLE: dict[tuple[State, str], tuple[State, str | None]] = {
+    (S.IDLE, "start"): (S.CONSENT, "open"),
+    (S.CONSENT, "accept"): (S.DEVICE_CHECK, "record_consent"),
+    (S.DEVICE_CHECK, "check_result"): (S.DEVICE_CHECK, "note_check"),
+    (S.DEVICE_CHECK, "checks_done"): (S.DEVICE_CHECK, "finish_checks"),
+    (S.DEVICE_CHECK, "recheck"): (S.DEVICE_CHECK, "run_checks"),
+    (S.DEVICE_CHECK, "continue"): (S.WAITING, "enter_waiting"),
+    (S.WAITING, "advisor_informed"): (S.WAITING, "mark_informed"),
+    (S.WAITING, "queue_update"): (S.WAITING, "update_queue"),
+    (S.WAITING, "set_details"): (S.WAITING, "update_details"),
+    (S.WAITING, "admitted"): (S.CALL, "start_call"),
+    (S.WAITING, "declined"): (S.GOODBYE, "declined"),
+    (S.CALL, "call_ended"): (S.SURVEY, "call_over"),
+    (S.CALL, "end_call"): (S.SURVEY, "hang_up"),
+    (S.SURVEY, "survey_submit"): (S.GOODBYE, "store_survey"),
+    (S.SURVEY, "survey_skip"): (S.GOODBYE, None),
+    (S.GOODBYE, "goodbye_done"): (S.IDLE, "wipe"),
+}
+_BUSY = (S.CONSENT, S.DEVICE_CHECK, S.WAITING, S.CALL, S.SURVEY, S.GOODBYE)
+for _state in _BUSY:
+    TABLE[(_state, "cancel")] = (S.IDLE, "wipe")  # "Abbrechen" works everywhere
+    TABLE[(_state, "reset")] = (S.IDLE, "wipe")  # timeout, hot-unplug, operator
+    TABLE[(_state, "inactivity")] = (_state, "ask_still_there")
+    TABLE[(_state, "still_here")] = (_state, "dismiss_still_there")
+for _state in (S.DEVICE_CHECK, S.WAITING, S.CALL, S.SURVEY):
+    TABLE[(_state, "withdraw")] = (S.IDLE, "withdraw")  # consent exists from device check on
+for _state in State:
+    TABLE[(_state, "set_language")] = (_state, "set_language")
+    TABLE[(_state, "activity")] = (_state, None)
+
+EVENTS = frozenset(event for _, event in TABLE)
+# Events a person causes at the booth: they prove someone is there.
+TOUCH_EVENTS = frozenset({
+    "start", "accept", "cancel", "continue", "recheck", "end_call", "survey_submit", "survey_skip",
+    "withdraw", "set_language", "set_details", "still_here", "activity",
+})
+
+
+class CheckRunner(Protocol):
+    """Runs the device check; reports each result as it comes (see appliance.devicecheck)."""
+
+    async def run(self, report: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None: ...
+
+
+class Refused(ApplianceError):
+    """An action's guard said no (e.g. "Weiter" before every check passed)."""
+
+
+class Session:
+    """The customer's journey through the booth. One instance lives as long as the daemon.
+
+    ``store`` is an :class:`appliance.store.BoothStore` (or None for a booth that keeps nothing),
+    ``consent_hash(language)`` gives the version hash of the consent text shown in that language.
+    """
+
+    def __init__(
+        self,
+        ui: UISection | None = None,
+        *,
+        clock: Clock | None = None,
+        store: Any = None,
+        hub: HubLink | None = None,
+        calls: CallHandler | None = None,
+        checks: CheckRunner | None = None,
+        consent_hash: Callable[[str], str] = lambda language: "",
+        technical_info: dict[str, str] | None = None,
+    ) -> None:
+        self.ui = ui or UISection()
+        self.clock = clock or SystemClock()
+        self.store = store
+        self.hub = hub or NullHubLink()
+        self.calls = calls or NullCallHandler()
+        self.checks = checks
+        self.consent_hash = consent_hash
+        self.technical_info = dict(technical_info or {})
+        self.state = State.IDLE
+        self.language = self.ui.default_language
+        self._subscribers: list[Callable[[dict[str, Any]], None]] = []
+        self._lock = asyncio.Lock()
+        self._outbox = Outbox(log)
+        self._check_task: asyncio.Task | None = None
+        self._clear()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    async def handle(self, event: str, **data: Any) -> bool:
+        """Feed one event. Returns True if the table accepted it, False if it was ignored.
+
+        Unknown events raise :class:`UnknownEvent`; known events that do not fit the current state
+        (a late hub message, a double tap) are ignored and logged, never fatal.
+        """
+        if event not in EVENTS:
+            raise UnknownEvent(f"unknown event {event!r}; known: {', '.join(sorted(EVENTS))}")
+        async with self._lock:
+            if event in TOUCH_EVENTS:
+                self._last_touch = self.clock.monotonic()
+                self._still_there_until = None  # any touch answers "Sind Sie noch da?"
+            row = TABLE.get((self.state, event))
+            if row is None:
+                log.info("session %s: %s ignored in state %s", self._sid(), event, self.state)
+                return False
+            target, action = row
+            before, sid = self.state, self._sid()
+            if action is not None:
+                try:
+                    await getattr(self, f"_do_{action}")(target=target, **data)
+                except Refused as why:
+                    log.info("session %s: %s refused in %s (%s)", sid, event, before, why)
+                    return False
+            if target is not before:
+                self.state = target
+                self._entered = self.clock.monotonic()
+                self._last_touch = self._entered
+                self._still_there_until = None
+                log.info("session %s: %s --%s--> %s", sid, before, event, target)
+            if target is S.DEVICE_CHECK and before is not S.DEVICE_CHECK:
+                self._start_checks()
+            self._publish()
+            return True
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the kiosk page shows, as plain JSON-able data. Nothing else leaves."""
+        snap: dict[str, Any] = {
+            "state": str(self.state),
+            "language": self.language,
+            "languages": list(self.ui.languages),
+            "self_view": self.state in (S.DEVICE_CHECK, S.CALL),
+            "still_there": None,
+        }
+        if self._still_there_until is not None:
+            left = max(0.0, self._still_there_until - self.clock.monotonic())
+            snap["still_there"] = {"seconds_left": math.ceil(left)}
+        if self.state is S.DEVICE_CHECK:
+            snap["checks"] = {
+                "running": self._check_task is not None and not self._check_task.done(),
+                "results": dict(self._check_results),
+                "passed": checks_passed(self._check_results),
+                "order": list(CHECK_NAMES),
+            }
+        if self.state is S.WAITING:
+            snap["waiting"] = {
+                "advisor_informed": self._advisor_informed,
+                "position": self._position,
+                "estimated_wait_s": self._estimated_wait_s,
+                "appointment_time": self._appointment_time,
+                "details": self._details.as_dict(),
+            }
+        if self.state is S.CALL:
+            snap["call"] = {"call_id": self._call_id}
+        if self.state is S.GOODBYE:
+            snap["goodbye"] = {"declined": self._declined, "message": self._declined_message}
+        if self._error:
+            snap["error"] = self._error
+        return snap
+
+    def subscribe(self, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """Call ``callback(snapshot)`` after every accepted event. Returns an unsubscribe function."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    @property
+    def session_id(self) -> str | None:
+        """The random id of the current customer's session (None when idle). Safe to log."""
+        return self._session_id
+
+    async def tick(self) -> None:
+        """Fire whatever timer is due by the injected clock. The daemon calls this a few times a
+        second; tests move a FakeClock and call it, so nobody sleeps."""
+        now = self.clock.monotonic()
+        if self.state is S.GOODBYE and now - self._entered >= self.ui.goodbye_s:
+            await self.handle("goodbye_done")
+        elif self._still_there_until is not None:
+            if now >= self._still_there_until:
+                await self.handle("reset", reason="timeout")
+            else:
+                self._publish()  # the countdown the page shows stays honest
+        else:
+            limit = self._inactivity_limit()
+            if limit is not None and now - self._last_touch >= limit:
+                await self.handle("inactivity")
+
+    async def run_timers(self, interval_s: float = 0.25) -> None:
+        """Tick forever (the daemon runs this as a task)."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.tick()
+            except Exception:  # a timer must never die silently and leave a customer stuck
+                log.exception("session %s: timer tick failed", self._sid())
+
+    async def drain(self) -> None:
+        """Wait until every queued hub / call message has been delivered (tests, shutdown)."""
+        await self._outbox.drain()
+
+    async def close(self) -> None:
+        self._cancel_checks()
+        await self._outbox.close()
+
+    # -- actions (named in TABLE) -------------------------------------------------------------
+
+    async def _do_open(self, target: State, kind: str = "walk_in", **_: Any) -> None:
+        self._clear(keep_language=True)  # chosen on the idle screen, before the start
+        self._session_id = secrets.token_hex(8)
+        self._kind = "appointment" if kind == "appointment" else "walk_in"
+        self._bump(sessions_started=1)
+
+    async def _do_record_consent(self, target: State, **_: Any) -> None:
+        # The consent record is written before anything else about this session is stored.
+        if self.store is not None:
+            try:
+                self.store.record_consent(self._session_id, self.language, self.consent_hash(self.language))
+            except ApplianceError as exc:
+                self._error = "store_error"
+                raise Refused(str(exc)) from None
+        self._bump(consents_given=1)
+
+    async def _do_run_checks(self, target: State, **_: Any) -> None:
+        self._start_checks()
+
+    async def _do_note_check(self, target: State, name: str = "", result: dict | None = None, **_: Any) -> None:
+        if name not in CHECK_NAMES or not isinstance(result, dict):
+            raise Refused(f"not a check result: {name!r}")
+        self._check_results[name] = result
+
+    async def _do_finish_checks(self, target: State, **_: Any) -> None:
+        for name in CHECK_NAMES:
+            self._check_results.setdefault(name, {"status": "fail", "hint": "check_error"})
+        if not checks_passed(self._check_results):
+            self._bump(checks_failed=1)
+        if self.store is not None:
+            rates = {k: self._check_results[k].get("kbps") for k in ("upload", "download")}
+            self._store_quietly(self.store.record_technical, self._session_id,
+                                upload_kbps=rates["upload"], download_kbps=rates["download"], **self.technical_info)
+
+    async def _do_enter_waiting(self, target: State, **_: Any) -> None:
+        if not checks_passed(self._check_results):
+            raise Refused("the device check has not passed")
+        self._cancel_checks()
+        self._waiting_since = self.clock.monotonic()
+        ticket = {"session_id": self._session_id, "language": self.language, "kind": self._kind}
+        self._outbox.put(lambda: self.hub.enter_waiting(ticket))
+        self._bump(waiting_entered=1)
+
+    async def _do_mark_informed(self, target: State, **_: Any) -> None:
+        self._advisor_informed = True
+
+    async def _do_update_queue(self, target: State, position: Any = None, estimated_wait_s: Any = None,
+                               appointment_time: Any = None, **_: Any) -> None:
+        self._position = position if isinstance(position, int) and position >= 1 else None
+        ok = isinstance(estimated_wait_s, (int, float)) and estimated_wait_s >= 0
+        self._estimated_wait_s = int(estimated_wait_s) if ok else None
+        if isinstance(appointment_time, str):
+            self._appointment_time = appointment_time[:32]
+
+    async def _do_update_details(self, target: State, **data: Any) -> None:
+        changed = self._details.update(data)  # raises InvalidMessage on bad input
+        if not changed:
+            return
+        if self.store is not None:
+            self._store_quietly(self.store.record_customer, self._session_id,
+                                name=self._details.name, customer_number=self._details.customer_number)
+        details = changed
+        self._outbox.put(lambda: self.hub.update_waiting(details))
+
+    async def _do_start_call(self, target: State, call_id: Any = None, **_: Any) -> None:
+        if not isinstance(call_id, str) or not call_id:
+            raise Refused("admitted without a call id")
+        self._call_id = call_id
+        self._call_since = self.clock.monotonic()
+        self._bump(calls=1, wait_s_total=self._since(self._waiting_since))
+        self._waiting_since = None
+        self._outbox.put(lambda: self.calls.start(call_id))
+
+    async def _do_declined(self, target: State, message: Any = None, **_: Any) -> None:
+        self._declined = True
+        self._declined_message = message[:500] if isinstance(message, str) else None
+        self._bump(declined=1, wait_s_total=self._since(self._waiting_since))
+        self._waiting_since = None
+
+    async def _do_call_over(self, target: State, **_: Any) -> None:
+        self._outbox.put(self.calls.stop)
+        self._bump(call_s_total=self._since(self._call_since))
+        self._call_since = None
+
+    async def _do_hang_up(self, target: State, **_: Any) -> None:
+        self._outbox.put(self.hub.end_call)
+        await self._do_call_over(target)
+
+    async def _do_store_survey(self, target: State, **answers: Any) -> None:
+        survey = parse_survey(answers)  # raises InvalidMessage
+        if self.store is not None:
+            # Only the day, no session id: the answers cannot be joined to a call or a person.
+            self._store_quietly(self.store.record_survey, self.clock.now().date(), **survey)
+        self._bump(surveys=1)
+
+    async def _do_withdraw(self, target: State, **_: Any) -> None:
+        sid = self._session_id
+        if self.store is not None and sid:
+            self.store.withdraw(sid)  # at once, before anything else happens
+        self._bump(withdrawn=1)
+        await self._do_wipe(target, reason="withdraw")
+
+    async def _do_wipe(self, target: State, reason: str = "cancel", **_: Any) -> None:
+        """Leave the hub / call cleanly, then forget everything about this customer."""
+        reason = reason if reason in ("cancel", "withdraw", "timeout", "reset") else "reset"
+        if self.state is S.WAITING:
+            self._outbox.put(lambda: self.hub.leave_waiting(reason))
+            self._bump(wait_s_total=self._since(self._waiting_since))
+        elif self.state is S.CALL:
+            self._outbox.put(self.hub.end_call)
+            self._outbox.put(self.calls.stop)
+            self._bump(call_s_total=self._since(self._call_since))
+        if self.state is not S.GOODBYE:
+            self._bump(**{"timeouts" if reason == "timeout" else "cancelled": 1})
+        self._cancel_checks()
+        self._clear()
+
+    async def _do_ask_still_there(self, target: State, **_: Any) -> None:
+        self._still_there_until = self.clock.monotonic() + self.ui.still_there_countdown_s
+
+    async def _do_dismiss_still_there(self, target: State, **_: Any) -> None:
+        self._still_there_until = None
+
+    async def _do_set_language(self, target: State, language: Any = None, **_: Any) -> None:
+        if language not in self.ui.languages:
+            raise Refused(f"language {language!r} is not offered here")
+        self.language = language
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _clear(self, keep_language: bool = False) -> None:
+        """Forget the customer: every per-session field back to its empty value."""
+        self._session_id: str | None = None
+        self._kind = "walk_in"
+        self._check_results: dict[str, dict[str, Any]] = {}
+        self._advisor_informed = False
+        self._position: int | None = None
+        self._estimated_wait_s: int | None = None
+        self._appointment_time: str | None = None
+        self._details = Details()
+        self._call_id: str | None = None
+        self._declined = False
+        self._declined_message: str | None = None
+        self._error: str | None = None
+        self._waiting_since: float | None = None
+        self._call_since: float | None = None
+        self._still_there_until: float | None = None
+        self._entered = self._last_touch = self.clock.monotonic()
+        if not keep_language:
+            self.language = self.ui.default_language
+
+    def _start_checks(self) -> None:
+        self._cancel_checks()
+        self._check_results = {}
+        if self.checks is None:
+            return
+        self._check_task = asyncio.get_running_loop().create_task(self._run_checks(self.checks))
+
+    async def _run_checks(self, runner: CheckRunner) -> None:
+        async def report(name: str, result: dict[str, Any]) -> None:
+            await self.handle("check_result", name=name, result=result)
+
+        try:
+            await runner.run(report)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("session %s: device check crashed", self._sid())
+        self._check_task = None
+        await self.handle("checks_done")
+
+    def _cancel_checks(self) -> None:
+        task, self._check_task = self._check_task, None
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            task.cancel()
+
+    def _inactivity_limit(self) -> float | None:
+        if self.state in (S.IDLE, S.CALL, S.GOODBYE):
+            return None
+        return self.ui.waiting_timeout_s if self.state is S.WAITING else self.ui.idle_timeout_s
+
+    def _since(self, start: float | None) -> int:
+        return 0 if start is None else max(0, round(self.clock.monotonic() - start))
+
+    def _bump(self, **counts: int) -> None:
+        if self.store is not None:
+            self._store_quietly(self.store.bump_stats, self.clock.now().date(), **counts)
+
+    def _store_quietly(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        # A full disk must not strand a customer mid-journey; the health check reports it.
+        try:
+            write(*args, **kwargs)
+        except ApplianceError as exc:
+            log.error("session %s: store write failed: %s", self._sid(), exc)
+
+    def _sid(self) -> str:
+        return self._session_id or "-"
+
+    def _publish(self) -> None:
+        snap = self.snapshot()
+        for callback in list(self._subscribers):
+            try:
+                callback(snap)
+            except Exception:
+                log.exception("session %s: subscriber failed", self._sid())

@@ -1,0 +1,58 @@
+"""Test doubles at the edges of the session: a check runner with canned results, a hub that records."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from appliance.session_parts import CHECK_NAMES
+
+
+class CannedChecks:
+    """Reports a fixed verdict for every device check (the real checks need hw/)."""
+
+    def __init__(self, status: str = "pass") -> None:
+        self.status = status
+        self.runs = 0
+
+    async def run(self, report) -> None:
+        self.runs += 1
+        for name in CHECK_NAMES:
+            result: dict[str, Any] = {"status": self.status, "hint": None}
+            if name in ("upload", "download"):
+                result["kbps"] = 2000 if self.status == "pass" else 100
+            await report(name, result)
+
+
+class RecordingHub:
+    """A HubLink that records every call, personal fields included (the test needs to see them)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.event = asyncio.Event()
+
+    async def enter_waiting(self, ticket):
+        self.calls.append(("enter_waiting", dict(ticket)))
+
+    async def update_waiting(self, details):
+        self.calls.append(("update_waiting", dict(details)))
+
+    async def leave_waiting(self, reason):
+        self.calls.append(("leave_waiting", reason))
+
+    async def end_call(self):
+        self.calls.append(("end_call", None))
+
+
+async def until(session, predicate, timeout: float = 5.0) -> None:
+    """Wait until ``predicate(snapshot)`` holds, woken by the session's own notifications."""
+    changed = asyncio.Event()
+    unsubscribe = session.subscribe(lambda snap: changed.set())
+    try:
+        async def wait() -> None:
+            while not predicate(session.snapshot()):
+                changed.clear()
+                await changed.wait()
+        await asyncio.wait_for(wait(), timeout)
+    finally:
+        unsubscribe()
