@@ -1,0 +1,147 @@
+"""The unit files as systemd itself reads them: `systemd-analyze verify` and `security --offline`."""
+
+from __future__ import annotations
+
+import json
+import mmap
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.systemd.unitroot import EXECUTABLES, REPO, SYSTEMD_ANALYZE, UNIT_DIR, UNITS, exposure, make_root, verify
+
+pytestmark = pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze missing: run `make test`")
+
+# The booth daemon's exposure as `systemd-analyze security` scores it (0 = locked down, 10 = wide
+# open). It holds the camera and microphone, so it must stay this tight; 1.5 today.
+BOOTH_MAX_EXPOSURE = 2.0
+PURGE_MAX_EXPOSURE = 0.5
+# Chromium needs user namespaces for its sandbox and the DRM/input devices logind hands it.
+KIOSK_MAX_EXPOSURE = 5.0
+CHROMIUM_BINARY = Path("/usr/lib/chromium/chromium")
+POLICY = REPO / "provisioning" / "chromium-policy.json"
+BOOTH_ORIGIN = "http://127.0.0.1:8081"
+
+
+def read_unit(name: str) -> dict[str, dict[str, list[str]]]:
+    """Sections -> key -> every value (keys such as DeviceAllow= repeat)."""
+    unit: dict[str, dict[str, list[str]]] = {}
+    section = None
+    for raw in (UNIT_DIR / name).read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = unit.setdefault(line.strip("[]"), {})
+            continue
+        key, _, value = line.partition("=")
+        section.setdefault(key, []).append(value)
+    return unit
+
+
+def test_there_are_the_four_units():
+    assert UNITS == [
+        "videokiosk-booth.service",
+        "videokiosk-kiosk.service",
+        "videokiosk-purge.service",
+        "videokiosk-purge.timer",
+    ]
+
+
+def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
+    done = verify(make_root(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "", done.stderr
+
+
+def test_verify_fails_when_a_started_program_is_missing(tmp_path):
+    # The same check with the kiosk launcher absent: proves the verify above looks inside the root.
+    root = make_root(tmp_path, executables=EXECUTABLES[:1])
+    done = verify(root, ["videokiosk-kiosk.service"])
+    assert done.returncode != 0
+    assert "videokiosk-kiosk-session is not executable" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("unit", "limit"),
+    [
+        ("videokiosk-booth.service", BOOTH_MAX_EXPOSURE),
+        ("videokiosk-purge.service", PURGE_MAX_EXPOSURE),
+        ("videokiosk-kiosk.service", KIOSK_MAX_EXPOSURE),
+    ],
+)
+def test_security_exposure_stays_under_its_threshold(unit, limit):
+    score = exposure(UNIT_DIR / unit)
+    assert score <= limit, f"{unit}: exposure {score} > {limit}"
+
+
+def test_systemd_enforces_the_booth_threshold_itself():
+    # --threshold takes the score times ten; systemd-analyze exits non-zero above it.
+    unit = str(UNIT_DIR / "videokiosk-booth.service")
+    ok = subprocess.run([SYSTEMD_ANALYZE, "security", "--offline=true", "--man=no",
+                         f"--threshold={int(BOOTH_MAX_EXPOSURE * 10)}", unit], capture_output=True, timeout=120)
+    too_strict = subprocess.run([SYSTEMD_ANALYZE, "security", "--offline=true", "--man=no",
+                                 "--threshold=5", unit], capture_output=True, timeout=120)
+    assert ok.returncode == 0
+    assert too_strict.returncode != 0
+
+
+def test_booth_service_is_notify_with_watchdog_and_restarts():
+    service = read_unit("videokiosk-booth.service")["Service"]
+    assert service["Type"] == ["notify"]
+    assert int(service["WatchdogSec"][0]) > 0
+    assert service["Restart"] == ["on-failure"]
+    assert service["User"] == ["videokiosk"]
+    assert set(service["SupplementaryGroups"][0].split()) == {"video", "audio", "gpio"}
+    assert service["StateDirectory"] == ["videokiosk"]
+    assert service["DevicePolicy"] == ["closed"]
+    allowed = {value.split()[0] for value in service["DeviceAllow"]}
+    assert {"char-video4linux", "char-alsa", "char-gpiochip"} <= allowed
+    for option in ("ProtectSystem", "ProtectHome", "PrivateTmp", "NoNewPrivileges"):
+        assert service[option][0] in {"yes", "strict"}, option
+
+
+def test_purge_timer_runs_hourly_and_catches_up():
+    timer = read_unit("videokiosk-purge.timer")
+    assert timer["Timer"]["OnCalendar"] == ["hourly"]
+    assert timer["Timer"]["Persistent"] == ["true"]
+    assert timer["Install"]["WantedBy"] == ["timers.target"]
+    purge = read_unit("videokiosk-purge.service")["Service"]
+    assert shlex.split(purge["ExecStart"][0])[1:] == ["purge", "--config", "/etc/videokiosk/booth.toml"]
+
+
+def test_kiosk_runs_cage_on_tty1_as_its_own_user_and_restarts():
+    unit = read_unit("videokiosk-kiosk.service")
+    service = unit["Service"]
+    assert service["TTYPath"] == ["/dev/tty1"]
+    assert service["User"] == ["vkkiosk"]
+    assert service["Restart"] == ["always"]
+    assert "getty@tty1.service" in unit["Unit"]["Conflicts"]
+    launcher = (UNIT_DIR / "videokiosk-kiosk-session").read_text()
+    for flag in ("--kiosk", "--incognito", "--disable-pinch", "--overscroll-history-navigation=0"):
+        assert flag in launcher
+    assert "exec /usr/bin/cage -d --" in launcher
+
+
+def test_policy_closes_the_escapes_and_denies_camera_and_microphone():
+    policy = json.loads(POLICY.read_text())
+    assert policy["DeveloperToolsAvailability"] == 2  # disallowed everywhere
+    assert policy["DownloadRestrictions"] == 3  # block all downloads
+    assert policy["PrintingEnabled"] is False
+    assert policy["DefaultPopupsSetting"] == 2  # no new windows
+    assert policy["URLBlocklist"][0] == "*" and policy["URLAllowlist"] == [BOOTH_ORIGIN]
+    assert policy["AutoplayAllowed"] is False and policy["AutoplayAllowlist"] == [BOOTH_ORIGIN]
+    assert policy["VideoCaptureAllowed"] is False and policy["VideoCaptureAllowedUrls"] == []
+    assert policy["AudioCaptureAllowed"] is False and policy["AudioCaptureAllowedUrls"] == []
+
+
+@pytest.mark.skipif(not CHROMIUM_BINARY.exists(), reason="Debian's chromium is not installed")
+def test_every_policy_name_is_one_chromium_knows():
+    # Chromium silently ignores a misspelt policy; its binary carries every name it understands.
+    names = list(json.loads(POLICY.read_text()))
+    with CHROMIUM_BINARY.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as binary:
+        unknown = [name for name in names if binary.find(name.encode() + b"\0") < 0]
+        assert binary.find(b"DeveloperToolsAvailabilty\0") < 0  # the check can fail
+    assert unknown == []
