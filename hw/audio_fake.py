@@ -1,0 +1,105 @@
+"""Fake microphone and speaker for tests and the demo, linked by a fake room.
+
+The :class:`CountingSpeaker` writes nothing anywhere: it counts samples and measures level. What it
+plays is heard, attenuated, by a :class:`ToneMicrophone` in the same :class:`FakeRoom`, so the
+self-test's "speaker plays a tone, microphone hears it" check works (and can fail) without hardware.
+
+Example::
+
+    >>> room = FakeRoom()
+    >>> speaker, mic = CountingSpeaker(room), ToneMicrophone(room=room)
+    >>> # await speaker.play_test_tone(0.5); mic.audio_track() now carries that 1 kHz tone too
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+
+import av
+import numpy as np
+from aiortc.mediastreams import MediaStreamTrack
+
+from .base import HealthListener
+from .health import Health
+from .levels import SILENCE_DBFS, rms_dbfs, samples_of
+from .speaker import SpeakerBase
+from .tone import ToneTrack
+
+# A quiet room: the microphone's noise floor.
+NOISE_DBFS = -66.0
+
+
+class FakeRoom:
+    """Carries sound from speaker to microphone with ``echo_db`` attenuation, plus a noise floor."""
+
+    def __init__(self, echo_db: float = -10.0, noise_dbfs: float = NOISE_DBFS, seed: int = 7) -> None:
+        self.echo_gain = 10 ** (echo_db / 20)
+        self.noise_rms = 10 ** (noise_dbfs / 20)
+        self._air: collections.deque[np.ndarray] = collections.deque(maxlen=50)
+        self._buffered = 0
+        self._rng = np.random.default_rng(seed)
+
+    def emit(self, samples: np.ndarray) -> None:
+        """The speaker put these float samples into the air."""
+        self._air.append(samples * self.echo_gain)
+        self._buffered += samples.size
+
+    def hear(self, start: int, count: int) -> np.ndarray:
+        """What a microphone picks up for ``count`` samples: echo of the speaker plus noise."""
+        out = self._rng.normal(0.0, self.noise_rms, count).astype(np.float32)
+        filled = 0
+        while filled < count and self._air:
+            chunk = self._air[0]
+            take = min(count - filled, chunk.size)
+            out[filled : filled + take] += chunk[:take]
+            filled += take
+            if take == chunk.size:
+                self._air.popleft()
+            else:
+                self._air[0] = chunk[take:]
+        return out
+
+
+class CountingSpeaker(SpeakerBase):
+    """Consumes audio, counts samples and measures level; writes nothing to any file."""
+
+    def __init__(self, room: FakeRoom | None = None) -> None:
+        super().__init__()
+        self.room = room
+        self.samples_played = 0
+        self.last_level_dbfs = SILENCE_DBFS
+
+    async def _write(self, frame: av.AudioFrame) -> None:
+        samples = samples_of(frame)
+        self.samples_played += samples.size
+        self.last_level_dbfs = rms_dbfs(samples)
+        if self.room is not None:
+            self.room.emit(samples)
+
+
+class ToneMicrophone:
+    """A microphone that "hears" a steady tone (``level_dbfs=None``: no tone) plus its room."""
+
+    def __init__(self, frequency: float = 440.0, level_dbfs: float | None = -30.0, room: FakeRoom | None = None) -> None:
+        self.frequency, self.level_dbfs, self.room = frequency, level_dbfs, room
+        self._health = Health("microphone", healthy=True)
+        self._tracks: list[MediaStreamTrack] = []
+
+    @property
+    def healthy(self) -> bool:
+        return self._health.healthy
+
+    def on_change(self, listener: HealthListener) -> Callable[[], None]:
+        return self._health.subscribe(listener)
+
+    def audio_track(self) -> MediaStreamTrack:
+        extra = self.room.hear if self.room is not None else None
+        track = ToneTrack(self.frequency, self.level_dbfs, extra=extra)
+        self._tracks.append(track)
+        return track
+
+    async def close(self) -> None:
+        for track in self._tracks:
+            track.stop()
+        self._tracks.clear()

@@ -1,0 +1,86 @@
+"""The status LED: one pattern per booth state, driven by gpiozero in its own background thread.
+
+Example::
+
+    >>> from gpiozero.pins.mock import MockFactory, MockPWMPin
+    >>> led = GpioStatusLed(27, pin_factory=MockFactory(pin_class=MockPWMPin))
+    >>> led.show("waiting")
+    >>> led.pattern
+    <LedPattern.WAITING: 'waiting'>
+    >>> led.close()
+"""
+
+from __future__ import annotations
+
+from .base import LedPattern
+from .errors import DeviceUnavailable, UnsupportedSetting
+
+# (on, off) seconds for blinking patterns; (fade_in, fade_out) for breathing.
+BREATHE_S = (1.5, 1.5)
+BLINK_S = (0.5, 0.5)
+FAST_BLINK_S = (0.1, 0.1)
+
+
+def as_pattern(pattern: LedPattern | str) -> LedPattern:
+    try:
+        return LedPattern(pattern)
+    except ValueError:
+        raise UnsupportedSetting("led pattern", pattern, ", ".join(p.value for p in LedPattern)) from None
+
+
+class GpioStatusLed:
+    """A PWM LED on ``pin``; falls back to blinking where the pin cannot do PWM."""
+
+    def __init__(self, pin: int, pin_factory=None) -> None:
+        from gpiozero import LED, PWMLED
+        from gpiozero.exc import GPIOZeroError, PinPWMUnsupported
+
+        self.pattern = LedPattern.OFF
+        try:
+            try:
+                self._led = PWMLED(pin, pin_factory=pin_factory)
+                self.pwm = True
+            except PinPWMUnsupported:
+                self._led = LED(pin, pin_factory=pin_factory)
+                self.pwm = False
+        except (GPIOZeroError, OSError, RuntimeError) as exc:
+            raise DeviceUnavailable("status LED", f"GPIO{pin}", str(exc)) from None
+
+    def show(self, pattern: LedPattern | str) -> None:
+        pattern = as_pattern(pattern)
+        self.pattern = pattern
+        led = self._led
+        if pattern is LedPattern.IDLE:
+            if self.pwm:
+                led.pulse(fade_in_time=BREATHE_S[0], fade_out_time=BREATHE_S[1])
+            else:
+                led.blink(on_time=0.2, off_time=2.8)
+        elif pattern is LedPattern.WAITING:
+            led.blink(on_time=BLINK_S[0], off_time=BLINK_S[1])
+        elif pattern is LedPattern.FAULT:
+            led.blink(on_time=FAST_BLINK_S[0], off_time=FAST_BLINK_S[1])
+        elif pattern is LedPattern.CALL:
+            led.on()
+        else:
+            led.off()
+
+    @property
+    def value(self) -> float:
+        """Current brightness 0..1 (what the pin is doing right now)."""
+        return float(self._led.value)
+
+    def close(self) -> None:
+        self._led.close()
+
+
+class NoLed:
+    """For a booth without an LED: remembers the pattern, lights nothing."""
+
+    def __init__(self) -> None:
+        self.pattern = LedPattern.OFF
+
+    def show(self, pattern: LedPattern | str) -> None:
+        self.pattern = as_pattern(pattern)
+
+    def close(self) -> None:
+        return None

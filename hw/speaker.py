@@ -1,0 +1,98 @@
+"""What every speaker shares: consume a track in the background, play a test tone, report health.
+
+A driver subclasses :class:`SpeakerBase` and implements ``_open()``, ``_write(frame)`` and
+``_close()``. Playback goes to the sound device only; no driver writes a file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from .base import HealthListener
+from .errors import DeviceUnavailable
+from .health import Health
+from .tone import ToneTrack
+
+log = logging.getLogger(__name__)
+
+HINT_UNAVAILABLE = "check.speaker.unavailable"
+HINT_RECOVERED = "check.speaker.recovered"
+TEST_TONE_DBFS = -12.0
+
+
+class SpeakerBase:
+    def __init__(self) -> None:
+        self._health = Health("speaker", healthy=True)
+        self._task: asyncio.Task | None = None
+        self._opened = False
+
+    # --- what drivers implement -------------------------------------------------------------
+    def _open(self) -> None: ...
+
+    async def _write(self, frame: av.AudioFrame) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None: ...
+
+    # --- the Speaker protocol ---------------------------------------------------------------
+    @property
+    def healthy(self) -> bool:
+        return self._health.healthy
+
+    def on_change(self, listener: HealthListener) -> Callable[[], None]:
+        return self._health.subscribe(listener)
+
+    async def play(self, track: MediaStreamTrack) -> None:
+        """Play ``track`` in the background until :meth:`stop` or the track ends."""
+        await self.stop()
+        self._task = asyncio.create_task(self._consume(track), name="speaker-play")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    async def play_test_tone(self, seconds: float, frequency: float = 1000.0) -> None:
+        """Play a tone now (interrupting other playback) and return when it has been played."""
+        await self.stop()
+        await self._consume(ToneTrack(frequency, TEST_TONE_DBFS, seconds=seconds))
+
+    async def close(self) -> None:
+        await self.stop()
+        self._shut()
+
+    # --- internals --------------------------------------------------------------------------
+    async def _consume(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            try:
+                if not self._opened:
+                    self._open()
+                    self._opened = True
+                await self._write(frame)
+            except DeviceUnavailable as exc:
+                # Keep draining the track (the call goes on) and retry the device on each frame.
+                self._shut()
+                self._health.set(False, str(exc), HINT_UNAVAILABLE)
+                continue
+            self._health.set(True, "speaker playing", HINT_RECOVERED)
+
+    def _shut(self) -> None:
+        if self._opened:
+            self._opened = False
+            try:
+                self._close()
+            except Exception:  # closing a vanished device may fail; it is gone either way
+                log.debug("speaker close failed", exc_info=True)
