@@ -47,7 +47,7 @@ class SupervisedCamera:
     ) -> None:
         self.device = device
         self.width, self.height, self.fps = width, height, fps
-        self._health = Health("camera", healthy=False)
+        self._health = Health("camera", healthy=True)  # until an open fails
         self._relay = MediaRelay()
         self._source: MediaStreamTrack | None = None
         self._tracks: list[SwitchableTrack] = []

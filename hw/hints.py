@@ -31,3 +31,9 @@ HINTS: dict[str, str] = {
     "check.hub.bad_status": "Hub answers but not healthy: ask the hub's operator to check its logs.",
     "check.hub.skipped": "Hub not checked (no hub URL).",
 }
+HINTS.update(
+    {
+        "check.devices.unavailable": "A configured device could not be set up: see the detail, then [hardware] in the config.",
+        "check.hotplug.unavailable": "Hot-plug events are not available: unplugged devices will not be noticed at once.",
+    }
+)
