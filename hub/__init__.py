@@ -1,0 +1,1 @@
+"""The advisors' service: booth registry, waiting room, advisor console, signalling relay."""

@@ -1,0 +1,136 @@
+"""The hub's aiohttp application: console, log-in API, the two sockets, speed test, purge.
+
+Example::
+
+    from hub.app import HubParts, make_app
+    parts = HubParts.open(load_hub_config("hub.toml"))
+    web.run_app(make_app(parts), port=parts.config.server.port, ssl_context=tls_context(parts.config))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+from aiohttp import web
+
+from videokiosk.clock import Clock, SystemClock
+
+from .auth import APP_ORIGINS, APP_SESSIONS, APP_USERS, AdvisorSessions, add_auth_routes
+from .config import HubConfig
+from .db import open_db, purge
+from .registry import BoothRegistry
+from .service import Hub
+from .sockets import APP_BOOTH_SOCKETS, APP_HUB, APP_REGISTRY, advisor_socket, booth_socket
+from .state import InMemoryState, SharedState
+from .users import UserStore
+
+log = logging.getLogger(__name__)
+CONSOLE = Path(__file__).parent / "console"
+
+# No inline script anywhere, no framing, no referrer; media only from the page itself and WebRTC.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(self), microphone=(self), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+@dataclass
+class HubParts:
+    """Everything a hub is made of, built once and passed in (tests build their own)."""
+
+    config: HubConfig
+    db: sqlite_utils.Database
+    state: SharedState
+    registry: BoothRegistry
+    users: UserStore
+    clock: Clock
+
+    @classmethod
+    def open(cls, config: HubConfig, clock: Clock | None = None, state: SharedState | None = None) -> "HubParts":
+        clock = clock or SystemClock()
+        db = open_db(config.store.path)
+        users = UserStore(db, clock, config.auth.max_failures, config.auth.lockout_s)
+        return cls(config, db, state or InMemoryState(), BoothRegistry(db), users, clock)
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path.startswith("/api/"):
+        response.headers["Cache-Control"] = "no-store"
+
+
+async def _index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(CONSOLE / "index.html", headers={"Cache-Control": "no-store"})
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def make_app(parts: HubParts) -> web.Application:
+    config = parts.config
+    hub = Hub(config, parts.state, parts.db, parts.clock)
+    app = web.Application(client_max_size=64 * 1024)
+    app[APP_HUB] = hub
+    app[APP_REGISTRY] = parts.registry
+    app[APP_USERS] = parts.users
+    app[APP_SESSIONS] = AdvisorSessions(parts.clock, config.auth.session_ttl_s)
+    app[APP_ORIGINS] = list(config.server.extra_origins)
+    app[APP_BOOTH_SOCKETS] = {}
+    app.on_response_prepare.append(_security_headers)
+    app.router.add_get("/", _index)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_static("/console/", CONSOLE, show_index=False)
+    add_auth_routes(app)
+    app.router.add_get("/ws/booth", booth_socket)
+    app.router.add_get("/ws/advisor", advisor_socket)
+    _add_speedtest(app)
+
+    async def purge_forever(app: web.Application):
+        async def loop() -> None:
+            while True:
+                removed = purge(parts.db, parts.clock.now())
+                if removed:
+                    log.info("purge: deleted %d expired call rows", removed)
+                await asyncio.sleep(config.store.purge_interval_s)
+
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+        await hub.close()
+
+    app.cleanup_ctx.append(purge_forever)
+    return app
+
+
+def _add_speedtest(app: web.Application) -> None:
+    """The booth's device check measures its up- and download rate against the hub."""
+    try:
+        from rtc.speedtest import add_speedtest_routes
+    except ImportError:  # rtc/speedtest.py lands with the booth journey
+        return
+    add_speedtest_routes(app)
+
+
+def tls_context(config: HubConfig) -> ssl.SSLContext | None:
+    """HTTPS and WSS when a certificate and key are configured (browsers need it for camera and mic)."""
+    if config.server.tls_cert is None or config.server.tls_key is None:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(config.server.tls_cert, config.server.tls_key)
+    return ctx

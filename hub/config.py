@@ -1,0 +1,98 @@
+"""The hub's one config file (TOML), validated once at start and passed down.
+
+Example::
+
+    >>> cfg = HubConfig.model_validate({"server": {"port": 0}, "ice_servers": [{"urls": ["stun:stun.example.org"]}]})
+    >>> cfg.calls.reconnect_timeout_s
+    60.0
+
+``videokiosk hub --config hub.toml`` loads it; a wrong value names the key, the value and what is
+allowed, and the CLI exits with code 2.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from rtc.protocol import IceServer
+
+from .errors import HubConfigError
+
+# Same promise as on the booth: personal rows are deleted after 14 days at the latest.
+MAX_RETENTION_DAYS = 14
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSection(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Origins allowed to open the advisor socket besides the hub's own (a reverse proxy's name).
+    extra_origins: list[str] = []
+
+    @model_validator(mode="after")
+    def _cert_and_key_together(self) -> "ServerSection":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("server.tls_cert and server.tls_key must be given together")
+        return self
+
+
+class StoreSection(_Section):
+    path: Path = Path("/var/lib/videokiosk/hub.db")
+    retention_days: Annotated[int, Field(ge=1, le=MAX_RETENTION_DAYS)] = MAX_RETENTION_DAYS
+    purge_interval_s: Annotated[float, Field(gt=0)] = 3600.0
+
+
+class AuthSection(_Section):
+    max_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    lockout_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    session_ttl_s: Annotated[float, Field(gt=60, le=7 * 86400)] = 12 * 3600.0
+    # Set only by `videokiosk demo`: allows (and seeds) the account demo/demo.
+    demo: bool = False
+
+
+class CallsSection(_Section):
+    # A call whose booth or advisor is gone this long ends cleanly for both sides.
+    reconnect_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+    heartbeat_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # For the "estimated wait" a booth shows: average minutes per consultation.
+    average_call_s: Annotated[float, Field(gt=0)] = 600.0
+
+
+class HubConfig(_Section):
+    server: ServerSection = ServerSection()
+    store: StoreSection = StoreSection()
+    auth: AuthSection = AuthSection()
+    calls: CallsSection = CallsSection()
+    ice_servers: list[IceServer] = []
+
+
+def parse_hub_config(data: dict, source: str = "<hub config>") -> HubConfig:
+    try:
+        return HubConfig.model_validate(data)
+    except ValidationError as err:
+        lines = [f"{source}: invalid configuration"]
+        for problem in err.errors():
+            key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+            value = problem.get("input")
+            lines.append(f"  {key} = {value!r}: {problem['msg']}")
+        raise HubConfigError("\n".join(lines)) from None
+
+
+def load_hub_config(path: Path | str) -> HubConfig:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise HubConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise HubConfigError(f"{path}: cannot read config file ({exc})") from None
+    return parse_hub_config(data, str(path))

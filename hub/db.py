@@ -1,0 +1,74 @@
+"""The hub's SQLite file, with an explicit schema (sqlite-utils).
+
+Tables:
+
+- ``users``: advisors; only a password hash (argon2), never the password.
+- ``booths``: the booth registry; the device token is stored as a SHA-256 hash.
+- ``calls``: per call, the consented fields of the booth side and nothing else, each row with
+  its ``expires_at`` (14 days at the latest); :func:`purge` deletes what has expired.
+
+Example::
+
+    >>> db = open_db(":memory:")
+    >>> sorted(db.table_names())
+    ['booths', 'calls', 'users']
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import sqlite_utils
+
+SCHEMA: dict[str, tuple[dict[str, type], str]] = {
+    "users": ({"username": str, "password_hash": str, "created_at": str}, "username"),
+    "booths": (
+        {"booth_id": str, "name": str, "location": str, "token_hash": str, "created_at": str, "revoked": int},
+        "booth_id",
+    ),
+    # Exactly the consented fields (DEVELOPERS.md, point 2) plus the expiry; no advisor, no time.
+    "calls": (
+        {
+            "call_id": str,
+            "customer_number": str,
+            "name": str,
+            "ip_address": str,
+            "os": str,
+            "device": str,
+            "browser": str,
+            "upload_kbps": float,
+            "download_kbps": float,
+            "quality": str,
+            "expires_at": str,
+        },
+        "call_id",
+    ),
+}
+CALL_FIELDS = frozenset(SCHEMA["calls"][0]) - {"call_id", "expires_at"}
+
+
+def open_db(path: Path | str) -> sqlite_utils.Database:
+    """Open (creating if needed) the hub's database with its schema."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    if str(path) != ":memory:":
+        db.enable_wal()
+    for name, (columns, pk) in SCHEMA.items():
+        db[name].create(columns, pk=pk, if_not_exists=True)
+    db["calls"].create_index(["expires_at"], if_not_exists=True)
+    return db
+
+
+def record_call_fields(db: sqlite_utils.Database, call_id: str, fields: dict, expires_at: datetime) -> None:
+    """Store (or complete) one call's consented fields; anything not consented is dropped here."""
+    row = {k: v for k, v in fields.items() if k in CALL_FIELDS and v is not None}
+    db["calls"].upsert({"call_id": call_id, "expires_at": expires_at.isoformat(), **row}, pk="call_id")
+
+
+def purge(db: sqlite_utils.Database, now: datetime) -> int:
+    """Delete every call row past its expiry, in one transaction; returns how many went."""
+    with db.conn:
+        cursor = db.execute("DELETE FROM calls WHERE expires_at <= ?", [now.isoformat()])
+    return cursor.rowcount

@@ -1,0 +1,231 @@
+"""One-time enrolment codes: how a freshly flashed booth gets its device credential.
+
+An admin registers the booth (``videokiosk hub add-booth``) and makes a code for it
+(``videokiosk hub enrolment-code --booth jc-halle-1``). The technician types the code on the booth
+(``videokiosk enrol --hub URL --code CODE``); the booth sends it with the public half of a key pair
+it made itself, signed by the private half, to ``POST /api/enrol`` and gets a fresh device token.
+Issuing that token revokes the booth's previous one, so re-enrolling a booth locks out the old SD
+card.
+
+Codes are easy to type (Crockford base32: no I, L, O, U; dashes, spaces and case do not matter),
+work once, and expire after 24 hours. The hub stores only their SHA-256 hash.
+
+Example::
+
+    >>> from hub.db import open_db
+    >>> from hub.registry import BoothRegistry
+    >>> from videokiosk.clock import FakeClock
+    >>> db, clock = open_db(":memory:"), FakeClock()
+    >>> registry = BoothRegistry(db)
+    >>> _ = registry.create_booth("jc-halle-1", "Halle 1", "Musterstadt")
+    >>> codes = EnrolmentCodes(db, registry, clock)
+    >>> code = codes.create("jc-halle-1")
+    >>> len(code), code[4]
+    (9, '-')
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import logging
+import secrets
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlite_utils
+from aiohttp import web
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from provisioning.protocol import ENROL_PATH, normalise_code, signed_message
+from videokiosk.clock import Clock
+
+from .errors import HubError, UnknownBooth
+from .registry import Booth, BoothRegistry
+
+log = logging.getLogger(__name__)
+
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+CODE_LENGTH = 8  # 40 bits: guessing one in 24 hours against the attempt limit below is hopeless
+CODE_TTL = timedelta(hours=24)
+MAX_FAILURES_PER_CLIENT = 10
+
+SCHEMA = {
+    "enrolment_codes": (
+        {"code_hash": str, "booth_id": str, "created_at": str, "expires_at": str, "used_at": str},
+        "code_hash",
+    ),
+    # The public key each booth enrolled with: proves later which device holds the credential.
+    "booth_keys": ({"booth_id": str, "public_key": str, "enrolled_at": str}, "booth_id"),
+}
+
+
+class EnrolmentError(HubError):
+    """A code was wrong, used, expired, or the request was malformed. ``reason`` is for machines."""
+
+    def __init__(self, message: str, reason: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    booth: Booth
+    token: str
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
+
+
+class EnrolmentCodes:
+    def __init__(self, db: sqlite_utils.Database, registry: BoothRegistry, clock: Clock) -> None:
+        self._db = db
+        self._registry = registry
+        self._clock = clock
+        for name, (columns, pk) in SCHEMA.items():
+            db[name].create(columns, pk=pk, if_not_exists=True)
+
+    def create(self, booth_id: str) -> str:
+        """A new code for a registered booth, shown as ``XXXX-XXXX``."""
+        self._registry.get(booth_id)  # UnknownBooth names the fix
+        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        now = self._clock.now()
+        self._db["enrolment_codes"].insert(
+            {"code_hash": _hash(raw), "booth_id": booth_id, "created_at": now.isoformat(),
+             "expires_at": (now + CODE_TTL).isoformat(), "used_at": None},
+        )
+        log.info("enrolment: code created for booth %s", booth_id)
+        return f"{raw[:4]}-{raw[4:]}"
+
+    def expires_at(self, code: str) -> datetime:
+        row = self._db["enrolment_codes"].get(_hash(code))
+        return datetime.fromisoformat(row["expires_at"])
+
+    def _redeem(self, code: str) -> str:
+        """Mark the code used, atomically; returns its booth id or says why it cannot be used."""
+        code_hash, now = _hash(code), self._clock.now().isoformat()
+        with self._db.conn:
+            cursor = self._db.execute(
+                "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
+                [now, code_hash, now],
+            )
+        rows = list(self._db["enrolment_codes"].rows_where("code_hash = ?", [code_hash]))
+        if cursor.rowcount == 1:
+            return rows[0]["booth_id"]
+        if not rows:
+            raise EnrolmentError("this enrolment code is not known to the hub: check it for typos", "unknown_code", 404)
+        if rows[0]["used_at"]:
+            raise EnrolmentError("this enrolment code was already used: ask the hub admin for a new one", "used", 410)
+        raise EnrolmentError("this enrolment code has expired (codes last 24 hours): ask for a new one", "expired", 410)
+
+    def enrol(self, code: str, public_key: bytes, signature: bytes) -> Enrolment:
+        """Exchange a code for a new device token; the booth's previous token stops working."""
+        try:
+            Ed25519PublicKey.from_public_bytes(public_key).verify(signature, signed_message(code, public_key))
+        except (ValueError, InvalidSignature):
+            raise EnrolmentError("the booth's key signature does not match its public key", "bad_signature") from None
+        booth_id = self._redeem(code)
+        try:
+            booth = self._registry.get(booth_id)
+        except UnknownBooth:
+            raise EnrolmentError(f"booth {booth_id!r} was removed from the hub after the code was made",
+                                 "unknown_booth", 404) from None
+        token = self._registry.issue_token(booth_id)
+        self._db["booth_keys"].upsert(
+            {"booth_id": booth_id, "public_key": base64.b64encode(public_key).decode(),
+             "enrolled_at": self._clock.now().isoformat()},
+            pk="booth_id",
+        )
+        log.info("enrolment: booth %s enrolled; its previous token is revoked", booth_id)
+        return Enrolment(booth, token)
+
+
+# --- HTTP ----------------------------------------------------------------------------------------
+
+APP_ENROLMENT = web.AppKey("enrolment", EnrolmentCodes)
+
+
+def _b64(payload: dict, key: str) -> bytes:
+    value = payload.get(key)
+    if not isinstance(value, str) or len(value) > 200:
+        raise EnrolmentError(f"the request needs {key!r} (base64)", "malformed")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise EnrolmentError(f"{key!r} is not valid base64", "malformed") from None
+
+
+class _FailureLimit:
+    """Wrong codes per client address; enough for typos, far too few for guessing."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._failures: dict[str, int] = {}
+
+    def blocked(self, client: str) -> bool:
+        return self._failures.get(client, 0) >= self.limit
+
+    def failed(self, client: str) -> None:
+        self._failures[client] = self._failures.get(client, 0) + 1
+
+
+def add_enrolment_routes(app: web.Application, codes: EnrolmentCodes) -> None:
+    """``POST /api/enrol`` with JSON ``{code, public_key, signature}`` -> ``{booth, token}``."""
+    limit = _FailureLimit(MAX_FAILURES_PER_CLIENT)
+    app[APP_ENROLMENT] = codes
+
+    async def enrol(request: web.Request) -> web.Response:
+        client = request.remote or "?"
+        if limit.blocked(client):
+            return web.json_response({"error": "too many wrong enrolment codes from this address",
+                                      "reason": "rate_limited"}, status=429)
+        try:
+            try:
+                payload = await request.json()
+            except ValueError:
+                raise EnrolmentError("the request body is not JSON", "malformed") from None
+            if not isinstance(payload, dict) or not isinstance(payload.get("code"), str):
+                raise EnrolmentError("the request needs 'code'", "malformed")
+            result = codes.enrol(payload["code"][:64], _b64(payload, "public_key"), _b64(payload, "signature"))
+        except EnrolmentError as exc:
+            if exc.reason in ("unknown_code", "used", "expired"):
+                limit.failed(client)
+            return web.json_response({"error": str(exc), "reason": exc.reason}, status=exc.status)
+        booth = result.booth
+        return web.json_response(
+            {"booth": {"id": booth.booth_id, "name": booth.name, "location": booth.location}, "token": result.token}
+        )
+
+    app.router.add_post(ENROL_PATH, enrol)
+
+
+# --- `videokiosk hub enrolment-code --booth NAME` ------------------------------------------------
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--booth", required=True, metavar="BOOTH_ID", help="the registered booth's id")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not getattr(args, "config", None):
+        print("videokiosk hub enrolment-code: --config is required", file=sys.stderr)
+        return 2
+    from .app import HubParts
+    from .config import load_hub_config
+
+    try:
+        parts = HubParts.open(load_hub_config(args.config))
+        codes = EnrolmentCodes(parts.db, parts.registry, parts.clock)
+        code = codes.create(args.booth)
+    except HubError as exc:
+        print(f"videokiosk hub enrolment-code: {exc}", file=sys.stderr)
+        return 2
+    print(code)
+    print(f"for booth {args.booth}; works once, until {codes.expires_at(code):%Y-%m-%d %H:%M} UTC", file=sys.stderr)
+    return 0

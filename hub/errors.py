@@ -1,0 +1,27 @@
+"""Domain errors of the hub. Each carries a message a person can act on."""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Base class for every error the hub reports to a person."""
+
+
+class HubConfigError(HubError):
+    """The hub's config file is missing, unreadable or has a wrong value (message names the key)."""
+
+
+class DemoAccountError(HubError):
+    """A real (non-demo) hub found the demo account and refuses to start."""
+
+
+class LoginError(HubError):
+    """Wrong user name or password, or the account is locked for a while."""
+
+    def __init__(self, message: str, locked_for_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.locked_for_s = locked_for_s
+
+
+class UnknownBooth(HubError):
+    """No booth with that id is registered."""

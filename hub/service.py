@@ -1,0 +1,296 @@
+"""The hub's logic: what happens when a booth or an advisor says something.
+
+:class:`Hub` is transport-free: the socket handlers in ``hub/sockets.py`` parse messages with
+:func:`rtc.protocol.parse` and call ``booth_*`` / ``advisor_*`` here; everything that goes out is
+published on a channel of the :class:`~hub.state.SharedState`. The hub relays the call's
+offer/answer/candidates between the two ends of a route without reading them.
+
+Example (no sockets needed)::
+
+    >>> import asyncio
+    >>> from hub.config import HubConfig
+    >>> from hub.db import open_db
+    >>> from hub.state import InMemoryState
+    >>> from videokiosk.clock import SystemClock
+    >>> hub = Hub(HubConfig(), InMemoryState(), open_db(":memory:"), SystemClock())
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlite_utils
+
+from rtc import protocol as p
+from videokiosk.clock import Clock
+
+from .config import HubConfig
+from .db import record_call_fields
+from .registry import Booth
+from .state import CallRoute, SharedState
+
+log = logging.getLogger(__name__)
+ADVISORS = "advisors"
+
+
+def booth_channel(booth_id: str) -> str:
+    return f"booth:{booth_id}"
+
+
+@dataclass
+class _BoothLink:
+    """What this hub instance knows about a booth connected to it."""
+
+    booth: Booth
+    ip: str
+    conn_id: int
+    faults: list[str] = field(default_factory=list)
+    activity: str = "online"  # online | waiting | in_call
+
+
+class Hub:
+    def __init__(self, config: HubConfig, state: SharedState, db: sqlite_utils.Database, clock: Clock) -> None:
+        self.config = config
+        self.state = state
+        self._db = db
+        self._clock = clock
+        self._booths: dict[str, _BoothLink] = {}
+        self._end_timers: dict[str, asyncio.Task] = {}
+
+    @property
+    def ice_servers(self) -> list[p.IceServer]:
+        return list(self.config.ice_servers)
+
+    async def _send(self, channel: str, message: p.Message) -> None:
+        await self.state.publish(channel, p.encode(message))
+
+    # --- booths -------------------------------------------------------------------------------
+
+    async def booth_connected(self, booth: Booth, ip: str, hello: p.Hello, conn_id: int) -> None:
+        """A booth said hello on connection ``conn_id`` (a newer connection replaces an older one)."""
+        link = self._booths[booth.booth_id] = _BoothLink(booth, ip, conn_id, list(hello.faults))
+        calls = self.config.calls
+        await self._send(
+            booth_channel(booth.booth_id),
+            p.Welcome(booth_id=booth.booth_id, ice_servers=self.ice_servers, heartbeat_s=calls.heartbeat_s,
+                      reconnect_timeout_s=calls.reconnect_timeout_s),
+        )
+        if hello.call_id:
+            route = await self.state.get_route(hello.call_id)
+            if route is None or route.booth_id != booth.booth_id:
+                await self._send(booth_channel(booth.booth_id), p.CallEnded(call_id=hello.call_id, reason="timeout"))
+            else:
+                self._cancel_end_timer(route.call_id)
+                await self.state.put_route(route.with_state("active"))
+                link.activity = "in_call"
+                log.info("call %s: booth rejoined", route.call_id)
+                await self._send(route.advisor_channel, p.CallState(call_id=route.call_id, state="resumed"))
+        await self._publish_presence(link)
+
+    async def booth_disconnected(self, booth: Booth, conn_id: int) -> None:
+        link = self._booths.get(booth.booth_id)
+        if link is None or link.conn_id != conn_id:
+            return  # an old connection of a booth that has already reconnected
+        del self._booths[booth.booth_id]
+        for entry in await self.state.waiting():
+            if entry.booth_id == booth.booth_id:
+                await self._remove_waiting(entry.session_id, "offline")
+        for route in await self.state.routes():
+            if route.booth_id == booth.booth_id and route.state == "active":
+                await self.state.put_route(route.with_state("reconnecting"))
+                log.info("call %s: booth lost, waiting %.0f s for it", route.call_id, self.config.calls.reconnect_timeout_s)
+                await self._send(route.advisor_channel, p.CallState(call_id=route.call_id, state="reconnecting"))
+                self._end_later(route.call_id)
+        if link is not None:
+            await self._send(ADVISORS, p.BoothStatus(booth=self._info(link, connected=False)))
+            await self.state.put_presence(self._info(link, connected=False))
+
+    async def booth_message(self, booth: Booth, msg: p.Message) -> p.Error | None:
+        """Handle one validated message from a booth; returns an error reply, if any."""
+        link = self._booths.get(booth.booth_id)
+        if link is None:
+            return p.Error(code="not_ready", message="send 'hello' first")
+        match msg:
+            case p.Heartbeat():
+                return None
+            case p.Status(faults=faults):
+                link.faults = list(faults)
+                await self._publish_presence(link)
+            case p.Waiting():
+                entry = p.WaitingEntry(
+                    session_id=msg.session_id, booth_id=booth.booth_id, booth_name=booth.name, location=booth.location,
+                    since=self._clock.now().isoformat(timespec="seconds"), language=msg.language, kind=msg.kind,
+                    name=msg.name, customer_number=msg.customer_number, appointment_at=msg.appointment_at,
+                )
+                await self.state.enqueue(entry)
+                await self._send(ADVISORS, p.WaitingAdded(entry=entry))
+                link.activity = "waiting"
+                await self._publish_presence(link)
+                await self._queue_updates()
+            case p.WaitingUpdate(session_id=sid):
+                changes = {k: v for k, v in (("name", msg.name), ("customer_number", msg.customer_number)) if k in msg.model_fields_set}
+                entry = await self.state.update_waiting(sid, changes)
+                if entry is None or entry.booth_id != booth.booth_id:
+                    return p.Error(code="unknown_session", message="no such waiting customer", ref=msg.type)
+                await self._send(ADVISORS, p.WaitingUpdated(entry=entry))
+            case p.LeaveWaiting(session_id=sid, reason=reason):
+                entry = await self.state.remove_waiting(sid)
+                if entry is not None:
+                    await self._send(ADVISORS, p.WaitingRemoved(session_id=sid, reason=reason))
+                    await self._queue_updates()
+                link.activity = "online"
+                await self._publish_presence(link)
+            case p.Offer() | p.Answer() | p.Candidate():
+                route = await self.state.get_route(msg.call_id)
+                if route is None or route.booth_id != booth.booth_id:
+                    return p.Error(code="unknown_call", message="no such call for this booth", ref=msg.type)
+                await self._send(route.advisor_channel, msg)
+            case p.Hangup(call_id=call_id, reason=reason):
+                route = await self.state.get_route(call_id)
+                if route is not None and route.booth_id == booth.booth_id:
+                    await self.end_call(call_id, reason, notify_booth=False)
+            case p.CallInfo():
+                route = await self.state.get_route(msg.call_id)
+                if route is None or route.booth_id != booth.booth_id:
+                    return p.Error(code="unknown_call", message="no such call for this booth", ref=msg.type)
+                fields = msg.model_dump(exclude={"type", "call_id"})
+                record_call_fields(self._db, msg.call_id, fields, self._expiry())
+        return None
+
+    # --- advisors -----------------------------------------------------------------------------
+
+    async def advisor_connected(self, username: str, channel: str) -> None:
+        await self._send(channel, p.Snapshot(advisor=username, waiting=await self.state.waiting(),
+                                             booths=await self.state.presence(), ice_servers=self.ice_servers))
+
+    async def advisor_disconnected(self, channel: str) -> None:
+        # An advisor who closes the console ends their call: the customer must not wait on a ghost.
+        for route in await self.state.routes():
+            if route.advisor_channel == channel:
+                await self.end_call(route.call_id, "ended", notify_advisor=False)
+
+    async def advisor_message(self, username: str, channel: str, msg: p.Message) -> p.Error | None:
+        match msg:
+            case p.Heartbeat():
+                return None
+            case p.Admit(session_id=sid):
+                await self._admit(username, channel, sid)
+            case p.Decline(session_id=sid, message=text):
+                entry = await self._remove_waiting(sid, "declined")
+                if entry is None:
+                    return p.Error(code="unknown_session", message="this customer is no longer waiting", ref=msg.type)
+                await self._send(booth_channel(entry.booth_id), p.Declined(session_id=sid, message=text))
+            case p.Seen(session_id=sid):
+                if await self.state.mark_informed(sid):
+                    entry = next((e for e in await self.state.waiting() if e.session_id == sid), None)
+                    if entry is not None:
+                        await self._send(booth_channel(entry.booth_id), p.AdvisorInformed(session_id=sid))
+            case p.Offer() | p.Answer() | p.Candidate():
+                route = await self.state.get_route(msg.call_id)
+                if route is None or route.advisor_channel != channel:
+                    return p.Error(code="unknown_call", message="no such call for this advisor", ref=msg.type)
+                await self._send(booth_channel(route.booth_id), msg)
+            case p.Hangup(call_id=call_id, reason=reason):
+                route = await self.state.get_route(call_id)
+                if route is None or route.advisor_channel != channel:
+                    return p.Error(code="unknown_call", message="no such call for this advisor", ref=msg.type)
+                await self.end_call(call_id, reason)
+        return None
+
+    async def _admit(self, username: str, channel: str, session_id: str) -> None:
+        call_id = "c-" + secrets.token_urlsafe(12)
+        won = await self.state.admit(session_id, call_id, username, channel)
+        if won is None:
+            taken = any(r.session_id == session_id for r in await self.state.routes())
+            await self._send(channel, p.AdmitResult(session_id=session_id, ok=False, reason="taken" if taken else "gone"))
+            return
+        entry, _route = won
+        # The booth's offer is the critical path to first frames: it goes out before anything else.
+        await self._send(booth_channel(entry.booth_id), p.Admitted(session_id=session_id, call_id=call_id, ice_servers=self.ice_servers))
+        await self._send(channel, p.AdmitResult(session_id=session_id, ok=True, call_id=call_id, ice_servers=self.ice_servers))
+        await self._send(ADVISORS, p.WaitingRemoved(session_id=session_id, reason="admitted"))
+        log.info("call %s: admitted session %s", call_id, session_id)
+        link = self._booths.get(entry.booth_id)
+        record_call_fields(self._db, call_id, {"name": entry.name, "customer_number": entry.customer_number,
+                                               "ip_address": link.ip if link else None}, self._expiry())
+        if link is not None:
+            link.activity = "in_call"
+            await self._publish_presence(link)
+        await self._queue_updates()
+
+    # --- calls ----------------------------------------------------------------------------------
+
+    async def end_call(self, call_id: str, reason: str = "ended", *, notify_booth: bool = True, notify_advisor: bool = True) -> None:
+        self._cancel_end_timer(call_id)
+        route = await self.state.drop_route(call_id)
+        if route is None:
+            return
+        log.info("call %s: ended (%s)", call_id, reason)
+        if notify_booth:
+            await self._send(booth_channel(route.booth_id), p.CallEnded(call_id=call_id, reason=reason))
+        if notify_advisor:
+            await self._send(route.advisor_channel, p.CallState(call_id=call_id, state="ended", reason=reason))
+        link = self._booths.get(route.booth_id)
+        if link is not None:
+            link.activity = "online"
+            await self._publish_presence(link)
+
+    def _end_later(self, call_id: str) -> None:
+        async def wait_then_end() -> None:
+            await asyncio.sleep(self.config.calls.reconnect_timeout_s)
+            self._end_timers.pop(call_id, None)
+            await self.end_call(call_id, "timeout")
+
+        self._cancel_end_timer(call_id)
+        self._end_timers[call_id] = asyncio.create_task(wait_then_end())
+
+    def _cancel_end_timer(self, call_id: str) -> None:
+        task = self._end_timers.pop(call_id, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    async def close(self) -> None:
+        for task in self._end_timers.values():
+            task.cancel()
+        self._end_timers.clear()
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _expiry(self):
+        return self._clock.now() + timedelta(days=self.config.store.retention_days)
+
+    async def _remove_waiting(self, session_id: str, reason: str) -> p.WaitingEntry | None:
+        entry = await self.state.remove_waiting(session_id)
+        if entry is not None:
+            await self._send(ADVISORS, p.WaitingRemoved(session_id=session_id, reason=reason))
+            link = self._booths.get(entry.booth_id)
+            if link is not None and link.activity == "waiting":
+                link.activity = "online"
+                await self._publish_presence(link)
+            await self._queue_updates()
+        return entry
+
+    async def _queue_updates(self) -> None:
+        per_call = self.config.calls.average_call_s
+        for position, entry in enumerate(await self.state.waiting(), start=1):
+            await self._send(booth_channel(entry.booth_id), p.QueueUpdate(
+                session_id=entry.session_id, position=position, estimated_wait_s=(position - 1) * per_call))
+
+    def _info(self, link: _BoothLink, connected: bool = True) -> p.BoothInfo:
+        if not connected:
+            state = "offline"
+        elif link.activity != "online":
+            state = link.activity
+        else:
+            state = "fault" if link.faults else "online"
+        b = link.booth
+        return p.BoothInfo(booth_id=b.booth_id, name=b.name, location=b.location, state=state, faults=link.faults)
+
+    async def _publish_presence(self, link: _BoothLink) -> None:
+        info = self._info(link)
+        await self.state.put_presence(info)
+        await self._send(ADVISORS, p.BoothStatus(booth=info))

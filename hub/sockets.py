@@ -1,0 +1,149 @@
+"""The two WebSocket endpoints: ``/ws/booth`` (device token) and ``/ws/advisor`` (session cookie).
+
+Each incoming text frame is validated with :func:`rtc.protocol.parse`; a bad one gets an
+``error`` message back and the connection carries on. Outgoing messages pass through an
+:class:`Outbox` per socket so they leave in the order they were published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+
+from aiohttp import WSMsgType, web
+
+from rtc import protocol as p
+from rtc.errors import ProtocolError
+
+from .auth import current_session, require_csrf
+from .registry import BoothRegistry
+from .service import ADVISORS, Hub, booth_channel
+
+log = logging.getLogger(__name__)
+APP_HUB = web.AppKey("hub", Hub)
+APP_REGISTRY = web.AppKey("registry", BoothRegistry)
+APP_BOOTH_SOCKETS = web.AppKey("booth_sockets", dict)
+# Frames above this close the socket (WebSocket code 1009); between MAX_MESSAGE_BYTES and this the
+# peer gets a polite `too_large` error and stays connected.
+TRANSPORT_LIMIT = 4 * p.MAX_MESSAGE_BYTES
+HELLO_TIMEOUT_S = 10.0
+
+
+class Outbox:
+    """Sends queued texts on one socket in order; a peer that stops reading gets disconnected."""
+
+    def __init__(self, ws: web.WebSocketResponse, limit: int = 1000) -> None:
+        self._ws = ws
+        self._queue: asyncio.Queue[str] = asyncio.Queue(limit)
+        self._task = asyncio.create_task(self._run())
+
+    def put(self, text: str) -> None:
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            log.warning("slow socket: closing it")
+            asyncio.ensure_future(self._ws.close())
+
+    async def _run(self) -> None:
+        while True:
+            text = await self._queue.get()
+            try:
+                await self._ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+    async def close(self) -> None:
+        self._task.cancel()
+
+
+async def _pump(ws: web.WebSocketResponse, outbox: Outbox, accept: frozenset[str],
+                handle: Callable[[p.Message], Awaitable[p.Error | None]]) -> None:
+    """Read frames until the socket closes; validate each; answer errors; never raise on bad input."""
+    async for frame in ws:
+        if frame.type == WSMsgType.TEXT:
+            try:
+                reply = await handle(p.parse(frame.data, accept))
+            except ProtocolError as exc:
+                reply = p.error_for(exc)
+        elif frame.type == WSMsgType.BINARY:
+            reply = p.Error(code="malformed", message="binary frames are not part of the protocol")
+        else:
+            break
+        if reply is not None:
+            outbox.put(p.encode(reply))
+
+
+def _bearer(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.startswith("Bearer ") else ""
+
+
+async def booth_socket(request: web.Request) -> web.StreamResponse:
+    booth = request.app[APP_REGISTRY].verify(_bearer(request))
+    if booth is None:
+        raise web.HTTPUnauthorized(text='{"error": "unknown or revoked device token"}', content_type="application/json")
+    hub = request.app[APP_HUB]
+    ws = web.WebSocketResponse(heartbeat=hub.config.calls.heartbeat_s, max_msg_size=TRANSPORT_LIMIT)
+    await ws.prepare(request)
+    # A booth has one connection: a newer one (after a network drop) replaces the old.
+    sockets = request.app[APP_BOOTH_SOCKETS]
+    old = sockets.get(booth.booth_id)
+    sockets[booth.booth_id] = ws
+    if old is not None:
+        await old.close()
+    outbox = Outbox(ws)
+    unsubscribe = hub.state.subscribe(booth_channel(booth.booth_id), outbox.put)
+    connected = False
+    conn_id = id(ws)
+    try:
+        # The first message must be `hello` (it says whether the booth rejoins a call).
+        try:
+            first = await ws.receive(timeout=HELLO_TIMEOUT_S)
+            hello = p.parse(first.data, frozenset({"hello"})) if first.type == WSMsgType.TEXT else None
+        except ProtocolError as exc:
+            outbox.put(p.encode(p.error_for(exc)))
+            hello = None
+        except asyncio.TimeoutError:
+            hello = None
+        if hello is None:
+            await asyncio.sleep(0)  # let the outbox flush the error before closing
+            return ws
+        await hub.booth_connected(booth, request.remote or "", hello, conn_id)
+        connected = True
+        await _pump(ws, outbox, p.BOOTH_TO_HUB, lambda msg: hub.booth_message(booth, msg))
+    finally:
+        unsubscribe()
+        if sockets.get(booth.booth_id) is ws:
+            del sockets[booth.booth_id]
+        if connected:
+            await hub.booth_disconnected(booth, conn_id)
+        await outbox.close()
+        await ws.close()
+    return ws
+
+
+async def advisor_socket(request: web.Request) -> web.StreamResponse:
+    session = current_session(request)
+    if session is None:
+        raise web.HTTPUnauthorized(text='{"error": "not_logged_in"}', content_type="application/json")
+    require_csrf(request, session, request.query.get("csrf"))
+    hub = request.app[APP_HUB]
+    ws = web.WebSocketResponse(heartbeat=hub.config.calls.heartbeat_s, max_msg_size=TRANSPORT_LIMIT)
+    await ws.prepare(request)
+    channel = f"advisor:{secrets.token_hex(8)}"
+    outbox = Outbox(ws)
+    unsubscribers = [hub.state.subscribe(channel, outbox.put), hub.state.subscribe(ADVISORS, outbox.put)]
+    session.sockets.add(ws)
+    try:
+        await hub.advisor_connected(session.username, channel)
+        await _pump(ws, outbox, p.ADVISOR_TO_HUB, lambda msg: hub.advisor_message(session.username, channel, msg))
+    finally:
+        session.sockets.discard(ws)
+        for unsubscribe in unsubscribers:
+            unsubscribe()
+        await hub.advisor_disconnected(channel)
+        await outbox.close()
+        await ws.close()
+    return ws

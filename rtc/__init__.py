@@ -1,0 +1,1 @@
+"""WebRTC: the booth's peer connection, the signalling protocol and call statistics."""

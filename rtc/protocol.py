@@ -1,0 +1,358 @@
+"""The signalling messages between booth, hub and advisor console: one module both sides import.
+
+Every message is a small JSON object with a ``type``. Each type has a schema (a pydantic model
+that forbids unknown keys) and a size limit; :func:`parse` validates a message where it enters a
+process and raises :class:`~rtc.errors.ProtocolError` (with a ``code`` for the ``error`` reply)
+instead of crashing. ``docs/protocol.md`` documents the same set in prose.
+
+This module must not import aiortc: the hub imports it.
+
+Example::
+
+    >>> msg = parse('{"type": "admit", "session_id": "s-1234abcd"}', ADVISOR_TO_HUB)
+    >>> msg.session_id
+    's-1234abcd'
+    >>> encode(Error(code="invalid", message="bad"))
+    '{"type":"error","code":"invalid","message":"bad","ref":null}'
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ProtocolError
+
+PROTOCOL_VERSION = 1
+# No message may exceed this, whatever its type: checked before JSON parsing, so a huge frame
+# never costs more than a length check. A full SDP with candidates is a few kB; 64 KiB is ample.
+MAX_MESSAGE_BYTES = 64 * 1024
+DEFAULT_MAX_BYTES = 4 * 1024
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
+ShortText = Annotated[str, Field(max_length=280)]
+Sdp = Annotated[str, Field(min_length=10, max_length=MAX_MESSAGE_BYTES - 1024)]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+Fault = Annotated[str, Field(pattern=r"^[a-z_]{2,32}$")]
+
+
+class Message(BaseModel):
+    """Base of every signalling message."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: str
+    max_bytes: ClassVar[int] = DEFAULT_MAX_BYTES
+
+
+class IceServer(BaseModel):
+    """One STUN or TURN server, shaped like the browser's ``RTCIceServer``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    urls: Annotated[list[Annotated[str, Field(pattern=r"^(stun|stuns|turn|turns):\S{3,250}$")]], Field(min_length=1, max_length=8)]
+    username: Annotated[str, Field(max_length=256)] | None = None
+    credential: Annotated[str, Field(max_length=256)] | None = None
+
+
+IceServers = Annotated[list[IceServer], Field(max_length=8)]
+
+
+class WaitingEntry(BaseModel):
+    """A customer in the waiting room, as advisors see it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    session_id: Id
+    booth_id: Id
+    booth_name: Annotated[str, Field(max_length=120)]
+    location: Annotated[str, Field(max_length=120)]
+    since: Annotated[str, Field(max_length=40)]  # ISO 8601, UTC
+    language: Language
+    kind: Literal["walk_in", "appointment"]
+    name: Annotated[str, Field(max_length=120)] | None = None
+    customer_number: Annotated[str, Field(max_length=40)] | None = None
+    appointment_at: Annotated[str, Field(max_length=40)] | None = None
+    state: Literal["waiting", "reconnecting"] = "waiting"
+
+
+class BoothInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    booth_id: Id
+    name: Annotated[str, Field(max_length=120)]
+    location: Annotated[str, Field(max_length=120)]
+    state: Literal["online", "waiting", "in_call", "offline", "fault"]
+    faults: Annotated[list[Fault], Field(max_length=16)] = []
+
+
+# --- the call: relayed between booth and advisor, never interpreted by the hub ------------------
+
+
+class Offer(Message):
+    type: Literal["offer"] = "offer"
+    call_id: Id
+    sdp: Sdp
+    max_bytes: ClassVar[int] = MAX_MESSAGE_BYTES
+
+
+class Answer(Message):
+    type: Literal["answer"] = "answer"
+    call_id: Id
+    sdp: Sdp
+    max_bytes: ClassVar[int] = MAX_MESSAGE_BYTES
+
+
+class Candidate(Message):
+    """One trickled ICE candidate; ``candidate == ""`` means end-of-candidates."""
+
+    type: Literal["candidate"] = "candidate"
+    call_id: Id
+    candidate: Annotated[str, Field(max_length=1024)]
+    sdp_mid: Annotated[str, Field(max_length=32)] | None = None
+    sdp_mline_index: Annotated[int, Field(ge=0, le=64)] | None = None
+
+
+class Hangup(Message):
+    type: Literal["hangup"] = "hangup"
+    call_id: Id
+    reason: Literal["ended", "timeout", "error"] = "ended"
+
+
+class Error(Message):
+    type: Literal["error"] = "error"
+    code: Annotated[str, Field(max_length=40)]
+    message: Annotated[str, Field(max_length=400)]
+    ref: Annotated[str, Field(max_length=40)] | None = None
+
+
+# --- booth -> hub ---------------------------------------------------------------------------
+
+
+class Hello(Message):
+    """First message on a booth socket; ``call_id`` set means: I am rejoining this call."""
+
+    type: Literal["hello"] = "hello"
+    version: Literal[1] = PROTOCOL_VERSION
+    session_id: Id | None = None
+    call_id: Id | None = None
+    faults: Annotated[list[Fault], Field(max_length=16)] = []
+
+
+class Heartbeat(Message):
+    type: Literal["heartbeat"] = "heartbeat"
+
+
+class Status(Message):
+    """The booth's hardware faults changed (empty list: all well)."""
+
+    type: Literal["status"] = "status"
+    faults: Annotated[list[Fault], Field(max_length=16)] = []
+
+
+class Waiting(Message):
+    type: Literal["waiting"] = "waiting"
+    session_id: Id
+    language: Language
+    kind: Literal["walk_in", "appointment"] = "walk_in"
+    name: Annotated[str, Field(max_length=120)] | None = None
+    customer_number: Annotated[str, Field(max_length=40)] | None = None
+    appointment_at: Annotated[str, Field(max_length=40)] | None = None
+
+
+class WaitingUpdate(Message):
+    type: Literal["waiting_update"] = "waiting_update"
+    session_id: Id
+    name: Annotated[str, Field(max_length=120)] | None = None
+    customer_number: Annotated[str, Field(max_length=40)] | None = None
+
+
+class LeaveWaiting(Message):
+    type: Literal["leave_waiting"] = "leave_waiting"
+    session_id: Id
+    reason: Literal["cancel", "withdraw", "timeout", "reset"] = "cancel"
+
+
+class CallInfo(Message):
+    """The consented technical fields of the booth side of a call (the hub adds the IP address)."""
+
+    type: Literal["call_info"] = "call_info"
+    call_id: Id
+    os: Annotated[str, Field(max_length=80)] | None = None
+    device: Annotated[str, Field(max_length=80)] | None = None
+    browser: Annotated[str, Field(max_length=80)] | None = None
+    upload_kbps: Annotated[float, Field(ge=0, le=10_000_000)] | None = None
+    download_kbps: Annotated[float, Field(ge=0, le=10_000_000)] | None = None
+    quality: Annotated[str, Field(max_length=40)] | None = None
+
+
+# --- hub -> booth ---------------------------------------------------------------------------
+
+
+class Welcome(Message):
+    type: Literal["welcome"] = "welcome"
+    booth_id: Id
+    ice_servers: IceServers = []
+    heartbeat_s: float = 10.0
+    reconnect_timeout_s: float = 60.0
+
+
+class AdvisorInformed(Message):
+    type: Literal["advisor_informed"] = "advisor_informed"
+    session_id: Id
+
+
+class QueueUpdate(Message):
+    type: Literal["queue_update"] = "queue_update"
+    session_id: Id
+    position: Annotated[int, Field(ge=1)]
+    estimated_wait_s: Annotated[float, Field(ge=0)]
+
+
+class Admitted(Message):
+    type: Literal["admitted"] = "admitted"
+    session_id: Id
+    call_id: Id
+    ice_servers: IceServers = []
+
+
+class Declined(Message):
+    type: Literal["declined"] = "declined"
+    session_id: Id
+    message: ShortText = ""
+
+
+class CallEnded(Message):
+    type: Literal["call_ended"] = "call_ended"
+    call_id: Id
+    reason: Literal["ended", "timeout", "error"] = "ended"
+
+
+# --- advisor -> hub -------------------------------------------------------------------------
+
+
+class Admit(Message):
+    type: Literal["admit"] = "admit"
+    session_id: Id
+
+
+class Decline(Message):
+    type: Literal["decline"] = "decline"
+    session_id: Id
+    message: ShortText = ""
+
+
+class Seen(Message):
+    """The console has shown and announced this waiting customer: the booth may say so."""
+
+    type: Literal["seen"] = "seen"
+    session_id: Id
+
+
+# --- hub -> advisor -------------------------------------------------------------------------
+
+
+class Snapshot(Message):
+    type: Literal["snapshot"] = "snapshot"
+    advisor: Annotated[str, Field(max_length=64)]
+    waiting: list[WaitingEntry]
+    booths: list[BoothInfo]
+    ice_servers: IceServers = []
+    max_bytes: ClassVar[int] = 4 * MAX_MESSAGE_BYTES
+
+
+class WaitingAdded(Message):
+    type: Literal["waiting_added"] = "waiting_added"
+    entry: WaitingEntry
+
+
+class WaitingUpdated(Message):
+    type: Literal["waiting_updated"] = "waiting_updated"
+    entry: WaitingEntry
+
+
+class WaitingRemoved(Message):
+    type: Literal["waiting_removed"] = "waiting_removed"
+    session_id: Id
+    reason: Literal["cancel", "withdraw", "timeout", "reset", "admitted", "declined", "offline"]
+
+
+class BoothStatus(Message):
+    type: Literal["booth_status"] = "booth_status"
+    booth: BoothInfo
+
+
+class AdmitResult(Message):
+    """Answer to ``admit``: exactly one advisor gets ``ok``; the others learn who was faster."""
+
+    type: Literal["admit_result"] = "admit_result"
+    session_id: Id
+    ok: bool
+    call_id: Id | None = None
+    ice_servers: IceServers = []
+    reason: Literal["taken", "gone"] | None = None
+
+
+class CallState(Message):
+    type: Literal["call_state"] = "call_state"
+    call_id: Id
+    state: Literal["connecting", "reconnecting", "resumed", "ended"]
+    reason: Literal["ended", "timeout", "error"] | None = None
+
+
+_CALL = (Offer, Answer, Candidate, Hangup)
+MESSAGES: dict[str, type[Message]] = {
+    m.model_fields["type"].default: m
+    for m in (
+        *_CALL, Error, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo,
+        Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded,
+        Admit, Decline, Seen, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus,
+        AdmitResult, CallState,
+    )
+}
+
+
+def _types(*models: type[Message]) -> frozenset[str]:
+    return frozenset(m.model_fields["type"].default for m in models)
+
+
+# What each side accepts: a booth cannot send ``admit``, an advisor cannot send ``waiting``.
+BOOTH_TO_HUB = _types(*_CALL, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo)
+HUB_TO_BOOTH = _types(*_CALL, Error, Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded)
+ADVISOR_TO_HUB = _types(*_CALL, Admit, Decline, Seen, Heartbeat)
+HUB_TO_ADVISOR = _types(
+    *_CALL, Error, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus, AdmitResult, CallState
+)
+
+
+def parse(raw: str | bytes, accept: frozenset[str]) -> Message:
+    """Validate one incoming message; raise :class:`ProtocolError` with a reply code if it is bad."""
+    size = len(raw.encode("utf-8") if isinstance(raw, str) else raw)
+    if size > MAX_MESSAGE_BYTES:
+        raise ProtocolError("too_large", f"message of {size} bytes exceeds the limit of {MAX_MESSAGE_BYTES}")
+    try:
+        data: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError("malformed", "message is not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ProtocolError("malformed", "message must be a JSON object with a string 'type'")
+    kind = data["type"][:40]
+    model = MESSAGES.get(kind)
+    if model is None or kind not in accept:
+        raise ProtocolError("unknown_type", f"message type {kind!r} is not accepted here", ref=kind)
+    if size > model.max_bytes:
+        raise ProtocolError("too_large", f"{kind!r} message of {size} bytes exceeds {model.max_bytes}", ref=kind)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        raise ProtocolError("invalid", f"{kind!r}: {where}: {first['msg']}", ref=kind) from None
+
+
+def encode(message: Message) -> str:
+    """Compact JSON for the wire."""
+    return message.model_dump_json()
+
+
+def error_for(exc: ProtocolError) -> Error:
+    """The ``error`` reply for a rejected message."""
+    return Error(code=exc.code, message=str(exc)[:400], ref=exc.ref)
