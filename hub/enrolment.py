@@ -54,6 +54,18 @@ CODE_LENGTH = 8  # 40 bits: guessing one in 24 hours against the attempt limit b
 CODE_TTL = timedelta(hours=24)
 MAX_FAILURES_PER_CLIENT = 10
 
+# Ed25519 public keys of small order (libsodium's list, sign bit ignored): with one of them a
+# signature "verifies" without any private key, so it proves nothing and is refused.
+_SMALL_ORDER_KEYS = frozenset(bytes.fromhex(h) for h in (
+    "00" * 32,
+    "01" + "00" * 31,
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "ec" + "ff" * 30 + "7f",
+    "ed" + "ff" * 30 + "7f",
+    "ee" + "ff" * 30 + "7f",
+))
+
 SCHEMA = {
     "enrolment_codes": (
         {"code_hash": str, "booth_id": str, "created_at": str, "expires_at": str, "used_at": str},
@@ -126,6 +138,8 @@ class EnrolmentCodes:
 
     def enrol(self, code: str, public_key: bytes, signature: bytes) -> Enrolment:
         """Exchange a code for a new device token; the booth's previous token stops working."""
+        if len(public_key) == 32 and public_key[:31] + bytes([public_key[31] & 0x7F]) in _SMALL_ORDER_KEYS:
+            raise EnrolmentError("the booth's public key is a weak (small-order) key", "bad_key")
         try:
             Ed25519PublicKey.from_public_bytes(public_key).verify(signature, signed_message(code, public_key))
         except (ValueError, InvalidSignature):
