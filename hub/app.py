@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlite_utils
 from aiohttp import web
 
+from rtc.speedtest import add_speedtest_routes
 from videokiosk.clock import Clock, SystemClock
 
 from .auth import APP_ORIGINS, APP_SESSIONS, APP_USERS, AdvisorSessions, add_auth_routes
@@ -98,7 +99,7 @@ def make_app(parts: HubParts) -> web.Application:
     add_auth_routes(app)
     app.router.add_get("/ws/booth", booth_socket)
     app.router.add_get("/ws/advisor", advisor_socket)
-    _add_speedtest(app)
+    add_speedtest_routes(app)  # the booth's device check measures up- and download against the hub
 
     async def purge_forever(app: web.Application):
         async def loop() -> None:
@@ -115,15 +116,6 @@ def make_app(parts: HubParts) -> web.Application:
 
     app.cleanup_ctx.append(purge_forever)
     return app
-
-
-def _add_speedtest(app: web.Application) -> None:
-    """The booth's device check measures its up- and download rate against the hub."""
-    try:
-        from rtc.speedtest import add_speedtest_routes
-    except ImportError:  # rtc/speedtest.py lands with the booth journey
-        return
-    add_speedtest_routes(app)
 
 
 def tls_context(config: HubConfig) -> ssl.SSLContext | None:

@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -52,7 +53,8 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
     """Open (creating if needed) the hub's database with its schema."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(path)
+    # Built on one thread (CLI, demo, tests), used on the event loop's: never two at once.
+    db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))
     if str(path) != ":memory:":
         db.enable_wal()
     for name, (columns, pk) in SCHEMA.items():

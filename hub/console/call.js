@@ -1,0 +1,139 @@
+// The advisor's end of a call: Chromium's own WebRTC. The booth (aiortc) offers right after the
+// admit with all its candidates in the SDP; we answer at once and trickle our candidates.
+import { t } from "./i18n.js";
+
+const $ = (id) => document.getElementById(id);
+
+export class Call {
+  constructor(send, timings) {
+    this.send = send;
+    this.timings = timings;
+    this.media = null;
+    this.pc = null;
+    this.callId = null;
+    this.iceServers = [];
+    $("mute").addEventListener("click", () => this.toggle("audio", $("mute"), "mute", "unmute"));
+    $("camera").addEventListener("click", () => this.toggle("video", $("camera"), "camera_off", "camera_on"));
+    $("hangup").addEventListener("click", () => this.hangup());
+  }
+
+  get active() { return this.callId !== null; }
+
+  // Asked for when the advisor clicks "Eintreten lassen", in parallel with the admit round trip.
+  prepareMedia() {
+    if (!this.media) {
+      this.media = navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+      this.media.then((stream) => { $("local-video").srcObject = stream; }, () => this.status("call_media_error"));
+    }
+    return this.media;
+  }
+
+  releaseMedia() {
+    if (this.media) this.media.then((s) => s.getTracks().forEach((tr) => tr.stop()), () => {});
+    this.media = null;
+    $("local-video").srcObject = null;
+  }
+
+  accepted(callId, iceServers) {
+    this.callId = callId;
+    this.iceServers = iceServers.map(({ urls, username, credential }) =>
+      Object.fromEntries(Object.entries({ urls, username, credential }).filter(([, v]) => v != null)));
+    this.prepareMedia();
+    $("call").hidden = false;
+    this.status("call_connecting");
+  }
+
+  async onOffer(msg) {
+    if (msg.call_id !== this.callId) return;
+    if (this.pc) this.pc.close(); // the booth rejoined with a fresh peer connection
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    this.pc = pc;
+    const remote = new MediaStream();
+    $("remote-video").srcObject = remote;
+    pc.ontrack = (event) => {
+      remote.addTrack(event.track);
+      if (event.track.kind === "video") this.watchFirstFrame();
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      if (pc !== this.pc) return;
+      this.send({
+        type: "candidate", call_id: this.callId,
+        candidate: candidate ? candidate.candidate : "",
+        sdp_mid: candidate ? candidate.sdpMid : null,
+        sdp_mline_index: candidate ? candidate.sdpMLineIndex : null,
+      });
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc !== this.pc) return;
+      if (pc.connectionState === "connected") this.status("call_connected");
+      if (pc.connectionState === "disconnected" || pc.connectionState === "failed") this.status("call_reconnecting");
+    };
+    await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
+    let stream;
+    try {
+      stream = await this.prepareMedia();
+    } catch (err) {
+      stream = null; // still receive the customer; the advisor sees the media error
+    }
+    if (stream) for (const track of stream.getTracks()) pc.addTrack(track, stream);
+    await pc.setLocalDescription(await pc.createAnswer());
+    this.send({ type: "answer", call_id: this.callId, sdp: pc.localDescription.sdp });
+  }
+
+  async onCandidate(msg) {
+    if (msg.call_id !== this.callId || !this.pc || !msg.candidate) return;
+    await this.pc.addIceCandidate({ candidate: msg.candidate, sdpMid: msg.sdp_mid, sdpMLineIndex: msg.sdp_mline_index });
+  }
+
+  onState(msg) {
+    if (msg.call_id !== this.callId) return;
+    if (msg.state === "reconnecting") this.status("call_reconnecting");
+    if (msg.state === "resumed") this.status("call_connecting");
+    if (msg.state === "ended") this.teardown(msg.reason === "timeout" ? "call_timeout" : "call_ended");
+  }
+
+  watchFirstFrame() {
+    const video = $("remote-video");
+    if (!video.requestVideoFrameCallback) return;
+    video.requestVideoFrameCallback(() => {
+      this.timings.firstFrame = performance.timeOrigin + performance.now();
+      document.dispatchEvent(new CustomEvent("vk-first-frame"));
+    });
+  }
+
+  toggle(kind, button, onKey, offKey) {
+    if (!this.media) return;
+    this.media.then((stream) => {
+      const off = button.getAttribute("aria-pressed") !== "true";
+      stream.getTracks().filter((tr) => tr.kind === kind).forEach((tr) => { tr.enabled = !off; });
+      button.setAttribute("aria-pressed", String(off));
+      button.textContent = t(off ? offKey : onKey);
+    });
+  }
+
+  hangup() {
+    if (!this.callId) return;
+    this.send({ type: "hangup", call_id: this.callId, reason: "ended" });
+    this.teardown("call_ended");
+  }
+
+  teardown(statusKey) {
+    if (this.pc) this.pc.close();
+    this.pc = null;
+    this.callId = null;
+    this.releaseMedia();
+    $("remote-video").srcObject = null;
+    for (const [id, key] of [["mute", "mute"], ["camera", "camera_off"]]) {
+      $(id).setAttribute("aria-pressed", "false");
+      $(id).textContent = t(key);
+    }
+    this.status(statusKey);
+    document.dispatchEvent(new CustomEvent("vk-call-ended"));
+  }
+
+  status(key) {
+    const el = $("call-status");
+    el.dataset.state = key;
+    el.textContent = t(key);
+  }
+}

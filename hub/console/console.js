@@ -1,0 +1,205 @@
+// The advisor console: log-in, the live waiting room, booth states, notifications, the call.
+import { Call } from "./call.js";
+import { apply, language, load, t } from "./i18n.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { csrf: null, ws: null, retryMs: 500, waiting: new Map(), booths: new Map(), audio: null };
+// Timings for people diagnosing slow calls (and for `make bench`): wall-clock milliseconds.
+const timings = { shown: {} };
+window.vkConsole = { timings };
+
+const call = new Call((msg) => send(msg), timings);
+
+function send(msg) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(msg));
+}
+
+function notice(key, vars) { $("notice").textContent = key ? t(key, vars) : ""; }
+
+// --- log-in ------------------------------------------------------------------------------------
+
+async function start() {
+  await load(language);
+  for (const button of document.querySelectorAll("[data-lang]")) {
+    button.addEventListener("click", async () => { await load(button.dataset.lang); render(); });
+  }
+  $("login-form").addEventListener("submit", login);
+  $("logout").addEventListener("click", logout);
+  $("notify-allow").addEventListener("click", async () => {
+    await Notification.requestPermission();
+    $("notify-allow").hidden = Notification.permission !== "default";
+  });
+  const me = await fetch("/api/me");
+  if (me.ok) enter(await me.json()); else showLogin();
+}
+
+function showLogin() {
+  $("desk").hidden = true;
+  $("who").hidden = true;
+  $("login").hidden = false;
+  $("username-input").focus();
+}
+
+async function login(event) {
+  event.preventDefault();
+  $("login-error").textContent = "";
+  // Created inside the click, so the browser lets it play the notification sound later.
+  state.audio = state.audio || new AudioContext();
+  const body = { username: $("username-input").value, password: $("password-input").value };
+  const response = await fetch("/api/login", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  $("password-input").value = "";
+  if (response.ok) return enter(data);
+  if (data.error === "locked") {
+    $("login-error").textContent = t("login_locked", { minutes: Math.max(1, Math.ceil(data.retry_after_s / 60)) });
+  } else {
+    $("login-error").textContent = t(data.error === "wrong" ? "login_wrong" : "login_failed");
+  }
+}
+
+async function logout() {
+  await fetch("/api/logout", { method: "POST", headers: { "X-CSRF-Token": state.csrf } });
+  state.csrf = null;
+  if (state.ws) state.ws.close();
+  call.teardown("call_ended");
+  showLogin();
+}
+
+function enter(me) {
+  state.csrf = me.csrf;
+  $("username").textContent = me.username;
+  $("login").hidden = true;
+  $("who").hidden = false;
+  $("desk").hidden = false;
+  $("notify-allow").hidden = !("Notification" in window) || Notification.permission !== "default";
+  connect();
+}
+
+// --- the live socket ---------------------------------------------------------------------------
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}/ws/advisor?csrf=${encodeURIComponent(state.csrf)}`);
+  state.ws = ws;
+  ws.onopen = () => { state.retryMs = 500; notice(null); };
+  ws.onmessage = (event) => handle(JSON.parse(event.data));
+  ws.onclose = async () => {
+    if (state.ws !== ws || !state.csrf) return;
+    notice("connection_lost");
+    await new Promise((resolve) => setTimeout(resolve, state.retryMs));
+    state.retryMs = Math.min(state.retryMs * 2, 10000);
+    const me = await fetch("/api/me").catch(() => null);
+    if (me && me.status === 401) { state.csrf = null; showLogin(); return; }
+    if (state.csrf) connect();
+  };
+}
+
+function handle(msg) {
+  switch (msg.type) {
+    case "snapshot":
+      state.waiting = new Map(msg.waiting.map((e) => [e.session_id, e]));
+      state.booths = new Map(msg.booths.map((b) => [b.booth_id, b]));
+      render();
+      for (const entry of msg.waiting) announce(entry, false);
+      break;
+    case "waiting_added":
+      state.waiting.set(msg.entry.session_id, msg.entry);
+      render();
+      announce(msg.entry, true);
+      break;
+    case "waiting_updated":
+      state.waiting.set(msg.entry.session_id, msg.entry);
+      render();
+      break;
+    case "waiting_removed":
+      state.waiting.delete(msg.session_id);
+      render();
+      break;
+    case "booth_status":
+      state.booths.set(msg.booth.booth_id, msg.booth);
+      renderBooths();
+      break;
+    case "admit_result":
+      if (msg.ok) call.accepted(msg.call_id, msg.ice_servers);
+      else { notice(msg.reason === "taken" ? "admit_taken" : "admit_gone"); if (!call.active) call.releaseMedia(); }
+      break;
+    case "offer": call.onOffer(msg); break;
+    case "candidate": call.onCandidate(msg); break;
+    case "call_state": call.onState(msg); break;
+    case "error": notice("protocol_error", { message: msg.message }); break;
+  }
+}
+
+// Sound, system notification and tab title: every logged-in advisor hears of a new customer.
+function announce(entry, loud) {
+  timings.shown[entry.session_id] = performance.timeOrigin + performance.now();
+  send({ type: "seen", session_id: entry.session_id });
+  if (!loud) return;
+  beep();
+  if ("Notification" in window && Notification.permission === "granted") {
+    new Notification(t("notify_title"), { body: t("notify_body", { where: where(entry), language: entry.language }), tag: entry.session_id });
+  }
+}
+
+function beep() {
+  const ctx = state.audio;
+  if (!ctx) return;
+  const osc = ctx.createOscillator();
+  const gain = ctx.createGain();
+  osc.frequency.value = 880;
+  gain.gain.setValueAtTime(0.2, ctx.currentTime);
+  gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 0.6);
+  osc.connect(gain).connect(ctx.destination);
+  osc.start();
+  osc.stop(ctx.currentTime + 0.6);
+}
+
+// --- rendering ---------------------------------------------------------------------------------
+
+const where = (entry) => `${entry.booth_name}, ${entry.location}`;
+const clock = (iso) => new Date(iso).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+
+function render() {
+  const list = $("waiting-list");
+  list.replaceChildren(...[...state.waiting.values()].map(row));
+  $("waiting-table").hidden = state.waiting.size === 0;
+  $("waiting-empty").hidden = state.waiting.size > 0;
+  document.title = state.waiting.size ? `${t("new_customer_title", { count: state.waiting.size })} – ${t("title")}` : t("title");
+  renderBooths();
+}
+
+function row(entry) {
+  const tr = $("waiting-row").content.firstElementChild.cloneNode(true);
+  tr.dataset.sessionId = entry.session_id;
+  tr.querySelector(".where").textContent = where(entry);
+  tr.querySelector(".since").textContent = clock(entry.since);
+  tr.querySelector(".language").textContent = entry.language.toUpperCase();
+  const kind = t(`kind_${entry.kind}`);
+  tr.querySelector(".kind").textContent = entry.appointment_at ? `${kind} (${t("appointment_at", { time: clock(entry.appointment_at) })})` : kind;
+  const customer = [entry.name, entry.customer_number && t("customer_number", { number: entry.customer_number })].filter(Boolean);
+  tr.querySelector(".customer").textContent = customer.join(", ") || "–";
+  apply(tr);
+  tr.querySelector(".decline-text").value = t("decline_default");
+  tr.querySelector(".admit").addEventListener("click", () => {
+    timings.admitClicked = performance.timeOrigin + performance.now();
+    call.prepareMedia();
+    send({ type: "admit", session_id: entry.session_id });
+  });
+  tr.querySelector(".decline-send").addEventListener("click", () => {
+    send({ type: "decline", session_id: entry.session_id, message: tr.querySelector(".decline-text").value.slice(0, 280) });
+  });
+  return tr;
+}
+
+function renderBooths() {
+  $("booth-list").replaceChildren(...[...state.booths.values()].map((booth) => {
+    const li = document.createElement("li");
+    li.dataset.state = booth.state;
+    li.textContent = `${booth.name} (${booth.location}): ${t(`booth_${booth.state}`)}`;
+    return li;
+  }));
+}
+
+start();

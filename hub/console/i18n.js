@@ -1,0 +1,24 @@
+// Translations: the page's text comes from i18n/<lang>.json, never from code.
+let dict = {};
+export let language = localStorage.getItem("vk-console-lang") || "de";
+
+export function t(key, vars = {}) {
+  let text = dict[key] ?? key;
+  for (const [name, value] of Object.entries(vars)) text = text.replaceAll(`{${name}}`, String(value));
+  return text;
+}
+
+export function apply(root = document) {
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+}
+
+export async function load(lang) {
+  const response = await fetch(`/console/i18n/${lang}.json`);
+  if (!response.ok) return;
+  dict = await response.json();
+  language = lang;
+  localStorage.setItem("vk-console-lang", lang);
+  document.documentElement.lang = lang;
+  apply();
+}
