@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import collections
 from collections.abc import Callable
 
@@ -69,6 +70,15 @@ class CountingSpeaker(SpeakerBase):
         self.room = room
         self.samples_played = 0
         self.last_level_dbfs = SILENCE_DBFS
+        self._waiters: list[tuple[int, asyncio.Future]] = []
+
+    async def wait_played(self, samples: int) -> None:
+        """Return once at least ``samples`` samples have been played (wrap in a timeout)."""
+        if self.samples_played >= samples:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append((samples, future))
+        await future
 
     async def _write(self, frame: av.AudioFrame) -> None:
         samples = samples_of(frame)
@@ -76,6 +86,10 @@ class CountingSpeaker(SpeakerBase):
         self.last_level_dbfs = rms_dbfs(samples)
         if self.room is not None:
             self.room.emit(samples)
+        for waiter in [w for w in self._waiters if w[0] <= self.samples_played]:
+            self._waiters.remove(waiter)
+            if not waiter[1].done():
+                waiter[1].set_result(None)
 
 
 class ToneMicrophone:

@@ -46,6 +46,7 @@ class GpioCallButton:
         except (GPIOZeroError, OSError, RuntimeError) as exc:
             raise DeviceUnavailable("call button", f"GPIO{pin}", str(exc)) from None
         self._lock = threading.Lock()
+        self._state_changed = threading.Condition(self._lock)
         self._pressed = False
         self._pressed_at = 0.0
         self._long_fired = False
@@ -57,6 +58,11 @@ class GpioCallButton:
     @property
     def is_pressed(self) -> bool:
         return self._pressed
+
+    def wait_for_state(self, pressed: bool, timeout: float) -> bool:
+        """Block until the debounced state is ``pressed``; False on timeout (tests, self-test)."""
+        with self._state_changed:
+            return self._state_changed.wait_for(lambda: self._pressed == pressed, timeout)
 
     def _edge(self) -> None:
         with self._lock:
@@ -75,6 +81,7 @@ class GpioCallButton:
             if active == self._pressed:
                 return  # chatter that ended where it began: nothing happened
             self._pressed = active
+            self._state_changed.notify_all()
             if active:
                 self._pressed_at = time.monotonic()
                 self._long_fired = False

@@ -1,0 +1,167 @@
+"""Call button (debounce, short vs. long press) and status LED on gpiozero's MockFactory pins."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from hw.base import CallButton, LedPattern, StatusLed
+from hw.button import GpioCallButton
+from hw.led import GpioStatusLed
+from hw.errors import UnsupportedSetting
+
+from .conftest import real_gpiochip, skip_with_reason
+
+LONG_S = 0.3  # gpiozero-style hold timing needs real time: keep it tiny
+
+
+class Recorder:
+    """Counts callbacks and lets a test wait for one (they arrive on the button's thread)."""
+
+    def __init__(self, button) -> None:
+        self.counts = {"pressed": 0, "long_pressed": 0, "released": 0}
+        self._events = {name: threading.Event() for name in self.counts}
+        for name in self.counts:
+            setattr(button, f"when_{name}", self._hook(name))
+
+    def _hook(self, name):
+        def fire():
+            self.counts[name] += 1
+            self._events[name].set()
+
+        return fire
+
+    def wait(self, name: str, timeout: float = 5.0) -> bool:
+        return self._events[name].wait(timeout)
+
+
+@pytest.fixture
+def factory():
+    f = MockFactory(pin_class=MockPWMPin)
+    yield f
+    f.reset()
+
+
+@pytest.fixture
+def button(factory):
+    b = GpioCallButton(17, long_press_s=LONG_S, pin_factory=factory)
+    yield b
+    b.close()
+
+
+def test_button_is_a_call_button(button):
+    assert isinstance(button, CallButton)
+
+
+def press(button, pin) -> None:
+    """A human press: down, held until the debounce accepted it, up."""
+    pin.drive_low()
+    assert button.wait_for_state(True, 5)
+    pin.drive_high()
+
+
+def test_short_press_fires_when_pressed_once(factory, button):
+    rec = Recorder(button)
+    press(button, factory.pin(17))
+    assert rec.wait("released")
+    assert rec.counts == {"pressed": 1, "long_pressed": 0, "released": 1}
+
+
+def test_long_press_fires_when_long_pressed_not_when_pressed(factory, button):
+    rec = Recorder(button)
+    pin = factory.pin(17)
+    pin.drive_low()
+    assert rec.wait("long_pressed")
+    pin.drive_high()
+    assert rec.wait("released")
+    assert rec.counts == {"pressed": 0, "long_pressed": 1, "released": 1}
+
+
+def test_bouncing_press_counts_once(factory, button):
+    rec = Recorder(button)
+    pin = factory.pin(17)
+    for _ in range(6):  # contact chatter on the way down
+        pin.drive_low()
+        pin.drive_high()
+    pin.drive_low()
+    assert button.wait_for_state(True, 5)
+    for _ in range(4):  # and on the way up
+        pin.drive_high()
+        pin.drive_low()
+    pin.drive_high()
+    assert rec.wait("released")
+    assert rec.counts == {"pressed": 1, "long_pressed": 0, "released": 1}
+
+
+def test_chatter_ending_released_is_no_press(factory, button):
+    rec = Recorder(button)
+    pin = factory.pin(17)
+    pin.drive_low()
+    pin.drive_high()
+    # Nothing may fire; to prove it, a real press afterwards is the first and only one seen.
+    press(button, pin)
+    assert rec.wait("released")
+    assert rec.counts["pressed"] == 1
+
+
+def test_failing_handler_does_not_kill_the_button(factory, button):
+    rec = Recorder(button)
+    button.when_pressed = lambda: 1 / 0
+    press(button, factory.pin(17))
+    assert rec.wait("released")
+
+
+def test_real_gpio_button_skipped_without_gpiochip():
+    if not real_gpiochip():
+        skip_with_reason("no /dev/gpiochip* on this machine: real GPIO button/LED not exercised")
+    b = GpioCallButton(17)
+    assert isinstance(b, CallButton)
+    b.close()
+
+
+@pytest.fixture
+def led(factory):
+    led = GpioStatusLed(27, pin_factory=factory)
+    yield led
+    led.close()
+
+
+def test_led_is_a_status_led(led):
+    assert isinstance(led, StatusLed)
+
+
+def test_led_patterns_drive_the_pin(factory, led):
+    pin = factory.pin(27)
+    led.show("call")
+    assert led.pattern is LedPattern.CALL and pin.state == 1
+    led.show(LedPattern.OFF)
+    assert pin.state == 0
+    for pattern in ("idle", "waiting", "fault"):
+        led.show(pattern)
+        assert led.pattern.value == pattern
+        assert led._led._blink_thread is not None  # gpiozero animates it in the background
+
+
+def test_fault_blinks_faster_than_waiting(factory, led):
+    pin = factory.pin(27)
+
+    def period(pattern: str) -> float:
+        pin.clear_states()
+        led.show(pattern)
+        changes = threading.Event()
+        # Wait until the blink thread has toggled the pin a few times.
+        for _ in range(200):
+            if len(pin.states) >= 5:
+                break
+            changes.wait(0.02)
+        t = [s.timestamp for s in pin.states[1:5]]
+        return (t[-1] - t[0]) / 3
+
+    assert period("fault") < period("waiting") / 2
+
+
+def test_unknown_pattern_is_a_clear_error(led):
+    with pytest.raises(UnsupportedSetting, match="idle, waiting, call, fault, off"):
+        led.show("disco")
