@@ -226,7 +226,7 @@ class Session:
             if now >= self._still_there_until:
                 await self.handle("reset", reason="timeout")
             else:
-                self._publish()  # the countdown the page shows stays honest
+                self._publish_countdown()
         else:
             limit = self._inactivity_limit()
             if limit is not None and now - self._last_touch >= limit:
@@ -370,6 +370,7 @@ class Session:
 
     async def _do_ask_still_there(self, target: State, **_: Any) -> None:
         self._still_there_until = self.clock.monotonic() + self.ui.still_there_countdown_s
+        self._countdown_shown = math.ceil(self.ui.still_there_countdown_s)
 
     async def _do_dismiss_still_there(self, target: State, **_: Any) -> None:
         self._still_there_until = None
@@ -398,6 +399,7 @@ class Session:
         self._waiting_since: float | None = None
         self._call_since: float | None = None
         self._still_there_until: float | None = None
+        self._countdown_shown: int | None = None
         self._entered = self._last_touch = self.clock.monotonic()
         if not keep_language:
             self.language = self.ui.default_language
@@ -445,6 +447,13 @@ class Session:
             write(*args, **kwargs)
         except ApplianceError as exc:
             log.error("session %s: store write failed: %s", self._sid(), exc)
+
+    def _publish_countdown(self) -> None:
+        """Tell the page each new whole second of the "Sind Sie noch da?" countdown, once."""
+        left = self.snapshot()["still_there"]["seconds_left"]
+        if left != self._countdown_shown:
+            self._countdown_shown = left
+            self._publish()
 
     def _sid(self) -> str:
         return self._session_id or "-"

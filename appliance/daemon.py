@@ -1,0 +1,210 @@
+"""``videokiosk booth``: the composition root that builds the booth from its config and runs it.
+
+:class:`Booth` wires config -> store, devices, session, UI server, loopback, hub link, call
+handler and the hourly purge. Every collaborator can be passed in (tests, the demo); the hub link
+and call handler come from factories that receive the booth, so the hub's piece plugs in with
+one line::
+
+    booth = Booth(cfg, hub_factory=lambda b: HubLinkClient(b.config, b.session),
+                  call_factory=lambda b: BoothCall(b.devices, b.loopback, b.session))
+
+Example::
+
+    cfg = load_config("docs/booth.example.toml")
+    booth = Booth(cfg)
+    url = await booth.start()          # http://127.0.0.1:8081/
+    ...
+    await booth.stop()
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import platform
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from videokiosk.clock import Clock, SystemClock
+
+from .config import BoothConfig, load_config
+from .consent import ConsentCatalog
+from .errors import ApplianceError, ConfigError
+from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
+from .session import Session, State
+from .store import BoothStore
+from .uiserver import UIServer
+
+log = logging.getLogger("videokiosk.booth")
+DEFAULT_CONFIG = Path("/etc/videokiosk/booth.toml")
+LED_FOR_STATE = {State.WAITING: "waiting", State.CALL: "call"}
+
+
+def technical_info() -> dict[str, str]:
+    """The booth's own OS and device model: the consented "operating system, device, browser"."""
+    model = Path("/proc/device-tree/model")
+    try:
+        device = model.read_text().strip("\x00\n ") if model.exists() else platform.machine()
+    except OSError:
+        device = platform.machine()
+    return {"operating_system": f"{platform.system()} {platform.release()}", "device": device,
+            "browser": "Chromium (kiosk)"}
+
+
+class Booth:
+    def __init__(
+        self,
+        config: BoothConfig,
+        *,
+        clock: Clock | None = None,
+        devices: Any = None,
+        store: BoothStore | None = None,
+        checks: Any = None,
+        hub_factory: Callable[["Booth"], HubLink] | None = None,
+        call_factory: Callable[["Booth"], CallHandler] | None = None,
+        speedtest_url: str | None = None,
+    ) -> None:
+        from hw.devices import build_devices
+        from rtc.loopback import Loopback
+
+        from .devicecheck import DeviceCheck, MicMeter
+
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.store = store or BoothStore(config.store.path, clock=self.clock, retention_days=config.store.retention_days)
+        self.devices = devices or build_devices(config.hardware)
+        self.consent = ConsentCatalog(languages=tuple(config.ui.languages))
+        self.loopback = Loopback(self.devices.camera.video_track,
+                                 passthrough_codec=getattr(self.devices.camera, "passthrough_codec", None))
+        # Until a hub is wired in, rates are measured against this booth's own server.
+        self._speedtest_url = speedtest_url or (config.hub.url if hub_factory else None)
+        self.session = Session(
+            config.ui, clock=self.clock, store=self.store,
+            checks=checks or DeviceCheck(self.devices, lambda: self._speedtest_url or self.url),
+            consent_hash=self.consent.hash, technical_info=technical_info(),
+        )
+        self.server = UIServer(self.session, loopback=self.loopback)
+        self.mic_meter = MicMeter(self.devices.microphone,
+                                  lambda level: self.server.broadcast({"type": "mic_level", "level": level}))
+        self.session.hub = hub_factory(self) if hub_factory else NullHubLink()
+        self.session.calls = call_factory(self) if call_factory else NullCallHandler()
+        self.url = ""
+        self.ready = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._shown_state = State.IDLE
+        self.session.subscribe(self._follow_state)
+
+    async def start(self, host: str | None = None, port: int | None = None) -> str:
+        """Open devices, serve the UI, start timers and the purge. Returns the page's URL."""
+        loop = asyncio.get_running_loop()
+        try:
+            await self.devices.start()
+        except Exception as exc:  # no udev on this machine: devices work, hot-plug does not
+            log.warning("hot-plug watching unavailable: %s", exc)
+        self.devices.button.when_pressed = lambda: loop.call_soon_threadsafe(self._button_pressed)
+        self.devices.led.show("idle")
+        self._runner = web.AppRunner(self.server.app(), access_log=None)  # access logs carry IPs
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host or self.config.ui.host, self.config.ui.port if port is None else port)
+        await site.start()
+        bound = self._runner.addresses[0]
+        self.url = f"http://{bound[0]}:{bound[1]}/" if ":" not in bound[0] else f"http://[{bound[0]}]:{bound[1]}/"
+        self._tasks = [loop.create_task(self.session.run_timers()), loop.create_task(self._purge_forever())]
+        self.ready.set()
+        log.info("booth %s ready, kiosk page at %s", self.config.booth.id, self.url)
+        return self.url
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.mic_meter.stop()
+        await self.loopback.close()
+        await self.session.close()
+        await self.server.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.devices.close()
+        self.store.close()
+
+    def purge_now(self) -> dict[str, int]:
+        counts = self.store.purge(self.clock.now())
+        log.info("purge: deleted %s", counts)
+        return counts
+
+    async def _purge_forever(self) -> None:
+        while True:
+            try:
+                self.purge_now()
+            except ApplianceError as exc:
+                log.error("purge failed: %s", exc)
+            await asyncio.sleep(self.config.store.purge_interval_s)
+
+    def _button_pressed(self) -> None:
+        if self.session.state is State.IDLE:
+            asyncio.get_running_loop().create_task(self.session.handle("start"))
+
+    def _follow_state(self, snapshot: dict[str, Any]) -> None:
+        """Side effects of a state change that belong to the booth, not the session."""
+        state = State(snapshot["state"])
+        if state is self._shown_state:
+            return
+        before, self._shown_state = self._shown_state, state
+        loop = asyncio.get_running_loop()
+        self.devices.led.show(LED_FOR_STATE.get(state, "idle"))
+        if state is State.DEVICE_CHECK:
+            self.mic_meter.start()
+        elif before is State.DEVICE_CHECK:
+            loop.create_task(self.mic_meter.stop())
+        if not snapshot["self_view"]:
+            # Leaving the check: the camera stops streaming, even to this machine's own page.
+            loop.create_task(self.loopback.close())
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"booth config (default {DEFAULT_CONFIG})")
+    parser.add_argument("--port", type=int, default=None, help="override ui.port (0: any free port)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log debug detail")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"videokiosk booth: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_serve(config, args.port))
+    except ApplianceError as exc:
+        print(f"videokiosk booth: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _serve(config: BoothConfig, port: int | None) -> int:
+    from hw.errors import HardwareError
+
+    try:
+        booth = Booth(config)
+    except HardwareError as exc:
+        print(f"videokiosk booth: {exc}", file=sys.stderr)
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    url = await booth.start(port=port)
+    print(f"videokiosk booth {config.booth.id}: kiosk page at {url}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await booth.stop()
+    return 0

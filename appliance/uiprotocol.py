@@ -1,0 +1,90 @@
+"""The messages between the kiosk page and the daemon over ``/ws`` (see docs/kiosk-ui-protocol.md).
+
+Page -> daemon: ``{"type": "intent", "event": <intent>, "data": {...}}`` and, for the self-view,
+``{"type": "offer", "sdp": <sdp>}``. Each is validated here, where it enters the process; anything
+else gets an ``error`` reply and changes nothing.
+
+Example::
+
+    >>> parse_message('{"type": "intent", "event": "set_language", "data": {"language": "ar"}}')
+    ('intent', 'set_language', {'language': 'ar'})
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .config import SUPPORTED_LANGUAGES
+from .errors import InvalidMessage
+from .session_parts import MAX_CUSTOMER_NUMBER, MAX_NAME
+
+MAX_MESSAGE_BYTES = 64 * 1024
+MAX_SDP = 32 * 1024
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class NoData(_Strict):
+    pass
+
+
+class LanguageData(_Strict):
+    language: Literal[SUPPORTED_LANGUAGES]  # type: ignore[valid-type]
+
+
+class DetailsData(_Strict):
+    name: Annotated[str, Field(max_length=MAX_NAME)] | None = None
+    customer_number: Annotated[str, Field(max_length=MAX_CUSTOMER_NUMBER)] | None = None
+
+
+class SurveyData(_Strict):
+    rating: Annotated[int, Field(ge=1, le=5)] | None = None
+    easy: bool | None = None
+    again: bool | None = None
+
+
+# The intents a page may send, and the shape of their data. Hub events are not among them.
+INTENTS: dict[str, type[_Strict]] = {
+    "start": NoData, "accept": NoData, "cancel": NoData, "continue": NoData, "recheck": NoData,
+    "end_call": NoData, "survey_skip": NoData, "withdraw": NoData, "still_here": NoData,
+    "activity": NoData, "set_language": LanguageData, "set_details": DetailsData,
+    "survey_submit": SurveyData,
+}
+
+
+def parse_message(raw: str | bytes) -> tuple[str, str, dict[str, Any]]:
+    """Return ``("intent", event, data)`` or ``("offer", sdp, {})``; raise InvalidMessage."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise InvalidMessage(f"message larger than {MAX_MESSAGE_BYTES} bytes")
+    try:
+        msg = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidMessage("message is not valid JSON") from None
+    if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
+        raise InvalidMessage("message must be an object with a 'type'")
+    kind = msg["type"]
+    if kind == "offer":
+        sdp = msg.get("sdp")
+        if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP:
+            raise InvalidMessage("offer needs an 'sdp' session description")
+        return "offer", sdp, {}
+    if kind != "intent":
+        raise InvalidMessage(f"unknown message type {kind!r}")
+    event = msg.get("event")
+    if event not in INTENTS:
+        raise InvalidMessage(f"unknown intent {event!r}; allowed: {', '.join(sorted(INTENTS))}")
+    data = msg.get("data", {})
+    if data is None:
+        data = {}
+    try:
+        parsed = INTENTS[event].model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "data"
+        raise InvalidMessage(f"{event}: {where}: {first['msg']}") from None
+    return "intent", event, parsed.model_dump(exclude_unset=True)

@@ -1,0 +1,123 @@
+"""The daemon's peer connection to its own kiosk page, on 127.0.0.1 only.
+
+The booth's Chromium never gets camera or microphone permission: the daemon alone owns them and
+hands the page what it should show as video. The page offers two receive-only video
+transceivers; :meth:`Loopback.answer` sends the camera self-view on the first and the "remote"
+video (the advisor, during a call) on the second. :meth:`Loopback.set_remote_video` sets or
+replaces that second track at any time, also before the page has connected. Audio never goes to
+the browser (the booth's speaker plays it).
+
+Example::
+
+    loopback = Loopback(camera.video_track)
+    answer_sdp = await loopback.answer(offer_sdp)     # from the page, over the UI WebSocket
+    loopback.set_remote_video(advisor_track)          # the call handler, once media flows
+    await loopback.close()                            # leaving the device check / the call
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
+
+from .errors import CallError
+
+log = logging.getLogger("videokiosk.loopback")
+
+
+class Loopback:
+    """At most one peer connection to the kiosk page; a new offer replaces the old one.
+
+    ``camera_track`` returns a new live camera track each call (``hw`` Camera.video_track);
+    ``passthrough_codec`` is the camera's pre-encoded codec ("video/H264") if it has one.
+    """
+
+    def __init__(
+        self,
+        camera_track: Callable[[], MediaStreamTrack],
+        *,
+        passthrough_codec: str | None = None,
+    ) -> None:
+        self._camera_track = camera_track
+        self._codec = passthrough_codec
+        self._relay = MediaRelay()
+        self._remote: MediaStreamTrack | None = None
+        self._pc: RTCPeerConnection | None = None
+        self._self_track: MediaStreamTrack | None = None
+        self._remote_sender: RTCRtpSender | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def active(self) -> bool:
+        return self._pc is not None
+
+    async def answer(self, offer_sdp: str) -> str:
+        """Answer the page's offer; returns the answer SDP (ICE candidates included)."""
+        async with self._lock:
+            await self._close_pc()
+            pc = RTCPeerConnection()
+            self._pc = pc
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+                video = [t for t in pc.getTransceivers() if t.kind == "video"]
+                if not video:
+                    raise CallError("the page offered no video to receive")
+                self._self_track = self._camera_track()
+                video[0].sender.replaceTrack(self._self_track)
+                video[0].direction = "sendonly"
+                if len(video) > 1:
+                    # Send-only even without a track yet: replaceTrack later needs no renegotiation.
+                    video[1].direction = "sendonly"
+                    self._remote_sender = video[1].sender
+                    if self._remote is not None:
+                        video[1].sender.replaceTrack(self._relay.subscribe(self._remote))
+                for extra in video[2:] + [t for t in pc.getTransceivers() if t.kind != "video"]:
+                    extra.direction = "inactive"
+                if self._codec:
+                    self._prefer(video[:2], self._codec)
+                await pc.setLocalDescription(await pc.createAnswer())
+            except CallError:
+                await self._close_pc()
+                raise
+            except Exception as exc:  # aiortc raises plain ValueErrors for bad SDP
+                await self._close_pc()
+                raise CallError(f"cannot answer the kiosk page's offer: {exc}") from None
+
+            @pc.on("connectionstatechange")
+            async def _state() -> None:
+                log.info("loopback: %s", pc.connectionState)
+
+            return pc.localDescription.sdp
+
+    def set_remote_video(self, track: MediaStreamTrack | None) -> None:
+        """Show ``track`` as the remote video (None: nothing). Survives a page reconnect."""
+        self._remote = track
+        if self._remote_sender is not None:
+            self._remote_sender.replaceTrack(self._relay.subscribe(track) if track is not None else None)
+
+    async def close(self) -> None:
+        """Stop sending anything to the page (the camera stops streaming here)."""
+        async with self._lock:
+            await self._close_pc()
+
+    async def _close_pc(self) -> None:
+        pc, self._pc = self._pc, None
+        self._remote_sender = None
+        track, self._self_track = self._self_track, None
+        if track is not None:
+            track.stop()
+        if pc is not None:
+            await pc.close()
+
+    @staticmethod
+    def _prefer(transceivers, mime: str) -> None:
+        caps = RTCRtpSender.getCapabilities("video").codecs
+        chosen = [c for c in caps if c.mimeType.lower() == mime.lower()]
+        if chosen:
+            for transceiver in transceivers:
+                transceiver.setCodecPreferences(chosen)
