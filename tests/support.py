@@ -42,7 +42,8 @@ class LoopThread:
         """Serve ``app`` on a free port; returns its base URL."""
 
         async def start() -> str:
-            runner = web.AppRunner(app)
+            # Open WebSockets would otherwise hold cleanup for the default 60 s.
+            runner = web.AppRunner(app, shutdown_timeout=2.0)
             await runner.setup()
             site = web.TCPSite(runner, host, 0)
             await site.start()
