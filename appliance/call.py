@@ -1,0 +1,235 @@
+"""The booth's end of the video call: the one aiortc peer connection, built only at the admit.
+
+:class:`BoothCall` implements :class:`~appliance.hublink_base.CallHandler`. On ``start(call_id)``
+it builds the peer connection from the ``hw`` tracks and sends its offer through the hub at once,
+with every candidate inside (aiortc gathers while setting the local description and does not
+trickle). With no STUN/TURN configured that is host candidates only, a few milliseconds. The
+advisor's Chromium answers and trickles its candidates. The advisor's audio goes to the speaker
+(never to a file), the advisor's video to the kiosk page through :class:`rtc.loopback.Loopback`.
+
+After the hub link comes back mid-call, the booth offers a fresh peer connection for the same call:
+it cannot know whether the advisor's side survived, and a new offer costs one round trip.
+
+Example::
+
+    call = BoothCall(link, devices.camera, devices.microphone, devices.speaker, loopback)
+    await call.start("c-1234abcd")     # the session does this on "admitted"
+    await call.stop()                  # and this when the call is over
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+import time
+from collections.abc import Callable
+
+import aiortc
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.sdp import candidate_from_sdp
+
+from hw.base import Camera, Microphone, Speaker
+from rtc import protocol as p
+
+from .hublink import HubConnection
+
+log = logging.getLogger("videokiosk.call")
+
+
+def rtc_configuration(servers: list[p.IceServer]) -> RTCConfiguration:
+    """An explicit (possibly empty) server list: aiortc would otherwise add a public STUN server."""
+    ice = [RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in servers]
+    # One transport for audio and video: half the gathering and half the connectivity checks.
+    return RTCConfiguration(iceServers=ice, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+class CallStats:
+    """What a technician (and ``make bench``) wants to know about the current call: times and counts."""
+
+    def __init__(self) -> None:
+        self.started_at: float | None = None  # time.time() at start()
+        self.offer_sent_at: float | None = None
+        self.connected_at: float | None = None
+        self.first_remote_frame_at: float | None = None
+        self.remote_frames = 0
+        self.first_frame = asyncio.Event()
+        self.frame_arrived = asyncio.Event()  # set on every frame; waiters clear it
+
+
+class BoothCall:
+    def __init__(
+        self,
+        link: HubConnection,
+        camera: Camera,
+        microphone: Microphone,
+        speaker: Speaker,
+        loopback=None,
+        *,
+        technical_info: Callable[[], dict] | None = None,
+    ) -> None:
+        self._link = link
+        self._camera = camera
+        self._microphone = microphone
+        self._speaker = speaker
+        self._loopback = loopback
+        self._technical_info = technical_info or (lambda: {})
+        self._pc: RTCPeerConnection | None = None
+        self._tracks: list[MediaStreamTrack] = []
+        self._pending: list[p.Candidate] = []
+        self._answered = False
+        self._watcher: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
+        self.call_id: str | None = None
+        self.stats = CallStats()
+        #: The last decoded frame of the advisor's video, in memory only (never written anywhere).
+        self.last_remote_frame = None
+        self.muted = False
+        link.on_call_message(self._on_message)
+
+    # --- CallHandler --------------------------------------------------------------------------
+
+    async def start(self, call_id: str) -> None:
+        self.call_id = call_id
+        self.stats = CallStats()
+        self.stats.started_at = time.time()
+        await self._offer()
+
+    async def stop(self) -> None:
+        self.call_id = None
+        async with self._lock:
+            await self._teardown()
+
+    def set_muted(self, muted: bool) -> None:
+        """The customer's mute button: the microphone track sends silence while muted."""
+        self.muted = muted
+
+    # --- the peer connection ------------------------------------------------------------------
+
+    async def _offer(self) -> None:
+        async with self._lock:
+            await self._teardown()
+            call_id = self.call_id
+            if call_id is None:
+                return
+            pc = self._pc = RTCPeerConnection(rtc_configuration(self._link.ice_servers))
+            self._answered = False
+            self._pending.clear()
+            self._tracks = [self._camera.video_track(), _MutableAudio(self._microphone.audio_track(), self)]
+            for track in self._tracks:
+                pc.addTrack(track)
+            pc.on("track", self._on_track)
+            pc.on("connectionstatechange", lambda: self._on_state(pc))
+            await pc.setLocalDescription(await pc.createOffer())
+            self.stats.offer_sent_at = time.time()
+            await self._link.send(p.Offer(call_id=call_id, sdp=pc.localDescription.sdp))
+            log.info("call %s: offer sent", call_id)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            asyncio.ensure_future(self._speaker.play(track))
+            return
+        relay = MediaRelay()
+        self._watcher = asyncio.ensure_future(self._watch(relay.subscribe(track, buffered=False)))
+        if self._loopback is not None:
+            self._loopback.set_remote_video(relay.subscribe(track))
+
+    async def _watch(self, track: MediaStreamTrack) -> None:
+        """Drain the advisor's video (so nothing queues up) and note when frames arrive."""
+        try:
+            while True:
+                frame = await track.recv()
+                self.last_remote_frame = frame
+                self.stats.remote_frames += 1
+                self.stats.frame_arrived.set()
+                if self.stats.first_remote_frame_at is None:
+                    self.stats.first_remote_frame_at = time.time()
+                    self.stats.first_frame.set()
+        except MediaStreamError:
+            return
+
+    def _on_state(self, pc: RTCPeerConnection) -> None:
+        if pc is not self._pc:
+            return
+        log.info("call %s: %s", self.call_id, pc.connectionState)
+        if pc.connectionState == "connected" and self.stats.connected_at is None:
+            self.stats.connected_at = time.time()
+            if self.call_id:
+                info = {k: v for k, v in self._technical_info().items() if k in p.CallInfo.model_fields}
+                info.setdefault("os", f"{platform.system()} {platform.release()}"[:80])
+                info.setdefault("browser", f"aiortc {aiortc.__version__}")
+                asyncio.ensure_future(self._link.send(p.CallInfo(call_id=self.call_id, **info)))
+        elif pc.connectionState == "failed" and self.call_id and self._link.connected.is_set():
+            asyncio.ensure_future(self._offer())  # media path died but the hub is there: try again
+
+    async def _on_message(self, msg: p.Message) -> None:
+        if self.call_id is None:
+            return
+        match msg:
+            case p.Welcome():
+                await self._offer()  # rejoined after a drop
+            case p.Answer(call_id=call_id, sdp=sdp) if call_id == self.call_id and self._pc is not None:
+                await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+                self._answered = True
+                for candidate in self._pending:
+                    await self._add_candidate(candidate)
+                self._pending.clear()
+            case p.Candidate(call_id=call_id) if call_id == self.call_id:
+                if self._answered:
+                    await self._add_candidate(msg)
+                else:
+                    self._pending.append(msg)
+
+    async def _add_candidate(self, msg: p.Candidate) -> None:
+        if self._pc is None:
+            return
+        text = msg.candidate.removeprefix("candidate:").strip()
+        if not text:
+            return  # end-of-candidates: aiortc keeps checking what it has
+        try:
+            candidate = candidate_from_sdp(text)
+        except (ValueError, IndexError):
+            log.warning("call %s: ignored an unreadable candidate", self.call_id)
+            return
+        candidate.sdpMid = msg.sdp_mid
+        candidate.sdpMLineIndex = msg.sdp_mline_index
+        await self._pc.addIceCandidate(candidate)
+
+    async def _teardown(self) -> None:
+        pc, self._pc = self._pc, None
+        if self._loopback is not None:
+            self._loopback.set_remote_video(None)
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
+        await self._speaker.stop()
+        for track in self._tracks:
+            track.stop()
+        self._tracks = []
+        if pc is not None:
+            await pc.close()
+
+
+class _MutableAudio(MediaStreamTrack):
+    """The microphone track, replaced by silence while the customer has muted."""
+
+    kind = "audio"
+
+    def __init__(self, source: MediaStreamTrack, call: BoothCall) -> None:
+        super().__init__()
+        self._source = source
+        self._call = call
+
+    async def recv(self):
+        frame = await self._source.recv()
+        if self._call.muted:
+            for plane in frame.planes:
+                plane.update(bytes(plane.buffer_size))
+        return frame
+
+    def stop(self) -> None:
+        super().stop()
+        self._source.stop()

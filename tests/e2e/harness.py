@@ -1,0 +1,170 @@
+"""A whole system on one machine: a real hub, a real booth (session + hub link + aiortc call with
+fake hardware), and helpers for an advisor in the real Chromium. Everything on 127.0.0.1.
+
+The booth runs on the test's :class:`~tests.support.LoopThread`, like the daemon's own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from playwright.sync_api import Page, expect
+
+from appliance.call import BoothCall
+from appliance.hublink import HubConnection
+from appliance.session import Session
+from hub.app import HubParts, make_app
+from hub.config import HubConfig
+from hw.audio_fake import CountingSpeaker, ToneMicrophone
+from hw.synthetic import BARS, BARS_END, SyntheticCamera
+from tests.appliance.helpers import CannedChecks, until
+from tests.support import LoopThread
+from videokiosk.clock import SystemClock
+
+PASSWORD = "s3cret-pass"
+
+
+@dataclass
+class Booth:
+    session: Session
+    link: HubConnection
+    call: BoothCall
+    speaker: CountingSpeaker
+    camera: SyntheticCamera
+
+
+class Stack:
+    def __init__(self, lt: LoopThread, data_dir: Path, *, reconnect_timeout_s: float = 60.0, booths: int = 1) -> None:
+        self.lt = lt
+        config = HubConfig.model_validate({
+            "store": {"path": str(data_dir / "hub.db")},
+            "calls": {"reconnect_timeout_s": reconnect_timeout_s},
+        })
+        self.parts = HubParts.open(config, clock=SystemClock())
+        for user in ("anna", "ben"):
+            self.parts.users.add_user(user, PASSWORD)
+        self.hub_url = lt.serve(make_app(self.parts))
+        self.booths = [lt.run(self._booth(i)) for i in range(booths)]
+        self.booth = self.booths[0]
+
+    async def _booth(self, index: int) -> Booth:
+        token = self.parts.registry.create_booth(f"booth-{index + 1}", f"Kiosk {index + 1}", "Musterstadt")
+        camera, speaker = SyntheticCamera(width=320, height=240, fps=25), CountingSpeaker()
+        link = HubConnection(self.hub_url, token, backoff_s=(0.1, 0.5))
+        call = BoothCall(link, camera, ToneMicrophone(), speaker)
+        session = Session(hub=link, calls=call, checks=CannedChecks())
+        link.attach(session.handle)
+        await link.start()
+        await asyncio.wait_for(link.connected.wait(), 10)
+        return Booth(session, link, call, speaker, camera)
+
+    def to_waiting(self, booth: Booth | None = None) -> str:
+        """The customer's three touches: start, consent, continue. Returns the session id."""
+        booth = booth or self.booth
+
+        async def journey() -> str:
+            await booth.session.handle("start")
+            await booth.session.handle("accept")
+            await until(booth.session, lambda s: s.get("checks", {}).get("passed") is True)
+            assert await booth.session.handle("continue")
+            return booth.session.session_id
+
+        return self.lt.run(journey())
+
+    def wait_informed(self, booth: Booth | None = None) -> None:
+        """Until the booth shows "Ihr Berater / Ihre Beraterin wurde informiert"."""
+        booth = booth or self.booth
+        self.lt.run(until(booth.session, lambda s: s.get("waiting", {}).get("advisor_informed") is True, 10), 15)
+
+    def close(self) -> None:
+        async def stop() -> None:
+            for booth in self.booths:
+                await booth.call.stop()
+                await booth.link.close()
+                await booth.session.close()
+
+        self.lt.run(stop())
+
+    def wait_state(self, state: str, booth: Booth | None = None, timeout: float = 20.0) -> None:
+        booth = booth or self.booth
+        self.lt.run(until(booth.session, lambda s: s["state"] == state, timeout), timeout + 5)
+
+    def wait_booth_frames(self, at_least: int, booth: Booth | None = None, timeout: float = 20.0) -> None:
+        """Until the booth has decoded ``at_least`` more frames of the advisor's video."""
+        booth = booth or self.booth
+
+        async def frames() -> None:
+            stats = booth.call.stats
+            start = stats.remote_frames
+            while stats.remote_frames < start + at_least:
+                stats.frame_arrived.clear()
+                await stats.frame_arrived.wait()
+
+        self.lt.run(asyncio.wait_for(frames(), timeout), timeout + 5)
+
+
+def log_in(page: Page, url: str, user: str = "anna") -> None:
+    page.goto(url)
+    page.get_by_label("Benutzername").fill(user)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+
+
+# Reads the advisor's <video> of the booth: draws it on a canvas and returns the RGB of the middle
+# of each of the eight colour bars of the synthetic camera's test pattern.
+SAMPLE_BARS = """(args) => {
+  const [count, rowFraction] = args;
+  const v = document.getElementById('remote-video');
+  if (!v.videoWidth) return null;
+  const c = document.createElement('canvas');
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  const g = c.getContext('2d');
+  g.drawImage(v, 0, 0);
+  const y = Math.floor(c.height * rowFraction);
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    const x = Math.floor((i + 0.5) * c.width / count);
+    out.push(Array.from(g.getImageData(x, y, 1, 1).data.slice(0, 3)));
+  }
+  return out;
+}"""
+
+
+MATCH_BARS = """(args) => {
+  const [expected, rowFraction, tolerance] = args;
+  const v = document.getElementById('remote-video');
+  if (!v || !v.videoWidth || v.currentTime === 0) return false;
+  const c = document.createElement('canvas');
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  const g = c.getContext('2d');
+  g.drawImage(v, 0, 0);
+  const y = Math.floor(c.height * rowFraction);
+  return expected.every((rgb, i) => {
+    const x = Math.floor((i + 0.5) * c.width / expected.length);
+    const px = g.getImageData(x, y, 1, 1).data;
+    return rgb.every((value, k) => Math.abs(px[k] - value) <= tolerance);
+  });
+}"""
+
+
+def advisor_sees_test_pattern(page: Page, timeout_ms: float = 20000) -> None:
+    """Wait until the advisor's <video> shows the booth's colour bars (within codec tolerance)."""
+    try:
+        page.wait_for_function(MATCH_BARS, arg=[BARS.tolist(), BARS_END / 2, 60], timeout=timeout_ms, polling=100)
+    except Exception:
+        raise AssertionError(f"the booth's test pattern never appeared; sampled {page.evaluate(SAMPLE_BARS, [len(BARS), BARS_END / 2])}") from None
+
+
+def chromium_fake_camera_frame(frame) -> bool:
+    """Chromium's fake camera: a mostly green picture with a moving pacman and a frame counter."""
+    img = frame.to_ndarray(format="rgb24").astype(int)
+    r, g, b = img[..., 0].mean(), img[..., 1].mean(), img[..., 2].mean()
+    return g > r + 20 and g > b + 20
+
+
+TITLE_WAITING = re.compile(r"^\(1\)")
