@@ -1,41 +1,35 @@
-"""The camera every driver shares: one device source, many live tracks, hot-plug recovery.
+"""What every camera driver shares: size, frame rate, hot-plug recovery, a placeholder picture.
 
-A driver subclasses :class:`SupervisedCamera` and implements ``_open_source()``, which opens the
-device and returns a raw track (or raises :class:`~hw.errors.DeviceUnavailable`). This class:
+A driver subclasses :class:`SupervisedCamera`, implements ``_open_source()`` (see
+:mod:`hw.supervised`), and sets ``passthrough_codec`` to "video/H264" when its track yields
+pre-encoded ``av.Packet`` objects (then the peer connection must negotiate H.264, and read the
+attribute after the first :meth:`video_track`, since opening the device decides it).
 
-- hands out :class:`~hw.switchable.SwitchableTrack` objects fed from that one source through an
-  aiortc ``MediaRelay`` (the kiosk preview and the call can both watch the camera);
-- on a hot-plug "remove" of its device node, or when the source stops delivering, marks itself
-  unhealthy, tells listeners, and shows the "camera unavailable" picture on every track;
-- on "add" (or :meth:`recover`), reopens the device and swaps the new source into every track, so
-  a call in progress continues with the same ``MediaStreamTrack``.
+Example::
+
+    class MyCamera(SupervisedCamera):
+        def _open_source(self):
+            return MyTrack(self.width, self.height, self.fps)
+
+    track = MyCamera(width=640, height=480, fps=25).video_track()
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
+import os
 
-from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
-from .base import HealthListener, HotplugEvent, HotplugSource
-from .errors import DeviceUnavailable
-from .health import Health
-from .switchable import SwitchableTrack, unavailable_picture
-
-log = logging.getLogger(__name__)
-
-HINT_UNPLUGGED = "check.camera.unplugged"
-HINT_RECOVERED = "check.camera.recovered"
+from .base import HotplugEvent, HotplugSource
+from .supervised import SupervisedSource
+from .switchable import unavailable_picture
 
 
-class SupervisedCamera:
-    """Base class of every camera driver; see the module docstring."""
-
+class SupervisedCamera(SupervisedSource):
     passthrough_codec: str | None = None
-    #: the hot-plug subsystem whose events concern this device
+    kind = "video"
     subsystem = "video4linux"
+    role = "camera"
 
     def __init__(
         self,
@@ -45,111 +39,21 @@ class SupervisedCamera:
         fps: int = 25,
         hotplug: HotplugSource | None = None,
     ) -> None:
-        self.device = device
         self.width, self.height, self.fps = width, height, fps
-        self._health = Health("camera", healthy=True)  # until an open fails
-        self._relay = MediaRelay()
-        self._source: MediaStreamTrack | None = None
-        self._tracks: list[SwitchableTrack] = []
-        self._placeholder = unavailable_picture(width, height)
-        self._unsubscribe = hotplug.subscribe(self._on_hotplug) if hotplug is not None else None
-        self._closed = False
-        self._recover_probe = False
-
-    # --- what drivers implement -------------------------------------------------------------
-    def _open_source(self) -> MediaStreamTrack:
-        raise NotImplementedError
-
-    def _matches(self, event: HotplugEvent) -> bool:
-        return event.subsystem == self.subsystem and event.device_node == self.device
-
-    # --- the Camera protocol ----------------------------------------------------------------
-    @property
-    def healthy(self) -> bool:
-        return self._health.healthy
-
-    def on_change(self, listener: HealthListener) -> Callable[[], None]:
-        return self._health.subscribe(listener)
+        self._node = os.path.realpath(device)
+        super().__init__(device, unavailable_picture(width, height), fps, hotplug)
 
     def video_track(self) -> MediaStreamTrack:
-        """A new live track of this camera; stop it when done. Opens the device on first use."""
-        if self._source is None and not self._closed:
-            self._try_open()
-        track = SwitchableTrack(
-            "video",
-            self._placeholder,
-            fps=self.fps,
-            on_source_failed=self._source_failed,
-            on_stop=self._forget,
-        )
-        if self._source is not None:
-            track.set_source(self._relay.subscribe(self._source, buffered=False))
-        self._tracks.append(track)
-        return track
+        """A new live track of this camera (survives unplug/replug); stop it when done."""
+        return self._new_track()
 
-    async def close(self) -> None:
-        self._closed = True
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-        for track in list(self._tracks):
-            track.stop()
-        self._drop_source()
-
-    # --- hot-plug ---------------------------------------------------------------------------
-    def recover(self) -> bool:
-        """Try to (re)open the device now; True when it is delivering again."""
-        if self._closed:
+    def _matches(self, event: HotplugEvent) -> bool:
+        if event.subsystem != self.subsystem or event.device_node is None:
             return False
-        if self._source is not None:
-            return True
-        self._recover_probe = True
-        try:
-            self._try_open()
-        finally:
-            self._recover_probe = False
-        return self._health.healthy
-
-    def unplugged(self, reason: str = "unplugged") -> None:
-        """The device is gone: placeholder on every track, listeners told."""
-        self._drop_source()
-        for track in self._tracks:
-            track.set_source(None)
-        self._health.set(False, f"camera {self.device}: {reason}", HINT_UNPLUGGED)
-
-    def _on_hotplug(self, event: HotplugEvent) -> None:
-        if self._closed or not self._matches(event):
-            return
-        if event.action == "remove":
-            self.unplugged()
-        elif event.action == "add":
-            self.recover()
-
-    def _source_failed(self, reason: str) -> None:
-        # Called by a track whose read failed: the device probably vanished before udev said so.
-        if self._source is not None:
-            self.unplugged(reason)
+        # A stable /dev/v4l/by-id/... path points at whichever /dev/videoN the camera got this time;
+        # after a removal the link is gone, so remember where it pointed when it was opened.
+        return event.device_node in (self.device, os.path.realpath(self.device), self._node)
 
     def _try_open(self) -> None:
-        try:
-            source = self._open_source()
-        except DeviceUnavailable as exc:
-            self._health.set(False, str(exc), HINT_UNPLUGGED)
-            return
-        self._source = source
-        for track in self._tracks:
-            track.set_source(self._relay.subscribe(source, buffered=False))
-        self._health.set(True, f"camera {self.device}: delivering", HINT_RECOVERED)
-        if not self._tracks and self._recover_probe:
-            self._drop_source()  # a replug while nobody watches: the probe proved it works
-
-    def _drop_source(self) -> None:
-        source, self._source = self._source, None
-        if source is not None:
-            source.stop()
-
-    def _forget(self, track: SwitchableTrack) -> None:
-        if track in self._tracks:
-            self._tracks.remove(track)
-        if not self._tracks:
-            # Nobody watches: release the device (and its "camera on" light) until asked again.
-            self._drop_source()
+        self._node = os.path.realpath(self.device)
+        super()._try_open()

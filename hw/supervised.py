@@ -1,0 +1,166 @@
+"""A capture device that survives hot-plug: one device source, many live tracks, self-recovery.
+
+A driver subclasses :class:`SupervisedSource` (through :class:`hw.camera.SupervisedCamera` or
+:class:`hw.alsa.AlsaMicrophone`) and implements ``_open_source()``, which opens the device and
+returns a raw aiortc track, or raises :class:`~hw.errors.DeviceUnavailable`. This class:
+
+- hands out :class:`~hw.switchable.SwitchableTrack` objects fed from that one source through an
+  aiortc ``MediaRelay`` (the kiosk preview and the call can both watch the camera), and releases the
+  device when the last track stops (a camera that nobody watches is off);
+- on a hot-plug "remove" of its device, or when the source stops delivering, marks itself unhealthy,
+  tells listeners, and puts the placeholder (picture or silence) on every track;
+- on "add" (or :meth:`recover`), reopens the device, retrying briefly because udev announces a node
+  before its permissions are set, and swaps the new source into every track, so a call in progress
+  continues with the same ``MediaStreamTrack``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import av
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
+
+from .base import HealthListener, HotplugEvent, HotplugSource
+from .errors import DeviceUnavailable
+from .health import Health
+from .switchable import SwitchableTrack
+
+log = logging.getLogger(__name__)
+
+# After an "add" event: retry opening at these delays (s) until the device answers.
+RECOVER_RETRIES_S = (0.5, 1.0, 2.0, 4.0)
+
+
+class SupervisedSource:
+    """Base class of every capture driver; see the module docstring."""
+
+    kind = "video"
+    #: the hot-plug subsystem whose events concern this device
+    subsystem = "video4linux"
+    #: "camera" | "microphone": the name in health changes and hint keys
+    role = "camera"
+
+    def __init__(self, device: str, placeholder: av.VideoFrame | av.AudioFrame, fps: float, hotplug: HotplugSource | None) -> None:
+        self.device = device
+        self._fps = fps
+        self._placeholder = placeholder
+        self._health = Health(self.role, healthy=True)  # until an open fails
+        self._relay = MediaRelay()
+        self._source: MediaStreamTrack | None = None
+        self._tracks: list[SwitchableTrack] = []
+        self._unsubscribe = hotplug.subscribe(self._on_hotplug) if hotplug is not None else None
+        self._closed = False
+        self._retry: asyncio.TimerHandle | None = None
+
+    # --- what drivers implement -------------------------------------------------------------
+    def _open_source(self) -> MediaStreamTrack:
+        raise NotImplementedError
+
+    def _matches(self, event: HotplugEvent) -> bool:
+        return event.subsystem == self.subsystem and event.device_node == self.device
+
+    # --- the device protocol ----------------------------------------------------------------
+    @property
+    def healthy(self) -> bool:
+        return self._health.healthy
+
+    def on_change(self, listener: HealthListener) -> Callable[[], None]:
+        return self._health.subscribe(listener)
+
+    def _new_track(self) -> MediaStreamTrack:
+        """A new live track of this device; stop it when done. Opens the device on first use."""
+        if self._source is None and not self._closed:
+            self._try_open()
+        track = SwitchableTrack(
+            self.kind, self._placeholder, fps=self._fps, on_source_failed=self._source_failed, on_stop=self._forget
+        )
+        if self._source is not None:
+            track.set_source(self._relay.subscribe(self._source, buffered=False))
+        self._tracks.append(track)
+        return track
+
+    async def close(self) -> None:
+        self._closed = True
+        self._cancel_retry()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        for track in list(self._tracks):
+            track.stop()
+        self._drop_source()
+
+    # --- hot-plug ---------------------------------------------------------------------------
+    def recover(self) -> bool:
+        """Try to (re)open the device now; True when it works again.
+
+        With nobody watching, the device is opened only to prove it works, then released.
+        """
+        if self._closed:
+            return False
+        if self._source is None:
+            self._try_open()
+            if not self._tracks:
+                self._drop_source()
+        return self._health.healthy
+
+    def unplugged(self, reason: str = "unplugged") -> None:
+        """The device is gone: placeholder on every track, listeners told."""
+        self._drop_source()
+        for track in self._tracks:
+            track.set_source(None)
+        self._health.set(False, f"{self.role} {self.device}: {reason}", f"check.{self.role}.unplugged")
+
+    def _on_hotplug(self, event: HotplugEvent) -> None:
+        if self._closed or not self._matches(event):
+            return
+        if event.action == "remove":
+            self._cancel_retry()
+            self.unplugged()
+        elif event.action == "add":
+            self._recover_with_retries(0)
+
+    def _recover_with_retries(self, attempt: int) -> None:
+        self._retry = None
+        if self.recover() or attempt >= len(RECOVER_RETRIES_S):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._retry = loop.call_later(RECOVER_RETRIES_S[attempt], self._recover_with_retries, attempt + 1)
+
+    def _cancel_retry(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+
+    def _source_failed(self, reason: str) -> None:
+        # A track's read failed: the device probably vanished before udev said so.
+        if self._source is not None:
+            self.unplugged(reason)
+
+    def _try_open(self) -> None:
+        try:
+            source = self._open_source()
+        except DeviceUnavailable as exc:
+            self._health.set(False, str(exc), f"check.{self.role}.unavailable")
+            return
+        self._source = source
+        for track in self._tracks:
+            track.set_source(self._relay.subscribe(source, buffered=False))
+        self._health.set(True, f"{self.role} {self.device}: delivering", f"check.{self.role}.recovered")
+
+    def _drop_source(self) -> None:
+        source, self._source = self._source, None
+        if source is not None:
+            source.stop()
+
+    def _forget(self, track: SwitchableTrack) -> None:
+        if track in self._tracks:
+            self._tracks.remove(track)
+        if not self._tracks:
+            # Nobody watches: release the device (and its "camera on" light) until asked again.
+            self._drop_source()
