@@ -17,7 +17,11 @@ REPO = Path(__file__).resolve().parents[2]
 UNIT_DIR = REPO / "systemd"
 UNITS = sorted(p.name for p in UNIT_DIR.iterdir() if p.suffix in {".service", ".timer"})
 # Every program our units start, as the install script lays it out on a booth.
-EXECUTABLES = ("/opt/videokiosk/venv/bin/videokiosk", "/opt/videokiosk/libexec/videokiosk-kiosk-session")
+EXECUTABLES = (
+    "/opt/videokiosk/venv/bin/videokiosk",
+    "/opt/videokiosk/libexec/videokiosk-kiosk-session",
+    "/opt/videokiosk/libexec/videokiosk-set-hostname",
+)
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
 

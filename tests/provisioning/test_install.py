@@ -1,0 +1,199 @@
+"""provisioning/install.sh against a real Debian root file system (debootstrap, host architecture).
+
+The root is built once and cached (tests/provisioning/rootfs.py); the install runs once per
+session, offline: the OS packages are the image recipe's job (--skip-apt) and pip installs the
+videokiosk wheel alone (--no-deps), so the venv and its ``videokiosk`` command are real.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from appliance.config import load_config
+from tests.provisioning.rootfs import CannotBootstrap, fresh_copy
+from tests.systemd.unitroot import SYSTEMD_ANALYZE
+
+REPO = Path(__file__).resolve().parents[2]
+INSTALL = REPO / "provisioning" / "install.sh"
+STAGE = REPO / "provisioning" / "pi-gen" / "stage-videokiosk"
+ENABLED = ["videokiosk-booth.service", "videokiosk-kiosk.service", "videokiosk-purge.timer",
+           "videokiosk-hostname.service"]
+CMDLINE = "console=serial0,115200 console=tty1 root=PARTUUID=0c0ffee-02 rootfstype=ext4 fsck.repair=yes rootwait"
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+
+
+@dataclass
+class Installed:
+    root: Path
+    first: subprocess.CompletedProcess[str]
+    second: subprocess.CompletedProcess[str]
+
+    def passwd(self, name: str) -> list[str]:
+        return self._entry("passwd", name)
+
+    def group_members(self, name: str) -> set[str]:
+        members = self._entry("group", name)[3]
+        return set(members.split(",")) if members else set()
+
+    def _entry(self, db: str, name: str) -> list[str]:
+        for line in (self.root / "etc" / db).read_text().splitlines():
+            fields = line.split(":")
+            if fields[0] == name:
+                return fields
+        raise AssertionError(f"{name} is not in {db}")
+
+    def id_of(self, db: str, name: str) -> int:
+        return int(self._entry(db, name)[2])
+
+
+def run_install(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(INSTALL), "--root", str(root), *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(REPO)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return next(out.glob("videokiosk-*.whl"))
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory, wheel) -> Installed:
+    try:
+        root = fresh_copy(tmp_path_factory.mktemp("booth") / "root")
+    except CannotBootstrap as exc:
+        pytest.skip(f"cannot build a Debian root file system here: {exc}")
+    (root / "boot/firmware").mkdir(parents=True)
+    (root / "boot/firmware/cmdline.txt").write_text(CMDLINE + "\n")
+    args = ("--skip-apt", "--no-deps", "--wheel", str(wheel))
+    first = run_install(root, *args)
+    assert first.returncode == 0, first.stdout + first.stderr
+    second = run_install(root, *args)  # an image rebuild or a re-run on a booth
+    return Installed(root, first, second)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def test_running_it_twice_is_harmless(installed):
+    assert installed.second.returncode == 0, installed.second.stderr
+    fstab = (installed.root / "etc/fstab").read_text()
+    assert fstab.count("LABEL=vkstate ") == 1
+    assert (installed.root / "boot/firmware/cmdline.txt").read_text().count("consoleblank=0") == 1
+
+
+def test_the_daemon_user_has_the_device_groups_and_no_login(installed):
+    fields = installed.passwd("videokiosk")
+    assert int(fields[2]) < 1000  # a system user
+    assert fields[5:] == ["/var/lib/videokiosk", "/usr/sbin/nologin"]
+    for group in ("video", "audio", "gpio"):
+        assert "videokiosk" in installed.group_members(group), group
+
+
+def test_the_kiosk_user_gets_display_and_input_but_never_camera_or_sound(installed):
+    assert installed.passwd("vkkiosk")[6] == "/usr/sbin/nologin"
+    assert "vkkiosk" in installed.group_members("render")
+    assert "vkkiosk" in installed.group_members("input")
+    for group in ("video", "audio", "gpio"):
+        assert "vkkiosk" not in installed.group_members(group), group
+
+
+def test_files_and_permissions(installed):
+    root = installed.root
+    for unit in ENABLED + ["videokiosk-purge.service"]:
+        path = root / "etc/systemd/system" / unit
+        assert mode(path) == 0o644 and path.stat().st_uid == 0, unit
+        assert path.read_text() == (REPO / "systemd" / unit).read_text()
+    for program in ("videokiosk-kiosk-session", "videokiosk-set-hostname"):
+        assert mode(root / "opt/videokiosk/libexec" / program) == 0o755
+    policy = root / "etc/chromium/policies/managed/videokiosk.json"
+    assert mode(policy) == 0o644 and policy.read_text() == (REPO / "provisioning/chromium-policy.json").read_text()
+    assert "pam_systemd.so" in (root / "etc/pam.d/videokiosk-kiosk").read_text()
+
+    etc = root / "etc/videokiosk"
+    assert mode(etc) == 0o750
+    assert (etc.stat().st_uid, etc.stat().st_gid) == (0, installed.id_of("group", "videokiosk"))
+    config = etc / "booth.toml"
+    assert mode(config) == 0o644 and config.stat().st_uid == 0  # the daemon cannot rewrite it
+    assert load_config(config).hardware.camera == "picamera2"
+
+    state = root / "var/lib/videokiosk"
+    assert mode(state) == 0o700
+    assert state.stat().st_uid == installed.id_of("passwd", "videokiosk")
+
+
+def test_units_are_enabled_and_the_screen_target_is_the_default(installed):
+    done = subprocess.run(["systemctl", f"--root={installed.root}", "is-enabled", *ENABLED],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["enabled"] * len(ENABLED), done.stdout + done.stderr
+    assert (installed.root / "etc/systemd/system/default.target").readlink().name == "graphical.target"
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze missing")
+def test_systemd_analyze_verify_passes_inside_the_installed_root(installed):
+    units = [str(installed.root / "etc/systemd/system" / name) for name in ENABLED + ["videokiosk-purge.service"]]
+    done = subprocess.run([SYSTEMD_ANALYZE, "verify", "--man=no", f"--root={installed.root}", *units],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_venv_sees_system_packages_and_its_command_runs(installed):
+    cfg = (installed.root / "opt/videokiosk/venv/pyvenv.cfg").read_text()
+    assert re.search(r"^include-system-site-packages = true$", cfg, re.M)
+    done = subprocess.run(["chroot", str(installed.root), "/opt/videokiosk/venv/bin/videokiosk", "--version"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("videokiosk ")
+
+
+def test_root_is_read_only_with_an_overlay_and_the_state_stays_writable(installed):
+    root = installed.root
+    assert (root / "etc/overlayroot.local.conf").read_text().strip() == 'overlayroot="tmpfs:swap=1,recurse=0"'
+    state_mounts = [line.split() for line in (root / "etc/fstab").read_text().splitlines()
+                    if line.startswith("LABEL=vkstate ")]
+    assert state_mounts[0][1] == "/var/lib/videokiosk"
+    assert "nofail" in state_mounts[0][3].split(",")
+
+
+def test_no_screen_blanking(installed):
+    cmdline = (installed.root / "boot/firmware/cmdline.txt").read_text()
+    assert cmdline.strip() == CMDLINE + " consoleblank=0"  # appended to the one line, nothing lost
+    assert '"BlankTime" "0"' in (installed.root / "etc/X11/xorg.conf.d/10-videokiosk-noblank.conf").read_text()
+
+
+def test_hostname_pattern(installed):
+    root = installed.root
+    assert (root / "etc/videokiosk/hostname-prefix").read_text().strip() == "booth"
+    (root / "run/test-serial").parent.mkdir(exist_ok=True)
+    (root / "run/test-serial").write_bytes(b"10000000ABCDEF12\0")  # as the device tree has it
+    done = subprocess.run(["chroot", str(root), "env", "VK_SERIAL_FILE=/run/test-serial",
+                           "/opt/videokiosk/libexec/videokiosk-set-hostname", "--print"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "booth-abcdef12", done.stderr
+
+
+def test_bad_usage_gets_a_clear_message(tmp_path):
+    missing_root = subprocess.run(["bash", str(INSTALL)], capture_output=True, text=True, timeout=60)
+    assert missing_root.returncode == 2 and "--root is required" in missing_root.stderr
+    bad_prefix = run_install(tmp_path, "--hostname-prefix", "Booth_1")
+    assert bad_prefix.returncode == 2 and "--hostname-prefix" in bad_prefix.stderr
+
+
+def test_the_image_recipe_calls_the_one_install_script():
+    run = (STAGE / "00-videokiosk" / "01-run.sh").read_text()
+    assert "/opt/videokiosk/src/provisioning/install.sh --root / --skip-apt" in run and "on_chroot" in run
+    packages = (STAGE / "00-videokiosk" / "00-packages").read_text().split()
+    for package in ("python3-picamera2", "chromium", "cage", "overlayroot", "python3-venv"):
+        assert package in packages
