@@ -233,3 +233,15 @@ class _MutableAudio(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         self._source.stop()
+
+
+def call_for(booth) -> BoothCall:
+    """``call_factory`` for :class:`appliance.daemon.Booth` (after ``hub_link_for``)."""
+    from .daemon import technical_info
+
+    def info() -> dict:
+        ti = technical_info()
+        return {"os": ti.get("operating_system"), "device": ti.get("device"), "browser": "aiortc (booth daemon)"}
+
+    d = booth.devices
+    return BoothCall(booth.session.hub, d.camera, d.microphone, d.speaker, booth.loopback, technical_info=info)

@@ -117,6 +117,8 @@ class Booth:
         bound = self._runner.addresses[0]
         self.url = f"http://{bound[0]}:{bound[1]}/" if ":" not in bound[0] else f"http://[{bound[0]}]:{bound[1]}/"
         self._tasks = [loop.create_task(self.session.run_timers()), loop.create_task(self._purge_forever())]
+        if hasattr(self.session.hub, "start"):  # the real hub link connects out and keeps reconnecting
+            await self.session.hub.start()
         self.ready.set()
         log.info("booth %s ready, kiosk page at %s", self.config.booth.id, self.url)
         return self.url
@@ -126,6 +128,9 @@ class Booth:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.mic_meter.stop()
+        await self.session.calls.stop()
+        if hasattr(self.session.hub, "close"):
+            await self.session.hub.close()
         await self.loopback.close()
         await self.session.close()
         await self.server.close()
@@ -192,8 +197,12 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(config: BoothConfig, port: int | None) -> int:
     from hw.errors import HardwareError
 
+    from .call import call_for
+    from .hublink import hub_link_for
+
+    with_hub = bool(config.hub.token or config.hub.token_file)
     try:
-        booth = Booth(config)
+        booth = Booth(config, hub_factory=hub_link_for if with_hub else None, call_factory=call_for if with_hub else None)
     except HardwareError as exc:
         print(f"videokiosk booth: {exc}", file=sys.stderr)
         return 2

@@ -64,7 +64,7 @@ class HubConnection:
         self._token = token
         self._ssl = tls_for(ca_file)
         self._faults = faults
-        self._backoff = backoff_s
+        self.backoff_s = backoff_s
         self._events: EventSink | None = None
         self._call_listener: CallListener | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -146,12 +146,12 @@ class HubConnection:
     # --- the connection loop ------------------------------------------------------------------
 
     async def _run(self) -> None:
-        delay = self._backoff[0]
+        delay = self.backoff_s[0]
         async with aiohttp.ClientSession() as http:
             while True:
                 try:
                     await self._connect_once(http)
-                    delay = self._backoff[0]
+                    delay = self.backoff_s[0]
                 except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
                     log.warning("hub link: cannot connect (%s); retrying in %.1f s", type(exc).__name__, delay)
                 self.connected.clear()
@@ -159,7 +159,7 @@ class HubConnection:
                 if self.call_id is not None and self._call_timer is None:
                     self._call_timer = asyncio.create_task(self._give_up_call(self.call_id))
                 await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))  # back-off, not a wait-for
-                delay = min(delay * 2, self._backoff[1])
+                delay = min(delay * 2, self.backoff_s[1])
 
     async def _connect_once(self, http: aiohttp.ClientSession) -> None:
         async with http.ws_connect(
@@ -253,3 +253,19 @@ class HubConnection:
         timer, self._call_timer = self._call_timer, None
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
+
+
+def hub_link_for(booth) -> HubConnection:
+    """``hub_factory`` for :class:`appliance.daemon.Booth`: the link from the booth's config."""
+    devices = booth.devices
+    names = ("camera", "microphone", "speaker")
+
+    def faults() -> list[str]:
+        return [f"{name}_fault" for name in names if not getattr(devices, name).healthy]
+
+    cfg = booth.config
+    link = HubConnection(cfg.hub.url, cfg.hub_token(), ca_file=cfg.hub.ca_file, faults=faults)
+    link.attach(booth.session.handle)
+    # Hardware faults show on the hub as they happen (the hello carries the state at connect).
+    devices.on_change(lambda change: asyncio.ensure_future(link.report_faults(faults())))
+    return link

@@ -14,14 +14,15 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import Page, expect
 
-from appliance.call import BoothCall
-from appliance.hublink import HubConnection
+from appliance.call import BoothCall, call_for
+from appliance.config import parse_config
+from appliance.daemon import Booth as BoothDaemon
+from appliance.hublink import HubConnection, hub_link_for
 from appliance.session import Session
 from hub.app import HubParts, make_app
 from hub.config import HubConfig
-from hw.audio_fake import CountingSpeaker, ToneMicrophone
-from hw.synthetic import BARS, BARS_END, SyntheticCamera
-from tests.appliance.helpers import CannedChecks, until
+from hw.synthetic import BARS, BARS_END
+from tests.appliance.helpers import until
 from tests.support import LoopThread
 from videokiosk.clock import SystemClock
 
@@ -30,16 +31,32 @@ PASSWORD = "s3cret-pass"
 
 @dataclass
 class Booth:
-    session: Session
-    link: HubConnection
-    call: BoothCall
-    speaker: CountingSpeaker
-    camera: SyntheticCamera
+    daemon: BoothDaemon
+    url: str
+
+    @property
+    def session(self) -> Session:
+        return self.daemon.session
+
+    @property
+    def link(self) -> HubConnection:
+        return self.daemon.session.hub
+
+    @property
+    def call(self) -> BoothCall:
+        return self.daemon.session.calls
+
+    @property
+    def speaker(self):
+        return self.daemon.devices.speaker
 
 
 class Stack:
+    """A hub and ``booths`` real booth daemons (fake hardware, real device check against the hub)."""
+
     def __init__(self, lt: LoopThread, data_dir: Path, *, reconnect_timeout_s: float = 60.0, booths: int = 1) -> None:
         self.lt = lt
+        self.data_dir = data_dir
         config = HubConfig.model_validate({
             "store": {"path": str(data_dir / "hub.db")},
             "calls": {"reconnect_timeout_s": reconnect_timeout_s},
@@ -52,15 +69,26 @@ class Stack:
         self.booth = self.booths[0]
 
     async def _booth(self, index: int) -> Booth:
-        token = self.parts.registry.create_booth(f"booth-{index + 1}", f"Kiosk {index + 1}", "Musterstadt")
-        camera, speaker = SyntheticCamera(width=320, height=240, fps=25), CountingSpeaker()
-        link = HubConnection(self.hub_url, token, backoff_s=(0.1, 0.5))
-        call = BoothCall(link, camera, ToneMicrophone(), speaker)
-        session = Session(hub=link, calls=call, checks=CannedChecks())
-        link.attach(session.handle)
-        await link.start()
-        await asyncio.wait_for(link.connected.wait(), 10)
-        return Booth(session, link, call, speaker, camera)
+        booth_id = f"booth-{index + 1}"
+        token = self.parts.registry.create_booth(booth_id, f"Kiosk {index + 1}", "Musterstadt")
+        config = parse_config({
+            "booth": {"id": booth_id, "name": f"Kiosk {index + 1}", "location": "Musterstadt"},
+            "hub": {"url": self.hub_url, "token": token},
+            "ui": {"port": 0},
+            "store": {"path": str(self.data_dir / f"{booth_id}.db")},
+            "hardware": {"width": 320, "height": 240},
+            "metrics": {"enabled": False},
+        })
+        daemon = BoothDaemon(config, hub_factory=self._link, call_factory=call_for)
+        url = await daemon.start(port=0)
+        await asyncio.wait_for(daemon.session.hub.connected.wait(), 10)
+        return Booth(daemon, url)
+
+    @staticmethod
+    def _link(daemon: BoothDaemon) -> HubConnection:
+        link = hub_link_for(daemon)
+        link.backoff_s = (0.1, 0.5)  # reconnect quickly in tests
+        return link
 
     def to_waiting(self, booth: Booth | None = None) -> str:
         """The customer's three touches: start, consent, continue. Returns the session id."""
@@ -83,9 +111,7 @@ class Stack:
     def close(self) -> None:
         async def stop() -> None:
             for booth in self.booths:
-                await booth.call.stop()
-                await booth.link.close()
-                await booth.session.close()
+                await booth.daemon.stop()
 
         self.lt.run(stop())
 

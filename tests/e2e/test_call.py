@@ -1,4 +1,5 @@
-"""End to end in the real Chromium: waiting room -> notified -> admit -> frames both ways -> survey."""
+"""End to end in the real Chromium: the kiosk journey to the waiting room, the advisor is notified
+and admits, real frames flow both ways, the advisor ends the call and the booth shows the survey."""
 
 from __future__ import annotations
 
@@ -10,27 +11,34 @@ from .harness import TITLE_WAITING, advisor_sees_test_pattern, chromium_fake_cam
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_customer_is_admitted_and_frames_flow_both_ways(stack, advisor_context):
-    page = advisor_context.new_page()
-    log_in(page, stack.hub_url)
-    stack.to_waiting()
-    stack.wait_state("waiting")
-    row = page.get_by_role("row").filter(has_text="Kiosk 1, Musterstadt")
+def test_customer_is_admitted_and_frames_flow_both_ways(stack, advisor_context, kiosk_context):
+    advisor = advisor_context.new_page()
+    log_in(advisor, stack.hub_url)
+
+    kiosk = kiosk_context.new_page()
+    kiosk.goto(stack.booth.url)
+    kiosk.get_by_role("button", name="Videoberatung starten").click()
+    kiosk.get_by_role("button", name="Ich stimme zu").click()
+    kiosk.get_by_role("button", name="Weiter").click(timeout=30000)
+    expect(kiosk.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_visible()
+
+    row = advisor.get_by_role("row").filter(has_text="Kiosk 1, Musterstadt")
     expect(row).to_contain_text("ohne Termin")
-    expect(page).to_have_title(TITLE_WAITING)
-    # The booth shows that the advisor has been informed; no peer connection exists yet.
-    stack.wait_informed()
-    assert stack.booth.call._pc is None
+    expect(row).to_contain_text("DE")
+    expect(advisor).to_have_title(TITLE_WAITING)
+    expect(kiosk.get_by_text("Ihr Berater / Ihre Beraterin wurde informiert")).to_be_visible()
+    assert stack.booth.call._pc is None  # nothing transmitted in the waiting room
 
     row.get_by_role("button", name="Eintreten lassen").click()
     stack.wait_state("call")
-    advisor_sees_test_pattern(page)
+    advisor_sees_test_pattern(advisor)
     stack.wait_booth_frames(5)
     assert chromium_fake_camera_frame(stack.booth.call.last_remote_frame)
     stack.lt.run(stack.booth.speaker.wait_played(48000), 20)  # a second of the advisor's audio
-    expect(page.locator("#call-status")).to_have_text("Verbunden")
+    expect(advisor.locator("#call-status")).to_have_text("Verbunden")
+    expect(kiosk.locator("#remote-view")).to_have_attribute("data-live", "true", timeout=20000)
 
-    page.get_by_role("button", name="Beenden").click()
-    stack.wait_state("survey")
-    expect(page.locator("#call-status")).to_have_text("Das Gespräch ist beendet.")
+    advisor.get_by_role("button", name="Beenden").click()
+    expect(kiosk.get_by_role("heading", name="Kurze Umfrage")).to_be_visible()
+    expect(advisor.locator("#call-status")).to_have_text("Das Gespräch ist beendet.")
     assert stack.booth.call._pc is None

@@ -1,0 +1,94 @@
+"""``videokiosk demo``: a hub and one booth with simulated hardware, in one process, on loopback.
+
+The booth has a moving test pattern for a camera and a tone for a microphone. Open the console
+URL it prints, log in as ``demo`` / ``demo`` (the demo only: a real hub refuses to start with that
+account), walk the kiosk page to the waiting room, and let the customer in.
+
+    videokiosk demo --hub-port 8080 --booth-port 8081 --data-dir demo-data
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+DEMO_BOOTH = ("demo-kiosk", "Demo-Kiosk", "Musterstadt")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hub-port", type=int, default=8080, help="port of the advisor console (default 8080)")
+    parser.add_argument("--booth-port", type=int, default=8081, help="port of the kiosk page (default 8081)")
+    parser.add_argument("--data-dir", type=Path, default=Path("demo-data"), help="where the two SQLite files go")
+    parser.add_argument("--verbose", "-v", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return asyncio.run(serve(args.hub_port, args.booth_port, args.data_dir))
+
+
+async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
+    """Start hub and booth; returns (hub URL, booth URL, stop coroutine function)."""
+    from appliance.call import call_for
+    from appliance.config import parse_config
+    from appliance.daemon import Booth
+    from appliance.hublink import hub_link_for
+    from hub.app import HubParts, make_app
+    from hub.config import HubConfig
+    from hub.users import DEMO_PASSWORD, DEMO_USER
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    hub_config = HubConfig.model_validate({
+        "server": {"host": "127.0.0.1", "port": hub_port},
+        "store": {"path": str(data_dir / "hub.db")},
+        "auth": {"demo": True},
+    })
+    parts = HubParts.open(hub_config)
+    parts.users.add_user(DEMO_USER, DEMO_PASSWORD)
+    token = parts.registry.create_booth(*DEMO_BOOTH)
+    runner = web.AppRunner(make_app(parts), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", hub_port).start()
+    hub_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    booth_config = parse_config({
+        "booth": {"id": DEMO_BOOTH[0], "name": DEMO_BOOTH[1], "location": DEMO_BOOTH[2]},
+        "hub": {"url": hub_url, "token": token},
+        "ui": {"port": booth_port},
+        "store": {"path": str(data_dir / "booth.db")},
+        "metrics": {"enabled": False},
+    }, "demo")
+    booth = Booth(booth_config, hub_factory=hub_link_for, call_factory=call_for)
+    booth_url = await booth.start(port=booth_port)
+
+    async def stop() -> None:
+        await booth.stop()
+        await runner.cleanup()
+
+    return hub_url, booth_url, stop
+
+
+async def serve(hub_port: int, booth_port: int, data_dir: Path) -> int:
+    hub_url, booth_url, stop = await start_demo(hub_port, booth_port, data_dir)
+    print(
+        "\nvideokiosk demo is running (Ctrl+C stops it)\n"
+        f"  kiosk page (the booth's screen):  {booth_url}\n"
+        f"  advisor console:                  {hub_url}/\n"
+        "  advisor login:                    user demo, password demo\n",
+        flush=True,
+    )
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    try:
+        await done.wait()
+    finally:
+        await stop()
+    return 0
