@@ -199,6 +199,8 @@ async def _serve(config: BoothConfig, port: int | None) -> int:
 
     from .call import call_for
     from .hublink import hub_link_for
+    from .sdnotify import SystemdNotifier, watchdog_interval
+    from .watchdog import ServiceManagerLink, booth_health_checks
 
     with_hub = bool(config.hub.token or config.hub.token_file)
     try:
@@ -212,8 +214,14 @@ async def _serve(config: BoothConfig, port: int | None) -> int:
         loop.add_signal_handler(sig, stop.set)
     url = await booth.start(port=port)
     print(f"videokiosk booth {config.booth.id}: kiosk page at {url}", flush=True)
+    # systemd (Type=notify, WatchdogSec=): READY=1 now that the page is served, then watchdog pings
+    # only while the loop and the device loops are healthy. A no-op when not run by systemd.
+    systemd = ServiceManagerLink.start(SystemdNotifier.from_environment(), booth_health_checks(booth),
+                                       booth.clock, watchdog_interval())
+    systemd.ready(f"serving the kiosk page at {url}")
     try:
         await stop.wait()
     finally:
+        await systemd.close()
         await booth.stop()
     return 0

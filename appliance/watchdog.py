@@ -131,3 +131,66 @@ class Watchdog:
         while True:
             self.tick()
             await asyncio.sleep(self.interval)
+
+
+def tasks_alive(tasks: Callable[[], Sequence[asyncio.Task]], name: str = "event loop tasks") -> HealthCheck:
+    """Healthy while none of the daemon's background tasks (timers, purge) has died."""
+
+    def check() -> bool:
+        return all(not task.done() for task in tasks())
+
+    check.name = name  # type: ignore[attr-defined]
+    return check
+
+
+def booth_health_checks(booth: object) -> list[HealthCheck]:
+    """What the booth's watchdog watches: its own loop tasks, and every device whose driver runs
+    a loop of its own and reports on it through a ``loop_alive() -> bool`` method.
+
+    An unplugged camera is not a hung loop: the booth shows that fault and hot-plug recovers it,
+    so device presence (``healthy``) is deliberately not a watchdog check; a restart would not help.
+    """
+    checks: list[HealthCheck] = [tasks_alive(lambda: getattr(booth, "_tasks", []))]
+    devices = getattr(booth, "devices", None)
+    for role in ("camera", "microphone", "speaker", "button"):
+        probe = getattr(getattr(devices, role, None), "loop_alive", None)
+        if callable(probe):
+            probe.name = f"{role} loop"  # type: ignore[attr-defined]
+            checks.append(probe)
+    return checks
+
+
+class ServiceManagerLink:
+    """The daemon's side of systemd: READY=1 once serving, watchdog pings while healthy,
+    STOPPING=1 on the way out. Outside systemd every part of it is a silent no-op.
+
+    Example::
+
+        link = ServiceManagerLink.start(notifier, booth_health_checks(booth), clock)
+        link.ready("kiosk page at http://127.0.0.1:8081/")
+        ...
+        await link.close()
+    """
+
+    def __init__(self, notifier: Notifier, watchdog: Watchdog | None) -> None:
+        self.notifier = notifier
+        self.watchdog = watchdog
+        self._task: asyncio.Task | None = None
+
+    @classmethod
+    def start(cls, notifier: Notifier, checks: Sequence[HealthCheck], clock: Clock,
+              interval: float | None) -> "ServiceManagerLink":
+        """Start pinging every ``interval`` seconds (None: systemd asked for no watchdog)."""
+        link = cls(notifier, Watchdog(notifier, interval, checks, clock) if interval else None)
+        if link.watchdog is not None:
+            link._task = asyncio.get_running_loop().create_task(link.watchdog.run())
+        return link
+
+    def ready(self, status: str) -> None:
+        self.notifier.send("READY=1", f"STATUS={status}")
+
+    async def close(self) -> None:
+        self.notifier.send("STOPPING=1")
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

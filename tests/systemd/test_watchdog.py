@@ -49,9 +49,9 @@ class NotifySocket:
         except BlockingIOError:
             pass
 
-    def assert_silent(self, prefix: str = "WATCHDOG=1") -> None:
-        """No ``prefix`` message for QUIET seconds."""
-        self.sock.settimeout(QUIET)
+    def assert_silent(self, seconds: float = QUIET, prefix: str = "WATCHDOG=1") -> None:
+        """No ``prefix`` message for ``seconds``."""
+        self.sock.settimeout(seconds)
         try:
             while True:
                 message = self.sock.recv(4096).decode()
