@@ -96,15 +96,17 @@ class AlsaSpeaker(SpeakerBase):
     """ALSA playback. Blocking writes run in a worker thread; the device paces them."""
 
     def __init__(self, device: str = "default", hotplug: HotplugSource | None = None) -> None:
-        super().__init__()
+        super().__init__(hotplug)
         self.device = device
         self._container = None
         self._stream = None
         self._resampler = None
         self._samples = 0
         self._next_attempt = 0.0
-        # Playback errors show up on the next write; hot-plug events need no extra handling here.
-        del hotplug
+
+    def _on_hotplug(self, event: HotplugEvent) -> None:
+        self._next_attempt = 0.0  # something changed: try the device at once, not after the pause
+        super()._on_hotplug(event)
 
     def _open(self) -> None:
         now = time.monotonic()

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Callable
-
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamTrack
 
-from .base import HealthListener
-from .health import Health
+from .base import HotplugEvent, HotplugSource
+from .errors import DeviceUnavailable
 from .levels import SILENCE_DBFS, rms_dbfs, samples_of
 from .speaker import SpeakerBase
+from .supervised import SupervisedSource
+from .switchable import AUDIO_PTIME, silence
 from .tone import ToneTrack
 
 # A quiet room: the microphone's noise floor.
@@ -65,9 +65,10 @@ class FakeRoom:
 class CountingSpeaker(SpeakerBase):
     """Consumes audio, counts samples and measures level; writes nothing to any file."""
 
-    def __init__(self, room: FakeRoom | None = None) -> None:
-        super().__init__()
+    def __init__(self, room: FakeRoom | None = None, hotplug: HotplugSource | None = None) -> None:
         self.room = room
+        self.present = True
+        super().__init__(hotplug)
         self.samples_played = 0
         self.last_level_dbfs = SILENCE_DBFS
         self._waiters: list[tuple[int, asyncio.Future]] = []
@@ -80,7 +81,18 @@ class CountingSpeaker(SpeakerBase):
         self._waiters.append((samples, future))
         await future
 
+    def _on_hotplug(self, event: HotplugEvent) -> None:
+        # The fake "card" follows the fake udev events, like a USB sound card.
+        if event.subsystem == "sound":
+            self.present = event.action == "add"
+        super()._on_hotplug(event)
+
+    def _open(self) -> None:
+        if not self.present:
+            raise DeviceUnavailable("speaker", "ALSA 'default'", "no such device")
+
     async def _write(self, frame: av.AudioFrame) -> None:
+        self._open()  # a card pulled mid-playback fails the next write, as ALSA does
         samples = samples_of(frame)
         self.samples_played += samples.size
         self.last_level_dbfs = rms_dbfs(samples)
@@ -92,28 +104,43 @@ class CountingSpeaker(SpeakerBase):
                 waiter[1].set_result(None)
 
 
-class ToneMicrophone:
-    """A microphone that "hears" a steady tone (``level_dbfs=None``: no tone) plus its room."""
+class ToneMicrophone(SupervisedSource):
+    """A microphone that "hears" a steady tone (``level_dbfs=None``: no tone) plus its room.
 
-    def __init__(self, frequency: float = 440.0, level_dbfs: float | None = -30.0, room: FakeRoom | None = None) -> None:
+    Like a USB sound card it follows fake hot-plug events of the "sound" subsystem: a "remove"
+    silences every track and marks it unhealthy, an "add" brings the tone back on the same tracks.
+    """
+
+    kind = "audio"
+    subsystem = "sound"
+    role = "microphone"
+
+    def __init__(
+        self,
+        frequency: float = 440.0,
+        level_dbfs: float | None = -30.0,
+        room: FakeRoom | None = None,
+        hotplug: HotplugSource | None = None,
+        device: str = "default",
+    ) -> None:
         self.frequency, self.level_dbfs, self.room = frequency, level_dbfs, room
-        self._health = Health("microphone", healthy=True)
-        self._tracks: list[MediaStreamTrack] = []
-
-    @property
-    def healthy(self) -> bool:
-        return self._health.healthy
-
-    def on_change(self, listener: HealthListener) -> Callable[[], None]:
-        return self._health.subscribe(listener)
+        self.present = True
+        super().__init__(device, silence(), 1 / AUDIO_PTIME, hotplug)
 
     def audio_track(self) -> MediaStreamTrack:
-        extra = self.room.hear if self.room is not None else None
-        track = ToneTrack(self.frequency, self.level_dbfs, extra=extra)
-        self._tracks.append(track)
-        return track
+        """A new live 48 kHz track; stop it when done."""
+        return self._new_track()
 
-    async def close(self) -> None:
-        for track in self._tracks:
-            track.stop()
-        self._tracks.clear()
+    def _matches(self, event: HotplugEvent) -> bool:
+        return event.subsystem == self.subsystem
+
+    def _on_hotplug(self, event: HotplugEvent) -> None:
+        if self._matches(event):
+            self.present = event.action == "add"
+        super()._on_hotplug(event)
+
+    def _open_source(self) -> MediaStreamTrack:
+        if not self.present:
+            raise DeviceUnavailable("microphone", f"ALSA {self.device!r}", "no such device")
+        extra = self.room.hear if self.room is not None else None
+        return ToneTrack(self.frequency, self.level_dbfs, extra=extra)

@@ -106,7 +106,7 @@ def build_audio(s: Any, hotplug: HotplugSource | None) -> tuple[Microphone, Spea
         from .audio_fake import CountingSpeaker, FakeRoom, ToneMicrophone
 
         room = FakeRoom()
-        return ToneMicrophone(room=room), CountingSpeaker(room)
+        return ToneMicrophone(room=room, hotplug=hotplug), CountingSpeaker(room, hotplug=hotplug)
     if s.audio == "alsa":
         from .alsa import AlsaMicrophone, AlsaSpeaker
 

@@ -12,15 +12,14 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
 import fractions
 import time
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .base import HotplugSource
 from .camera import SupervisedCamera
+from .pacing import Pacer
 from .synthetic import test_pattern
 
 H264 = "video/H264"
@@ -65,21 +64,15 @@ class PrerecordedH264Track(MediaStreamTrack):
         super().__init__()
         self._units = access_units
         self.fps = fps
-        self._index = 0
-        self._start: float | None = None
+        self._pacer = Pacer(1 / fps)
 
     async def recv(self) -> av.Packet:
         if self.readyState != "live":
             raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        delay = self._start + self._index / self.fps - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)  # pacing a live source, not waiting for a condition
-        packet = av.Packet(self._units[self._index % len(self._units)])
-        packet.pts = self._index
+        index = await self._pacer.wait()
+        packet = av.Packet(self._units[index % len(self._units)])
+        packet.pts = index
         packet.time_base = fractions.Fraction(1, self.fps)
-        self._index += 1
         return packet
 
 
@@ -87,19 +80,9 @@ class PrerecordedH264Camera(SupervisedCamera):
     """A camera whose track carries H.264 packets, like one with a hardware encoder."""
 
     passthrough_codec = H264
-
-    def __init__(
-        self,
-        device: str = "/dev/video0",
-        width: int = 640,
-        height: int = 480,
-        fps: int = 25,
-        hotplug: HotplugSource | None = None,
-    ) -> None:
-        self._units: list[bytes] | None = None
-        super().__init__(device, width, height, fps, hotplug)
+    _units: list[bytes] | None = None
 
     def _open_source(self) -> MediaStreamTrack:
-        if self._units is None:
+        if self._units is None:  # encoded on first use, once: about a second of CPU
             self._units = encode_test_pattern(self.width, self.height, self.fps)
         return PrerecordedH264Track(self._units, self.fps)

@@ -22,7 +22,7 @@ import logging
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .base import HotplugEvent, HotplugSource
+from .base import HotplugEvent
 from .camera import SupervisedCamera
 from .errors import DeviceUnavailable, DriverMissing
 
@@ -167,19 +167,12 @@ class _FrameTrack(MediaStreamTrack):
 class PiCamera(SupervisedCamera):
     """The Pi camera module on the CSI connector. ``hardware_h264=None`` detects the encoder."""
 
-    def __init__(
-        self,
-        device: str = "/dev/video0",
-        width: int = 640,
-        height: int = 480,
-        fps: int = 25,
-        hotplug: HotplugSource | None = None,
-        hardware_h264: bool | None = None,
-    ) -> None:
+    def __init__(self, *args, hardware_h264: bool | None = None, **kwargs) -> None:
+        """Arguments as :class:`~hw.camera.SupervisedCamera` (``device`` is ignored: CSI)."""
         _picamera2()  # fail at build time with an actionable message, not at the first call
         self.hardware_h264 = has_hardware_h264() if hardware_h264 is None else hardware_h264
         self.passthrough_codec = H264 if self.hardware_h264 else None
-        super().__init__("picamera2", width, height, fps, hotplug)
+        super().__init__(*args, **kwargs)
 
     def _matches(self, event: HotplugEvent) -> bool:
         return False  # a CSI ribbon is not hot-pluggable; a failing read still marks it unhealthy

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .base import HealthListener
+from .base import HealthListener, HotplugEvent, HotplugSource
 from .errors import DeviceUnavailable
 from .health import Health
 from .tone import ToneTrack
@@ -26,10 +26,11 @@ TEST_TONE_DBFS = -12.0
 
 
 class SpeakerBase:
-    def __init__(self) -> None:
+    def __init__(self, hotplug: HotplugSource | None = None) -> None:
         self._health = Health("speaker", healthy=True)
         self._task: asyncio.Task | None = None
         self._opened = False
+        self._unsubscribe = hotplug.subscribe(self._on_hotplug) if hotplug is not None else None
 
     # --- what drivers implement -------------------------------------------------------------
     def _open(self) -> None: ...
@@ -67,10 +68,32 @@ class SpeakerBase:
         await self._consume(ToneTrack(frequency, TEST_TONE_DBFS, seconds=seconds))
 
     async def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         await self.stop()
         self._shut()
 
+    def probe(self) -> bool:
+        """Open and close the device to learn whether it is there (while nothing plays)."""
+        if self._opened:
+            return self._health.healthy
+        try:
+            self._open()
+        except DeviceUnavailable as exc:
+            self._health.set(False, str(exc), HINT_UNAVAILABLE)
+            return False
+        self._opened = True
+        self._shut()
+        self._health.set(True, "speaker available", HINT_RECOVERED)
+        return True
+
     # --- internals --------------------------------------------------------------------------
+    def _on_hotplug(self, event: HotplugEvent) -> None:
+        # ALSA names do not map to device nodes, so any sound card coming or going is a reason to
+        # look. While playing, the next write tells; otherwise a probe does.
+        if event.subsystem == "sound" and not self._opened:
+            self.probe()
+
     async def _consume(self, track: MediaStreamTrack) -> None:
         while True:
             try:

@@ -13,7 +13,6 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
 import fractions
 import time
 from collections.abc import Callable
@@ -22,9 +21,9 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .base import HotplugSource
 from .camera import SupervisedCamera
 from .errors import DeviceUnavailable
+from .pacing import Pacer
 
 BARS = np.array(
     [
@@ -115,24 +114,15 @@ class SyntheticVideoTrack(MediaStreamTrack):
         super().__init__()
         self.width, self.height, self.fps = width, height, fps
         self._now = now
-        self._index = 0
-        self._start: float | None = None
+        self._pacer = Pacer(1 / fps)
 
     async def recv(self) -> av.VideoFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        due = self._start + self._index / self.fps
-        delay = due - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)  # pacing a live source, not waiting for a condition
-        frame = av.VideoFrame.from_ndarray(
-            test_pattern(self.width, self.height, self._index, self._now()), format="rgb24"
-        )
-        frame.pts = self._index
+        index = await self._pacer.wait()
+        frame = av.VideoFrame.from_ndarray(test_pattern(self.width, self.height, index, self._now()), format="rgb24")
+        frame.pts = index
         frame.time_base = fractions.Fraction(1, self.fps)
-        self._index += 1
         return frame
 
 
@@ -142,18 +132,11 @@ class SyntheticCamera(SupervisedCamera):
     Set ``present = False`` (or send a fake hot-plug "remove") to act unplugged.
     """
 
-    def __init__(
-        self,
-        device: str = "/dev/video0",
-        width: int = 640,
-        height: int = 480,
-        fps: int = 25,
-        hotplug: HotplugSource | None = None,
-        now: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, *args, now: Callable[[], float] = time.time, **kwargs) -> None:
+        """Arguments as :class:`~hw.camera.SupervisedCamera`; ``now`` is the clock shown."""
         self.present = True
         self._now = now
-        super().__init__(device, width, height, fps, hotplug)
+        super().__init__(*args, **kwargs)
 
     def _open_source(self) -> MediaStreamTrack:
         if not self.present:

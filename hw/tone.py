@@ -8,15 +8,15 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
 import fractions
 import math
-import time
 from collections.abc import Callable
 
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from .pacing import Pacer
 
 SAMPLE_RATE = 48_000
 FRAME_SAMPLES = 960  # 20 ms, what Opus sends
@@ -56,17 +56,13 @@ class ToneTrack(MediaStreamTrack):
         self._limit = None if seconds is None else int(seconds * SAMPLE_RATE)
         self._extra = extra
         self._sent = 0
-        self._start: float | None = None
+        self._pacer = Pacer(FRAME_SAMPLES / SAMPLE_RATE)
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live" or (self._limit is not None and self._sent >= self._limit):
             self.stop()
             raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        delay = self._start + self._sent / SAMPLE_RATE - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)  # pacing a live source, not waiting for a condition
+        await self._pacer.wait()
         if self.level_dbfs is None:
             samples = np.zeros(FRAME_SAMPLES, dtype=np.float32)
         else:

@@ -20,7 +20,6 @@ import av
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamTrack
 
-from .base import HotplugSource
 from .camera import SupervisedCamera
 from .errors import DeviceUnavailable
 
@@ -32,18 +31,10 @@ H264 = "video/H264"
 class V4l2Camera(SupervisedCamera):
     """A V4L2 capture device; ``prefer_h264=False`` forces software encoding."""
 
-    def __init__(
-        self,
-        device: str = "/dev/video0",
-        width: int = 640,
-        height: int = 480,
-        fps: int = 25,
-        hotplug: HotplugSource | None = None,
-        prefer_h264: bool = True,
-    ) -> None:
+    def __init__(self, *args, prefer_h264: bool = True, **kwargs) -> None:
+        """Arguments as :class:`~hw.camera.SupervisedCamera`."""
         self.prefer_h264 = prefer_h264
-        self._player: MediaPlayer | None = None
-        super().__init__(device, width, height, fps, hotplug)
+        super().__init__(*args, **kwargs)
 
     def _options(self, input_format: str | None) -> dict[str, str]:
         options = {"video_size": f"{self.width}x{self.height}", "framerate": str(self.fps)}
@@ -69,7 +60,6 @@ class V4l2Camera(SupervisedCamera):
             if player.video is None:
                 last_error = "no video stream"
                 continue
-            self._player = player
             self.passthrough_codec = H264 if not decode else None
             log.info("camera %s opened as %s (%s)", self.device, input_format or "native",
                      "passthrough" if not decode else "software encode")  # fmt: skip

@@ -140,3 +140,23 @@ async def test_call_survives_camera_unplug_and_replug():
         await booth.close()
         await advisor.close()
         await cam.close()
+
+
+async def test_usb_audio_unplug_and_replug():
+    devices = build_devices(hardware_settings())
+    await devices.start()
+    seen = []
+    devices.on_change(seen.append)
+    mic_track = devices.microphone.audio_track()
+    await asyncio.wait_for(mic_track.recv(), 5)
+    devices.hotplug.unplug("/dev/snd/pcmC1D0c", subsystem="sound")
+    assert not devices.microphone.healthy and not devices.speaker.healthy
+    assert {(c.device, c.healthy) for c in seen} == {("microphone", False), ("speaker", False)}
+    silent = await asyncio.wait_for(mic_track.recv(), 5)  # the track lives on, silent
+    assert not silent.to_ndarray().any()
+    devices.hotplug.replug("/dev/snd/pcmC1D0c", subsystem="sound")
+    assert devices.microphone.healthy and devices.speaker.healthy
+    await asyncio.wait_for(devices.speaker.play_test_tone(0.1), 5)
+    assert devices.speaker.samples_played >= 4800
+    mic_track.stop()
+    await devices.close()
