@@ -47,7 +47,7 @@ class DeviceCheck:
     """Runs camera, audio (speaker tone heard by the microphone) and rate checks side by side."""
 
     def __init__(self, devices: Any, speedtest_url: str | Callable[[], str], *, camera_timeout: float = 5.0,
-                 speedtest_timeout: float = 15.0, ssl: Any = None) -> None:
+                 speedtest_timeout: float = 10.0, ssl: Any = None) -> None:
         self.devices = devices
         self._url = speedtest_url
         self.camera_timeout = camera_timeout
@@ -79,7 +79,20 @@ class DeviceCheck:
             await report("upload", rate_result(up))
             await report("download", rate_result(down))
 
-        await asyncio.gather(camera(), audio(), rates())
+        async def guarded(names: tuple[str, ...], check: Callable[[], Awaitable[None]], limit: float) -> None:
+            # Whatever hangs, the customer gets a verdict and "Erneut prüfen", not an endless spinner.
+            try:
+                await asyncio.wait_for(check(), limit)
+            except Exception as exc:
+                log.warning("device check %s did not finish: %r", "/".join(names), exc)
+                for name in names:
+                    await report(name, {"status": "fail", "hint": "check.error", "detail": repr(exc)})
+
+        await asyncio.gather(
+            guarded(("camera",), camera, self.camera_timeout + 5),
+            guarded(("microphone", "speaker"), audio, 15),
+            guarded(("upload", "download"), rates, 2 * self.speedtest_timeout + 5),
+        )
 
 
 class MicMeter:

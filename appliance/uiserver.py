@@ -91,6 +91,7 @@ class UIServer:
         app = web.Application(middlewares=[security_headers], client_max_size=MAX_MESSAGE_BYTES)
         app.router.add_get("/", self._index)
         app.router.add_get("/healthz", self._health)
+        app.router.add_get("/favicon.ico", self._no_icon)
         app.router.add_get("/ws", self._websocket)
         app.router.add_static("/static/", self.static_dir, follow_symlinks=False)
         add_speedtest_routes(app)
@@ -109,6 +110,9 @@ class UIServer:
 
     async def _index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(self.static_dir / "index.html")
+
+    async def _no_icon(self, request: web.Request) -> web.Response:
+        return web.Response(status=204)
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "state": str(self.session.state)})

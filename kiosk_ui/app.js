@@ -1,0 +1,192 @@
+// The kiosk page: renders the state the daemon sends over /ws and sends intents back. It never
+// decides anything itself. A reset reloads the page, so nothing of a customer stays in memory.
+import { applyCatalog, format, loadCatalog, lookup } from "./i18n.js";
+import { buildKeyboard } from "./keyboard.js";
+import { SelfView } from "./selfview.js";
+import { renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages } from "./screens.js";
+
+const $ = (selector) => document.querySelector(selector);
+const ACTIVITY_EVERY_MS = 5000;
+
+let socket = null;
+let state = null;
+let catalog = null;
+let language = null;
+let lastActivity = 0;
+
+const selfView = new SelfView(send, [$("#self-view-check"), $("#self-view-call")], $("#remote-view"));
+
+function send(message) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}
+
+function intent(event, data = {}) {
+  send({ type: "intent", event, data });
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  socket.addEventListener("message", (event) => {
+    let message;
+    try { message = JSON.parse(event.data); } catch { return; }
+    onMessage(message).catch(() => showError("common.error"));
+  });
+  socket.addEventListener("close", () => {
+    $("#connecting").hidden = false;
+    selfView.stop();
+    setTimeout(connect, 1000);
+  });
+}
+
+async function onMessage(message) {
+  if (message.type === "state") await render(message.state);
+  else if (message.type === "mic_level") $("#mic-meter").value = Number(message.level) || 0;
+  else if (message.type === "answer") await selfView.answer(message.sdp);
+  else if (message.type === "error") showError("common.error");
+}
+
+async function render(next) {
+  const previous = state;
+  if (previous && previous.state !== "idle" && next.state === "idle") {
+    // The customer is gone: start from a fresh page, no history entry, nothing kept.
+    location.replace("/");
+    return;
+  }
+  state = next;
+  $("#connecting").hidden = true;
+  if (next.language !== language) await switchLanguage(next.language, next.languages);
+  for (const section of document.querySelectorAll("[data-screen]")) {
+    section.hidden = section.dataset.screen !== next.state;
+  }
+  if (!previous || previous.state !== next.state) enterScreen(next.state);
+  renderLanguages($("#language-list"), next, catalogsNames, (lang) => intent("set_language", { language: lang }));
+  if (next.state === "device_check") renderChecks(next.checks, catalog);
+  if (next.state === "waiting") renderWaiting(next.waiting, catalog);
+  if (next.state === "goodbye") renderGoodbye(next.goodbye, catalog);
+  renderStillThere(next.still_there, catalog);
+  if (next.error) showError(`common.${next.error}`); else $("#error").hidden = true;
+  if (next.self_view && !selfView.active) selfView.start().catch(() => selfView.stop());
+  if (!next.self_view && selfView.active) selfView.stop();
+}
+
+const catalogsNames = new Map();
+
+async function switchLanguage(lang, offered) {
+  catalog = await loadCatalog(lang);
+  language = lang;
+  document.documentElement.lang = lang;
+  document.documentElement.dir = catalog.meta.dir === "rtl" ? "rtl" : "ltr";
+  applyCatalog(document, catalog);
+  const points = $("#consent-points");
+  points.replaceChildren(...catalog.consent.points.map((text) => {
+    const li = document.createElement("li");
+    li.textContent = text;
+    return li;
+  }));
+  buildKeyboard($("#keyboard"), [$("#detail-name"), $("#detail-customer-number")], catalog.waiting);
+  buildSurvey();
+  for (const other of offered) {
+    if (!catalogsNames.has(other)) catalogsNames.set(other, (await loadCatalog(other)).meta.name);
+  }
+}
+
+function enterScreen(name) {
+  $("#withdraw-dialog").hidden = true;
+  $("#details-sent").hidden = true;
+  if (name === "waiting") {
+    $("#detail-name").value = "";
+    $("#detail-customer-number").value = "";
+  }
+  if (name === "survey") $("#survey-form").reset();
+  window.scrollTo(0, 0);
+  // Move focus to the new screen's heading, so screen readers and keyboards start at the top.
+  const heading = document.querySelector(`[data-screen="${name}"] h1`);
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }
+}
+
+function buildSurvey() {
+  const rating = $("#rating");
+  rating.replaceChildren();
+  for (let n = 1; n <= 5; n += 1) {
+    rating.append(choice("rating", String(n), String(n), format(catalog.survey.rating_n, { n })));
+  }
+  for (const group of document.querySelectorAll("[data-question]")) {
+    const q = group.dataset.question;
+    group.replaceChildren(
+      choice(q, "yes", catalog.survey.yes, catalog.survey.yes),
+      choice(q, "no", catalog.survey.no, catalog.survey.no),
+    );
+  }
+}
+
+function choice(name, value, face, label) {
+  const wrap = document.createElement("label");
+  wrap.className = "choice";
+  const input = document.createElement("input");
+  input.type = "radio";
+  input.name = name;
+  input.value = value;
+  input.setAttribute("aria-label", label);
+  const span = document.createElement("span");
+  span.textContent = face;
+  wrap.append(input, span);
+  return wrap;
+}
+
+function showError(key) {
+  const text = catalog ? lookup(catalog, key) || lookup(catalog, "common.error") : "";
+  const box = $("#error");
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+document.addEventListener("click", (event) => {
+  const target = event.target.closest("button");
+  if (!target || target.disabled) return;
+  if (target.dataset.intent) {
+    if (target.dataset.intent === "withdraw") $("#withdraw-dialog").hidden = true;
+    intent(target.dataset.intent);
+  } else if (target.dataset.action === "withdraw") {
+    $("#withdraw-dialog").hidden = false;
+    $("#withdraw-dialog button").focus();
+  } else if (target.dataset.action === "withdraw-no") {
+    $("#withdraw-dialog").hidden = true;
+  }
+});
+
+$("#details-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  intent("set_details", {
+    name: $("#detail-name").value.trim() || null,
+    customer_number: $("#detail-customer-number").value.trim() || null,
+  });
+  $("#details-sent").hidden = false;
+});
+
+$("#survey-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const yesNo = (v) => (v === "yes" ? true : v === "no" ? false : null);
+  intent("survey_submit", {
+    rating: form.get("rating") ? Number(form.get("rating")) : null,
+    easy: yesNo(form.get("easy")),
+    again: yesNo(form.get("again")),
+  });
+});
+
+// Any touch or key tells the daemon someone is there (at most every few seconds).
+for (const kind of ["pointerdown", "keydown"]) {
+  document.addEventListener(kind, () => {
+    const now = Date.now();
+    if (state && state.state !== "idle" && now - lastActivity > ACTIVITY_EVERY_MS) {
+      lastActivity = now;
+      intent("activity");
+    }
+  }, { capture: true, passive: true });
+}
+
+connect();

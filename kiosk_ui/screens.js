@@ -1,0 +1,97 @@
+// Rendering of the parts of the screen that change within a state. Pure DOM from snapshot data.
+import { format } from "./i18n.js";
+
+const $ = (selector) => document.querySelector(selector);
+
+export function renderLanguages(list, snapshot, names, choose) {
+  const wanted = snapshot.languages.join(",");
+  if (list.dataset.built !== wanted || list.children.length !== snapshot.languages.length) {
+    list.replaceChildren(...snapshot.languages.map((lang) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "language";
+      button.dataset.lang = lang;
+      const flag = document.createElement("img");
+      flag.src = `/static/assets/flag-${lang}.svg`;
+      flag.alt = "";
+      const name = document.createElement("span");
+      name.lang = lang;
+      name.textContent = names.get(lang) || lang;
+      button.append(flag, name);
+      button.addEventListener("click", () => choose(lang));
+      li.append(button);
+      return li;
+    }));
+    list.dataset.built = wanted;
+  }
+  for (const button of list.querySelectorAll("button")) {
+    button.setAttribute("aria-pressed", String(button.dataset.lang === snapshot.language));
+    const span = button.querySelector("span");
+    if (names.has(button.dataset.lang)) span.textContent = names.get(button.dataset.lang);
+  }
+}
+
+export function renderChecks(checks, catalog) {
+  const t = catalog.check;
+  const list = $("#check-list");
+  list.replaceChildren(...checks.order.map((name) => {
+    const result = checks.results[name];
+    const status = result ? result.status : "pending";
+    const li = document.createElement("li");
+    li.className = `check ${status}`;
+    li.dataset.check = name;
+    const title = document.createElement("span");
+    title.className = "check-name";
+    title.textContent = t.names[name];
+    const verdict = document.createElement("span");
+    verdict.className = "check-status";
+    verdict.textContent = status === "pending" && checks.running ? t.running : t.status[status];
+    li.append(title, verdict);
+    if (result && result.hint) {
+      const hint = document.createElement("p");
+      hint.className = "check-hint";
+      hint.textContent = t.hints[result.hint] || t.hints["check.error"];
+      li.append(hint);
+    }
+    return li;
+  }));
+  const failed = Object.values(checks.results).some((r) => r.status === "fail");
+  const done = !checks.running && Object.keys(checks.results).length === checks.order.length;
+  $("#continue").disabled = !checks.passed;
+  $("#recheck").hidden = !(done && !checks.passed);
+  $("#check-summary").textContent = checks.passed ? t.passed : (done && failed ? t.failed : t.running);
+}
+
+export function renderWaiting(waiting, catalog) {
+  const t = catalog.waiting;
+  $("#advisor-informed").hidden = !waiting.advisor_informed;
+  show($("#queue-position"), waiting.position != null, () => format(t.position, { position: waiting.position }));
+  show($("#queue-wait"), waiting.estimated_wait_s != null, () => {
+    const minutes = Math.ceil(waiting.estimated_wait_s / 60);
+    return minutes < 1 ? t.wait_short : format(t.wait_minutes, { minutes });
+  });
+  show($("#appointment"), Boolean(waiting.appointment_time), () => format(t.appointment, { time: waiting.appointment_time }));
+}
+
+export function renderGoodbye(goodbye, catalog) {
+  const box = $("#declined");
+  box.hidden = !goodbye.declined;
+  // The advisor's own words, if any, else the general sentence.
+  box.textContent = goodbye.declined ? goodbye.message || catalog.goodbye.declined : "";
+}
+
+export function renderStillThere(still, catalog) {
+  const overlay = $("#still-there");
+  const wasHidden = overlay.hidden;
+  overlay.hidden = !still;
+  if (still) {
+    $("#still-countdown").textContent = format(catalog.still.countdown, { seconds: still.seconds_left });
+    if (wasHidden) overlay.querySelector("button").focus();
+  }
+}
+
+function show(el, visible, text) {
+  el.hidden = !visible;
+  el.textContent = visible ? text() : "";
+}

@@ -1,0 +1,67 @@
+// The page's only peer connection: to its own daemon on 127.0.0.1. It receives video only (the
+// self-view from the booth camera, and the advisor during a call); it never asks for a camera
+// or microphone (the kiosk browser has no such permission) and sends nothing.
+export class SelfView {
+  constructor(send, selfVideos, remoteVideo) {
+    this.send = send;
+    this.selfVideos = selfVideos;
+    this.remoteVideo = remoteVideo;
+    this.pc = null;
+    // data-live="true" once real frames show: a hook for tests and for the page's own styling.
+    for (const video of [...selfVideos, remoteVideo]) {
+      video.addEventListener("resize", () => { if (video.videoWidth > 0) video.dataset.live = "true"; });
+    }
+  }
+
+  get active() { return this.pc !== null; }
+
+  async start() {
+    if (this.pc) return;
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    this.pc = pc;
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addEventListener("track", (event) => {
+      const stream = new MediaStream([event.track]);
+      const mid = event.transceiver ? event.transceiver.mid : null;
+      if (mid === pc.getTransceivers()[0].mid) {
+        for (const video of this.selfVideos) video.srcObject = stream;
+      } else {
+        this.remoteVideo.srcObject = stream;
+      }
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitForIce(pc);
+    if (this.pc !== pc) return;
+    this.send({ type: "offer", sdp: pc.localDescription.sdp });
+  }
+
+  async answer(sdp) {
+    if (!this.pc) return;
+    await this.pc.setRemoteDescription({ type: "answer", sdp });
+  }
+
+  stop() {
+    if (this.pc) this.pc.close();
+    this.pc = null;
+    for (const video of [...this.selfVideos, this.remoteVideo]) {
+      video.srcObject = null;
+      delete video.dataset.live;
+    }
+  }
+}
+
+function waitForIce(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState === "complete") {
+        pc.removeEventListener("icegatheringstatechange", done);
+        resolve();
+      }
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    // Loopback needs no more than host candidates; don't wait for slow interfaces forever.
+    setTimeout(resolve, 2000);
+  });
+}

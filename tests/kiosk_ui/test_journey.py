@@ -1,0 +1,187 @@
+"""The booth journey in real Chromium: what a person sees, in German and in Arabic."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from kiosk_ui import I18N_DIR
+from tests.appliance.helpers import CannedChecks
+
+pytestmark = pytest.mark.browser
+SLOW = 30_000  # device checks run for real (tone, camera frames, speed test) on a shared machine
+
+
+def texts(lang: str) -> dict:
+    return json.loads((I18N_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def open_kiosk(kiosk_context, booth) -> Page:
+    page = kiosk_context.new_page()
+    page.goto(booth.url)
+    expect(page.get_by_role("button", name="Videoberatung starten")).to_be_visible()
+    return page
+
+
+def wait_for_loopback(booth, active: bool) -> None:
+    """The daemon's loopback peer (self-view) exists only while the check / call is on screen."""
+    import asyncio
+
+    async def until():
+        while booth.booth.loopback.active is not active:
+            await asyncio.sleep(0.05)
+    booth.run(asyncio.wait_for(until(), 15))
+
+
+def test_three_touches_to_the_waiting_room_and_back_via_abbrechen(kiosk_context, start_booth):
+    booth = start_booth()
+    page = open_kiosk(kiosk_context, booth)
+    assert page.evaluate("document.documentElement.dir") == "ltr"
+    history_at_start = page.evaluate("history.length")
+    page.get_by_role("button", name="Videoberatung starten").click()                      # touch 1
+    expect(page.get_by_role("heading", name="Einwilligungserklärung")).to_be_visible()
+    expect(page.get_by_text("nach 14 Tagen automatisch gelöscht")).to_be_visible()
+    page.get_by_role("button", name="Ich stimme zu").click()                               # touch 2
+    expect(page.get_by_role("heading", name="Geräteprüfung")).to_be_visible()
+    # The camera preview comes from the daemon over the loopback connection, not getUserMedia.
+    expect(page.locator("#self-view-check")).to_have_attribute("data-live", "true", timeout=SLOW)
+    weiter = page.get_by_role("button", name="Weiter")
+    expect(weiter).to_be_enabled(timeout=SLOW)
+    for name in ("Kamera", "Mikrofon", "Lautsprecher", "Upload", "Download"):
+        expect(page.locator(f"[data-check] >> text={name}")).to_be_visible()
+    expect(page.locator(".check.pass")).to_have_count(5)
+    weiter.click()                                                                          # touch 3
+    expect(page.get_by_role("heading", name="Sie befinden sich im virtuellen Wartebereich")).to_be_visible()
+    expect(page.get_by_text("Aktuell wird weder Audio noch Video übertragen.")).to_be_visible()
+    informed = page.get_by_text("Ihr Berater / Ihre Beraterin wurde informiert, dass Sie sich im virtuellen Wartebereich befinden.")
+    expect(informed).to_be_hidden()
+    wait_for_loopback(booth, active=False)  # nothing streams in the waiting room, not even locally
+
+    session = booth.booth.session
+    booth.run(session.handle("advisor_informed"))
+    booth.run(session.handle("queue_update", position=3, estimated_wait_s=420))
+    expect(informed).to_be_visible()
+    expect(page.get_by_text("Ihre Position in der Warteschlange: 3")).to_be_visible()
+    expect(page.get_by_text("Geschätzte Wartezeit: etwa 7 Minuten")).to_be_visible()
+    [consent] = booth.rows("consents")
+    assert consent["language"] == "de" and consent["text_hash"].startswith("sha256:")
+
+    page.get_by_role("button", name="Abbrechen").click()
+    expect(page.get_by_role("button", name="Videoberatung starten")).to_be_visible()
+    # No way "back" to the last customer's screens, and nothing they typed is left in the page.
+    assert page.evaluate("history.length") == history_at_start
+
+
+def test_the_same_journey_in_arabic_is_right_to_left(kiosk_context, start_booth):
+    ar = texts("ar")
+    booth = start_booth()
+    page = open_kiosk(kiosk_context, booth)
+    page.get_by_role("button", name="العربية").click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("html")).to_have_attribute("lang", "ar")
+    page.get_by_role("button", name=ar["idle"]["start"]).click()
+    expect(page.get_by_role("heading", name=ar["consent"]["title"])).to_be_visible()
+    accept = page.get_by_role("button", name=ar["consent"]["accept"])
+    cancel = page.get_by_role("button", name=ar["consent"]["cancel"])
+    # Mirrored: the main action sits at the left end in RTL (at the right in German).
+    assert accept.bounding_box()["x"] < cancel.bounding_box()["x"]
+    accept.click()
+    expect(page.get_by_role("heading", name=ar["check"]["title"])).to_be_visible()
+    page.get_by_role("button", name=ar["check"]["continue"]).click(timeout=SLOW)
+    expect(page.get_by_role("heading", name=ar["waiting"]["title"])).to_be_visible()
+    expect(page.get_by_text(ar["waiting"]["no_media"])).to_be_visible()
+    assert booth.rows("consents")[0]["language"] == "ar"
+    page.get_by_role("button", name=ar["common"]["cancel"]).click()
+    # The next customer starts in German, left to right.
+    expect(page.get_by_role("button", name="Videoberatung starten")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+
+
+def test_inactivity_asks_are_you_still_there_then_resets(kiosk_context, start_booth):
+    booth = start_booth({"idle_timeout_s": 1.0, "still_there_countdown_s": 3.0})
+    page = open_kiosk(kiosk_context, booth)
+    page.get_by_role("button", name="Videoberatung starten").click()
+    dialog = page.get_by_role("alertdialog", name="Sind Sie noch da?")
+    expect(dialog).to_be_visible(timeout=10_000)
+    expect(dialog).to_contain_text(re.compile(r"in \d Sekunden zurückgesetzt"))
+    page.get_by_role("button", name="Ja, ich bin noch da").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("heading", name="Einwilligungserklärung")).to_be_visible()
+    # Nobody answers this time: a full reset to the welcome screen.
+    expect(dialog).to_be_visible(timeout=10_000)
+    expect(page.get_by_role("button", name="Videoberatung starten")).to_be_visible(timeout=10_000)
+    expect(dialog).to_be_hidden()
+
+
+def test_withdrawal_in_the_waiting_room_deletes_what_was_stored(kiosk_context, start_booth):
+    booth = start_booth()
+    page = open_kiosk(kiosk_context, booth)
+    page.get_by_role("button", name="Videoberatung starten").click()
+    page.get_by_role("button", name="Ich stimme zu").click()
+    page.get_by_role("button", name="Weiter").click(timeout=SLOW)
+    expect(page.get_by_role("heading", name="Sie befinden sich im virtuellen Wartebereich")).to_be_visible()
+    # Typed on the on-screen keyboard.
+    page.get_by_label("Name", exact=True).click()
+    for key in "ADA":
+        page.get_by_role("button", name=key, exact=True).click()
+    page.get_by_label("Kundennummer").click()
+    for key in "123":
+        page.get_by_role("button", name=key, exact=True).click()
+    expect(page.get_by_label("Kundennummer")).to_have_value("123")
+    page.get_by_role("button", name="Angaben übermitteln").click()
+    expect(page.get_by_text("Ihre Angaben wurden übermittelt.")).to_be_visible()
+    import asyncio
+
+    async def stored():
+        while not booth.booth.store.rows("participants"):
+            await asyncio.sleep(0.05)
+    booth.run(asyncio.wait_for(stored(), 10))
+    assert booth.rows("participants")[0]["name"] == "ADA"
+
+    page.get_by_role("button", name="Einwilligung widerrufen").click()
+    dialog = page.get_by_role("alertdialog", name="Einwilligung widerrufen?")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Ja, widerrufen").click()
+    expect(page.get_by_role("button", name="Videoberatung starten")).to_be_visible()
+    for table in ("consents", "participants", "technical"):
+        assert booth.rows(table) == [], table
+    stats = booth.rows("daily_stats")[0]
+    assert stats["withdrawn"] == 1  # anonymous counters stay
+
+
+def test_a_failed_check_explains_and_offers_erneut_pruefen(kiosk_context, start_booth):
+    checks = CannedChecks("fail")
+    booth = start_booth(checks=checks)
+    page = open_kiosk(kiosk_context, booth)
+    page.get_by_role("button", name="Videoberatung starten").click()
+    page.get_by_role("button", name="Ich stimme zu").click()
+    recheck = page.get_by_role("button", name="Erneut prüfen")
+    expect(recheck).to_be_visible(timeout=SLOW)
+    expect(page.get_by_role("button", name="Weiter")).to_be_disabled()
+    expect(page.get_by_text("Die Verbindung ist zu langsam für ein Videogespräch.").first).to_be_visible()
+    checks.status = "pass"
+    recheck.click()
+    expect(page.get_by_role("button", name="Weiter")).to_be_enabled(timeout=SLOW)
+    expect(recheck).to_be_hidden()
+
+
+def test_survey_and_goodbye_after_a_call(kiosk_context, start_booth):
+    booth = start_booth(checks=CannedChecks("pass"))
+    page = open_kiosk(kiosk_context, booth)
+    page.get_by_role("button", name="Videoberatung starten").click()
+    page.get_by_role("button", name="Ich stimme zu").click()
+    page.get_by_role("button", name="Weiter").click(timeout=SLOW)
+    expect(page.get_by_role("heading", name="Sie befinden sich im virtuellen Wartebereich")).to_be_visible()
+    booth.run(booth.booth.session.handle("admitted", call_id="call-1"))
+    page.get_by_role("button", name="Gespräch beenden").click()
+    expect(page.get_by_role("heading", name="Kurze Umfrage")).to_be_visible()
+    page.get_by_role("radio", name="4 von 5").check()
+    page.get_by_role("group", name="War die Bedienung einfach?").get_by_role("radio", name="Ja").check()
+    page.get_by_role("button", name="Absenden").click()
+    expect(page.get_by_role("heading", name="Vielen Dank!")).to_be_visible()
+    expect(page.get_by_role("button", name="Videoberatung starten")).to_be_visible(timeout=10_000)
+    answers = {(r["question"], r["answer"]) for r in booth.rows("survey")}
+    assert answers == {("rating", "4"), ("easy", "yes")}
