@@ -23,11 +23,10 @@ import av
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamTrack
 
-from .base import HotplugEvent, HotplugSource
+from .base import HotplugEvent
 from .errors import DeviceUnavailable
+from .microphone import SupervisedMicrophone
 from .speaker import SpeakerBase
-from .supervised import SupervisedSource
-from .switchable import AUDIO_PTIME, silence
 
 log = logging.getLogger(__name__)
 
@@ -48,38 +47,8 @@ def use_system_alsa_config() -> None:
         os.environ["ALSA_CONFIG_PATH"] = SYSTEM_ALSA_CONF
 
 
-class AlsaMicrophone(SupervisedSource):
+class AlsaMicrophone(SupervisedMicrophone):
     """ALSA capture; survives a USB sound card being unplugged and plugged back."""
-
-    kind = "audio"
-    subsystem = "sound"
-    role = "microphone"
-
-    def __init__(self, device: str = "default", hotplug: HotplugSource | None = None) -> None:
-        super().__init__(device, silence(), 1 / AUDIO_PTIME, hotplug)
-
-    def audio_track(self) -> MediaStreamTrack:
-        """A new live 48 kHz track of this microphone; stop it when done."""
-        return self._new_track()
-
-    def _matches(self, event: HotplugEvent) -> bool:
-        # ALSA names ("default", "plughw:CARD=USB") do not map to a device node: any sound card
-        # coming or going is a reason to check ours.
-        return event.subsystem == self.subsystem
-
-    def _on_hotplug(self, event: HotplugEvent) -> None:
-        if self._closed or not self._matches(event):
-            return
-        if event.action == "remove" and self._source is not None:
-            # Another card may have gone; reopen to find out whether ours is still there.
-            self._drop_source()
-            self._try_open()
-            if self._source is None:
-                self.unplugged()
-            elif not self._tracks:
-                self._drop_source()
-            return
-        super()._on_hotplug(event)
 
     def _open_source(self) -> MediaStreamTrack:
         use_system_alsa_config()

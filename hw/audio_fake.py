@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamTrack
@@ -22,9 +23,8 @@ from aiortc.mediastreams import MediaStreamTrack
 from .base import HotplugEvent, HotplugSource
 from .errors import DeviceUnavailable
 from .levels import SILENCE_DBFS, rms_dbfs, samples_of
+from .microphone import SupervisedMicrophone
 from .speaker import SpeakerBase
-from .supervised import SupervisedSource
-from .switchable import AUDIO_PTIME, silence
 from .tone import ToneTrack
 
 # A quiet room: the microphone's noise floor.
@@ -104,16 +104,12 @@ class CountingSpeaker(SpeakerBase):
                 waiter[1].set_result(None)
 
 
-class ToneMicrophone(SupervisedSource):
+class ToneMicrophone(SupervisedMicrophone):
     """A microphone that "hears" a steady tone (``level_dbfs=None``: no tone) plus its room.
 
     Like a USB sound card it follows fake hot-plug events of the "sound" subsystem: a "remove"
     silences every track and marks it unhealthy, an "add" brings the tone back on the same tracks.
     """
-
-    kind = "audio"
-    subsystem = "sound"
-    role = "microphone"
 
     def __init__(
         self,
@@ -125,14 +121,7 @@ class ToneMicrophone(SupervisedSource):
     ) -> None:
         self.frequency, self.level_dbfs, self.room = frequency, level_dbfs, room
         self.present = True
-        super().__init__(device, silence(), 1 / AUDIO_PTIME, hotplug)
-
-    def audio_track(self) -> MediaStreamTrack:
-        """A new live 48 kHz track; stop it when done."""
-        return self._new_track()
-
-    def _matches(self, event: HotplugEvent) -> bool:
-        return event.subsystem == self.subsystem
+        super().__init__(device, hotplug)
 
     def _on_hotplug(self, event: HotplugEvent) -> None:
         if self._matches(event):
