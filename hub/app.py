@@ -23,6 +23,7 @@ from videokiosk.clock import Clock, SystemClock
 
 from .auth import APP_ORIGINS, APP_SESSIONS, APP_USERS, AdvisorSessions, add_auth_routes
 from .config import HubConfig
+from .enrolment import EnrolmentCodes, add_enrolment_routes
 from .db import open_db, purge
 from .registry import BoothRegistry
 from .service import Hub
@@ -97,6 +98,7 @@ def make_app(parts: HubParts) -> web.Application:
     app.router.add_get("/healthz", _healthz)
     app.router.add_static("/console/", CONSOLE, show_index=False)
     add_auth_routes(app)
+    add_enrolment_routes(app, EnrolmentCodes(parts.db, parts.registry, parts.clock))  # POST /api/enrol
     app.router.add_get("/ws/booth", booth_socket)
     app.router.add_get("/ws/advisor", advisor_socket)
     add_speedtest_routes(app)  # the booth's device check measures up- and download against the hub

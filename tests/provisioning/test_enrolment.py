@@ -29,7 +29,7 @@ from hub.db import open_db
 from hub.registry import BoothRegistry
 from hub.state import InMemoryState
 from hub.users import UserStore
-from hub.enrolment import APP_ENROLMENT, CODE_ALPHABET, EnrolmentCodes, add_enrolment_routes
+from hub.enrolment import APP_ENROLMENT, CODE_ALPHABET, EnrolmentCodes
 from provisioning.enrol import volatile_reason
 from provisioning.protocol import signed_message
 from videokiosk.cli import main
@@ -57,9 +57,7 @@ def hub(tmp_path, loop_thread) -> Hub:
     parts = HubParts(config, db, InMemoryState(), BoothRegistry(db),
                      UserStore(db, clock, config.auth.max_failures, config.auth.lockout_s), clock)
     parts.registry.create_booth(*BOOTH)
-    app = make_app(parts)
-    if APP_ENROLMENT not in app:  # until hub/app.py wires the route itself
-        add_enrolment_routes(app, EnrolmentCodes(parts.db, parts.registry, clock))
+    app = make_app(parts)  # the hub as it runs, POST /api/enrol included
     codes = app[APP_ENROLMENT]
     return Hub(loop_thread.serve(app), parts, codes, clock)
 
