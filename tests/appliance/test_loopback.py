@@ -1,0 +1,87 @@
+"""The daemon -> kiosk page video path, with two real aiortc peers on this machine."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+
+from hw.synthetic import SyntheticCamera
+from rtc.errors import CallError
+from rtc.loopback import Loopback
+
+
+class Page:
+    """Stands in for the kiosk page's side: two receive-only video transceivers, nothing sent."""
+
+    def __init__(self) -> None:
+        self.pc = RTCPeerConnection()
+        self.tracks: dict[str, asyncio.Future] = {}
+        for _ in range(2):
+            self.pc.addTransceiver("video", direction="recvonly")
+        loop = asyncio.get_running_loop()
+        self.tracks = {"0": loop.create_future(), "1": loop.create_future()}
+
+        @self.pc.on("track")
+        def on_track(track):
+            mid = next(t.mid for t in self.pc.getTransceivers() if t.receiver.track is track)
+            self.tracks[mid].set_result(track)
+
+    async def offer(self) -> str:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return self.pc.localDescription.sdp
+
+    async def accept(self, sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+
+    async def frame(self, mid: str):
+        track = await asyncio.wait_for(self.tracks[mid], 10)
+        return await asyncio.wait_for(track.recv(), 15)
+
+
+@pytest.fixture
+async def camera():
+    cam = SyntheticCamera(width=160, height=120, fps=10)
+    yield cam
+    await cam.close()
+
+
+async def test_self_view_flows_and_the_remote_track_can_be_set_later(camera):
+    loopback = Loopback(camera.video_track)
+    page = Page()
+    try:
+        answer = await loopback.answer(await page.offer())
+        assert answer.count("a=sendonly") == 2 and "a=recvonly" not in answer
+        await page.accept(answer)
+        frame = await page.frame("0")
+        assert (frame.width, frame.height) == (160, 120)
+        advisor = VideoStreamTrack()  # stands in for the advisor's incoming video
+        loopback.set_remote_video(advisor)
+        frame = await page.frame("1")
+        assert frame.width > 0
+        assert loopback.active
+    finally:
+        await loopback.close()
+        await page.pc.close()
+    assert not loopback.active
+
+
+async def test_a_new_offer_replaces_the_old_connection(camera):
+    loopback = Loopback(camera.video_track)
+    first, second = Page(), Page()
+    try:
+        await first.accept(await loopback.answer(await first.offer()))
+        await second.accept(await loopback.answer(await second.offer()))
+        assert (await second.frame("0")).width == 160
+    finally:
+        await loopback.close()
+        await first.pc.close()
+        await second.pc.close()
+
+
+async def test_a_broken_offer_is_a_clear_error(camera):
+    loopback = Loopback(camera.video_track)
+    with pytest.raises(CallError, match="offer"):
+        await loopback.answer("v=0\r\nnonsense\r\n")
+    assert not loopback.active
