@@ -44,9 +44,11 @@ class Camera(Protocol):
 
     healthy: bool
     #: "video/H264" when the track yields pre-encoded ``av.Packet`` (negotiate H.264 then), else None.
+    #: Fixed when the camera is built, so a peer connection can be set up before the device opens.
     passthrough_codec: str | None
 
-    def video_track(self) -> MediaStreamTrack: ...
+    def video_track(self, decode: bool = False) -> MediaStreamTrack:
+        """A live track; ``decode=True`` yields frames even from a passthrough camera."""
 
     def on_change(self, listener: HealthListener) -> Callable[[], None]: ...
 

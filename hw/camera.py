@@ -2,8 +2,9 @@
 
 A driver subclasses :class:`SupervisedCamera`, implements ``_open_source()`` (see
 :mod:`hw.supervised`), and sets ``passthrough_codec`` to "video/H264" when its track yields
-pre-encoded ``av.Packet`` objects (then the peer connection must negotiate H.264, and read the
-attribute after the first :meth:`video_track`, since opening the device decides it).
+pre-encoded ``av.Packet`` objects. It is fixed when the camera is built, so the peer connection can
+prefer H.264 before the device opens; a track may still carry plain frames (the "camera unavailable"
+picture, a replugged camera that cannot encode), which aiortc encodes under any codec.
 
 Example::
 
@@ -43,9 +44,13 @@ class SupervisedCamera(SupervisedSource):
         self._node = os.path.realpath(device)
         super().__init__(device, unavailable_picture(width, height), fps, hotplug)
 
-    def video_track(self) -> MediaStreamTrack:
-        """A new live track of this camera (survives unplug/replug); stop it when done."""
-        return self._new_track()
+    def video_track(self, decode: bool = False) -> MediaStreamTrack:
+        """A new live track of this camera (survives unplug/replug); stop it when done.
+
+        With ``passthrough_codec`` set the track yields encoded ``av.Packet`` objects unless
+        ``decode=True`` (for a peer that did not negotiate that codec).
+        """
+        return self._new_track(decode)
 
     def _matches(self, event: HotplugEvent) -> bool:
         if event.subsystem != self.subsystem or event.device_node is None:

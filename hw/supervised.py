@@ -27,12 +27,14 @@ from aiortc.mediastreams import MediaStreamTrack
 from .base import HealthListener, HotplugEvent, HotplugSource
 from .errors import DeviceUnavailable
 from .health import Health
-from .switchable import SwitchableTrack
+from .switchable import DecodedTrack, SwitchableTrack
 
 log = logging.getLogger(__name__)
 
 # After an "add" event: retry opening at these delays (s) until the device answers.
 RECOVER_RETRIES_S = (0.5, 1.0, 2.0, 4.0)
+# ... and after those, this often for as long as it is missing.
+POLL_S = 5.0
 
 
 class SupervisedSource:
@@ -71,17 +73,28 @@ class SupervisedSource:
     def on_change(self, listener: HealthListener) -> Callable[[], None]:
         return self._health.subscribe(listener)
 
-    def _new_track(self) -> MediaStreamTrack:
-        """A new live track of this device; stop it when done. Opens the device on first use."""
+    def _new_track(self, decode: bool = False) -> MediaStreamTrack:
+        """A new live track of this device; stop it when done. Opens the device on first use.
+
+        ``decode=True`` turns pre-encoded packets into frames for a consumer that cannot take
+        them (a peer that did not negotiate the passthrough codec).
+        """
         if self._source is None and not self._closed:
             self._try_open()
         track = SwitchableTrack(
             self.kind, self._placeholder, fps=self._fps, on_source_failed=self._source_failed, on_stop=self._forget
         )
+        track.decode = decode
         if self._source is not None:
-            track.set_source(self._relay.subscribe(self._source, buffered=False))
+            track.set_source(self._feed(track))
         self._tracks.append(track)
         return track
+
+    def _feed(self, track: SwitchableTrack) -> MediaStreamTrack:
+        """This track's own view of the current source."""
+        assert self._source is not None
+        proxy = self._relay.subscribe(self._source, buffered=False)
+        return DecodedTrack(proxy) if getattr(track, "decode", False) else proxy
 
     async def close(self) -> None:
         self._closed = True
@@ -107,11 +120,13 @@ class SupervisedSource:
         return self._health.healthy
 
     def unplugged(self, reason: str = "unplugged") -> None:
-        """The device is gone: placeholder on every track, listeners told."""
+        """The device is gone: placeholder on every track, listeners told, retries scheduled."""
         self._drop_source()
         for track in self._tracks:
             track.set_source(None)
         self._health.set(False, f"{self.role} {self.device}: {reason}", f"check.{self.role}.unplugged")
+        if self._retry is None:
+            self._schedule_retry(0)
 
     def _on_hotplug(self, event: HotplugEvent) -> None:
         if self._closed or not self._matches(event):
@@ -120,17 +135,25 @@ class SupervisedSource:
             self._cancel_retry()
             self.unplugged()
         elif event.action == "add":
+            self._cancel_retry()
             self._recover_with_retries(0)
 
     def _recover_with_retries(self, attempt: int) -> None:
         self._retry = None
-        if self.recover() or attempt >= len(RECOVER_RETRIES_S):
+        if not self.recover():
+            self._schedule_retry(attempt)
+
+    def _schedule_retry(self, attempt: int) -> None:
+        # Quick retries first (udev is early), then a slow poll for as long as the device is
+        # missing: without udev (hotplug "none", a container) polling is the only way back.
+        if self._closed:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        self._retry = loop.call_later(RECOVER_RETRIES_S[attempt], self._recover_with_retries, attempt + 1)
+        delay = RECOVER_RETRIES_S[attempt] if attempt < len(RECOVER_RETRIES_S) else POLL_S
+        self._retry = loop.call_later(delay, self._recover_with_retries, attempt + 1)
 
     def _cancel_retry(self) -> None:
         if self._retry is not None:
@@ -150,7 +173,7 @@ class SupervisedSource:
             return
         self._source = source
         for track in self._tracks:
-            track.set_source(self._relay.subscribe(source, buffered=False))
+            track.set_source(self._feed(track))
         self._health.set(True, f"{self.role} {self.device}: delivering", f"check.{self.role}.recovered")
 
     def _drop_source(self) -> None:

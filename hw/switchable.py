@@ -53,6 +53,36 @@ def silence(samples: int = int(AUDIO_RATE * AUDIO_PTIME)) -> av.AudioFrame:
     return frame
 
 
+class DecodedTrack(MediaStreamTrack):
+    """Frames from a track of encoded H.264 packets, for a consumer that cannot take packets."""
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self._source = source
+        self._decoder = av.CodecContext.create("h264", "r")
+        self._frames: list[av.VideoFrame] = []
+
+    async def recv(self):
+        while not self._frames:
+            item = await self._source.recv()
+            if isinstance(item, av.VideoFrame):
+                return item
+            try:
+                frames = self._decoder.decode(item)
+            except av.FFmpegError:
+                continue  # a damaged packet: the next keyframe repairs the picture
+            for frame in frames:
+                frame.pts, frame.time_base = item.pts, item.time_base
+            self._frames.extend(frames)
+        return self._frames.pop(0)
+
+    def stop(self) -> None:
+        self._source.stop()
+        super().stop()
+
+
 class SwitchableTrack(MediaStreamTrack):
     """A long-lived track whose frames come from a replaceable source (or a placeholder)."""
 

@@ -32,9 +32,23 @@ class V4l2Camera(SupervisedCamera):
     """A V4L2 capture device; ``prefer_h264=False`` forces software encoding."""
 
     def __init__(self, *args, prefer_h264: bool = True, **kwargs) -> None:
-        """Arguments as :class:`~hw.camera.SupervisedCamera`."""
-        self.prefer_h264 = prefer_h264
+        """Arguments as :class:`~hw.camera.SupervisedCamera`.
+
+        Whether the camera encodes H.264 is asked once, here, so ``passthrough_codec`` is known
+        before any peer connection is negotiated (a camera absent now is used without passthrough).
+        """
         super().__init__(*args, **kwargs)
+        if prefer_h264 and self._offers("h264"):
+            self.passthrough_codec = H264
+
+    def _offers(self, input_format: str) -> bool:
+        if not os.path.exists(self.device):
+            return False
+        try:
+            av.open(self.device, format="v4l2", options=self._options(input_format)).close()
+        except (av.FFmpegError, OSError, ValueError):
+            return False
+        return True
 
     def _options(self, input_format: str | None) -> dict[str, str]:
         options = {"video_size": f"{self.width}x{self.height}", "framerate": str(self.fps)}
@@ -48,7 +62,7 @@ class V4l2Camera(SupervisedCamera):
         # Try the cheapest first: H.264 from the camera (passthrough), then MJPEG (small over USB,
         # cheap to decode), then whatever the driver gives.
         attempts: list[tuple[str | None, bool]] = [("mjpeg", True), (None, True)]
-        if self.prefer_h264:
+        if self.passthrough_codec == H264:
             attempts.insert(0, ("h264", False))
         last_error = "no usable format"
         for input_format, decode in attempts:
@@ -60,7 +74,6 @@ class V4l2Camera(SupervisedCamera):
             if player.video is None:
                 last_error = "no video stream"
                 continue
-            self.passthrough_codec = H264 if not decode else None
             log.info("camera %s opened as %s (%s)", self.device, input_format or "native",
                      "passthrough" if not decode else "software encode")  # fmt: skip
             return player.video

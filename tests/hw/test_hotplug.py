@@ -160,3 +160,20 @@ async def test_usb_audio_unplug_and_replug():
     assert devices.speaker.samples_played >= 4800
     mic_track.stop()
     await devices.close()
+
+
+async def test_camera_recovers_by_itself_without_udev():
+    cam = SyntheticCamera(width=160, height=120, fps=10)  # hotplug "none": nobody announces a replug
+    changes: asyncio.Queue = asyncio.Queue()
+    cam.on_change(changes.put_nowait)
+    track = cam.video_track()
+    await track.recv()
+    cam.present = False
+    cam._source.stop()  # the cable is pulled; the read fails
+    await asyncio.wait_for(track.recv(), 5)
+    assert (await asyncio.wait_for(changes.get(), 5)).healthy is False
+    cam.present = True  # plugged back in: the retry timer finds it
+    assert (await asyncio.wait_for(changes.get(), 15)).healthy is True
+    assert looks_like_test_pattern(await asyncio.wait_for(track.recv(), 5))
+    track.stop()
+    await cam.close()
