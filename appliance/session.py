@@ -25,7 +25,6 @@ import logging
 import math
 import secrets
 from collections.abc import Awaitable, Callable
-from enum import StrEnum
 from typing import Any, Protocol
 
 from videokiosk.clock import Clock, SystemClock
@@ -33,60 +32,12 @@ from videokiosk.clock import Clock, SystemClock
 from .config import UISection
 from .errors import ApplianceError, UnknownEvent
 from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
-from .session_parts import CHECK_NAMES, Details, Outbox, checks_passed, parse_survey
+from .journey import EVENTS, TABLE, TOUCH_EVENTS, State
+from .session_parts import CHECK_NAMES, CheckTask, Details, Outbox, checks_passed, parse_survey
 
 log = logging.getLogger("videokiosk.session")
-
-
-class State(StrEnum):
-    IDLE = "idle"
-    CONSENT = "consent"
-    DEVICE_CHECK = "device_check"
-    WAITING = "waiting"
-    CALL = "call"
-    SURVEY = "survey"
-    GOODBYE = "goodbye"
-
-
 S = State
-# The whole journey. An action names a ``_do_<action>`` method; it runs before the state changes
-# and may refuse (the event is then ignored and logged). None means "just move".
-TABLE: dict[tuple[State, str], tuple[State, str | None]] = {
-    (S.IDLE, "start"): (S.CONSENT, "open"),
-    (S.CONSENT, "accept"): (S.DEVICE_CHECK, "record_consent"),
-    (S.DEVICE_CHECK, "check_result"): (S.DEVICE_CHECK, "note_check"),
-    (S.DEVICE_CHECK, "checks_done"): (S.DEVICE_CHECK, "finish_checks"),
-    (S.DEVICE_CHECK, "recheck"): (S.DEVICE_CHECK, "run_checks"),
-    (S.DEVICE_CHECK, "continue"): (S.WAITING, "enter_waiting"),
-    (S.WAITING, "advisor_informed"): (S.WAITING, "mark_informed"),
-    (S.WAITING, "queue_update"): (S.WAITING, "update_queue"),
-    (S.WAITING, "set_details"): (S.WAITING, "update_details"),
-    (S.WAITING, "admitted"): (S.CALL, "start_call"),
-    (S.WAITING, "declined"): (S.GOODBYE, "declined"),
-    (S.CALL, "call_ended"): (S.SURVEY, "call_over"),
-    (S.CALL, "end_call"): (S.SURVEY, "hang_up"),
-    (S.SURVEY, "survey_submit"): (S.GOODBYE, "store_survey"),
-    (S.SURVEY, "survey_skip"): (S.GOODBYE, None),
-    (S.GOODBYE, "goodbye_done"): (S.IDLE, "wipe"),
-}
-_BUSY = (S.CONSENT, S.DEVICE_CHECK, S.WAITING, S.CALL, S.SURVEY, S.GOODBYE)
-for _state in _BUSY:
-    TABLE[(_state, "cancel")] = (S.IDLE, "wipe")  # "Abbrechen" works everywhere
-    TABLE[(_state, "reset")] = (S.IDLE, "wipe")  # timeout, hot-unplug, operator
-    TABLE[(_state, "inactivity")] = (_state, "ask_still_there")
-    TABLE[(_state, "still_here")] = (_state, "dismiss_still_there")
-for _state in (S.DEVICE_CHECK, S.WAITING, S.CALL, S.SURVEY):
-    TABLE[(_state, "withdraw")] = (S.IDLE, "withdraw")  # consent exists from device check on
-for _state in State:
-    TABLE[(_state, "set_language")] = (_state, "set_language")
-    TABLE[(_state, "activity")] = (_state, None)
-
-EVENTS = frozenset(event for _, event in TABLE)
-# Events a person causes at the booth: they prove someone is there.
-TOUCH_EVENTS = frozenset({
-    "start", "accept", "cancel", "continue", "recheck", "end_call", "survey_submit", "survey_skip",
-    "withdraw", "set_language", "set_details", "still_here", "activity",
-})
+__all__ = ["EVENTS", "TABLE", "CheckRunner", "Refused", "Session", "State"]
 
 
 class CheckRunner(Protocol):
@@ -131,7 +82,7 @@ class Session:
         self._subscribers: list[Callable[[dict[str, Any]], None]] = []
         self._lock = asyncio.Lock()
         self._outbox = Outbox(log)
-        self._check_task: asyncio.Task | None = None
+        self._check_task = CheckTask(log)
         self._clear()
 
     # -- public API ---------------------------------------------------------------------------
@@ -185,7 +136,7 @@ class Session:
             snap["still_there"] = {"seconds_left": math.ceil(left)}
         if self.state is S.DEVICE_CHECK:
             snap["checks"] = {
-                "running": self._check_task is not None and not self._check_task.done(),
+                "running": self._check_task.running,
                 "results": dict(self._check_results),
                 "passed": checks_passed(self._check_results),
                 "order": list(CHECK_NAMES),
@@ -406,29 +357,18 @@ class Session:
             self.language = self.ui.default_language
 
     def _start_checks(self) -> None:
-        self._cancel_checks()
         self._check_results = {}
-        if self.checks is None:
-            return
-        self._check_task = asyncio.get_running_loop().create_task(self._run_checks(self.checks))
-
-    async def _run_checks(self, runner: CheckRunner) -> None:
-        async def report(name: str, result: dict[str, Any]) -> None:
-            await self.handle("check_result", name=name, result=result)
-
-        try:
-            await runner.run(report)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("session %s: device check crashed", self._sid())
-        self._check_task = None
-        await self.handle("checks_done")
+        if self.checks is not None:
+            self._check_task.start(
+                self.checks,
+                report=lambda name, result: self.handle("check_result", name=name, result=result),
+                done=lambda: self.handle("checks_done"),
+            )
+        else:
+            self._check_task.cancel()
 
     def _cancel_checks(self) -> None:
-        task, self._check_task = self._check_task, None
-        if task is not None and not task.done() and task is not asyncio.current_task():
-            task.cancel()
+        self._check_task.cancel()
 
     def _inactivity_limit(self) -> float | None:
         if self.state in (S.IDLE, S.CALL, S.GOODBYE):

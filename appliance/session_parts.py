@@ -121,3 +121,36 @@ class Outbox:
             except asyncio.CancelledError:
                 pass
             self._worker = None
+
+
+class CheckTask:
+    """The one device check running in the background; a new start cancels the old one."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self._log = log
+        self._task: asyncio.Task | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self, runner: Any, report: Callable[[str, dict], Awaitable[Any]],
+              done: Callable[[], Awaitable[Any]]) -> None:
+        self.cancel()
+        self._task = asyncio.get_running_loop().create_task(self._run(runner, report, done))
+
+    async def _run(self, runner: Any, report: Callable[[str, dict], Awaitable[Any]],
+                   done: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            await runner.run(report)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the session then marks what is missing as failed
+            self._log.exception("device check crashed")
+        self._task = None
+        await done()
+
+    def cancel(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            task.cancel()

@@ -1,0 +1,64 @@
+"""The booth's journey as a table: (state, event) -> (next state, action).
+
+Read this file to know what the booth does; :class:`appliance.session.Session` executes it. An
+action names a ``Session._do_<action>`` method; it runs before the state changes and may refuse
+(the event is then ignored and logged). None means "just move".
+
+Example::
+
+    >>> TABLE[(State.IDLE, "start")]
+    (<State.CONSENT: 'consent'>, 'open')
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    IDLE = "idle"
+    CONSENT = "consent"
+    DEVICE_CHECK = "device_check"
+    WAITING = "waiting"
+    CALL = "call"
+    SURVEY = "survey"
+    GOODBYE = "goodbye"
+
+
+S = State
+TABLE: dict[tuple[State, str], tuple[State, str | None]] = {
+    (S.IDLE, "start"): (S.CONSENT, "open"),
+    (S.CONSENT, "accept"): (S.DEVICE_CHECK, "record_consent"),
+    (S.DEVICE_CHECK, "check_result"): (S.DEVICE_CHECK, "note_check"),
+    (S.DEVICE_CHECK, "checks_done"): (S.DEVICE_CHECK, "finish_checks"),
+    (S.DEVICE_CHECK, "recheck"): (S.DEVICE_CHECK, "run_checks"),
+    (S.DEVICE_CHECK, "continue"): (S.WAITING, "enter_waiting"),
+    (S.WAITING, "advisor_informed"): (S.WAITING, "mark_informed"),
+    (S.WAITING, "queue_update"): (S.WAITING, "update_queue"),
+    (S.WAITING, "set_details"): (S.WAITING, "update_details"),
+    (S.WAITING, "admitted"): (S.CALL, "start_call"),
+    (S.WAITING, "declined"): (S.GOODBYE, "declined"),
+    (S.CALL, "call_ended"): (S.SURVEY, "call_over"),
+    (S.CALL, "end_call"): (S.SURVEY, "hang_up"),
+    (S.SURVEY, "survey_submit"): (S.GOODBYE, "store_survey"),
+    (S.SURVEY, "survey_skip"): (S.GOODBYE, None),
+    (S.GOODBYE, "goodbye_done"): (S.IDLE, "wipe"),
+}
+_BUSY = (S.CONSENT, S.DEVICE_CHECK, S.WAITING, S.CALL, S.SURVEY, S.GOODBYE)
+for _state in _BUSY:
+    TABLE[(_state, "cancel")] = (S.IDLE, "wipe")  # "Abbrechen" works everywhere
+    TABLE[(_state, "reset")] = (S.IDLE, "wipe")  # timeout, hot-unplug, operator
+    TABLE[(_state, "inactivity")] = (_state, "ask_still_there")
+    TABLE[(_state, "still_here")] = (_state, "dismiss_still_there")
+for _state in (S.DEVICE_CHECK, S.WAITING, S.CALL, S.SURVEY):
+    TABLE[(_state, "withdraw")] = (S.IDLE, "withdraw")  # consent exists from device check on
+for _state in State:
+    TABLE[(_state, "set_language")] = (_state, "set_language")
+    TABLE[(_state, "activity")] = (_state, None)
+
+EVENTS = frozenset(event for _, event in TABLE)
+# Events a person causes at the booth: they prove someone is there.
+TOUCH_EVENTS = frozenset({
+    "start", "accept", "cancel", "continue", "recheck", "end_call", "survey_submit", "survey_skip",
+    "withdraw", "set_language", "set_details", "still_here", "activity",
+})
