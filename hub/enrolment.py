@@ -53,6 +53,7 @@ CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
 CODE_LENGTH = 8  # 40 bits: guessing one in 24 hours against the attempt limit below is hopeless
 CODE_TTL = timedelta(hours=24)
 MAX_FAILURES_PER_CLIENT = 10
+FAILURE_WINDOW_S = 15 * 60
 
 # Ed25519 public keys of small order (libsodium's list, sign bit ignored): with one of them a
 # signature "verifies" without any private key, so it proves nothing and is refused.
@@ -102,6 +103,10 @@ class EnrolmentCodes:
         self._clock = clock
         for name, (columns, pk) in SCHEMA.items():
             db[name].create(columns, pk=pk, if_not_exists=True)
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
 
     def create(self, booth_id: str) -> str:
         """A new code for a registered booth, shown as ``XXXX-XXXX``."""
@@ -176,22 +181,33 @@ def _b64(payload: dict, key: str) -> bytes:
 
 
 class _FailureLimit:
-    """Wrong codes per client address; enough for typos, far too few for guessing."""
+    """Wrong codes per client address within a window: enough for typos, far too few for guessing."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, window_s: float, clock: Clock) -> None:
         self.limit = limit
-        self._failures: dict[str, int] = {}
+        self.window_s = window_s
+        self._clock = clock
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, client: str) -> list[float]:
+        cutoff = self._clock.monotonic() - self.window_s
+        recent = [t for t in self._failures.get(client, []) if t > cutoff]
+        if recent:
+            self._failures[client] = recent
+        else:
+            self._failures.pop(client, None)  # the table cannot grow without bound
+        return recent
 
     def blocked(self, client: str) -> bool:
-        return self._failures.get(client, 0) >= self.limit
+        return len(self._recent(client)) >= self.limit
 
     def failed(self, client: str) -> None:
-        self._failures[client] = self._failures.get(client, 0) + 1
+        self._failures.setdefault(client, []).append(self._clock.monotonic())
 
 
 def add_enrolment_routes(app: web.Application, codes: EnrolmentCodes) -> None:
     """``POST /api/enrol`` with JSON ``{code, public_key, signature}`` -> ``{booth, token}``."""
-    limit = _FailureLimit(MAX_FAILURES_PER_CLIENT)
+    limit = _FailureLimit(MAX_FAILURES_PER_CLIENT, FAILURE_WINDOW_S, codes.clock)
     app[APP_ENROLMENT] = codes
 
     async def enrol(request: web.Request) -> web.Response:

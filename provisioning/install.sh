@@ -119,6 +119,9 @@ put 0755 "$UNITS_DIR/videokiosk-kiosk-session" "$PREFIX/libexec/videokiosk-kiosk
 put 0755 "$UNITS_DIR/videokiosk-set-hostname" "$PREFIX/libexec/videokiosk-set-hostname"
 put 0644 "$PROV/chromium-policy.json" /etc/chromium/policies/managed/videokiosk.json
 put 0644 "$PROV/pam-videokiosk-kiosk" /etc/pam.d/videokiosk-kiosk
+# Technicians type `videokiosk selftest`, `videokiosk enrol`, ...
+install -d "$ROOT/usr/local/bin"
+ln -sfn "$PREFIX/venv/bin/videokiosk" "$ROOT/usr/local/bin/videokiosk"
 
 # /etc/videokiosk: readable by the daemon's group, writable by root only (the daemon cannot
 # change its own config). The device token written by `videokiosk enrol` is its own 0600 file.

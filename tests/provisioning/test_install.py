@@ -121,6 +121,7 @@ def test_files_and_permissions(installed):
     policy = root / "etc/chromium/policies/managed/videokiosk.json"
     assert mode(policy) == 0o644 and policy.read_text() == (REPO / "provisioning/chromium-policy.json").read_text()
     assert "pam_systemd.so" in (root / "etc/pam.d/videokiosk-kiosk").read_text()
+    assert (root / "usr/local/bin/videokiosk").readlink() == Path("/opt/videokiosk/venv/bin/videokiosk")
 
     etc = root / "etc/videokiosk"
     assert mode(etc) == 0o750
