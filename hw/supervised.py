@@ -93,7 +93,10 @@ class SupervisedSource:
     def _feed(self, track: SwitchableTrack) -> MediaStreamTrack:
         """This track's own view of the current source."""
         assert self._source is not None
-        proxy = self._relay.subscribe(self._source, buffered=False)
+        # Encoded packets must all arrive (a dropped one breaks the picture until the next
+        # keyframe); raw frames are better dropped than queued when a consumer lags.
+        encoded = getattr(self, "passthrough_codec", None) is not None
+        proxy = self._relay.subscribe(self._source, buffered=encoded)
         return DecodedTrack(proxy) if getattr(track, "decode", False) else proxy
 
     async def close(self) -> None:
