@@ -113,11 +113,15 @@ def test_failing_handler_does_not_kill_the_button(factory, button):
     assert rec.wait("released")
 
 
-def test_real_gpio_button_skipped_without_gpiochip():
+def test_real_gpio_button_and_led():
     if not real_gpiochip():
         skip_with_reason("no /dev/gpiochip* on this machine: real GPIO button/LED not exercised")
-    b = GpioCallButton(17)
-    assert isinstance(b, CallButton)
+    b, led = GpioCallButton(17), GpioStatusLed(27)
+    assert isinstance(b, CallButton) and isinstance(led, StatusLed)
+    assert not b.is_pressed  # pulled up, nobody pressing during a test run
+    led.show("call")
+    assert led.value == 1.0
+    led.close()
     b.close()
 
 
