@@ -138,7 +138,8 @@ systemctl --root="$ROOT" set-default graphical.target
 # --- 6. hostname, screen blanking, read-only root --------------------------------------------
 echo "$HOSTNAME_PREFIX" > "$ROOT/etc/hostname"
 
-# The kernel console must never blank: cage itself never does, the kiosk page holds a wake lock.
+# No blanking: cage has no idle timeout of its own, and the kernel console must not blank either
+# (it shows while the kiosk restarts).
 CMDLINE="$ROOT/boot/firmware/cmdline.txt"
 if [ -f "$CMDLINE" ]; then
   grep -qw 'consoleblank=0' "$CMDLINE" || sed -i '1 s/$/ consoleblank=0/' "$CMDLINE"

@@ -8,9 +8,11 @@ videokiosk wheel alone (--no-deps), so the venv and its ``videokiosk`` command a
 from __future__ import annotations
 
 import re
+import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +71,7 @@ def wheel(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def installed(tmp_path_factory, wheel) -> Installed:
+def installed(tmp_path_factory, wheel) -> Iterator[Installed]:
     try:
         root = fresh_copy(tmp_path_factory.mktemp("booth") / "root")
     except CannotBootstrap as exc:
@@ -80,7 +82,8 @@ def installed(tmp_path_factory, wheel) -> Installed:
     first = run_install(root, *args)
     assert first.returncode == 0, first.stdout + first.stderr
     second = run_install(root, *args)  # an image rebuild or a re-run on a booth
-    return Installed(root, first, second)
+    yield Installed(root, first, second)
+    shutil.rmtree(root, ignore_errors=True)  # 300 MB; pytest would keep three sessions of it
 
 
 def mode(path: Path) -> int:
