@@ -27,6 +27,7 @@ class SupervisedMicrophone(SupervisedSource):
     kind = "audio"
     subsystem = "sound"
     role = "microphone"
+    unplugged_hint = "check.microphone.unavailable"
 
     def __init__(self, device: str = "default", hotplug: HotplugSource | None = None) -> None:
         super().__init__(device, silence(), 1 / AUDIO_PTIME, hotplug)

@@ -45,6 +45,8 @@ class SupervisedSource:
     subsystem = "video4linux"
     #: "camera" | "microphone": the name in health changes and hint keys
     role = "camera"
+    #: the translation key a health change carries when the device goes away
+    unplugged_hint = "check.camera.unplugged"
 
     def __init__(self, device: str, placeholder: av.VideoFrame | av.AudioFrame, fps: float, hotplug: HotplugSource | None) -> None:
         self.device = device
@@ -127,7 +129,7 @@ class SupervisedSource:
         self._drop_source()
         for track in self._tracks:
             track.set_source(None)
-        self._health.set(False, f"{self.role} {self.device}: {reason}", f"check.{self.role}.unplugged")
+        self._health.set(False, f"{self.role} {self.device}: {reason}", self.unplugged_hint)
         if self._retry is None:
             self._schedule_retry(0)
 
