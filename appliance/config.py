@@ -149,3 +149,14 @@ def load_config(path: Path | str) -> BoothConfig:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     return parse_config(data, str(path))
+
+
+def load_for_command(path: Path | str, program: str) -> BoothConfig | None:
+    """For a command line: the config, or None after printing why not (the caller exits 2)."""
+    import sys
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        return None

@@ -33,9 +33,9 @@ from aiohttp import web
 
 from videokiosk.clock import Clock, SystemClock
 
-from .config import BoothConfig, load_config
+from .config import BoothConfig, load_for_command
 from .consent import ConsentCatalog
-from .errors import ApplianceError, ConfigError
+from .errors import ApplianceError
 from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
 from .session import Session, State
 from .store import BoothStore
@@ -182,10 +182,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"videokiosk booth: {exc}", file=sys.stderr)
+    config = load_for_command(args.config, "videokiosk booth")
+    if config is None:
         return 2
     try:
         return asyncio.run(_serve(config, args.port))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from videokiosk.clock import SystemClock
 
-from .config import load_config
-from .errors import ConfigError, StoreError
+from .config import load_for_command
+from .errors import StoreError
 from .store import BoothStore
 
 DEFAULT_CONFIG = Path("/etc/videokiosk/booth.toml")
@@ -26,10 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"videokiosk purge: {exc}", file=sys.stderr)
+    config = load_for_command(args.config, "videokiosk purge")
+    if config is None:
         return 2
     clock = SystemClock()
     try:

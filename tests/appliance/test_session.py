@@ -11,22 +11,8 @@ from appliance.config import UISection
 from appliance.errors import InvalidMessage, UnknownEvent
 from appliance.hublink_base import NullCallHandler
 from appliance.session import TABLE, Session, State
-from appliance.store import BoothStore
-from videokiosk.clock import FakeClock
 
 from .helpers import CannedChecks, RecordingHub, until
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def store(tmp_path, clock):
-    s = BoothStore(tmp_path / "booth.db", clock=clock)
-    yield s
-    s.close()
 
 
 def make(clock, store=None, status="pass", **kw):

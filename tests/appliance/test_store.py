@@ -9,7 +9,6 @@ import pytest
 
 from appliance.errors import StoreError
 from appliance.store import BoothStore
-from videokiosk.clock import FakeClock
 
 # DEVELOPERS.md, promise 2: these and nothing else (plus keys and expiries).
 CONSENTED = {
@@ -19,18 +18,6 @@ CONSENTED = {
                   "download_kbps", "transmission_quality", "expires_at"},
     "survey": {"day", "question", "answer", "responses"},
 }
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def store(tmp_path, clock):
-    s = BoothStore(tmp_path / "booth.db", clock=clock)
-    yield s
-    s.close()
 
 
 def fill(store, sid="s1"):
