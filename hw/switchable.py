@@ -131,20 +131,29 @@ class SwitchableTrack(MediaStreamTrack):
                 self._pending = asyncio.ensure_future(self._source.recv())
             self._switched.clear()
             switched = asyncio.ensure_future(self._switched.wait())
-            done, _ = await asyncio.wait({self._pending, switched}, timeout=STALL_S, return_when=asyncio.FIRST_COMPLETED)
-            switched.cancel()
+            try:
+                done, _ = await asyncio.wait(
+                    {self._pending, switched}, timeout=STALL_S, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                switched.cancel()
             if self._pending is not None and self._pending in done:
                 pending, self._pending = self._pending, None
                 try:
                     return self._stamp(pending.result())
-                except MediaStreamError:
-                    failed = self._source
-                    self._source = None
-                    if self._on_source_failed is not None and failed is not None:
-                        self._on_source_failed("the device stopped delivering")
-                    break
                 except asyncio.CancelledError:
                     continue
+                except Exception as exc:  # MediaStreamError, or a driver error: the device is gone
+                    failed = self._source
+                    self._source = None
+                    if failed is not None:
+                        failed.stop()
+                    if self._on_source_failed is not None and failed is not None:
+                        reason = "the device stopped delivering"
+                        if not isinstance(exc, MediaStreamError):
+                            reason += f" ({type(exc).__name__}: {exc})"
+                        self._on_source_failed(reason)
+                    break
             if not done:  # stalled: keep waiting for that read, show the placeholder meanwhile
                 return self._stamp(self._placeholder_copy())
         await self._pace()
