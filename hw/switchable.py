@@ -27,6 +27,9 @@ AUDIO_RATE = 48_000
 AUDIO_PTIME = 0.020
 # A source that delivers nothing for this long is treated as stalled: show the placeholder.
 STALL_S = 1.5
+# One that delivers nothing for this long (a hung driver) is given up: reported like an unplug, so
+# the device is reopened. Generous, because a webcam may take a couple of seconds to start.
+HUNG_S = 6.0
 
 
 def unavailable_picture(width: int, height: int) -> av.VideoFrame:
@@ -93,8 +96,11 @@ class SwitchableTrack(MediaStreamTrack):
         fps: float = 25,
         on_source_failed: Callable[[str], None] | None = None,
         on_stop: Callable[["SwitchableTrack"], None] | None = None,
+        stall_s: float = STALL_S,
+        hung_s: float = HUNG_S,
     ) -> None:
         super().__init__()
+        self._stall_s, self._hung_s = stall_s, hung_s
         self.kind = kind
         self._placeholder = placeholder
         # Each placeholder frame is a fresh copy: encoders and relays may still hold the last one.
@@ -108,6 +114,7 @@ class SwitchableTrack(MediaStreamTrack):
         self._start = time.monotonic()
         self._next_placeholder = 0.0
         self._audio_samples = 0
+        self._last_item_at = time.monotonic()
 
     @property
     def source(self) -> MediaStreamTrack | None:
@@ -121,6 +128,7 @@ class SwitchableTrack(MediaStreamTrack):
         old, self._source = self._source, source
         if old is not None and old is not source:
             old.stop()
+        self._last_item_at = time.monotonic()
         self._switched.set()
 
     async def recv(self):
@@ -133,31 +141,39 @@ class SwitchableTrack(MediaStreamTrack):
             switched = asyncio.ensure_future(self._switched.wait())
             try:
                 done, _ = await asyncio.wait(
-                    {self._pending, switched}, timeout=STALL_S, return_when=asyncio.FIRST_COMPLETED
+                    {self._pending, switched}, timeout=self._stall_s, return_when=asyncio.FIRST_COMPLETED
                 )
             finally:
                 switched.cancel()
             if self._pending is not None and self._pending in done:
                 pending, self._pending = self._pending, None
                 try:
-                    return self._stamp(pending.result())
+                    item = pending.result()
                 except asyncio.CancelledError:
                     continue
                 except Exception as exc:  # MediaStreamError, or a driver error: the device is gone
-                    failed = self._source
-                    self._source = None
-                    if failed is not None:
-                        failed.stop()
-                    if self._on_source_failed is not None and failed is not None:
-                        reason = "the device stopped delivering"
-                        if not isinstance(exc, MediaStreamError):
-                            reason += f" ({type(exc).__name__}: {exc})"
-                        self._on_source_failed(reason)
+                    detail = "" if isinstance(exc, MediaStreamError) else f" ({type(exc).__name__}: {exc})"
+                    self._give_up(f"the device stopped delivering{detail}")
                     break
+                self._last_item_at = time.monotonic()
+                return self._stamp(item)
             if not done:  # stalled: keep waiting for that read, show the placeholder meanwhile
+                if time.monotonic() - self._last_item_at > self._hung_s:
+                    self._give_up(f"no data for {self._hung_s:.0f} s")
+                    break
                 return self._stamp(self._placeholder_copy())
         await self._pace()
         return self._stamp(self._placeholder_copy())
+
+    def _give_up(self, reason: str) -> None:
+        failed, self._source = self._source, None
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        if failed is not None:
+            failed.stop()
+            if self._on_source_failed is not None:
+                self._on_source_failed(reason)
 
     async def _pace(self) -> None:
         now = time.monotonic()

@@ -58,3 +58,32 @@ async def test_stopping_the_track_stops_its_source():
     await track.recv()
     track.stop()
     assert source.readyState == "ended"
+
+
+class HungTrack(MediaStreamTrack):
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.never = asyncio.Event()
+
+    async def recv(self):
+        await self.never.wait()  # a driver that blocks forever
+
+
+async def test_a_hung_driver_shows_the_placeholder_then_is_given_up():
+    reasons = []
+    track = SwitchableTrack("video", unavailable_picture(160, 120), fps=25, on_source_failed=reasons.append,
+                            stall_s=0.1, hung_s=0.5)
+    hung = HungTrack()
+    track.set_source(hung)
+    first = await asyncio.wait_for(track.recv(), 5)
+    assert not looks_like_test_pattern(first) and reasons == []  # stalled: placeholder, no verdict yet
+
+    async def until_given_up():
+        while not reasons:
+            await track.recv()
+
+    await asyncio.wait_for(until_given_up(), 10)
+    assert "no data" in reasons[0] and hung.readyState == "ended" and track.source is None
+    track.stop()
