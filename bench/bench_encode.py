@@ -33,11 +33,11 @@ TARGET_RATIO = 0.25
 def _frames(count: int):
     import av
 
-    from hw.synthetic import test_pattern
+    from hw.synthetic import pattern_image
 
     base = time.time()
     return [
-        av.VideoFrame.from_ndarray(test_pattern(WIDTH, HEIGHT, i, base + i / FPS), format="rgb24").reformat(format="yuv420p")
+        av.VideoFrame.from_ndarray(pattern_image(WIDTH, HEIGHT, i, base + i / FPS), format="rgb24").reformat(format="yuv420p")
         for i in range(count)
     ]
 

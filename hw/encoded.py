@@ -20,7 +20,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from .camera import SupervisedCamera
 from .pacing import Pacer
-from .synthetic import test_pattern
+from .synthetic import pattern_image
 
 H264 = "video/H264"
 
@@ -47,7 +47,7 @@ def encode_test_pattern(width: int, height: int, fps: int, seconds: float = 2.0)
     packets: list[bytes] = []
     base = time.time()
     for index in range(count):
-        frame = av.VideoFrame.from_ndarray(test_pattern(width, height, index, base + index / fps), format="rgb24")
+        frame = av.VideoFrame.from_ndarray(pattern_image(width, height, index, base + index / fps), format="rgb24")
         frame = frame.reformat(format="yuv420p")
         frame.pts = index
         packets.extend(bytes(p) for p in codec.encode(frame))

@@ -65,7 +65,7 @@ def _draw_digit(img: np.ndarray, ch: str, x: int, y: int, w: int, h: int) -> Non
         img[y0:y1, x0:x1] = 235
 
 
-def test_pattern(width: int, height: int, index: int, now: float) -> np.ndarray:
+def pattern_image(width: int, height: int, index: int, now: float) -> np.ndarray:
     """The RGB picture for frame ``index`` at wall-clock time ``now``."""
     img = np.full((height, width, 3), 16, dtype=np.uint8)
     bars_h, strip_h = int(height * BARS_END), int(height * STRIP_END)
@@ -106,7 +106,7 @@ def moving_bar_x(frame: av.VideoFrame) -> int:
 
 
 class SyntheticVideoTrack(MediaStreamTrack):
-    """Frames of :func:`test_pattern`, paced at ``fps`` by the track's own clock."""
+    """Frames of :func:`pattern_image`, paced at ``fps`` by the track's own clock."""
 
     kind = "video"
 
@@ -120,7 +120,7 @@ class SyntheticVideoTrack(MediaStreamTrack):
         if self.readyState != "live":
             raise MediaStreamError
         index = await self._pacer.wait()
-        frame = av.VideoFrame.from_ndarray(test_pattern(self.width, self.height, index, self._now()), format="rgb24")
+        frame = av.VideoFrame.from_ndarray(pattern_image(self.width, self.height, index, self._now()), format="rgb24")
         frame.pts = index
         frame.time_base = fractions.Fraction(1, self.fps)
         return frame
