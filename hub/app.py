@@ -29,6 +29,7 @@ from .registry import BoothRegistry
 from .service import Hub
 from .sockets import APP_BOOTH_SOCKETS, APP_HUB, APP_REGISTRY, advisor_socket, booth_socket
 from .state import InMemoryState, SharedState
+from .state_redis import state_for, state_lifecycle
 from .users import UserStore
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class HubParts:
         clock = clock or SystemClock()
         db = open_db(config.store.path)
         users = UserStore(db, clock, config.auth.max_failures, config.auth.lockout_s)
-        return cls(config, db, state or InMemoryState(), BoothRegistry(db), users, clock)
+        return cls(config, db, state or state_for(config), BoothRegistry(db), users, clock)
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -116,6 +117,7 @@ def make_app(parts: HubParts) -> web.Application:
         task.cancel()
         await hub.close()
 
+    app.cleanup_ctx.append(state_lifecycle(parts.state))  # Redis: connect at start, close at the end
     app.cleanup_ctx.append(purge_forever)
     return app
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -67,11 +67,20 @@ class CallsSection(_Section):
     average_call_s: Annotated[float, Field(gt=0)] = 600.0
 
 
+class StateSection(_Section):
+    # Several hub processes behind one load balancer share presence, queue and calls in Redis
+    # (hub/state_redis.py); one hub alone keeps them in process.
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: Annotated[str, Field(pattern=r"^(redis|rediss|unix)://")] = "redis://127.0.0.1:6379/0"
+    prefix: Annotated[str, Field(max_length=40)] = "vk:"
+
+
 class HubConfig(_Section):
     server: ServerSection = ServerSection()
     store: StoreSection = StoreSection()
     auth: AuthSection = AuthSection()
     calls: CallsSection = CallsSection()
+    state: StateSection = StateSection()
     ice_servers: list[IceServer] = []
 
 
