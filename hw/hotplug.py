@@ -70,27 +70,35 @@ class FakeHotplug(_Listeners):
         self.emit(HotplugEvent("add", subsystem, device_node, device_node.rsplit("/", 1)[-1]))
 
 
+def netlink_monitor(subsystems: tuple[str, ...]):
+    """A started pyudev monitor on the kernel's udev netlink socket, filtered to ``subsystems``."""
+    try:
+        import pyudev
+    except ImportError:
+        raise DriverMissing("udev", "pyudev", "Install it with `pip install pyudev`.") from None
+    try:
+        monitor = pyudev.Monitor.from_netlink(pyudev.Context())
+        for subsystem in subsystems:
+            monitor.filter_by(subsystem)
+        monitor.start()
+    except (OSError, ImportError) as exc:  # no netlink in a container, no libudev
+        raise DeviceUnavailable("hot-plug monitor", "(udev netlink)", str(exc)) from None
+    return monitor
+
+
 class UdevHotplug(_Listeners):
     """pyudev netlink monitor on video4linux and sound, read from the asyncio loop."""
 
-    def __init__(self, subsystems: tuple[str, ...] = SUBSYSTEMS) -> None:
+    def __init__(self, subsystems: tuple[str, ...] = SUBSYSTEMS, monitor_factory=None) -> None:
+        """``monitor_factory(subsystems)`` returns a started pyudev-like monitor (tests)."""
         super().__init__()
         self._subsystems = subsystems
+        self._monitor_factory = monitor_factory or netlink_monitor
         self._monitor = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
-        try:
-            import pyudev
-        except ImportError:
-            raise DriverMissing("udev", "pyudev", "Install it with `pip install pyudev`.") from None
-        try:
-            monitor = pyudev.Monitor.from_netlink(pyudev.Context())
-            for subsystem in self._subsystems:
-                monitor.filter_by(subsystem)
-            monitor.start()
-        except (OSError, ImportError) as exc:  # no netlink in a container, no libudev
-            raise DeviceUnavailable("hot-plug monitor", "(udev netlink)", str(exc)) from None
+        monitor = self._monitor_factory(self._subsystems)
         self._monitor = monitor
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(monitor.fileno(), self._readable)

@@ -38,6 +38,54 @@ async def test_udev_monitor_starts_where_netlink_exists():
     hp.close()
 
 
+class SocketMonitor:
+    """A pyudev-like monitor whose file descriptor becomes readable when a test queues a device."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._r, self._w = socket.socketpair()
+        self._r.setblocking(False)
+        self.queued: list = []
+
+    def fileno(self) -> int:
+        return self._r.fileno()
+
+    def push(self, action: str, subsystem: str, node: str) -> None:
+        from types import SimpleNamespace
+
+        self.queued.append(SimpleNamespace(action=action, subsystem=subsystem, device_node=node,
+                                           sys_name=node.rsplit("/", 1)[-1]))
+        self._w.send(b"x")
+
+    def poll(self, timeout=None):
+        try:
+            self._r.recv(1)
+        except BlockingIOError:
+            return None
+        return self.queued.pop(0)
+
+
+async def test_udev_events_arrive_on_the_loop_and_drive_the_camera():
+    monitor = SocketMonitor()
+    hp = UdevHotplug(monitor_factory=lambda subsystems: monitor)
+    await hp.start()
+    cam = SyntheticCamera(width=160, height=120, hotplug=hp)
+    changes: asyncio.Queue = asyncio.Queue()
+    cam.on_change(changes.put_nowait)
+    seen: asyncio.Queue = asyncio.Queue()
+    hp.subscribe(seen.put_nowait)
+    monitor.push("change", "video4linux", "/dev/video0")  # not add/remove: ignored
+    monitor.push("remove", "video4linux", "/dev/video0")
+    event = await asyncio.wait_for(seen.get(), 5)
+    assert event == HotplugEvent("remove", "video4linux", "/dev/video0", "video0")
+    assert (await asyncio.wait_for(changes.get(), 5)).healthy is False
+    monitor.push("add", "video4linux", "/dev/video0")
+    assert (await asyncio.wait_for(changes.get(), 5)).healthy is True
+    hp.close()
+    await cam.close()
+
+
 async def test_unplug_and_replug_tell_listeners_and_swap_the_picture():
     hp = FakeHotplug()
     cam = SyntheticCamera(width=320, height=240, hotplug=hp)
