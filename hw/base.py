@@ -40,15 +40,21 @@ HealthListener = Callable[[HealthChange], None]
 
 @runtime_checkable
 class Camera(Protocol):
-    """A camera. ``video_track()`` returns a live track that survives unplug/replug."""
+    """A camera. ``video_track()`` returns a live track that survives unplug/replug.
+
+    Passthrough is opt-in: ``video_track(encoded=True)`` yields the camera's own encoded
+    ``av.Packet`` objects when ``passthrough_codec`` is set, and the caller must then make the peer
+    connection negotiate that codec (``transceiver.setCodecPreferences``). Without it the track
+    yields ``av.VideoFrame`` (decoded if need be), which works under any codec.
+    """
 
     healthy: bool
     #: "video/H264" when the track yields pre-encoded ``av.Packet`` (negotiate H.264 then), else None.
     #: Fixed when the camera is built, so a peer connection can be set up before the device opens.
     passthrough_codec: str | None
 
-    def video_track(self, decode: bool = False) -> MediaStreamTrack:
-        """A live track; ``decode=True`` yields frames even from a passthrough camera."""
+    def video_track(self, encoded: bool = False) -> MediaStreamTrack:
+        """A live track of frames, or of the camera's encoded packets with ``encoded=True``."""
 
     def on_change(self, listener: HealthListener) -> Callable[[], None]: ...
 

@@ -2,7 +2,7 @@
 
 A driver subclasses :class:`SupervisedCamera`, implements ``_open_source()`` (see
 :mod:`hw.supervised`), and sets ``passthrough_codec`` to "video/H264" when its track yields
-pre-encoded ``av.Packet`` objects. It is fixed when the camera is built, so the peer connection can
+pre-encoded ``av.Packet`` objects (handed out by ``video_track(encoded=True)``). It is fixed when the camera is built, so the peer connection can
 prefer H.264 before the device opens; a track may still carry plain frames (the "camera unavailable"
 picture, a replugged camera that cannot encode), which aiortc encodes under any codec.
 
@@ -44,13 +44,14 @@ class SupervisedCamera(SupervisedSource):
         self._node = os.path.realpath(device)
         super().__init__(device, unavailable_picture(width, height), fps, hotplug)
 
-    def video_track(self, decode: bool = False) -> MediaStreamTrack:
+    def video_track(self, encoded: bool = False) -> MediaStreamTrack:
         """A new live track of this camera (survives unplug/replug); stop it when done.
 
-        With ``passthrough_codec`` set the track yields encoded ``av.Packet`` objects unless
-        ``decode=True`` (for a peer that did not negotiate that codec).
+        Frames by default. ``encoded=True`` passes a passthrough camera's ``av.Packet`` objects on
+        untouched: only for a peer connection that negotiates ``passthrough_codec``, since any
+        other encoder would be handed H.264 it cannot use.
         """
-        return self._new_track(decode)
+        return self._new_track(encoded)
 
     def _matches(self, event: HotplugEvent) -> bool:
         if event.subsystem != self.subsystem or event.device_node is None:

@@ -58,7 +58,7 @@ def _result(name: str, ok: bool, detail: str, problem: str = "", skipped: bool =
 
 async def check_camera(camera: Camera, timeout: float = 5.0) -> CheckResult:
     """Frames arrive and change (the picture is live, not frozen) within ``timeout``."""
-    track = camera.video_track()
+    track = camera.video_track(encoded=True)  # packets are enough to see a picture change
     first: bytes | None = None
     frames = 0
     try:

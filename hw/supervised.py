@@ -75,18 +75,17 @@ class SupervisedSource:
     def on_change(self, listener: HealthListener) -> Callable[[], None]:
         return self._health.subscribe(listener)
 
-    def _new_track(self, decode: bool = False) -> MediaStreamTrack:
+    def _new_track(self, encoded: bool = False) -> MediaStreamTrack:
         """A new live track of this device; stop it when done. Opens the device on first use.
 
-        ``decode=True`` turns pre-encoded packets into frames for a consumer that cannot take
-        them (a peer that did not negotiate the passthrough codec).
+        A source of pre-encoded packets is decoded to frames unless ``encoded=True``.
         """
         if self._source is None and not self._closed:
             self._try_open()
         track = SwitchableTrack(
             self.kind, self._placeholder, fps=self._fps, on_source_failed=self._source_failed, on_stop=self._forget
         )
-        track.decode = decode
+        track.encoded = encoded
         if self._source is not None:
             track.set_source(self._feed(track))
         self._tracks.append(track)
@@ -99,7 +98,9 @@ class SupervisedSource:
         # keyframe); raw frames are better dropped than queued when a consumer lags.
         encoded = getattr(self, "passthrough_codec", None) is not None
         proxy = self._relay.subscribe(self._source, buffered=encoded)
-        return DecodedTrack(proxy) if getattr(track, "decode", False) else proxy
+        if encoded and not getattr(track, "encoded", False):
+            return DecodedTrack(proxy)
+        return proxy
 
     async def close(self) -> None:
         self._closed = True

@@ -25,7 +25,7 @@ def test_encoded_pattern_decodes():
 async def test_passthrough_packets_reach_the_advisor_as_the_pattern():
     cam = PrerecordedH264Camera(width=320, height=240, fps=15)
     booth, advisor = RTCPeerConnection(), RTCPeerConnection()
-    track = cam.video_track()
+    track = cam.video_track(encoded=True)
     assert cam.passthrough_codec == "video/H264"
     transceiver = booth.addTransceiver(track, direction="sendonly")
     h264 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == cam.passthrough_codec]
@@ -54,3 +54,13 @@ async def test_passthrough_packets_reach_the_advisor_as_the_pattern():
         await booth.close()
         await advisor.close()
         await cam.close()
+
+
+async def test_default_track_of_a_passthrough_camera_yields_pictures():
+    """Passthrough is opt-in: a caller that negotiated some other codec gets frames it can encode."""
+    cam = PrerecordedH264Camera(width=320, height=240, fps=15)
+    track = cam.video_track()
+    frame = await asyncio.wait_for(track.recv(), 10)
+    assert isinstance(frame, av.VideoFrame) and looks_like_test_pattern(frame)
+    track.stop()
+    await cam.close()

@@ -109,7 +109,7 @@ def test_without_picamera2_the_error_says_what_to_install(monkeypatch):
 async def test_hardware_h264_is_passed_through(fake_picamera2):
     cam = picamera.PiCamera(width=320, height=240, fps=10, hardware_h264=True)
     assert cam.passthrough_codec == "video/H264"
-    track = cam.video_track()
+    track = cam.video_track(encoded=True)
     packets = [await asyncio.wait_for(track.recv(), 5) for _ in range(5)]
     assert all(isinstance(p, av.Packet) for p in packets)
     assert [p.pts for p in packets] == sorted(p.pts for p in packets)

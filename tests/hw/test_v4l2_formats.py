@@ -43,10 +43,10 @@ async def test_h264_camera_is_passed_through(device, monkeypatch):
     monkeypatch.setattr(v4l2.V4l2Camera, "_offers", lambda self, fmt: fmt in FakePlayer.offers)
     cam = v4l2.V4l2Camera(device, width=160, height=120, fps=10)
     assert cam.passthrough_codec == "video/H264"  # known before the device is opened for a call
-    track = cam.video_track()
+    track = cam.video_track(encoded=True)
     assert isinstance(await asyncio.wait_for(track.recv(), 5), av.Packet)
     assert FakePlayer.opened == [("h264", False)]
-    decoded = cam.video_track(decode=True)  # a peer without H.264 still gets pictures
+    decoded = cam.video_track()  # by default pictures, for a peer that may not do H.264
 
     async def first_picture():
         while True:
