@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
 
 from hw.base import HotplugEvent, HotplugSource
 from hw.devices import build_devices
+from hw.encoded import PrerecordedH264Camera
 from hw.hotplug import FakeHotplug, UdevHotplug
 from hw.synthetic import SyntheticCamera, looks_like_test_pattern
 
@@ -160,12 +161,17 @@ class Receiver:
 
 
 @pytest.mark.slow
-async def test_call_survives_camera_unplug_and_replug():
+@pytest.mark.parametrize("passthrough", [False, True], ids=["vp8-frames", "h264-passthrough"])
+async def test_call_survives_camera_unplug_and_replug(passthrough):
     hp = FakeHotplug()
-    cam = SyntheticCamera(width=320, height=240, fps=15, hotplug=hp)
+    camera_class = PrerecordedH264Camera if passthrough else SyntheticCamera
+    cam = camera_class(width=320, height=240, fps=15, hotplug=hp)
     booth, advisor = RTCPeerConnection(), RTCPeerConnection()
-    sender_track = cam.video_track()
-    booth.addTrack(sender_track)
+    sender_track = cam.video_track(encoded=passthrough)
+    transceiver = booth.addTransceiver(sender_track, direction="sendonly")
+    if passthrough:  # the placeholder frames are encoded by libx264, the camera's packets passed on
+        caps = RTCRtpSender.getCapabilities("video").codecs
+        transceiver.setCodecPreferences([c for c in caps if c.mimeType == cam.passthrough_codec])
     got_track = asyncio.get_running_loop().create_future()
     advisor.on("track", lambda t: got_track.set_result(t) if t.kind == "video" else None)
     try:
