@@ -148,22 +148,43 @@ def test_led_patterns_drive_the_pin(factory, led):
         assert led._led._blink_thread is not None  # gpiozero animates it in the background
 
 
-def test_fault_blinks_faster_than_waiting(factory, led):
+class NotifyingPin(MockPWMPin):
+    """A mock PWM pin that lets a test wait for its next state changes instead of sleeping."""
+
+    def __init__(self, factory, info) -> None:
+        super().__init__(factory, info)
+        self.changed = threading.Condition()
+
+    def _change_state(self, value):
+        with self.changed:
+            result = super()._change_state(value)
+            self.changed.notify_all()
+        return result
+
+    def wait_for_changes(self, count: int, timeout: float = 10.0) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: len(self.states) >= count, timeout)
+
+
+def test_fault_blinks_faster_than_waiting():
+    factory = MockFactory(pin_class=NotifyingPin)
+    led = GpioStatusLed(27, pin_factory=factory)
     pin = factory.pin(27)
 
     def period(pattern: str) -> float:
-        pin.clear_states()
         led.show(pattern)
-        changes = threading.Event()
-        # Wait until the blink thread has toggled the pin a few times.
-        for _ in range(200):
-            if len(pin.states) >= 5:
-                break
-            changes.wait(0.02)
-        t = [s.timestamp for s in pin.states[1:5]]
-        return (t[-1] - t[0]) / 3
+        with pin.changed:
+            pin.clear_states()
+        assert pin.wait_for_changes(5)
+        # PinState.timestamp is the time since the previous change: the on/off durations.
+        return sum(state.timestamp for state in pin.states[2:5]) / 3  # [1] is cut short by the clear
 
-    assert period("fault") < period("waiting") / 2
+    try:
+        fault, waiting = period("fault"), period("waiting")
+    finally:
+        led.close()
+        factory.reset()
+    assert fault < waiting / 2, (fault, waiting)
 
 
 def test_unknown_pattern_is_a_clear_error(led):
