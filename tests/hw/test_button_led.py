@@ -190,3 +190,16 @@ def test_fault_blinks_faster_than_waiting():
 def test_unknown_pattern_is_a_clear_error(led):
     with pytest.raises(UnsupportedSetting, match="idle, waiting, call, fault, off"):
         led.show("disco")
+
+
+def test_idle_breathes_through_intermediate_brightness():
+    factory = MockFactory(pin_class=NotifyingPin)
+    led = GpioStatusLed(27, pin_factory=factory)
+    pin = factory.pin(27)
+    try:
+        led.show("idle")
+        assert pin.wait_for_changes(10)
+        assert any(0 < state.state < 1 for state in pin.states)  # a fade, not a blink
+    finally:
+        led.close()
+        factory.reset()
