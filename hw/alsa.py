@@ -17,6 +17,7 @@ import asyncio
 import fractions
 import logging
 import os
+import threading
 import time
 
 import av
@@ -72,6 +73,8 @@ class AlsaSpeaker(SpeakerBase):
         self._resampler = None
         self._samples = 0
         self._next_attempt = 0.0
+        # A cancelled play() leaves its worker thread writing; closing must wait for that write.
+        self._io_lock = threading.Lock()
 
     def _on_hotplug(self, event: HotplugEvent) -> None:
         self._next_attempt = 0.0  # something changed: try the device at once, not after the pause
@@ -96,6 +99,12 @@ class AlsaSpeaker(SpeakerBase):
         await asyncio.to_thread(self._write_blocking, frame)
 
     def _write_blocking(self, frame: av.AudioFrame) -> None:
+        with self._io_lock:
+            if self._container is None:
+                return  # closed while this write waited
+            self._write_locked(frame)
+
+    def _write_locked(self, frame: av.AudioFrame) -> None:
         try:
             for out in self._resampler.resample(frame):
                 out.pts = self._samples
@@ -108,6 +117,7 @@ class AlsaSpeaker(SpeakerBase):
             raise DeviceUnavailable("speaker", f"ALSA {self.device!r}", str(exc)) from None
 
     def _close(self) -> None:
-        container, self._container = self._container, None
-        if container is not None:
-            container.close()
+        with self._io_lock:
+            container, self._container = self._container, None
+            if container is not None:
+                container.close()

@@ -95,22 +95,27 @@ class SpeakerBase:
             self.probe()
 
     async def _consume(self, track: MediaStreamTrack) -> None:
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            try:
-                if not self._opened:
-                    self._open()
-                    self._opened = True
-                await self._write(frame)
-            except DeviceUnavailable as exc:
-                # Keep draining the track (the call goes on) and retry the device on each frame.
-                self._shut()
-                self._health.set(False, str(exc), HINT_UNAVAILABLE)
-                continue
-            self._health.set(True, "speaker playing", HINT_RECOVERED)
+        try:
+            while True:
+                try:
+                    frame = await track.recv()
+                except MediaStreamError:
+                    return
+                try:
+                    if not self._opened:
+                        self._open()
+                        self._opened = True
+                    await self._write(frame)
+                except DeviceUnavailable as exc:
+                    # Keep draining the track (the call goes on) and retry the device as it comes.
+                    self._shut()
+                    self._health.set(False, str(exc), HINT_UNAVAILABLE)
+                    continue
+                self._health.set(True, "speaker playing", HINT_RECOVERED)
+        finally:
+            # Release the sound device between calls: another program (or the next probe) may
+            # need it, and an open device with nothing to play only underruns.
+            self._shut()
 
     def _shut(self) -> None:
         if self._opened:

@@ -40,6 +40,7 @@ async def test_speaker_writes_the_tone_to_the_device(device_writes):
     opened, sink = device_writes
     speaker = alsa.AlsaSpeaker("plughw:CARD=Device")
     await asyncio.wait_for(speaker.play_test_tone(0.2, frequency=1000), 10)
+    assert speaker._container is None  # released as soon as the tone is over
     await speaker.close()
     assert opened == [("plughw:CARD=Device", "w", "alsa")]
     pcm = np.frombuffer(sink.getvalue(), dtype=np.int16).reshape(-1, 2)
