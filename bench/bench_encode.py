@@ -151,7 +151,11 @@ def run() -> list[dict]:
 
     Software H.264 is the baseline the passthrough row is compared with, measured in this run.
     """
-    measured = {m["mode"]: m for m in asyncio.run(_run_all())}
+    try:
+        measured = {m["mode"]: m for m in asyncio.run(_run_all())}
+    except Exception as exc:  # one broken benchmark must not take the others' table down
+        return [{"name": f"encode.{mode}", "value": None, "unit": f"failed: {type(exc).__name__}: {exc}",
+                 "baseline": None, "ratio": None, "target": None, "ok": False} for mode in ("vp8", "h264", "passthrough")]
     # A call that delivered nothing measured nothing: require most of the frames to arrive.
     min_frames = int((WARMUP_S + MEASURE_S) * FPS * 0.5)
     baseline = measured["h264"]["cpu_s_per_s"]
