@@ -187,7 +187,7 @@ def main() -> int:
     rows = run()
     for row in rows:
         ratio = f"ratio {row['ratio']}" if row["ratio"] is not None else ""
-        print(f"{row['name']:<20} {row['value']:>7}  {ratio:<12} {row['target'] or '':<14} "
+        print(f"{row['name']:<20} {str(row['value']):>7}  {ratio:<12} {row['target'] or '':<14} "
               f"{'ok' if row['ok'] else 'FAIL':<4}  {row['unit']}")
     return 0 if all(r["ok"] for r in rows) else 1
 
