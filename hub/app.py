@@ -25,10 +25,12 @@ from .auth import APP_ORIGINS, APP_SESSIONS, APP_USERS, AdvisorSessions, add_aut
 from .config import HubConfig
 from .enrolment import EnrolmentCodes, add_enrolment_routes
 from .db import open_db, purge
+from .metrics import HubMetrics, add_metrics_route
 from .registry import BoothRegistry
 from .service import Hub
 from .sockets import APP_BOOTH_SOCKETS, APP_HUB, APP_REGISTRY, advisor_socket, booth_socket
 from .state import InMemoryState, SharedState
+from .stats import HubStats, StatsRecorder, add_stats_routes
 from .state_redis import state_for, state_lifecycle
 from .users import UserStore
 
@@ -86,7 +88,8 @@ async def _healthz(request: web.Request) -> web.Response:
 
 def make_app(parts: HubParts) -> web.Application:
     config = parts.config
-    hub = Hub(config, parts.state, parts.db, parts.clock)
+    stats, metrics = HubStats(parts.db), HubMetrics()  # anonymous statistics; technicians' metrics
+    hub = Hub(config, parts.state, parts.db, parts.clock, listeners=[StatsRecorder(stats, parts.clock), metrics])
     app = web.Application(client_max_size=64 * 1024)
     app[APP_HUB] = hub
     app[APP_REGISTRY] = parts.registry
@@ -103,6 +106,8 @@ def make_app(parts: HubParts) -> web.Application:
     app.router.add_get("/ws/booth", booth_socket)
     app.router.add_get("/ws/advisor", advisor_socket)
     add_speedtest_routes(app)  # the booth's device check measures up- and download against the hub
+    add_stats_routes(app, stats, parts.clock)  # /stats, /api/stats, /api/stats.csv (role lead)
+    add_metrics_route(app, metrics, hub)  # /metrics, loopback only
 
     async def purge_forever(app: web.Application):
         async def loop() -> None:

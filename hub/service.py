@@ -21,7 +21,8 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import sqlite_utils
 
@@ -53,8 +54,12 @@ class _BoothLink:
 
 
 class Hub:
-    def __init__(self, config: HubConfig, state: SharedState, db: sqlite_utils.Database, clock: Clock) -> None:
+    def __init__(self, config: HubConfig, state: SharedState, db: sqlite_utils.Database, clock: Clock,
+                 listeners: list[Any] | None = None) -> None:
         self.config = config
+        # Statistics and metrics listen here (hub/stats.py, hub/metrics.py): call_started, quality,
+        # call_ended, survey, signalling_error. Counted once, on the instance that handled the event.
+        self.listeners = list(listeners or [])
         self.state = state
         self._db = db
         self._clock = clock
@@ -153,6 +158,16 @@ class Hub:
                 route = await self.state.get_route(call_id)
                 if route is not None and route.booth_id == booth.booth_id:
                     await self.end_call(call_id, reason, notify_booth=False)
+            case p.Quality(call_id=call_id):
+                route = await self.state.get_route(call_id)
+                if route is None or route.booth_id != booth.booth_id:
+                    return p.Error(code="unknown_call", message="no such call for this booth", ref=msg.type)
+                await self._send(route.advisor_channel, msg)  # the advisor sees it live
+                record_call_fields(self._db, call_id, {"quality": msg.grade, "upload_kbps": msg.send_kbps,
+                                                       "download_kbps": msg.recv_kbps}, self._expiry())
+                self.emit("quality", call_id=call_id, grade=msg.grade)
+            case p.Survey():
+                self.emit("survey", location=booth.location, answers=msg.answers())
             case p.CallInfo():
                 route = await self.state.get_route(msg.call_id)
                 if route is None or route.booth_id != booth.booth_id:
@@ -164,10 +179,12 @@ class Hub:
     # --- advisors -----------------------------------------------------------------------------
 
     async def advisor_connected(self, username: str, channel: str) -> None:
+        self.emit("advisor_connected")
         await self._send(channel, p.Snapshot(advisor=username, waiting=await self.state.waiting(),
                                              booths=await self.state.presence(), ice_servers=self.ice_servers))
 
     async def advisor_disconnected(self, channel: str) -> None:
+        self.emit("advisor_disconnected")
         # An advisor who closes the console ends their call: the customer must not wait on a ghost.
         for route in await self.state.routes():
             if route.advisor_channel == channel:
@@ -209,11 +226,13 @@ class Hub:
             await self._send(channel, p.AdmitResult(session_id=session_id, ok=False, reason="taken" if taken else "gone"))
             return
         entry, _route = won
+        waited_s = (self._clock.now() - datetime.fromisoformat(entry.since)).total_seconds()
         # The booth's offer is the critical path to first frames: it goes out before anything else.
         await self._send(booth_channel(entry.booth_id), p.Admitted(session_id=session_id, call_id=call_id, ice_servers=self.ice_servers))
         await self._send(channel, p.AdmitResult(session_id=session_id, ok=True, call_id=call_id, ice_servers=self.ice_servers))
         await self._send(ADVISORS, p.WaitingRemoved(session_id=session_id, reason="admitted"))
         log.info("call %s: admitted session %s", call_id, session_id)
+        self.emit("call_started", call_id=call_id, location=entry.location, kind=entry.kind, waited_s=waited_s)
         link = self._booths.get(entry.booth_id)
         record_call_fields(self._db, call_id, {"name": entry.name, "customer_number": entry.customer_number,
                                                "ip_address": link.ip if link else None}, self._expiry())
@@ -230,6 +249,7 @@ class Hub:
         if route is None:
             return
         log.info("call %s: ended (%s)", call_id, reason)
+        self.emit("call_ended", call_id=call_id, reason=reason)
         if notify_booth:
             await self._send(booth_channel(route.booth_id), p.CallEnded(call_id=call_id, reason=reason))
         if notify_advisor:
@@ -259,6 +279,16 @@ class Hub:
         self._end_timers.clear()
 
     # --- helpers --------------------------------------------------------------------------------
+
+    def emit(self, event: str, **data: Any) -> None:
+        """Tell the listeners; a failing listener (a full disk, say) must not break a call."""
+        for listener in self.listeners:
+            handler = getattr(listener, event, None)
+            if handler is not None:
+                try:
+                    handler(**data)
+                except Exception:
+                    log.exception("%s listener failed on %s", type(listener).__name__, event)
 
     def _expiry(self):
         return self._clock.now() + timedelta(days=self.config.store.retention_days)

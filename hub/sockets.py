@@ -59,7 +59,8 @@ class Outbox:
 
 
 async def _pump(ws: web.WebSocketResponse, outbox: Outbox, accept: frozenset[str],
-                handle: Callable[[p.Message], Awaitable[p.Error | None]]) -> None:
+                handle: Callable[[p.Message], Awaitable[p.Error | None]],
+                on_error: Callable[[str], None] = lambda code: None) -> None:
     """Read frames until the socket closes; validate each; answer errors; never raise on bad input."""
     async for frame in ws:
         if frame.type == WSMsgType.TEXT:
@@ -72,6 +73,7 @@ async def _pump(ws: web.WebSocketResponse, outbox: Outbox, accept: frozenset[str
         else:
             break
         if reply is not None:
+            on_error(reply.code)  # counted for the hub's metrics
             outbox.put(p.encode(reply))
 
 
@@ -112,7 +114,8 @@ async def booth_socket(request: web.Request) -> web.StreamResponse:
             return ws
         await hub.booth_connected(booth, request.remote or "", hello, conn_id)
         connected = True
-        await _pump(ws, outbox, p.BOOTH_TO_HUB, lambda msg: hub.booth_message(booth, msg))
+        await _pump(ws, outbox, p.BOOTH_TO_HUB, lambda msg: hub.booth_message(booth, msg),
+                    lambda code: hub.emit("signalling_error", side="booth", code=code))
     finally:
         unsubscribe()
         if sockets.get(booth.booth_id) is ws:
@@ -138,7 +141,8 @@ async def advisor_socket(request: web.Request) -> web.StreamResponse:
     session.sockets.add(ws)
     try:
         await hub.advisor_connected(session.username, channel)
-        await _pump(ws, outbox, p.ADVISOR_TO_HUB, lambda msg: hub.advisor_message(session.username, channel, msg))
+        await _pump(ws, outbox, p.ADVISOR_TO_HUB, lambda msg: hub.advisor_message(session.username, channel, msg),
+                    lambda code: hub.emit("signalling_error", side="advisor", code=code))
     finally:
         session.sockets.discard(ws)
         for unsubscribe in unsubscribers:

@@ -184,6 +184,48 @@ class CallInfo(Message):
     quality: Annotated[str, Field(max_length=40)] | None = None
 
 
+Kbps = Annotated[float, Field(ge=0, le=10_000_000)]
+
+
+class Quality(Message):
+    """The booth's measurement of the call, every few seconds (rtc/quality.py); relayed to the advisor.
+
+    ``grade`` is good / fair / poor by the thresholds in :mod:`rtc.quality`; rates in kbit/s, loss
+    in percent. The hub keeps the rates and the grade as the call's consented technical fields.
+    """
+
+    type: Literal["quality"] = "quality"
+    call_id: Id
+    grade: Literal["good", "fair", "poor"] | None = None
+    send_kbps: Kbps = 0.0
+    recv_kbps: Kbps = 0.0
+    rtt_ms: Annotated[float, Field(ge=0, le=600_000)] | None = None
+    jitter_ms: Annotated[float, Field(ge=0, le=600_000)] | None = None
+    send_loss_pct: Annotated[float, Field(ge=0, le=100)] = 0.0
+    recv_loss_pct: Annotated[float, Field(ge=0, le=100)] = 0.0
+    fps: Annotated[float, Field(ge=0, le=240)] | None = None
+    width: Annotated[int, Field(ge=0, le=8192)] | None = None
+    height: Annotated[int, Field(ge=0, le=8192)] | None = None
+    level: Annotated[int, Field(ge=0, le=16)] = 0
+    max_bytes: ClassVar[int] = 1024
+
+
+class Survey(Message):
+    """The anonymous survey answers: deliberately no session id, no call id and no time.
+
+    The hub only adds them to per-day, per-location counts (hub/stats.py).
+    """
+
+    type: Literal["survey"] = "survey"
+    rating: Annotated[int, Field(ge=1, le=5)] | None = None
+    easy: bool | None = None
+    again: bool | None = None
+    max_bytes: ClassVar[int] = 256
+
+    def answers(self) -> dict[str, Any]:
+        return {"rating": self.rating, "easy": self.easy, "again": self.again}
+
+
 # --- hub -> booth ---------------------------------------------------------------------------
 
 
@@ -302,7 +344,7 @@ _CALL = (Offer, Answer, Candidate, Hangup)
 MESSAGES: dict[str, type[Message]] = {
     m.model_fields["type"].default: m
     for m in (
-        *_CALL, Error, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo,
+        *_CALL, Error, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey,
         Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded,
         Admit, Decline, Seen, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus,
         AdmitResult, CallState,
@@ -315,11 +357,12 @@ def _types(*models: type[Message]) -> frozenset[str]:
 
 
 # What each side accepts: a booth cannot send ``admit``, an advisor cannot send ``waiting``.
-BOOTH_TO_HUB = _types(*_CALL, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo)
+BOOTH_TO_HUB = _types(*_CALL, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey)
 HUB_TO_BOOTH = _types(*_CALL, Error, Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded)
 ADVISOR_TO_HUB = _types(*_CALL, Admit, Decline, Seen, Heartbeat)
 HUB_TO_ADVISOR = _types(
-    *_CALL, Error, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus, AdmitResult, CallState
+    *_CALL, Error, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus, AdmitResult, CallState,
+    Quality,
 )
 
 
