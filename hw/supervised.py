@@ -59,6 +59,7 @@ class SupervisedSource:
         self._unsubscribe = hotplug.subscribe(self._on_hotplug) if hotplug is not None else None
         self._closed = False
         self._retry: asyncio.TimerHandle | None = None
+        self._attempt = 0  # index into RECOVER_RETRIES_S for the next retry
 
     # --- what drivers implement -------------------------------------------------------------
     def _open_source(self) -> MediaStreamTrack:
@@ -131,8 +132,7 @@ class SupervisedSource:
         for track in self._tracks:
             track.set_source(None)
         self._health.set(False, f"{self.role} {self.device}: {reason}", self.unplugged_hint)
-        if self._retry is None:
-            self._schedule_retry(0)
+        self._schedule_retry()
 
     def _on_hotplug(self, event: HotplugEvent) -> None:
         if self._closed or not self._matches(event):
@@ -142,24 +142,26 @@ class SupervisedSource:
             self.unplugged()
         elif event.action == "add":
             self._cancel_retry()
-            self._recover_with_retries(0)
+            self._attempt = 0  # a fresh device: quick retries again
+            self.recover()
 
-    def _recover_with_retries(self, attempt: int) -> None:
-        self._retry = None
-        if not self.recover():
-            self._schedule_retry(attempt)
-
-    def _schedule_retry(self, attempt: int) -> None:
-        # Quick retries first (udev is early), then a slow poll for as long as the device is
-        # missing: without udev (hotplug "none", a container) polling is the only way back.
-        if self._closed:
+    def _schedule_retry(self) -> None:
+        # Quick retries first (udev announces a node before it can be opened), then a slow poll
+        # for as long as the device is missing: without udev (hotplug "none", a container) polling
+        # is the only way back.
+        if self._closed or self._retry is not None:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        delay = RECOVER_RETRIES_S[attempt] if attempt < len(RECOVER_RETRIES_S) else POLL_S
-        self._retry = loop.call_later(delay, self._recover_with_retries, attempt + 1)
+        delay = RECOVER_RETRIES_S[self._attempt] if self._attempt < len(RECOVER_RETRIES_S) else POLL_S
+        self._attempt += 1
+        self._retry = loop.call_later(delay, self._retry_now)
+
+    def _retry_now(self) -> None:
+        self._retry = None
+        self.recover()  # a failure schedules the next try
 
     def _cancel_retry(self) -> None:
         if self._retry is not None:
@@ -176,7 +178,9 @@ class SupervisedSource:
             source = self._open_source()
         except DeviceUnavailable as exc:
             self._health.set(False, str(exc), f"check.{self.role}.unavailable")
+            self._schedule_retry()
             return
+        self._attempt = 0
         self._source = source
         for track in self._tracks:
             track.set_source(self._feed(track))

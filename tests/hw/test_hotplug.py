@@ -231,3 +231,18 @@ async def test_camera_recovers_by_itself_without_udev():
     assert looks_like_test_pattern(await asyncio.wait_for(track.recv(), 5))
     track.stop()
     await cam.close()
+
+
+async def test_camera_missing_at_start_is_picked_up_when_it_appears():
+    cam = SyntheticCamera(width=160, height=120, fps=10)
+    cam.present = False
+    changes: asyncio.Queue = asyncio.Queue()
+    cam.on_change(changes.put_nowait)
+    track = cam.video_track()
+    assert not cam.healthy and not looks_like_test_pattern(await asyncio.wait_for(track.recv(), 5))
+    assert (await changes.get()).healthy is False
+    cam.present = True
+    assert (await asyncio.wait_for(changes.get(), 15)).healthy is True
+    assert looks_like_test_pattern(await asyncio.wait_for(track.recv(), 5))
+    track.stop()
+    await cam.close()
