@@ -37,6 +37,7 @@ from .config import BoothConfig, load_for_command
 from .consent import ConsentCatalog
 from .errors import ApplianceError
 from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
+from .metrics import BoothMetrics, MetricsServer
 from .session import Session, State
 from .store import BoothStore
 from .uiserver import UIServer
@@ -94,6 +95,8 @@ class Booth:
                                   lambda level: self.server.broadcast({"type": "mic_level", "level": level}))
         self.session.hub = hub_factory(self) if hub_factory else NullHubLink()
         self.session.calls = call_factory(self) if call_factory else NullCallHandler()
+        self.metrics = BoothMetrics(self)  # technicians' /metrics, served on [metrics] by start()
+        self.metrics_server: MetricsServer | None = None
         self.url = ""
         self.ready = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -117,6 +120,12 @@ class Booth:
         bound = self._runner.addresses[0]
         self.url = f"http://{bound[0]}:{bound[1]}/" if ":" not in bound[0] else f"http://[{bound[0]}]:{bound[1]}/"
         self._tasks = [loop.create_task(self.session.run_timers()), loop.create_task(self._purge_forever())]
+        if self.config.metrics.enabled:
+            try:
+                self.metrics_server = await MetricsServer(self.metrics, self.config.metrics.host,
+                                                          self.config.metrics.port).start()
+            except (ApplianceError, OSError) as exc:  # metrics are for technicians: never stop the booth
+                log.error("metrics endpoint not started: %s", exc)
         if hasattr(self.session.hub, "start"):  # the real hub link connects out and keeps reconnecting
             await self.session.hub.start()
         self.ready.set()
@@ -128,6 +137,8 @@ class Booth:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.mic_meter.stop()
+        if self.metrics_server is not None:
+            await self.metrics_server.close()
         await self.session.calls.stop()
         if hasattr(self.session.hub, "close"):
             await self.session.hub.close()
@@ -141,6 +152,7 @@ class Booth:
 
     def purge_now(self) -> dict[str, int]:
         counts = self.store.purge(self.clock.now())
+        self.metrics.purged(counts)
         log.info("purge: deleted %s", counts)
         return counts
 
