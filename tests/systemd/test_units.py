@@ -6,6 +6,7 @@ import json
 import mmap
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,25 @@ def test_every_policy_name_is_one_chromium_knows():
         unknown = [name for name in names if binary.find(name.encode() + b"\0") < 0]
         assert binary.find(b"DeveloperToolsAvailabilty\0") < 0  # the check can fail
     assert unknown == []
+
+
+def exec_start(name: str) -> list[str]:
+    return shlex.split(read_unit(name)["Service"]["ExecStart"][0])
+
+
+def test_the_purge_units_command_line_runs(tmp_path):
+    # The unit's own arguments, with the config path pointed at a test config: the CLI takes them.
+    args = exec_start("videokiosk-purge.service")
+    assert args[0] == EXECUTABLES[0]
+    config = tmp_path / "booth.toml"
+    config.write_text(f'[booth]\nid = "jc-test-1"\nname = "T"\nlocation = "L"\n[store]\npath = "{tmp_path / "b.db"}"\n')
+    argv = [str(config) if arg == "/etc/videokiosk/booth.toml" else arg for arg in args[1:]]
+    done = subprocess.run([sys.executable, "-m", "videokiosk.cli", *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("purged: ")
+
+
+def test_the_booth_units_command_line_is_one_the_cli_accepts():
+    args = exec_start("videokiosk-booth.service")
+    assert args[0] == EXECUTABLES[0] and args[1:] == ["booth", "--config", "/etc/videokiosk/booth.toml"]
+    # The daemon itself runs with these arguments in test_daemon_notify.py (config path swapped).
