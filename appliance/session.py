@@ -225,7 +225,9 @@ class Session:
         if name not in CHECK_NAMES or not isinstance(result, dict):
             raise Refused(f"not a check result: {name!r}")
         self._check_results[name] = result
-        log.info("session %s: check %s: %s %s", self._sid(), name, result.get("status"), result.get("hint") or "")
+        level = logging.WARNING if result.get("status") == "fail" else logging.INFO
+        log.log(level, "session %s: check %s: %s %s %s", self._sid(), name, result.get("status"),
+                result.get("hint") or "", result.get("detail") or "")
 
     async def _do_finish_checks(self, target: State, **_: Any) -> None:
         for name in CHECK_NAMES:

@@ -13,6 +13,7 @@ let state = null;
 let catalog = null;
 let language = null;
 let lastActivity = 0;
+let inbox = Promise.resolve();
 
 const selfView = new SelfView(send, [$("#self-view-check"), $("#self-view-call")], $("#remote-view"));
 
@@ -30,7 +31,9 @@ function connect() {
   socket.addEventListener("message", (event) => {
     let message;
     try { message = JSON.parse(event.data); } catch { return; }
-    onMessage(message).catch(() => showError("common.error"));
+    // One message at a time, in order: a render that waits for a translation file must not be
+    // overtaken by a later state.
+    inbox = inbox.then(() => onMessage(message)).catch(() => showError("common.error"));
   });
   socket.addEventListener("close", () => {
     $("#connecting").hidden = false;
@@ -42,8 +45,17 @@ function connect() {
 async function onMessage(message) {
   if (message.type === "state") await render(message.state);
   else if (message.type === "mic_level") $("#mic-meter").value = Number(message.level) || 0;
+  else if (message.type === "quality") showSignal(message.grade);
   else if (message.type === "answer") await selfView.answer(message.sdp);
   else if (message.type === "error") showError("common.error");
+}
+
+// Signal bars during the call: the daemon's transmission-quality grade (rtc/quality.py).
+function showSignal(grade) {
+  const signal = $("#signal");
+  signal.dataset.grade = ["good", "fair", "poor"].includes(grade) ? grade : "unknown";
+  signal.dataset.tLabel = `call.signal.${signal.dataset.grade}`;
+  if (catalog) applyCatalog(signal.parentElement, catalog);
 }
 
 async function render(next) {

@@ -26,6 +26,15 @@ def open_kiosk(kiosk_context, booth) -> Page:
     return page
 
 
+def wait_until_checks_pass(page: Page) -> None:
+    """Weiter becomes enabled once every check passed; if not, say which check failed and why."""
+    weiter = page.get_by_role("button", name=re.compile(r"^(Weiter|متابعة)$"))
+    try:
+        expect(weiter).to_be_enabled(timeout=SLOW)
+    except AssertionError:
+        raise AssertionError(f"device check did not pass: {page.locator('#check-list').inner_text()!r}") from None
+
+
 def wait_for_loopback(booth, active: bool) -> None:
     """The daemon's loopback peer (self-view) exists only while the check / call is on screen."""
     import asyncio
@@ -48,8 +57,8 @@ def test_three_touches_to_the_waiting_room_and_back_via_abbrechen(kiosk_context,
     expect(page.get_by_role("heading", name="Geräteprüfung")).to_be_visible()
     # The camera preview comes from the daemon over the loopback connection, not getUserMedia.
     expect(page.locator("#self-view-check")).to_have_attribute("data-live", "true", timeout=SLOW)
+    wait_until_checks_pass(page)
     weiter = page.get_by_role("button", name="Weiter")
-    expect(weiter).to_be_enabled(timeout=SLOW)
     for name in ("Kamera", "Mikrofon", "Lautsprecher", "Upload", "Download"):
         expect(page.locator(f"[data-check] >> text={name}")).to_be_visible()
     expect(page.locator(".check.pass")).to_have_count(5)
@@ -90,7 +99,8 @@ def test_the_same_journey_in_arabic_is_right_to_left(kiosk_context, start_booth)
     assert accept.bounding_box()["x"] < cancel.bounding_box()["x"]
     accept.click()
     expect(page.get_by_role("heading", name=ar["check"]["title"])).to_be_visible()
-    page.get_by_role("button", name=ar["check"]["continue"]).click(timeout=SLOW)
+    wait_until_checks_pass(page)
+    page.get_by_role("button", name=ar["check"]["continue"]).click()
     expect(page.get_by_role("heading", name=ar["waiting"]["title"])).to_be_visible()
     expect(page.get_by_text(ar["waiting"]["no_media"])).to_be_visible()
     assert booth.rows("consents")[0]["language"] == "ar"
@@ -121,7 +131,8 @@ def test_withdrawal_in_the_waiting_room_deletes_what_was_stored(kiosk_context, s
     page = open_kiosk(kiosk_context, booth)
     page.get_by_role("button", name="Videoberatung starten").click()
     page.get_by_role("button", name="Ich stimme zu").click()
-    page.get_by_role("button", name="Weiter").click(timeout=SLOW)
+    wait_until_checks_pass(page)
+    page.get_by_role("button", name="Weiter").click()
     expect(page.get_by_role("heading", name="Sie befinden sich im virtuellen Wartebereich")).to_be_visible()
     # Typed on the on-screen keyboard.
     page.get_by_label("Name", exact=True).click()
