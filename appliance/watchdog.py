@@ -136,11 +136,7 @@ class Watchdog:
 def tasks_alive(tasks: Callable[[], Sequence[asyncio.Task]], name: str = "event loop tasks") -> HealthCheck:
     """Healthy while none of the daemon's background tasks (timers, purge) has died."""
 
-    def check() -> bool:
-        return all(not task.done() for task in tasks())
-
-    check.name = name  # type: ignore[attr-defined]
-    return check
+    return named(name, lambda: all(not task.done() for task in tasks()))
 
 
 def booth_health_checks(booth: object) -> list[HealthCheck]:
@@ -155,9 +151,18 @@ def booth_health_checks(booth: object) -> list[HealthCheck]:
     for role in ("camera", "microphone", "speaker", "button"):
         probe = getattr(getattr(devices, role, None), "loop_alive", None)
         if callable(probe):
-            probe.name = f"{role} loop"  # type: ignore[attr-defined]
-            checks.append(probe)
+            checks.append(named(f"{role} loop", probe))
     return checks
+
+
+def named(name: str, check: HealthCheck) -> HealthCheck:
+    """``check`` under a name the STATUS line and the log can show."""
+
+    def wrapper() -> bool:
+        return check()
+
+    wrapper.name = name  # type: ignore[attr-defined]
+    return wrapper
 
 
 class ServiceManagerLink:

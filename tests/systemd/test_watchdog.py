@@ -158,3 +158,26 @@ def test_a_check_that_raises_counts_as_unhealthy(listener):
 
 def test_a_heartbeat_that_never_beat_is_unhealthy():
     assert Heartbeat("button", max_age=5.0, clock=FakeClock())() is False
+
+
+def test_booth_checks_cover_its_tasks_and_device_loops_but_not_device_presence(loop_thread):
+    from types import SimpleNamespace
+
+    from appliance.watchdog import booth_health_checks
+
+    camera_alive = threading.Event()
+    camera_alive.set()
+    camera = SimpleNamespace(healthy=False, loop_alive=camera_alive.is_set)  # unplugged, loop fine
+    task = loop_thread.run(_forever())
+    booth = SimpleNamespace(_tasks=[task], devices=SimpleNamespace(camera=camera, microphone=SimpleNamespace()))
+    dog = Watchdog(SystemdNotifier(None), interval=INTERVAL, health_checks=booth_health_checks(booth), clock=SystemClock())
+    assert dog.failing_checks() == []  # an unplugged camera is the booth's fault screen, not a restart
+    camera_alive.clear()
+    assert dog.failing_checks() == ["camera loop"]
+    loop_thread.loop.call_soon_threadsafe(task.cancel)
+    loop_thread.run(asyncio.wait([task]))
+    assert dog.failing_checks() == ["event loop tasks", "camera loop"]
+
+
+async def _forever() -> asyncio.Task:
+    return asyncio.get_running_loop().create_task(asyncio.Event().wait())
