@@ -214,6 +214,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     paths = EnrolPaths(args.config, args.key, args.token_file)
+    if not args.hub.startswith(("https://", "http://")):
+        print(f"videokiosk enrol: --hub {args.hub!r} must be a URL starting with https:// (or http:// on a "
+              "lab network)", file=sys.stderr)
+        return 2
     try:
         if not args.allow_volatile:
             mounts = Path("/proc/self/mounts").read_text() if Path("/proc/self/mounts").exists() else ""
@@ -226,6 +230,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"videokiosk enrol: {exc}", file=sys.stderr)
         return 1
     print(f"enrolled as booth {config.booth.id} ({config.booth.name}, {config.booth.location}) with {config.hub.url}")
-    print("the previous credential of this booth no longer works; start the booth with: "
-          "sudo systemctl restart videokiosk-booth")
+    print("any earlier credential of this booth no longer works; reboot the booth (or, on a writable root, "
+          "sudo systemctl restart videokiosk-booth)")
     return 0

@@ -213,6 +213,14 @@ def videokiosk(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=60)
 
 
+def test_a_hub_address_without_scheme_is_refused_before_anything_happens(booth_dir, capsys):
+    rc = main(["enrol", "--hub", "hub.example.org", "--code", "AAAA-AAAA", "--config", str(booth_dir / "booth.toml"),
+               "--key", str(booth_dir / "k.pem"), "--token-file", str(booth_dir / "t"), "--allow-volatile"])
+    assert rc == 2
+    assert "must be a URL starting with https://" in capsys.readouterr().err
+    assert not (booth_dir / "k.pem").exists()
+
+
 def test_hub_cli_makes_a_code(tmp_path):
     hub_toml = tmp_path / "hub.toml"
     hub_toml.write_text(f'[store]\npath = "{tmp_path / "hub.db"}"\n')
