@@ -31,6 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
+from rtc import protocol as p
 from videokiosk.clock import Clock, SystemClock
 
 from .config import BoothConfig, load_for_command
@@ -95,6 +96,7 @@ class Booth:
                                   lambda level: self.server.broadcast({"type": "mic_level", "level": level}))
         self.session.hub = hub_factory(self) if hub_factory else NullHubLink()
         self.session.calls = call_factory(self) if call_factory else NullCallHandler()
+        self._forward_surveys_to_hub()
         self.metrics = BoothMetrics(self)  # technicians' /metrics, served on [metrics] by start()
         self.metrics_server: MetricsServer | None = None
         self.url = ""
@@ -112,7 +114,8 @@ class Booth:
         except Exception as exc:  # no udev on this machine: devices work, hot-plug does not
             log.warning("hot-plug watching unavailable: %s", exc)
         self.devices.button.when_pressed = lambda: loop.call_soon_threadsafe(self._button_pressed)
-        self.devices.led.show("idle")
+        self.devices.on_change(lambda change: loop.call_soon_threadsafe(self._device_changed, change))
+        self.devices.led.show("idle" if self.devices.healthy else "fault")
         self._runner = web.AppRunner(self.server.app(), access_log=None)  # access logs carry IPs
         await self._runner.setup()
         site = web.TCPSite(self._runner, host or self.config.ui.host, self.config.ui.port if port is None else port)
@@ -150,6 +153,28 @@ class Booth:
         await self.devices.close()
         self.store.close()
 
+    def _forward_surveys_to_hub(self) -> None:
+        """Each stored survey also goes to the hub's anonymous statistics (hub/stats.py).
+
+        Wrapping the store here keeps the session ignorant of the hub's statistics. The message
+        carries the answers only: no session id, no call id, no time (rtc.protocol.Survey).
+        """
+        record = self.store.record_survey
+
+        def record_and_forward(day, **answers):
+            record(day, **answers)
+            send = getattr(self.session.hub, "send", None)
+            if send is None:
+                return
+            try:
+                message = p.Survey(**{k: answers.get(k) for k in ("rating", "easy", "again")})
+            except ValueError as exc:  # the session validated them already; never break the survey
+                log.warning("survey not sent to the hub: %s", exc)
+                return
+            asyncio.get_running_loop().create_task(send(message))
+
+        self.store.record_survey = record_and_forward  # type: ignore[method-assign]
+
     def purge_now(self) -> dict[str, int]:
         counts = self.store.purge(self.clock.now())
         self.metrics.purged(counts)
@@ -168,21 +193,32 @@ class Booth:
         if self.session.state is State.IDLE:
             asyncio.get_running_loop().create_task(self.session.handle("start"))
 
+    def _device_changed(self, change: Any) -> None:
+        """A camera/microphone/speaker went away or came back (hot-plug)."""
+        log.warning("device %s %s: %s", change.device, "recovered" if change.healthy else "unavailable", change.detail)
+        self.devices.led.show(LED_FOR_STATE.get(self.session.state, "idle") if self.devices.healthy else "fault")
+        if self.session.state is State.DEVICE_CHECK:
+            # The screen must not keep showing a verdict the hardware just contradicted.
+            asyncio.get_running_loop().create_task(self.session.handle("recheck"))
+
     def _follow_state(self, snapshot: dict[str, Any]) -> None:
         """Side effects of a state change that belong to the booth, not the session."""
         state = State(snapshot["state"])
         if state is self._shown_state:
             return
-        before, self._shown_state = self._shown_state, state
+        self._shown_state = state
         loop = asyncio.get_running_loop()
-        self.devices.led.show(LED_FOR_STATE.get(state, "idle"))
+        self.devices.led.show(LED_FOR_STATE.get(state, "idle") if self.devices.healthy else "fault")
         if state is State.DEVICE_CHECK:
             self.mic_meter.start()
-        elif before is State.DEVICE_CHECK:
-            loop.create_task(self.mic_meter.stop())
-        if not snapshot["self_view"]:
-            # Leaving the check: the camera stops streaming, even to this machine's own page.
-            loop.create_task(self.loopback.close())
+        elif not snapshot["self_view"]:
+            loop.create_task(self._stop_streaming())
+
+    async def _stop_streaming(self) -> None:
+        """Leaving the check or the call: the camera and microphone stop streaming, even to this
+        machine's own page."""
+        await self.mic_meter.stop()
+        await self.loopback.close()
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

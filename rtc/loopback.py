@@ -51,6 +51,9 @@ class Loopback:
         self._self_track: MediaStreamTrack | None = None
         self._remote_sender: RTCRtpSender | None = None
         self._lock = asyncio.Lock()
+        #: Set while no connection to the page exists (await it to know the camera stopped here).
+        self.idle = asyncio.Event()
+        self.idle.set()
 
     @property
     def active(self) -> bool:
@@ -62,6 +65,7 @@ class Loopback:
             await self._close_pc()
             pc = RTCPeerConnection()
             self._pc = pc
+            self.idle.clear()
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
                 video = [t for t in pc.getTransceivers() if t.kind == "video"]
@@ -113,6 +117,7 @@ class Loopback:
             track.stop()
         if pc is not None:
             await pc.close()
+        self.idle.set()
 
     @staticmethod
     def _prefer(transceivers, mime: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from appliance.config import BoothConfig, parse_config
 from appliance.session_parts import CHECK_NAMES
 
 
@@ -57,3 +58,14 @@ async def until(session, predicate, timeout: float = 5.0) -> None:
         await asyncio.wait_for(wait(), timeout)
     finally:
         unsubscribe()
+
+
+def booth_config(tmp_path, **ui) -> BoothConfig:
+    """A booth with fake hardware, a store under tmp_path and the UI on a free port."""
+    return parse_config({
+        "booth": {"id": "test-booth", "name": "Testkabine", "location": "Labor"},
+        "ui": {"port": 0, "idle_timeout_s": 60, "still_there_countdown_s": 30, "goodbye_s": 2, **ui},
+        "store": {"path": str(tmp_path / "booth.db")},
+        "hardware": {"camera": "fake", "audio": "fake", "button": "fake", "hotplug": "fake",
+                     "width": 320, "height": 240, "fps": 10},
+    })

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from appliance.config import parse_config
 from appliance.daemon import Booth
+from tests.appliance.helpers import booth_config
 from tests.support import LoopThread
 
 
@@ -25,16 +25,6 @@ class RunningBooth:
         async def read():
             return self.booth.store.rows(table)
         return self.run(read())
-
-
-def booth_config(tmp_path, **ui):
-    return parse_config({
-        "booth": {"id": "test-booth", "name": "Testkabine", "location": "Labor"},
-        "ui": {"port": 0, "idle_timeout_s": 60, "still_there_countdown_s": 30, "goodbye_s": 2, **ui},
-        "store": {"path": str(tmp_path / "booth.db")},
-        "hardware": {"camera": "fake", "audio": "fake", "button": "fake", "hotplug": "fake",
-                     "width": 320, "height": 240, "fps": 10},
-    })
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from kiosk_ui import I18N_DIR
-from tests.appliance.helpers import CannedChecks
+from tests.appliance.helpers import CannedChecks, until
 
 pytestmark = pytest.mark.browser
 SLOW = 30_000  # device checks run for real (tone, camera frames, speed test) on a shared machine
@@ -35,14 +35,12 @@ def wait_until_checks_pass(page: Page) -> None:
         raise AssertionError(f"device check did not pass: {page.locator('#check-list').inner_text()!r}") from None
 
 
-def wait_for_loopback(booth, active: bool) -> None:
+def wait_for_loopback_closed(booth) -> None:
     """The daemon's loopback peer (self-view) exists only while the check / call is on screen."""
     import asyncio
 
-    async def until():
-        while booth.booth.loopback.active is not active:
-            await asyncio.sleep(0.05)
-    booth.run(asyncio.wait_for(until(), 15))
+    booth.run(asyncio.wait_for(booth.booth.loopback.idle.wait(), 15))
+    assert not booth.booth.loopback.active
 
 
 def test_three_touches_to_the_waiting_room_and_back_via_abbrechen(kiosk_context, start_booth):
@@ -67,7 +65,7 @@ def test_three_touches_to_the_waiting_room_and_back_via_abbrechen(kiosk_context,
     expect(page.get_by_text("Aktuell wird weder Audio noch Video übertragen.")).to_be_visible()
     informed = page.get_by_text("Ihr Berater / Ihre Beraterin wurde informiert, dass Sie sich im virtuellen Wartebereich befinden.")
     expect(informed).to_be_hidden()
-    wait_for_loopback(booth, active=False)  # nothing streams in the waiting room, not even locally
+    wait_for_loopback_closed(booth)  # nothing streams in the waiting room, not even locally
 
     session = booth.booth.session
     booth.run(session.handle("advisor_informed"))
@@ -144,12 +142,9 @@ def test_withdrawal_in_the_waiting_room_deletes_what_was_stored(kiosk_context, s
     expect(page.get_by_label("Kundennummer")).to_have_value("123")
     page.get_by_role("button", name="Angaben übermitteln").click()
     expect(page.get_by_text("Ihre Angaben wurden übermittelt.")).to_be_visible()
-    import asyncio
-
-    async def stored():
-        while not booth.booth.store.rows("participants"):
-            await asyncio.sleep(0.05)
-    booth.run(asyncio.wait_for(stored(), 10))
+    session = booth.booth.session
+    # The store is written before the session announces the new details.
+    booth.run(until(session, lambda s: s["waiting"]["details"]["customer_number"] == "123", timeout=10))
     assert booth.rows("participants")[0]["name"] == "ADA"
 
     page.get_by_role("button", name="Einwilligung widerrufen").click()
