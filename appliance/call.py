@@ -34,10 +34,14 @@ from aiortc.sdp import candidate_from_sdp
 
 from hw.base import Camera, Microphone, Speaker
 from rtc import protocol as p
+from rtc.quality import AdaptiveVideoTrack, QualityMonitor, QualitySample, call_grade
+from rtc.sdp import with_start_bitrate
 
 from .hublink import HubConnection
 
 log = logging.getLogger("videokiosk.call")
+# The advisor's browser starts sending video at this rate (see rtc.sdp.with_start_bitrate).
+START_BITRATE_KBPS = 1500
 
 
 def rtc_configuration(servers: list[p.IceServer]) -> RTCConfiguration:
@@ -53,6 +57,7 @@ class CallStats:
     def __init__(self) -> None:
         self.started_at: float | None = None  # time.time() at start()
         self.offer_sent_at: float | None = None
+        self.answer_at: float | None = None
         self.connected_at: float | None = None
         self.first_remote_frame_at: float | None = None
         self.remote_frames = 0
@@ -70,6 +75,9 @@ class BoothCall:
         loopback=None,
         *,
         technical_info: Callable[[], dict] | None = None,
+        on_quality: Callable[[QualitySample], None] | None = None,
+        on_summary: Callable[[str | None, float | None, float | None], None] | None = None,
+        quality_interval_s: float = 3.0,
     ) -> None:
         self._link = link
         self._camera = camera
@@ -88,20 +96,36 @@ class BoothCall:
         #: The last decoded frame of the advisor's video, in memory only (never written anywhere).
         self.last_remote_frame = None
         self.muted = False
+        # Call quality (rtc/quality.py): sampled every few seconds, sent to the hub (the advisor
+        # sees it live), shown on the kiosk; the call's grade and mean rates go to on_summary.
+        self._on_quality = on_quality
+        self._on_summary = on_summary
+        self._quality_interval_s = quality_interval_s
+        self._monitor: QualityMonitor | None = None
+        self.quality_samples: list[QualitySample] = []
         link.on_call_message(self._on_message)
 
     # --- CallHandler --------------------------------------------------------------------------
 
     async def start(self, call_id: str) -> None:
+        if call_id == self.call_id:
+            return  # already started when the hub link heard the admit
         self.call_id = call_id
+        self.quality_samples = []
         self.stats = CallStats()
         self.stats.started_at = time.time()
         await self._offer()
 
     async def stop(self) -> None:
+        was_in_call = self.call_id is not None
         self.call_id = None
         async with self._lock:
             await self._teardown()
+        if was_in_call and self._on_summary is not None and self.quality_samples:
+            n = len(self.quality_samples)
+            self._on_summary(call_grade(self.quality_samples),
+                             round(sum(s.send_kbps for s in self.quality_samples) / n, 1),
+                             round(sum(s.recv_kbps for s in self.quality_samples) / n, 1))
 
     def set_muted(self, muted: bool) -> None:
         """The customer's mute button: the microphone track sends silence while muted."""
@@ -118,14 +142,18 @@ class BoothCall:
             pc = self._pc = RTCPeerConnection(rtc_configuration(self._link.ice_servers))
             self._answered = False
             self._pending.clear()
-            self._tracks = [self._camera.video_track(), _MutableAudio(self._microphone.audio_track(), self)]
+            video = AdaptiveVideoTrack(self._camera.video_track())
+            self._tracks = [video, _MutableAudio(self._microphone.audio_track(), self)]
             for track in self._tracks:
                 pc.addTrack(track)
+            self._monitor = QualityMonitor(pc, video, interval_s=self._quality_interval_s,
+                                           on_sample=lambda sample: self._quality(call_id, video, sample))
             pc.on("track", self._on_track)
             pc.on("connectionstatechange", lambda: self._on_state(pc))
             await pc.setLocalDescription(await pc.createOffer())
             self.stats.offer_sent_at = time.time()
-            await self._link.send(p.Offer(call_id=call_id, sdp=pc.localDescription.sdp))
+            sdp = with_start_bitrate(pc.localDescription.sdp, START_BITRATE_KBPS)
+            await self._link.send(p.Offer(call_id=call_id, sdp=sdp))
             log.info("call %s: offer sent", call_id)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
@@ -151,10 +179,21 @@ class BoothCall:
         except MediaStreamError:
             return
 
+    def _quality(self, call_id: str, video: AdaptiveVideoTrack, sample: QualitySample) -> None:
+        if call_id != self.call_id:
+            return
+        self.quality_samples.append(sample)
+        fields = {k: v for k, v in sample.as_dict().items() if k in p.Quality.model_fields}
+        asyncio.ensure_future(self._link.send(p.Quality(call_id=call_id, level=video.level, **fields)))
+        if self._on_quality is not None:
+            self._on_quality(sample)
+
     def _on_state(self, pc: RTCPeerConnection) -> None:
         if pc is not self._pc:
             return
         log.info("call %s: %s", self.call_id, pc.connectionState)
+        if pc.connectionState == "connected" and self._monitor is not None:
+            self._monitor.start()
         if pc.connectionState == "connected" and self.stats.connected_at is None:
             self.stats.connected_at = time.time()
             if self.call_id:
@@ -166,12 +205,19 @@ class BoothCall:
             asyncio.ensure_future(self._offer())  # media path died but the hub is there: try again
 
     async def _on_message(self, msg: p.Message) -> None:
+        if isinstance(msg, p.Admitted):
+            asyncio.ensure_future(self.start(msg.call_id))
+            return
+        if isinstance(msg, p.CallEnded):
+            await self.stop()
+            return
         if self.call_id is None:
             return
         match msg:
             case p.Welcome():
                 await self._offer()  # rejoined after a drop
             case p.Answer(call_id=call_id, sdp=sdp) if call_id == self.call_id and self._pc is not None:
+                self.stats.answer_at = time.time()
                 await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
                 self._answered = True
                 for candidate in self._pending:
@@ -200,6 +246,9 @@ class BoothCall:
 
     async def _teardown(self) -> None:
         pc, self._pc = self._pc, None
+        monitor, self._monitor = self._monitor, None
+        if monitor is not None:
+            await monitor.stop()
         if self._loopback is not None:
             self._loopback.set_remote_video(None)
         if self._watcher is not None:
@@ -238,10 +287,29 @@ class _MutableAudio(MediaStreamTrack):
 def call_for(booth) -> BoothCall:
     """``call_factory`` for :class:`appliance.daemon.Booth` (after ``hub_link_for``)."""
     from .daemon import technical_info
+    from .errors import ApplianceError
 
     def info() -> dict:
         ti = technical_info()
         return {"os": ti.get("operating_system"), "device": ti.get("device"), "browser": "aiortc (booth daemon)"}
 
+    session_of_call: dict[str, str | None] = {"id": None}
+
+    def quality(sample: QualitySample) -> None:
+        session_of_call["id"] = session_of_call["id"] or booth.session.session_id
+        booth.metrics.quality(sample.grade, sample.send_kbps, sample.recv_kbps)
+        booth.server.broadcast({"type": "quality", "grade": sample.grade})  # the kiosk's signal bars
+
+    def summary(grade: str | None, up: float | None, down: float | None) -> None:
+        # The consented "transmission quality" of this session's call (the rates stay those the
+        # device check measured; the hub keeps the call's own rates).
+        sid, session_of_call["id"] = session_of_call["id"], None
+        if sid is not None and grade is not None:
+            try:
+                booth.store.record_technical(sid, transmission_quality=grade)
+            except ApplianceError as exc:  # consent withdrawn meanwhile: nothing to keep
+                log.info("call quality not stored: %s", exc)
+
     d = booth.devices
-    return BoothCall(booth.session.hub, d.camera, d.microphone, d.speaker, booth.loopback, technical_info=info)
+    return BoothCall(booth.session.hub, d.camera, d.microphone, d.speaker, booth.loopback, technical_info=info,
+                     on_quality=quality, on_summary=summary)

@@ -84,7 +84,8 @@ class HubConnection:
         self._events = events
 
     def on_call_message(self, listener: CallListener | None) -> None:
-        """The call handler hears offer/answer/candidate, and ``welcome`` after a rejoin."""
+        """The call handler hears ``admitted`` (to start at once), offer/answer/candidate,
+        ``welcome`` after a rejoin, and ``call_ended`` when the session refused the admit."""
         self._call_listener = listener
 
     async def start(self) -> None:
@@ -215,7 +216,13 @@ class HubConnection:
                 self._ticket = None
                 self.call_id = call_id
                 self.ice_servers = list(msg.ice_servers)
-                await self._event("admitted", call_id=call_id)
+                # The call handler starts its offer now, while the session moves to `call` (it
+                # calls start() too, which then finds the call under way): first frames sooner.
+                await self._to_call(msg)
+                if await self._event("admitted", call_id=call_id) is False:
+                    log.info("call %s: the session refused the admit, hanging up", call_id)
+                    await self._to_call(p.CallEnded(call_id=call_id))
+                    await self.end_call()
             case p.Declined(message=text):
                 self._ticket = None
                 await self._event("declined", message=text)
@@ -236,9 +243,10 @@ class HubConnection:
             except Exception:  # a broken offer must not take the hub link down
                 log.exception("call handler failed on %s", msg.type)
 
-    async def _event(self, event: str, **data: Any) -> None:
+    async def _event(self, event: str, **data: Any) -> Any:
         if self._events is not None:
-            await self._events(event, **data)
+            return await self._events(event, **data)
+        return None
 
     async def _give_up_call(self, call_id: str) -> None:
         """The call could not be restored in time: end it cleanly, the booth goes to the survey."""

@@ -75,12 +75,31 @@ class StateSection(_Section):
     prefix: Annotated[str, Field(max_length=40)] = "vk:"
 
 
+class MailSection(_Section):
+    """Invitations (hub/mail.py). Without ``smtp_host`` mails go to ``outbox_dir`` as .eml files."""
+
+    smtp_host: str | None = None
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    starttls: bool = True
+    ca_file: Path | None = None  # trust this CA for STARTTLS (an office's own CA); else the system's
+    username: str | None = None
+    password: str | None = None
+    sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] = "videotermin@localhost"
+    # Where the personal links point: the hub's address as customers reach it from home.
+    public_url: Annotated[str, Field(pattern=r"^https?://\S+$")] = "http://127.0.0.1:8080"
+    outbox_dir: Path = Path("/var/lib/videokiosk/outbox")
+    max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
+    retry_base_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    timeout_s: Annotated[float, Field(gt=0, le=300)] = 30.0
+
+
 class HubConfig(_Section):
     server: ServerSection = ServerSection()
     store: StoreSection = StoreSection()
     auth: AuthSection = AuthSection()
     calls: CallsSection = CallsSection()
     state: StateSection = StateSection()
+    mail: MailSection = MailSection()
     ice_servers: list[IceServer] = []
 
 

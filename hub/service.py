@@ -227,9 +227,11 @@ class Hub:
             return
         entry, _route = won
         waited_s = (self._clock.now() - datetime.fromisoformat(entry.since)).total_seconds()
-        # The booth's offer is the critical path to first frames: it goes out before anything else.
+        # The booth's offer is the critical path to first frames: it goes out before anything else,
+        # and the socket writers get to run before the bookkeeping below (SQLite) does.
         await self._send(booth_channel(entry.booth_id), p.Admitted(session_id=session_id, call_id=call_id, ice_servers=self.ice_servers))
         await self._send(channel, p.AdmitResult(session_id=session_id, ok=True, call_id=call_id, ice_servers=self.ice_servers))
+        await asyncio.sleep(0)
         await self._send(ADVISORS, p.WaitingRemoved(session_id=session_id, reason="admitted"))
         log.info("call %s: admitted session %s", call_id, session_id)
         self.emit("call_started", call_id=call_id, location=entry.location, kind=entry.kind, waited_s=waited_s)

@@ -64,3 +64,11 @@ def advisor_context(browser):
 def loop_thread() -> Iterator[LoopThread]:
     with LoopThread() as lt:
         yield lt
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last. Once the session's sync Playwright is up, it owns an event loop in
+    the main thread, and pytest-asyncio tests collected after it fail ("Runner.run() cannot be
+    called from a running event loop"); async tests never use the browser, so order fixes it."""
+    uses_browser = lambda item: bool({"browser", "playwright_driver"} & set(getattr(item, "fixturenames", ())))
+    items.sort(key=uses_browser)  # stable: keeps the order within each group

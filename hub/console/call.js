@@ -22,7 +22,7 @@ export class Call {
   // Asked for when the advisor clicks "Eintreten lassen", in parallel with the admit round trip.
   prepareMedia() {
     if (!this.media) {
-      this.media = navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+      this.media = navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480, frameRate: 30 } });
       this.media.then((stream) => { $("local-video").srcObject = stream; }, () => this.status("call_media_error"));
     }
     return this.media;
@@ -39,15 +39,21 @@ export class Call {
     this.iceServers = iceServers.map(({ urls, username, credential }) =>
       Object.fromEntries(Object.entries({ urls, username, credential }).filter(([, v]) => v != null)));
     this.prepareMedia();
+    this.pc = this.newPeerConnection(); // ready before the booth's offer arrives
+    this.pcUsed = false;
     $("call").hidden = false;
     this.status("call_connecting");
   }
 
   async onOffer(msg) {
     if (msg.call_id !== this.callId) return;
-    if (this.pc) this.pc.close(); // the booth rejoined with a fresh peer connection
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
-    this.pc = pc;
+    this.timings.offerAt = performance.timeOrigin + performance.now();
+    if (this.pc && this.pcUsed) { // the booth rejoined with a fresh peer connection
+      this.pc.close();
+      this.pc = this.newPeerConnection();
+    }
+    this.pcUsed = true;
+    const pc = this.pc;
     const remote = new MediaStream();
     $("remote-video").srcObject = remote;
     pc.ontrack = (event) => {
@@ -78,6 +84,11 @@ export class Call {
     if (stream) for (const track of stream.getTracks()) pc.addTrack(track, stream);
     await pc.setLocalDescription(await pc.createAnswer());
     this.send({ type: "answer", call_id: this.callId, sdp: pc.localDescription.sdp });
+    this.timings.answerAt = performance.timeOrigin + performance.now();
+  }
+
+  newPeerConnection() {
+    return new RTCPeerConnection({ iceServers: this.iceServers });
   }
 
   async onCandidate(msg) {

@@ -1,5 +1,6 @@
 // The advisor console: log-in, the live waiting room, booth states, notifications, the call.
 import { Call } from "./call.js";
+import { hideQuality, showQuality } from "./quality.js";
 import { apply, language, load, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
@@ -127,7 +128,8 @@ function handle(msg) {
       break;
     case "offer": call.onOffer(msg); break;
     case "candidate": call.onCandidate(msg); break;
-    case "call_state": call.onState(msg); break;
+    case "call_state": call.onState(msg); if (msg.state === "ended") hideQuality(); break;
+    case "quality": showQuality(msg); break;
     case "error": notice("protocol_error", { message: msg.message }); break;
   }
 }
@@ -184,8 +186,8 @@ function row(entry) {
   tr.querySelector(".decline-text").value = t("decline_default");
   tr.querySelector(".admit").addEventListener("click", () => {
     timings.admitClicked = performance.timeOrigin + performance.now();
+    send({ type: "admit", session_id: entry.session_id });  // first: the booth's offer is the critical path
     call.prepareMedia();
-    send({ type: "admit", session_id: entry.session_id });
   });
   tr.querySelector(".decline-send").addEventListener("click", () => {
     send({ type: "decline", session_id: entry.session_id, message: tr.querySelector(".decline-text").value.slice(0, 280) });

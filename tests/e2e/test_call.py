@@ -19,7 +19,7 @@ def test_customer_is_admitted_and_frames_flow_both_ways(stack, advisor_context, 
     kiosk.goto(stack.booth.url)
     kiosk.get_by_role("button", name="Videoberatung starten").click()
     kiosk.get_by_role("button", name="Ich stimme zu").click()
-    kiosk.get_by_role("button", name="Weiter").click(timeout=30000)
+    kiosk.get_by_role("button", name="Weiter").click(timeout=60000)
     expect(kiosk.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_visible()
 
     row = advisor.get_by_role("row").filter(has_text="Kiosk 1, Musterstadt")

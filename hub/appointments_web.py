@@ -1,0 +1,218 @@
+"""HTTP side of appointments: the advisors' API and the public "join" check of a personal link.
+
+Advisors (session cookie + CSRF header, as every state-changing console request)::
+
+    GET  /api/appointments                  upcoming appointments with each mail's delivery state
+    POST /api/appointments                  book (JSON = :class:`~hub.appointments.AppointmentDraft`)
+    POST /api/appointments/{id}             change (same JSON); everybody is mailed new links
+    POST /api/appointments/{id}/cancel      cancel; everybody is told by mail
+    POST /api/mails/{mail_id}/retry         try a failed mail again
+
+Customers and participants::
+
+    POST /api/join  {"token": ...}          200 with the appointment's time, language and role, or
+                                            an error with ``reason`` (unknown, too_early + opens_at,
+                                            expired, cancelled, rate_limited) the page translates.
+
+The link itself is ``<public_url>/join#<token>``: the token sits in the fragment, so it never
+reaches a server log or a Referer header.
+
+Example::
+
+    >>> from hub.config import HubConfig
+    >>> from hub.db import open_db
+    >>> from videokiosk.clock import FakeClock
+    >>> desk = AppointmentDesk.open(open_db(":memory:"), HubConfig(), FakeClock())
+    >>> desk.link("abc")
+    'http://127.0.0.1:8080/join#abc'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+from aiohttp import web
+from pydantic import ValidationError
+
+from videokiosk.clock import Clock
+
+from .appointments import Admission, Appointment, AppointmentBook, AppointmentDraft, AppointmentError, Invitation, purge_appointments
+from .auth import current_session, require_csrf
+from .config import HubConfig
+from .mail import Kind, compose
+from .outbox import MailOutbox, purge_outbox
+
+log = logging.getLogger(__name__)
+PUBLIC = Path(__file__).parent / "public"
+STATUS_FOR = {"unknown": 404, "too_early": 403, "expired": 410, "cancelled": 410, "rate_limited": 429, "invalid": 400}
+
+
+@dataclass
+class AppointmentDesk:
+    """The appointment book and the outbox, glued: every change mails the people concerned."""
+
+    db: sqlite_utils.Database
+    book: AppointmentBook
+    outbox: MailOutbox
+    config: HubConfig
+    clock: Clock
+
+    @classmethod
+    def open(cls, db: sqlite_utils.Database, config: HubConfig, clock: Clock, transport=None) -> "AppointmentDesk":
+        book = AppointmentBook(db, clock, config.store.retention_days)
+        return cls(db, book, MailOutbox(db, config.mail, clock, transport), config, clock)
+
+    def link(self, token: str) -> str:
+        return f"{self.config.mail.public_url.rstrip('/')}/join#{token}"
+
+    def create(self, draft: AppointmentDraft, advisor: str) -> Appointment:
+        appointment, invitations = self.book.create(draft, advisor)
+        self._mail("invite", appointment, invitations)
+        return appointment
+
+    def update(self, appointment_id: str, draft: AppointmentDraft) -> Appointment:
+        appointment, invitations = self.book.update(appointment_id, draft)
+        self._mail("change", appointment, invitations)
+        return appointment
+
+    def cancel(self, appointment_id: str) -> Appointment:
+        before = self.book.get(appointment_id)
+        appointment = self.book.cancel(appointment_id)
+        if before.status != "cancelled":
+            self._mail("cancel", appointment, [Invitation(p, "", "") for p in appointment.participants])
+        return appointment
+
+    def _mail(self, kind: Kind, appointment: Appointment, invitations: list[Invitation]) -> None:
+        expires_at = self.book.expiry_for(appointment)
+        for inv in invitations:
+            message = compose(kind, appointment, inv.participant, link=self.link(inv.token) if inv.token else None,
+                              code=inv.code or None, sender=self.config.mail.sender, now=self.clock.now())
+            self.outbox.put(message, appointment_id=appointment.appointment_id, role=inv.participant.role,
+                            kind=kind, expires_at=expires_at)
+
+    def as_json(self, appointment: Appointment) -> dict:
+        local = appointment.local_start
+        return {
+            "appointment_id": appointment.appointment_id,
+            "starts_local": local.strftime("%Y-%m-%dT%H:%M"),
+            "starts_at": appointment.starts_at.isoformat(),
+            "duration_min": appointment.duration_min,
+            "language": appointment.language,
+            "customer_email": appointment.customer.email,
+            "customer_number": appointment.customer_number,
+            "name": appointment.name,
+            "status": appointment.status,
+            "participants": [{"role": p.role, "email": p.email} for p in appointment.participants if p.role != "customer"],
+            "mails": self.outbox.status(appointment.appointment_id),
+        }
+
+
+def admission_json(admission: Admission) -> dict:
+    """What a joining participant's page may know: time, language, role. No name, no e-mail."""
+    a = admission.appointment
+    return {"appointment_at": a.starts_at.isoformat(), "appointment_local": a.local_start.strftime("%H:%M"),
+            "appointment_date": a.local_start.strftime("%Y-%m-%d"), "language": a.language,
+            "role": admission.participant.role}
+
+
+def error_json(exc: AppointmentError) -> web.Response:
+    body = {"error": str(exc), "reason": exc.reason}
+    if exc.opens_at is not None:
+        body["opens_at"] = exc.opens_at.isoformat()
+    return web.json_response(body, status=STATUS_FOR.get(exc.reason, 400))
+
+
+APP_DESK = web.AppKey("appointment_desk", AppointmentDesk)
+
+
+def _advisor(request: web.Request) -> str:
+    session = current_session(request)
+    if session is None:
+        raise web.HTTPUnauthorized(text='{"error": "not_logged_in"}', content_type="application/json")
+    if request.method != "GET":
+        require_csrf(request, session, request.headers.get("X-CSRF-Token"))
+    return session.username
+
+
+async def _draft(request: web.Request) -> AppointmentDraft:
+    try:
+        return AppointmentDraft.model_validate(await request.json())
+    except ValueError as exc:  # ValidationError is a ValueError; so is bad JSON
+        problems = exc.errors() if isinstance(exc, ValidationError) else [{"loc": (), "msg": "not JSON"}]
+        fields = sorted({str(p["loc"][0]) for p in problems if p["loc"]})
+        raise web.HTTPBadRequest(text=web.json_response({"error": "invalid", "fields": fields}).text,
+                                 content_type="application/json") from None
+
+
+def add_appointment_routes(app: web.Application, desk: AppointmentDesk) -> None:
+    app[APP_DESK] = desk
+
+    async def list_(request: web.Request) -> web.Response:
+        _advisor(request)
+        return web.json_response({"appointments": [desk.as_json(a) for a in desk.book.upcoming()]})
+
+    async def create(request: web.Request) -> web.Response:
+        advisor = _advisor(request)
+        return web.json_response(desk.as_json(desk.create(await _draft(request), advisor)), status=201)
+
+    async def update(request: web.Request) -> web.Response:
+        _advisor(request)
+        draft = await _draft(request)
+        try:
+            return web.json_response(desk.as_json(desk.update(request.match_info["id"], draft)))
+        except AppointmentError as exc:
+            return error_json(exc)
+
+    async def cancel(request: web.Request) -> web.Response:
+        _advisor(request)
+        try:
+            return web.json_response(desk.as_json(desk.cancel(request.match_info["id"])))
+        except AppointmentError as exc:
+            return error_json(exc)
+
+    async def retry(request: web.Request) -> web.Response:
+        _advisor(request)
+        try:
+            desk.outbox.retry(int(request.match_info["mail_id"]))
+        except (ValueError, Exception) as exc:  # sqlite_utils NotFoundError, bad number
+            return web.json_response({"error": "unknown mail", "reason": type(exc).__name__}, status=404)
+        return web.json_response({"ok": True})
+
+    async def join(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            token = str(body["token"])
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "the request needs 'token'", "reason": "invalid"}, status=400)
+        try:
+            admission = desk.book.admit_token(token, client=request.remote or "?")
+        except AppointmentError as exc:
+            return error_json(exc)
+        return web.json_response(admission_json(admission))
+
+    app.router.add_get("/api/appointments", list_)
+    app.router.add_post("/api/appointments", create)
+    app.router.add_post("/api/appointments/{id}", update)
+    app.router.add_post("/api/appointments/{id}/cancel", cancel)
+    app.router.add_post("/api/mails/{mail_id}/retry", retry)
+    app.router.add_post("/api/join", join)
+
+    async def background(app: web.Application):
+        async def purge_forever() -> None:
+            while True:
+                now = desk.clock.now()
+                gone = purge_appointments(desk.db, now) + purge_outbox(desk.db, now)
+                if gone:
+                    log.info("purge: deleted %d expired appointment and mail rows", gone)
+                await asyncio.sleep(desk.config.store.purge_interval_s)
+
+        tasks = [asyncio.create_task(desk.outbox.run()), asyncio.create_task(purge_forever())]
+        yield
+        for task in tasks:
+            task.cancel()
+
+    app.cleanup_ctx.append(background)

@@ -1,0 +1,211 @@
+"""The mail outbox: a table in the hub's database and the task that delivers it.
+
+A mail is first written to ``mail_outbox`` (so a hub restart loses nothing), then sent by
+:meth:`MailOutbox.run`: over SMTP (``[mail]`` in the hub config: host, port, STARTTLS,
+credentials), or, when no SMTP host is configured (the demo), into ``outbox_dir`` as ``.eml``
+files. A refused or failed delivery is retried with exponential back-off; after
+``max_attempts`` the row is ``failed`` and the advisor sees it next to the appointment. Rows hold
+an e-mail address, so they carry ``expires_at`` and are purged like every personal row.
+
+Example::
+
+    >>> from email.message import EmailMessage
+    >>> from hub.config import MailSection
+    >>> from hub.db import open_db
+    >>> from videokiosk.clock import FakeClock
+    >>> outbox = MailOutbox(open_db(":memory:"), MailSection(), FakeClock())
+    >>> msg = EmailMessage(); msg["To"] = "kunde@example.org"; msg["Subject"] = "Hallo"
+    >>> mail_id = outbox.put(msg, appointment_id="a-1", role="customer", kind="invite", expires_at=FakeClock().now())
+    >>> outbox.status("a-1")[0]["status"]
+    'pending'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+import ssl
+from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+import sqlite_utils
+
+from videokiosk.clock import Clock
+
+from .config import MailSection
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_S = 3600.0
+
+SCHEMA = {
+    "mail_outbox": (
+        {"mail_id": int, "appointment_id": str, "role": str, "kind": str, "recipient": str, "message": bytes,
+         "status": str, "attempts": int, "next_attempt_at": str, "last_error": str, "created_at": str,
+         "sent_at": str, "expires_at": str},
+        "mail_id",
+    ),
+}
+
+
+class DeliveryError(Exception):
+    """One delivery attempt failed; ``message`` is what the advisor is shown."""
+
+
+class Transport(Protocol):
+    def send(self, sender: str, recipient: str, message: bytes) -> None:
+        """Deliver or raise :class:`DeliveryError`. Blocking: runs in a worker thread."""
+
+
+class SmtpTransport:
+    """SMTP with STARTTLS (verified against the system's CAs, or ``ssl_context``) and log-in."""
+
+    def __init__(self, config: MailSection, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._config = config
+        self._ssl = ssl_context or ssl.create_default_context(cafile=config.ca_file)
+
+    def send(self, sender: str, recipient: str, message: bytes) -> None:
+        cfg = self._config
+        try:
+            with smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=cfg.timeout_s) as smtp:
+                if cfg.starttls:
+                    smtp.starttls(context=self._ssl)
+                if cfg.username:
+                    smtp.login(cfg.username, cfg.password or "")
+                smtp.sendmail(sender, [recipient], message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            raise DeliveryError(f"SMTP {code}: {_text(text)}") from None
+        except smtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}") from None
+        except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}"[:300]) from None
+
+
+def _text(raw: bytes | str) -> str:
+    return (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))[:300]
+
+
+class FolderTransport:
+    """The demo's "mail server": one ``.eml`` file per mail in a folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def send(self, sender: str, recipient: str, message: bytes) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            count = len(list(self.folder.glob("*.eml")))
+            path = self.folder / f"{count + 1:04d}-{recipient.split('@')[0][:20]}.eml"
+            path.write_bytes(message)
+        except OSError as exc:
+            raise DeliveryError(f"cannot write to the outbox folder: {exc}") from None
+
+
+def transport_for(config: MailSection) -> Transport:
+    return SmtpTransport(config) if config.smtp_host else FolderTransport(config.outbox_dir)
+
+
+class MailOutbox:
+    """Mails waiting to go out, and the delivery loop."""
+
+    def __init__(self, db: sqlite_utils.Database, config: MailSection, clock: Clock,
+                 transport: Transport | None = None) -> None:
+        self._db = db
+        self._config = config
+        self._clock = clock
+        self.transport = transport or transport_for(config)
+        self._wake = asyncio.Event()
+        self.delivered = asyncio.Event()  # set after each pass that sent something (tests wait on it)
+        for name, (columns, pk) in SCHEMA.items():
+            db[name].create(columns, pk=pk, if_not_exists=True)
+        db["mail_outbox"].create_index(["status", "next_attempt_at"], if_not_exists=True)
+
+    def put(self, message: EmailMessage, *, appointment_id: str, role: str, kind: str, expires_at: datetime) -> int:
+        """Store one mail for delivery (committed before this returns) and wake the sender."""
+        now = self._clock.now().isoformat()
+        if message["From"] is None:
+            message["From"] = self._config.sender
+        row = {"appointment_id": appointment_id, "role": role, "kind": kind, "recipient": str(message["To"]),
+               "message": message.as_bytes(policy=policy.SMTP), "status": "pending", "attempts": 0,
+               "next_attempt_at": now, "last_error": None, "created_at": now, "sent_at": None,
+               "expires_at": expires_at.isoformat()}
+        with self._db.conn:
+            mail_id = self._db["mail_outbox"].insert(row).last_pk
+        self._wake.set()
+        return mail_id
+
+    def status(self, appointment_id: str) -> list[dict]:
+        """Per mail of this appointment: role, kind, status, attempts, last error (for the advisor)."""
+        rows = self._db["mail_outbox"].rows_where("appointment_id = ?", [appointment_id], order_by="mail_id",
+                                                  select="mail_id, role, kind, status, attempts, last_error")
+        return list(rows)
+
+    def retry(self, mail_id: int) -> None:
+        """The advisor asked to try a failed mail again, now."""
+        self._db["mail_outbox"].update(mail_id, {"status": "pending", "attempts": 0,
+                                                 "next_attempt_at": self._clock.now().isoformat()})
+        self._wake.set()
+
+    async def deliver_due(self) -> int:
+        """One pass: try every pending mail that is due; returns how many went out."""
+        now = self._clock.now()
+        due = list(self._db["mail_outbox"].rows_where(
+            "status = 'pending' AND next_attempt_at <= ?", [now.isoformat()], order_by="mail_id"))
+        sent = 0
+        for row in due:
+            try:
+                await asyncio.to_thread(self.transport.send, self._config.sender, row["recipient"], row["message"])
+            except DeliveryError as exc:
+                self._failed(row, str(exc))
+                continue
+            self._db["mail_outbox"].update(row["mail_id"], {
+                "status": "sent", "attempts": row["attempts"] + 1, "sent_at": self._clock.now().isoformat(),
+                "last_error": None})
+            log.info("mail %d (%s, appointment %s) delivered", row["mail_id"], row["kind"], row["appointment_id"])
+            sent += 1
+        if sent:
+            self.delivered.set()
+        return sent
+
+    def _failed(self, row: dict, error: str) -> None:
+        attempts = row["attempts"] + 1
+        if attempts >= self._config.max_attempts:
+            changes = {"status": "failed", "attempts": attempts, "last_error": error}
+            log.warning("mail %d (appointment %s) failed for good after %d attempts", row["mail_id"], row["appointment_id"], attempts)
+        else:
+            delay = min(self._config.retry_base_s * 2 ** (attempts - 1), MAX_BACKOFF_S)
+            changes = {"attempts": attempts, "last_error": error,
+                       "next_attempt_at": (self._clock.now() + timedelta(seconds=delay)).isoformat()}
+            # The SMTP reply may quote the address: the log gets the mail's number only.
+            log.info("mail %d: attempt %d failed, next in %.0f s", row["mail_id"], attempts, delay)
+        self._db["mail_outbox"].update(row["mail_id"], changes)
+
+    def _seconds_to_next(self) -> float:
+        row = next(iter(self._db.query(
+            "SELECT min(next_attempt_at) AS at FROM mail_outbox WHERE status = 'pending'")), None)
+        if row is None or row["at"] is None:
+            return 60.0
+        wait = (datetime.fromisoformat(row["at"]) - self._clock.now()).total_seconds()
+        return min(max(wait, 0.05), 60.0)
+
+    async def run(self) -> None:
+        """Deliver forever: at start (what a restart left behind), on every new mail, when a retry is due."""
+        while True:
+            self._wake.clear()  # before the pass: a mail put during it wakes the next one
+            try:
+                await self.deliver_due()
+            except Exception:  # a broken row must not stop every later invitation
+                log.exception("mail outbox: delivery pass failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._seconds_to_next())
+            except asyncio.TimeoutError:
+                pass
+
+
+def purge_outbox(db: sqlite_utils.Database, now: datetime) -> int:
+    with db.conn:
+        return db.execute("DELETE FROM mail_outbox WHERE expires_at <= ?", [now.isoformat()]).rowcount
