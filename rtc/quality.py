@@ -10,7 +10,10 @@ fair   everything in between
 
 Each direction that carries video in a sample is graded on its own (send: our outbound video
 and the loss the far end reports; receive: the inbound video and the loss we see); the sample's
-grade is the worse of the two. The grade of a whole call is the grade most samples had (a tie
+grade is the worse of the two. For the sending direction the bitrate criterion uses the
+congestion controller's estimate of what the link carries where one is known (a browser's
+``availableOutgoingBitrate``; aiortc's video encoder target, which follows the far end's REMB):
+a still picture encodes to a few dozen kbit/s on a perfect link, and that is not poor quality. The grade of a whole call is the grade most samples had (a tie
 goes to the worse grade), so one bad second does not mark a call poor.
 
 Adaptation follows the *network* (loss, round-trip time), not the bitrate: the bitrate drops
@@ -80,6 +83,7 @@ class QualitySample:
 
     send_kbps: float = 0.0
     recv_kbps: float = 0.0
+    send_estimate_kbps: float | None = None
     rtt_ms: float | None = None
     jitter_ms: float | None = None
     send_loss_pct: float = 0.0
@@ -123,7 +127,7 @@ class StatsReducer:
         self._last_at = 0.0
 
     def reduce(self, report: Mapping[str, Any], at: float, *, fps: float | None = None,
-               size: tuple[int, int] | None = None) -> QualitySample | None:
+               size: tuple[int, int] | None = None, send_estimate_kbps: float | None = None) -> QualitySample | None:
         out_v = _of(report, "outbound-rtp", "video")
         in_v = _of(report, "inbound-rtp", "video")
         remote_in = _of(report, "remote-inbound-rtp", "video")
@@ -149,16 +153,22 @@ class StatsReducer:
         send_loss = max((_fraction_lost_pct(_get(s, "fractionLost")) for s in remote_in), default=0.0)
         rtts = [_get(s, "roundTripTime") for s in remote_in if _get(s, "roundTripTime") is not None]
         jitters = [_jitter_ms(_get(s, "jitter")) for s in in_v if _get(s, "jitter") is not None]
+        if send_estimate_kbps is None:
+            available = [_get(s, "availableOutgoingBitrate") for s in _of(report, "candidate-pair")
+                         if _get(s, "availableOutgoingBitrate")]
+            send_estimate_kbps = max(available) / 1000 if available else None
+        send_rate = send_kbps if send_estimate_kbps is None else max(send_kbps, send_estimate_kbps)
         sending = now["sent_pkts"] - last["sent_pkts"] >= MIN_PACKETS
         receiving = got >= MIN_PACKETS
         return QualitySample(
             send_kbps=round(send_kbps, 1), recv_kbps=round(recv_kbps, 1),
+            send_estimate_kbps=None if send_estimate_kbps is None else round(send_estimate_kbps, 1),
             rtt_ms=round(max(rtts) * 1000, 1) if rtts else None,
             jitter_ms=round(max(jitters), 1) if jitters else None,
             send_loss_pct=round(send_loss, 1), recv_loss_pct=round(recv_loss, 1),
             fps=None if fps is None else round(fps, 1),
             width=size[0] if size else None, height=size[1] if size else None,
-            grade=worse(grade(send_kbps, send_loss) if sending else None,
+            grade=worse(grade(send_rate, send_loss) if sending else None,
                         grade(recv_kbps, recv_loss) if receiving else None),
         )
 
@@ -321,7 +331,7 @@ class QualityMonitor:
         report = await self._pc.getStats()
         track = self._track
         sample = self._reducer.reduce(report, self._now(), fps=track.fps() if track else None,
-                                      size=track.size if track else None)
+                                      size=track.size if track else None, send_estimate_kbps=self._estimate_kbps())
         if sample is None:
             return None
         self.samples.append(sample)
@@ -335,6 +345,17 @@ class QualityMonitor:
         if self._on_sample:
             self._on_sample(sample)
         return sample
+
+    def _estimate_kbps(self) -> float | None:
+        """aiortc keeps its bandwidth estimate (REMB from the far end) as the video encoder's target
+        bitrate; there is no public API for it (aiortc issue #402), hence the careful getattr."""
+        for sender in getattr(self._pc, "getSenders", lambda: [])():
+            if getattr(sender, "kind", None) == "video":
+                encoder = getattr(sender, "_RTCRtpSender__encoder", None)
+                target = getattr(encoder, "target_bitrate", None)
+                if isinstance(target, (int, float)) and target > 0:
+                    return target / 1000
+        return None
 
     async def _run(self) -> None:
         while True:

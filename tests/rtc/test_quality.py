@@ -77,6 +77,19 @@ def test_recorded_browser_samples_use_fractions_and_seconds():
     assert sample.rtt_ms == 100.0
 
 
+def test_a_still_picture_on_a_good_link_is_not_poor():
+    """Few bits because there is little to encode: the bitrate criterion uses the link's estimate."""
+    out = lambda sent, pkts: {"type": "outbound-rtp", "kind": "video", "bytesSent": sent, "packetsSent": pkts}  # noqa: E731
+    browser, aiortc_like, measured_only = StatsReducer(), StatsReducer(), StatsReducer()
+    for reducer in (browser, aiortc_like, measured_only):
+        reducer.reduce({"o": out(0, 0)}, 0.0)
+    pair = {"type": "candidate-pair", "state": "succeeded", "availableOutgoingBitrate": 1_500_000}
+    assert browser.reduce({"o": out(10_000, 60), "p": pair}, 2.0).grade == "good"
+    sample = aiortc_like.reduce({"o": out(10_000, 60)}, 2.0, send_estimate_kbps=900.0)
+    assert (sample.grade, sample.send_kbps, sample.send_estimate_kbps) == ("good", 40.0, 900.0)
+    assert measured_only.reduce({"o": out(10_000, 60)}, 2.0).grade == "poor"
+
+
 def test_call_grade_tie_goes_to_the_worse():
     assert call_grade([QualitySample(grade="good"), QualitySample(grade="poor")]) == "poor"
     assert call_grade([QualitySample()]) is None

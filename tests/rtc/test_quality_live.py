@@ -1,0 +1,77 @@
+"""Call quality end to end in the real Chromium: the advisor sees it live, the kiosk shows signal
+bars, the booth's metrics and the consented per-call fields get it, and the survey reaches the
+hub's anonymous statistics."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from playwright.sync_api import expect
+
+from hub.stats import HubStats
+from tests.e2e.harness import Stack, log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def survey_counted(monkeypatch) -> threading.Event:
+    """Set when the hub has counted a survey (the hub has no event of its own for it)."""
+    counted = threading.Event()
+    count_survey = HubStats.count_survey
+
+    def counting(self, *args, **kwargs):
+        count_survey(self, *args, **kwargs)
+        counted.set()
+
+    monkeypatch.setattr(HubStats, "count_survey", counting)
+    return counted
+
+
+@pytest.fixture
+def stack(loop_thread, tmp_path, survey_counted):
+    s = Stack(loop_thread, tmp_path)
+    yield s
+    s.close()
+
+
+def test_quality_is_shown_on_both_sides_and_kept_as_consented(stack, survey_counted, advisor_context, kiosk_context):
+    advisor = advisor_context.new_page()
+    log_in(advisor, stack.hub_url)
+    kiosk = kiosk_context.new_page()
+    kiosk.goto(stack.booth.url)
+    kiosk.get_by_role("button", name="Videoberatung starten").click()
+    kiosk.get_by_role("button", name="Ich stimme zu").click()
+    kiosk.get_by_role("button", name="Weiter").click(timeout=30000)
+    stack.booth.call._quality_interval_s = 0.5  # sample faster than the daemon's 3 s for the test
+
+    advisor.get_by_role("row").filter(has_text="Kiosk 1").get_by_role("button", name="Eintreten lassen").click()
+    stack.wait_state("call")
+    quality = advisor.locator("#call-quality")
+    expect(quality).to_be_visible(timeout=20000)
+    expect(quality).to_have_attribute("data-grade", re.compile("^(good|fair|poor)$"))
+    expect(quality.locator(".quality-grade")).to_have_text(re.compile(r"^Übertragungsqualität: (gut|mittel|schlecht)$"))
+    expect(quality.locator(".quality-detail")).to_contain_text("kbit/s")
+    signal = kiosk.locator("#signal")
+    expect(signal).to_have_attribute("data-grade", re.compile("^(good|fair|poor)$"), timeout=20000)
+    expect(signal).to_have_attribute("aria-label", re.compile(r"^Verbindungsqualität: (gut|mittel|schlecht)$"))
+    assert stack.booth.daemon.metrics.last_quality["grade"] in ("good", "fair", "poor")
+    [call_row] = list(stack.parts.db["calls"].rows)
+    assert call_row["quality"] in ("good", "fair", "poor") and call_row["upload_kbps"] > 0
+
+    advisor.get_by_role("button", name="Beenden").click()
+    expect(kiosk.get_by_role("heading", name="Kurze Umfrage")).to_be_visible()
+    expect(quality).to_be_hidden()
+    [technical] = stack.booth.daemon.store.rows("technical")
+    assert technical["transmission_quality"] in ("good", "fair", "poor")
+
+    kiosk.get_by_role("radio", name="5 von 5").check()
+    kiosk.get_by_role("button", name="Absenden").click()
+    assert survey_counted.wait(15)
+    row = stack.parts.db.execute("SELECT day, location, question, answer, responses FROM stats_survey").fetchone()
+    assert row[1:] == ("Musterstadt", "rating", "5", 1)
+    daily = stack.parts.db.execute("SELECT calls, calls_ended FROM stats_daily").fetchone()
+    assert daily == (1, 1)
+
