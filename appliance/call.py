@@ -35,10 +35,13 @@ from aiortc.sdp import candidate_from_sdp
 from hw.base import Camera, Microphone, Speaker
 from rtc import protocol as p
 from rtc.quality import AdaptiveVideoTrack, QualityMonitor, QualitySample, call_grade
+from rtc.sdp import with_start_bitrate
 
 from .hublink import HubConnection
 
 log = logging.getLogger("videokiosk.call")
+# The advisor's browser starts sending video at this rate (see rtc.sdp.with_start_bitrate).
+START_BITRATE_KBPS = 1500
 
 
 def rtc_configuration(servers: list[p.IceServer]) -> RTCConfiguration:
@@ -54,6 +57,7 @@ class CallStats:
     def __init__(self) -> None:
         self.started_at: float | None = None  # time.time() at start()
         self.offer_sent_at: float | None = None
+        self.answer_at: float | None = None
         self.connected_at: float | None = None
         self.first_remote_frame_at: float | None = None
         self.remote_frames = 0
@@ -104,6 +108,8 @@ class BoothCall:
     # --- CallHandler --------------------------------------------------------------------------
 
     async def start(self, call_id: str) -> None:
+        if call_id == self.call_id:
+            return  # already started when the hub link heard the admit
         self.call_id = call_id
         self.quality_samples = []
         self.stats = CallStats()
@@ -146,7 +152,8 @@ class BoothCall:
             pc.on("connectionstatechange", lambda: self._on_state(pc))
             await pc.setLocalDescription(await pc.createOffer())
             self.stats.offer_sent_at = time.time()
-            await self._link.send(p.Offer(call_id=call_id, sdp=pc.localDescription.sdp))
+            sdp = with_start_bitrate(pc.localDescription.sdp, START_BITRATE_KBPS)
+            await self._link.send(p.Offer(call_id=call_id, sdp=sdp))
             log.info("call %s: offer sent", call_id)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
@@ -198,12 +205,19 @@ class BoothCall:
             asyncio.ensure_future(self._offer())  # media path died but the hub is there: try again
 
     async def _on_message(self, msg: p.Message) -> None:
+        if isinstance(msg, p.Admitted):
+            asyncio.ensure_future(self.start(msg.call_id))
+            return
+        if isinstance(msg, p.CallEnded):
+            await self.stop()
+            return
         if self.call_id is None:
             return
         match msg:
             case p.Welcome():
                 await self._offer()  # rejoined after a drop
             case p.Answer(call_id=call_id, sdp=sdp) if call_id == self.call_id and self._pc is not None:
+                self.stats.answer_at = time.time()
                 await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
                 self._answered = True
                 for candidate in self._pending:

@@ -186,8 +186,8 @@ function row(entry) {
   tr.querySelector(".decline-text").value = t("decline_default");
   tr.querySelector(".admit").addEventListener("click", () => {
     timings.admitClicked = performance.timeOrigin + performance.now();
+    send({ type: "admit", session_id: entry.session_id });  // first: the booth's offer is the critical path
     call.prepareMedia();
-    send({ type: "admit", session_id: entry.session_id });
   });
   tr.querySelector(".decline-send").addEventListener("click", () => {
     send({ type: "decline", session_id: entry.session_id, message: tr.querySelector(".decline-text").value.slice(0, 280) });
