@@ -38,7 +38,11 @@ class HubLink(Protocol):
         """The customer typed name and/or customer number while waiting (keys may be absent)."""
 
     async def leave_waiting(self, reason: str) -> None:
-        """Leave the waiting room: ``"cancel"``, ``"withdraw"``, ``"timeout"`` or ``"reset"``."""
+        """Leave the waiting room: ``"cancel"``, ``"withdraw"``, ``"timeout"`` or ``"reset"``.
+
+        Also sent with ``"withdraw"`` when consent is withdrawn during or after the call (after
+        :meth:`end_call`), so the hub deletes what it holds about the session at once.
+        """
 
     async def end_call(self) -> None:
         """The customer hung up (or the booth reset) during a call."""

@@ -305,7 +305,11 @@ class Session:
         if self.store is not None and sid:
             self.store.withdraw(sid)  # at once, before anything else happens
         self._bump(withdrawn=1)
+        after_admit = self.state in (S.CALL, S.SURVEY)
         await self._do_wipe(target, reason="withdraw")
+        if after_admit:
+            # The hub holds this session's rows too: tell it, even though nobody is waiting now.
+            self._outbox.put(lambda: self.hub.leave_waiting("withdraw"))
 
     async def _do_wipe(self, target: State, reason: str = "cancel", **_: Any) -> None:
         """Leave the hub / call cleanly, then forget everything about this customer."""

@@ -169,6 +169,18 @@ async def test_withdraw_deletes_the_sessions_rows_at_once(clock, store):
     assert session.state is State.IDLE
 
 
+async def test_withdraw_during_the_call_ends_it_and_tells_the_hub(clock, store):
+    session, hub, calls = make(clock, store)
+    await to_waiting(session)
+    sid = session.session_id
+    await session.handle("admitted", call_id="c-9")
+    await session.handle("withdraw")
+    await session.drain()
+    assert hub.calls[-2:] == [("end_call", None), ("leave_waiting", "withdraw")]
+    assert calls.running is None and session.state is State.IDLE
+    assert all(r["session_id"] != sid for r in store.rows("consents"))
+
+
 async def test_withdraw_is_not_offered_before_consent(clock):
     session, _, _ = make(clock)
     await session.handle("start")
