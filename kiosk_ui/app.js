@@ -89,6 +89,7 @@ async function switchLanguage(lang, offered) {
   language = lang;
   document.documentElement.lang = lang;
   document.documentElement.dir = catalog.meta.dir === "rtl" ? "rtl" : "ltr";
+  document.title = catalog.call.title;
   applyCatalog(document, catalog);
   const points = $("#consent-points");
   points.replaceChildren(...catalog.consent.points.map((text) => {
