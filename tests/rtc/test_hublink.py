@@ -1,0 +1,152 @@
+"""The booth's hub link against real sockets: TLS verified against the enrolment CA, bad messages
+from the hub dropped without harm, and the start-bitrate SDP edit."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import json
+import ssl
+
+import aiohttp
+import pytest
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from appliance.hublink import HubConnection
+from rtc.protocol import Heartbeat
+from rtc.sdp import with_start_bitrate
+
+
+def _cert(subject: str, issuer_key, issuer_name, key, *, ca: bool):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if not ca:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def make_ca(tmp_path, name: str):
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _cert(name, key, x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), key, ca=True)
+    path = tmp_path / f"{name}.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key, cert, path
+
+
+class FakeHub:
+    """A hub that says what the test wants, to see how the booth takes it."""
+
+    def __init__(self, script: list[str]) -> None:
+        self.script = script
+        self.received: list[dict] = []
+
+    async def socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.received.append(json.loads((await ws.receive()).data))  # hello
+        for raw in self.script:
+            await ws.send_str(raw)
+        async for frame in ws:
+            self.received.append(json.loads(frame.data))
+        return ws
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/ws/booth", self.socket)
+        return app
+
+
+async def serve(app: web.Application, ssl_context=None) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
+    await site.start()
+    return runner, runner.addresses[0][1]
+
+
+async def test_bad_messages_from_the_hub_are_dropped_and_the_link_carries_on():
+    welcome = json.dumps({"type": "welcome", "booth_id": "booth-1"})
+    hub = FakeHub([
+        "{not json",
+        json.dumps({"type": "admit", "session_id": "s-0001abcd"}),  # not for booths
+        json.dumps({"type": "queue_update", "session_id": "s-0001abcd", "position": 0, "estimated_wait_s": 1}),
+        json.dumps({"type": "declined", "session_id": "s-0001abcd", "message": "x" * 70_000}),
+        welcome,
+        json.dumps({"type": "advisor_informed", "session_id": "s-0001abcd"}),
+    ])
+    runner, port = await serve(hub.app())
+    events: list[tuple[str, dict]] = []
+    informed = asyncio.Event()
+
+    async def handle(event, **data):
+        events.append((event, data))
+        informed.set()
+        return True
+
+    link = HubConnection(f"http://127.0.0.1:{port}", "token")
+    link.attach(handle)
+    await link.start()
+    try:
+        await asyncio.wait_for(informed.wait(), 10)
+        assert events == [("advisor_informed", {})]
+        assert link.connected.is_set()
+        assert await link.send(Heartbeat())
+    finally:
+        await link.close()
+        await runner.cleanup()
+
+
+@pytest.fixture
+def tls_hub(tmp_path):
+    ca_key, ca_cert, ca_path = make_ca(tmp_path, "videokiosk-test-ca")
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _cert("hub", ca_key, ca_cert.subject, key, ca=False)
+    (tmp_path / "hub.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "hub.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(tmp_path / "hub.pem", tmp_path / "hub.key")
+    return ctx, ca_path
+
+
+async def test_booth_trusts_the_enrolment_ca_and_nothing_else(tls_hub, tmp_path):
+    server_ctx, ca_path = tls_hub
+    hub = FakeHub([json.dumps({"type": "welcome", "booth_id": "booth-1"})])
+    runner, port = await serve(hub.app(), server_ctx)
+    url = f"https://127.0.0.1:{port}"
+    try:
+        good = HubConnection(url, "token", ca_file=ca_path)
+        await good.start()
+        await asyncio.wait_for(good.connected.wait(), 10)
+        await good.close()
+
+        _, _, other_ca = make_ca(tmp_path, "someone-else")
+        bad = HubConnection(url, "token", ca_file=other_ca)
+        async with aiohttp.ClientSession() as http:
+            with pytest.raises(aiohttp.ClientConnectorCertificateError):
+                await bad._connect_once(http)
+    finally:
+        await runner.cleanup()
+
+
+def test_start_bitrate_goes_on_every_video_codec_but_not_rtx():
+    sdp = ("m=video 9 UDP/TLS/RTP/SAVPF 97 98 99\r\na=rtpmap:97 VP8/90000\r\na=rtpmap:98 rtx/90000\r\n"
+           "a=fmtp:98 apt=97\r\na=rtpmap:99 H264/90000\r\na=fmtp:99 packetization-mode=1\r\n")
+    lines = with_start_bitrate(sdp, 1500).split("\r\n")
+    assert "a=fmtp:97 x-google-start-bitrate=1500" in lines
+    assert "a=fmtp:98 apt=97" in lines
+    assert "a=fmtp:99 packetization-mode=1;x-google-start-bitrate=1500" in lines
