@@ -76,7 +76,7 @@ def parse_message(raw: str | bytes) -> tuple[str, str, dict[str, Any]]:
     if kind != "intent":
         raise InvalidMessage(f"unknown message type {kind!r}")
     event = msg.get("event")
-    if event not in INTENTS:
+    if not isinstance(event, str) or event not in INTENTS:  # a list here is unhashable: TypeError
         raise InvalidMessage(f"unknown intent {event!r}; allowed: {', '.join(sorted(INTENTS))}")
     data = msg.get("data", {})
     if data is None:

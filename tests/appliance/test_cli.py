@@ -98,3 +98,4 @@ def test_example_config_starts_a_booth_with_fake_hardware(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+

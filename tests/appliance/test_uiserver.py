@@ -66,6 +66,8 @@ async def test_malformed_messages_get_an_error_and_change_nothing(served):
             json.dumps({"type": "intent", "event": "start", "data": {"extra": 1}}),
             json.dumps({"type": "offer", "sdp": 42}),
             json.dumps({"type": "wat"}),
+            json.dumps({"type": "intent", "event": ["start"]}),
+            json.dumps({"type": "intent", "event": "set_details", "data": ["Ada"]}),
             "x" * 70_000,
         ):
             if len(bad) > 65_536:
