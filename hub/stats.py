@@ -25,10 +25,12 @@ Example::
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
 import logging
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -90,6 +92,12 @@ def grant_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> No
     ensure_schema(db)
     with db.conn:
         db.execute("INSERT OR IGNORE INTO user_roles (username, role) VALUES (?, ?)", [username, role])
+
+
+def revoke_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> None:
+    ensure_schema(db)
+    with db.conn:
+        db.execute("DELETE FROM user_roles WHERE username = ? AND role = ?", [username, role])
 
 
 def has_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> bool:
@@ -333,3 +341,33 @@ def add_stats_routes(app: web.Application, stats: HubStats, clock: Clock) -> Non
     app.router.add_get("/stats", _stats_page)
     app.router.add_get("/api/stats", _stats_json)
     app.router.add_get("/api/stats.csv", _stats_csv)
+
+
+# --- `videokiosk hub set-role` ------------------------------------------------------------------
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("username", help="an advisor's user name")
+    parser.add_argument("role", choices=[LEAD], help="lead: may see the statistics page (/stats)")
+    parser.add_argument("--remove", action="store_true", help="take the role away instead")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not getattr(args, "config", None):
+        print("videokiosk hub set-role: --config is required", file=sys.stderr)
+        return 2
+    from .app import HubParts
+    from .config import load_hub_config
+    from .errors import HubError
+
+    try:
+        parts = HubParts.open(load_hub_config(args.config))
+    except HubError as exc:
+        print(f"videokiosk hub set-role: {exc}", file=sys.stderr)
+        return 2
+    if not parts.db["users"].count_where("username = ?", [args.username]):
+        print(f"videokiosk hub set-role: no advisor {args.username!r}; create one with `videokiosk hub add-user`",
+              file=sys.stderr)
+        return 2
+    (revoke_role if args.remove else grant_role)(parts.db, args.username, args.role)
+    print(f"advisor {args.username!r} {'no longer has' if args.remove else 'now has'} the role {args.role!r}")
+    return 0

@@ -233,3 +233,28 @@ def test_an_advisor_without_the_lead_role_is_told_so(stats_hub, advisor_context)
     expect(page.get_by_role("alert")).to_have_text("Die Statistik ist nur für Teamleitungen sichtbar.")
     expect(page.locator("svg rect")).to_have_count(0)
     page.close()
+
+
+def test_set_role_command_grants_and_removes_lead(tmp_path, capsys):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hub.db import open_db
+    from hub.stats import has_role
+
+    db_path = tmp_path / "hub.db"
+    config = tmp_path / "hub.toml"
+    config.write_text(f'[store]\npath = "{db_path}"\n')
+    HubParts.open(HubConfig.model_validate({"store": {"path": str(db_path)}})).users.add_user("lena", PASSWORD)
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(Path(sys.executable).with_name("videokiosk")), "hub", *args], capture_output=True, text=True, timeout=60)
+
+    done = cli("set-role", "--config", str(config), "lena", "lead")
+    assert done.returncode == 0, done.stderr
+    assert has_role(open_db(db_path), "lena", "lead")
+    unknown = cli("set-role", "--config", str(config), "nobody", "lead")
+    assert unknown.returncode == 2 and "no advisor 'nobody'" in unknown.stderr
+    assert cli("set-role", "--config", str(config), "--remove", "lena", "lead").returncode == 0
+    assert not has_role(open_db(db_path), "lena", "lead")
