@@ -129,7 +129,7 @@ function handle(msg) {
     case "offer": call.onOffer(msg); break;
     case "candidate": call.onCandidate(msg); break;
     case "call_state": call.onState(msg); if (msg.state === "ended") hideQuality(); break;
-    case "quality": showQuality(msg); break;
+    case "quality": showQuality(msg, call.pc); break;
     case "error": notice("protocol_error", { message: msg.message }); break;
   }
 }
