@@ -41,6 +41,7 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
     from appliance.hublink import hub_link_for
     from hub.app import HubParts, make_app
     from hub.config import HubConfig
+    from hub.stats import LEAD, grant_role
     from hub.users import DEMO_PASSWORD, DEMO_USER
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -51,6 +52,7 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
     })
     parts = HubParts.open(hub_config)
     parts.users.add_user(DEMO_USER, DEMO_PASSWORD)
+    grant_role(parts.db, DEMO_USER, LEAD)  # so the demo shows the statistics page too
     token = parts.registry.create_booth(*DEMO_BOOTH)
     runner = web.AppRunner(make_app(parts), access_log=None)
     await runner.setup()
@@ -80,6 +82,7 @@ async def serve(hub_port: int, booth_port: int, data_dir: Path) -> int:
         "\nvideokiosk demo is running (Ctrl+C stops it)\n"
         f"  kiosk page (the booth's screen):  {booth_url}\n"
         f"  advisor console:                  {hub_url}/\n"
+        f"  statistics (role lead):           {hub_url}/stats\n"
         "  advisor login:                    user demo, password demo\n",
         flush=True,
     )
