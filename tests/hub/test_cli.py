@@ -1,0 +1,36 @@
+"""`videokiosk hub ...` as an operator runs it: add users and booths, and a real hub refuses the demo login."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from hub.db import open_db
+from hub.registry import BoothRegistry
+
+
+def vk(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "videokiosk.cli", "hub", *args], input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_operator_commands_and_demo_refusal(tmp_path):
+    config = tmp_path / "hub.toml"
+    config.write_text(f'[server]\nport = 0\n[store]\npath = "{tmp_path / "hub.db"}"\n')
+    done = vk("add-user", "--config", str(config), "--password-stdin", "anna", stdin="lang-genug\n")
+    assert done.returncode == 0, done.stderr
+    token = vk("add-booth", "--config", str(config), "jc-halle-1", "Halle 1", "Musterstadt").stdout.strip()
+    assert BoothRegistry(open_db(tmp_path / "hub.db")).verify(token).booth_id == "jc-halle-1"
+
+    assert vk("add-user", "--config", str(config), "--password-stdin", "demo", stdin="demo\n").returncode == 0
+    refused = vk("--config", str(config))
+    assert refused.returncode == 2
+    assert "demo account" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_broken_config_names_the_key(tmp_path):
+    config = tmp_path / "hub.toml"
+    config.write_text("[server]\nport = 99999\n")
+    done = vk("serve", "--config", str(config))
+    assert done.returncode == 2
+    assert "server.port" in done.stderr and "99999" in done.stderr
