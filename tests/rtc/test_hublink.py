@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from appliance.hublink import HubConnection
+from hub.app import HubParts, make_app, tls_context
+from hub.config import HubConfig
 from rtc.protocol import Heartbeat
 from rtc.sdp import with_start_bitrate
 
@@ -124,18 +126,22 @@ def tls_hub(tmp_path):
 
 
 async def test_booth_trusts_the_enrolment_ca_and_nothing_else(tls_hub, tmp_path):
-    server_ctx, ca_path = tls_hub
-    hub = FakeHub([json.dumps({"type": "welcome", "booth_id": "booth-1"})])
-    runner, port = await serve(hub.app(), server_ctx)
+    _, ca_path = tls_hub
+    # The real hub, serving HTTPS/WSS itself from the configured certificate and key.
+    config = HubConfig.model_validate({"server": {"tls_cert": str(tmp_path / "hub.pem"), "tls_key": str(tmp_path / "hub.key")},
+                                       "store": {"path": str(tmp_path / "hub.db")}})
+    parts = HubParts.open(config)
+    token = parts.registry.create_booth("booth-1", "Kiosk 1", "Musterstadt")
+    runner, port = await serve(make_app(parts), tls_context(config))
     url = f"https://127.0.0.1:{port}"
     try:
-        good = HubConnection(url, "token", ca_file=ca_path)
+        good = HubConnection(url, token, ca_file=ca_path)
         await good.start()
         await asyncio.wait_for(good.connected.wait(), 10)
         await good.close()
 
         _, _, other_ca = make_ca(tmp_path, "someone-else")
-        bad = HubConnection(url, "token", ca_file=other_ca)
+        bad = HubConnection(url, token, ca_file=other_ca)
         async with aiohttp.ClientSession() as http:
             with pytest.raises(aiohttp.ClientConnectorCertificateError):
                 await bad._connect_once(http)
