@@ -163,9 +163,17 @@ function beep() {
 const where = (entry) => `${entry.booth_name}, ${entry.location}`;
 const clock = (iso) => new Date(iso).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
 
+// Rows are kept and updated in place: a new customer arriving must not wipe the decline message
+// another advisor is typing, nor move their keyboard focus.
+const rows = new Map();
+
 function render() {
   const list = $("waiting-list");
-  list.replaceChildren(...[...state.waiting.values()].map(row));
+  for (const [sid, tr] of rows) if (!state.waiting.has(sid)) { tr.remove(); rows.delete(sid); }
+  for (const entry of state.waiting.values()) {
+    if (!rows.has(entry.session_id)) { rows.set(entry.session_id, row(entry)); list.append(rows.get(entry.session_id)); }
+    fill(rows.get(entry.session_id), entry);
+  }
   $("waiting-table").hidden = state.waiting.size === 0;
   $("waiting-empty").hidden = state.waiting.size > 0;
   document.title = state.waiting.size ? `${t("new_customer_title", { count: state.waiting.size })} – ${t("title")}` : t("title");
@@ -175,14 +183,6 @@ function render() {
 function row(entry) {
   const tr = $("waiting-row").content.firstElementChild.cloneNode(true);
   tr.dataset.sessionId = entry.session_id;
-  tr.querySelector(".where").textContent = where(entry);
-  tr.querySelector(".since").textContent = clock(entry.since);
-  tr.querySelector(".language").textContent = entry.language.toUpperCase();
-  const kind = t(`kind_${entry.kind}`);
-  tr.querySelector(".kind").textContent = entry.appointment_at ? `${kind} (${t("appointment_at", { time: clock(entry.appointment_at) })})` : kind;
-  const customer = [entry.name, entry.customer_number && t("customer_number", { number: entry.customer_number })].filter(Boolean);
-  tr.querySelector(".customer").textContent = customer.join(", ") || "–";
-  apply(tr);
   tr.querySelector(".decline-text").value = t("decline_default");
   tr.querySelector(".admit").addEventListener("click", () => {
     timings.admitClicked = performance.timeOrigin + performance.now();
@@ -193,6 +193,17 @@ function row(entry) {
     send({ type: "decline", session_id: entry.session_id, message: tr.querySelector(".decline-text").value.slice(0, 280) });
   });
   return tr;
+}
+
+function fill(tr, entry) {
+  tr.querySelector(".where").textContent = where(entry);
+  tr.querySelector(".since").textContent = clock(entry.since);
+  tr.querySelector(".language").textContent = entry.language.toUpperCase();
+  const kind = t(`kind_${entry.kind}`);
+  tr.querySelector(".kind").textContent = entry.appointment_at ? `${kind} (${t("appointment_at", { time: clock(entry.appointment_at) })})` : kind;
+  const customer = [entry.name, entry.customer_number && t("customer_number", { number: entry.customer_number })].filter(Boolean);
+  tr.querySelector(".customer").textContent = customer.join(", ") || "–";
+  apply(tr);
 }
 
 function renderBooths() {

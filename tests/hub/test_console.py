@@ -101,15 +101,21 @@ def test_waiting_customer_is_announced_and_can_be_declined(console, advisor_cont
     booth = FakeBoothSocket(loop_thread, url, token)
     booth.send({"type": "waiting", "session_id": "s-0001abcd", "language": "tr", "kind": "appointment",
                 "appointment_at": "2026-01-01T09:30:00+00:00"})
-    row = page.get_by_role("row").filter(has_text="Halle 1, Musterstadt")
+    row = page.get_by_role("row").filter(has_text="Halle 1, Musterstadt").first  # first in line
     expect(row).to_contain_text("TR")
     expect(row).to_contain_text("mit Termin")
     expect(page).to_have_title(re.compile(r"^\(1\)"))
     assert booth.expect("advisor_informed")["session_id"] == "s-0001abcd"
     row.get_by_text("Ablehnen", exact=True).click()
     row.get_by_label("Nachricht an die Kundin / den Kunden").fill("Bitte morgen wiederkommen.")
+    # Another customer arrives while the advisor is typing: the message stays.
+    booth.send({"type": "waiting", "session_id": "s-0002abcd", "language": "de", "kind": "walk_in"})
+    expect(page).to_have_title(re.compile(r"^\(2\)"))
+    expect(row.get_by_label("Nachricht an die Kundin / den Kunden")).to_have_value("Bitte morgen wiederkommen.")
     row.get_by_role("button", name="Ablehnen und Nachricht senden").click()
     assert booth.expect("declined")["message"] == "Bitte morgen wiederkommen."
+    expect(page).to_have_title(re.compile(r"^\(1\)"))
+    booth.send({"type": "leave_waiting", "session_id": "s-0002abcd", "reason": "cancel"})
     expect(page.get_by_text("Niemand wartet.")).to_be_visible()
     expect(page.locator("#booth-list")).to_contain_text("Halle 1 (Musterstadt): bereit")
     page.get_by_role("button", name="Abmelden").click()
