@@ -76,6 +76,8 @@ class HubConnection:
         self.reconnect_timeout_s = 60.0
         self.heartbeat_s = 10.0
         self.connected = asyncio.Event()
+        #: Called with True/False when the link comes up or goes down (the kiosk can say so).
+        self.when_changed: Callable[[bool], None] | None = None
 
     # --- wiring -------------------------------------------------------------------------------
 
@@ -155,7 +157,9 @@ class HubConnection:
                     delay = self.backoff_s[0]
                 except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
                     log.warning("hub link: cannot connect (%s); retrying in %.1f s", type(exc).__name__, delay)
-                self.connected.clear()
+                if self.connected.is_set():
+                    self.connected.clear()
+                    self._changed(False)
                 self._ws = None
                 if self.call_id is not None and self._call_timer is None:
                     self._call_timer = asyncio.create_task(self._give_up_call(self.call_id))
@@ -202,6 +206,7 @@ class HubConnection:
                 self.reconnect_timeout_s = msg.reconnect_timeout_s
                 self.heartbeat_s = msg.heartbeat_s
                 self.connected.set()
+                self._changed(True)
                 log.info("hub link: connected as %s", msg.booth_id)
                 if self._ticket is not None:
                     await self.send(self._ticket)
@@ -242,6 +247,13 @@ class HubConnection:
                 await self._call_listener(msg)
             except Exception:  # a broken offer must not take the hub link down
                 log.exception("call handler failed on %s", msg.type)
+
+    def _changed(self, up: bool) -> None:
+        if self.when_changed is not None:
+            try:
+                self.when_changed(up)
+            except Exception:  # a display problem must not take the link down
+                log.exception("hub link listener failed")
 
     async def _event(self, event: str, **data: Any) -> Any:
         if self._events is not None:

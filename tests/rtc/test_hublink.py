@@ -101,11 +101,13 @@ async def test_bad_messages_from_the_hub_are_dropped_and_the_link_carries_on():
 
     link = HubConnection(f"http://127.0.0.1:{port}", "token")
     link.attach(handle)
+    changes: list[bool] = []
+    link.when_changed = changes.append
     await link.start()
     try:
         await asyncio.wait_for(informed.wait(), 10)
         assert events == [("advisor_informed", {})]
-        assert link.connected.is_set()
+        assert link.connected.is_set() and changes == [True]
         assert await link.send(Heartbeat())
     finally:
         await link.close()
