@@ -109,7 +109,7 @@ def make_app(parts: HubParts) -> web.Application:
     add_speedtest_routes(app)  # the booth's device check measures up- and download against the hub
     add_stats_routes(app, stats, parts.clock)  # /stats, /api/stats, /api/stats.csv (role lead)
     add_metrics_route(app, metrics, hub)  # /metrics, loopback only
-    add_appointment_routes(app, AppointmentDesk.open(parts.db, config, parts.clock))  # /api/appointments, /join
+    add_appointment_routes(app, AppointmentDesk.open(parts.db, config, parts.clock), hub)  # /api/appointments, /join
 
     async def purge_forever(app: web.Application):
         async def loop() -> None:

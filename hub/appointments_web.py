@@ -38,6 +38,7 @@ import sqlite_utils
 from aiohttp import web
 from pydantic import ValidationError
 
+from rtc import protocol as p
 from videokiosk.clock import Clock
 
 from .appointments import Admission, Appointment, AppointmentBook, AppointmentDraft, AppointmentError, Invitation, purge_appointments
@@ -45,6 +46,8 @@ from .auth import current_session, require_csrf
 from .config import HubConfig
 from .mail import Kind, compose
 from .outbox import MailOutbox, purge_outbox
+from .registry import Booth
+from .service import Hub, booth_channel
 
 log = logging.getLogger(__name__)
 PUBLIC = Path(__file__).parent / "public"
@@ -148,8 +151,30 @@ async def _draft(request: web.Request) -> AppointmentDraft:
                                  content_type="application/json") from None
 
 
-def add_appointment_routes(app: web.Application, desk: AppointmentDesk) -> None:
+def check_code_at_booth(hub: Hub, desk: AppointmentDesk):
+    """The handler of ``appointment_check``: a code typed at a booth, limited per booth."""
+
+    async def handle(booth: Booth, msg: p.AppointmentCheck) -> None:
+        try:
+            admission = desk.book.admit_code(msg.code, client=f"booth:{booth.booth_id}")
+        except AppointmentError as exc:
+            reason = exc.reason if exc.reason in ("unknown", "too_early", "expired", "cancelled", "rate_limited") else "unknown"
+            result = p.AppointmentResult(ok=False, reason=reason,
+                                         opens_at=exc.opens_at.isoformat() if exc.opens_at else None)
+        else:
+            a = admission.appointment
+            result = p.AppointmentResult(ok=True, appointment_at=a.starts_at.isoformat(), language=a.language,
+                                         role=admission.participant.role)
+        await hub.state.publish(booth_channel(booth.booth_id), p.encode(result))
+        return None
+
+    return handle
+
+
+def add_appointment_routes(app: web.Application, desk: AppointmentDesk, hub: Hub | None = None) -> None:
     app[APP_DESK] = desk
+    if hub is not None:
+        hub.booth_handlers[p.AppointmentCheck] = check_code_at_booth(hub, desk)
 
     async def list_(request: web.Request) -> web.Response:
         _advisor(request)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,6 +65,8 @@ class Hub:
         self._db = db
         self._clock = clock
         self._booths: dict[str, _BoothLink] = {}
+        # Booth messages handled by other modules, by message class (appointments: hub/appointments_web.py).
+        self.booth_handlers: dict[type[p.Message], Callable[[Booth, Any], Awaitable[p.Error | None]]] = {}
         self._end_timers: dict[str, asyncio.Task] = {}
 
     @property
@@ -174,6 +177,8 @@ class Hub:
                     return p.Error(code="unknown_call", message="no such call for this booth", ref=msg.type)
                 fields = msg.model_dump(exclude={"type", "call_id"})
                 record_call_fields(self._db, msg.call_id, fields, self._expiry())
+            case _ if type(msg) in self.booth_handlers:
+                return await self.booth_handlers[type(msg)](booth, msg)
         return None
 
     # --- advisors -----------------------------------------------------------------------------

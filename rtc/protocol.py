@@ -340,6 +340,33 @@ class CallState(Message):
     reason: Literal["ended", "timeout", "error"] | None = None
 
 
+# --- appointments: a code typed at the booth, checked by the hub (hub/appointments.py) ----------
+
+
+class AppointmentCheck(Message):
+    """The customer typed (or showed) an appointment code at the booth; the hub checks it."""
+
+    type: Literal["appointment_check"] = "appointment_check"
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9 -]{1,20}$")]
+    max_bytes: ClassVar[int] = 256
+
+
+class AppointmentResult(Message):
+    """The hub's verdict on a code: ``ok`` with the appointment's time (ISO 8601, UTC), or why not.
+
+    ``opens_at`` comes with ``too_early``. Never a name, e-mail address or customer number.
+    """
+
+    type: Literal["appointment_result"] = "appointment_result"
+    ok: bool
+    reason: Literal["unknown", "too_early", "expired", "cancelled", "rate_limited", "unavailable"] | None = None
+    appointment_at: Annotated[str, Field(max_length=40)] | None = None
+    opens_at: Annotated[str, Field(max_length=40)] | None = None
+    language: Language | None = None
+    role: Literal["customer", "interpreter", "legal_representative", "other"] | None = None
+    max_bytes: ClassVar[int] = 512
+
+
 _CALL = (Offer, Answer, Candidate, Hangup)
 MESSAGES: dict[str, type[Message]] = {
     m.model_fields["type"].default: m
@@ -347,7 +374,7 @@ MESSAGES: dict[str, type[Message]] = {
         *_CALL, Error, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey,
         Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded,
         Admit, Decline, Seen, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus,
-        AdmitResult, CallState,
+        AdmitResult, CallState, AppointmentCheck, AppointmentResult,
     )
 }
 
@@ -357,8 +384,10 @@ def _types(*models: type[Message]) -> frozenset[str]:
 
 
 # What each side accepts: a booth cannot send ``admit``, an advisor cannot send ``waiting``.
-BOOTH_TO_HUB = _types(*_CALL, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey)
-HUB_TO_BOOTH = _types(*_CALL, Error, Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded)
+BOOTH_TO_HUB = _types(*_CALL, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey,
+                      AppointmentCheck)
+HUB_TO_BOOTH = _types(*_CALL, Error, Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded,
+                      AppointmentResult)
 ADVISOR_TO_HUB = _types(*_CALL, Admit, Decline, Seen, Heartbeat)
 HUB_TO_ADVISOR = _types(
     *_CALL, Error, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus, AdmitResult, CallState,

@@ -178,3 +178,37 @@ async def test_advisor_api_books_lists_changes_cancels_and_the_join_endpoint_exp
     kinds = [r["kind"] for r in hub.parts.db["mail_outbox"].rows_where("role = 'customer'", order_by="mail_id")]
     assert kinds == ["invite", "cancel"]
     await s.close()
+
+
+async def test_booth_checks_a_code_and_the_advisor_sees_the_appointment(running_hub):
+    hub = running_hub
+    s, csrf = await hub.login("anna", PASSWORD)
+    draft = {**DRAFT, "starts_local": "2026-01-01T09:20", "participants": []}
+    r = await s.post(f"{hub.url}/api/appointments", json=draft, headers={"X-CSRF-Token": csrf})
+    assert r.status == 201
+    row = next(hub.parts.db["mail_outbox"].rows_where("role = 'customer'"))
+    text = email.message_from_bytes(row["message"], policy=policy.default).get_body(("plain",)).get_content()
+    lines = text.splitlines()
+    code = lines[lines.index(next(l for l in lines if "diesen Code eingeben" in l)) + 1]
+    assert len(code) == 9 and code[4] == "-"
+
+    booth, advisor = await hub.booth(), await hub.advisor()
+    for n in range(MAX_GUESSES):
+        await booth.send({"type": "appointment_check", "code": f"ZZZZ-{n:04d}"})
+        assert (await booth.expect("appointment_result"))["reason"] == "unknown"
+    await booth.send({"type": "appointment_check", "code": code})
+    assert (await booth.expect("appointment_result"))["reason"] == "rate_limited"
+    hub.parts.clock.advance(dt.timedelta(minutes=16))
+    await booth.send({"type": "appointment_check", "code": code.lower().replace("-", " ")})
+    result = await booth.expect("appointment_result")
+    assert result == {"type": "appointment_result", "ok": True, "reason": None, "appointment_at": "2026-01-01T08:20:00+00:00",
+                      "opens_at": None, "language": "de", "role": "customer"}
+    await booth.send({"type": "appointment_check", "code": "<script>"})
+    assert (await booth.expect("error"))["code"] == "invalid"
+    await booth.send({"type": "waiting", "session_id": "s-appt0001", "language": "de", "kind": "appointment",
+                      "appointment_at": result["appointment_at"]})
+    entry = (await advisor.expect("waiting_added"))["entry"]
+    assert entry["kind"] == "appointment" and entry["appointment_at"] == "2026-01-01T08:20:00+00:00"
+    for sock in (booth, advisor):
+        await sock.close()
+    await s.close()
