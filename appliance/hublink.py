@@ -132,6 +132,10 @@ class HubConnection:
         if call_id is not None:
             await self.send(p.Hangup(call_id=call_id, reason="ended"))
 
+    async def check_code(self, code: str) -> None:
+        if not await self.send(p.AppointmentCheck(code=code)):
+            await self._event("code_refused", reason="unavailable")  # hub unreachable: say so, not hang
+
     # --- sending ------------------------------------------------------------------------------
 
     async def send(self, message: p.Message) -> bool:
@@ -238,6 +242,12 @@ class HubConnection:
                     await self._event("call_ended")
             case p.Offer() | p.Answer() | p.Candidate():
                 await self._to_call(msg)
+            case p.AppointmentResult(ok=True):
+                await self._event("code_accepted", appointment_at=msg.appointment_at, language=msg.language)
+            case p.AppointmentResult():
+                await self._event("code_refused", reason=msg.reason, opens_at=msg.opens_at)
+            case p.Error(code=code, ref=ref) if ref == "appointment_check":
+                await self._event("code_refused", reason="unknown")
             case p.Error(code=code, ref=ref):
                 log.warning("hub refused our %s (%s)", ref or "message", code)
 

@@ -47,6 +47,10 @@ class HubLink(Protocol):
     async def end_call(self) -> None:
         """The customer hung up (or the booth reset) during a call."""
 
+    async def check_code(self, code: str) -> None:
+        """Ask the hub about an appointment code; the answer comes back as the session event
+        ``code_accepted`` (``appointment_at``, ``language``) or ``code_refused`` (``reason``, ``opens_at``)."""
+
 
 @runtime_checkable
 class CallHandler(Protocol):
@@ -71,6 +75,7 @@ class NullHubLink:
         self.updates: list[list[str]] = []
         self.left: list[str] = []
         self.calls_ended = 0
+        self.codes_checked = 0
 
     async def enter_waiting(self, ticket: dict[str, Any]) -> None:
         self.tickets.append({k: v for k, v in ticket.items() if k not in PERSONAL_FIELDS})
@@ -83,6 +88,9 @@ class NullHubLink:
 
     async def end_call(self) -> None:
         self.calls_ended += 1
+
+    async def check_code(self, code: str) -> None:
+        self.codes_checked += 1  # not the code itself: it lets a person in
 
 
 class NullCallHandler:

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 class State(StrEnum):
     IDLE = "idle"
+    APPOINTMENT = "appointment"  # "Ich habe einen Termin": typing the appointment code
     CONSENT = "consent"
     DEVICE_CHECK = "device_check"
     WAITING = "waiting"
@@ -28,6 +29,10 @@ class State(StrEnum):
 S = State
 TABLE: dict[tuple[State, str], tuple[State, str | None]] = {
     (S.IDLE, "start"): (S.CONSENT, "open"),
+    (S.IDLE, "have_appointment"): (S.APPOINTMENT, "open_code"),
+    (S.APPOINTMENT, "submit_code"): (S.APPOINTMENT, "check_code"),  # the hub checks it
+    (S.APPOINTMENT, "code_accepted"): (S.CONSENT, "accept_code"),
+    (S.APPOINTMENT, "code_refused"): (S.APPOINTMENT, "refuse_code"),
     (S.CONSENT, "accept"): (S.DEVICE_CHECK, "record_consent"),
     (S.DEVICE_CHECK, "check_result"): (S.DEVICE_CHECK, "note_check"),
     (S.DEVICE_CHECK, "checks_done"): (S.DEVICE_CHECK, "finish_checks"),
@@ -44,7 +49,7 @@ TABLE: dict[tuple[State, str], tuple[State, str | None]] = {
     (S.SURVEY, "survey_skip"): (S.GOODBYE, None),
     (S.GOODBYE, "goodbye_done"): (S.IDLE, "wipe"),
 }
-_BUSY = (S.CONSENT, S.DEVICE_CHECK, S.WAITING, S.CALL, S.SURVEY, S.GOODBYE)
+_BUSY = (S.APPOINTMENT, S.CONSENT, S.DEVICE_CHECK, S.WAITING, S.CALL, S.SURVEY, S.GOODBYE)
 for _state in _BUSY:
     TABLE[(_state, "cancel")] = (S.IDLE, "wipe")  # "Abbrechen" works everywhere
     TABLE[(_state, "reset")] = (S.IDLE, "wipe")  # timeout, hot-unplug, operator
@@ -59,6 +64,6 @@ for _state in State:
 EVENTS = frozenset(event for _, event in TABLE)
 # Events a person causes at the booth: they prove someone is there.
 TOUCH_EVENTS = frozenset({
-    "start", "accept", "cancel", "continue", "recheck", "end_call", "survey_submit", "survey_skip",
+    "start", "have_appointment", "submit_code", "accept", "cancel", "continue", "recheck", "end_call", "survey_submit", "survey_skip",
     "withdraw", "set_language", "set_details", "still_here", "activity",
 })

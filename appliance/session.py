@@ -23,9 +23,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from videokiosk.clock import Clock, SystemClock
 
@@ -37,6 +40,10 @@ from .session_parts import CHECK_NAMES, CheckTask, Details, Outbox, checks_passe
 
 log = logging.getLogger("videokiosk.session")
 S = State
+# Appointment codes are 8 characters (hub/appointments.py); the UI may add a dash or spaces.
+CODE = re.compile(r"^[A-Za-z0-9 -]{1,20}$")
+CODE_REFUSALS = frozenset({"unknown", "too_early", "expired", "cancelled", "rate_limited", "unavailable"})
+APPOINTMENT_ZONE = ZoneInfo("Europe/Berlin")  # appointments are booked in the job centre's time
 __all__ = ["EVENTS", "TABLE", "CheckRunner", "Refused", "Session", "State"]
 
 
@@ -141,6 +148,8 @@ class Session:
                 "passed": checks_passed(self._check_results),
                 "order": list(CHECK_NAMES),
             }
+        if self.state is S.APPOINTMENT:
+            snap["appointment"] = dict(self._code_status)
         if self.state is S.WAITING:
             snap["waiting"] = {
                 "advisor_informed": self._advisor_informed,
@@ -208,6 +217,36 @@ class Session:
         self._kind = "appointment" if kind == "appointment" else "walk_in"
         self._bump(sessions_started=1)
 
+    async def _do_open_code(self, target: State, **_: Any) -> None:
+        await self._do_open(target, kind="appointment")
+        self._code_status = {"checking": False, "error": None, "opens_at": None}
+
+    async def _do_check_code(self, target: State, code: Any = None, **_: Any) -> None:
+        if not isinstance(code, str) or not CODE.match(code):
+            self._code_status = {"checking": False, "error": "unknown", "opens_at": None}
+            return  # a typo is answered like a wrong code, without asking the hub
+        self._code_status = {"checking": True, "error": None, "opens_at": None}
+        self._outbox.put(lambda: self.hub.check_code(code))
+
+    async def _do_accept_code(self, target: State, appointment_at: Any = None, **_: Any) -> None:
+        try:
+            when = datetime.fromisoformat(appointment_at).astimezone(APPOINTMENT_ZONE)
+        except (TypeError, ValueError):
+            raise Refused("the hub accepted the code without a time") from None
+        self._appointment_at = when.isoformat()
+        self._appointment_time = when.strftime("%H:%M")
+        log.info("session %s: appointment code accepted", self._sid())
+
+    async def _do_refuse_code(self, target: State, reason: Any = None, opens_at: Any = None, **_: Any) -> None:
+        opens = None
+        if isinstance(opens_at, str):
+            try:
+                opens = datetime.fromisoformat(opens_at).astimezone(APPOINTMENT_ZONE).strftime("%H:%M")
+            except ValueError:
+                pass
+        self._code_status = {"checking": False, "error": reason if reason in CODE_REFUSALS else "unknown", "opens_at": opens}
+        log.info("session %s: appointment code refused (%s)", self._sid(), self._code_status["error"])
+
     async def _do_record_consent(self, target: State, **_: Any) -> None:
         # The consent record is written before anything else about this session is stored.
         if self.store is not None:
@@ -245,6 +284,8 @@ class Session:
         self._cancel_checks()
         self._waiting_since = self.clock.monotonic()
         ticket = {"session_id": self._session_id, "language": self.language, "kind": self._kind}
+        if self._appointment_at:
+            ticket["appointment_at"] = self._appointment_at
         self._outbox.put(lambda: self.hub.enter_waiting(ticket))
         self._bump(waiting_entered=1)
 
@@ -349,6 +390,8 @@ class Session:
         self._position: int | None = None
         self._estimated_wait_s: int | None = None
         self._appointment_time: str | None = None
+        self._appointment_at: str | None = None
+        self._code_status: dict[str, Any] = {"checking": False, "error": None, "opens_at": None}
         self._details = Details()
         self._call_id: str | None = None
         self._declined = False

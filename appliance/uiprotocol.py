@@ -42,6 +42,10 @@ class DetailsData(_Strict):
     customer_number: Annotated[str, Field(max_length=MAX_CUSTOMER_NUMBER)] | None = None
 
 
+class CodeData(_Strict):
+    code: Annotated[str, Field(min_length=1, max_length=20)]
+
+
 class SurveyData(_Strict):
     rating: Annotated[int, Field(ge=1, le=5)] | None = None
     easy: bool | None = None
@@ -53,7 +57,7 @@ INTENTS: dict[str, type[_Strict]] = {
     "start": NoData, "accept": NoData, "cancel": NoData, "continue": NoData, "recheck": NoData,
     "end_call": NoData, "survey_skip": NoData, "withdraw": NoData, "still_here": NoData,
     "activity": NoData, "set_language": LanguageData, "set_details": DetailsData,
-    "survey_submit": SurveyData,
+    "survey_submit": SurveyData, "have_appointment": NoData, "submit_code": CodeData,
 }
 
 
