@@ -216,6 +216,8 @@ class BoothCall:
         match msg:
             case p.Welcome():
                 await self._offer()  # rejoined after a drop
+            case p.RestartCall(call_id=call_id) if call_id == self.call_id:
+                await self._offer()  # the advisor's console came back
             case p.Answer(call_id=call_id, sdp=sdp) if call_id == self.call_id and self._pc is not None:
                 self.stats.answer_at = time.time()
                 await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))

@@ -240,7 +240,7 @@ class HubConnection:
                     self.call_id = None
                     self._cancel_call_timer()
                     await self._event("call_ended")
-            case p.Offer() | p.Answer() | p.Candidate():
+            case p.Offer() | p.Answer() | p.Candidate() | p.RestartCall():
                 await self._to_call(msg)
             case p.AppointmentResult(ok=True):
                 await self._event("code_accepted", appointment_at=msg.appointment_at, language=msg.language)

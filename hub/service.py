@@ -21,7 +21,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,8 +92,9 @@ class Hub:
             if route is None or route.booth_id != booth.booth_id:
                 await self._send(booth_channel(booth.booth_id), p.CallEnded(call_id=hello.call_id, reason="timeout"))
             else:
-                self._cancel_end_timer(route.call_id)
-                await self.state.put_route(route.with_state("active"))
+                if route.state == "reconnecting":  # an advisor who is gone too keeps the clock running
+                    self._cancel_end_timer(route.call_id)
+                    await self.state.put_route(route.with_state("active"))
                 link.activity = "in_call"
                 log.info("call %s: booth rejoined", route.call_id)
                 await self._send(route.advisor_channel, p.CallState(call_id=route.call_id, state="resumed"))
@@ -187,13 +188,24 @@ class Hub:
         self.emit("advisor_connected")
         await self._send(channel, p.Snapshot(advisor=username, waiting=await self.state.waiting(),
                                              booths=await self.state.presence(), ice_servers=self.ice_servers))
+        # Back after a lost connection (or a reload): the advisor's call is theirs again.
+        for route in await self.state.routes():
+            if route.advisor == username and route.state == "advisor_lost":
+                self._cancel_end_timer(route.call_id)
+                await self.state.put_route(replace(route, advisor_channel=channel, state="active"))
+                log.info("call %s: advisor rejoined", route.call_id)
+                await self._send(channel, p.AdmitResult(session_id=route.session_id, ok=True, call_id=route.call_id,
+                                                        ice_servers=self.ice_servers))
+                await self._send(booth_channel(route.booth_id), p.RestartCall(call_id=route.call_id))
 
     async def advisor_disconnected(self, channel: str) -> None:
         self.emit("advisor_disconnected")
-        # An advisor who closes the console ends their call: the customer must not wait on a ghost.
+        # The customer keeps the call for a while: the advisor's network may blip, or the page reload.
         for route in await self.state.routes():
             if route.advisor_channel == channel:
-                await self.end_call(route.call_id, "ended", notify_advisor=False)
+                await self.state.put_route(route.with_state("advisor_lost"))
+                log.info("call %s: advisor lost, waiting %.0f s", route.call_id, self.config.calls.reconnect_timeout_s)
+                self._end_later(route.call_id)
 
     async def advisor_message(self, username: str, channel: str, msg: p.Message) -> p.Error | None:
         match msg:

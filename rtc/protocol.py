@@ -268,6 +268,13 @@ class CallEnded(Message):
     reason: Literal["ended", "timeout", "error"] = "ended"
 
 
+class RestartCall(Message):
+    """The advisor's console came back after losing its connection: offer a fresh peer connection."""
+
+    type: Literal["restart_call"] = "restart_call"
+    call_id: Id
+
+
 # --- advisor -> hub -------------------------------------------------------------------------
 
 
@@ -372,7 +379,7 @@ MESSAGES: dict[str, type[Message]] = {
     m.model_fields["type"].default: m
     for m in (
         *_CALL, Error, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey,
-        Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded,
+        Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded, RestartCall,
         Admit, Decline, Seen, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus,
         AdmitResult, CallState, AppointmentCheck, AppointmentResult,
     )
@@ -386,7 +393,7 @@ def _types(*models: type[Message]) -> frozenset[str]:
 # What each side accepts: a booth cannot send ``admit``, an advisor cannot send ``waiting``.
 BOOTH_TO_HUB = _types(*_CALL, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey,
                       AppointmentCheck)
-HUB_TO_BOOTH = _types(*_CALL, Error, Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded,
+HUB_TO_BOOTH = _types(*_CALL, Error, Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded, RestartCall,
                       AppointmentResult)
 ADVISOR_TO_HUB = _types(*_CALL, Admit, Decline, Seen, Heartbeat)
 HUB_TO_ADVISOR = _types(

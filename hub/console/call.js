@@ -39,6 +39,7 @@ export class Call {
     this.iceServers = iceServers.map(({ urls, username, credential }) =>
       Object.fromEntries(Object.entries({ urls, username, credential }).filter(([, v]) => v != null)));
     this.prepareMedia();
+    if (this.pc) this.pc.close(); // back after a lost connection: the booth offers afresh
     this.pc = this.newPeerConnection(); // ready before the booth's offer arrives
     this.pcUsed = false;
     $("call").hidden = false;

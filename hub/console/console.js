@@ -61,6 +61,7 @@ async function login(event) {
 }
 
 async function logout() {
+  call.hangup(); // signing out ends the call now (a lost connection would keep it for a while)
   await fetch("/api/logout", { method: "POST", headers: { "X-CSRF-Token": state.csrf } });
   state.csrf = null;
   if (state.ws) state.ws.close();

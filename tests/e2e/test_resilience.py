@@ -81,3 +81,16 @@ def test_call_not_restored_in_time_ends_cleanly_for_both(stack, advisor_context)
     expect(page.locator("#call-status")).to_have_text(
         "Die Verbindung konnte nicht wiederhergestellt werden. Das Gespräch ist beendet.", timeout=20000)
     assert stack.booth.call._pc is None
+
+
+def test_advisor_reloading_the_console_mid_call_gets_the_customer_back(stack, advisor_context):
+    page = advisor_context.new_page()
+    _admitted_call(stack, page)
+    first_pc = stack.booth.call._pc
+    page.reload()
+    expect(page.locator("#call-status")).to_have_text("Verbunden", timeout=20000)
+    advisor_sees_test_pattern(page)
+    assert stack.booth.session.state == "call" and stack.booth.call._pc is not first_pc
+    stack.wait_booth_frames(5)
+    page.get_by_role("button", name="Beenden").click()
+    stack.wait_state("survey")

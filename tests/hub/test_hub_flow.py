@@ -144,3 +144,24 @@ async def test_presence_states_are_published(running_hub):
     await booth.close()
     assert (await anna.expect("booth_status"))["booth"]["state"] == "offline"
     await anna.close()
+
+
+async def test_advisor_losing_the_console_gets_the_call_back(running_hub):
+    anna, booth, call_id = await _in_call(running_hub)
+    await anna.close()  # a reload, a network blip
+    anna = await running_hub.advisor("anna")
+    back = await anna.expect("admit_result", ok=True)
+    assert back["call_id"] == call_id
+    await booth.expect("restart_call", call_id=call_id)  # the booth offers a fresh connection
+    await booth.send({"type": "offer", "call_id": call_id, "sdp": SDP})
+    await anna.expect("offer", call_id=call_id)
+    await anna.close()
+    await booth.close()
+
+
+async def test_advisor_who_does_not_come_back_ends_the_call_for_the_booth(running_hub):
+    anna, booth, call_id = await _in_call(running_hub)
+    await anna.close()
+    ended = await booth.expect("call_ended", timeout=10)
+    assert ended == {"type": "call_ended", "call_id": call_id, "reason": "timeout"}
+    await booth.close()
