@@ -2,8 +2,9 @@
 // decides anything itself. A reset reloads the page, so nothing of a customer stays in memory.
 import { applyCatalog, format, loadCatalog, lookup } from "./i18n.js";
 import { buildKeyboard } from "./keyboard.js";
+import { buildCodePad } from "./codepad.js";
 import { SelfView } from "./selfview.js";
-import { renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages } from "./screens.js";
+import { renderAppointment, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages } from "./screens.js";
 
 const $ = (selector) => document.querySelector(selector);
 const ACTIVITY_EVERY_MS = 5000;
@@ -73,6 +74,7 @@ async function render(next) {
   }
   if (!previous || previous.state !== next.state) enterScreen(next.state);
   renderLanguages($("#language-list"), next, catalogsNames, (lang) => intent("set_language", { language: lang }));
+  if (next.state === "appointment") renderAppointment(next.appointment, catalog);
   if (next.state === "device_check") renderChecks(next.checks, catalog);
   if (next.state === "waiting") renderWaiting(next.waiting, catalog);
   if (next.state === "goodbye") renderGoodbye(next.goodbye, catalog);
@@ -98,6 +100,7 @@ async function switchLanguage(lang, offered) {
     return li;
   }));
   buildKeyboard($("#keyboard"), [$("#detail-name"), $("#detail-customer-number")], catalog.waiting);
+  buildCodePad($("#code-pad"), $("#appointment-code"), catalog.appointment);
   buildSurvey();
   for (const other of offered) {
     if (!catalogsNames.has(other)) catalogsNames.set(other, (await loadCatalog(other)).meta.name);
@@ -112,6 +115,7 @@ function enterScreen(name) {
     $("#detail-customer-number").value = "";
   }
   if (name === "survey") $("#survey-form").reset();
+  if (name === "appointment") $("#appointment-code").value = "";
   window.scrollTo(0, 0);
   // Move focus to the new screen's heading, so screen readers and keyboards start at the top.
   const heading = document.querySelector(`[data-screen="${name}"] h1`);
@@ -178,6 +182,12 @@ $("#details-form").addEventListener("submit", (event) => {
     customer_number: $("#detail-customer-number").value.trim() || null,
   });
   $("#details-sent").hidden = false;
+});
+
+$("#code-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const code = $("#appointment-code").value.trim();
+  if (code) intent("submit_code", { code });
 });
 
 $("#survey-form").addEventListener("submit", (event) => {

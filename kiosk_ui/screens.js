@@ -74,6 +74,13 @@ export function renderWaiting(waiting, catalog) {
   show($("#appointment"), Boolean(waiting.appointment_time), () => format(t.appointment, { time: waiting.appointment_time }));
 }
 
+export function renderAppointment(appointment, catalog) {
+  const t = catalog.appointment;
+  show($("#code-status"), Boolean(appointment.checking), () => t.checking);
+  show($("#code-error"), Boolean(appointment.error), () => format(t.errors[appointment.error] || t.errors.unknown, { time: appointment.opens_at || "" }));
+  $("#code-submit").disabled = Boolean(appointment.checking);
+}
+
 export function renderGoodbye(goodbye, catalog) {
   const box = $("#declined");
   box.hidden = !goodbye.declined;
