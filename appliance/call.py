@@ -35,6 +35,7 @@ from aiortc.sdp import candidate_from_sdp
 from hw.base import Camera, Microphone, Speaker
 from rtc import protocol as p
 from rtc.quality import AdaptiveVideoTrack, QualityMonitor, QualitySample, call_grade
+from rtc.jitter import use_marker_jitter_buffer
 from rtc.sdp import with_start_bitrate
 
 from .hublink import HubConnection
@@ -146,6 +147,7 @@ class BoothCall:
             self._tracks = [video, _MutableAudio(self._microphone.audio_track(), self)]
             for track in self._tracks:
                 pc.addTrack(track)
+            use_marker_jitter_buffer(pc)  # the advisor's frames decode one frame interval sooner
             self._monitor = QualityMonitor(pc, video, interval_s=self._quality_interval_s,
                                            on_sample=lambda sample: self._quality(call_id, video, sample))
             pc.on("track", self._on_track)

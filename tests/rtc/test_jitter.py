@@ -1,0 +1,47 @@
+"""The marker-bit jitter buffer: a frame leaves with its last packet, not one frame later."""
+
+from __future__ import annotations
+
+from aiortc import RTCPeerConnection
+from aiortc.mediastreams import VideoStreamTrack
+from aiortc.rtp import RtpPacket
+
+from rtc.jitter import MarkerJitterBuffer, use_marker_jitter_buffer
+
+
+def packet(seq: int, ts: int, data: bytes, marker: bool = False) -> RtpPacket:
+    p = RtpPacket(payload_type=97, sequence_number=seq, timestamp=ts, marker=int(marker))
+    p._data = data
+    return p
+
+
+def test_frame_leaves_with_its_marked_last_packet():
+    jb = MarkerJitterBuffer()
+    assert jb.add(packet(100, 9000, b"a"))[1] is None
+    frame = jb.add(packet(101, 9000, b"b", marker=True))[1]
+    assert frame is not None and frame.data == b"ab" and frame.timestamp == 9000
+    assert jb.add(packet(102, 12000, b"c", marker=True))[1].data == b"c"
+
+
+def test_a_gap_holds_the_frame_back():
+    jb = MarkerJitterBuffer()
+    jb.add(packet(100, 9000, b"a"))
+    assert jb.add(packet(102, 9000, b"c", marker=True))[1] is None
+    assert jb.add(packet(101, 9000, b"b"))[1].data == b"abc"
+
+
+def test_without_marker_bits_the_next_frame_completes_it_as_before():
+    jb = MarkerJitterBuffer()
+    jb.add(packet(100, 9000, b"a"))
+    jb.add(packet(101, 9000, b"b"))
+    assert jb.add(packet(102, 12000, b"c"))[1].data == b"ab"
+
+
+async def test_swapped_into_the_video_receivers_only():
+    pc = RTCPeerConnection()
+    pc.addTrack(VideoStreamTrack())
+    pc.addTransceiver("audio")
+    assert use_marker_jitter_buffer(pc)
+    kinds = {t.kind: type(getattr(t.receiver, "_RTCRtpReceiver__jitter_buffer")).__name__ for t in pc.getTransceivers()}
+    assert kinds == {"video": "MarkerJitterBuffer", "audio": "JitterBuffer"}
+    await pc.close()
