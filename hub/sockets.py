@@ -18,7 +18,7 @@ from rtc import protocol as p
 from rtc.errors import ProtocolError
 
 from .auth import current_session, require_csrf
-from .registry import BoothRegistry
+from .registry import Booth, BoothRegistry
 from .service import ADVISORS, Hub, booth_channel
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,9 @@ async def _pump(ws: web.WebSocketResponse, outbox: Outbox, accept: frozenset[str
                 reply = await handle(p.parse(frame.data, accept))
             except ProtocolError as exc:
                 reply = p.error_for(exc)
+            except Exception:  # a bug of ours must not cost the peer its connection
+                log.exception("failed to handle a message")
+                reply = p.Error(code="internal", message="the hub could not handle this message")
         elif frame.type == WSMsgType.BINARY:
             reply = p.Error(code="malformed", message="binary frames are not part of the protocol")
         else:
@@ -86,7 +89,15 @@ async def booth_socket(request: web.Request) -> web.StreamResponse:
     booth = request.app[APP_REGISTRY].verify(_bearer(request))
     if booth is None:
         raise web.HTTPUnauthorized(text='{"error": "unknown or revoked device token"}', content_type="application/json")
+    return await serve_booth(request, booth)
+
+
+async def serve_booth(request: web.Request, booth: Booth,
+                      handle: Callable[[p.Message], Awaitable[p.Error | None]] | None = None) -> web.StreamResponse:
+    """Speak the booth protocol with an authenticated ``booth``; also used for a customer's own
+    browser joining from home by personal link (hub/guest.py), which passes its own ``handle``."""
     hub = request.app[APP_HUB]
+    handle = handle or (lambda msg: hub.booth_message(booth, msg))
     ws = web.WebSocketResponse(heartbeat=hub.config.calls.heartbeat_s, max_msg_size=TRANSPORT_LIMIT)
     await ws.prepare(request)
     # A booth has one connection: a newer one (after a network drop) replaces the old.
@@ -114,7 +125,7 @@ async def booth_socket(request: web.Request) -> web.StreamResponse:
             return ws
         await hub.booth_connected(booth, request.remote or "", hello, conn_id)
         connected = True
-        await _pump(ws, outbox, p.BOOTH_TO_HUB, lambda msg: hub.booth_message(booth, msg),
+        await _pump(ws, outbox, p.BOOTH_TO_HUB, handle,
                     lambda code: hub.emit("signalling_error", side="booth", code=code))
     finally:
         unsubscribe()

@@ -432,6 +432,12 @@ def encode(message: Message) -> str:
     return message.model_dump_json()
 
 
+def _printable(text: str | None) -> str | None:
+    # JSON may carry lone surrogates ("\ud800"): valid input to json.loads, invalid in a reply.
+    return None if text is None else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_for(exc: ProtocolError) -> Error:
-    """The ``error`` reply for a rejected message."""
-    return Error(code=exc.code, message=str(exc)[:400], ref=exc.ref)
+    """The ``error`` reply for a rejected message (whatever characters the bad message held)."""
+    ref = _printable(exc.ref)
+    return Error(code=exc.code, message=_printable(str(exc))[:400], ref=ref[:40] if ref else None)

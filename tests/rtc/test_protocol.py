@@ -60,3 +60,11 @@ def test_fuzzed_messages_are_accepted_or_refused_cleanly(kind, fields):
 def test_garbage_is_refused_cleanly(raw):
     with pytest.raises(ProtocolError):
         p.parse(raw, p.ADVISOR_TO_HUB)
+
+
+@pytest.mark.parametrize("raw", ['{"type": "\\ud800"}', '{"type": "admit", "\\udfff": 1, "session_id": "s-0001"}'])
+def test_lone_surrogates_get_a_proper_error_reply(raw):
+    with pytest.raises(ProtocolError) as err:
+        p.parse(raw, p.ADVISOR_TO_HUB)
+    reply = p.error_for(err.value)
+    assert reply.code in ("unknown_type", "invalid") and p.encode(reply)
