@@ -1,0 +1,173 @@
+"""Security, attacked from outside: log-in brute force, one booth posing as another, security
+headers on every page of hub and booth, and the booth's UI server on loopback only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from hub.app import CONSOLE, HubParts, make_app
+from hub.config import HubConfig
+from kiosk_ui import __file__ as kiosk_init
+
+from .booth import start_booth
+
+PASSWORD = "s3cret-pass"
+KIOSK = Path(kiosk_init).parent
+
+
+@pytest.fixture
+async def hub(tmp_path):
+    parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(tmp_path / "hub.db")}}))
+    parts.users.add_user("anna", PASSWORD)
+    tokens = {b: parts.registry.create_booth(b, b, "Musterstadt") for b in ("booth-1", "booth-2")}
+    server = TestServer(make_app(parts), host="127.0.0.1")
+    await server.start_server()
+    async with aiohttp.ClientSession() as http:
+        yield str(server.make_url("")).rstrip("/"), parts, tokens, http
+    await server.close()
+
+
+async def _socket(http, url, token):
+    ws = await http.ws_connect(f"{url}/ws/booth", headers={"Authorization": f"Bearer {token}"})
+    await ws.send_str('{"type": "hello"}')
+    return ws
+
+
+async def _next(ws, type_: str, timeout: float = 5.0) -> dict:
+    while True:
+        msg = json.loads((await ws.receive(timeout=timeout)).data)
+        if msg["type"] == type_:
+            return msg
+
+
+@pytest.mark.xfail(reason="hub/users.py UserStore.check reads the failure count, awaits argon2 in a thread, then "
+                          "counts: parallel guesses all pass the lock check first (32 of 40 were checked here). "
+                          "Reported to the hub's owner (count the attempt before verifying).", strict=False)
+async def test_brute_force_in_parallel_is_locked_out_after_the_limit(hub):
+    url, parts, _, http = hub
+    attempts = [http.post(f"{url}/api/login", json={"username": "anna", "password": f"guess{i}"}) for i in range(40)]
+    statuses = [r.status for r in await asyncio.gather(*attempts)]
+    # However the guesses race, no more than the limit are even checked; the rest hit the lock.
+    assert statuses.count(401) <= parts.config.auth.max_failures
+    assert statuses.count(429) >= 40 - parts.config.auth.max_failures and 200 not in statuses
+    r = await http.post(f"{url}/api/login", json={"username": "anna", "password": PASSWORD})
+    assert r.status == 429  # the right password too, while locked
+    r = await http.post(f"{url}/api/login", json={"username": "nobody", "password": "x" * 10_000})
+    assert r.status in (401, 429)
+
+
+async def test_a_revoked_booth_token_is_refused(hub):
+    url, parts, tokens, http = hub
+    old = tokens["booth-1"]
+    parts.registry.create_booth("booth-1", "booth-1", "Musterstadt")  # re-enrolment: a new token
+    for token in (old, "", old + "x", tokens["booth-2"][:-1]):
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(f"{url}/ws/booth", headers={"Authorization": f"Bearer {token}"})
+        assert refused.value.status == 401
+
+
+async def test_another_booth_cannot_touch_a_call_that_is_not_its_own(hub):
+    url, parts, tokens, http = hub
+    one, two = await _socket(http, url, tokens["booth-1"]), await _socket(http, url, tokens["booth-2"])
+    s = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    try:
+        csrf = (await (await s.post(f"{url}/api/login", json={"username": "anna", "password": PASSWORD})).json())["csrf"]
+        advisor = await s.ws_connect(f"{url}/ws/advisor?csrf={csrf}")
+        await one.send_str(json.dumps({"type": "waiting", "session_id": "s-one-1234", "language": "de"}))
+        await _next(advisor, "waiting_added")
+        await advisor.send_str(json.dumps({"type": "admit", "session_id": "s-one-1234"}))
+        call_id = (await _next(advisor, "admit_result"))["call_id"]
+        sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"
+        for forged in ({"type": "offer", "call_id": call_id, "sdp": sdp},
+                       {"type": "candidate", "call_id": call_id, "candidate": ""},
+                       {"type": "call_info", "call_id": call_id, "os": "Evil"},
+                       {"type": "hangup", "call_id": call_id}):
+            await two.send_str(json.dumps(forged))
+        for _ in range(3):  # offer, candidate and call_info: each refused (hangup is silent)
+            assert (await _next(two, "error"))["code"] == "unknown_call"
+        assert (await parts.state.get_route(call_id)) is not None  # the forged hangup ended nothing
+        await one.send_str(json.dumps({"type": "offer", "call_id": call_id, "sdp": sdp}))
+        assert (await _next(advisor, "offer"))["sdp"] == sdp  # the advisor got only the real one
+    finally:
+        await s.close()
+
+
+@pytest.mark.xfail(reason="hub/service.py: waiting / leave_waiting / waiting_update trust the session_id a booth "
+                          "sends, so booth-2 can remove or take over booth-1's waiting customer. Reported to the "
+                          "hub's owner (check entry.booth_id == booth.booth_id).", strict=False)
+async def test_another_booth_cannot_take_or_remove_a_waiting_customer(hub):
+    url, parts, tokens, http = hub
+    one, two = await _socket(http, url, tokens["booth-1"]), await _socket(http, url, tokens["booth-2"])
+    await _next(one, "welcome")
+    await _next(two, "welcome")
+    await one.send_str(json.dumps({"type": "waiting", "session_id": "s-one-1234", "language": "de"}))
+    await _next(one, "queue_update")
+    await two.send_str(json.dumps({"type": "waiting", "session_id": "s-one-1234", "language": "tr"}))
+    await two.send_str(json.dumps({"type": "waiting_update", "session_id": "s-one-1234", "name": "Mallory"}))
+    await two.send_str(json.dumps({"type": "leave_waiting", "session_id": "s-one-1234"}))
+    await two.send_str('{"type": "no_such_type"}')
+    while (await _next(two, "error"))["code"] != "unknown_type":  # booth-2's messages are all handled now
+        pass
+    waiting = await parts.state.waiting()
+    assert [(e.session_id, e.booth_id, e.language, e.name) for e in waiting] == [("s-one-1234", "booth-1", "de", None)]
+
+
+HEADERS_OK = re.compile(r"frame-ancestors 'none'")
+
+
+def _assert_headers(r: aiohttp.ClientResponse, where: str) -> None:
+    csp = r.headers.get("Content-Security-Policy", "")
+    script = next((d for d in csp.split(";") if d.strip().startswith(("script-src", "default-src"))), "")
+    assert HEADERS_OK.search(csp), f"{where}: no frame-ancestors 'none' in {csp!r}"
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp and script, f"{where}: {csp!r}"
+    assert r.headers.get("Referrer-Policy") == "no-referrer", where
+
+
+def _no_inline_script(html: str, where: str) -> None:
+    for tag in re.findall(r"<script\b[^>]*>", html, re.I):
+        assert "src=" in tag, f"{where}: inline <script> {tag}"
+    assert not re.search(r"\son[a-z]+\s*=", html, re.I), f"{where}: inline event handler"
+
+
+async def test_every_page_of_hub_and_booth_carries_the_security_headers(hub, tmp_path):
+    url, parts, tokens, http = hub
+    hub_paths = ["/", "/healthz", "/api/me", "/no-such-page", *(f"/console/{f.relative_to(CONSOLE)}" for f in CONSOLE.rglob("*") if f.is_file())]
+    booth = await start_booth(url, tokens["booth-1"], tmp_path)
+    try:
+        base = booth.ui_url.rstrip("/")
+        booth_paths = ["/", "/no-such-page", *(f"/{f.relative_to(KIOSK)}" for f in KIOSK.rglob("*")
+                                               if f.is_file() and f.suffix in (".html", ".js", ".css", ".json"))]
+        for root, paths in ((url, hub_paths), (base, booth_paths)):
+            for path in paths:
+                r = await http.get(root + path)
+                _assert_headers(r, root + path)
+                if r.headers.get("Content-Type", "").startswith("text/html"):
+                    _no_inline_script(await r.text(), root + path)
+        assert len(hub_paths) + len(booth_paths) > 10
+    finally:
+        await booth.stop()
+
+
+async def test_the_booth_ui_listens_on_loopback_only(hub, tmp_path):
+    url, parts, tokens, http = hub
+    from appliance.config import parse_config
+    from appliance.errors import ApplianceError
+
+    booth = await start_booth(url, tokens["booth-1"], tmp_path, ui={"port": 0})  # host from config: the default
+    try:
+        runner = booth._runner
+        hosts = {addr[0] for addr in runner.addresses}
+        assert hosts and hosts <= {"127.0.0.1", "::1"}, hosts
+    finally:
+        await booth.stop()
+    for host in ("0.0.0.0", "::", "192.0.2.1"):  # a config that would open it to the network is refused
+        with pytest.raises((ApplianceError, ValueError)):
+            parse_config({"booth": {"id": "b-1", "name": "x", "location": "y"}, "hub": {"url": url, "token": "t"},
+                          "ui": {"host": host}})
