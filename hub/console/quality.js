@@ -22,13 +22,16 @@ export function grade(kbps, lossPct) {
 // Rates over the time since the last call of this function (null on the first).
 async function ownSample(pc) {
   if (!pc || pc.connectionState !== "connected") return null;
-  const totals = { sent: 0, recv: 0, got: 0, lost: 0, rtt: null };
+  const totals = { sent: 0, recv: 0, got: 0, lost: 0, rtt: null, fps: null, width: null, height: null };
   (await pc.getStats()).forEach((s) => {
     if (s.type === "outbound-rtp" && s.kind === "video") totals.sent += s.bytesSent || 0;
     if (s.type === "inbound-rtp" && s.kind === "video") {
       totals.recv += s.bytesReceived || 0;
       totals.got += s.packetsReceived || 0;
       totals.lost += s.packetsLost || 0;
+      totals.fps = s.framesPerSecond ?? totals.fps;
+      totals.width = s.frameWidth ?? totals.width;
+      totals.height = s.frameHeight ?? totals.height;
     }
     if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime != null) totals.rtt = s.currentRoundTripTime * 1000;
   });
@@ -43,9 +46,15 @@ async function ownSample(pc) {
     down: Math.max(0, totals.recv - last.recv) * 8 / seconds / 1000,
     loss: got + lost > 0 ? (100 * lost) / (got + lost) : 0,
     rtt: totals.rtt,
+    fps: totals.fps,
+    size: size(totals.width, totals.height),
   };
   sample.grade = grade(sample.down, sample.loss); // what this advisor receives from the booth
   return sample;
+}
+
+function size(width, height) {
+  return width && height ? `${width}×${height}` : "–";
 }
 
 export async function showQuality(msg, pc) {
@@ -60,6 +69,8 @@ export async function showQuality(msg, pc) {
     down: Math.round(msg.recv_kbps ?? 0),
     loss: (msg.send_loss_pct ?? 0).toFixed(1),
     rtt: msg.rtt_ms == null ? "–" : Math.round(msg.rtt_ms),
+    size: size(msg.width, msg.height),
+    fps: msg.fps == null ? "–" : Math.round(msg.fps),
   });
   el.querySelector(".quality-adapted").hidden = !(msg.level > 0);
   el.querySelector(".quality-adapted").textContent = t("quality_adapted");
@@ -74,6 +85,8 @@ export async function showQuality(msg, pc) {
     down: Math.round(sample.down),
     loss: sample.loss.toFixed(1),
     rtt: sample.rtt == null ? "–" : Math.round(sample.rtt),
+    size: sample.size,
+    fps: sample.fps == null ? "–" : Math.round(sample.fps),
   });
 }
 

@@ -53,9 +53,9 @@ def test_quality_is_shown_on_both_sides_and_kept_as_consented(stack, survey_coun
     expect(quality).to_be_visible(timeout=20000)
     expect(quality).to_have_attribute("data-grade", re.compile("^(good|fair|poor)$"))
     expect(quality.locator(".quality-grade")).to_have_text(re.compile(r"^Übertragungsqualität: (gut|mittel|schlecht)$"))
-    expect(quality.locator(".quality-detail")).to_contain_text("kbit/s")
+    expect(quality.locator(".quality-detail")).to_contain_text(re.compile(r"Kabine sendet \d+ kbit/s \(\d+×\d+, \d+ Bilder/s\)"))
     # The advisor's own browser measures its side of the call too (getStats in the console).
-    expect(quality.locator(".quality-own")).to_have_text(re.compile(r"^Ihre Seite: (gut|mittel|schlecht) – Sie senden \d+ kbit/s"))
+    expect(quality.locator(".quality-own")).to_have_text(re.compile(r"^Ihre Seite: (gut|mittel|schlecht) – Sie senden \d+ kbit/s, empfangen \d+ kbit/s \(\d+×\d+, \d+ Bilder/s\)"))
     expect(quality.locator(".quality-own")).to_have_attribute("data-grade", re.compile("^(good|fair|poor)$"))
     signal = kiosk.locator("#signal")
     expect(signal).to_have_attribute("data-grade", re.compile("^(good|fair|poor)$"), timeout=20000)
