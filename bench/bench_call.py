@@ -5,7 +5,7 @@ Chromium): at the admit the booth (aiortc) offers at once with its host candidat
 the browser answers and trickles. Measured from the advisor's click on "Eintreten lassen" to the
 first decoded frame on the booth and the first frame rendered in the console's <video>.
 
-Baseline, in the same run and on the same machine: aiortc's stock pattern (its ``server`` example):
+Baseline, in the same run, alternating run by run with ours, on the same machine: aiortc's stock pattern (its ``server`` example):
 the browser gets the camera, offers, waits for ICE gathering to complete, posts the full SDP;
 aiortc answers with a full SDP; no trickle. Both sides use host candidates only, like ours (no
 STUN/TURN configured), so the comparison is about the signalling pattern alone.
@@ -133,94 +133,107 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def _measure_ours(lt, browser, data_dir: Path, runs: int) -> dict[str, list[float]]:
-    from tests.e2e.harness import Stack, log_in
-    from tests.appliance.helpers import until
+class OursRun:
+    """Hub + booth daemon + console: one admitted call per :meth:`once`."""
 
-    stack = Stack(lt, data_dir)
-    ctx = browser.new_context(permissions=["camera", "microphone"])
-    page = ctx.new_page()
-    log_in(page, stack.hub_url)
-    booth = stack.booth
-    out: dict[str, list[float]] = {"booth": [], "browser": [], "notify": [], "offer_sent": [], "answer_received": [],
-                                   "booth_connected": []}
-    try:
-        for _ in range(runs + 1):  # the first run warms codecs and caches up; it is not counted
-            async def enter() -> tuple[str, float]:
-                await booth.session.handle("start")
-                await booth.session.handle("accept")
-                await until(booth.session, lambda s: s.get("checks", {}).get("passed") is True, 30)
-                entered = time.time()
-                await booth.session.handle("continue")
-                return booth.session.session_id, entered
+    def __init__(self, lt, browser, data_dir: Path) -> None:
+        from tests.e2e.harness import Stack, log_in
 
-            session_id, entered = lt.run(enter(), 60)
-            page.wait_for_function("(sid) => window.vkConsole.timings.shown[sid]", arg=session_id)
-            shown = page.evaluate("(sid) => window.vkConsole.timings.shown[sid]", session_id)
-            page.evaluate("() => { window.vkConsole.timings.firstFrame = null; }")
-            page.get_by_role("button", name="Eintreten lassen").click()
-            page.wait_for_function("() => window.vkConsole.timings.firstFrame", timeout=20000)
-            lt.run(asyncio.wait_for(booth.call.stats.first_frame.wait(), 20), 25)
-            timings = page.evaluate("() => window.vkConsole.timings")
-            admit = timings["admitClicked"]
-            out["notify"].append(shown - entered * 1000)
-            out["browser"].append(timings["firstFrame"] - admit)
-            stats = booth.call.stats
-            out["booth"].append(stats.first_remote_frame_at * 1000 - admit)
-            for key, at in (("offer_sent", stats.offer_sent_at), ("answer_received", stats.answer_at),
-                            ("booth_connected", stats.connected_at)):
-                if at is not None:
-                    out[key].append(at * 1000 - admit)
-            page.get_by_role("button", name="Beenden").click()
-            stack.wait_state("survey")
-            lt.run(booth.session.handle("cancel"))
-        for key in out:
-            out[key] = out[key][1:]
-    finally:
-        ctx.close()
-        stack.close()
-    return out
+        self.lt = lt
+        self.stack = Stack(lt, data_dir)
+        self.ctx = browser.new_context(permissions=["camera", "microphone"])
+        self.page = self.ctx.new_page()
+        log_in(self.page, self.stack.hub_url)
+
+    def once(self) -> dict[str, float]:
+        from tests.appliance.helpers import until
+
+        booth, page, lt = self.stack.booth, self.page, self.lt
+
+        async def enter() -> tuple[str, float]:
+            await booth.session.handle("start")
+            await booth.session.handle("accept")
+            await until(booth.session, lambda s: s.get("checks", {}).get("passed") is True, 30)
+            entered = time.time()
+            await booth.session.handle("continue")
+            return booth.session.session_id, entered
+
+        session_id, entered = lt.run(enter(), 60)
+        page.wait_for_function("(sid) => window.vkConsole.timings.shown[sid]", arg=session_id)
+        shown = page.evaluate("(sid) => window.vkConsole.timings.shown[sid]", session_id)
+        page.evaluate("() => { window.vkConsole.timings.firstFrame = null; }")
+        page.get_by_role("button", name="Eintreten lassen").click()
+        page.wait_for_function("() => window.vkConsole.timings.firstFrame", timeout=20000)
+        lt.run(asyncio.wait_for(booth.call.stats.first_frame.wait(), 20), 25)
+        timings = page.evaluate("() => window.vkConsole.timings")
+        admit = timings["admitClicked"]
+        stats = booth.call.stats
+        out = {"notify": shown - entered * 1000, "browser": timings["firstFrame"] - admit,
+               "booth": stats.first_remote_frame_at * 1000 - admit}
+        for key, at in (("offer_sent", stats.offer_sent_at), ("answer_received", stats.answer_at),
+                        ("booth_connected", stats.connected_at)):
+            if at is not None:
+                out[key] = at * 1000 - admit
+        page.get_by_role("button", name="Beenden").click()
+        self.stack.wait_state("survey")
+        lt.run(booth.session.handle("cancel"))
+        return out
+
+    def close(self) -> None:
+        self.ctx.close()
+        self.stack.close()
 
 
-def _measure_baseline(lt, browser, runs: int) -> dict[str, list[float]]:
-    server = BaselineServer()
-    url = lt.serve(server.app())
-    ctx = browser.new_context(permissions=["camera", "microphone"])
-    page = ctx.new_page()
-    page.goto(url)
-    out: dict[str, list[float]] = {"booth": [], "browser": []}
-    try:
-        for _ in range(runs + 1):
-            lt.run(server.reset())
-            page.evaluate("() => startCall()")
-            page.wait_for_function("() => window.timings.firstFrame", timeout=20000)
-            lt.run(asyncio.wait_for(server.first_frame.wait(), 20), 25)
-            t = page.evaluate("() => window.timings")
-            out["browser"].append(t["firstFrame"] - t["start"])
-            out["booth"].append(server.first_frame_at * 1000 - t["start"])
-            page.evaluate("() => stopCall()")
-        for key in out:
-            out[key] = out[key][1:]
-    finally:
-        lt.run(server.reset())
-        ctx.close()
-    return out
+class BaselineRun:
+    """aiortc's stock pattern: one call per :meth:`once`, started by the browser."""
+
+    def __init__(self, lt, browser) -> None:
+        self.lt = lt
+        self.server = BaselineServer()
+        url = lt.serve(self.server.app())
+        self.ctx = browser.new_context(permissions=["camera", "microphone"])
+        self.page = self.ctx.new_page()
+        self.page.goto(url)
+
+    def once(self) -> dict[str, float]:
+        server, page = self.server, self.page
+        self.lt.run(server.reset())
+        page.evaluate("() => startCall()")
+        page.wait_for_function("() => window.timings.firstFrame", timeout=20000)
+        self.lt.run(asyncio.wait_for(server.first_frame.wait(), 20), 25)
+        t = page.evaluate("() => window.timings")
+        page.evaluate("() => stopCall()")
+        return {"browser": t["firstFrame"] - t["start"], "booth": server.first_frame_at * 1000 - t["start"]}
+
+    def close(self) -> None:
+        self.lt.run(self.server.reset())
+        self.ctx.close()
 
 
 def measure(runs: int = RUNS) -> dict[str, dict[str, list[float]]]:
+    """Baseline and ours alternate run by run, so both see the same load on a shared machine."""
     from playwright.sync_api import sync_playwright
 
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
     from tests.support import LoopThread
 
+    results: dict[str, dict[str, list[float]]] = {"ours": {}, "baseline": {}}
     with tempfile.TemporaryDirectory() as tmp, LoopThread() as lt, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        setups = {"baseline": BaselineRun(lt, browser), "ours": OursRun(lt, browser, Path(tmp))}
         try:
-            baseline = _measure_baseline(lt, browser, runs)
-            ours = _measure_ours(lt, browser, Path(tmp), runs)
+            for n in range(runs + 1):
+                for name, setup in setups.items():
+                    sample = setup.once()
+                    if n == 0:
+                        continue  # the first run warms codecs and caches up; it is not counted
+                    for key, value in sample.items():
+                        results[name].setdefault(key, []).append(value)
         finally:
+            for setup in setups.values():
+                setup.close()
             browser.close()
-    return {"ours": ours, "baseline": baseline}
+    return results
 
 
 def run() -> list[dict]:
@@ -238,7 +251,7 @@ def run() -> list[dict]:
                      "samples": [round(v, 1) for v in m["ours"][key]],
                      "baseline_samples": [round(v, 1) for v in m["baseline"][key]]})
     # Where the time goes (medians, ms after the click), so the next person knows what to attack.
-    rows[0]["phases_ms"] = {k: round(_median(m["ours"][k]), 1) for k in ("offer_sent", "answer_received", "booth_connected")}
+    rows[0]["phases_ms"] = {k: round(_median(m["ours"].get(k, [])), 1) for k in ("offer_sent", "answer_received", "booth_connected")}
     notify = _median(m["ours"]["notify"])
     rows.append({"name": "customer enters waiting room -> console shows it", "value": round(notify, 1), "unit": "ms",
                  "baseline": None, "ratio": None, "target": f"< {TARGET_NOTIFY_MS:.0f}", "ok": notify < TARGET_NOTIFY_MS,
