@@ -69,3 +69,48 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+
+
+class TurnServer:
+    """coturn's ``turnserver`` with the shared-secret scheme, on ``listen_ip`` (loopback by default).
+
+    ``relay_ip`` is the address it relays from (a namespace's address in the netns test).
+    """
+
+    def __init__(self, directory: Path, secret: str = "test-shared-secret", listen_ip: str = "127.0.0.1",
+                 relay_ip: str | None = None, port: int | None = None, netns: str | None = None) -> None:
+        self.directory = directory
+        self.secret = secret
+        self.listen_ip = listen_ip
+        self.relay_ip = relay_ip or listen_ip
+        self.port = port or free_port()
+        self.netns = netns
+        self.proc: subprocess.Popen | None = None
+        self.log = directory / f"turnserver-{self.port}.log"
+
+    def __enter__(self) -> "TurnServer":
+        exe = shutil.which("turnserver") or "/usr/bin/turnserver"
+        if not Path(exe).exists():
+            pytest.fail("turnserver is missing: run `make test` (scripts/system-packages.txt installs coturn)")
+        relay_port = 40000 + self.port % 20000
+        cmd = [exe, "-n", "--listening-ip", self.listen_ip, "--listening-port", str(self.port),
+               "--relay-ip", self.relay_ip, "--use-auth-secret", "--static-auth-secret", self.secret,
+               "--realm", "videokiosk", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
+               "--min-port", str(relay_port), "--max-port", str(relay_port + 200), "--fingerprint",
+               "--log-file", str(self.log), "--simple-log", "--pidfile", str(self.directory / f"turn-{self.port}.pid"),
+               "--no-multicast-peers"]
+        if self.netns:
+            cmd = ["ip", "netns", "exec", self.netns, *cmd]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not self.netns:
+            wait_for_port(self.port, proc=self.proc)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
