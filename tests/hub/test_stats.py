@@ -108,10 +108,11 @@ async def test_statistics_are_counted_as_calls_happen_and_survive_the_purge(runn
 async def test_survey_rows_cannot_be_joined_to_call_rows(running_hub, hub_config):
     anna, booth = await _three_calls(running_hub)
     conn = sqlite3.connect(hub_config.store.path)
-    cols = {t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")] for t in ("stats_survey", "stats_daily", "calls")}
+    tables = ("stats_survey", "stats_daily", "stats_wait", "calls")
+    cols = {t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")] for t in tables}
     assert conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 3
     assert not {"session_id", "call_id", "booth_id", "time", "created_at"} & set(cols["stats_survey"])
-    for anonymous in ("stats_survey", "stats_daily"):
+    for anonymous in ("stats_survey", "stats_daily", "stats_wait"):
         for a in cols[anonymous]:
             for b in cols["calls"]:
                 # No equi-join on any pair of columns matches a single row, compared as stored or as text.
