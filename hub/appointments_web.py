@@ -1,4 +1,4 @@
-"""HTTP side of appointments: the advisors' API and the public "join" check of a personal link.
+"""HTTP side of appointments: the advisors' API, the booth's code check, mail delivery and purge.
 
 Advisors (session cookie + CSRF header, as every state-changing console request)::
 
@@ -8,13 +8,8 @@ Advisors (session cookie + CSRF header, as every state-changing console request)
     POST /api/appointments/{id}/cancel      cancel; everybody is told by mail
     POST /api/mails/{mail_id}/retry         try a failed mail again
 
-Customers and participants::
-
-    POST /api/join  {"token": ...}          200 with the appointment's time, language and role, or
-                                            an error with ``reason`` (unknown, too_early + opens_at,
-                                            expired, cancelled, rate_limited) the page translates.
-
-The link itself is ``<public_url>/join#<token>``: the token sits in the fragment, so it never
+Customers and participants open the link (hub/guest.py: ``POST /api/join``, the page, the guest
+socket). The link is ``<public_url>/join#<token>``: the token sits in the fragment, so it never
 reaches a server log or a Referer header.
 
 Example::
@@ -31,8 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import sqlite_utils
 from aiohttp import web
@@ -50,7 +44,6 @@ from .registry import Booth
 from .service import Hub, booth_channel
 
 log = logging.getLogger(__name__)
-PUBLIC = Path(__file__).parent / "public"
 STATUS_FOR = {"unknown": 404, "too_early": 403, "expired": 410, "cancelled": 410, "rate_limited": 429, "invalid": 400}
 
 
@@ -63,6 +56,8 @@ class AppointmentDesk:
     outbox: MailOutbox
     config: HubConfig
     clock: Clock
+    # Each deletes its expired personal rows (hub/guest.py adds the home consent records).
+    purgers: list = field(default_factory=lambda: [purge_appointments, purge_outbox])
 
     @classmethod
     def open(cls, db: sqlite_utils.Database, config: HubConfig, clock: Clock, transport=None) -> "AppointmentDesk":
@@ -207,30 +202,17 @@ def add_appointment_routes(app: web.Application, desk: AppointmentDesk, hub: Hub
             return web.json_response({"error": "unknown mail", "reason": type(exc).__name__}, status=404)
         return web.json_response({"ok": True})
 
-    async def join(request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-            token = str(body["token"])
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "the request needs 'token'", "reason": "invalid"}, status=400)
-        try:
-            admission = desk.book.admit_token(token, client=request.remote or "?")
-        except AppointmentError as exc:
-            return error_json(exc)
-        return web.json_response(admission_json(admission))
-
     app.router.add_get("/api/appointments", list_)
     app.router.add_post("/api/appointments", create)
     app.router.add_post("/api/appointments/{id}", update)
     app.router.add_post("/api/appointments/{id}/cancel", cancel)
     app.router.add_post("/api/mails/{mail_id}/retry", retry)
-    app.router.add_post("/api/join", join)
 
     async def background(app: web.Application):
         async def purge_forever() -> None:
             while True:
                 now = desk.clock.now()
-                gone = purge_appointments(desk.db, now) + purge_outbox(desk.db, now)
+                gone = sum(purge(desk.db, now) for purge in desk.purgers)
                 if gone:
                     log.info("purge: deleted %d expired appointment and mail rows", gone)
                 await asyncio.sleep(desk.config.store.purge_interval_s)

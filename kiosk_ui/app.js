@@ -28,7 +28,9 @@ function intent(event, data = {}) {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  // In a customer's own browser (kiosk_ui/browser.js, opened by the personal link) there is no
+  // daemon: browser.js plays its part behind the same socket interface.
+  socket = window.vkTransport ? window.vkTransport() : new WebSocket(`${scheme}://${location.host}/ws`);
   socket.addEventListener("message", (event) => {
     let message;
     try { message = JSON.parse(event.data); } catch { return; }

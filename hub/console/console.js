@@ -161,8 +161,13 @@ function beep() {
 
 // --- rendering ---------------------------------------------------------------------------------
 
-const where = (entry) => `${entry.booth_name}, ${entry.location}`;
+// A customer joining from home by personal link is a "virtual booth" named after their role (hub/guest.py).
+const where = (entry) => (entry.location === "home"
+  ? t("where_home", { role: t(`role_${entry.booth_name}`) })
+  : `${entry.booth_name}, ${entry.location}`);
 const clock = (iso) => new Date(iso).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+// Appointments are booked in the job centre's time, whatever the advisor's computer says.
+const berlin = (iso) => new Date(iso).toLocaleTimeString(document.documentElement.lang, { timeZone: "Europe/Berlin", hour: "2-digit", minute: "2-digit" });
 
 // Rows are kept and updated in place: a new customer arriving must not wipe the decline message
 // another advisor is typing, nor move their keyboard focus.
@@ -201,14 +206,15 @@ function fill(tr, entry) {
   tr.querySelector(".since").textContent = clock(entry.since);
   tr.querySelector(".language").textContent = entry.language.toUpperCase();
   const kind = t(`kind_${entry.kind}`);
-  tr.querySelector(".kind").textContent = entry.appointment_at ? `${kind} (${t("appointment_at", { time: clock(entry.appointment_at) })})` : kind;
+  tr.querySelector(".kind").textContent = entry.appointment_at ? `${kind} (${t("appointment_at", { time: berlin(entry.appointment_at) })})` : kind;
   const customer = [entry.name, entry.customer_number && t("customer_number", { number: entry.customer_number })].filter(Boolean);
   tr.querySelector(".customer").textContent = customer.join(", ") || "–";
   apply(tr);
 }
 
 function renderBooths() {
-  $("booth-list").replaceChildren(...[...state.booths.values()].map((booth) => {
+  // Browsers joining from home are not booths: they show in the waiting room only.
+  $("booth-list").replaceChildren(...[...state.booths.values()].filter((booth) => booth.location !== "home").map((booth) => {
     const li = document.createElement("li");
     li.dataset.state = booth.state;
     li.textContent = `${booth.name} (${booth.location}): ${t(`booth_${booth.state}`)}`;

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import email
+from datetime import datetime, timedelta, timezone
 from email import policy
 
 import pytest
 from playwright.sync_api import expect
 
 from hub.app import HubParts, make_app
+from hub.appointments import BERLIN, AppointmentBook, AppointmentDraft
 from hub.config import HubConfig
 from videokiosk.clock import SystemClock
 
@@ -69,3 +71,73 @@ def test_advisor_books_changes_and_cancels_an_appointment(hub, advisor_context):
     expect(page.locator("#appointment-list .mails li[data-mail-status=sent]")).to_have_count(6, timeout=T)
     kinds = sorted(m["Subject"] for m in mails(outbox))
     assert kinds.count("Cancelled: “My video appointment”") == 2 and kinds.count("Changed: “My video appointment”") == 2
+
+
+# --- joining from home: the personal link in the customer's own Chromium -------------------------
+
+
+def book(parts, minutes_from_now: float, **extra):
+    """An appointment at a Berlin wall time relative to now; returns it with its invitations."""
+    start = (datetime.now(timezone.utc) + timedelta(minutes=minutes_from_now)).astimezone(BERLIN)
+    draft = AppointmentDraft(starts_local=start.replace(tzinfo=None).isoformat(timespec="minutes"), language="de",
+                             customer_email="kunde@example.org", **extra)
+    return AppointmentBook(parts.db, parts.clock).create(draft, "anna")
+
+
+@pytest.fixture
+def home_context(browser):
+    """A customer's own browser at home: it may use its (fake) camera and microphone."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["camera", "microphone"])
+    yield ctx
+    ctx.close()
+
+
+def test_customer_joins_from_home_by_link_waits_with_the_time_and_talks_to_the_advisor(hub, home_context, advisor_context):
+    url, parts, _ = hub
+    appointment, [customer] = book(parts, 10)
+    local_time = appointment.local_start.strftime("%H:%M")
+    home = home_context.new_page()
+    home.goto(f"{url}/join#{customer.token}")
+    home.get_by_role("button", name="Videoberatung starten").click(timeout=T)
+    home.get_by_role("button", name="Ich stimme zu").click(timeout=T)
+    expect(home.locator("#self-view-check[data-live=true]")).to_be_visible(timeout=T)  # its own camera, shown back
+    home.get_by_role("button", name="Weiter").click(timeout=60_000)
+    expect(home.get_by_text(f"Ihr Termin: {local_time}")).to_be_visible(timeout=T)
+    expect(home.get_by_text("Aktuell wird weder Audio noch Video übertragen.")).to_be_visible(timeout=T)
+    [consent] = list(parts.db["guest_consents"].rows)
+    assert consent["language"] == "de" and consent["text_hash"].startswith("sha256:")
+
+    advisor = advisor_context.new_page()
+    log_in(advisor, url)
+    row = advisor.locator("#waiting-list tr")
+    expect(row).to_contain_text(f"mit Termin (Termin {local_time})", timeout=T)
+    expect(home.get_by_text("wurde informiert", exact=False)).to_be_visible(timeout=T)
+    row.get_by_role("button", name="Eintreten lassen").click()
+    # Video both ways: the advisor renders the customer's camera, the customer the advisor's
+    expect(home.locator("#remote-view[data-live=true]")).to_be_visible(timeout=30_000)
+    advisor.wait_for_function("document.getElementById('remote-video').videoWidth > 0", timeout=30_000)
+    advisor.get_by_role("button", name="Beenden").click()
+    expect(home.get_by_role("heading", name="Kurze Umfrage")).to_be_visible(timeout=T)
+    # Stored for the call: only the consented fields; OS, device and browser from the User-Agent
+    [call] = list(parts.db["calls"].rows)
+    assert call["ip_address"] == "127.0.0.1" and call["os"] == "Linux" and call["device"] == "Computer"
+    assert call["browser"].startswith(("Chrome ", "Chromium ")) and call["name"] is None
+
+
+def test_too_early_expired_cancelled_and_unknown_links_say_so_kindly(hub, home_context):
+    url, parts, _ = hub
+    early = book(parts, 24 * 60)[1][0]
+    over = book(parts, -120)[1][0]
+    appointment, [cancelled] = book(parts, 5)
+    AppointmentBook(parts.db, parts.clock).cancel(appointment.appointment_id)
+    opens = (datetime.now(timezone.utc) + timedelta(minutes=24 * 60 - 30)).astimezone(BERLIN).strftime("%H:%M")
+    for token, text in [
+        (early.token, f"Sie können ab {opens} Uhr eintreten."),
+        (over.token, "Dieser Termin ist bereits vorbei."),
+        (cancelled.token, "Dieser Termin wurde abgesagt."),
+        ("x" * 43, "Diesen Code kennen wir nicht."),
+    ]:
+        page = home_context.new_page()  # a fresh document: a new fragment alone does not reload
+        page.goto(f"{url}/join#{token}")
+        expect(page.get_by_text(text, exact=False)).to_be_visible(timeout=T)
+        expect(page.get_by_role("button", name="Videoberatung starten")).to_be_hidden()

@@ -1,0 +1,193 @@
+"""Joining from home: the personal link opens the kiosk pages in the customer's own browser.
+
+``<public_url>/join#<token>`` serves the kiosk's ``index.html`` with ``kiosk_ui/browser.js``, which
+plays the booth daemon's part in the browser (consent, device check with the browser's camera and
+microphone, waiting room, call as the WebRTC peer, survey). The hub's side:
+
+- ``POST /api/join {token}``: checks the link (too early, expired, cancelled, unknown: rate-limited
+  per address) and, if good, sets an HttpOnly, SameSite=Strict cookie for this participant;
+- ``POST /api/join/consent {session_id, language}``: records the consent (time, text version hash,
+  language) before anything else, with the 14-day expiry;
+- ``POST /api/join/withdraw {session_id}``: deletes that session's rows at once;
+- ``GET /ws/guest`` (cookie): the booth protocol (docs/protocol.md) as a "virtual booth"
+  ``home-<participant>`` whose location is ``home`` and name the participant's role. The hub adds
+  the IP address; operating system, device and browser come from the User-Agent header, nothing else.
+
+Example::
+
+    >>> parse_user_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")
+    {'os': 'Linux', 'device': 'Computer', 'browser': 'Chrome 120'}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlite_utils
+from aiohttp import web
+
+from kiosk_ui import I18N_DIR, STATIC_DIR
+from rtc import protocol as p
+
+from .appointments import Admission, AppointmentError
+from .appointments_web import APP_DESK, AppointmentDesk, admission_json, error_json
+from .auth import same_origin
+from .registry import Booth
+from .sockets import APP_HUB, serve_booth
+
+COOKIE = "vk_guest"
+HOME = "home"
+SCHEMA = {
+    # The consent record of a customer joining from home (on a booth, the booth stores it).
+    "guest_consents": ({"session_id": str, "language": str, "text_hash": str, "consented_at": str,
+                        "expires_at": str}, "session_id"),
+}
+_BROWSERS = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Version/", "Safari")]
+
+
+def parse_user_agent(ua: str) -> dict[str, str]:
+    """Operating system, kind of device and browser (with major version): the consented fields."""
+    ua = ua[:512]
+    os_name = next((name for pattern, name in [("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iOS"),
+                                               ("iPad", "iPadOS"), ("CrOS", "ChromeOS"), ("Mac OS X", "macOS"),
+                                               ("Linux", "Linux")] if pattern in ua), "other")
+    device = "Tablet" if "iPad" in ua or ("Android" in ua and "Mobile" not in ua) else (
+        "Smartphone" if "Mobile" in ua or "iPhone" in ua else "Computer")
+    browser = "other"
+    for marker, name in _BROWSERS:
+        match = re.search(re.escape(marker) + r"(\d+)", ua)
+        if match:
+            browser = f"{name} {match.group(1)}"
+            break
+    return {"os": os_name, "device": device, "browser": browser}
+
+
+def consent_hash(language: str) -> str:
+    """The version hash of the consent text the page showed (the same text and rule as the booth's)."""
+    path = I18N_DIR / f"{language}.json"
+    text = json.loads(path.read_text("utf-8"))["consent"]
+    canonical = json.dumps(text, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class GuestPass:
+    admission: Admission
+    until: datetime
+
+
+class GuestPasses:
+    """Cookie value -> whose link it was. In memory: a hub restart means opening the link again."""
+
+    def __init__(self, desk: AppointmentDesk) -> None:
+        self._desk = desk
+        self._passes: dict[str, GuestPass] = {}
+
+    def issue(self, admission: Admission) -> str:
+        now = self._desk.clock.now()
+        self._passes = {k: v for k, v in self._passes.items() if v.until > now}
+        key = secrets.token_urlsafe(32)
+        self._passes[key] = GuestPass(admission, admission.appointment.closes_at)
+        return key
+
+    def get(self, key: str | None) -> GuestPass | None:
+        found = self._passes.get(key or "")
+        return found if found is not None and found.until > self._desk.clock.now() else None
+
+
+def _booth_for(guest: GuestPass) -> Booth:
+    participant = guest.admission.participant
+    return Booth(f"home-{participant.participant_id[2:]}", participant.role, HOME)
+
+
+async def _body(request: web.Request) -> dict:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text='{"error": "not JSON", "reason": "invalid"}', content_type="application/json") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text='{"error": "not an object", "reason": "invalid"}', content_type="application/json")
+    return body
+
+
+def add_guest_routes(app: web.Application) -> None:
+    desk: AppointmentDesk = app[APP_DESK]
+    desk.purgers.append(purge_guest_consents)
+    passes = GuestPasses(desk)
+    db: sqlite_utils.Database = desk.db
+    for name, (columns, pk) in SCHEMA.items():
+        db[name].create(columns, pk=pk, if_not_exists=True)
+    page = (STATIC_DIR / "index.html").read_text("utf-8").replace(
+        '<script type="module" src="/static/app.js">',
+        '<script type="module" src="/static/browser.js"></script>\n<script type="module" src="/static/app.js">', 1)
+
+    def guest(request: web.Request) -> GuestPass:
+        found = passes.get(request.cookies.get(COOKIE))
+        if found is None or not same_origin(request):
+            raise web.HTTPUnauthorized(text='{"error": "open the link from your invitation again", "reason": "unknown"}',
+                                       content_type="application/json")
+        return found
+
+    async def join_page(request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+    async def join(request: web.Request) -> web.Response:
+        body = await _body(request)
+        try:
+            admission = desk.book.admit_token(str(body.get("token", "")), client=request.remote or "?")
+        except AppointmentError as exc:
+            return error_json(exc)
+        response = web.json_response(admission_json(admission))
+        response.set_cookie(COOKIE, passes.issue(admission), httponly=True, samesite="Strict",
+                            secure=request.secure, path="/")
+        return response
+
+    async def consent(request: web.Request) -> web.Response:
+        found, body = guest(request), await _body(request)
+        session_id, language = str(body.get("session_id", ""))[:64], body.get("language")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{4,64}", session_id) or not (I18N_DIR / f"{language}.json").is_file() \
+                or not re.fullmatch(r"[a-z]{2}", str(language)):
+            return web.json_response({"error": "session_id and language needed", "reason": "invalid"}, status=400)
+        now = desk.clock.now()
+        db["guest_consents"].upsert({
+            "session_id": session_id, "language": language, "text_hash": consent_hash(language),
+            "consented_at": now.isoformat(),
+            "expires_at": (now + timedelta(days=desk.config.store.retention_days)).isoformat()}, pk="session_id")
+        return web.json_response({"ok": True, "role": found.admission.participant.role})
+
+    async def withdraw(request: web.Request) -> web.Response:
+        guest(request)
+        session_id = str((await _body(request)).get("session_id", ""))[:64]
+        with db.conn:
+            db.execute("DELETE FROM guest_consents WHERE session_id = ?", [session_id])
+        return web.json_response({"ok": True})
+
+    async def socket(request: web.Request) -> web.StreamResponse:
+        found = guest(request)
+        booth = _booth_for(found)
+        hub = request.app[APP_HUB]
+        technical = parse_user_agent(request.headers.get("User-Agent", ""))
+
+        async def handle(msg: p.Message) -> p.Error | None:
+            if isinstance(msg, p.CallInfo):  # the consented fields, from the User-Agent header only
+                msg = msg.model_copy(update=technical)
+            return await hub.booth_message(booth, msg)
+
+        return await serve_booth(request, booth, handle)
+
+    app.router.add_get("/join", join_page)
+    app.router.add_post("/api/join", join)
+    app.router.add_post("/api/join/consent", consent)
+    app.router.add_post("/api/join/withdraw", withdraw)
+    app.router.add_get("/ws/guest", socket)
+    app.router.add_static("/static/", STATIC_DIR, show_index=False)
+
+
+def purge_guest_consents(db: sqlite_utils.Database, now: datetime) -> int:
+    with db.conn:
+        return db.execute("DELETE FROM guest_consents WHERE expires_at <= ?", [now.isoformat()]).rowcount

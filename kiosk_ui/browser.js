@@ -1,0 +1,338 @@
+// "Browser mode": the kiosk pages in a customer's own browser, opened by the personal link
+// (<hub>/join#<token>). There is no booth daemon here, so this module plays its part: it keeps the
+// journey's state, sends the same snapshots app.js renders, checks the browser's own camera,
+// microphone, speaker and connection, and is itself the WebRTC peer of the advisor (via the hub's
+// /ws/guest, which speaks the booth protocol, docs/protocol.md). app.js stays as it is: it asks
+// window.vkTransport() for its "socket". Nothing is sent before the advisor admits.
+const CHECKS = ["camera", "microphone", "speaker", "upload", "download"];
+const MIN_KBPS = 350; // the booth's thresholds (appliance/session_parts.py)
+const GOOD_KBPS = 750;
+const LANGUAGES = ["de", "en", "tr", "ar", "uk", "ru"];
+const MEDIA = { audio: true, video: { width: 640, height: 480 } };
+const token = location.hash.slice(1);
+
+const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+const rateVerdict = (kbps) => (kbps == null || kbps < MIN_KBPS ? "fail" : kbps < GOOD_KBPS ? "warn" : "pass");
+const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function post(path, body) {
+  const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  return { ok: response.ok, data: await response.json().catch(() => ({})) };
+}
+
+class LocalBooth extends EventTarget {
+  constructor() {
+    super();
+    this.readyState = WebSocket.OPEN;
+    this.state = "idle";
+    this.language = document.documentElement.lang || "de";
+    this.sessionId = randomId();
+    this.appointment = null;
+    this.checks = { running: false, results: {} };
+    this.waiting = { advisor_informed: false, position: null, estimated_wait_s: null };
+    this.details = { name: null, customer_number: null };
+    this.refusal = null;
+    this.goodbye = { declined: false, message: null };
+    this.ws = null;
+    this.pc = null;
+    this.callId = null;
+    this.loop = null; // the page's self-view connection (app.js SelfView), answered here
+    setTimeout(() => this.open(), 0); // after app.js has added its listeners
+  }
+
+  // --- the "socket" app.js talks to ---------------------------------------------------------
+
+  send(text) {
+    const msg = JSON.parse(text);
+    if (msg.type === "intent") this.intent(msg.event, msg.data || {}).catch(() => this.emit({ type: "error" }));
+    else if (msg.type === "offer") this.answerSelfView(msg.sdp);
+  }
+
+  emit(message) { this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) })); }
+
+  snapshot() {
+    const snap = { state: this.state, language: this.language, languages: LANGUAGES, still_there: null,
+      self_view: this.state === "device_check" || this.state === "call" };
+    if (this.state === "appointment") snap.appointment = { checking: false, ...this.refusal };
+    if (this.state === "device_check") {
+      const passed = CHECKS.every((name) => ["pass", "warn"].includes((this.checks.results[name] || {}).status));
+      snap.checks = { ...this.checks, passed, order: CHECKS };
+    }
+    if (this.state === "waiting") {
+      snap.waiting = { ...this.waiting, appointment_time: this.appointment && this.appointment.appointment_local, details: this.details };
+    }
+    if (this.state === "call") snap.call = { call_id: this.callId };
+    if (this.state === "goodbye") snap.goodbye = this.goodbye;
+    return snap;
+  }
+
+  publish() { this.emit({ type: "state", state: this.snapshot() }); }
+
+  async open() {
+    const { ok, data } = await post("/api/join", { token });
+    if (ok) {
+      this.appointment = data;
+      if (LANGUAGES.includes(data.language)) this.language = data.language;
+    } else {
+      this.state = "appointment"; // its screen explains: too early (with the time), expired, cancelled ...
+      const opens = data.opens_at ? new Date(data.opens_at).toLocaleTimeString("de-DE", { timeZone: "Europe/Berlin", hour: "2-digit", minute: "2-digit" }) : null;
+      this.refusal = { error: data.reason || "unknown", opens_at: opens };
+    }
+    this.publish();
+  }
+
+  // --- intents -------------------------------------------------------------------------------
+
+  async intent(event, data) {
+    if (event === "set_language" && LANGUAGES.includes(data.language)) this.language = data.language;
+    else if (event === "start" && this.state === "idle" && this.appointment) this.state = "consent";
+    else if (event === "accept" && this.state === "consent") {
+      const { ok } = await post("/api/join/consent", { session_id: this.sessionId, language: this.language });
+      if (!ok) return this.emit({ type: "error" });
+      this.state = "device_check"; // the consent is recorded before anything else
+      this.runChecks();
+    } else if (event === "recheck" && this.state === "device_check") this.runChecks();
+    else if (event === "continue" && this.state === "device_check" && this.snapshot().checks.passed) this.enterWaiting();
+    else if (event === "set_details" && this.state === "waiting") {
+      this.details = { name: data.name ?? null, customer_number: data.customer_number ?? null };
+      this.hub({ type: "waiting_update", session_id: this.sessionId, ...this.details });
+    } else if (event === "end_call" && this.state === "call") {
+      this.hub({ type: "hangup", call_id: this.callId, reason: "ended" });
+      this.endCall("survey");
+    } else if (event === "survey_submit" && this.state === "survey") {
+      this.hub({ type: "survey", rating: data.rating ?? null, easy: data.easy ?? null, again: data.again ?? null });
+      this.leave();
+    } else if (event === "survey_skip" && this.state === "survey") this.leave();
+    else if (event === "cancel" || event === "withdraw") await this.stop(event);
+    else return;
+    this.publish();
+  }
+
+  async stop(reason) {
+    if (this.state === "waiting") this.hub({ type: "leave_waiting", session_id: this.sessionId, reason });
+    if (this.state === "call") this.hub({ type: "hangup", call_id: this.callId, reason: "ended" });
+    if (reason === "withdraw") await post("/api/join/withdraw", { session_id: this.sessionId });
+    this.endCall(null);
+    this.leave();
+  }
+
+  leave() {
+    this.stopMedia("checkStream");
+    this.state = "goodbye";
+    if (this.ws) { const ws = this.ws; this.ws = null; setTimeout(() => ws.close(), 500); }
+  }
+
+  // --- the device check, with the browser's own devices ------------------------------------
+
+  report(name, status, hint = null, kbps = undefined) {
+    this.checks.results[name] = kbps === undefined ? { status, hint } : { status, hint, kbps: Math.round(kbps) };
+    this.publish();
+  }
+
+  async runChecks() {
+    this.checks = { running: true, results: {} };
+    this.publish();
+    try {
+      this.stopMedia("checkStream");
+      this.checkStream = await navigator.mediaDevices.getUserMedia(MEDIA);
+      this.showSelf();
+    } catch {
+      this.report("camera", "fail", "check.camera.unavailable");
+      this.report("microphone", "fail", "check.microphone.unavailable");
+    }
+    if (this.checkStream) {
+      this.report("camera", await this.cameraShows() ? "pass" : "fail", "check.camera.no_frames");
+      this.report("microphone", await this.micHears() ? "pass" : "warn", "check.microphone.silent");
+    }
+    this.report("speaker", await this.playTone() ? "pass" : "warn", "check.speaker.not_heard");
+    for (const [name, measure] of [["upload", () => this.upload()], ["download", () => this.download()]]) {
+      const kbps = await measure().catch(() => null);
+      const verdict = rateVerdict(kbps);
+      this.report(name, verdict, kbps == null ? "check.rate.unreachable" : { fail: "check.rate.low", warn: "check.rate.slow" }[verdict] || null, kbps ?? 0);
+    }
+    for (const name of CHECKS) if (this.checks.results[name].status === "pass") this.checks.results[name].hint = null;
+    this.rates = { upload_kbps: this.checks.results.upload.kbps, download_kbps: this.checks.results.download.kbps };
+    this.checks.running = false;
+    this.publish();
+  }
+
+  async cameraShows() {
+    const video = document.createElement("video");
+    video.muted = true;
+    video.srcObject = new MediaStream(this.checkStream.getVideoTracks());
+    await video.play().catch(() => {});
+    for (let i = 0; i < 50 && !video.videoWidth; i += 1) await wait(100);
+    return video.videoWidth > 0;
+  }
+
+  async micHears() {
+    const ctx = new AudioContext();
+    const analyser = ctx.createAnalyser();
+    ctx.createMediaStreamSource(new MediaStream(this.checkStream.getAudioTracks())).connect(analyser);
+    const samples = new Float32Array(analyser.fftSize);
+    let heard = false;
+    for (let i = 0; i < 30 && !heard; i += 1) {
+      await wait(100);
+      analyser.getFloatTimeDomainData(samples);
+      const level = Math.sqrt(samples.reduce((sum, x) => sum + x * x, 0) / samples.length);
+      this.emit({ type: "mic_level", level: Math.min(1, level * 4) });
+      heard = level > 0.01;
+    }
+    ctx.close();
+    return heard;
+  }
+
+  async playTone() {
+    const ctx = new AudioContext();
+    await ctx.resume().catch(() => {});
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    gain.gain.value = 0.1;
+    osc.connect(gain).connect(ctx.destination);
+    osc.start();
+    await wait(400);
+    osc.stop();
+    const running = ctx.state === "running";
+    ctx.close();
+    return running;
+  }
+
+  async upload() {
+    const body = crypto.getRandomValues(new Uint8Array(64 * 1024));
+    const parts = Array.from({ length: 4 }, () => body);
+    const start = performance.now();
+    const response = await fetch("/speedtest/upload", { method: "POST", body: new Blob(parts), cache: "no-store" });
+    if (!response.ok) throw new Error("upload");
+    return (4 * body.length * 8) / (performance.now() - start); // bits per ms = kbit/s
+  }
+
+  async download() {
+    const start = performance.now();
+    const response = await fetch(`/speedtest/download?bytes=${512 * 1024}`, { cache: "no-store" });
+    const size = (await response.arrayBuffer()).byteLength;
+    return (size * 8) / (performance.now() - start);
+  }
+
+  stopMedia(name) {
+    if (this[name]) this[name].getTracks().forEach((track) => track.stop());
+    this[name] = null;
+  }
+
+  // --- waiting room and call: the hub's guest socket --------------------------------------
+
+  enterWaiting() {
+    this.stopMedia("checkStream"); // camera and microphone off: nothing is sent while waiting
+    this.state = "waiting";
+    this.connect();
+  }
+
+  connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}/ws/guest`);
+    this.ws = ws;
+    ws.addEventListener("open", () => {
+      ws.send(JSON.stringify({ type: "hello", session_id: this.sessionId, call_id: this.callId }));
+      if (this.state === "waiting") {
+        this.hub({ type: "waiting", session_id: this.sessionId, language: this.language, kind: "appointment",
+          appointment_at: this.appointment.appointment_at, ...Object.fromEntries(Object.entries(this.details).filter(([, v]) => v)) });
+      }
+    });
+    ws.addEventListener("message", (event) => this.fromHub(JSON.parse(event.data)).catch(() => {}));
+    ws.addEventListener("close", () => {
+      if (this.ws === ws && (this.state === "waiting" || this.state === "call")) setTimeout(() => this.connect(), 1000);
+    });
+  }
+
+  hub(message) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  async fromHub(msg) {
+    switch (msg.type) {
+      case "advisor_informed": this.waiting.advisor_informed = true; break;
+      case "queue_update": Object.assign(this.waiting, { position: msg.position, estimated_wait_s: msg.estimated_wait_s }); break;
+      case "declined": this.goodbye = { declined: true, message: msg.message || null }; this.leave(); break;
+      case "admitted": if (this.state === "waiting") await this.startCall(msg.call_id, msg.ice_servers); break;
+      case "answer": if (this.pc && msg.call_id === this.callId) await this.pc.setRemoteDescription({ type: "answer", sdp: msg.sdp }); break;
+      case "candidate":
+        if (this.pc && msg.call_id === this.callId && msg.candidate) {
+          await this.pc.addIceCandidate({ candidate: msg.candidate, sdpMid: msg.sdp_mid, sdpMLineIndex: msg.sdp_mline_index });
+        }
+        return;
+      case "call_ended": if (msg.call_id === this.callId) this.endCall("survey"); break;
+      default: return;
+    }
+    this.publish();
+  }
+
+  async startCall(callId, iceServers) {
+    this.callId = callId;
+    this.state = "call";
+    this.publish();
+    this.callStream = await navigator.mediaDevices.getUserMedia(MEDIA);
+    const servers = (iceServers || []).map(({ urls, username, credential }) =>
+      Object.fromEntries(Object.entries({ urls, username, credential }).filter(([, v]) => v != null)));
+    const pc = new RTCPeerConnection({ iceServers: servers });
+    this.pc = pc;
+    for (const track of this.callStream.getTracks()) pc.addTrack(track, this.callStream);
+    pc.ontrack = (event) => {
+      if (event.track.kind === "video") { this.remoteVideo = event.track; this.showRemote(); }
+      if (event.track.kind === "audio") {
+        this.speaker = this.speaker || new Audio();
+        this.speaker.srcObject = new MediaStream([event.track]);
+        this.speaker.play().catch(() => {});
+      }
+    };
+    pc.onicecandidate = ({ candidate }) => this.hub({ type: "candidate", call_id: callId,
+      candidate: candidate ? candidate.candidate : "", sdp_mid: candidate ? candidate.sdpMid : null,
+      sdp_mline_index: candidate ? candidate.sdpMLineIndex : null });
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "connected") this.hub({ type: "call_info", call_id: callId, ...this.rates });
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    this.hub({ type: "offer", call_id: callId, sdp: pc.localDescription.sdp });
+    this.showSelf();
+  }
+
+  endCall(next) {
+    if (this.pc) this.pc.close();
+    this.pc = null;
+    this.remoteVideo = null;
+    this.stopMedia("callStream");
+    if (this.speaker) this.speaker.srcObject = null;
+    if (next) { this.state = next; this.callId = null; }
+  }
+
+  // --- the self-view: app.js offers two receive-only videos; we answer with ours ------------
+
+  async answerSelfView(sdp) {
+    if (this.loop) this.loop.close();
+    const loop = new RTCPeerConnection();
+    this.loop = loop;
+    await loop.setRemoteDescription({ type: "offer", sdp });
+    for (const transceiver of loop.getTransceivers()) transceiver.direction = "sendonly";
+    this.showSelf();
+    this.showRemote();
+    await loop.setLocalDescription(await loop.createAnswer());
+    if (loop.iceGatheringState !== "complete") {
+      await new Promise((resolve) => {
+        loop.addEventListener("icegatheringstatechange", () => { if (loop.iceGatheringState === "complete") resolve(); });
+        setTimeout(resolve, 2000);
+      });
+    }
+    if (this.loop === loop) this.emit({ type: "answer", sdp: loop.localDescription.sdp });
+  }
+
+  showSelf() {
+    const stream = this.callStream || this.checkStream;
+    const track = stream && stream.getVideoTracks()[0];
+    if (this.loop && track) this.loop.getTransceivers()[0].sender.replaceTrack(track);
+  }
+
+  showRemote() {
+    if (this.loop && this.remoteVideo && this.loop.getTransceivers()[1]) this.loop.getTransceivers()[1].sender.replaceTrack(this.remoteVideo);
+  }
+}
+
+document.documentElement.classList.add("browser-mode");
+window.vkTransport = () => window.vkLocalBooth || (window.vkLocalBooth = new LocalBooth());
