@@ -328,7 +328,7 @@ class QualityMonitor:
             await asyncio.gather(task, return_exceptions=True)
 
     async def sample_once(self) -> QualitySample | None:
-        report = await self._pc.getStats()
+        report = _main_inbound_streams(self._pc, await self._pc.getStats())
         track = self._track
         sample = self._reducer.reduce(report, self._now(), fps=track.fps() if track else None,
                                       size=track.size if track else None, send_estimate_kbps=self._estimate_kbps())
@@ -377,6 +377,29 @@ class QualityMonitor:
         n = len(self.samples)
         return (round(sum(s.send_kbps for s in self.samples) / n, 1),
                 round(sum(s.recv_kbps for s in self.samples) / n, 1))
+
+
+def _main_inbound_streams(pc: Any, report: Mapping[str, Any]) -> Mapping[str, Any]:
+    """aiortc files every incoming stream of a receiver under one ``inbound-rtp`` id, so once the
+    far end retransmits (RTX, its own SSRC) the retransmission stream hides the media stream.
+    Put each video receiver's busiest stream back; anything unexpected leaves the report as is."""
+    mains = []
+    for receiver in getattr(pc, "getReceivers", lambda: [])():
+        streams = getattr(receiver, "_RTCRtpReceiver__remote_streams", None)
+        if getattr(getattr(receiver, "track", None), "kind", None) != "video" or not isinstance(streams, dict):
+            continue
+        try:
+            main = max(streams.values(), key=lambda st: st.packets_received, default=None)
+            if main is not None:
+                mains.append({"type": "inbound-rtp", "kind": "video", "packetsReceived": main.packets_received,
+                              "packetsLost": main.packets_lost, "jitter": main.jitter})
+        except AttributeError:
+            return report
+    if not mains:
+        return report
+    merged = {k: v for k, v in report.items() if not (_get(v, "type") == "inbound-rtp" and _get(v, "kind") == "video")}
+    merged.update({f"inbound-rtp-video-{i}": stat for i, stat in enumerate(mains)})
+    return merged
 
 
 def call_grade(samples: Any) -> str | None:

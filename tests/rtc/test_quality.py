@@ -187,15 +187,19 @@ async def test_booth_lowers_and_restores_its_video_under_induced_loss():
     monitor = QualityMonitor(sender, track, interval_s=0.5, on_level=levels.append,
                              on_sample=lambda s: sampled.set(),
                              policy=AdaptationPolicy(len(LEVELS), recover_after=2))
+    # The receiving end measures the same loss from its side (despite aiortc's RTX stream stats).
+    far_end = QualityMonitor(receiver, interval_s=0.5)
     try:
         await _connect(sender, receiver)
         await asyncio.wait_for(connected.wait(), 20)
         lossy = _Lossy(sender.getSenders()[0].transport)
         monitor.start()
+        far_end.start()
         lossy.drop = 0.3
         await until(lambda: track.level >= 2 and (monitor.last.width or 999) <= 160, 30)
         assert any(s.send_loss_pct > 10 for s in monitor.samples)
         assert any(s.grade == "poor" for s in monitor.samples)
+        assert any(s.recv_loss_pct > 10 for s in far_end.samples), [s.recv_loss_pct for s in far_end.samples]
         peak = levels.index(max(levels))
         assert levels[: peak + 1] == sorted(levels[: peak + 1])  # only down while the loss lasts
         lossy.drop = 0.0
@@ -204,6 +208,7 @@ async def test_booth_lowers_and_restores_its_video_under_induced_loss():
         assert monitor.last.send_loss_pct < 2
     finally:
         await monitor.stop()
+        await far_end.stop()
         for task in drained:
             task.cancel()
         await sender.close()
