@@ -34,6 +34,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from hw.base import Camera, Microphone, Speaker
 from rtc import protocol as p
+from rtc.ice import IceProber
 from rtc.quality import AdaptiveVideoTrack, QualityMonitor, QualitySample, call_grade
 from rtc.jitter import use_marker_jitter_buffer
 from rtc.sdp import with_start_bitrate
@@ -76,6 +77,7 @@ class BoothCall:
         loopback=None,
         *,
         technical_info: Callable[[], dict] | None = None,
+        ice: IceProber | None = None,
         on_quality: Callable[[QualitySample], None] | None = None,
         on_summary: Callable[[str | None, float | None, float | None], None] | None = None,
         quality_interval_s: float = 3.0,
@@ -86,6 +88,7 @@ class BoothCall:
         self._speaker = speaker
         self._loopback = loopback
         self._technical_info = technical_info or (lambda: {})
+        self._ice = ice  # hands aiortc only the STUN/TURN servers that answered (rtc/ice.py)
         self._pc: RTCPeerConnection | None = None
         self._tracks: list[MediaStreamTrack] = []
         self._pending: list[p.Candidate] = []
@@ -140,7 +143,8 @@ class BoothCall:
             call_id = self.call_id
             if call_id is None:
                 return
-            pc = self._pc = RTCPeerConnection(rtc_configuration(self._link.ice_servers))
+            servers = self._ice.usable(self._link.ice_servers) if self._ice else self._link.ice_servers
+            pc = self._pc = RTCPeerConnection(rtc_configuration(servers))
             self._answered = False
             self._pending.clear()
             video = AdaptiveVideoTrack(self._camera.video_track())
@@ -315,5 +319,16 @@ def call_for(booth) -> BoothCall:
                 log.info("call quality not stored: %s", exc)
 
     d = booth.devices
-    return BoothCall(booth.session.hub, d.camera, d.microphone, d.speaker, booth.loopback, technical_info=info,
-                     on_quality=quality, on_summary=summary)
+    link = booth.session.hub
+    device_faults = link._faults
+
+    async def report_ice(_faults: list[str]) -> None:
+        await link.report_faults(link._faults())
+
+    # A dead STUN/TURN server costs ~5 s per call inside aiortc: probe them (again on a session
+    # change once stale, so well before an admit) and show the dead ones on the hub as faults.
+    prober = IceProber(on_change=report_ice)
+    link._faults = lambda: device_faults() + prober.faults()
+    booth.session.subscribe(lambda _snapshot: prober.refresh(link.ice_servers))
+    return BoothCall(link, d.camera, d.microphone, d.speaker, booth.loopback, technical_info=info,
+                     on_quality=quality, on_summary=summary, ice=prober)

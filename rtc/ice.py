@@ -191,6 +191,8 @@ class IceProber:
         self._on_change = on_change
         self.results: dict[str, ProbeResult] = {}
         self._faults: list[str] = []
+        self._probed_at: float | None = None
+        self._running: asyncio.Task | None = None
 
     def alive(self, url: str) -> bool:
         result = self.results.get(url)
@@ -220,6 +222,20 @@ class IceProber:
             if self._on_change is not None:
                 await self._on_change(faults)
         return results
+
+    def refresh(self, servers: Iterable[IceServer]) -> bool:
+        """Start a probe in the background if the URLs changed or the last round is older than
+        ``interval_s`` (the booth calls this on every session change: well before an admit)."""
+        servers = list(servers)
+        urls = {url for server in servers for url in server.urls}
+        stale = self._probed_at is None or time.monotonic() - self._probed_at > self.interval_s
+        if not urls or (self._running is not None and not self._running.done()):
+            return False
+        if not stale and urls == set(self.results):
+            return False
+        self._probed_at = time.monotonic()
+        self._running = asyncio.ensure_future(self.probe(servers))
+        return True
 
     async def run(self, servers: Callable[[], list[IceServer]]) -> None:
         """Probe ``servers()`` every ``interval_s`` until cancelled."""
