@@ -49,6 +49,8 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
         "server": {"host": "127.0.0.1", "port": hub_port},
         "store": {"path": str(data_dir / "hub.db")},
         "auth": {"demo": True},
+        # No SMTP in the demo: invitations land in this folder as .eml files (printed as they arrive).
+        "mail": {"outbox_dir": str(data_dir / "outbox"), "public_url": f"http://127.0.0.1:{hub_port or 8080}"},
     })
     parts = HubParts.open(hub_config)
     parts.users.add_user(DEMO_USER, DEMO_PASSWORD)
@@ -83,9 +85,11 @@ async def serve(hub_port: int, booth_port: int, data_dir: Path) -> int:
         f"  kiosk page (the booth's screen):  {booth_url}\n"
         f"  advisor console:                  {hub_url}/\n"
         f"  statistics (role lead):           {hub_url}/stats\n"
-        "  advisor login:                    user demo, password demo\n",
+        "  advisor login:                    user demo, password demo\n"
+        f"  invitation mails (no SMTP):       {data_dir / 'outbox'}\n",
         flush=True,
     )
+    printer = asyncio.create_task(print_mails(data_dir / "outbox"))
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -93,5 +97,24 @@ async def serve(hub_port: int, booth_port: int, data_dir: Path) -> int:
     try:
         await done.wait()
     finally:
+        printer.cancel()
         await stop()
     return 0
+
+
+async def print_mails(folder: Path, every_s: float = 2.0) -> None:
+    """The demo's "mail client": subject, recipient and personal link of each new invitation."""
+    import email
+    from email import policy
+
+    seen: set[Path] = set(folder.glob("*.eml")) if folder.exists() else set()
+    while True:
+        await asyncio.sleep(every_s)
+        for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
+            if path in seen:
+                continue
+            seen.add(path)
+            mail = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+            body = mail.get_body(("plain",))
+            links = [line for line in (body.get_content() if body else "").splitlines() if "/join#" in line]
+            print(f"  mail to {mail['To']}: {mail['Subject']}" + (f"\n    {links[0]}" if links else ""), flush=True)
