@@ -145,7 +145,8 @@ class UIServer:
         try:
             kind, name, data = parse_message(raw)
         except InvalidMessage as exc:
-            log.info("ui: rejected a malformed message: %s", exc)
+            # The reason goes back to the page only: it may quote what was typed, logs must not.
+            log.info("ui: rejected a malformed message")
             client.send(_error("invalid", str(exc)))
             return
         try:

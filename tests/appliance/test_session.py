@@ -80,6 +80,16 @@ async def test_hub_callbacks_drive_the_waiting_room_and_the_call(clock, store):
     assert session.state is State.IDLE and session.session_id is None
 
 
+async def test_the_survey_is_skipped_with_one_touch_and_stores_nothing(clock, store):
+    session, _, _ = make(clock, store)
+    await to_waiting(session)
+    await session.handle("admitted", call_id="c-3")
+    await session.handle("call_ended")
+    assert session.state is State.SURVEY
+    assert await session.handle("survey_skip")
+    assert session.state is State.GOODBYE and store.rows("survey") == []
+
+
 async def test_declined_goes_to_goodbye_with_the_message(clock):
     session, hub, _ = make(clock)
     await to_waiting(session)
