@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlite_utils
@@ -75,10 +75,11 @@ def consent_hash(language: str) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass
 class GuestPass:
     admission: Admission
     until: datetime
+    call_ids: set[str] = field(default_factory=set)  # so a withdrawal can delete their rows at once
 
 
 class GuestPasses:
@@ -161,10 +162,14 @@ def add_guest_routes(app: web.Application) -> None:
         return web.json_response({"ok": True, "role": found.admission.participant.role})
 
     async def withdraw(request: web.Request) -> web.Response:
-        guest(request)
+        """Consent withdrawn: this session's consent record and its calls' rows go at once."""
+        found = guest(request)
         session_id = str((await _body(request)).get("session_id", ""))[:64]
         with db.conn:
             db.execute("DELETE FROM guest_consents WHERE session_id = ?", [session_id])
+            for call_id in found.call_ids:
+                db.execute("DELETE FROM calls WHERE call_id = ?", [call_id])
+        found.call_ids.clear()
         return web.json_response({"ok": True})
 
     async def socket(request: web.Request) -> web.StreamResponse:
@@ -174,6 +179,8 @@ def add_guest_routes(app: web.Application) -> None:
         technical = parse_user_agent(request.headers.get("User-Agent", ""))
 
         async def handle(msg: p.Message) -> p.Error | None:
+            if isinstance(getattr(msg, "call_id", None), str):
+                found.call_ids.add(msg.call_id)
             if isinstance(msg, p.CallInfo):  # the consented fields, from the User-Agent header only
                 msg = msg.model_copy(update=technical)
             return await hub.booth_message(booth, msg)

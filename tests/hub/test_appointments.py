@@ -212,3 +212,51 @@ async def test_booth_checks_a_code_and_the_advisor_sees_the_appointment(running_
     for sock in (booth, advisor):
         await sock.close()
     await s.close()
+
+
+async def test_guessing_links_over_http_is_limited_and_the_guest_socket_needs_the_cookie(running_hub):
+    hub = running_hub
+    for n in range(MAX_GUESSES):
+        r = await hub.http.post(f"{hub.url}/api/join", json={"token": f"guess-{n}"})
+        assert r.status == 404 and (await r.json())["reason"] == "unknown"
+    r = await hub.http.post(f"{hub.url}/api/join", json={"token": "guess-x"})
+    assert r.status == 429 and (await r.json())["reason"] == "rate_limited"
+    r = await hub.http.post(f"{hub.url}/api/join", data=b"not json")
+    assert r.status == 400
+    r = await hub.http.get(f"{hub.url}/ws/guest")
+    assert r.status == 401  # no personal link opened: no socket
+    r = await hub.http.post(f"{hub.url}/api/join/consent", json={"session_id": "s-1234", "language": "de"})
+    assert r.status == 401
+
+
+def test_user_agent_gives_only_os_device_and_browser():
+    from hub.guest import parse_user_agent
+
+    iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+    assert parse_user_agent(iphone) == {"os": "iOS", "device": "Smartphone", "browser": "Safari 17"}
+    edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0"
+    assert parse_user_agent(edge) == {"os": "Windows", "device": "Computer", "browser": "Edge 120"}
+    tablet = "Mozilla/5.0 (Android 14; Tablet; rv:121.0) Gecko/121.0 Firefox/121.0"
+    assert parse_user_agent(tablet) == {"os": "Android", "device": "Tablet", "browser": "Firefox 121"}
+    assert parse_user_agent("x" * 10_000) == {"os": "other", "device": "Computer", "browser": "other"}
+
+
+async def test_mails_and_home_consents_are_purged_with_the_appointment(running_hub):
+    from hub.guest import purge_guest_consents
+    from hub.outbox import purge_outbox
+
+    hub = running_hub
+    s, csrf = await hub.login("anna", PASSWORD)
+    r = await s.post(f"{hub.url}/api/appointments", json={**DRAFT, "starts_local": "2026-01-01T09:20"},
+                     headers={"X-CSRF-Token": csrf})
+    created = await r.json()
+    db = hub.parts.db
+    db["guest_consents"].insert({"session_id": "s-1234", "language": "de", "text_hash": "sha256:x",
+                                 "consented_at": START.isoformat(), "expires_at": "2026-01-15T08:00:00+00:00"})
+    [appointment_expiry] = {r["expires_at"] for r in db["appointments"].rows}
+    assert {r["expires_at"] for r in db["mail_outbox"].rows} == {appointment_expiry}
+    late = dt.datetime.fromisoformat(appointment_expiry)
+    assert purge_outbox(db, late) == 3 and purge_appointments(db, late) == 4 and purge_guest_consents(db, late) == 1
+    assert (await (await s.get(f"{hub.url}/api/appointments")).json())["appointments"] == []
+    assert created["appointment_id"]
+    await s.close()

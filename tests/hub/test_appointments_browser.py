@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import time
 from datetime import datetime, timedelta, timezone
 from email import policy
 
@@ -29,6 +30,15 @@ def hub(loop_thread, tmp_path):
     parts.users.add_user("anna", PASSWORD)
     parts.registry.create_booth("jc-halle-1", "Halle 1", "Musterstadt")
     return loop_thread.serve(make_app(parts)), parts, tmp_path / "outbox"
+
+
+def until(condition, timeout_s: float = 15.0):
+    """Wait for a condition outside the browser (the hub's database), checking every 50 ms."""
+    deadline = time.monotonic() + timeout_s
+    while not (result := condition()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+    return result
 
 
 def mails(outbox) -> list[email.message.EmailMessage]:
@@ -116,12 +126,35 @@ def test_customer_joins_from_home_by_link_waits_with_the_time_and_talks_to_the_a
     # Video both ways: the advisor renders the customer's camera, the customer the advisor's
     expect(home.locator("#remote-view[data-live=true]")).to_be_visible(timeout=30_000)
     advisor.wait_for_function("document.getElementById('remote-video').videoWidth > 0", timeout=30_000)
-    advisor.get_by_role("button", name="Beenden").click()
-    expect(home.get_by_role("heading", name="Kurze Umfrage")).to_be_visible(timeout=T)
     # Stored for the call: only the consented fields; OS, device and browser from the User-Agent
+    until(lambda: [r for r in parts.db["calls"].rows if r["browser"]])
     [call] = list(parts.db["calls"].rows)
     assert call["ip_address"] == "127.0.0.1" and call["os"] == "Linux" and call["device"] == "Computer"
-    assert call["browser"].startswith(("Chrome ", "Chromium ")) and call["name"] is None
+    assert call["browser"].startswith("Chrome ") and call["name"] is None and call["upload_kbps"] > 0
+    advisor.get_by_role("button", name="Beenden").click()
+    expect(home.get_by_role("heading", name="Kurze Umfrage")).to_be_visible(timeout=T)
+    home.get_by_label("4 von 5").check()
+    home.get_by_role("button", name="Absenden").click()
+    expect(home.get_by_role("heading", name="Vielen Dank!")).to_be_visible(timeout=T)
+
+
+def test_withdrawing_at_home_deletes_the_consent_record_and_leaves_the_waiting_room(hub, home_context, advisor_context):
+    url, parts, _ = hub
+    _, [customer] = book(parts, 10)
+    advisor = advisor_context.new_page()
+    log_in(advisor, url)
+    home = home_context.new_page()
+    home.goto(f"{url}/join#{customer.token}")
+    home.get_by_role("button", name="Videoberatung starten").click(timeout=T)
+    home.get_by_role("button", name="Ich stimme zu").click(timeout=T)
+    home.get_by_role("button", name="Weiter").click(timeout=60_000)
+    expect(advisor.locator("#waiting-list tr")).to_contain_text("Von zu Hause (Kundin / Kunde)", timeout=T)
+    assert parts.db["guest_consents"].count == 1
+    home.get_by_role("button", name="Einwilligung widerrufen").click()
+    home.get_by_role("button", name="Ja, widerrufen").click()
+    expect(home.get_by_role("heading", name="Vielen Dank!")).to_be_visible(timeout=T)
+    expect(advisor.locator("#waiting-list tr")).to_have_count(0, timeout=T)
+    assert parts.db["guest_consents"].count == 0
 
 
 def test_too_early_expired_cancelled_and_unknown_links_say_so_kindly(hub, home_context):
