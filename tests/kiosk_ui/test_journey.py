@@ -124,6 +124,19 @@ def test_inactivity_asks_are_you_still_there_then_resets(kiosk_context, start_bo
     expect(dialog).to_be_hidden()
 
 
+def test_inactivity_in_arabic_resets_to_german(kiosk_context, start_booth):
+    ar = texts("ar")
+    booth = start_booth({"idle_timeout_s": 1.0, "still_there_countdown_s": 2.0})
+    page = open_kiosk(kiosk_context, booth)
+    page.get_by_role("button", name="العربية").click()
+    page.get_by_role("button", name=ar["idle"]["start"]).click()
+    dialog = page.get_by_role("alertdialog", name=ar["still"]["title"])
+    expect(dialog).to_be_visible(timeout=10_000)
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.get_by_role("button", name="Videoberatung starten")).to_be_visible(timeout=10_000)
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+
+
 def test_withdrawal_in_the_waiting_room_deletes_what_was_stored(kiosk_context, start_booth):
     booth = start_booth()
     page = open_kiosk(kiosk_context, booth)
@@ -156,6 +169,25 @@ def test_withdrawal_in_the_waiting_room_deletes_what_was_stored(kiosk_context, s
         assert booth.rows(table) == [], table
     stats = booth.rows("daily_stats")[0]
     assert stats["withdrawn"] == 1  # anonymous counters stay
+
+
+def test_withdrawal_in_arabic(kiosk_context, start_booth):
+    ar = texts("ar")
+    booth = start_booth(checks=CannedChecks("pass"))
+    page = open_kiosk(kiosk_context, booth)
+    page.get_by_role("button", name="العربية").click()
+    page.get_by_role("button", name=ar["idle"]["start"]).click()
+    page.get_by_role("button", name=ar["consent"]["accept"]).click()
+    wait_until_checks_pass(page)
+    # Withdrawal is offered from the device check on.
+    page.get_by_role("button", name=ar["common"]["withdraw"]).click()
+    dialog = page.get_by_role("alertdialog", name=ar["common"]["withdraw_title"])
+    expect(dialog).to_be_visible()
+    assert len(booth.rows("consents")) == 1 and len(booth.rows("technical")) == 1
+    dialog.get_by_role("button", name=ar["common"]["withdraw_yes"]).click()
+    expect(page.get_by_role("button", name="Videoberatung starten")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    assert booth.rows("consents") == [] and booth.rows("technical") == []
 
 
 def test_a_failed_check_explains_and_offers_erneut_pruefen(kiosk_context, start_booth):
