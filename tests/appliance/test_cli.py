@@ -99,3 +99,13 @@ def test_example_config_starts_a_booth_with_fake_hardware(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
 
+
+
+def test_unwritable_store_is_a_clear_error_not_a_traceback(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    cfg = tmp_path / "booth.toml"
+    cfg.write_text(GOOD.format(db=blocker / "booth.db"))
+    result = videokiosk("booth", "--config", str(cfg), "--port", "0")
+    assert result.returncode == 1
+    assert "cannot open the booth store" in result.stderr and "Traceback" not in result.stderr
