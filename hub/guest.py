@@ -37,6 +37,7 @@ from rtc import protocol as p
 from .appointments import Admission, AppointmentError
 from .appointments_web import APP_DESK, AppointmentDesk, admission_json, error_json
 from .auth import same_origin
+from .groupcall import GroupCalls
 from .registry import Booth
 from .sockets import APP_HUB, serve_booth
 
@@ -119,6 +120,8 @@ async def _body(request: web.Request) -> dict:
 def add_guest_routes(app: web.Application) -> None:
     desk: AppointmentDesk = app[APP_DESK]
     desk.purgers.append(purge_guest_consents)
+    groups = GroupCalls(app[APP_HUB])  # extra participants of one appointment see each other
+    app[APP_HUB].listeners.append(groups)
     passes = GuestPasses(desk)
     db: sqlite_utils.Database = desk.db
     for name, (columns, pk) in SCHEMA.items():
@@ -177,10 +180,13 @@ def add_guest_routes(app: web.Application) -> None:
         booth = _booth_for(found)
         hub = request.app[APP_HUB]
         technical = parse_user_agent(request.headers.get("User-Agent", ""))
+        groups.guest_joined(booth.booth_id, found.admission.appointment.appointment_id)
 
         async def handle(msg: p.Message) -> p.Error | None:
             if isinstance(getattr(msg, "call_id", None), str):
                 found.call_ids.add(msg.call_id)
+            if await groups.relay(booth.booth_id, msg):  # a link to another participant
+                return None
             if isinstance(msg, p.CallInfo):  # the consented fields, from the User-Agent header only
                 msg = msg.model_copy(update=technical)
             return await hub.booth_message(booth, msg)

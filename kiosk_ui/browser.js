@@ -36,6 +36,7 @@ class LocalBooth extends EventTarget {
     this.ws = null;
     this.pc = null;
     this.callId = null;
+    this.peers = new Map(); // call id -> peer connection to another participant (group call)
     this.loop = null; // the page's self-view connection (app.js SelfView), answered here
     setTimeout(() => this.open(), 0); // after app.js has added its listeners
   }
@@ -237,7 +238,10 @@ class LocalBooth extends EventTarget {
           appointment_at: this.appointment.appointment_at, ...Object.fromEntries(Object.entries(this.details).filter(([, v]) => v)) });
       }
     });
-    ws.addEventListener("message", (event) => this.fromHub(JSON.parse(event.data)).catch(() => {}));
+    // One message at a time, in order: a candidate must not overtake the offer it belongs to.
+    ws.addEventListener("message", (event) => {
+      this.inbox = (this.inbox || Promise.resolve()).then(() => this.fromHub(JSON.parse(event.data))).catch(() => {});
+    });
     ws.addEventListener("close", () => {
       if (this.ws === ws && (this.state === "waiting" || this.state === "call")) setTimeout(() => this.connect(), 1000);
     });
@@ -248,44 +252,89 @@ class LocalBooth extends EventTarget {
   }
 
   async fromHub(msg) {
+    const peer = this.peers.get(msg.call_id);
     switch (msg.type) {
       case "advisor_informed": this.waiting.advisor_informed = true; break;
       case "queue_update": Object.assign(this.waiting, { position: msg.position, estimated_wait_s: msg.estimated_wait_s }); break;
       case "declined": this.goodbye = { declined: true, message: msg.message || null }; this.leave(); break;
-      case "admitted": if (this.state === "waiting") await this.startCall(msg.call_id, msg.ice_servers); break;
-      case "answer": if (this.pc && msg.call_id === this.callId) await this.pc.setRemoteDescription({ type: "answer", sdp: msg.sdp }); break;
-      case "candidate":
-        if (this.pc && msg.call_id === this.callId && msg.candidate) {
-          await this.pc.addIceCandidate({ candidate: msg.candidate, sdpMid: msg.sdp_mid, sdpMLineIndex: msg.sdp_mline_index });
-        }
+      case "admitted":
+        if (this.state === "waiting") await this.startCall(msg.call_id, msg.ice_servers);
+        else if (this.state === "call") await this.startPeer(msg.call_id, msg.ice_servers, null); // we offer
+        break;
+      case "offer": if (this.state === "call" && msg.call_id !== this.callId) await this.startPeer(msg.call_id, this.iceServers, msg.sdp); return;
+      case "answer":
+        if (msg.call_id === this.callId && this.pc) await this.pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+        else if (peer) await peer.setRemoteDescription({ type: "answer", sdp: msg.sdp });
         return;
-      case "call_ended": if (msg.call_id === this.callId) this.endCall("survey"); break;
+      case "candidate": {
+        const pc = msg.call_id === this.callId ? this.pc : peer;
+        if (pc && msg.candidate) await pc.addIceCandidate({ candidate: msg.candidate, sdpMid: msg.sdp_mid, sdpMLineIndex: msg.sdp_mline_index });
+        return;
+      }
+      case "call_ended":
+        if (msg.call_id === this.callId) this.endCall("survey");
+        else if (peer) this.endPeer(msg.call_id);
+        break;
       default: return;
     }
     this.publish();
   }
 
-  async startCall(callId, iceServers) {
-    this.callId = callId;
-    this.state = "call";
-    this.publish();
-    this.callStream = await navigator.mediaDevices.getUserMedia(MEDIA);
+  connection(callId, iceServers, onTrack) {
     const servers = (iceServers || []).map(({ urls, username, credential }) =>
       Object.fromEntries(Object.entries({ urls, username, credential }).filter(([, v]) => v != null)));
     const pc = new RTCPeerConnection({ iceServers: servers });
-    this.pc = pc;
     for (const track of this.callStream.getTracks()) pc.addTrack(track, this.callStream);
-    pc.ontrack = (event) => {
+    pc.ontrack = onTrack;
+    pc.onicecandidate = ({ candidate }) => this.hub({ type: "candidate", call_id: callId,
+      candidate: candidate ? candidate.candidate : "", sdp_mid: candidate ? candidate.sdpMid : null,
+      sdp_mline_index: candidate ? candidate.sdpMLineIndex : null });
+    return pc;
+  }
+
+  // Another participant of the same appointment (interpreter, ...): its own connection and video.
+  async startPeer(callId, iceServers, offerSdp) {
+    const video = document.createElement("video");
+    Object.assign(video, { autoplay: true, playsInline: true });
+    video.dataset.peer = callId;
+    video.addEventListener("resize", () => { if (video.videoWidth > 0) video.dataset.live = "true"; });
+    document.querySelector(".call-view").append(video);
+    const remote = new MediaStream();
+    const pc = this.connection(callId, iceServers, (event) => { remote.addTrack(event.track); video.srcObject = remote; });
+    this.peers.set(callId, pc);
+    if (offerSdp) {
+      await pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      this.hub({ type: "answer", call_id: callId, sdp: pc.localDescription.sdp });
+    } else {
+      await pc.setLocalDescription(await pc.createOffer());
+      this.hub({ type: "offer", call_id: callId, sdp: pc.localDescription.sdp });
+    }
+  }
+
+  endPeer(callId) {
+    const pc = this.peers.get(callId);
+    if (pc) pc.close();
+    this.peers.delete(callId);
+    const video = document.querySelector(`video[data-peer="${callId}"]`);
+    if (video) { video.srcObject = null; video.remove(); }
+  }
+
+  async startCall(callId, iceServers) {
+    this.callId = callId;
+    this.iceServers = iceServers;
+    this.state = "call";
+    this.publish();
+    this.callStream = await navigator.mediaDevices.getUserMedia(MEDIA);
+    const pc = this.connection(callId, iceServers, (event) => {
       if (event.track.kind === "video") { this.remoteVideo = event.track; this.showRemote(); }
       if (event.track.kind === "audio") {
         this.speaker = this.speaker || new Audio();
         this.speaker.srcObject = new MediaStream([event.track]);
         this.speaker.play().catch(() => {});
       }
-    };
-    pc.onicecandidate = ({ candidate }) => this.hub({ type: "candidate", call_id: callId,
-      candidate: candidate ? candidate.candidate : "", sdp_mid: candidate ? candidate.sdpMid : null,
-      sdp_mline_index: candidate ? candidate.sdpMLineIndex : null });
+    });
+    this.pc = pc;
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "connected") this.hub({ type: "call_info", call_id: callId, ...this.rates });
     };
@@ -295,6 +344,7 @@ class LocalBooth extends EventTarget {
   }
 
   endCall(next) {
+    for (const callId of [...this.peers.keys()]) this.endPeer(callId);
     if (this.pc) this.pc.close();
     this.pc = null;
     this.remoteVideo = null;

@@ -1,5 +1,6 @@
 // The advisor console: log-in, the live waiting room, booth states, notifications, the call.
 import { Call } from "./call.js";
+import { Group } from "./group.js";
 import { hideQuality, showQuality } from "./quality.js";
 import { apply, language, load, t } from "./i18n.js";
 
@@ -10,6 +11,7 @@ const timings = { shown: {} };
 window.vkConsole = { timings };
 
 const call = new Call((msg) => send(msg), timings);
+const group = new Group((msg) => send(msg), call); // further participants of an appointment
 
 function send(msg) {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(msg));
@@ -124,12 +126,15 @@ function handle(msg) {
       renderBooths();
       break;
     case "admit_result":
-      if (msg.ok) call.accepted(msg.call_id, msg.ice_servers);
+      if (msg.ok && call.active && msg.call_id !== call.callId) group.accepted(msg.call_id, msg.ice_servers);
+      else if (msg.ok) call.accepted(msg.call_id, msg.ice_servers);
       else { notice(msg.reason === "taken" ? "admit_taken" : "admit_gone"); if (!call.active) call.releaseMedia(); }
       break;
-    case "offer": call.onOffer(msg); break;
-    case "candidate": call.onCandidate(msg); break;
-    case "call_state": call.onState(msg); if (msg.state === "ended") hideQuality(); break;
+    case "offer": if (group.has(msg.call_id)) group.onOffer(msg); else call.onOffer(msg); break;
+    case "candidate": if (group.has(msg.call_id)) group.onCandidate(msg); else call.onCandidate(msg); break;
+    case "call_state":
+      if (group.has(msg.call_id)) { group.onState(msg); break; }
+      call.onState(msg); if (msg.state === "ended") hideQuality(); break;
     case "quality": showQuality(msg, call.pc); break;
     case "error": notice("protocol_error", { message: msg.message }); break;
   }

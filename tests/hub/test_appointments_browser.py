@@ -174,3 +174,43 @@ def test_too_early_expired_cancelled_and_unknown_links_say_so_kindly(hub, home_c
         page.goto(f"{url}/join#{token}")
         expect(page.get_by_text(text, exact=False)).to_be_visible(timeout=T)
         expect(page.get_by_role("button", name="Videoberatung starten")).to_be_hidden()
+
+
+def join_from_home(context, url, token):
+    page = context.new_page()
+    page.goto(f"{url}/join#{token}")
+    page.get_by_role("button", name="Videoberatung starten").click(timeout=T)
+    page.get_by_role("button", name="Ich stimme zu").click(timeout=T)
+    page.get_by_role("button", name="Weiter").click(timeout=60_000)
+    expect(page.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_visible(timeout=T)
+    return page
+
+
+def test_an_interpreter_joins_the_running_call_and_all_three_see_each_other(hub, browser, advisor_context):
+    url, parts, _ = hub
+    _, [customer, interpreter] = book(parts, 10, participants=[{"role": "interpreter", "email": "d@example.org"}])
+    contexts = [browser.new_context(permissions=["camera", "microphone"]) for _ in range(2)]
+    try:
+        advisor = advisor_context.new_page()
+        log_in(advisor, url)
+        home = join_from_home(contexts[0], url, customer.token)
+        advisor.locator("#waiting-list tr").get_by_role("button", name="Eintreten lassen").click(timeout=T)
+        expect(home.locator("#remote-view[data-live=true]")).to_be_visible(timeout=30_000)
+
+        interp = join_from_home(contexts[1], url, interpreter.token)
+        row = advisor.locator("#waiting-list tr").filter(has_text="Von zu Hause (Dolmetscherin / Dolmetscher)")
+        row.get_by_role("button", name="Eintreten lassen").click(timeout=T)
+        # Everybody sees everybody: advisor <-> customer, advisor <-> interpreter, customer <-> interpreter
+        advisor.wait_for_function("document.getElementById('remote-video').videoWidth > 0", timeout=30_000)
+        expect(advisor.locator("video.participant-video[data-live=true]")).to_be_visible(timeout=30_000)
+        expect(interp.locator("#remote-view[data-live=true]")).to_be_visible(timeout=30_000)
+        expect(interp.locator("video[data-peer][data-live=true]")).to_be_visible(timeout=30_000)
+        expect(home.locator("video[data-peer][data-live=true]")).to_be_visible(timeout=30_000)
+        # Only the role is known of the interpreter: nothing about them in the call rows but technique
+        advisor.get_by_role("button", name="Beenden").click()
+        expect(home.get_by_role("heading", name="Kurze Umfrage")).to_be_visible(timeout=T)
+        expect(interp.get_by_role("heading", name="Kurze Umfrage")).to_be_visible(timeout=T)
+        assert all(row["name"] is None and row["customer_number"] is None for row in parts.db["calls"].rows)
+    finally:
+        for ctx in contexts:
+            ctx.close()
