@@ -40,8 +40,13 @@ export class Call {
       Object.fromEntries(Object.entries({ urls, username, credential }).filter(([, v]) => v != null)));
     this.prepareMedia();
     if (this.pc) this.pc.close(); // back after a lost connection: the booth offers afresh
-    this.pc = this.newPeerConnection(); // ready before the booth's offer arrives
+    const pc = this.newPeerConnection(); // ready, with our tracks, before the booth's offer arrives
+    this.pc = pc;
     this.pcUsed = false;
+    this.prepareMedia().then((stream) => {
+      // The booth's offer will take these transceivers (matched by kind): less work at the answer.
+      if (this.pc === pc && !this.pcUsed) for (const track of stream.getTracks()) pc.addTrack(track, stream);
+    }, () => {});
     $("call").hidden = false;
     this.status("call_connecting");
   }
@@ -82,7 +87,8 @@ export class Call {
     } catch (err) {
       stream = null; // still receive the customer; the advisor sees the media error
     }
-    if (stream) for (const track of stream.getTracks()) pc.addTrack(track, stream);
+    const sending = new Set(pc.getSenders().map((sender) => sender.track));
+    if (stream) for (const track of stream.getTracks()) if (!sending.has(track)) pc.addTrack(track, stream);
     await pc.setLocalDescription(await pc.createAnswer());
     this.send({ type: "answer", call_id: this.callId, sdp: pc.localDescription.sdp });
     this.timings.answerAt = performance.timeOrigin + performance.now();
