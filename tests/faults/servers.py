@@ -77,7 +77,7 @@ class TurnServer:
     ``relay_ip`` is the address it relays from (a namespace's address in the netns test).
     """
 
-    def __init__(self, directory: Path, secret: str = "test-shared-secret", listen_ip: str = "127.0.0.1",
+    def __init__(self, directory: Path, secret: str = "test-shared-secret", listen_ip: str | None = "127.0.0.1",
                  relay_ip: str | None = None, port: int | None = None, netns: str | None = None) -> None:
         self.directory = directory
         self.secret = secret
@@ -93,7 +93,8 @@ class TurnServer:
         if not Path(exe).exists():
             pytest.fail("turnserver is missing: run `make test` (scripts/system-packages.txt installs coturn)")
         relay_port = 40000 + self.port % 20000
-        cmd = [exe, "-n", "--listening-ip", self.listen_ip, "--listening-port", str(self.port),
+        listen = ["--listening-ip", self.listen_ip] if self.listen_ip else []  # None: every address (of a netns)
+        cmd = [exe, "-n", *listen, "--listening-port", str(self.port),
                "--relay-ip", self.relay_ip, "--use-auth-secret", "--static-auth-secret", self.secret,
                "--realm", "videokiosk", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
                "--min-port", str(relay_port), "--max-port", str(relay_port + 200), "--fingerprint",
