@@ -181,11 +181,22 @@ def add_guest_routes(app: web.Application) -> None:
         hub = request.app[APP_HUB]
         technical = parse_user_agent(request.headers.get("User-Agent", ""))
         groups.guest_joined(booth.booth_id, found.admission.appointment.appointment_id)
+        appointment, participant = found.admission.appointment, found.admission.participant
 
         async def handle(msg: p.Message) -> p.Error | None:
             if isinstance(getattr(msg, "call_id", None), str):
                 found.call_ids.add(msg.call_id)
             if await groups.relay(booth.booth_id, msg):  # a link to another participant
+                return None
+            customer = participant.role == "customer"
+            if isinstance(msg, p.Waiting):
+                # The advisor sees whom the appointment is with (customer number and name, as
+                # booked: customers only). Further participants stay known by their role alone.
+                msg = msg.model_copy(update={
+                    "kind": "appointment", "appointment_at": appointment.starts_at.isoformat(),
+                    "name": (msg.name or appointment.name) if customer else None,
+                    "customer_number": (msg.customer_number or appointment.customer_number) if customer else None})
+            elif isinstance(msg, p.WaitingUpdate) and not customer:
                 return None
             if isinstance(msg, p.CallInfo):  # the consented fields, from the User-Agent header only
                 msg = msg.model_copy(update=technical)

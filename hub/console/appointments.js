@@ -133,6 +133,7 @@ async function show() {
   const me = await fetch("/api/me");
   if (!me.ok) return;
   state.csrf = (await me.json()).csrf;
+  $("appt-submit").disabled = false; // only now can a booking carry its CSRF token
   if (!state.timer) state.timer = setInterval(() => { if (!$("desk").hidden) refresh(); }, REFRESH_MS);
   edit(null);
   refresh();

@@ -104,7 +104,7 @@ def home_context(browser):
 
 def test_customer_joins_from_home_by_link_waits_with_the_time_and_talks_to_the_advisor(hub, home_context, advisor_context):
     url, parts, _ = hub
-    appointment, [customer] = book(parts, 10)
+    appointment, [customer] = book(parts, 10, name="Erika Mustermann", customer_number="123D456789")
     local_time = appointment.local_start.strftime("%H:%M")
     home = home_context.new_page()
     home.goto(f"{url}/join#{customer.token}")
@@ -121,6 +121,7 @@ def test_customer_joins_from_home_by_link_waits_with_the_time_and_talks_to_the_a
     log_in(advisor, url)
     row = advisor.locator("#waiting-list tr")
     expect(row).to_contain_text(f"mit Termin (Termin {local_time})", timeout=T)
+    expect(row).to_contain_text("Erika Mustermann", timeout=T)  # the advisor sees whose appointment it is
     expect(home.get_by_text("wurde informiert", exact=False)).to_be_visible(timeout=T)
     row.get_by_role("button", name="Eintreten lassen").click()
     # Video both ways: the advisor renders the customer's camera, the customer the advisor's
@@ -130,7 +131,8 @@ def test_customer_joins_from_home_by_link_waits_with_the_time_and_talks_to_the_a
     until(lambda: [r for r in parts.db["calls"].rows if r["browser"]])
     [call] = list(parts.db["calls"].rows)
     assert call["ip_address"] == "127.0.0.1" and call["os"] == "Linux" and call["device"] == "Computer"
-    assert call["browser"].startswith("Chrome ") and call["name"] is None and call["upload_kbps"] > 0
+    assert call["browser"].startswith("Chrome ") and call["upload_kbps"] > 0
+    assert call["name"] == "Erika Mustermann" and call["customer_number"] == "123D456789"  # consented, customers only
     advisor.get_by_role("button", name="Beenden").click()
     expect(home.get_by_role("heading", name="Kurze Umfrage")).to_be_visible(timeout=T)
     home.get_by_label("4 von 5").check()
@@ -188,7 +190,8 @@ def join_from_home(context, url, token):
 
 def test_an_interpreter_joins_the_running_call_and_all_three_see_each_other(hub, browser, advisor_context):
     url, parts, _ = hub
-    _, [customer, interpreter] = book(parts, 10, participants=[{"role": "interpreter", "email": "d@example.org"}])
+    _, [customer, interpreter] = book(parts, 10, name="Erika Mustermann",
+                                      participants=[{"role": "interpreter", "email": "d@example.org"}])
     contexts = [browser.new_context(permissions=["camera", "microphone"]) for _ in range(2)]
     try:
         advisor = advisor_context.new_page()
@@ -210,7 +213,8 @@ def test_an_interpreter_joins_the_running_call_and_all_three_see_each_other(hub,
         advisor.get_by_role("button", name="Beenden").click()
         expect(home.get_by_role("heading", name="Kurze Umfrage")).to_be_visible(timeout=T)
         expect(interp.get_by_role("heading", name="Kurze Umfrage")).to_be_visible(timeout=T)
-        assert all(row["name"] is None and row["customer_number"] is None for row in parts.db["calls"].rows)
+        names = sorted(str(row["name"]) for row in parts.db["calls"].rows)
+        assert names == ["Erika Mustermann", "None"]  # the interpreter's call: no name, their role only
     finally:
         for ctx in contexts:
             ctx.close()
