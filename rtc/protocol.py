@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ProtocolError
 
@@ -354,8 +354,16 @@ class AppointmentCheck(Message):
     """The customer typed (or showed) an appointment code at the booth; the hub checks it."""
 
     type: Literal["appointment_check"] = "appointment_check"
-    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9 -]{1,20}$")]
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9 -]{1,20}$")] | None = None
+    # Or the personal link's token, read from the invitation's QR code by the booth camera.
+    token: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{20,100}$")] | None = None
     max_bytes: ClassVar[int] = 256
+
+    @model_validator(mode="after")
+    def _one_of_them(self) -> "AppointmentCheck":
+        if (self.code is None) == (self.token is None):
+            raise ValueError("give either 'code' or 'token'")
+        return self
 
 
 class AppointmentResult(Message):
@@ -374,6 +382,62 @@ class AppointmentResult(Message):
     max_bytes: ClassVar[int] = 512
 
 
+# --- in-call chat and screen sharing (issue 9) ----------------------------------------------------
+# Peers send these over the call's WebRTC data channel (label "chat", negotiated id CHAT_CHANNEL_ID);
+# the hub relays them only as a fallback while that channel is not open, and never stores or logs
+# their text. ``waiting_note`` is the advisor's short message to a customer still waiting.
+
+CHAT_CHANNEL_ID = 7
+CHAT_MAX_CHARS = 500
+WAITING_NOTE_MAX_CHARS = 200
+
+
+def _clean_text(text: str) -> str:
+    # Control characters (other than line breaks and tabs) have no business in a chat line: they
+    # could reorder or hide text on the other screen.
+    if any((ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) < 0xA0 for c in text):
+        raise ValueError("text contains control characters")
+    if not text.strip():
+        raise ValueError("text is empty")
+    return text
+
+
+ChatText = Annotated[str, Field(min_length=1, max_length=CHAT_MAX_CHARS), AfterValidator(_clean_text)]
+
+
+class Chat(Message):
+    """One chat line during a call; ``id`` is the sender's random id (duplicates are dropped)."""
+
+    type: Literal["chat"] = "chat"
+    call_id: Id
+    id: Id
+    sender: Literal["advisor", "booth"]
+    text: ChatText
+    max_bytes: ClassVar[int] = 4096  # 500 characters even as \uXXXX escapes, plus the envelope
+
+
+class ScreenShare(Message):
+    """The advisor started or stopped sharing a screen (the picture itself is a video track)."""
+
+    type: Literal["screen_share"] = "screen_share"
+    call_id: Id
+    sharing: bool
+    max_bytes: ClassVar[int] = 256
+
+
+class WaitingNote(Message):
+    """The advisor's short message to a customer still in the waiting room (shown there)."""
+
+    type: Literal["waiting_note"] = "waiting_note"
+    session_id: Id
+    text: Annotated[str, Field(min_length=1, max_length=WAITING_NOTE_MAX_CHARS), AfterValidator(_clean_text)]
+    max_bytes: ClassVar[int] = 2048
+
+
+#: What may travel over the call's data channel.
+DATA_CHANNEL = frozenset({"chat", "screen_share"})
+
+
 _CALL = (Offer, Answer, Candidate, Hangup)
 MESSAGES: dict[str, type[Message]] = {
     m.model_fields["type"].default: m
@@ -381,7 +445,7 @@ MESSAGES: dict[str, type[Message]] = {
         *_CALL, Error, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey,
         Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded, RestartCall,
         Admit, Decline, Seen, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus,
-        AdmitResult, CallState, AppointmentCheck, AppointmentResult,
+        AdmitResult, CallState, AppointmentCheck, AppointmentResult, Chat, ScreenShare, WaitingNote,
     )
 }
 
@@ -392,13 +456,13 @@ def _types(*models: type[Message]) -> frozenset[str]:
 
 # What each side accepts: a booth cannot send ``admit``, an advisor cannot send ``waiting``.
 BOOTH_TO_HUB = _types(*_CALL, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey,
-                      AppointmentCheck)
+                      AppointmentCheck, Chat)
 HUB_TO_BOOTH = _types(*_CALL, Error, Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded, RestartCall,
-                      AppointmentResult)
-ADVISOR_TO_HUB = _types(*_CALL, Admit, Decline, Seen, Heartbeat)
+                      AppointmentResult, Chat, ScreenShare, WaitingNote)
+ADVISOR_TO_HUB = _types(*_CALL, Admit, Decline, Seen, Heartbeat, Chat, ScreenShare, WaitingNote)
 HUB_TO_ADVISOR = _types(
     *_CALL, Error, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus, AdmitResult, CallState,
-    Quality,
+    Quality, Chat,
 )
 
 
