@@ -121,3 +121,40 @@ def test_waiting_customer_is_announced_and_can_be_declined(console, advisor_cont
     page.get_by_role("button", name="Abmelden").click()
     expect(page.get_by_role("button", name="Anmelden")).to_be_visible()
     booth.close()
+
+
+# Records what the page announces: system notifications and the sound (an oscillator being started).
+ANNOUNCE_SPY = """
+window.__announced = { notifications: [], beeps: 0 };
+const RealNotification = window.Notification;
+window.Notification = class extends RealNotification {
+  constructor(title, options) { super(title, options); window.__announced.notifications.push([title, options.body]); }
+};
+const start = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...args) { window.__announced.beeps += 1; return start.apply(this, args); };
+"""
+
+
+def test_every_logged_in_advisor_hears_sees_and_gets_a_notification(console, browser, loop_thread):
+    url, token = console
+    pages, contexts = [], []
+    for _ in range(2):
+        ctx = browser.new_context(permissions=["notifications"])
+        ctx.add_init_script(ANNOUNCE_SPY)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        log_in(page, url)
+        expect(page.get_by_text("Niemand wartet.")).to_be_visible()  # logged in and listening
+        pages.append(page)
+    try:
+        booth = FakeBoothSocket(loop_thread, url, token)
+        booth.send({"type": "waiting", "session_id": "s-0003abcd", "language": "de", "kind": "walk_in"})
+        for page in pages:
+            expect(page).to_have_title(re.compile(r"^\(1\) Kunde wartet"))
+            page.wait_for_function("() => window.__announced.notifications.length > 0 && window.__announced.beeps > 0")
+            [[title, body]] = page.evaluate("() => window.__announced.notifications")
+            assert title == "Neue Kundin / neuer Kunde im Wartebereich" and body == "Halle 1, Musterstadt, Sprache: de"
+        booth.close()
+    finally:
+        for ctx in contexts:
+            ctx.close()
