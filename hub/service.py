@@ -123,6 +123,12 @@ class Hub:
         link = self._booths.get(booth.booth_id)
         if link is None:
             return p.Error(code="not_ready", message="send 'hello' first")
+        if isinstance(msg, (p.Waiting, p.WaitingUpdate, p.LeaveWaiting)):
+            # A booth names its session ids itself: never let it touch another booth's customer.
+            other = await self._waiting_entry(msg.session_id)
+            if other is not None and other.booth_id != booth.booth_id:
+                log.warning("booth %s sent %s for another booth's session", booth.booth_id, msg.type)
+                return p.Error(code="unknown_session", message="no such waiting customer", ref=msg.type)
         match msg:
             case p.Heartbeat():
                 return None
@@ -143,7 +149,7 @@ class Hub:
             case p.WaitingUpdate(session_id=sid):
                 changes = {k: v for k, v in (("name", msg.name), ("customer_number", msg.customer_number)) if k in msg.model_fields_set}
                 entry = await self.state.update_waiting(sid, changes)
-                if entry is None or entry.booth_id != booth.booth_id:
+                if entry is None:
                     return p.Error(code="unknown_session", message="no such waiting customer", ref=msg.type)
                 await self._send(ADVISORS, p.WaitingUpdated(entry=entry))
             case p.LeaveWaiting(session_id=sid, reason=reason):
@@ -220,7 +226,7 @@ class Hub:
                 await self._send(booth_channel(entry.booth_id), p.Declined(session_id=sid, message=text))
             case p.Seen(session_id=sid):
                 if await self.state.mark_informed(sid):
-                    entry = next((e for e in await self.state.waiting() if e.session_id == sid), None)
+                    entry = await self._waiting_entry(sid)
                     if entry is not None:
                         await self._send(booth_channel(entry.booth_id), p.AdvisorInformed(session_id=sid))
             case p.Offer() | p.Answer() | p.Candidate():
@@ -311,6 +317,9 @@ class Hub:
 
     def _expiry(self):
         return self._clock.now() + timedelta(days=self.config.store.retention_days)
+
+    async def _waiting_entry(self, session_id: str) -> p.WaitingEntry | None:
+        return next((e for e in await self.state.waiting() if e.session_id == session_id), None)
 
     async def _remove_waiting(self, session_id: str, reason: str) -> p.WaitingEntry | None:
         entry = await self.state.remove_waiting(session_id)

@@ -64,12 +64,16 @@ class UserStore:
         state = self._failures.setdefault(username, _Failures())
         if state.locked_until > now:
             raise LoginError("locked", locked_for_s=state.locked_until - now)
+        # Count the attempt before verifying: argon2 runs in a thread, and guesses sent in parallel
+        # would otherwise all pass the check above before the first failure is counted.
+        if state.count >= self._max_failures:
+            raise LoginError("locked", locked_for_s=self._lockout_s)
+        state.count += 1
         rows = list(self._db["users"].rows_where("username = ?", [username]))
         stored = rows[0]["password_hash"] if rows else _DUMMY_HASH
         # argon2 takes tens of milliseconds on purpose: keep it off the event loop.
         ok = await asyncio.get_running_loop().run_in_executor(None, self._verify, stored, password) and bool(rows)
         if not ok:
-            state.count += 1
             if state.count >= self._max_failures:
                 state.count = 0
                 state.locked_until = now + self._lockout_s

@@ -47,9 +47,6 @@ async def _next(ws, type_: str, timeout: float = 5.0) -> dict:
             return msg
 
 
-@pytest.mark.xfail(reason="hub/users.py UserStore.check reads the failure count, awaits argon2 in a thread, then "
-                          "counts: parallel guesses all pass the lock check first (32 of 40 were checked here). "
-                          "Reported to the hub's owner (count the attempt before verifying).", strict=False)
 async def test_brute_force_in_parallel_is_locked_out_after_the_limit(hub):
     url, parts, _, http = hub
     attempts = [http.post(f"{url}/api/login", json={"username": "anna", "password": f"guess{i}"}) for i in range(40)]
@@ -99,9 +96,6 @@ async def test_another_booth_cannot_touch_a_call_that_is_not_its_own(hub):
         await s.close()
 
 
-@pytest.mark.xfail(reason="hub/service.py: waiting / leave_waiting / waiting_update trust the session_id a booth "
-                          "sends, so booth-2 can remove or take over booth-1's waiting customer. Reported to the "
-                          "hub's owner (check entry.booth_id == booth.booth_id).", strict=False)
 async def test_another_booth_cannot_take_or_remove_a_waiting_customer(hub):
     url, parts, tokens, http = hub
     one, two = await _socket(http, url, tokens["booth-1"]), await _socket(http, url, tokens["booth-2"])
