@@ -4,8 +4,9 @@ The booth's Chromium never gets camera or microphone permission: the daemon alon
 hands the page what it should show as video. The page offers two receive-only video
 transceivers; :meth:`Loopback.answer` sends the camera self-view on the first and the "remote"
 video (the advisor, during a call) on the second. :meth:`Loopback.set_remote_video` sets or
-replaces that second track at any time, also before the page has connected. Audio never goes to
-the browser (the booth's speaker plays it).
+replaces that second track at any time, also before the page has connected. A page that offers a
+third transceiver gets the advisor's shared screen on it (:meth:`Loopback.set_screen_video`, same
+rules). Audio never goes to the browser (the booth's speaker plays it).
 
 Example::
 
@@ -46,10 +47,11 @@ class Loopback:
         self._camera_track = camera_track
         self._codec = passthrough_codec
         self._relay = MediaRelay()
-        self._remote: MediaStreamTrack | None = None
+        # The page's second and third transceivers: the advisor's camera and shared screen.
+        self._videos: dict[str, MediaStreamTrack | None] = {"remote": None, "screen": None}
+        self._senders: dict[str, RTCRtpSender] = {}
         self._pc: RTCPeerConnection | None = None
         self._self_track: MediaStreamTrack | None = None
-        self._remote_sender: RTCRtpSender | None = None
         self._lock = asyncio.Lock()
         #: Set while no connection to the page exists (await it to know the camera stopped here).
         self.idle = asyncio.Event()
@@ -74,13 +76,12 @@ class Loopback:
                 self._self_track = self._camera_track()
                 video[0].sender.replaceTrack(self._self_track)
                 video[0].direction = "sendonly"
-                if len(video) > 1:
+                for slot, transceiver in zip(self._videos, video[1:]):
                     # Send-only even without a track yet: replaceTrack later needs no renegotiation.
-                    video[1].direction = "sendonly"
-                    self._remote_sender = video[1].sender
-                    if self._remote is not None:
-                        video[1].sender.replaceTrack(self._relay.subscribe(self._remote))
-                for extra in video[2:] + [t for t in pc.getTransceivers() if t.kind != "video"]:
+                    transceiver.direction = "sendonly"
+                    self._senders[slot] = transceiver.sender
+                    self._set(slot, self._videos[slot])
+                for extra in video[1 + len(self._videos):] + [t for t in pc.getTransceivers() if t.kind != "video"]:
                     extra.direction = "inactive"
                 if self._codec:
                     self._prefer(video[:2], self._codec)
@@ -100,9 +101,17 @@ class Loopback:
 
     def set_remote_video(self, track: MediaStreamTrack | None) -> None:
         """Show ``track`` as the remote video (None: nothing). Survives a page reconnect."""
-        self._remote = track
-        if self._remote_sender is not None:
-            self._remote_sender.replaceTrack(self._relay.subscribe(track) if track is not None else None)
+        self._set("remote", track)
+
+    def set_screen_video(self, track: MediaStreamTrack | None) -> None:
+        """Show ``track`` as the advisor's shared screen (None: not sharing)."""
+        self._set("screen", track)
+
+    def _set(self, slot: str, track: MediaStreamTrack | None) -> None:
+        self._videos[slot] = track
+        sender = self._senders.get(slot)
+        if sender is not None:
+            sender.replaceTrack(self._relay.subscribe(track) if track is not None else None)
 
     async def close(self) -> None:
         """Stop sending anything to the page (the camera stops streaming here)."""
@@ -111,7 +120,7 @@ class Loopback:
 
     async def _close_pc(self) -> None:
         pc, self._pc = self._pc, None
-        self._remote_sender = None
+        self._senders = {}
         track, self._self_track = self._self_track, None
         if track is not None:
             track.stop()
