@@ -1,7 +1,8 @@
 """The messages between the kiosk page and the daemon over ``/ws`` (see docs/kiosk-ui-protocol.md).
 
-Page -> daemon: ``{"type": "intent", "event": <intent>, "data": {...}}`` and, for the self-view,
-``{"type": "offer", "sdp": <sdp>}``. Each is validated here, where it enters the process; anything
+Page -> daemon: ``{"type": "intent", "event": <intent>, "data": {...}}``, for the self-view
+``{"type": "offer", "sdp": <sdp>}``, and during a call ``{"type": "chat", "text": <line>}`` (the
+chat checks the text itself: rtc/protocol.py ``Chat``). Each is validated here, where it enters the process; anything
 else gets an ``error`` reply and changes nothing.
 
 Example::
@@ -23,6 +24,7 @@ from .session_parts import MAX_CUSTOMER_NUMBER, MAX_NAME
 
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_SDP = 32 * 1024
+MAX_CHAT_TEXT = 2000  # a first cut only: the chat's own limit is rtc.protocol.CHAT_MAX_CHARS
 
 
 class _Strict(BaseModel):
@@ -62,7 +64,7 @@ INTENTS: dict[str, type[_Strict]] = {
 
 
 def parse_message(raw: str | bytes) -> tuple[str, str, dict[str, Any]]:
-    """Return ``("intent", event, data)`` or ``("offer", sdp, {})``; raise InvalidMessage."""
+    """Return ``("intent", event, data)``, ``("offer", sdp, {})`` or ``("chat", text, {})``; raise InvalidMessage."""
     if len(raw) > MAX_MESSAGE_BYTES:
         raise InvalidMessage(f"message larger than {MAX_MESSAGE_BYTES} bytes")
     try:
@@ -77,6 +79,11 @@ def parse_message(raw: str | bytes) -> tuple[str, str, dict[str, Any]]:
         if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP:
             raise InvalidMessage("offer needs an 'sdp' session description")
         return "offer", sdp, {}
+    if kind == "chat":
+        text = msg.get("text")
+        if not isinstance(text, str) or len(text) > MAX_CHAT_TEXT:
+            raise InvalidMessage(f"chat needs a 'text' of at most {MAX_CHAT_TEXT} characters")
+        return "chat", text, {}
     if kind != "intent":
         raise InvalidMessage(f"unknown message type {kind!r}")
     event = msg.get("event")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,8 @@ class UIServer:
         self.loopback = loopback
         self.static_dir = static_dir
         self._clients: set[_Client] = set()
+        #: Page messages other than intents and offers, by type: ``chat`` (appliance/chat.py).
+        self.handlers: dict[str, Callable[[str], Awaitable[None]]] = {}
         session.subscribe(self._on_state)
 
     def app(self) -> web.Application:
@@ -152,6 +155,12 @@ class UIServer:
         try:
             if kind == "offer":
                 await self._offer(client, name)
+            elif kind != "intent":
+                handler = self.handlers.get(kind)
+                if handler is None:
+                    client.send(_error("not_now", f"no {kind} on this booth"))
+                else:
+                    await handler(name)
             else:
                 accepted = await self.session.handle(name, **data)
                 if not accepted:
