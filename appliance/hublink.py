@@ -78,6 +78,8 @@ class HubConnection:
         self.connected = asyncio.Event()
         #: Called with True/False when the link comes up or goes down (the kiosk can say so).
         self.when_changed: Callable[[bool], None] | None = None
+        #: Hub messages handled elsewhere, by message class (chat, screen_share, waiting_note: appliance/chat.py).
+        self.handlers: dict[type[p.Message], Callable[[Any], Awaitable[None]]] = {}
 
     # --- wiring -------------------------------------------------------------------------------
 
@@ -250,6 +252,8 @@ class HubConnection:
                 await self._event("code_refused", reason="unknown")
             case p.Error(code=code, ref=ref):
                 log.warning("hub refused our %s (%s)", ref or "message", code)
+            case _ if type(msg) in self.handlers:
+                await self.handlers[type(msg)](msg)
 
     async def _to_call(self, msg: p.Message) -> None:
         if self._call_listener is not None:
