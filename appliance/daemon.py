@@ -39,6 +39,7 @@ from .consent import ConsentCatalog
 from .errors import ApplianceError
 from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
 from .metrics import BoothMetrics, MetricsServer
+from .qrscan import CodeScanner
 from .session import Session, State
 from .store import BoothStore
 from .uiserver import UIServer
@@ -90,6 +91,7 @@ class Booth:
             config.ui, clock=self.clock, store=self.store,
             checks=checks or DeviceCheck(self.devices, lambda: self._speedtest_url or self.url),
             consent_hash=self.consent.hash, technical_info=technical_info(),
+            scanner=CodeScanner(self.devices.camera.video_track),  # the invitation's QR code
         )
         self.server = UIServer(self.session, loopback=self.loopback)
         self.mic_meter = MicMeter(self.devices.microphone,

@@ -134,8 +134,8 @@ class HubConnection:
         if call_id is not None:
             await self.send(p.Hangup(call_id=call_id, reason="ended"))
 
-    async def check_code(self, code: str) -> None:
-        if not await self.send(p.AppointmentCheck(code=code)):
+    async def check_code(self, code: str | None, token: str | None = None) -> None:
+        if not await self.send(p.AppointmentCheck(code=code, token=token)):
             await self._event("code_refused", reason="unavailable")  # hub unreachable: say so, not hang
 
     # --- sending ------------------------------------------------------------------------------

@@ -47,8 +47,9 @@ class HubLink(Protocol):
     async def end_call(self) -> None:
         """The customer hung up (or the booth reset) during a call."""
 
-    async def check_code(self, code: str) -> None:
-        """Ask the hub about an appointment code; the answer comes back as the session event
+    async def check_code(self, code: str | None, token: str | None = None) -> None:
+        """Ask the hub about an appointment code (or a link's token read from the invitation's QR
+        code); the answer comes back as the session event
         ``code_accepted`` (``appointment_at``, ``language``) or ``code_refused`` (``reason``, ``opens_at``)."""
 
 
@@ -89,7 +90,7 @@ class NullHubLink:
     async def end_call(self) -> None:
         self.calls_ended += 1
 
-    async def check_code(self, code: str) -> None:
+    async def check_code(self, code: str | None, token: str | None = None) -> None:
         self.codes_checked += 1  # not the code itself: it lets a person in
 
 

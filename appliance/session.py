@@ -36,12 +36,14 @@ from .config import UISection
 from .errors import ApplianceError, UnknownEvent
 from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
 from .journey import EVENTS, TABLE, TOUCH_EVENTS, State
+from .qrscan import ScanTask
 from .session_parts import CHECK_NAMES, CheckTask, Details, Outbox, checks_passed, parse_survey
 
 log = logging.getLogger("videokiosk.session")
 S = State
 # Appointment codes are 8 characters (hub/appointments.py); the UI may add a dash or spaces.
 CODE = re.compile(r"^[A-Za-z0-9 -]{1,20}$")
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 CODE_REFUSALS = frozenset({"unknown", "too_early", "expired", "cancelled", "rate_limited", "unavailable"})
 APPOINTMENT_ZONE = ZoneInfo("Europe/Berlin")  # appointments are booked in the job centre's time
 __all__ = ["EVENTS", "TABLE", "CheckRunner", "Refused", "Session", "State"]
@@ -75,6 +77,7 @@ class Session:
         checks: CheckRunner | None = None,
         consent_hash: Callable[[str], str] = lambda language: "",
         technical_info: dict[str, str] | None = None,
+        scanner: Any = None,
     ) -> None:
         self.ui = ui or UISection()
         self.clock = clock or SystemClock()
@@ -90,6 +93,7 @@ class Session:
         self._lock = asyncio.Lock()
         self._outbox = Outbox(log)
         self._check_task = CheckTask(log)
+        self._scan = ScanTask(scanner)  # the invitation's QR code, held up to the camera
         self._clear()
 
     # -- public API ---------------------------------------------------------------------------
@@ -207,6 +211,7 @@ class Session:
 
     async def close(self) -> None:
         self._cancel_checks()
+        self._scan.forget()
         await self._outbox.close()
 
     # -- actions (named in TABLE) -------------------------------------------------------------
@@ -220,8 +225,17 @@ class Session:
     async def _do_open_code(self, target: State, **_: Any) -> None:
         await self._do_open(target, kind="appointment")
         self._code_status = {"checking": False, "error": None, "opens_at": None}
+        self._scan.forget()
+        self._scan.start(self._scanned)
 
-    async def _do_check_code(self, target: State, code: Any = None, **_: Any) -> None:
+    async def _scanned(self, **check: str) -> None:
+        await self.handle("submit_code", **check)
+
+    async def _do_check_code(self, target: State, code: Any = None, token: Any = None, **_: Any) -> None:
+        if isinstance(token, str) and TOKEN.match(token):  # from the QR code, not typed
+            self._code_status = {"checking": True, "error": None, "opens_at": None}
+            self._outbox.put(lambda: self.hub.check_code(None, token=token))
+            return
         if not isinstance(code, str) or not CODE.match(code):
             self._code_status = {"checking": False, "error": "unknown", "opens_at": None}
             return  # a typo is answered like a wrong code, without asking the hub
@@ -233,6 +247,7 @@ class Session:
             when = datetime.fromisoformat(appointment_at).astimezone(APPOINTMENT_ZONE)
         except (TypeError, ValueError):
             raise Refused("the hub accepted the code without a time") from None
+        self._scan.forget()
         self._appointment_at = when.isoformat()
         self._appointment_time = when.strftime("%H:%M")
         log.info("session %s: appointment code accepted", self._sid())
@@ -245,6 +260,7 @@ class Session:
             except ValueError:
                 pass
         self._code_status = {"checking": False, "error": reason if reason in CODE_REFUSALS else "unknown", "opens_at": opens}
+        self._scan.start(self._scanned)  # look again, for a different QR code
         log.info("session %s: appointment code refused (%s)", self._sid(), self._code_status["error"])
 
     async def _do_record_consent(self, target: State, **_: Any) -> None:
@@ -365,6 +381,7 @@ class Session:
         if self.state is not S.GOODBYE:
             self._bump(**{"timeouts" if reason == "timeout" else "cancelled": 1})
         self._cancel_checks()
+        self._scan.forget()
         self._clear()
 
     async def _do_ask_still_there(self, target: State, **_: Any) -> None:

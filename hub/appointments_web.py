@@ -151,7 +151,9 @@ def check_code_at_booth(hub: Hub, desk: AppointmentDesk):
 
     async def handle(booth: Booth, msg: p.AppointmentCheck) -> None:
         try:
-            admission = desk.book.admit_code(msg.code, client=f"booth:{booth.booth_id}")
+            client = f"booth:{booth.booth_id}"
+            admission = (desk.book.admit_code(msg.code, client=client) if msg.code is not None
+                         else desk.book.admit_token(msg.token, client=client))
         except AppointmentError as exc:
             reason = exc.reason if exc.reason in ("unknown", "too_early", "expired", "cancelled", "rate_limited") else "unknown"
             result = p.AppointmentResult(ok=False, reason=reason,

@@ -205,6 +205,12 @@ async def test_booth_checks_a_code_and_the_advisor_sees_the_appointment(running_
                       "opens_at": None, "language": "de", "role": "customer"}
     await booth.send({"type": "appointment_check", "code": "<script>"})
     assert (await booth.expect("error"))["code"] == "invalid"
+    await booth.send({"type": "appointment_check", "code": code, "token": "x" * 43})
+    assert (await booth.expect("error"))["code"] == "invalid"  # one or the other
+    # The invitation's QR code carries the link: the booth camera reads it and sends the token
+    token = next(l for l in lines if "/join#" in l).split("#")[1]
+    await booth.send({"type": "appointment_check", "token": token})
+    assert (await booth.expect("appointment_result"))["ok"] is True
     await booth.send({"type": "waiting", "session_id": "s-appt0001", "language": "de", "kind": "appointment",
                       "appointment_at": result["appointment_at"]})
     entry = (await advisor.expect("waiting_added"))["entry"]
