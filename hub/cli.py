@@ -5,7 +5,7 @@
     videokiosk hub add-booth --config hub.toml jc-halle-1 "Halle 1" Musterstadt
 
 More sub-subcommands live in their own modules (each with ``configure(parser)`` and ``run(args)``)
-and are listed in :data:`COMMANDS`; only the chosen one is imported.
+and are listed in :data:`COMMANDS`.
 """
 
 from __future__ import annotations
@@ -37,8 +37,6 @@ def _add_config(parser: argparse.ArgumentParser, required: bool = False) -> None
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", "-c", help="the hub's TOML config file")
     sub = parser.add_subparsers(dest="hub_command", metavar="HUB_COMMAND")
-    argv = sys.argv[sys.argv.index("hub") + 1:] if "hub" in sys.argv else []
-    chosen = next((a for a in argv if not a.startswith("-") and a in COMMANDS), None)
     for name, (module, help_line) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_line, description=help_line)
         _add_config(sp)
@@ -51,7 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                 sp.add_argument("booth_id")
                 sp.add_argument("name")
                 sp.add_argument("location")
-        elif name == chosen:
+        else:
             importlib.import_module(module).configure(sp)
 
 
