@@ -23,7 +23,8 @@ import asyncio
 import logging
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import aiortc
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
@@ -51,6 +52,14 @@ def rtc_configuration(servers: list[p.IceServer]) -> RTCConfiguration:
     ice = [RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in servers]
     # One transport for audio and video: half the gathering and half the connectivity checks.
     return RTCConfiguration(iceServers=ice, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+class CallExtension(Protocol):
+    """More on the call's peer connection (chat and screen sharing: appliance/chat.py)."""
+
+    def attach(self, pc: RTCPeerConnection, call_id: str) -> None: ...  # before each offer
+    def claims(self, track: MediaStreamTrack) -> bool: ...  # a remote track that is the extension's
+    def detach(self, call_id: str | None) -> None: ...  # pc torn down; call_id None: the call is over
 
 
 class CallStats:
@@ -81,7 +90,9 @@ class BoothCall:
         on_quality: Callable[[QualitySample], None] | None = None,
         on_summary: Callable[[str | None, float | None, float | None], None] | None = None,
         quality_interval_s: float = 3.0,
+        extensions: Sequence[CallExtension] = (),
     ) -> None:
+        self._extensions = list(extensions)
         self._link = link
         self._camera = camera
         self._microphone = microphone
@@ -151,6 +162,8 @@ class BoothCall:
             self._tracks = [video, _MutableAudio(self._microphone.audio_track(), self)]
             for track in self._tracks:
                 pc.addTrack(track)
+            for extension in self._extensions:
+                extension.attach(pc, call_id)
             use_marker_jitter_buffer(pc)  # the advisor's frames decode one frame interval sooner
             self._monitor = QualityMonitor(pc, video, interval_s=self._quality_interval_s,
                                            on_sample=lambda sample: self._quality(call_id, video, sample))
@@ -163,6 +176,8 @@ class BoothCall:
             log.info("call %s: offer sent", call_id)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
+        if any(extension.claims(track) for extension in self._extensions):
+            return
         if track.kind == "audio":
             asyncio.ensure_future(self._speaker.play(track))
             return
@@ -259,6 +274,8 @@ class BoothCall:
             await monitor.stop()
         if self._loopback is not None:
             self._loopback.set_remote_video(None)
+        for extension in self._extensions:
+            extension.detach(self.call_id)
         if self._watcher is not None:
             self._watcher.cancel()
             self._watcher = None
@@ -330,5 +347,8 @@ def call_for(booth) -> BoothCall:
     prober = IceProber(on_change=report_ice)
     link._faults = lambda: device_faults() + prober.faults()
     booth.session.subscribe(lambda _snapshot: prober.refresh(link.ice_servers))
+    from .chat import BoothChat
+
+    chat = BoothChat(link, booth.server, booth.loopback, booth.session)  # issue 9: chat, screen sharing
     return BoothCall(link, d.camera, d.microphone, d.speaker, booth.loopback, technical_info=info,
-                     on_quality=quality, on_summary=summary, ice=prober)
+                     on_quality=quality, on_summary=summary, ice=prober, extensions=[chat])

@@ -23,6 +23,7 @@ from videokiosk.clock import Clock, SystemClock
 
 from .appointments_web import AppointmentDesk, add_appointment_routes
 from .guest import add_guest_routes
+from .chat import add_chat_relay
 from .auth import APP_ORIGINS, APP_SESSIONS, APP_USERS, AdvisorSessions, add_auth_routes
 from .config import HubConfig
 from .enrolment import EnrolmentCodes, add_enrolment_routes
@@ -111,6 +112,7 @@ def make_app(parts: HubParts) -> web.Application:
     add_stats_routes(app, stats, parts.clock)  # /stats, /api/stats, /api/stats.csv (role lead)
     add_metrics_route(app, metrics, hub)  # /metrics, loopback only
     add_appointment_routes(app, AppointmentDesk.open(parts.db, config, parts.clock), hub)  # /api/appointments
+    add_chat_relay(hub)  # chat and screen-share signals while a call's data channel is not open
     add_guest_routes(app)  # /join: the personal link in the customer's own browser
 
     async def purge_forever(app: web.Application):

@@ -67,6 +67,8 @@ class Hub:
         self._booths: dict[str, _BoothLink] = {}
         # Booth messages handled by other modules, by message class (appointments: hub/appointments_web.py).
         self.booth_handlers: dict[type[p.Message], Callable[[Booth, Any], Awaitable[p.Error | None]]] = {}
+        # Advisor messages handled by other modules (chat relay: hub/chat.py), called (username, channel, msg).
+        self.advisor_handlers: dict[type[p.Message], Callable[[str, str, Any], Awaitable[p.Error | None]]] = {}
         self._end_timers: dict[str, asyncio.Task] = {}
 
     @property
@@ -239,6 +241,8 @@ class Hub:
                 if route is None or route.advisor_channel != channel:
                     return p.Error(code="unknown_call", message="no such call for this advisor", ref=msg.type)
                 await self.end_call(call_id, reason)
+            case _ if type(msg) in self.advisor_handlers:
+                return await self.advisor_handlers[type(msg)](username, channel, msg)
         return None
 
     async def _admit(self, username: str, channel: str, session_id: str) -> None:
