@@ -81,6 +81,8 @@ export class Call {
       if (pc.connectionState === "disconnected" || pc.connectionState === "failed") this.status("call_reconnecting");
     };
     await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
+    // Chat and screen sharing (chat.js, share.js) add their parts here, before the answer.
+    document.dispatchEvent(new CustomEvent("vk-peer", { detail: { pc, callId: this.callId } }));
     let stream;
     try {
       stream = await this.prepareMedia();

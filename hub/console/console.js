@@ -1,6 +1,8 @@
 // The advisor console: log-in, the live waiting room, booth states, notifications, the call.
 import { Call } from "./call.js";
 import { Group } from "./group.js";
+import { Chat } from "./chat.js";
+import { ScreenShare } from "./share.js";
 import { hideQuality, showQuality } from "./quality.js";
 import { apply, language, load, t } from "./i18n.js";
 
@@ -12,6 +14,8 @@ window.vkConsole = { timings };
 
 const call = new Call((msg) => send(msg), timings);
 const group = new Group((msg) => send(msg), call); // further participants of an appointment
+const chat = new Chat((msg) => send(msg)); // chat and screen sharing during the call (issue 9)
+new ScreenShare(chat);
 
 function send(msg) {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(msg));
@@ -136,6 +140,7 @@ function handle(msg) {
       if (group.has(msg.call_id)) { group.onState(msg); break; }
       call.onState(msg); if (msg.state === "ended") hideQuality(); break;
     case "quality": showQuality(msg, call.pc); break;
+    case "chat": chat.receive(msg); break; // relayed by the hub while the data channel is not open
     case "error": notice("protocol_error", { message: msg.message }); break;
   }
 }
