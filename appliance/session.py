@@ -23,12 +23,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import re
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from videokiosk.clock import Clock, SystemClock
 
@@ -37,15 +34,11 @@ from .errors import ApplianceError, UnknownEvent
 from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
 from .journey import EVENTS, TABLE, TOUCH_EVENTS, State
 from .qrscan import ScanTask
+from .session_code import AppointmentCodeActions
 from .session_parts import CHECK_NAMES, CheckTask, Details, Outbox, checks_passed, parse_survey
 
 log = logging.getLogger("videokiosk.session")
 S = State
-# Appointment codes are 8 characters (hub/appointments.py); the UI may add a dash or spaces.
-CODE = re.compile(r"^[A-Za-z0-9 -]{1,20}$")
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
-CODE_REFUSALS = frozenset({"unknown", "too_early", "expired", "cancelled", "rate_limited", "unavailable"})
-APPOINTMENT_ZONE = ZoneInfo("Europe/Berlin")  # appointments are booked in the job centre's time
 __all__ = ["EVENTS", "TABLE", "CheckRunner", "Refused", "Session", "State"]
 
 
@@ -59,7 +52,7 @@ class Refused(ApplianceError):
     """An action's guard said no (e.g. "Weiter" before every check passed)."""
 
 
-class Session:
+class Session(AppointmentCodeActions):
     """The customer's journey through the booth. One instance lives as long as the daemon.
 
     ``store`` is an :class:`appliance.store.BoothStore` (or None for a booth that keeps nothing),
@@ -221,47 +214,6 @@ class Session:
         self._session_id = secrets.token_hex(8)
         self._kind = "appointment" if kind == "appointment" else "walk_in"
         self._bump(sessions_started=1)
-
-    async def _do_open_code(self, target: State, **_: Any) -> None:
-        await self._do_open(target, kind="appointment")
-        self._code_status = {"checking": False, "error": None, "opens_at": None}
-        self._scan.forget()
-        self._scan.start(self._scanned)
-
-    async def _scanned(self, **check: str) -> None:
-        await self.handle("submit_code", **check)
-
-    async def _do_check_code(self, target: State, code: Any = None, token: Any = None, **_: Any) -> None:
-        if isinstance(token, str) and TOKEN.match(token):  # from the QR code, not typed
-            self._code_status = {"checking": True, "error": None, "opens_at": None}
-            self._outbox.put(lambda: self.hub.check_code(None, token=token))
-            return
-        if not isinstance(code, str) or not CODE.match(code):
-            self._code_status = {"checking": False, "error": "unknown", "opens_at": None}
-            return  # a typo is answered like a wrong code, without asking the hub
-        self._code_status = {"checking": True, "error": None, "opens_at": None}
-        self._outbox.put(lambda: self.hub.check_code(code))
-
-    async def _do_accept_code(self, target: State, appointment_at: Any = None, **_: Any) -> None:
-        try:
-            when = datetime.fromisoformat(appointment_at).astimezone(APPOINTMENT_ZONE)
-        except (TypeError, ValueError):
-            raise Refused("the hub accepted the code without a time") from None
-        self._scan.forget()
-        self._appointment_at = when.isoformat()
-        self._appointment_time = when.strftime("%H:%M")
-        log.info("session %s: appointment code accepted", self._sid())
-
-    async def _do_refuse_code(self, target: State, reason: Any = None, opens_at: Any = None, **_: Any) -> None:
-        opens = None
-        if isinstance(opens_at, str):
-            try:
-                opens = datetime.fromisoformat(opens_at).astimezone(APPOINTMENT_ZONE).strftime("%H:%M")
-            except ValueError:
-                pass
-        self._code_status = {"checking": False, "error": reason if reason in CODE_REFUSALS else "unknown", "opens_at": opens}
-        self._scan.start(self._scanned)  # look again, for a different QR code
-        log.info("session %s: appointment code refused (%s)", self._sid(), self._code_status["error"])
 
     async def _do_record_consent(self, target: State, **_: Any) -> None:
         # The consent record is written before anything else about this session is stored.
