@@ -4,6 +4,7 @@ import { applyCatalog, format, loadCatalog, lookup } from "./i18n.js";
 import { buildKeyboard } from "./keyboard.js";
 import { buildCodePad } from "./codepad.js";
 import { SelfView } from "./selfview.js";
+import { ChatPanel } from "./chat.js";
 import { renderAppointment, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages } from "./screens.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -16,7 +17,8 @@ let language = null;
 let lastActivity = 0;
 let inbox = Promise.resolve();
 
-const selfView = new SelfView(send, [$("#self-view-check"), $("#self-view-call")], $("#remote-view"));
+const selfView = new SelfView(send, [$("#self-view-check"), $("#self-view-call")], $("#remote-view"), $("#screen-view"));
+const chat = new ChatPanel(send); // chat, waiting-room note and the advisor's shared screen
 
 function send(message) {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
@@ -51,6 +53,7 @@ async function onMessage(message) {
   else if (message.type === "quality") showSignal(message.grade);
   else if (message.type === "answer") await selfView.answer(message.sdp);
   else if (message.type === "error") showError("common.error");
+  else chat.onMessage(message);
 }
 
 // Signal bars during the call: the daemon's transmission-quality grade (rtc/quality.py).
@@ -81,6 +84,7 @@ async function render(next) {
   if (next.state === "waiting") renderWaiting(next.waiting, catalog);
   if (next.state === "goodbye") renderGoodbye(next.goodbye, catalog);
   renderStillThere(next.still_there, catalog);
+  chat.render(next, catalog);
   if (next.error) showError(`common.${next.error}`); else $("#error").hidden = true;
   if (next.self_view && !selfView.active) selfView.start().catch(() => selfView.stop());
   if (!next.self_view && selfView.active) selfView.stop();

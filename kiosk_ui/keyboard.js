@@ -34,7 +34,7 @@ export function buildKeyboard(container, inputs, labels) {
   container.append(last);
 }
 
-function key(face, name, onPress, extra = "") {
+export function key(face, name, onPress, extra = "") {
   const button = document.createElement("button");
   button.type = "button";
   button.className = `key ${extra}`.trim();

@@ -2,10 +2,11 @@
 // self-view from the booth camera, and the advisor during a call); it never asks for a camera
 // or microphone (the kiosk browser has no such permission) and sends nothing.
 export class SelfView {
-  constructor(send, selfVideos, remoteVideo) {
+  constructor(send, selfVideos, remoteVideo, screenVideo = null) {
     this.send = send;
     this.selfVideos = selfVideos;
     this.remoteVideo = remoteVideo;
+    this.screenVideo = screenVideo; // the advisor's shared screen, on a third transceiver
     this.pc = null;
     // data-live="true" once real frames show: a hook for tests and for the page's own styling.
     for (const video of [...selfVideos, remoteVideo]) {
@@ -21,11 +22,14 @@ export class SelfView {
     this.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.addTransceiver("video", { direction: "recvonly" });
+    if (this.screenVideo) pc.addTransceiver("video", { direction: "recvonly" });
     pc.addEventListener("track", (event) => {
       const stream = new MediaStream([event.track]);
       const mid = event.transceiver ? event.transceiver.mid : null;
       if (mid === pc.getTransceivers()[0].mid) {
         for (const video of this.selfVideos) video.srcObject = stream;
+      } else if (this.screenVideo && mid === pc.getTransceivers()[2].mid) {
+        this.screenVideo.srcObject = stream;
       } else {
         this.remoteVideo.srcObject = stream;
       }
@@ -44,7 +48,7 @@ export class SelfView {
   stop() {
     if (this.pc) this.pc.close();
     this.pc = null;
-    for (const video of [...this.selfVideos, this.remoteVideo]) {
+    for (const video of [...this.selfVideos, this.remoteVideo, this.screenVideo].filter(Boolean)) {
       video.srcObject = null;
       delete video.dataset.live;
     }
