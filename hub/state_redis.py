@@ -122,16 +122,22 @@ class RedisState:
         self._pubsub = client.pubsub(ignore_subscribe_messages=True)
         self._pending: set[asyncio.Task] = set()
         self._reader: asyncio.Task | None = None
+        self._writer: asyncio.Task | None = None
+        self._outgoing: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._closed = False
         self._scripts = {name: client.register_script(src) for name, src in (
             ("enqueue", _ENQUEUE), ("update", _UPDATE), ("remove", _REMOVE), ("waiting", _WAITING),
             ("informed", _INFORMED), ("admit", _ADMIT), ("drop", _DROP))}
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "vk:", timeout_s: float = 5.0) -> "RedisState":
+    def from_url(cls, url: str, prefix: str = "vk:", timeout_s: float = 5.0, max_connections: int = 32) -> "RedisState":
         """Nothing is connected yet: :meth:`start` does that (the app calls it at startup)."""
-        client = aioredis.from_url(url, decode_responses=True, socket_connect_timeout=timeout_s,
-                                   health_check_interval=30)
+        # A bounded pool that makes callers wait for a free connection: a burst of booths
+        # connecting at once must queue, not fail with "Too many connections".
+        pool = aioredis.BlockingConnectionPool.from_url(url, decode_responses=True, socket_connect_timeout=timeout_s,
+                                                        health_check_interval=30, max_connections=max_connections,
+                                                        timeout=timeout_s)
+        client = aioredis.Redis(connection_pool=pool)
         return cls(client, prefix, url=url, timeout_s=timeout_s)
 
     @classmethod
@@ -152,12 +158,13 @@ class RedisState:
         except (aioredis.RedisError, OSError, asyncio.TimeoutError) as exc:
             raise HubError(f"cannot reach the shared-state Redis at {self._url}: {exc or type(exc).__name__}") from None
         self._reader = asyncio.create_task(self._read(), name="redis-state-reader")
+        self._writer = asyncio.create_task(self._write(), name="redis-state-writer")
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        for task in (self._reader, *self._pending):
+        for task in (self._reader, self._writer, *self._pending):
             if task is not None:
                 task.cancel()
         try:
@@ -231,7 +238,27 @@ class RedisState:
 
     async def publish(self, channel: str, text: str) -> None:
         self._deliver(channel, text)
-        await self._r.publish(self._chan(channel), f"{self._origin}|{text}")
+        data = f"{self._origin}|{text}"
+        if self._writer is None:  # not started (a bare instance): one round trip per message
+            await self._r.publish(self._chan(channel), data)
+        else:
+            # One writer sends everything in order, in pipelined batches: a hub that tells 1,000
+            # waiting booths their new places must not wait 1,000 round trips (pub/sub is
+            # at-most-once anyway, so returning before Redis has it promises nothing less).
+            self._outgoing.put_nowait((self._chan(channel), data))
+
+    async def _write(self) -> None:
+        while True:
+            batch = [await self._outgoing.get()]
+            while not self._outgoing.empty() and len(batch) < 1000:
+                batch.append(self._outgoing.get_nowait())
+            try:
+                async with self._r.pipeline(transaction=False) as pipe:
+                    for channel, data in batch:
+                        pipe.publish(channel, data)
+                    await pipe.execute()
+            except (aioredis.RedisError, OSError) as exc:
+                log.warning("shared state: %d messages to other hubs lost (%s)", len(batch), type(exc).__name__)
 
     def subscribe(self, channel: str, handler: Handler) -> Callable[[], None]:
         handlers = self._subscribers.setdefault(channel, [])

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class HubProcess:
-    def __init__(self, directory: Path, *, db: Path, redis_url: str, prefix: str = "vk:",
+    def __init__(self, directory: Path, *, db: Path, redis_url: str | None, prefix: str = "vk:",
                  reconnect_timeout_s: float = 60.0, heartbeat_s: float = 5.0) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -30,7 +30,7 @@ class HubProcess:
             f'[server]\nhost = "127.0.0.1"\nport = {self.port}\n'
             f'[store]\npath = "{db}"\n'
             f'[calls]\nreconnect_timeout_s = {reconnect_timeout_s}\nheartbeat_s = {heartbeat_s}\n'
-            f'[state]\nbackend = "redis"\nredis_url = "{redis_url}"\nprefix = "{prefix}"\n'
+            + (f'[state]\nbackend = "redis"\nredis_url = "{redis_url}"\nprefix = "{prefix}"\n' if redis_url else "")
         )
         self.proc: subprocess.Popen | None = None
 
@@ -45,6 +45,13 @@ class HubProcess:
                                          cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         wait_for_port(self.port, timeout_s=30, proc=self.proc)
         return self
+
+    def rss_bytes(self) -> int:
+        """The hub process's resident memory, from /proc."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
 
     def kill(self) -> None:
         """SIGKILL: no goodbye to the sockets, no cleanup, as when the machine loses power."""

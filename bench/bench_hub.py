@@ -1,0 +1,316 @@
+"""Hub at scale, and the cost of a dead STUN server: ``python -m bench bench_hub``.
+
+Rows:
+
+- ``hub_connections`` / ``hub_memory_per_connection``: one hub process (in-process state) holding
+  booth and advisor WebSockets with heartbeats (aiohttp ping/pong every ``HEARTBEAT_S``);
+  memory is the hub's RSS growth over the connections, from /proc. Target 10,000 connections in
+  under 1 GiB. If connecting takes longer than the budget, the rows say how many were reached
+  and the memory figure is extrapolated to 10,000 (marked in the name).
+- ``notify_median`` / ``notify_p99`` (one hub) and ``notify_redis_*`` (booths on hub A, the
+  advisor on hub B, shared state in a real redis-server): with 1,000 customers already waiting,
+  the time from a booth sending ``waiting`` to the advisor's socket receiving ``waiting_added``.
+  Measured at the advisor's WebSocket (the console renders it within a frame of that).
+- ``admit_first_frames_dead_stun``: admit -> first decoded frames both ways (booth daemon with
+  aiortc, aiortc advisor) with a STUN server that never answers in the hub's config; baseline:
+  the same without it. Target: within 50 ms of the baseline.
+
+Environment: ``VK_BENCH_CONNECTIONS`` (default 10000), ``VK_BENCH_BUDGET_S`` (default 120),
+``VK_BENCH_WAITING`` (default 1000), ``VK_BENCH_SAMPLES`` (default 120), ``VK_BENCH_ICE_RUNS`` (5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import socket
+import statistics
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import aiohttp
+
+from hub.app import HubParts
+from hub.config import HubConfig
+from hub.registry import hash_token, new_token
+
+HEARTBEAT_S = 10.0
+ADVISOR_SHARE = 0.9  # thousands of advisors, hundreds of booths: most sockets are consoles
+PASSWORD = "bench-password-1"
+GiB = 1024 ** 3
+
+
+def _env(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _seed(db: Path, booths: int, advisors: int = 1) -> list[str]:
+    """Booths straight into the registry in one transaction (10,000 single upserts take minutes)."""
+    parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(db)}}))
+    for i in range(advisors):
+        parts.users.add_user(f"adv{i}", PASSWORD)
+    tokens = [new_token() for _ in range(booths)]
+    now = datetime.now(timezone.utc).isoformat()
+    parts.db["booths"].insert_all(
+        ({"booth_id": f"bench-{i:05d}", "name": f"Kiosk {i}", "location": "Bench", "token_hash": hash_token(t),
+          "created_at": now, "revoked": 0} for i, t in enumerate(tokens)), pk="booth_id", replace=True)
+    parts.db.conn.commit()
+    return tokens
+
+
+async def _drain(ws: aiohttp.ClientWebSocketResponse, on_message=None) -> None:
+    """Read everything (aiohttp answers the hub's heartbeat pings while reading)."""
+    async for frame in ws:
+        if frame.type != aiohttp.WSMsgType.TEXT:
+            break
+        if on_message is not None:
+            on_message(frame.data)
+
+
+class Clients:
+    """Many sockets in this process; every socket has a reader task."""
+
+    def __init__(self) -> None:
+        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                          cookie_jar=aiohttp.DummyCookieJar())
+        self.sockets: list[aiohttp.ClientWebSocketResponse] = []
+        self.tasks: list[asyncio.Task] = []
+
+    async def booth(self, url: str, token: str, on_message=None) -> aiohttp.ClientWebSocketResponse:
+        ws = await self.http.ws_connect(f"{url}/ws/booth", headers={"Authorization": f"Bearer {token}"},
+                                        max_msg_size=0, autoping=True)
+        await ws.send_str('{"type":"hello"}')
+        self._keep(ws, on_message)
+        return ws
+
+    async def advisor(self, url: str, cookie: str, csrf: str, on_message=None) -> aiohttp.ClientWebSocketResponse:
+        ws = await self.http.ws_connect(f"{url}/ws/advisor?csrf={csrf}", headers={"Cookie": f"vk_session={cookie}"},
+                                        max_msg_size=0, autoping=True)
+        self._keep(ws, on_message)
+        return ws
+
+    async def log_in(self, url: str, user: str) -> tuple[str, str]:
+        async with aiohttp.ClientSession() as s:
+            r = await s.post(f"{url}/api/login", json={"username": user, "password": PASSWORD})
+            body = await r.json()
+            return r.cookies["vk_session"].value, body["csrf"]
+
+    def _keep(self, ws, on_message) -> None:
+        self.sockets.append(ws)
+        self.tasks.append(asyncio.ensure_future(_drain(ws, on_message)))
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+        await self.http.close()
+
+
+async def _in_batches(factories, budget_s: float, batch: int = 100) -> tuple[int, float]:
+    started = time.monotonic()
+    done = 0
+    for i in range(0, len(factories), batch):
+        if time.monotonic() - started > budget_s:
+            break
+        results = await asyncio.gather(*(f() for f in factories[i:i + batch]), return_exceptions=True)
+        done += sum(not isinstance(r, BaseException) for r in results)
+    return done, time.monotonic() - started
+
+
+async def connections_bench(tmp: Path) -> list[dict]:
+    from tests.faults.hubproc import HubProcess
+
+    wanted = int(_env("VK_BENCH_CONNECTIONS", 10000))
+    budget = _env("VK_BENCH_BUDGET_S", 120)
+    advisors = int(wanted * ADVISOR_SHARE)
+    booths = wanted - advisors
+    db = tmp / "conn.db"
+    tokens = _seed(db, booths, advisors=10)
+    hub = HubProcess(tmp / "conn", db=db, redis_url=None, heartbeat_s=HEARTBEAT_S).start()
+    clients = Clients()
+    try:
+        await asyncio.sleep(1.0)  # let the fresh process settle before the "before" reading
+        before = hub.rss_bytes()
+        logins = [await clients.log_in(hub.url, f"adv{i}") for i in range(10)]
+        n_booths, t1 = await _in_batches([lambda t=t: clients.booth(hub.url, t) for t in tokens], budget / 2)
+        n_adv, t2 = await _in_batches([lambda k=k: clients.advisor(hub.url, *logins[k % 10]) for k in range(advisors)],
+                                      budget - t1)
+        await asyncio.sleep(HEARTBEAT_S * 1.5)  # hold them through a heartbeat round: all must still be open
+        alive = sum(not ws.closed for ws in clients.sockets)
+        after = hub.rss_bytes()
+    finally:
+        await clients.close()
+        hub.stop()
+    per = (after - before) / max(alive, 1)
+    reached_all = alive >= wanted
+    projected = per * 10_000 + before
+    return [
+        {"name": f"hub_connections ({n_booths} booths + {n_adv} advisors, {t1 + t2:.0f} s to connect)", "value": alive,
+         "unit": "sockets", "baseline": wanted, "ratio": alive / wanted, "target": ">= 10000 held", "ok": reached_all},
+        {"name": "hub_memory_per_connection", "value": per / 1024, "unit": "KiB", "baseline": None, "ratio": None,
+         "target": "< 105 KiB (1 GiB / 10,000)", "ok": per * 10_000 < GiB},
+        {"name": "hub_rss_at_10000" + ("" if reached_all else " (extrapolated)"), "value": projected / 2**20, "unit": "MiB",
+         "baseline": before / 2**20, "ratio": projected / before, "target": "< 1024 MiB", "ok": projected < GiB},
+    ]
+
+
+async def notification_bench(tmp: Path, redis_url: str | None) -> list[dict]:
+    from tests.faults.hubproc import HubProcess
+
+    waiting = int(_env("VK_BENCH_WAITING", 1000))
+    samples = int(_env("VK_BENCH_SAMPLES", 120))
+    tag = "redis" if redis_url else "one"
+    db = tmp / f"notify-{tag}.db"
+    tokens = _seed(db, waiting + 1)
+    hubs = [HubProcess(tmp / f"notify-{tag}-{n}", db=db, redis_url=redis_url, heartbeat_s=HEARTBEAT_S, prefix=f"b{tag}:").start()
+            for n in (("a", "b") if redis_url else ("a",))]
+    booth_hub, advisor_hub = hubs[0], hubs[-1]
+    clients = Clients()
+    seen: dict[str, float] = {}
+    arrived = asyncio.Event()
+
+    def on_advisor(text: str) -> None:
+        if '"waiting_added"' in text:
+            seen[json.loads(text)["entry"]["session_id"]] = time.perf_counter()
+            arrived.set()
+
+    async def until_seen(count: int) -> None:
+        while len(seen) < count:
+            arrived.clear()
+            await arrived.wait()
+
+    try:
+        cookie, csrf = await clients.log_in(advisor_hub.url, "adv0")
+        await clients.advisor(advisor_hub.url, cookie, csrf, on_advisor)
+        sockets = []
+        for i in range(0, waiting + 1, 100):
+            sockets += await asyncio.gather(*(clients.booth(booth_hub.url, t) for t in tokens[i:i + 100]))
+        for i, ws in enumerate(sockets[:waiting]):
+            await ws.send_str(json.dumps({"type": "waiting", "session_id": f"s-fill-{i:05d}", "language": "de"}))
+        await asyncio.wait_for(until_seen(waiting), 600)
+        probe = sockets[waiting]
+        latencies = []
+        for k in range(samples):
+            sid = f"s-probe-{k:05d}"
+            sent = time.perf_counter()
+            await probe.send_str(json.dumps({"type": "waiting", "session_id": sid, "language": "de"}))
+            while sid not in seen:
+                arrived.clear()
+                await asyncio.wait_for(arrived.wait(), 30)
+            latencies.append((seen[sid] - sent) * 1000)
+            await probe.send_str(json.dumps({"type": "leave_waiting", "session_id": sid}))
+    finally:
+        await clients.close()
+        for hub in hubs:
+            hub.stop()
+    latencies.sort()
+    median = statistics.median(latencies)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    prefix = "notify_redis" if redis_url else "notify"
+    where = "booths on hub A, advisor on hub B, Redis" if redis_url else "one hub"
+    return [
+        {"name": f"{prefix}_median ({waiting} waiting, {where})", "value": median, "unit": "ms", "baseline": None,
+         "ratio": None, "target": "< 50 ms", "ok": median < 50},
+        {"name": f"{prefix}_p99 ({waiting} waiting, {where}, n={len(latencies)})", "value": p99, "unit": "ms",
+         "baseline": None, "ratio": None, "target": "< 50 ms", "ok": p99 < 50},
+    ]
+
+
+async def _admit_once(hub_url: str, parts, booth, advisor) -> float:
+    """One customer from the waiting room to first frames both ways; returns ms after the admit."""
+    from tests.appliance.helpers import until
+    from tests.faults.booth import into_waiting_room
+
+    session_id = await into_waiting_room(booth)
+    while (await advisor.next_waiting(30))["session_id"] != session_id:
+        pass
+    frames_before = advisor.frames
+    advisor.first_frame_at = None
+    admitted = time.time()
+    await advisor.admit(session_id)
+    await until(booth.session, lambda s: s["state"] == "call", 30)
+    stats = booth.session.calls.stats
+    await asyncio.wait_for(stats.first_frame.wait(), 30)
+    while advisor.frames <= frames_before:
+        advisor.frame_arrived.clear()
+        await asyncio.wait_for(advisor.frame_arrived.wait(), 30)
+    both = max(stats.first_remote_frame_at, advisor.first_frame_at)
+    await advisor.hang_up()
+    await until(booth.session, lambda s: s["state"] == "survey", 30)
+    await booth.session.handle("cancel")
+    return (both - admitted) * 1000
+
+
+async def ice_bench(tmp: Path) -> list[dict]:
+    from aiohttp.test_utils import TestServer
+
+    from hub.app import make_app
+    from tests.faults.advisor import AdvisorPeer
+    from tests.faults.booth import start_booth
+
+    runs = int(_env("VK_BENCH_ICE_RUNS", 5))
+    blackhole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    blackhole.bind(("127.0.0.1", 0))
+    figures: dict[str, list[float]] = {}
+    try:
+        for label, servers in (("none", []), ("dead", [{"urls": [f"stun:127.0.0.1:{blackhole.getsockname()[1]}"]}])):
+            parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(tmp / f"ice-{label}.db")},
+                                                            "ice_servers": servers}))
+            parts.users.add_user("anna", PASSWORD)
+            token = parts.registry.create_booth("booth-1", "Kiosk 1", "Bench")
+            server = TestServer(make_app(parts), host="127.0.0.1")
+            await server.start_server()
+            url = str(server.make_url("")).rstrip("/")
+            advisor = await AdvisorPeer.log_in(url, "anna", PASSWORD, ice_servers=[])  # a browser trickles
+            booth = await start_booth(url, token, tmp / f"ice-{label}")
+            try:
+                figures[label] = [await _admit_once(url, parts, booth, advisor) for _ in range(runs)]
+                if label == "dead":  # once, for scale: what aiortc alone would have cost
+                    booth.session.calls._ice = None
+                    figures["unprobed"] = [await _admit_once(url, parts, booth, advisor)]
+            finally:
+                await booth.stop()
+                await advisor.close()
+                await server.close()
+    finally:
+        blackhole.close()
+    base, dead = statistics.median(figures["none"]), statistics.median(figures["dead"])
+    return [
+        {"name": f"admit_first_frames_dead_stun (median of {runs})", "value": dead, "unit": "ms", "baseline": base,
+         "ratio": dead / base, "target": "<= baseline + 50 ms", "ok": dead <= base + 50},
+        {"name": "admit_first_frames_dead_stun_unprobed (aiortc alone, 1 run)", "value": figures["unprobed"][0],
+         "unit": "ms", "baseline": base, "ratio": figures["unprobed"][0] / base, "target": "informational", "ok": None},
+    ]
+
+
+async def _run() -> list[dict]:
+    from tests.faults.servers import RedisServer
+
+    _raise_fd_limit()
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="bench-hub-") as name:
+        tmp = Path(name)
+        rows += await ice_bench(tmp)
+        rows += await notification_bench(tmp, None)
+        with RedisServer(tmp) as redis:
+            rows += await notification_bench(tmp, redis.url)
+        rows += await connections_bench(tmp)
+    return rows
+
+
+def run() -> list[dict]:
+    return asyncio.run(_run())
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)
