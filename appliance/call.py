@@ -126,6 +126,7 @@ class BoothCall:
         if call_id == self.call_id:
             return  # already started when the hub link heard the admit
         self.call_id = call_id
+        self.muted = False  # every call starts with the microphone on, whatever the last customer did
         self.quality_samples = []
         self.stats = CallStats()
         self.stats.started_at = time.time()

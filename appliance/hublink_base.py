@@ -63,6 +63,9 @@ class CallHandler(Protocol):
     async def stop(self) -> None:
         """Tear the call down. Must be safe to call when no call is running."""
 
+    def set_muted(self, muted: bool) -> None:
+        """The customer's mute toggle: send silence instead of the microphone while ``muted``."""
+
 
 class NullHubLink:
     """A hub link that goes nowhere: used when the booth runs standalone and in tests.
@@ -99,9 +102,13 @@ class NullCallHandler:
 
     def __init__(self) -> None:
         self.running: str | None = None
+        self.muted = False
 
     async def start(self, call_id: str) -> None:
         self.running = call_id
 
     async def stop(self) -> None:
         self.running = None
+
+    def set_muted(self, muted: bool) -> None:
+        self.muted = muted

@@ -44,7 +44,8 @@ TABLE: dict[tuple[State, str], tuple[State, str | None]] = {
     (S.WAITING, "admitted"): (S.CALL, "start_call"),
     (S.WAITING, "declined"): (S.GOODBYE, "declined"),
     (S.CALL, "call_ended"): (S.SURVEY, "call_over"),
-    (S.CALL, "end_call"): (S.SURVEY, "hang_up"),
+    (S.CALL, "end_call"): (S.SURVEY, "hang_up"),  # "Gespräch beenden", or the button held long
+    (S.CALL, "set_muted"): (S.CALL, "set_muted"),  # "Stummschalten" / "Stummschaltung aufheben"
     (S.SURVEY, "survey_submit"): (S.GOODBYE, "store_survey"),
     (S.SURVEY, "survey_skip"): (S.GOODBYE, None),
     (S.GOODBYE, "goodbye_done"): (S.IDLE, "wipe"),
@@ -60,10 +61,11 @@ for _state in (S.DEVICE_CHECK, S.WAITING, S.CALL, S.SURVEY):
 for _state in State:
     TABLE[(_state, "set_language")] = (_state, "set_language")
     TABLE[(_state, "activity")] = (_state, None)
+    TABLE[(_state, "hub_link")] = (_state, "note_hub_link")  # hub link down/up: shown, no move
 
 EVENTS = frozenset(event for _, event in TABLE)
 # Events a person causes at the booth: they prove someone is there.
 TOUCH_EVENTS = frozenset({
-    "start", "have_appointment", "submit_code", "accept", "cancel", "continue", "recheck", "end_call", "survey_submit", "survey_skip",
+    "start", "have_appointment", "submit_code", "accept", "cancel", "continue", "recheck", "end_call", "set_muted", "survey_submit", "survey_skip",
     "withdraw", "set_language", "set_details", "still_here", "activity",
 })

@@ -34,6 +34,7 @@ from .errors import ApplianceError, UnknownEvent
 from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
 from .journey import EVENTS, TABLE, TOUCH_EVENTS, State
 from .qrscan import ScanTask
+from .session_call import CallControlActions
 from .session_code import AppointmentCodeActions
 from .session_parts import CHECK_NAMES, CheckTask, Details, Outbox, checks_passed, parse_survey
 
@@ -52,7 +53,7 @@ class Refused(ApplianceError):
     """An action's guard said no (e.g. "Weiter" before every check passed)."""
 
 
-class Session(AppointmentCodeActions):
+class Session(AppointmentCodeActions, CallControlActions):
     """The customer's journey through the booth. One instance lives as long as the daemon.
 
     ``store`` is an :class:`appliance.store.BoothStore` (or None for a booth that keeps nothing),
@@ -82,6 +83,8 @@ class Session(AppointmentCodeActions):
         self.technical_info = dict(technical_info or {})
         self.state = State.IDLE
         self.language = self.ui.default_language
+        #: None without a hub link (or before it reports), else whether it is up ("hub_link" event).
+        self.hub_connected: bool | None = None
         self._subscribers: list[Callable[[dict[str, Any]], None]] = []
         self._lock = asyncio.Lock()
         self._outbox = Outbox(log)
@@ -134,6 +137,7 @@ class Session(AppointmentCodeActions):
             "languages": list(self.ui.languages),
             "self_view": self.state in (S.DEVICE_CHECK, S.CALL),
             "still_there": None,
+            "hub_connected": self.hub_connected,
         }
         if self._still_there_until is not None:
             left = max(0.0, self._still_there_until - self.clock.monotonic())
@@ -156,7 +160,7 @@ class Session(AppointmentCodeActions):
                 "details": self._details.as_dict(),
             }
         if self.state is S.CALL:
-            snap["call"] = {"call_id": self._call_id}
+            snap["call"] = {"call_id": self._call_id, "muted": self._muted}
         if self.state is S.GOODBYE:
             snap["goodbye"] = {"declined": self._declined, "message": self._declined_message}
         if self._error:
@@ -363,6 +367,7 @@ class Session(AppointmentCodeActions):
         self._code_status: dict[str, Any] = {"checking": False, "error": None, "opens_at": None}
         self._details = Details()
         self._call_id: str | None = None
+        self._muted = False
         self._declined = False
         self._declined_message: str | None = None
         self._error: str | None = None

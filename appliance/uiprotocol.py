@@ -48,6 +48,10 @@ class CodeData(_Strict):
     code: Annotated[str, Field(min_length=1, max_length=20)]
 
 
+class MuteData(_Strict):
+    muted: bool
+
+
 class SurveyData(_Strict):
     rating: Annotated[int, Field(ge=1, le=5)] | None = None
     easy: bool | None = None
@@ -60,6 +64,7 @@ INTENTS: dict[str, type[_Strict]] = {
     "end_call": NoData, "survey_skip": NoData, "withdraw": NoData, "still_here": NoData,
     "activity": NoData, "set_language": LanguageData, "set_details": DetailsData,
     "survey_submit": SurveyData, "have_appointment": NoData, "submit_code": CodeData,
+    "set_muted": MuteData,
 }
 
 
