@@ -84,11 +84,21 @@ def _paragraphs(kind: Kind, appointment: Appointment, participant: Participant, 
                  else fill(texts["intro_invite_role"], role=texts["roles"][participant.role]))
     else:
         intro = texts[f"intro_{kind}"]
-    return {"greeting": greeting, "intro": intro, "when": f"{texts['when_label']} {when_text(appointment, texts)}"}
+    return {"greeting": greeting, "intro": intro, "when": f"{texts['when_label']} {when_text(appointment, texts)}",
+            "who": _who_else(appointment, participant, texts) if kind != "cancel" else ""}
+
+
+def _who_else(appointment: Appointment, participant: Participant, texts: dict) -> str:
+    """The consent lets further people join only if agreed beforehand: the mail says who, by role."""
+    roles = [texts["roles"][p.role] for p in appointment.participants
+             if p.participant_id != participant.participant_id and p.role != "customer"]
+    if participant.role != "customer":
+        return ""
+    return fill(texts["also_joining"], roles=", ".join(roles)) if roles else texts["nobody_else"]
 
 
 def _plain(kind: Kind, parts: dict, texts: dict, link: str | None, code: str | None) -> str:
-    lines = [parts["greeting"], "", parts["intro"], "", parts["when"], ""]
+    lines = [parts["greeting"], "", parts["intro"], "", parts["when"], ""] + ([parts["who"], ""] if parts["who"] else [])
     if kind != "cancel" and link and code:
         lines += [texts["link_label"], link, "", texts["code_label"], format_code(code), "",
                   texts["next_title"], *[f"- {step}" for step in texts["next_steps"]], "", texts["rejoin"], ""]
@@ -101,6 +111,8 @@ def _plain(kind: Kind, parts: dict, texts: dict, link: str | None, code: str | N
 def _html(kind: Kind, parts: dict, texts: dict, link: str | None, code: str | None, qr_cid: str | None) -> str:
     e = html.escape
     body = [f"<p>{e(parts['greeting'])}</p>", f"<p>{e(parts['intro'])}</p>", f"<p><strong>{e(parts['when'])}</strong></p>"]
+    if parts["who"]:
+        body.append(f"<p>{e(parts['who'])}</p>")
     if kind != "cancel" and link and code:
         body += [
             f"<p>{e(texts['link_label'])}<br><a href=\"{e(link)}\" style=\"display:inline-block;padding:12px 20px;"

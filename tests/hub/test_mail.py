@@ -24,6 +24,7 @@ from hub.appointments import AppointmentDraft
 from hub.appointments_web import AppointmentDesk
 from hub.config import HubConfig
 from hub.db import open_db
+from hub.mail import compose
 from videokiosk.clock import FakeClock
 
 START = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
@@ -128,6 +129,8 @@ async def test_invitation_arrives_over_smtp_with_date_time_language_link_and_ics
     # 10:30 in Berlin on a Monday in March (CET), in Turkish
     assert "Sayın Ayşe Yılmaz" in text and "2 Mart 2026 Pazartesi, saat 10:30" in text
     assert "Bağlantı koparsa bu e-postadan tekrar katılmanız yeterlidir." in text
+    # Further participants join only as agreed beforehand: the customer's mail names them by role
+    assert "ayrıca katılacaklar: tercüman." in text
     link = next(line for line in text.splitlines() if line.startswith("https://hub.example/join#"))
     token = link.split("#", 1)[1]
     assert len(token) >= 43  # 32 random bytes, URL-safe base64: 256 bits
@@ -246,3 +249,21 @@ async def test_without_smtp_mails_land_in_the_outbox_folder(tmp_path):
     assert mail["Subject"] == "Einladung zu „Mein Videotermin“"
     assert "Montag, 2. März 2026 um 10:30 Uhr" in mail.get_body(("plain",)).get_content()
     assert "Wenn die Verbindung abbricht, treten Sie einfach erneut über diese E-Mail bei." in mail.get_body(("plain",)).get_content()
+
+
+def test_the_customer_is_told_who_else_joins_or_that_nobody_does(tmp_path):
+    desk = desk_for(tmp_path, FakeClock(START))
+    alone = desk.create(AppointmentDraft(**{**DRAFT, "language": "de", "participants": []}), "anna")
+    with_two = desk.create(AppointmentDraft(**{**DRAFT, "language": "de", "participants": [
+        {"role": "interpreter", "email": "d@example.org"}, {"role": "legal_representative", "email": "v@example.org"}]}), "anna")
+
+    def text(appointment, role: str) -> str:
+        who = next(p for p in appointment.participants if p.role == role)
+        mail = compose("invite", appointment, who, link="https://hub.example/join#x", code="K7M2X9PQ", sender="vt@example.org")
+        return mail.get_body(("plain",)).get_content() + mail.get_body(("html",)).get_content()
+
+    assert text(alone, "customer").count("Außer Ihnen und Ihrer Beraterin oder Ihrem Berater nimmt niemand teil.") == 2
+    both = text(with_two, "customer")
+    assert both.count("Wie mit Ihnen abgesprochen, nehmen außerdem teil: Dolmetscherin / Dolmetscher, "
+                      "gesetzliche Vertretung.") == 2
+    assert "abgesprochen" not in text(with_two, "interpreter")  # told to the customer, whose consent it is
