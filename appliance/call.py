@@ -36,6 +36,7 @@ from aiortc.sdp import candidate_from_sdp
 from hw.base import Camera, Microphone, Speaker
 from rtc import protocol as p
 from rtc.ice import IceProber
+from rtc.codecs import prefer_codec
 from rtc.quality import AdaptiveVideoTrack, QualityMonitor, QualitySample, call_grade
 from rtc.jitter import use_marker_jitter_buffer
 from rtc.sdp import with_start_bitrate
@@ -159,10 +160,15 @@ class BoothCall:
             pc = self._pc = RTCPeerConnection(rtc_configuration(servers))
             self._answered = False
             self._pending.clear()
-            video = AdaptiveVideoTrack(self._camera.video_track())
+            # A camera with its own H.264 encoder sends its packets as they are (no decode, no
+            # re-encode): the offer then lists that codec alone. Others send frames, any codec.
+            codec = getattr(self._camera, "passthrough_codec", None)
+            video = AdaptiveVideoTrack(self._camera.video_track(encoded=True) if codec else self._camera.video_track())
             self._tracks = [video, _MutableAudio(self._microphone.audio_track(), self)]
             for track in self._tracks:
                 pc.addTrack(track)
+            if codec and not prefer_codec([t for t in pc.getTransceivers() if t.kind == "video"], codec):
+                log.warning("call %s: this aiortc cannot send %s; the camera's packets cannot pass", call_id, codec)
             for extension in self._extensions:
                 extension.attach(pc, call_id)
             use_marker_jitter_buffer(pc)  # the advisor's frames decode one frame interval sooner

@@ -26,6 +26,7 @@ from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
+from .codecs import prefer_codec
 from .errors import CallError
 
 log = logging.getLogger("videokiosk.loopback")
@@ -130,8 +131,4 @@ class Loopback:
 
     @staticmethod
     def _prefer(transceivers, mime: str) -> None:
-        caps = RTCRtpSender.getCapabilities("video").codecs
-        chosen = [c for c in caps if c.mimeType.lower() == mime.lower()]
-        if chosen:
-            for transceiver in transceivers:
-                transceiver.setCodecPreferences(chosen)
+        prefer_codec(transceivers, mime)
