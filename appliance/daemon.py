@@ -98,6 +98,9 @@ class Booth:
                                   lambda level: self.server.broadcast({"type": "mic_level", "level": level}))
         self.session.hub = hub_factory(self) if hub_factory else NullHubLink()
         self.session.calls = call_factory(self) if call_factory else NullCallHandler()
+        if hasattr(self.session.hub, "when_changed"):  # the real hub link: the kiosk shows when it is down
+            self.session.hub_connected = False  # until the hub's welcome
+            self.session.hub.when_changed = self._hub_changed
         self._forward_surveys_to_hub()
         self.metrics = BoothMetrics(self)  # technicians' /metrics, served on [metrics] by start()
         self.metrics_server: MetricsServer | None = None
@@ -116,6 +119,7 @@ class Booth:
         except Exception as exc:  # no udev on this machine: devices work, hot-plug does not
             log.warning("hot-plug watching unavailable: %s", exc)
         self.devices.button.when_pressed = lambda: loop.call_soon_threadsafe(self._button_pressed)
+        self.devices.button.when_long_pressed = lambda: loop.call_soon_threadsafe(self._button_held)
         self.devices.on_change(lambda change: loop.call_soon_threadsafe(self._device_changed, change))
         self.devices.led.show("idle" if self.devices.healthy else "fault")
         self._runner = web.AppRunner(self.server.app(), access_log=None)  # access logs carry IPs
@@ -194,6 +198,15 @@ class Booth:
     def _button_pressed(self) -> None:
         if self.session.state is State.IDLE:
             asyncio.get_running_loop().create_task(self.session.handle("start"))
+
+    def _button_held(self) -> None:
+        # Only a long press ends a call: a short one (a lean, a bump) must never cut the customer off.
+        if self.session.state is State.CALL:
+            asyncio.get_running_loop().create_task(self.session.handle("end_call"))
+
+    def _hub_changed(self, up: bool) -> None:
+        """The hub link went down or came back (called on the loop by HubConnection)."""
+        asyncio.get_running_loop().create_task(self.session.handle("hub_link", up=up))
 
     def _device_changed(self, change: Any) -> None:
         """A camera/microphone/speaker went away or came back (hot-plug)."""

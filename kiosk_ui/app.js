@@ -5,7 +5,7 @@ import { buildKeyboard } from "./keyboard.js";
 import { buildCodePad } from "./codepad.js";
 import { SelfView } from "./selfview.js";
 import { ChatPanel } from "./chat.js";
-import { renderAppointment, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages } from "./screens.js";
+import { renderAppointment, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages, renderMute } from "./screens.js";
 
 const $ = (selector) => document.querySelector(selector);
 const ACTIVITY_EVERY_MS = 5000;
@@ -83,6 +83,9 @@ async function render(next) {
   if (next.state === "device_check") renderChecks(next.checks, catalog);
   if (next.state === "waiting") renderWaiting(next.waiting, catalog);
   if (next.state === "goodbye") renderGoodbye(next.goodbye, catalog);
+  if (next.state === "call") renderMute(next.call, catalog);
+  // The hub link is down: say so on every screen until it is back (null: no hub, nothing to say).
+  $("#hub-down").hidden = next.hub_connected !== false;
   renderStillThere(next.still_there, catalog);
   chat.render(next, catalog);
   if (next.error) showError(`common.${next.error}`); else $("#error").hidden = true;
@@ -176,6 +179,8 @@ document.addEventListener("click", (event) => {
   } else if (target.dataset.action === "withdraw") {
     $("#withdraw-dialog").hidden = false;
     $("#withdraw-dialog button").focus();
+  } else if (target.dataset.action === "mute") {
+    intent("set_muted", { muted: target.getAttribute("aria-pressed") !== "true" });
   } else if (target.dataset.action === "withdraw-no") {
     $("#withdraw-dialog").hidden = true;
   }

@@ -81,6 +81,13 @@ export function renderAppointment(appointment, catalog) {
   $("#code-submit").disabled = Boolean(appointment.checking);
 }
 
+// The customer's mute toggle: its label says what a tap will do, aria-pressed what is now.
+export function renderMute(call, catalog) {
+  const button = $("#mute");
+  button.setAttribute("aria-pressed", String(Boolean(call.muted)));
+  button.textContent = call.muted ? catalog.call.unmute : catalog.call.mute;
+}
+
 export function renderGoodbye(goodbye, catalog) {
   const box = $("#declined");
   box.hidden = !goodbye.declined;
