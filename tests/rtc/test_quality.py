@@ -140,6 +140,18 @@ async def test_adaptive_track_scales_and_thins_out():
     assert track.size == (160, 120) and 14 <= track.fps() <= 31
 
 
+async def test_adaptive_track_keeps_timestamps_rising_when_the_camera_restarts():
+    clock = [0.0]
+    source = _Frames(clock)
+    track = AdaptiveVideoTrack(source, now=lambda: clock[0])
+    first = [(await track.recv()).pts for _ in range(3)]
+    source.pts = 0  # the camera was reopened: its clock starts again
+    later = [(await track.recv()).pts for _ in range(3)]
+    stamps = first + later
+    assert all(b > a for a, b in zip(stamps, stamps[1:])), stamps
+    assert later[2] - later[1] == 3000  # the spacing of frames is kept
+
+
 # --- real peers, real loss --------------------------------------------------------------------
 
 class _Lossy:

@@ -62,7 +62,9 @@ def test_quality_is_shown_on_both_sides_and_kept_as_consented(stack, survey_coun
     expect(signal).to_have_attribute("aria-label", re.compile(r"^Verbindungsqualität: (gut|mittel|schlecht)$"))
     assert stack.booth.daemon.metrics.last_quality["grade"] in ("good", "fair", "poor")
     [call_row] = list(stack.parts.db["calls"].rows)
-    assert call_row["quality"] in ("good", "fair", "poor") and call_row["upload_kbps"] > 0
+    # The latest report's rates are kept (a single half-second may carry no video frame).
+    assert call_row["quality"] in ("good", "fair", "poor") and call_row["upload_kbps"] is not None
+    assert any(s.send_kbps > 0 for s in stack.booth.call.quality_samples)
 
     advisor.get_by_role("button", name="Beenden").click()
     expect(kiosk.get_by_role("heading", name="Kurze Umfrage")).to_be_visible()
