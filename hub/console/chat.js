@@ -23,6 +23,7 @@ export class Chat {
       const text = $("chat-input").value;
       if (text.trim() && this.sendLine(text)) $("chat-input").value = "";
     });
+    $("chat-input").addEventListener("focus", () => { $("chat-new").hidden = true; }); // cue seen
     // The note to a waiting customer: a control in each waiting-room row (index.html template).
     $("waiting-list").addEventListener("click", (event) => {
       const button = event.target.closest(".note-send");
