@@ -46,7 +46,7 @@ export class ChatPanel {
       this.layout = DEFAULT_LAYOUT[state.language] || "latin";
       this.buildKeyboard();
     }
-    if (state.state !== "waiting") $("#waiting-note").hidden = true;
+    if (state.state !== "waiting") this.showNote("");
     if (state.state !== "call") { this.clear(); this.showScreen(false); }
   }
 
@@ -153,7 +153,6 @@ export class ChatPanel {
     $("#chat-list").replaceChildren();
     $("#chat-input").value = "";
     $("#chat-new").hidden = true;
-    $("#waiting-note .note-text").textContent = "";
   }
 
   text(path) {

@@ -63,6 +63,9 @@ def test_chat_both_ways_with_qr_and_nothing_left_after(stack, advisor_context, k
         row.get_by_role("button", name="Nachricht senden").click()
         expect(kiosk.locator("#waiting-note")).to_contain_text(NOTE)
         expect(kiosk.locator("#waiting-note")).to_contain_text("Nachricht von Ihrer Beratung:")
+        kiosk.get_by_role("button", name="Angaben übermitteln").click()  # a new state: the note stays
+        expect(kiosk.get_by_text("Ihre Angaben wurden übermittelt.")).to_be_visible()
+        expect(kiosk.locator("#waiting-note")).to_contain_text(NOTE)
 
     into_call(stack, advisor, kiosk, before_admit=note)
     expect(kiosk.locator("#waiting-note")).to_be_hidden()
