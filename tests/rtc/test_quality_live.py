@@ -66,9 +66,14 @@ def test_quality_is_shown_on_both_sides_and_kept_as_consented(stack, survey_coun
     assert call_row["quality"] in ("good", "fair", "poor") and call_row["upload_kbps"] is not None
     assert any(s.send_kbps > 0 for s in stack.booth.call.quality_samples)
 
+    call = stack.booth.call
+    summarised = threading.Event()  # the call's grade is stored when the call has stopped
+    store_summary = call._on_summary
+    call._on_summary = lambda *args: (store_summary(*args), summarised.set())
     advisor.get_by_role("button", name="Beenden").click()
     expect(kiosk.get_by_role("heading", name="Kurze Umfrage")).to_be_visible()
     expect(quality).to_be_hidden()
+    assert summarised.wait(15)
     [technical] = stack.booth.daemon.store.rows("technical")
     assert technical["transmission_quality"] in ("good", "fair", "poor")
 
