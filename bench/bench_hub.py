@@ -194,9 +194,12 @@ async def notification_bench(tmp: Path, redis_url: str | None) -> list[dict]:
         sockets = []
         for i in range(0, waiting + 1, 100):
             sockets += await asyncio.gather(*(clients.booth(booth_hub.url, t) for t in tokens[i:i + 100]))
+        # Customers arrive a few at a time, as in a real office. (All 1,000 in one burst make the
+        # hub close sockets as "slow": each arrival sends every waiting booth its new place.)
         for i, ws in enumerate(sockets[:waiting]):
             await ws.send_str(json.dumps({"type": "waiting", "session_id": f"s-fill-{i:05d}", "language": "de"}))
-        await asyncio.wait_for(until_seen(waiting), 600)
+            await asyncio.wait_for(until_seen(i + 1 - 10), 60)
+        await asyncio.wait_for(until_seen(waiting), 60)
         probe = sockets[waiting]
         latencies = []
         for k in range(samples):
@@ -299,11 +302,15 @@ async def _run() -> list[dict]:
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench-hub-") as name:
         tmp = Path(name)
-        rows += await ice_bench(tmp)
-        rows += await notification_bench(tmp, None)
-        with RedisServer(tmp) as redis:
-            rows += await notification_bench(tmp, redis.url)
-        rows += await connections_bench(tmp)
+        for part in (ice_bench(tmp), notification_bench(tmp, None), None, connections_bench(tmp)):
+            if part is None:
+                with RedisServer(tmp) as redis:
+                    new = await notification_bench(tmp, redis.url)
+            else:
+                new = await part
+            for row in new:
+                print(f"  {row['name']}: {row['value']:.1f} {row['unit']} (target {row['target']})", flush=True)
+            rows += new
     return rows
 
 
