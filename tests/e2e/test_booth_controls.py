@@ -103,3 +103,67 @@ def test_kiosk_mute_toggle_mutes_the_call(lone_booth, loop_thread, kiosk_context
     unmute.click()
     expect(kiosk.get_by_role("button", name="Stummschalten")).to_have_attribute("aria-pressed", "false")
     assert calls.muted is False and session.state == "call"
+
+
+# Keeps every peer connection the console makes, so the test can read its receive statistics.
+KEEP_PEERS = """(() => {
+  const Native = window.RTCPeerConnection;
+  window.__peers = [];
+  window.RTCPeerConnection = function (...args) { const pc = new Native(...args); window.__peers.push(pc); return pc; };
+  window.RTCPeerConnection.prototype = Native.prototype;
+})()"""
+
+# Resolves true once the booth's audio, as the advisor's Chromium receives it, is loud (or silent),
+# false after 20 s: the mean power over a window of received audio (totalAudioEnergy /
+# totalSamplesDuration of the inbound audio). Silence must hold for 2.5 s: on this shared machine an
+# unmuted tone can have quiet gaps too. (A loop in the page, so that each check awaits getStats.)
+HEARS_BOOTH = """async (loud) => {
+  const stats = async () => {
+    for (const pc of (window.__peers || []).filter((p) => p.connectionState === 'connected')) {
+      for (const s of (await pc.getStats()).values()) {
+        if (s.type === 'inbound-rtp' && s.kind === 'audio' && s.totalSamplesDuration) return [s.totalAudioEnergy, s.totalSamplesDuration];
+      }
+    }
+    return null;
+  };
+  const deadline = Date.now() + 20000;
+  let start = null;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const now = await stats();
+    if (!now) continue;
+    if (!start) { start = now; continue; }
+    const seconds = now[1] - start[1];
+    if (seconds < (loud ? 0.2 : 2.5)) continue;
+    const power = (now[0] - start[0]) / seconds;  // the booth's -30 dBFS tone: about 1e-2
+    if (loud ? power > 1e-4 : power < 1e-7) return true;
+    start = now;
+  }
+  return false;
+}"""
+
+
+def hears_booth(page, loud: bool) -> None:
+    assert page.evaluate(HEARS_BOOTH, loud), f"the advisor never heard the booth {'loud' if loud else 'silent'}"
+
+
+def test_booth_mute_silences_the_booth_for_the_advisor(stack, advisor_context, kiosk_context):
+    from .harness import log_in
+
+    advisor = advisor_context.new_page()
+    advisor.add_init_script(KEEP_PEERS)
+    log_in(advisor, stack.hub_url)
+    kiosk = kiosk_context.new_page()
+    kiosk.goto(stack.booth.url)
+    stack.to_waiting()
+    advisor.get_by_role("button", name="Eintreten lassen").click()
+    stack.wait_state("call")
+    hears_booth(advisor, loud=True)
+
+    kiosk.get_by_role("button", name="Stummschalten").click()
+    expect(kiosk.get_by_role("button", name="Stummschaltung aufheben")).to_have_attribute("aria-pressed", "true")
+    hears_booth(advisor, loud=False)
+    kiosk.get_by_role("button", name="Stummschaltung aufheben").click()
+    hears_booth(advisor, loud=True)
+    kiosk.get_by_role("button", name="Gespräch beenden").click()
+    stack.wait_state("survey")
