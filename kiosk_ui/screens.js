@@ -84,6 +84,8 @@ export function renderAppointment(appointment, catalog) {
 // The customer's mute toggle: its label says what a tap will do, aria-pressed what is now.
 export function renderMute(call, catalog) {
   const button = $("#mute");
+  // Only where the far side can mute (the booth daemon); a home browser (browser.js) has no "muted".
+  button.hidden = typeof call.muted !== "boolean";
   button.setAttribute("aria-pressed", String(Boolean(call.muted)));
   button.textContent = call.muted ? catalog.call.unmute : catalog.call.mute;
 }
