@@ -40,7 +40,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    # The booth never shares its own screen (display-capture), whatever a page might try.
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), display-capture=()",
 }
 
 

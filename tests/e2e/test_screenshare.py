@@ -22,6 +22,11 @@ def test_advisor_shares_screen_and_stops(stack, advisor_context, kiosk_context):
     screen = booth_chat(stack).screen
     expect(kiosk.locator("#screen-view")).to_be_hidden()
 
+    # The booth never shares its own screen: its page may not even ask (Permissions-Policy).
+    refused = kiosk.evaluate("""() => navigator.mediaDevices.getDisplayMedia({video: true})
+        .then((s) => { s.getTracks().forEach((t) => t.stop()); return 'shared'; }, (e) => e.name)""")
+    assert refused == "NotAllowedError"
+
     advisor.get_by_role("button", name="Bildschirm teilen").click()
     expect(advisor.get_by_text("Sie teilen Ihren Bildschirm")).to_be_visible()
     expect(advisor.locator("#share-preview")).to_have_js_property("readyState", 4, timeout=15000)
