@@ -84,6 +84,11 @@ def test_chat_both_ways_with_qr_and_nothing_left_after(stack, advisor_context, k
     type_on_keyboard(kiosk, "ABC", ["Großbuchstabe", "D", "a", "n", "k", "e", "!"])
     expect(kiosk.locator("#chat-input")).to_have_value("Danke!")
     kiosk.locator("#chat-form").get_by_role("button", name="Senden").click()
+    # Turkish capitals follow Turkish rules (i -> İ), and the dotless ı has its own key.
+    type_on_keyboard(kiosk, "Türkçe", ["Großbuchstabe", "İ", "ı"])
+    expect(kiosk.locator("#chat-input")).to_have_value("İı")
+    type_on_keyboard(kiosk, "Türkçe", ["Zeichen löschen", "Zeichen löschen"])
+    expect(kiosk.locator("#chat-input")).to_have_value("")
     type_on_keyboard(kiosk, "عربي", ["ش", "ك", "ر", "ا"])
     expect(kiosk.locator("#chat-keyboard")).to_have_attribute("dir", "rtl")
     kiosk.locator("#chat-form").get_by_role("button", name="Senden").click()

@@ -93,6 +93,11 @@ async def test_without_a_channel_lines_go_via_the_hub_and_vanish_with_the_call()
     await chat.receive(p.Chat(call_id="c-other001", id="m-hub00002", sender="advisor", text="fremd"))
     await chat.receive(p.ScreenShare(call_id="c-test0002", sharing=True))
     assert [line.text for line in chat.lines] == ["Können Sie mich hören?", "Ja."] and shares == [True]
+    # The booth re-offers after a drop: a new peer connection, the same call, the same transcript.
+    pc = RTCPeerConnection()
+    chat.attach(pc, "c-test0002")
+    assert len(chat.lines) == 2
+    await pc.close()
     chat.end()
     assert chat.lines == [] and chat.call_id is None and shares == [True, False] and ended == [True]
 
