@@ -27,7 +27,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from .base import HealthListener, HotplugEvent, HotplugSource
 from .errors import DeviceUnavailable
 from .health import Health
-from .switchable import DecodedTrack, SwitchableTrack
+from .switchable import DecodedTrack, SwitchableTrack, VideoTimeline
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class SupervisedSource:
         self._relay = MediaRelay()
         self._source: MediaStreamTrack | None = None
         self._tracks: list[SwitchableTrack] = []
+        self._timeline = VideoTimeline()
         self._unsubscribe = hotplug.subscribe(self._on_hotplug) if hotplug is not None else None
         self._closed = False
         self._retry: asyncio.TimerHandle | None = None
@@ -84,7 +85,8 @@ class SupervisedSource:
         if self._source is None and not self._closed:
             self._try_open()
         track = SwitchableTrack(
-            self.kind, self._placeholder, fps=self._fps, on_source_failed=self._source_failed, on_stop=self._forget
+            self.kind, self._placeholder, fps=self._fps, on_source_failed=self._source_failed, on_stop=self._forget,
+            timeline=self._timeline,
         )
         track.encoded = encoded
         if self._source is not None:

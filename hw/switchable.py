@@ -86,6 +86,33 @@ class DecodedTrack(MediaStreamTrack):
         super().stop()
 
 
+class VideoTimeline:
+    """One video clock per device, shared by all its tracks.
+
+    The device's tracks watch one source through a ``MediaRelay``, which hands every subscriber the
+    same frame object. Each track restamping it with a clock of its own made the call's encoder see
+    the preview's timestamps and die on the first that went backwards ("avcodec_send_frame()
+    Invalid data"): the advisor's picture froze seconds into the call. Here the first track to see
+    a frame stamps it and the others reuse that stamp, so every consumer's timestamps rise.
+    """
+
+    REMEMBER = 16  # frames a slower consumer may still be behind; held so their ids stay unique
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+        self._given: dict[int, tuple[object, int]] = {}
+
+    def stamp(self, frame) -> int:
+        given = self._given.get(id(frame))
+        if given is not None and given[0] is frame:
+            return given[1]
+        pts = int((time.monotonic() - self._start) * VIDEO_CLOCK)
+        self._given[id(frame)] = (frame, pts)
+        if len(self._given) > self.REMEMBER:
+            del self._given[next(iter(self._given))]
+        return pts
+
+
 class SwitchableTrack(MediaStreamTrack):
     """A long-lived track whose frames come from a replaceable source (or a placeholder)."""
 
@@ -98,8 +125,10 @@ class SwitchableTrack(MediaStreamTrack):
         on_stop: Callable[["SwitchableTrack"], None] | None = None,
         stall_s: float = STALL_S,
         hung_s: float = HUNG_S,
+        timeline: VideoTimeline | None = None,
     ) -> None:
         super().__init__()
+        self._timeline = timeline or VideoTimeline()
         self._stall_s, self._hung_s = stall_s, hung_s
         self.kind = kind
         self._placeholder = placeholder
@@ -111,7 +140,6 @@ class SwitchableTrack(MediaStreamTrack):
         self._switched = asyncio.Event()
         self._on_source_failed = on_source_failed
         self._on_stop = on_stop
-        self._start = time.monotonic()
         self._next_placeholder = 0.0
         self._audio_samples = 0
         self._last_item_at = time.monotonic()
@@ -201,7 +229,7 @@ class SwitchableTrack(MediaStreamTrack):
             item.time_base = fractions.Fraction(1, item.sample_rate or AUDIO_RATE)
             self._audio_samples += item.samples
             return item
-        item.pts = int((time.monotonic() - self._start) * VIDEO_CLOCK)
+        item.pts = self._timeline.stamp(item)
         item.time_base = fractions.Fraction(1, VIDEO_CLOCK)
         return item
 

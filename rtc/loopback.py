@@ -28,6 +28,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from .codecs import prefer_codec
 from .errors import CallError
+from .timestamps import RisingTimestamps, RisingTimestampTrack
 
 log = logging.getLogger("videokiosk.loopback")
 
@@ -53,6 +54,8 @@ class Loopback:
         self._senders: dict[str, RTCRtpSender] = {}
         self._pc: RTCPeerConnection | None = None
         self._self_track: MediaStreamTrack | None = None
+        # One per advisor slot: its encoder outlives every replaceTrack (see rtc/timestamps.py).
+        self._stamps: dict[str, RisingTimestamps] = {}
         self._lock = asyncio.Lock()
         #: Set while no connection to the page exists (await it to know the camera stopped here).
         self.idle = asyncio.Event()
@@ -74,6 +77,9 @@ class Loopback:
                 video = [t for t in pc.getTransceivers() if t.kind == "video"]
                 if not video:
                     raise CallError("the page offered no video to receive")
+                self._stamps = {slot: RisingTimestamps() for slot in self._videos}
+                # Camera tracks rise on the device's one timeline (hw VideoTimeline) and share their
+                # frames with the call: rewriting them here would break the call's encoder instead.
                 self._self_track = self._camera_track()
                 video[0].sender.replaceTrack(self._self_track)
                 video[0].direction = "sendonly"
@@ -112,7 +118,10 @@ class Loopback:
         self._videos[slot] = track
         sender = self._senders.get(slot)
         if sender is not None:
-            sender.replaceTrack(self._relay.subscribe(track) if track is not None else None)
+            sender.replaceTrack(self._guarded(slot, self._relay.subscribe(track)) if track is not None else None)
+
+    def _guarded(self, slot: str, track: MediaStreamTrack) -> MediaStreamTrack:
+        return RisingTimestampTrack(track, self._stamps[slot]) if track.kind == "video" else track
 
     async def close(self) -> None:
         """Stop sending anything to the page (the camera stops streaming here)."""

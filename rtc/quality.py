@@ -46,6 +46,8 @@ from typing import Any
 import av
 from aiortc.mediastreams import MediaStreamTrack
 
+from .timestamps import RisingTimestamps
+
 log = logging.getLogger("videokiosk.quality")
 
 GOOD_KBPS = 750.0
@@ -252,8 +254,8 @@ class AdaptiveVideoTrack(MediaStreamTrack):
         self._next_due = 0.0
         self._sent: deque[float] = deque(maxlen=64)
         self.size: tuple[int, int] | None = None
-        self._last_pts: int | None = None
-        self._pts_offset = 0
+        # A camera that restarts (replugged, reopened) starts its timestamps again.
+        self._stamps = RisingTimestamps()
 
     async def recv(self):
         while True:
@@ -267,21 +269,10 @@ class AdaptiveVideoTrack(MediaStreamTrack):
             self._next_due = max(now, self._next_due) + 1.0 / step.max_fps
             if step.scale < 1.0:
                 frame = _scaled(frame, step.scale)
-            self._keep_pts_rising(frame)
+            self._stamps.apply(frame)
             self._sent.append(now)
             self.size = (frame.width, frame.height)
             return frame
-
-    def _keep_pts_rising(self, frame: av.VideoFrame) -> None:
-        """A camera that restarts (replugged, reopened) starts its timestamps again; the encoder
-        refuses a timestamp that goes backwards and the call's video would die. Carry on instead."""
-        if frame.pts is None:
-            return
-        pts = frame.pts + self._pts_offset
-        if self._last_pts is not None and pts <= self._last_pts:
-            self._pts_offset += self._last_pts + 1 - pts
-            pts = self._last_pts + 1
-        frame.pts = self._last_pts = pts
 
     def fps(self) -> float | None:
         """Frames per second sent over the last couple of seconds."""

@@ -85,3 +85,29 @@ async def test_a_broken_offer_is_a_clear_error(camera):
     with pytest.raises(CallError, match="offer"):
         await loopback.answer("v=0\r\nnonsense\r\n")
     assert not loopback.active
+
+
+class _AheadTrack(VideoStreamTrack):
+    """An advisor track ten seconds into its RTP clock, like a call that started at another offset."""
+
+    async def recv(self):
+        frame = await super().recv()
+        frame.pts += 900_000
+        return frame
+
+
+async def test_the_page_keeps_getting_video_when_a_new_track_starts_its_clock_again(camera):
+    # Field incident: the second call's remote track started at a lower RTP timestamp, the kept VP8
+    # encoder refused it ("avcodec_send_frame() Invalid data") and the kiosk picture froze.
+    loopback = Loopback(camera.video_track)
+    page = Page()
+    try:
+        await page.accept(await loopback.answer(await page.offer()))
+        loopback.set_remote_video(_AheadTrack())
+        await page.frame("1")
+        loopback.set_remote_video(VideoStreamTrack())  # timestamps from 0 again
+        for _ in range(5):
+            await page.frame("1")
+    finally:
+        await loopback.close()
+        await page.pc.close()

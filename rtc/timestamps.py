@@ -1,0 +1,66 @@
+"""Video timestamps that never go backwards for an encoder.
+
+A sender keeps its encoder when its track is replaced, and the VP8 encoder refuses a frame whose
+timestamp is not after the last one ("avcodec_send_frame() Invalid data"): the sender's loop then
+dies and the picture freezes. Timestamps go backwards when a camera restarts (replug, reopen), when
+the next call's remote track starts at another random RTP timestamp, and when frames complete out
+of order in the jitter buffer. Whatever feeds an encoder goes through one :class:`RisingTimestamps`.
+
+Example::
+
+    >>> import av
+    >>> stamps = RisingTimestamps()
+    >>> frames = [av.VideoFrame(16, 16) for _ in range(3)]
+    >>> for frame, pts in zip(frames, (3000, 6000, 0)):
+    ...     frame.pts = pts
+    >>> [stamps.apply(f).pts for f in frames]
+    [3000, 6000, 6001]
+"""
+
+from __future__ import annotations
+
+import av
+from aiortc import MediaStreamTrack
+
+
+class RisingTimestamps:
+    """Rewrites frame timestamps in place so that each is after the one before."""
+
+    def __init__(self) -> None:
+        self._last: int | None = None
+        self._offset = 0
+
+    def apply(self, frame: av.VideoFrame) -> av.VideoFrame:
+        if frame.pts is None:
+            return frame
+        pts = frame.pts + self._offset
+        if self._last is not None and pts <= self._last:
+            self._offset += self._last + 1 - pts
+            pts = self._last + 1
+        frame.pts = self._last = pts
+        return frame
+
+
+class RisingTimestampTrack(MediaStreamTrack):
+    """``source`` with rising timestamps; give every track one sender ever sees the same ``stamps``.
+
+    Frames from a ``MediaRelay`` are shared by its subscribers: only the timestamp is rewritten,
+    which none of this project's other consumers of a relayed track read.
+    """
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack, stamps: RisingTimestamps) -> None:
+        super().__init__()
+        self._source = source
+        self._stamps = stamps
+
+    async def recv(self):
+        frame = await self._source.recv()
+        if isinstance(frame, av.Packet):
+            return frame  # pre-encoded passthrough: the camera's encoder keeps its own order
+        return self._stamps.apply(frame)
+
+    def stop(self) -> None:
+        super().stop()
+        self._source.stop()
