@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from rtc.protocol import IceServer
 
 from .errors import HubConfigError
+from .turn import TurnConfig
 
 # Same promise as on the booth: personal rows are deleted after 14 days at the latest.
 MAX_RETENTION_DAYS = 14
@@ -101,6 +102,8 @@ class HubConfig(_Section):
     state: StateSection = StateSection()
     mail: MailSection = MailSection()
     ice_servers: list[IceServer] = []
+    # A coturn with use-auth-secret: each booth and advisor gets its own short-lived credential.
+    turn: TurnConfig | None = None
 
 
 def parse_hub_config(data: dict, source: str = "<hub config>") -> HubConfig:

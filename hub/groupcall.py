@@ -75,7 +75,7 @@ class GroupCalls:
             self._peers[peer_id] = (other.booth_id, route.booth_id)
             log.info("call %s: peer link between two participants of one appointment", peer_id)
             await self._hub.state.publish(booth_channel(route.booth_id), p.encode(
-                p.Admitted(session_id=route.session_id, call_id=peer_id, ice_servers=self._hub.ice_servers)))
+                p.Admitted(session_id=route.session_id, call_id=peer_id, ice_servers=self._hub.ice_servers(route.booth_id))))
 
     async def _unlink(self, call_id: str) -> None:
         """A participant's call with the advisor ended: so do their links to the others."""

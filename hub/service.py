@@ -34,6 +34,7 @@ from .config import HubConfig
 from .db import record_call_fields
 from .registry import Booth
 from .state import CallRoute, SharedState
+from .turn import turn_ice_servers
 
 log = logging.getLogger(__name__)
 ADVISORS = "advisors"
@@ -71,9 +72,12 @@ class Hub:
         self.advisor_handlers: dict[type[p.Message], Callable[[str, str, Any], Awaitable[p.Error | None]]] = {}
         self._end_timers: dict[str, asyncio.Task] = {}
 
-    @property
-    def ice_servers(self) -> list[p.IceServer]:
-        return list(self.config.ice_servers)
+    def ice_servers(self, who: str) -> list[p.IceServer]:
+        """The configured STUN/TURN servers, plus short-lived TURN credentials minted for ``who``."""
+        servers = list(self.config.ice_servers)
+        if self.config.turn is not None:
+            servers += turn_ice_servers(self.config.turn, who.replace(":", "_"), now=self._clock.now().timestamp())
+        return servers
 
     async def _send(self, channel: str, message: p.Message) -> None:
         await self.state.publish(channel, p.encode(message))
@@ -86,7 +90,7 @@ class Hub:
         calls = self.config.calls
         await self._send(
             booth_channel(booth.booth_id),
-            p.Welcome(booth_id=booth.booth_id, ice_servers=self.ice_servers, heartbeat_s=calls.heartbeat_s,
+            p.Welcome(booth_id=booth.booth_id, ice_servers=self.ice_servers(booth.booth_id), heartbeat_s=calls.heartbeat_s,
                       reconnect_timeout_s=calls.reconnect_timeout_s),
         )
         if hello.call_id:
@@ -195,7 +199,7 @@ class Hub:
     async def advisor_connected(self, username: str, channel: str) -> None:
         self.emit("advisor_connected")
         await self._send(channel, p.Snapshot(advisor=username, waiting=await self.state.waiting(),
-                                             booths=await self.state.presence(), ice_servers=self.ice_servers))
+                                             booths=await self.state.presence(), ice_servers=self.ice_servers(username)))
         # Back after a lost connection (or a reload): the advisor's call is theirs again.
         for route in await self.state.routes():
             if route.advisor == username and route.state == "advisor_lost":
@@ -203,7 +207,7 @@ class Hub:
                 await self.state.put_route(replace(route, advisor_channel=channel, state="active"))
                 log.info("call %s: advisor rejoined", route.call_id)
                 await self._send(channel, p.AdmitResult(session_id=route.session_id, ok=True, call_id=route.call_id,
-                                                        ice_servers=self.ice_servers))
+                                                        ice_servers=self.ice_servers(username)))
                 await self._send(booth_channel(route.booth_id), p.RestartCall(call_id=route.call_id))
 
     async def advisor_disconnected(self, channel: str) -> None:
@@ -256,8 +260,8 @@ class Hub:
         waited_s = (self._clock.now() - datetime.fromisoformat(entry.since)).total_seconds()
         # The booth's offer is the critical path to first frames: it goes out before anything else,
         # and the socket writers get to run before the bookkeeping below (SQLite) does.
-        await self._send(booth_channel(entry.booth_id), p.Admitted(session_id=session_id, call_id=call_id, ice_servers=self.ice_servers))
-        await self._send(channel, p.AdmitResult(session_id=session_id, ok=True, call_id=call_id, ice_servers=self.ice_servers))
+        await self._send(booth_channel(entry.booth_id), p.Admitted(session_id=session_id, call_id=call_id, ice_servers=self.ice_servers(entry.booth_id)))
+        await self._send(channel, p.AdmitResult(session_id=session_id, ok=True, call_id=call_id, ice_servers=self.ice_servers(username)))
         await asyncio.sleep(0)
         await self._send(ADVISORS, p.WaitingRemoved(session_id=session_id, reason="admitted"))
         log.info("call %s: admitted session %s", call_id, session_id)
