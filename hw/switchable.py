@@ -90,27 +90,38 @@ class VideoTimeline:
     """One video clock per device, shared by all its tracks.
 
     The device's tracks watch one source through a ``MediaRelay``, which hands every subscriber the
-    same frame object. Each track restamping it with a clock of its own made the call's encoder see
-    the preview's timestamps and die on the first that went backwards ("avcodec_send_frame()
-    Invalid data"): the advisor's picture froze seconds into the call. Here the first track to see
-    a frame stamps it and the others reuse that stamp, so every consumer's timestamps rise.
+    same frame object. Two field failures came from that sharing:
+
+    - each track restamped the frame with a clock of its own, so the call's encoder saw the
+      preview's timestamps, met one that went backwards ("avcodec_send_frame() Invalid data") and
+      died: the advisor's picture froze seconds into the call;
+    - each encoder converted the frame to yuv420p in its own thread, and PyAV's per-frame
+      converter is not thread-safe: a segmentation fault.
+
+    So the first track to see a frame converts and stamps it once, on the event loop, and every
+    track hands out that same prepared frame: timestamps rise for every consumer and no encoder
+    has anything left to convert.
     """
 
     REMEMBER = 16  # frames a slower consumer may still be behind; held so their ids stay unique
 
     def __init__(self) -> None:
         self._start = time.monotonic()
-        self._given: dict[int, tuple[object, int]] = {}
+        self._given: dict[int, tuple[object, object]] = {}
 
-    def stamp(self, frame) -> int:
-        given = self._given.get(id(frame))
-        if given is not None and given[0] is frame:
+    def prepare(self, item):
+        given = self._given.get(id(item))
+        if given is not None and given[0] is item:
             return given[1]
-        pts = int((time.monotonic() - self._start) * VIDEO_CLOCK)
-        self._given[id(frame)] = (frame, pts)
+        ready = item
+        if isinstance(item, av.VideoFrame) and item.format.name != "yuv420p":
+            ready = item.reformat(format="yuv420p")
+        ready.pts = int((time.monotonic() - self._start) * VIDEO_CLOCK)
+        ready.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self._given[id(item)] = (item, ready)
         if len(self._given) > self.REMEMBER:
             del self._given[next(iter(self._given))]
-        return pts
+        return ready
 
 
 class SwitchableTrack(MediaStreamTrack):
@@ -229,9 +240,7 @@ class SwitchableTrack(MediaStreamTrack):
             item.time_base = fractions.Fraction(1, item.sample_rate or AUDIO_RATE)
             self._audio_samples += item.samples
             return item
-        item.pts = self._timeline.stamp(item)
-        item.time_base = fractions.Fraction(1, VIDEO_CLOCK)
-        return item
+        return self._timeline.prepare(item)
 
     def stop(self) -> None:
         self.set_source(None)

@@ -10,17 +10,13 @@ from playwright.sync_api import Page, expect
 
 from appliance.chat import BoothChat
 
-from .harness import Stack, log_in
+from .harness import Stack, kiosk_to_waiting, log_in
 
 
 def into_call(stack: Stack, advisor: Page, kiosk: Page, *, before_admit=None) -> None:
     """Kiosk journey to the waiting room, the advisor logs in and admits; media flows."""
     log_in(advisor, stack.hub_url)
-    kiosk.goto(stack.booth.url)
-    kiosk.get_by_role("button", name="Videoberatung starten").click()
-    kiosk.get_by_role("button", name="Ich stimme zu").click()
-    kiosk.get_by_role("button", name="Weiter").click(timeout=60000)
-    expect(kiosk.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_visible()
+    kiosk_to_waiting(kiosk, stack.booth.url)
     row = advisor.get_by_role("row").filter(has_text="Kiosk 1, Musterstadt")
     expect(row).to_be_visible()
     if before_admit is not None:

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from playwright.sync_api import Page, expect
 
 from appliance.call import BoothCall, call_for
@@ -131,6 +130,15 @@ class Stack:
                 await stats.frame_arrived.wait()
 
         self.lt.run(asyncio.wait_for(frames(), timeout), timeout + 5)
+
+
+def kiosk_to_waiting(kiosk: Page, url: str) -> None:
+    """The customer's three touches on the kiosk page: start, consent, continue."""
+    kiosk.goto(url)
+    kiosk.get_by_role("button", name="Videoberatung starten").click()
+    kiosk.get_by_role("button", name="Ich stimme zu").click()
+    kiosk.get_by_role("button", name="Weiter").click(timeout=60000)
+    expect(kiosk.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_visible()
 
 
 def log_in(page: Page, url: str, user: str = "anna") -> None:

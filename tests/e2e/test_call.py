@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .harness import TITLE_WAITING, advisor_sees_test_pattern, chromium_fake_camera_frame, log_in
+from .harness import TITLE_WAITING, advisor_sees_test_pattern, chromium_fake_camera_frame, kiosk_to_waiting, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -16,11 +16,7 @@ def test_customer_is_admitted_and_frames_flow_both_ways(stack, advisor_context, 
     log_in(advisor, stack.hub_url)
 
     kiosk = kiosk_context.new_page()
-    kiosk.goto(stack.booth.url)
-    kiosk.get_by_role("button", name="Videoberatung starten").click()
-    kiosk.get_by_role("button", name="Ich stimme zu").click()
-    kiosk.get_by_role("button", name="Weiter").click(timeout=60000)
-    expect(kiosk.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_visible()
+    kiosk_to_waiting(kiosk, stack.booth.url)
 
     row = advisor.get_by_role("row").filter(has_text="Kiosk 1, Musterstadt")
     expect(row).to_contain_text("ohne Termin")

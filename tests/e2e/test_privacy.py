@@ -22,7 +22,7 @@ import av
 import pytest
 from playwright.sync_api import expect
 
-from .harness import advisor_sees_test_pattern, log_in
+from .harness import advisor_sees_test_pattern, kiosk_to_waiting, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -86,18 +86,10 @@ def _allowed(path: str, data_dir: Path) -> bool:
         or p.suffix == ".pyc"
 
 
-def _to_waiting(kiosk, url: str) -> None:
-    kiosk.goto(url)
-    kiosk.get_by_role("button", name="Videoberatung starten").click()
-    kiosk.get_by_role("button", name="Ich stimme zu").click()
-    kiosk.get_by_role("button", name="Weiter").click(timeout=60000)
-    expect(kiosk.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_visible()
-    expect(kiosk.get_by_text("Aktuell wird weder Audio noch Video übertragen.")).to_be_visible()
-
-
 def test_waiting_room_transmits_nothing_and_the_call_does(stack, advisor_context, kiosk_context):
     kiosk = kiosk_context.new_page()
-    _to_waiting(kiosk, stack.booth.url)
+    kiosk_to_waiting(kiosk, stack.booth.url)
+    expect(kiosk.get_by_text("Aktuell wird weder Audio noch Video übertragen.")).to_be_visible()
     stack.lt.run(stack.booth.daemon.loopback.idle.wait(), 10)  # the self-view ended with the check
 
     # Asked of the booth's own loop, so no call set-up can slip in between the three looks.
@@ -132,7 +124,7 @@ def test_nothing_is_recorded_during_a_call(stack, advisor_context, kiosk_context
     monkeypatch.setattr(av, "open", watched_open)
     recorder = WriteRecorder.get()
     kiosk = kiosk_context.new_page()
-    _to_waiting(kiosk, stack.booth.url)
+    kiosk_to_waiting(kiosk, stack.booth.url)
     advisor = advisor_context.new_page()
     log_in(advisor, stack.hub_url)
 

@@ -5,7 +5,6 @@ sharing stops the page is back to one video from the advisor."""
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from playwright.sync_api import expect

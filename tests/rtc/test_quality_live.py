@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from hub.stats import HubStats
-from tests.e2e.harness import Stack, log_in
+from tests.e2e.harness import Stack, kiosk_to_waiting, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,10 +41,7 @@ def test_quality_is_shown_on_both_sides_and_kept_as_consented(stack, survey_coun
     advisor = advisor_context.new_page()
     log_in(advisor, stack.hub_url)
     kiosk = kiosk_context.new_page()
-    kiosk.goto(stack.booth.url)
-    kiosk.get_by_role("button", name="Videoberatung starten").click()
-    kiosk.get_by_role("button", name="Ich stimme zu").click()
-    kiosk.get_by_role("button", name="Weiter").click(timeout=30000)
+    kiosk_to_waiting(kiosk, stack.booth.url)
     stack.booth.call._quality_interval_s = 0.5  # sample faster than the daemon's 3 s for the test
 
     advisor.get_by_role("row").filter(has_text="Kiosk 1").get_by_role("button", name="Eintreten lassen").click()
