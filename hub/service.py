@@ -151,7 +151,9 @@ class Hub:
                 await self._send(ADVISORS, p.WaitingAdded(entry=entry))
                 link.activity = "waiting"
                 await self._publish_presence(link)
-                await self._queue_updates()
+                # Arrivals (and a rejoin, which keeps its place) move nobody else: with a thousand
+                # waiting, telling each their unchanged place again held up the advisors' notice.
+                await self._queue_updates(only=msg.session_id)
             case p.WaitingUpdate(session_id=sid):
                 changes = {k: v for k, v in (("name", msg.name), ("customer_number", msg.customer_number)) if k in msg.model_fields_set}
                 entry = await self.state.update_waiting(sid, changes)
@@ -340,9 +342,12 @@ class Hub:
             await self._queue_updates()
         return entry
 
-    async def _queue_updates(self) -> None:
+    async def _queue_updates(self, only: str | None = None) -> None:
+        """Tell waiting booths their place; ``only`` that one session's booth."""
         per_call = self.config.calls.average_call_s
         for position, entry in enumerate(await self.state.waiting(), start=1):
+            if only is not None and entry.session_id != only:
+                continue
             await self._send(booth_channel(entry.booth_id), p.QueueUpdate(
                 session_id=entry.session_id, position=position, estimated_wait_s=(position - 1) * per_call))
 
