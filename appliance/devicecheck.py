@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from hw.aio import cancel_and_wait
 from rtc.errors import RtcError
 from rtc.speedtest import measure
 
@@ -109,12 +110,7 @@ class MicMeter:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         from hw.checks import microphone_levels

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from .aio import cancel_and_wait
 from .base import HealthListener, HotplugEvent, HotplugSource
 from .errors import DeviceUnavailable
 from .health import Health
@@ -55,12 +56,7 @@ class SpeakerBase:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(task)
 
     async def play_test_tone(self, seconds: float, frequency: float = 1000.0) -> None:
         """Play a tone now (interrupting other playback) and return when it has been played."""
