@@ -19,6 +19,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from videokiosk.config_errors import describe_validation_error
+
 from .errors import ConfigError
 
 SUPPORTED_LANGUAGES = ("de", "en", "tr", "ar", "uk", "ru")
@@ -107,20 +109,6 @@ class BoothConfig(_Section):
             except OSError as exc:
                 raise ConfigError(f"hub.token_file = {self.hub.token_file}: cannot read it ({exc.strerror})") from exc
         return self.hub.token
-
-
-def describe_validation_error(source: str, err: ValidationError) -> str:
-    """One line per problem: file, dotted key, the value given, and what is allowed."""
-    lines = [f"{source}: invalid configuration"]
-    for problem in err.errors():
-        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        if problem["type"] == "missing":
-            lines.append(f"  {key}: missing; this key is required")
-        elif problem["type"] == "extra_forbidden":
-            lines.append(f"  {key} = {problem['input']!r}: unknown key (a typo?)")
-        else:
-            lines.append(f"  {key} = {problem['input']!r}: {problem['msg']}")
-    return "\n".join(lines)
 
 
 def parse_config(data: dict, source: str = "<config>") -> BoothConfig:

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rtc.protocol import IceServer
+from videokiosk.config_errors import describe_validation_error
 
 from .errors import HubConfigError
 from .turn import TurnConfig
@@ -110,12 +111,7 @@ def parse_hub_config(data: dict, source: str = "<hub config>") -> HubConfig:
     try:
         return HubConfig.model_validate(data)
     except ValidationError as err:
-        lines = [f"{source}: invalid configuration"]
-        for problem in err.errors():
-            key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-            value = problem.get("input")
-            lines.append(f"  {key} = {value!r}: {problem['msg']}")
-        raise HubConfigError("\n".join(lines)) from None
+        raise HubConfigError(describe_validation_error(source, err)) from None
 
 
 def load_hub_config(path: Path | str) -> HubConfig:
