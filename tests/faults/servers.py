@@ -37,6 +37,18 @@ def wait_for_port(port: int, timeout_s: float = 10.0, proc: subprocess.Popen | N
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout_s} s")
 
 
+def stop(proc: subprocess.Popen | None) -> None:
+    """Terminate a server started here; kill it if it does not go within 5 s."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 class RedisServer:
     """``redis-server`` on 127.0.0.1 and a free port, no persistence, in ``directory``."""
 
@@ -62,13 +74,7 @@ class RedisServer:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop(self.proc)
 
 
 class TurnServer:
@@ -108,10 +114,4 @@ class TurnServer:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop(self.proc)
