@@ -5,10 +5,14 @@ plays the booth daemon's part in the browser (consent, device check with the bro
 microphone, waiting room, call as the WebRTC peer, survey). The hub's side:
 
 - ``POST /api/join {token}``: checks the link (too early, expired, cancelled, unknown: rate-limited
-  per address) and, if good, sets an HttpOnly, SameSite=Strict cookie for this participant;
+  per address) and, if good, sets an HttpOnly, SameSite=Strict cookie for this participant (its
+  pass, valid until the appointment is over);
 - ``POST /api/join/consent {session_id, language}``: records the consent (time, text version hash,
   language) before anything else, with the 14-day expiry;
 - ``POST /api/join/withdraw {session_id}``: deletes that session's rows at once;
+- ``GET /api/join/pass``: whether the cookie's pass still holds (``pass_lost`` 401, ``expired`` or
+  ``cancelled`` 410): passes live in the hub's SQLite (hub/guest_passes.py), so a hub restart does
+  not log anybody out;
 - ``GET /ws/guest`` (cookie): the booth protocol (docs/protocol.md) as a "virtual booth"
   ``home-<participant>`` whose location is ``home`` and name the participant's role. The hub adds
   the IP address; operating system, device and browser come from the User-Agent header, nothing else.
@@ -24,8 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlite_utils
@@ -34,10 +36,11 @@ from aiohttp import web
 from kiosk_ui import I18N_DIR, STATIC_DIR
 from rtc import protocol as p
 
-from .appointments import Admission, AppointmentError
+from .appointments import AppointmentError
 from .appointments_web import APP_DESK, AppointmentDesk, admission_json, error_json
 from .auth import same_origin
 from .groupcall import GroupCalls
+from .guest_passes import GuestPass, GuestPasses, PassRefused, purge_guest_passes
 from .registry import Booth
 from .sockets import APP_HUB, serve_booth
 
@@ -76,32 +79,6 @@ def consent_hash(language: str) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-@dataclass
-class GuestPass:
-    admission: Admission
-    until: datetime
-    call_ids: set[str] = field(default_factory=set)  # so a withdrawal can delete their rows at once
-
-
-class GuestPasses:
-    """Cookie value -> whose link it was. In memory: a hub restart means opening the link again."""
-
-    def __init__(self, desk: AppointmentDesk) -> None:
-        self._desk = desk
-        self._passes: dict[str, GuestPass] = {}
-
-    def issue(self, admission: Admission) -> str:
-        now = self._desk.clock.now()
-        self._passes = {k: v for k, v in self._passes.items() if v.until > now}
-        key = secrets.token_urlsafe(32)
-        self._passes[key] = GuestPass(admission, admission.appointment.closes_at)
-        return key
-
-    def get(self, key: str | None) -> GuestPass | None:
-        found = self._passes.get(key or "")
-        return found if found is not None and found.until > self._desk.clock.now() else None
-
-
 def _booth_for(guest: GuestPass) -> Booth:
     participant = guest.admission.participant
     return Booth(f"home-{participant.participant_id[2:]}", participant.role, HOME)
@@ -119,10 +96,10 @@ async def _body(request: web.Request) -> dict:
 
 def add_guest_routes(app: web.Application) -> None:
     desk: AppointmentDesk = app[APP_DESK]
-    desk.purgers.append(purge_guest_consents)
+    desk.purgers.extend([purge_guest_consents, purge_guest_passes])
     groups = GroupCalls(app[APP_HUB])  # extra participants of one appointment see each other
     app[APP_HUB].listeners.append(groups)
-    passes = GuestPasses(desk)
+    passes = GuestPasses(desk.db, desk.book, desk.clock, desk.config.store.retention_days)  # survive a restart
     db: sqlite_utils.Database = desk.db
     for name, (columns, pk) in SCHEMA.items():
         db[name].create(columns, pk=pk, if_not_exists=True)
@@ -131,11 +108,13 @@ def add_guest_routes(app: web.Application) -> None:
         '<script type="module" src="/static/browser.js"></script>\n<script type="module" src="/static/app.js">', 1)
 
     def guest(request: web.Request) -> GuestPass:
-        found = passes.get(request.cookies.get(COOKIE))
-        if found is None or not same_origin(request):
-            raise web.HTTPUnauthorized(text='{"error": "open the link from your invitation again", "reason": "unknown"}',
-                                       content_type="application/json")
-        return found
+        try:
+            if not same_origin(request):
+                raise PassRefused("open the link from your invitation again", "pass_lost")
+            return passes.check(request.cookies.get(COOKIE))
+        except PassRefused as exc:  # 401: open the link again; 410: over or cancelled. The page says which.
+            error = web.HTTPUnauthorized if exc.reason == "pass_lost" else web.HTTPGone
+            raise error(text=json.dumps({"error": str(exc), "reason": exc.reason}), content_type="application/json") from None
 
     async def join_page(request: web.Request) -> web.Response:
         return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
@@ -170,10 +149,12 @@ def add_guest_routes(app: web.Application) -> None:
         session_id = str((await _body(request)).get("session_id", ""))[:64]
         with db.conn:
             db.execute("DELETE FROM guest_consents WHERE session_id = ?", [session_id])
-            for call_id in found.call_ids:
-                db.execute("DELETE FROM calls WHERE call_id = ?", [call_id])
-        found.call_ids.clear()
+        passes.withdraw(found)
         return web.json_response({"ok": True})
+
+    async def pass_state(request: web.Request) -> web.Response:
+        """Whether this browser's pass still holds (the page asks when its socket was refused)."""
+        return web.json_response({"ok": True, "role": guest(request).admission.participant.role})
 
     async def socket(request: web.Request) -> web.StreamResponse:
         found = guest(request)
@@ -182,10 +163,13 @@ def add_guest_routes(app: web.Application) -> None:
         technical = parse_user_agent(request.headers.get("User-Agent", ""))
         groups.guest_joined(booth.booth_id, found.admission.appointment.appointment_id)
         appointment, participant = found.admission.appointment, found.admission.participant
+        calls: set[str] = set()  # already linked to the pass (one row each, not one per candidate)
 
         async def handle(msg: p.Message) -> p.Error | None:
-            if isinstance(getattr(msg, "call_id", None), str):
-                found.call_ids.add(msg.call_id)
+            call_id = getattr(msg, "call_id", None)
+            if isinstance(call_id, str) and call_id not in calls:
+                calls.add(call_id)
+                passes.add_call(found, call_id)
             if await groups.relay(booth.booth_id, msg):  # a link to another participant
                 return None
             customer = participant.role == "customer"
@@ -208,6 +192,7 @@ def add_guest_routes(app: web.Application) -> None:
     app.router.add_post("/api/join", join)
     app.router.add_post("/api/join/consent", consent)
     app.router.add_post("/api/join/withdraw", withdraw)
+    app.router.add_get("/api/join/pass", pass_state)
     app.router.add_get("/ws/guest", socket)
     app.router.add_static("/static/", STATIC_DIR, show_index=False)
 

@@ -1,0 +1,137 @@
+"""Guest passes: which personal link a home participant's browser cookie stands for, in SQLite.
+
+Opening the personal link (``POST /api/join``) issues a pass: a random cookie value whose SHA-256
+alone is stored, with the participant and appointment it belongs to. Kept in the hub's database, a
+pass survives a hub restart, so a participant at home is not logged out mid-appointment.
+
+A pass is personal data only in that it links to a participant (and, through the calls it made,
+to their call rows, so a withdrawal can delete those at once). So it lives no longer than the
+appointment: its ``expires_at`` is the appointment's end (plus the grace period), never more than
+the retention period, and :func:`purge_guest_passes` (run by the hub's hourly purge) deletes it then.
+A pass is refused as soon as its appointment is cancelled, changed (new links were mailed) or over.
+
+Example::
+
+    >>> from hub.db import open_db
+    >>> from videokiosk.clock import FakeClock
+    >>> db = open_db(":memory:")
+    >>> passes = GuestPasses(db, AppointmentBook(db, FakeClock()), FakeClock())
+    >>> passes.get("no-such-cookie") is None
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from videokiosk.clock import Clock
+
+from .appointments import Admission, AppointmentBook, AppointmentError
+
+SCHEMA: dict[str, tuple[dict[str, type], str]] = {
+    # No cookie value, no name, no address: the hash of the cookie and whose link it was.
+    "guest_passes": (
+        {"pass_hash": str, "participant_id": str, "appointment_id": str, "expires_at": str},
+        "pass_hash",
+    ),
+    # The calls a pass took part in: what a withdrawal deletes at once. Gone with the pass.
+    "guest_pass_calls": ({"call_id": str, "pass_hash": str, "expires_at": str}, "call_id"),
+}
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class PassRefused(AppointmentError):
+    """The cookie does not (or no longer) stand for a valid link; ``reason`` says why.
+
+    ``pass_lost`` (unknown cookie: open the link again), ``expired``, ``cancelled``.
+    """
+
+
+@dataclass(frozen=True)
+class GuestPass:
+    pass_hash: str
+    admission: Admission
+
+
+class GuestPasses:
+    """Issue and check guest passes; the appointment book decides whether the link still holds."""
+
+    def __init__(self, db: sqlite_utils.Database, book: AppointmentBook, clock: Clock,
+                 retention_days: int = 14) -> None:
+        self._db = db
+        self._book = book
+        self._clock = clock
+        self._retention = timedelta(days=retention_days)
+        for name, (columns, pk) in SCHEMA.items():
+            db[name].create(columns, pk=pk, if_not_exists=True)
+            db[name].create_index(["expires_at"], if_not_exists=True)
+
+    def issue(self, admission: Admission) -> str:
+        """A new pass for ``admission``; returns the cookie value (never stored)."""
+        key = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        expires = min(admission.appointment.closes_at, now + self._retention)
+        self._db["guest_passes"].insert({
+            "pass_hash": _hash(key), "participant_id": admission.participant.participant_id,
+            "appointment_id": admission.appointment.appointment_id, "expires_at": expires.isoformat()})
+        return key
+
+    def check(self, key: str | None) -> GuestPass:
+        """The pass behind cookie value ``key``, or :class:`PassRefused` saying why not."""
+        row = None
+        if key:
+            row = next(iter(self._db["guest_passes"].rows_where("pass_hash = ?", [_hash(key)])), None)
+        if row is None:
+            raise PassRefused("this browser has no valid pass: please open the link from your invitation again",
+                              "pass_lost")
+        now = self._clock.now()
+        try:
+            appointment = self._book.get(row["appointment_id"])
+        except AppointmentError:
+            appointment = None
+        participant = next((p for p in appointment.participants if p.participant_id == row["participant_id"]),
+                           None) if appointment else None
+        if appointment is not None and appointment.status == "cancelled":
+            raise PassRefused("this appointment has been cancelled", "cancelled")
+        if participant is None:  # the appointment was changed (new links mailed) or deleted
+            raise PassRefused("this link has been replaced: please open the link from your latest invitation",
+                              "pass_lost")
+        if now > appointment.closes_at or now >= datetime.fromisoformat(row["expires_at"]):
+            raise PassRefused("the appointment is over: this link no longer works", "expired")
+        return GuestPass(row["pass_hash"], Admission(appointment, participant))
+
+    def get(self, key: str | None) -> GuestPass | None:
+        try:
+            return self.check(key)
+        except PassRefused:
+            return None
+
+    def add_call(self, guest: GuestPass, call_id: str) -> None:
+        """Remember that ``guest`` took part in ``call_id`` (for a withdrawal)."""
+        row = next(iter(self._db["guest_passes"].rows_where("pass_hash = ?", [guest.pass_hash])), None)
+        if row is not None:
+            self._db["guest_pass_calls"].upsert(
+                {"call_id": call_id, "pass_hash": guest.pass_hash, "expires_at": row["expires_at"]}, pk="call_id")
+
+    def withdraw(self, guest: GuestPass) -> None:
+        """Consent withdrawn: the calls' rows go at once, and so do their links to this pass."""
+        with self._db.conn:
+            self._db.execute("DELETE FROM calls WHERE call_id IN "
+                             "(SELECT call_id FROM guest_pass_calls WHERE pass_hash = ?)", [guest.pass_hash])
+            self._db.execute("DELETE FROM guest_pass_calls WHERE pass_hash = ?", [guest.pass_hash])
+
+
+def purge_guest_passes(db: sqlite_utils.Database, now: datetime) -> int:
+    """Delete every pass (and its call links) past its expiry, in one transaction."""
+    with db.conn:
+        gone = db.execute("DELETE FROM guest_pass_calls WHERE expires_at <= ?", [now.isoformat()]).rowcount
+        gone += db.execute("DELETE FROM guest_passes WHERE expires_at <= ?", [now.isoformat()]).rowcount
+    return gone

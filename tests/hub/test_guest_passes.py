@@ -1,0 +1,145 @@
+"""Guest passes in the hub's SQLite (hub/guest_passes.py): a participant at home keeps their place
+across a hub restart; a pass dies with its appointment (over, cancelled, changed) with a clear
+message; only a hash is stored; the purge deletes passes and their call links; a withdrawal after
+the restart still deletes the call rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import asynccontextmanager
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from hub.app import HubParts, make_app
+from hub.appointments import AppointmentBook, AppointmentDraft
+from hub.appointments_web import APP_DESK
+from hub.guest_passes import SCHEMA
+from videokiosk.clock import FakeClock
+
+from .conftest import PASSWORD, Socket
+
+DRAFT = {"starts_local": "2026-01-01T09:10", "customer_email": "kunde@example.org",
+         "name": "Erika Mustermann"}  # FakeClock: 2026-01-01 09:00 Berlin; the link is open
+
+
+@asynccontextmanager
+async def serving(parts: HubParts):
+    """One life of the hub: its app on a free port, closed (as a restart would) at the end."""
+    app = make_app(parts)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/"), app
+    finally:
+        await server.close()
+
+
+async def guest_socket(http: aiohttp.ClientSession, url: str, cookie: str) -> Socket:
+    ws = await http.ws_connect(f"{url}/ws/guest", headers={"Cookie": f"vk_guest={cookie}"})
+    sock = Socket(ws, http)
+    await sock.send({"type": "hello"})
+    await sock.expect("welcome")
+    return sock
+
+
+async def advisor(url: str) -> Socket:
+    s = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    r = await s.post(f"{url}/api/login", json={"username": "anna", "password": PASSWORD})
+    ws = await s.ws_connect(f"{url}/ws/advisor?csrf={(await r.json())['csrf']}")
+    sock = Socket(ws, s)
+    await sock.expect("snapshot")
+    return sock
+
+
+async def test_a_home_participant_stays_logged_in_across_a_hub_restart_until_the_appointment_is_over(hub_config):
+    clock = FakeClock()
+    first = HubParts.open(hub_config, clock=clock)
+    first.users.add_user("anna", PASSWORD)
+    appointment, [invitation] = AppointmentBook(first.db, clock).create(AppointmentDraft(**DRAFT), "anna")
+    headers = lambda cookie: {"Cookie": f"vk_guest={cookie}"}  # noqa: E731
+    async with aiohttp.ClientSession() as http:
+        async with serving(first) as (url, _):
+            r = await http.post(f"{url}/api/join", json={"token": invitation.token})
+            assert r.status == 200
+            cookie = r.cookies["vk_guest"].value
+            r = await http.post(f"{url}/api/join/consent", json={"session_id": "s-home0001", "language": "de"},
+                                headers=headers(cookie))
+            assert r.status == 200
+            # Into the waiting room and the call: the call's consented row, linked to the pass
+            home, desk = await guest_socket(http, url, cookie), await advisor(url)
+            await home.send({"type": "waiting", "session_id": "s-home0001", "language": "de", "kind": "appointment"})
+            await desk.expect("waiting_added")
+            await desk.send({"type": "admit", "session_id": "s-home0001"})
+            call_id = (await home.expect("admitted"))["call_id"]
+            await home.send({"type": "call_info", "call_id": call_id, "upload_kbps": 900.0})
+            await home.send({"type": "no_such_type"})
+            await home.expect("error")  # answered in order: the call_info before it is handled
+            await desk.close()
+            await home.ws.close()
+        first.db.conn.close()
+
+        # The hub restarts: new parts on the same SQLite file. The same cookie still works.
+        second = HubParts.open(hub_config, clock=clock)
+        async with serving(second) as (url, app):
+            r = await http.get(f"{url}/api/join/pass", headers=headers(cookie))
+            assert r.status == 200 and (await r.json())["role"] == "customer"
+            home = await guest_socket(http, url, cookie)
+            await home.ws.close()
+            assert second.db["calls"].count == 1
+            # Only the cookie's hash is stored, never the value
+            stored = [dict(row) for row in second.db["guest_passes"].rows]
+            assert len(stored) == 1 and cookie not in str(stored)
+            assert cookie.encode() not in hub_config.store.path.read_bytes()
+            assert set(stored[0]) == set(SCHEMA["guest_passes"][0])  # no name, no address, no cookie
+            # Withdrawal after the restart: the call's row goes at once, and so does its link
+            r = await http.post(f"{url}/api/join/withdraw", json={"session_id": "s-home0001"}, headers=headers(cookie))
+            assert r.status == 200
+            assert second.db["calls"].count == 0 and second.db["guest_pass_calls"].count == 0
+            assert second.db["guest_consents"].count == 0
+
+            # After the appointment (and its grace period) the pass is refused, saying why
+            clock.advance(appointment.closes_at - clock.now() + dt.timedelta(seconds=1))
+            r = await http.get(f"{url}/api/join/pass", headers=headers(cookie))
+            assert r.status == 410
+            assert await r.json() == {"error": "the appointment is over: this link no longer works", "reason": "expired"}
+            r = await http.get(f"{url}/ws/guest", headers=headers(cookie))
+            assert r.status == 410
+            r = await http.post(f"{url}/api/join/consent", json={"session_id": "s-home0002", "language": "de"},
+                                headers=headers(cookie))
+            assert r.status == 410 and (await r.json())["reason"] == "expired"
+            # The hub's purge deletes the pass with the appointment: nothing links to the participant
+            desk = app[APP_DESK]
+            assert sum(purge(second.db, clock.now()) for purge in desk.purgers) >= 1
+            assert second.db["guest_passes"].count == 0
+            r = await http.get(f"{url}/api/join/pass", headers=headers(cookie))
+            assert r.status == 401 and (await r.json())["reason"] == "pass_lost"
+
+
+async def test_a_pass_is_refused_once_its_appointment_is_cancelled_or_changed_and_purged_within_14_days(running_hub):
+    hub = running_hub
+    clock, db = hub.parts.clock, hub.parts.db
+    book = AppointmentBook(db, clock)
+    cookies = {}
+    for name, start in [("cancelled", "2026-01-01T09:10"), ("changed", "2026-01-01T09:20"), ("kept", "2026-01-01T09:25")]:
+        appointment, [invitation] = book.create(AppointmentDraft(**{**DRAFT, "starts_local": start}), "anna")
+        r = await hub.http.post(f"{hub.url}/api/join", json={"token": invitation.token})
+        assert r.status == 200
+        cookies[name] = (r.cookies["vk_guest"].value, appointment)
+    book.cancel(cookies["cancelled"][1].appointment_id)
+    book.update(cookies["changed"][1].appointment_id, AppointmentDraft(**{**DRAFT, "starts_local": "2026-01-01T09:40"}))
+    for name, status, reason in [("cancelled", 410, "cancelled"), ("changed", 401, "pass_lost"), ("kept", 200, None)]:
+        r = await hub.http.get(f"{hub.url}/api/join/pass", headers={"Cookie": f"vk_guest={cookies[name][0]}"})
+        assert r.status == status, name
+        assert (await r.json()).get("reason") == reason
+    for key in ("", "x" * 43):
+        r = await hub.http.get(f"{hub.url}/api/join/pass", headers={"Cookie": f"vk_guest={key}"})
+        assert r.status == 401
+    # Every pass row expires with its appointment, never later than the 14-day retention
+    horizon = clock.now() + dt.timedelta(days=14)
+    expiries = [dt.datetime.fromisoformat(row["expires_at"]) for row in db["guest_passes"].rows]
+    assert len(expiries) == 3 and all(e <= horizon for e in expiries)
+    from hub.guest_passes import purge_guest_passes
+
+    assert purge_guest_passes(db, clock.now()) == 0
+    assert purge_guest_passes(db, horizon) == 3 and db["guest_passes"].count == 0
