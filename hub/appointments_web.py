@@ -162,6 +162,9 @@ def check_code_at_booth(hub: Hub, desk: AppointmentDesk):
             a = admission.appointment
             result = p.AppointmentResult(ok=True, appointment_at=a.starts_at.isoformat(), language=a.language,
                                          role=admission.participant.role)
+            # Her call may then be linked to the appointment's other participants (hub/groupcall.py).
+            hub.emit("appointment_checked", booth_id=booth.booth_id, appointment_id=a.appointment_id,
+                     role=admission.participant.role)
         await hub.state.publish(booth_channel(booth.booth_id), p.encode(result))
         return None
 

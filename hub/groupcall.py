@@ -1,14 +1,20 @@
-"""Small group calls: extra participants of an appointment (interpreter, legal representative ...)
-joining from home, a full mesh of up to four parties.
+"""Small group calls: the participants of one appointment (the customer, an interpreter, a legal
+representative ...) see and hear each other, a full mesh of up to four parties.
 
 Each participant is admitted by the advisor like anybody else (their own call with the advisor).
 When the advisor admits a second participant of the same appointment, this module also links the
-participants to each other: a *peer link* with its own call id between the two guests' channels.
-The newcomer gets ``admitted`` for it and offers; the earlier one answers. :meth:`GroupCalls.relay` passes the peer link's offer/answer/candidates
-between the two and ends it when either hangs up or either one's call with the advisor ends.
+participants to each other: a *peer link* with its own call id between the two participants'
+channels. The newcomer gets ``admitted`` for it (with the other's ``role``) and offers; the earlier
+one answers. :meth:`GroupCalls.relay` passes the peer link's offer (stamped with the sender's
+``role``), answer and candidates between the two and ends it when either hangs up or either one's
+call with the advisor ends.
 
-Only participants in their own browsers (``home-*`` virtual booths, hub/guest.py) are linked: the
-booth daemon holds exactly one peer connection, so a booth customer talks to the advisor only.
+Who is linked: participants at home (``home-*`` virtual booths, hub/guest.py, known by their
+personal link) and a customer at a booth who typed (or showed) the appointment's code there
+(:meth:`GroupCalls.appointment_checked`; the booth daemon holds one peer connection per link,
+appliance/peerlink.py). Only participants of the *same* appointment are ever linked, so nobody
+joins who was not agreed with the customer beforehand; a walk-in call has no appointment and no
+links. The role is the only thing the hub passes on about a participant: never a name.
 
 Example::
 
@@ -21,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from dataclasses import dataclass
+from typing import get_args
 
 from rtc import protocol as p
 
@@ -29,17 +37,42 @@ from .state import CallRoute
 
 log = logging.getLogger(__name__)
 MAX_PARTIES = 4  # the advisor plus three: a full mesh stays small
+ROLES = frozenset(get_args(p.Role))
+
+
+@dataclass(frozen=True)
+class _Party:
+    """A participant's call with the advisor, with what links it: appointment and role."""
+
+    route: CallRoute
+    appointment_id: str
+    role: str | None
 
 
 class GroupCalls:
-    """A listener on the hub (``call_started`` / ``call_ended``) that meshes one appointment's guests."""
+    """A listener on the hub (``call_started`` / ``call_ended`` / ``appointment_checked``) that
+    meshes the participants of one appointment."""
 
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
         self._appointment_of: dict[str, str] = {}  # guest booth id -> appointment id (while connected)
-        self._calls: dict[str, CallRoute] = {}  # advisor call id -> its route (guests only)
+        # booth id -> (appointment id, role) of the code last accepted there; for that booth's next
+        # appointment call only (a walk-in after it, or the end of that call, forgets it).
+        self._checked_at_booth: dict[str, tuple[str, str | None]] = {}
+        self._calls: dict[str, _Party] = {}  # advisor call id -> its party
         self._peers: dict[str, tuple[str, str]] = {}  # peer call id -> (booth a, booth b)
         self._tasks: set[asyncio.Task] = set()
+        # A booth's peer-link messages come in on /ws/booth (hub/sockets.py), which hands every
+        # message to Hub.booth_message; links are ours, so they are taken out first. (Participants
+        # at home come through hub/guest.py, which asks relay() itself.)
+        booth_message = hub.booth_message
+
+        async def link_or_hub(booth, msg: p.Message) -> p.Error | None:
+            if not self.is_guest(booth.booth_id) and await self.relay(booth.booth_id, msg):
+                return None
+            return await booth_message(booth, msg)
+
+        hub.booth_message = link_or_hub  # type: ignore[method-assign]
 
     @staticmethod
     def is_guest(booth_id: str) -> bool:
@@ -50,8 +83,13 @@ class GroupCalls:
 
     # --- hub listener ----------------------------------------------------------------------------
 
-    def call_started(self, call_id: str, **_: object) -> None:
-        self._spawn(self._link(call_id))
+    def appointment_checked(self, booth_id: str, appointment_id: str, role: str | None = None, **_: object) -> None:
+        """A booth's customer was let in by an appointment's code (hub/appointments_web.py)."""
+        if not self.is_guest(booth_id):
+            self._checked_at_booth[booth_id] = (appointment_id, role if role in ROLES else None)
+
+    def call_started(self, call_id: str, kind: str | None = None, **_: object) -> None:
+        self._spawn(self._link(call_id, kind))
 
     def call_ended(self, call_id: str, **_: object) -> None:
         self._spawn(self._unlink(call_id))
@@ -61,29 +99,47 @@ class GroupCalls:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _link(self, call_id: str) -> None:
+    async def _party(self, route: CallRoute, kind: str | None) -> _Party | None:
+        """Who this call's participant is in an appointment, or None (a walk-in: never linked)."""
+        if self.is_guest(route.booth_id):
+            appointment = self._appointment_of.get(route.booth_id)
+            if appointment is None:
+                return None
+            # A participant at home is a virtual booth named after their role (hub/guest.py).
+            names = {info.booth_id: info.name for info in await self._hub.state.presence()}
+            role = names.get(route.booth_id)
+            return _Party(route, appointment, role if role in ROLES else None)
+        checked = self._checked_at_booth.pop(route.booth_id, None)
+        if checked is None or kind != "appointment":
+            return None
+        return _Party(route, *checked)
+
+    async def _link(self, call_id: str, kind: str | None) -> None:
         route = await self._hub.state.get_route(call_id)
-        if route is None or not self.is_guest(route.booth_id) or route.booth_id not in self._appointment_of:
+        if route is None:
             return
-        appointment = self._appointment_of[route.booth_id]
-        others = [r for r in self._calls.values()
-                  if r.advisor_channel == route.advisor_channel and self._appointment_of.get(r.booth_id) == appointment
-                  and r.booth_id != route.booth_id]
-        self._calls[call_id] = route
+        party = await self._party(route, kind)
+        if party is None:
+            return
+        others = [o for o in self._calls.values()
+                  if o.route.advisor_channel == route.advisor_channel and o.appointment_id == party.appointment_id
+                  and o.route.booth_id != route.booth_id]
+        self._calls[call_id] = party
         for other in others[:MAX_PARTIES - 2]:
             peer_id = "c-" + secrets.token_urlsafe(12)
-            self._peers[peer_id] = (other.booth_id, route.booth_id)
+            self._peers[peer_id] = (other.route.booth_id, route.booth_id)
             log.info("call %s: peer link between two participants of one appointment", peer_id)
-            await self._hub.state.publish(booth_channel(route.booth_id), p.encode(
-                p.Admitted(session_id=route.session_id, call_id=peer_id, ice_servers=self._hub.ice_servers(route.booth_id))))
+            await self._hub.state.publish(booth_channel(route.booth_id), p.encode(p.Admitted(
+                session_id=route.session_id, call_id=peer_id, ice_servers=self._hub.ice_servers(route.booth_id),
+                role=other.role)))
 
     async def _unlink(self, call_id: str) -> None:
         """A participant's call with the advisor ended: so do their links to the others."""
-        route = self._calls.pop(call_id, None)
-        if route is None:
+        party = self._calls.pop(call_id, None)
+        if party is None:
             return
         for peer_id, ends in list(self._peers.items()):
-            if route.booth_id in ends:
+            if party.route.booth_id in ends:
                 await self._end_peer(peer_id)
 
     async def _end_peer(self, peer_id: str) -> None:
@@ -92,7 +148,10 @@ class GroupCalls:
         for booth_id in ends or ():
             await self._hub.state.publish(booth_channel(booth_id), p.encode(p.CallEnded(call_id=peer_id)))
 
-    # --- what a guest sends on a peer route ---------------------------------------------------
+    def _role_of(self, booth_id: str) -> str | None:
+        return next((party.role for party in self._calls.values() if party.route.booth_id == booth_id), None)
+
+    # --- what a participant sends on a peer link ---------------------------------------------
 
     async def relay(self, booth_id: str, msg: p.Message) -> bool:
         """Relay a message on a peer link to its other end; True if it was one (the hub skips it)."""
@@ -102,7 +161,9 @@ class GroupCalls:
             return False
         if isinstance(msg, p.Hangup):
             await self._end_peer(call_id)
-        else:
-            other = ends[0] if ends[1] == booth_id else ends[1]
-            await self._hub.state.publish(booth_channel(other), p.encode(msg))
+            return True
+        if isinstance(msg, p.Offer):  # the hub says who offers, not the sender
+            msg = msg.model_copy(update={"role": self._role_of(booth_id)})
+        other = ends[0] if ends[1] == booth_id else ends[1]
+        await self._hub.state.publish(booth_channel(other), p.encode(msg))
         return True

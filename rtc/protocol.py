@@ -86,11 +86,17 @@ class BoothInfo(BaseModel):
 
 # --- the call: relayed between booth and advisor, never interpreted by the hub ------------------
 
+#: Who someone is in an appointment: the only thing stored (and shown) of a further participant.
+Role = Literal["customer", "interpreter", "legal_representative", "other"]
+
 
 class Offer(Message):
     type: Literal["offer"] = "offer"
     call_id: Id
     sdp: Sdp
+    # On a peer link between two participants of one appointment (hub/groupcall.py): the sender's
+    # role, set by the hub (whatever the sender wrote), so the other end can label the picture.
+    role: Role | None = None
     max_bytes: ClassVar[int] = MAX_MESSAGE_BYTES
 
 
@@ -254,6 +260,8 @@ class Admitted(Message):
     session_id: Id
     call_id: Id
     ice_servers: IceServers = []
+    # Set on a peer link only (hub/groupcall.py): the role of the participant to offer to.
+    role: Role | None = None
 
 
 class Declined(Message):
@@ -378,7 +386,7 @@ class AppointmentResult(Message):
     appointment_at: Annotated[str, Field(max_length=40)] | None = None
     opens_at: Annotated[str, Field(max_length=40)] | None = None
     language: Language | None = None
-    role: Literal["customer", "interpreter", "legal_representative", "other"] | None = None
+    role: Role | None = None
     max_bytes: ClassVar[int] = 512
 
 
