@@ -6,7 +6,10 @@ transceivers; :meth:`Loopback.answer` sends the camera self-view on the first an
 video (the advisor, during a call) on the second. :meth:`Loopback.set_remote_video` sets or
 replaces that second track at any time, also before the page has connected. A page that offers a
 third transceiver gets the advisor's shared screen on it (:meth:`Loopback.set_screen_video`, same
-rules). Audio never goes to the browser (the booth's speaker plays it).
+rules). In a group call the page's fourth and fifth transceivers carry the further participants
+(an interpreter joining from home, say: :meth:`Loopback.set_peer_video`), each tile labelled by
+the page with the role it hears of separately. Audio never goes to the browser (the booth's
+speaker plays it).
 
 Example::
 
@@ -31,6 +34,8 @@ from .errors import CallError
 from .timestamps import RisingTimestamps, RisingTimestampTrack
 
 log = logging.getLogger("videokiosk.loopback")
+#: Further participants a booth can show: four parties at most, the booth and the advisor among them.
+PEER_SLOTS = 2
 
 
 class Loopback:
@@ -49,8 +54,10 @@ class Loopback:
         self._camera_track = camera_track
         self._codec = passthrough_codec
         self._relay = MediaRelay()
-        # The page's second and third transceivers: the advisor's camera and shared screen.
+        # The page's second and third transceivers: the advisor's camera and shared screen; then
+        # one per further participant of a group call.
         self._videos: dict[str, MediaStreamTrack | None] = {"remote": None, "screen": None}
+        self._videos.update({f"peer{i}": None for i in range(PEER_SLOTS)})
         self._senders: dict[str, RTCRtpSender] = {}
         self._pc: RTCPeerConnection | None = None
         self._self_track: MediaStreamTrack | None = None
@@ -60,6 +67,8 @@ class Loopback:
         #: Set while no connection to the page exists (await it to know the camera stopped here).
         self.idle = asyncio.Event()
         self.idle.set()
+        #: Called after each answer to the page: a reloaded page learns again what it shows.
+        self.when_answered: Callable[[], None] | None = None
 
     @property
     def active(self) -> bool:
@@ -104,6 +113,8 @@ class Loopback:
             async def _state() -> None:
                 log.info("loopback: %s", pc.connectionState)
 
+            if self.when_answered is not None:
+                self.when_answered()
             return pc.localDescription.sdp
 
     def set_remote_video(self, track: MediaStreamTrack | None) -> None:
@@ -113,6 +124,12 @@ class Loopback:
     def set_screen_video(self, track: MediaStreamTrack | None) -> None:
         """Show ``track`` as the advisor's shared screen (None: not sharing)."""
         self._set("screen", track)
+
+    def set_peer_video(self, index: int, track: MediaStreamTrack | None) -> None:
+        """Show ``track`` in the page's tile ``index`` (0 or 1) of further participants."""
+        if not 0 <= index < PEER_SLOTS:
+            raise CallError(f"the kiosk page shows {PEER_SLOTS} further participants at most")
+        self._set(f"peer{index}", track)
 
     def _set(self, slot: str, track: MediaStreamTrack | None) -> None:
         self._videos[slot] = track

@@ -15,13 +15,12 @@ from rtc.loopback import Loopback
 class Page:
     """Stands in for the kiosk page's side: two receive-only video transceivers, nothing sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, videos: int = 2) -> None:
         self.pc = RTCPeerConnection()
-        self.tracks: dict[str, asyncio.Future] = {}
-        for _ in range(2):
+        for _ in range(videos):
             self.pc.addTransceiver("video", direction="recvonly")
         loop = asyncio.get_running_loop()
-        self.tracks = {"0": loop.create_future(), "1": loop.create_future()}
+        self.tracks: dict[str, asyncio.Future] = {str(mid): loop.create_future() for mid in range(videos)}
 
         @self.pc.on("track")
         def on_track(track):
@@ -108,6 +107,25 @@ async def test_the_page_keeps_getting_video_when_a_new_track_starts_its_clock_ag
         loopback.set_remote_video(VideoStreamTrack())  # timestamps from 0 again
         for _ in range(5):
             await page.frame("1")
+    finally:
+        await loopback.close()
+        await page.pc.close()
+
+
+async def test_a_group_call_shows_further_participants_in_their_own_tiles(camera):
+    """The page's fourth and fifth transceivers: an interpreter and a legal representative."""
+    loopback = Loopback(camera.video_track)
+    answered = []
+    loopback.when_answered = lambda: answered.append(True)  # the peer links tell a reloaded page again
+    page = Page(videos=5)
+    try:
+        loopback.set_peer_video(1, VideoStreamTrack())  # before the page is there: kept for it
+        answer = await loopback.answer(await page.offer())
+        assert answer.count("a=sendonly") == 5 and answered == [True]
+        await page.accept(answer)
+        assert (await page.frame("4")).width > 0
+        with pytest.raises(CallError, match="2 further participants at most"):
+            loopback.set_peer_video(2, VideoStreamTrack())
     finally:
         await loopback.close()
         await page.pc.close()
