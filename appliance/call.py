@@ -40,6 +40,8 @@ from rtc.codecs import prefer_codec
 from rtc.quality import AdaptiveVideoTrack, QualityMonitor, QualitySample, call_grade
 from rtc.jitter import use_marker_jitter_buffer
 from rtc.sdp import with_start_bitrate
+from rtc.audiocopy import OwnAudioTrack
+from rtc.audiomix import MixingSpeaker
 
 from .hublink import HubConnection
 
@@ -164,7 +166,8 @@ class BoothCall:
             # re-encode): the offer then lists that codec alone. Others send frames, any codec.
             codec = getattr(self._camera, "passthrough_codec", None)
             video = AdaptiveVideoTrack(self._camera.video_track(encoded=True) if codec else self._camera.video_track())
-            self._tracks = [video, _MutableAudio(self._microphone.audio_track(), self)]
+            # A private copy of each microphone frame: a peer link's track shares the device's frames.
+            self._tracks = [video, OwnAudioTrack(self._microphone.audio_track(), muted=lambda: self.muted)]
             for track in self._tracks:
                 pc.addTrack(track)
             if codec and not prefer_codec([t for t in pc.getTransceivers() if t.kind == "video"], codec):
@@ -294,28 +297,6 @@ class BoothCall:
             await pc.close()
 
 
-class _MutableAudio(MediaStreamTrack):
-    """The microphone track, replaced by silence while the customer has muted."""
-
-    kind = "audio"
-
-    def __init__(self, source: MediaStreamTrack, call: BoothCall) -> None:
-        super().__init__()
-        self._source = source
-        self._call = call
-
-    async def recv(self):
-        frame = await self._source.recv()
-        if self._call.muted:
-            for plane in frame.planes:
-                plane.update(bytes(plane.buffer_size))
-        return frame
-
-    def stop(self) -> None:
-        super().stop()
-        self._source.stop()
-
-
 def call_for(booth) -> BoothCall:
     """``call_factory`` for :class:`appliance.daemon.Booth` (after ``hub_link_for``)."""
     from .daemon import technical_info
@@ -357,5 +338,10 @@ def call_for(booth) -> BoothCall:
     from .chat import BoothChat
 
     chat = BoothChat(link, booth.server, booth.loopback, booth.session)  # issue 9: chat, screen sharing
-    return BoothCall(link, d.camera, d.microphone, d.speaker, booth.loopback, technical_info=info,
+    speaker = MixingSpeaker(d.speaker)  # the advisor's voice, and in a group call the others' too
+    call = BoothCall(link, d.camera, d.microphone, speaker, booth.loopback, technical_info=info,
                      on_quality=quality, on_summary=summary, ice=prober, extensions=[chat])
+    from .peerlink import peer_links_for
+
+    call.peer_links = peer_links_for(booth, call, speaker)  # further participants (appliance/peerlink.py)
+    return call

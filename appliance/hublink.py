@@ -80,6 +80,9 @@ class HubConnection:
         self.when_changed: Callable[[bool], None] | None = None
         #: Hub messages handled elsewhere, by message class (chat, screen_share, waiting_note: appliance/chat.py).
         self.handlers: dict[type[p.Message], Callable[[Any], Awaitable[None]]] = {}
+        #: Asked first about every hub message; True: it concerned a link to another participant
+        #: of the appointment, not this booth's call (appliance/peerlink.py).
+        self.peer_router: Callable[[p.Message], Awaitable[bool]] | None = None
 
     # --- wiring -------------------------------------------------------------------------------
 
@@ -206,6 +209,8 @@ class HubConnection:
     # --- what the hub says --------------------------------------------------------------------
 
     async def _dispatch(self, msg: p.Message) -> None:
+        if self.peer_router is not None and await self.peer_router(msg):
+            return
         match msg:
             case p.Welcome():
                 self.ice_servers = list(msg.ice_servers)

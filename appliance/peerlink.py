@@ -1,0 +1,276 @@
+"""The booth in a small group call: one more peer connection per further participant.
+
+In an appointment with an interpreter (or a legal representative ...) joining from home, the hub
+links the participants to each other with *peer links* (hub/groupcall.py): each has its own call
+id, and the hub relays its offer/answer/candidates like the call's. The booth's call with the
+advisor stays :class:`~appliance.call.BoothCall`; :class:`PeerLinks` holds the links next to it:
+
+- a link is built only once the hub says so: ``admitted`` for a link (the booth is the newcomer
+  and offers) or a link's ``offer`` (the other was first; the booth answers), and only while the
+  booth's customer is in the call: in the waiting room nothing is transmitted, no link exists;
+- each link is an aiortc peer connection fed from the same devices as the call: a camera track on
+  the camera's one timeline (hw ``VideoTimeline``: no track has a clock of its own) and a private
+  copy of every microphone frame (:class:`~rtc.audiocopy.OwnAudioTrack`), silent while muted;
+- the participant's voice joins the advisor's on the speaker (:class:`~rtc.audiomix.MixingSpeaker`)
+  and their picture goes to the kiosk page's tile for further participants
+  (:meth:`~rtc.loopback.Loopback.set_peer_video`); the page is told the tile's role (a
+  ``peers`` message), never a name, for there is none to tell;
+- a link ends when the hub ends it (``call_ended``: the other left), when its media path fails
+  (the booth hangs up), or when the booth's call ends. The call with the advisor goes on without it.
+
+Example::
+
+    links = PeerLinks(link, camera, microphone, MixingSpeaker(speaker), loopback,
+                      in_call=lambda: session.state is State.CALL, muted=lambda: call.muted)
+    link.peer_router = links.route       # the hub link hands it every message first
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.sdp import candidate_from_sdp
+
+from hw.base import Camera, Microphone
+from rtc import protocol as p
+from rtc.audiocopy import OwnAudioTrack
+from rtc.audiomix import MixingSpeaker
+from rtc.loopback import PEER_SLOTS
+
+from .call import rtc_configuration
+
+log = logging.getLogger("videokiosk.peerlink")
+
+
+def remote_candidate(msg: p.Candidate):
+    """The aiortc candidate of a trickled ``candidate`` message, or None (end-of-candidates, or
+    one aiortc cannot read: it keeps checking what it has)."""
+    text = msg.candidate.removeprefix("candidate:").strip()
+    if not text:
+        return None
+    try:
+        candidate = candidate_from_sdp(text)
+    except (ValueError, IndexError):
+        return None
+    candidate.sdpMid = msg.sdp_mid
+    candidate.sdpMLineIndex = msg.sdp_mline_index
+    return candidate
+
+
+class PeerLink:
+    """One link to another participant of the appointment: its own peer connection."""
+
+    def __init__(self, call_id: str, role: str | None, slot: int, owner: "PeerLinks",
+                 servers: list[p.IceServer]) -> None:
+        self.call_id, self.role, self.slot = call_id, role, slot
+        self._owner = owner
+        self.lock = asyncio.Lock()  # the link's messages are handled one at a time, in order
+        self.pc = RTCPeerConnection(rtc_configuration(servers))
+        self._tracks: list[MediaStreamTrack] = [owner.camera.video_track(),
+                                                OwnAudioTrack(owner.microphone.audio_track(), owner.muted)]
+        for track in self._tracks:
+            self.pc.addTrack(track)
+        self._voice: MediaStreamTrack | None = None
+        self._watcher: asyncio.Task | None = None
+        self._pending: list[p.Candidate] = []
+        self._described = False
+        self.closed = False
+        #: Frames decoded from the participant's camera (memory only) and when the first came.
+        self.remote_frames = 0
+        self.last_remote_frame = None
+        self.first_frame = asyncio.Event()
+        self.pc.on("track", self._on_track)
+        self.pc.on("connectionstatechange", self._on_state)
+
+    async def offer(self) -> None:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        await self._owner.send(p.Offer(call_id=self.call_id, sdp=self.pc.localDescription.sdp))
+
+    async def answer(self, sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await self._described_now()
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        await self._owner.send(p.Answer(call_id=self.call_id, sdp=self.pc.localDescription.sdp))
+
+    async def answered(self, sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        await self._described_now()
+
+    async def candidate(self, msg: p.Candidate) -> None:
+        if not self._described:
+            self._pending.append(msg)
+        elif (candidate := remote_candidate(msg)) is not None:
+            await self.pc.addIceCandidate(candidate)
+
+    async def _described_now(self) -> None:
+        self._described = True
+        pending, self._pending = self._pending, []
+        for msg in pending:
+            await self.candidate(msg)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            self._voice = track
+            asyncio.ensure_future(self._owner.speaker.add(track))
+            return
+        relay = MediaRelay()
+        self._watcher = asyncio.ensure_future(self._watch(relay.subscribe(track, buffered=False)))
+        self._owner.loopback.set_peer_video(self.slot, relay.subscribe(track))
+
+    async def _watch(self, track: MediaStreamTrack) -> None:
+        """Drain the participant's video (nothing queues up) and note that frames arrive."""
+        try:
+            while True:
+                self.last_remote_frame = await track.recv()
+                self.remote_frames += 1
+                self.first_frame.set()
+        except MediaStreamError:
+            return
+
+    def _on_state(self) -> None:
+        log.info("peer link %s: %s", self.call_id, self.pc.connectionState)
+        if self.pc.connectionState == "failed" and not self.closed:
+            # The media path died: tell the hub, which ends the link at both ends.
+            asyncio.ensure_future(self._owner.hang_up(self.call_id))
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._owner.loopback.set_peer_video(self.slot, None)
+        if self._voice is not None:
+            await self._owner.speaker.discard(self._voice)
+        if self._watcher is not None:
+            self._watcher.cancel()
+        for track in self._tracks:
+            track.stop()
+        await self.pc.close()
+
+
+class PeerLinks:
+    """The booth's peer links of the current call, built and ended as the hub says."""
+
+    def __init__(
+        self,
+        link: Any,
+        camera: Camera,
+        microphone: Microphone,
+        speaker: MixingSpeaker,
+        loopback: Any,
+        *,
+        in_call: Callable[[], bool],
+        muted: Callable[[], bool] = lambda: False,
+        broadcast: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self._link = link  # appliance.hublink.HubConnection: call_id, ice_servers, send()
+        self.camera, self.microphone, self.speaker, self.loopback = camera, microphone, speaker, loopback
+        self._in_call = in_call
+        self.muted = muted
+        self._broadcast = broadcast
+        self.links: dict[str, PeerLink] = {}
+        self.changed = asyncio.Event()  # set whenever a link comes or goes (tests wait on it)
+        loopback.when_answered = self.tell_page
+
+    async def send(self, msg: p.Message) -> None:
+        await self._link.send(msg)
+
+    def peers_message(self) -> dict[str, Any]:
+        """The kiosk page's ``peers`` message: which tile shows whom (by role)."""
+        return {"type": "peers", "peers": [{"slot": k.slot, "role": k.role} for k in self.links.values()]}
+
+    def tell_page(self) -> None:
+        if self._broadcast is not None:
+            self._broadcast(self.peers_message())
+
+    # --- what the hub link hands over ---------------------------------------------------------
+
+    async def route(self, msg: p.Message) -> bool:
+        """Handle ``msg`` if it concerns a peer link (True); the hub link handles the rest."""
+        call_id = getattr(msg, "call_id", None)
+        if not isinstance(call_id, str):
+            return False
+        known = self.links.get(call_id)
+        if known is not None and isinstance(msg, (p.Answer, p.Candidate, p.CallEnded)):
+            asyncio.ensure_future(self._in_order(known, msg))
+            return True
+        # A link the hub starts: only while the booth is in a call, never for the call itself.
+        starts_link = isinstance(msg, (p.Admitted, p.Offer)) and known is None
+        if not starts_link or self._link.call_id is None or call_id == self._link.call_id:
+            return False
+        if not self._in_call() or len(self.links) >= PEER_SLOTS:
+            log.info("peer link %s refused: %s", call_id, "no call" if not self._in_call() else "no free tile")
+            await self.hang_up(call_id)
+            return True
+        servers = list(msg.ice_servers) if isinstance(msg, p.Admitted) else list(self._link.ice_servers)
+        slot = min(set(range(PEER_SLOTS)) - {k.slot for k in self.links.values()})
+        new = self.links[call_id] = PeerLink(call_id, msg.role, slot, self, servers)
+        log.info("peer link %s: %s (%s)", call_id, "offering" if isinstance(msg, p.Admitted) else "answering", msg.role)
+        self._changed()
+        asyncio.ensure_future(self._in_order(new, msg))
+        return True
+
+    async def _in_order(self, link: PeerLink, msg: p.Message) -> None:
+        async with link.lock:
+            if link.closed:
+                return
+            try:
+                match msg:
+                    case p.Admitted():
+                        await link.offer()
+                    case p.Offer(sdp=sdp):
+                        await link.answer(sdp)
+                    case p.Answer(sdp=sdp):
+                        await link.answered(sdp)
+                    case p.Candidate():
+                        await link.candidate(msg)
+                    case p.CallEnded():
+                        await self._end(link)
+            except Exception as exc:  # a broken description ends this link, never the call
+                log.warning("peer link %s: %s failed (%s); hanging up", link.call_id, msg.type, type(exc).__name__)
+                await self.hang_up(link.call_id)
+
+    async def hang_up(self, call_id: str) -> None:
+        link = self.links.get(call_id)
+        if link is not None:
+            await self._end(link)
+        await self.send(p.Hangup(call_id=call_id, reason="ended"))
+
+    async def _end(self, link: PeerLink) -> None:
+        if self.links.get(link.call_id) is link:
+            del self.links[link.call_id]
+            self._changed()
+        await link.close()
+        log.info("peer link %s: ended", link.call_id)
+
+    async def close_all(self) -> None:
+        """The booth's call is over: every link with it (the hub ends them on its side too)."""
+        for link in list(self.links.values()):
+            await self._end(link)
+
+    def _changed(self) -> None:
+        self.tell_page()
+        self.changed.set()
+
+
+def peer_links_for(booth: Any, call: Any, speaker: MixingSpeaker) -> PeerLinks:
+    """Wire :class:`PeerLinks` into a booth daemon next to its ``call`` (see ``appliance.call.call_for``)."""
+    from .session import State
+
+    session, link = booth.session, booth.session.hub
+    links = PeerLinks(link, booth.devices.camera, booth.devices.microphone, speaker, booth.loopback,
+                      in_call=lambda: session.state is State.CALL, muted=lambda: call.muted,
+                      broadcast=booth.server.broadcast)
+    link.peer_router = links.route
+
+    def follow(snapshot: dict[str, Any]) -> None:
+        if snapshot["state"] != State.CALL and links.links:
+            asyncio.ensure_future(links.close_all())
+
+    session.subscribe(follow)
+    return links
