@@ -36,6 +36,7 @@ from aiortc.sdp import candidate_from_sdp
 from hw.base import Camera, Microphone, Speaker
 from rtc import protocol as p
 from rtc.ice import IceProber
+from rtc.icepace import use_prompt_ice
 from rtc.codecs import prefer_codec
 from rtc.quality import AdaptiveVideoTrack, QualityMonitor, QualitySample, call_grade
 from rtc.jitter import use_marker_jitter_buffer
@@ -175,6 +176,7 @@ class BoothCall:
             for extension in self._extensions:
                 extension.attach(pc, call_id)
             use_marker_jitter_buffer(pc)  # the advisor's frames decode one frame interval sooner
+            use_prompt_ice(pc)  # connected when the checks succeed, not at aioice's next tick
             self._monitor = QualityMonitor(pc, video, interval_s=self._quality_interval_s,
                                            on_sample=lambda sample: self._quality(call_id, video, sample))
             pc.on("track", self._on_track)

@@ -83,17 +83,30 @@ export class Call {
     await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
     // Chat and screen sharing (chat.js, share.js) add their parts here, before the answer.
     document.dispatchEvent(new CustomEvent("vk-peer", { detail: { pc, callId: this.callId } }));
-    let stream;
-    try {
-      stream = await this.prepareMedia();
-    } catch (err) {
-      stream = null; // still receive the customer; the advisor sees the media error
-    }
-    const sending = new Set(pc.getSenders().map((sender) => sender.track));
-    if (stream) for (const track of stream.getTracks()) if (!sending.has(track)) pc.addTrack(track, stream);
+    // The answer does not wait for the camera (getUserMedia can take longer than the whole
+    // answer): the first audio and video transceivers send, and the tracks join by replaceTrack.
+    const slots = this.cameraSlots(pc);
+    for (const tr of Object.values(slots)) if (!tr.sender.track) tr.direction = "sendrecv";
     await pc.setLocalDescription(await pc.createAnswer());
     this.send({ type: "answer", call_id: this.callId, sdp: pc.localDescription.sdp });
     this.timings.answerAt = performance.timeOrigin + performance.now();
+    this.prepareMedia().then((stream) => {
+      if (pc !== this.pc) return;
+      for (const track of stream.getTracks()) {
+        const tr = slots[track.kind];
+        if (tr && !tr.sender.track) tr.sender.replaceTrack(track);
+      }
+    }, () => {}); // still receive the customer; the advisor sees the media error
+  }
+
+  // The booth's offer lists audio, then the camera's video, then the screen-share slot (share.js).
+  cameraSlots(pc) {
+    const slots = {};
+    for (const tr of pc.getTransceivers()) {
+      const kind = tr.receiver.track.kind;
+      if (!slots[kind]) slots[kind] = tr;
+    }
+    return slots;
   }
 
   newPeerConnection() {
