@@ -4,6 +4,11 @@
 // microphone, speaker and connection, and is itself the WebRTC peer of the advisor (via the hub's
 // /ws/guest, which speaks the booth protocol, docs/protocol.md). app.js stays as it is: it asks
 // window.vkTransport() for its "socket". Nothing is sent before the advisor admits.
+// Chat, the advisor's shared screen and the waiting-room note: browser_chat.js; the customer's own
+// mute and camera toggles: browser_controls.js.
+import { HomeChat } from "./browser_chat.js";
+import { HomeControls } from "./browser_controls.js";
+
 const CHECKS = ["camera", "microphone", "speaker", "upload", "download"];
 const MIN_KBPS = 350; // the booth's thresholds (appliance/session_parts.py)
 const GOOD_KBPS = 750;
@@ -38,6 +43,10 @@ class LocalBooth extends EventTarget {
     this.callId = null;
     this.peers = new Map(); // call id -> peer connection to another participant (group call)
     this.loop = null; // the page's self-view connection (app.js SelfView), answered here
+    this.screenVideo = null; // the advisor's shared screen, while sharing
+    this.chat = new HomeChat({ emit: (message) => this.emit(message), viaHub: (message) => this.hub(message),
+      onScreen: (track) => { this.screenVideo = track; this.showScreen(); } });
+    this.controls = new HomeControls((off) => this.intent("set_camera", { off }).catch(() => this.emit({ type: "error" })));
     setTimeout(() => this.open(), 0); // after app.js has added its listeners
   }
 
@@ -47,6 +56,7 @@ class LocalBooth extends EventTarget {
     const msg = JSON.parse(text);
     if (msg.type === "intent") this.intent(msg.event, msg.data || {}).catch(() => this.emit({ type: "error" }));
     else if (msg.type === "offer") this.answerSelfView(msg.sdp);
+    else if (msg.type === "chat" && !this.chat.send(String(msg.text || ""))) this.emit({ type: "error" });
   }
 
   emit(message) { this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) })); }
@@ -62,12 +72,16 @@ class LocalBooth extends EventTarget {
     if (this.state === "waiting") {
       snap.waiting = { ...this.waiting, appointment_time: this.appointment && this.appointment.appointment_local, details: this.details };
     }
-    if (this.state === "call") snap.call = { call_id: this.callId };
+    if (this.state === "call") snap.call = { call_id: this.callId, muted: this.controls.muted, camera_off: this.controls.cameraOff };
     if (this.state === "goodbye") snap.goodbye = this.goodbye;
     return snap;
   }
 
-  publish() { this.emit({ type: "state", state: this.snapshot() }); }
+  publish() {
+    const snap = this.snapshot();
+    this.emit({ type: "state", state: snap });
+    this.controls.render(snap);
+  }
 
   async open() {
     const { ok, data } = await post("/api/join", { token });
@@ -97,6 +111,12 @@ class LocalBooth extends EventTarget {
     else if (event === "set_details" && this.state === "waiting") {
       this.details = { name: data.name ?? null, customer_number: data.customer_number ?? null };
       this.hub({ type: "waiting_update", session_id: this.sessionId, ...this.details });
+    } else if (event === "set_muted" && this.state === "call" && typeof data.muted === "boolean") {
+      this.controls.muted = data.muted; // "Stummschalten": the microphone track sends silence
+      this.controls.apply(this.callStream);
+    } else if (event === "set_camera" && this.state === "call" && typeof data.off === "boolean") {
+      this.controls.cameraOff = data.off; // the camera track sends black frames
+      this.controls.apply(this.callStream);
     } else if (event === "end_call" && this.state === "call") {
       this.hub({ type: "hangup", call_id: this.callId, reason: "ended" });
       this.endCall("survey");
@@ -243,8 +263,26 @@ class LocalBooth extends EventTarget {
       this.inbox = (this.inbox || Promise.resolve()).then(() => this.fromHub(JSON.parse(event.data))).catch(() => {});
     });
     ws.addEventListener("close", () => {
-      if (this.ws === ws && (this.state === "waiting" || this.state === "call")) setTimeout(() => this.connect(), 1000);
+      if (this.ws === ws && (this.state === "waiting" || this.state === "call")) setTimeout(() => this.reconnect(ws), 1000);
     });
+  }
+
+  // The socket is gone (network, hub restart): back in, unless the hub refuses this browser's pass
+  // (the appointment is over or cancelled, or the link was replaced): then say so, as on opening.
+  async reconnect(ws) {
+    if (this.ws !== ws || (this.state !== "waiting" && this.state !== "call")) return;
+    const response = await fetch("/api/join/pass", { cache: "no-store" }).catch(() => null);
+    if (this.ws !== ws) return;
+    if (response && (response.status === 401 || response.status === 410)) {
+      const data = await response.json().catch(() => ({}));
+      this.endCall(null);
+      this.ws = null;
+      this.state = "appointment";
+      this.refusal = { error: data.reason || "pass_lost", opens_at: null };
+      this.publish();
+    } else {
+      this.connect();
+    }
   }
 
   hub(message) {
@@ -271,6 +309,8 @@ class LocalBooth extends EventTarget {
         if (pc && msg.candidate) await pc.addIceCandidate({ candidate: msg.candidate, sdpMid: msg.sdp_mid, sdpMLineIndex: msg.sdp_mline_index });
         return;
       }
+      case "chat": case "screen_share": this.chat.receive(msg); return; // the hub's fallback path
+      case "waiting_note": this.chat.note(msg, this.sessionId, this.state); return;
       case "call_ended":
         if (msg.call_id === this.callId) this.endCall("survey");
         else if (peer) this.endPeer(msg.call_id);
@@ -324,9 +364,12 @@ class LocalBooth extends EventTarget {
     this.callId = callId;
     this.iceServers = iceServers;
     this.state = "call";
+    this.controls.reset();
     this.publish();
     this.callStream = await navigator.mediaDevices.getUserMedia(MEDIA);
+    this.controls.apply(this.callStream);
     const pc = this.connection(callId, iceServers, (event) => {
+      if (this.chat.claims(event)) return; // the advisor's screen slot: shown only while sharing
       if (event.track.kind === "video") { this.remoteVideo = event.track; this.showRemote(); }
       if (event.track.kind === "audio") {
         this.speaker = this.speaker || new Audio();
@@ -335,6 +378,7 @@ class LocalBooth extends EventTarget {
       }
     });
     this.pc = pc;
+    this.chat.attach(pc, callId); // the chat channel and the screen slot, before the offer
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "connected") this.hub({ type: "call_info", call_id: callId, ...this.rates });
     };
@@ -347,6 +391,7 @@ class LocalBooth extends EventTarget {
     for (const callId of [...this.peers.keys()]) this.endPeer(callId);
     if (this.pc) this.pc.close();
     this.pc = null;
+    this.chat.end(); // the transcript and the shared screen are gone with the call
     this.remoteVideo = null;
     this.stopMedia("callStream");
     if (this.speaker) this.speaker.srcObject = null;
@@ -363,6 +408,7 @@ class LocalBooth extends EventTarget {
     for (const transceiver of loop.getTransceivers()) transceiver.direction = "sendonly";
     this.showSelf();
     this.showRemote();
+    this.showScreen();
     await loop.setLocalDescription(await loop.createAnswer());
     if (loop.iceGatheringState !== "complete") {
       await new Promise((resolve) => {
@@ -381,6 +427,12 @@ class LocalBooth extends EventTarget {
 
   showRemote() {
     if (this.loop && this.remoteVideo && this.loop.getTransceivers()[1]) this.loop.getTransceivers()[1].sender.replaceTrack(this.remoteVideo);
+  }
+
+  // The page's third video (chat.js shows it large while sharing), as the booth's loopback does.
+  showScreen() {
+    const slot = this.loop && this.loop.getTransceivers()[2];
+    if (slot) slot.sender.replaceTrack(this.screenVideo).catch(() => {});
   }
 }
 

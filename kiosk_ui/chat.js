@@ -1,14 +1,24 @@
 // The chat on the call screen and the advisor's shared screen. Lines come from the daemon
-// (appliance/chat.py) and exist only in this page's DOM until the call ends ("chat_clear") or the
-// page resets. A link is shown as text and as a QR code to scan with a phone: nothing here is
-// ever a clickable link, and the page never navigates anywhere.
+// (appliance/chat.py) or, for a customer at home, from browser_chat.js (the same messages), and
+// exist only in this page's DOM until the call ends ("chat_clear") or the page resets. On the
+// booth a link is shown as text and as a QR code to scan with a phone; at home (no QR code in the
+// line) as text to copy. Nothing here is ever a clickable link; the page never navigates anywhere.
 import { key } from "./keyboard.js";
 import { format } from "./i18n.js";
 import { DEFAULT_LAYOUT, LAYOUTS, PUNCTUATION } from "./chatkeys.js";
 
 const $ = (selector) => document.querySelector(selector);
 const SVG = "http://www.w3.org/2000/svg";
-const MAX_CHARS = 500; // rtc/protocol.py CHAT_MAX_CHARS
+export const MAX_CHARS = 500; // rtc/protocol.py CHAT_MAX_CHARS
+// http(s) links and bare www. addresses; trailing punctuation belongs to the sentence
+// (the same rule as appliance/chat.py find_links, for the home page that has no daemon).
+const LINK = /(?:https?:\/\/|www\.)[^\s<>"'{}|\\^`]+/gi;
+const MAX_LINKS_PER_LINE = 3;
+
+export function findLinks(text) {
+  return Array.from(String(text).matchAll(LINK), (m) => m[0].replace(/[.,;:!?)\]]+$/, ""))
+    .filter((link) => link.length > 4).slice(0, MAX_LINKS_PER_LINE);
+}
 
 export class ChatPanel {
   constructor(send) {
@@ -25,8 +35,9 @@ export class ChatPanel {
       this.send({ type: "chat", text: text.slice(0, MAX_CHARS) });
       $("#chat-input").value = "";
     });
-    // The customer has seen the cue once they touch the chat.
-    $("#chat").addEventListener("pointerdown", () => { $("#chat-new").hidden = true; });
+    // The customer has seen the cue once they touch the chat. Not on pointerdown: the banner
+    // going away moves the form, and the tap would miss the button it was aimed at.
+    for (const kind of ["click", "focusin"]) $("#chat").addEventListener(kind, () => { $("#chat-new").hidden = true; });
   }
 
   // Messages from the daemon; returns false for those that are not the chat's.
@@ -61,7 +72,7 @@ export class ChatPanel {
     text.className = "chat-text";
     text.textContent = line.text;
     li.append(who, text);
-    for (const link of line.links || []) li.append(this.qrFigure(link));
+    for (const link of line.links || []) li.append(Array.isArray(link.qr) ? this.qrFigure(link) : this.linkFigure(link));
     $("#chat-list").append(li);
     li.scrollIntoView({ block: "end" });
     if (line.sender === "advisor") this.cue();
@@ -89,16 +100,29 @@ export class ChatPanel {
     path.setAttribute("d", d);
     path.setAttribute("fill", "#000");
     svg.append(background, path);
+    figure.append(svg, this.linkCaption("chat.scan", link.url));
+    return figure;
+  }
+
+  // At home: the link as plain text the customer can select and copy (never opened from here).
+  linkFigure(link) {
+    const figure = document.createElement("figure");
+    figure.className = "chat-qr chat-link";
+    figure.append(this.linkCaption("chat.copy_link", link.url));
+    return figure;
+  }
+
+  // "<lead> <url>": the url as text in its own direction, never a link.
+  linkCaption(leadKey, url) {
     const caption = document.createElement("figcaption");
     const lead = document.createElement("span");
-    lead.dataset.t = "chat.scan";
-    lead.textContent = this.text("chat.scan");
-    const url = document.createElement("bdi");
-    url.className = "chat-url";
-    url.textContent = link.url;
-    caption.append(lead, " ", url);
-    figure.append(svg, caption);
-    return figure;
+    lead.dataset.t = leadKey;
+    lead.textContent = this.text(leadKey);
+    const text = document.createElement("bdi");
+    text.className = "chat-url";
+    text.textContent = String(url);
+    caption.append(lead, " ", text);
+    return caption;
   }
 
   // A new message: a visible banner and a short two-tone chime (the page has no microphone, but
