@@ -99,7 +99,7 @@ def add_guest_routes(app: web.Application) -> None:
     desk.purgers.extend([purge_guest_consents, purge_guest_passes])
     groups = GroupCalls(app[APP_HUB])  # extra participants of one appointment see each other
     app[APP_HUB].listeners.append(groups)
-    passes = GuestPasses(desk.db, desk.book, desk.clock, desk.config.store.retention_days)  # survive a restart
+    passes = GuestPasses(desk.db, desk.book, desk.clock)  # in the database: they survive a restart
     db: sqlite_utils.Database = desk.db
     for name, (columns, pk) in SCHEMA.items():
         db[name].create(columns, pk=pk, if_not_exists=True)

@@ -5,10 +5,12 @@ alone is stored, with the participant and appointment it belongs to. Kept in the
 pass survives a hub restart, so a participant at home is not logged out mid-appointment.
 
 A pass is personal data only in that it links to a participant (and, through the calls it made,
-to their call rows, so a withdrawal can delete those at once). So it lives no longer than the
-appointment: its ``expires_at`` is the appointment's end (plus the grace period), never more than
-the retention period, and :func:`purge_guest_passes` (run by the hub's hourly purge) deletes it then.
-A pass is refused as soon as its appointment is cancelled, changed (new links were mailed) or over.
+to their call rows, so a withdrawal can delete those at once). So it lives exactly as long as the
+participant's row: it carries the appointment's ``expires_at`` (the end of its window plus the
+retention period, 14 days at most), and :func:`purge_guest_passes` (run by the hub's hourly purge)
+deletes it then, or as soon as its participant row is gone (the appointment was changed and new
+links were mailed). A pass is *accepted* only while the appointment's window is open and it is
+not cancelled; until the purge the hub can still tell the page why not ("expired").
 
 Example::
 
@@ -25,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlite_utils
 
@@ -64,12 +66,10 @@ class GuestPass:
 class GuestPasses:
     """Issue and check guest passes; the appointment book decides whether the link still holds."""
 
-    def __init__(self, db: sqlite_utils.Database, book: AppointmentBook, clock: Clock,
-                 retention_days: int = 14) -> None:
+    def __init__(self, db: sqlite_utils.Database, book: AppointmentBook, clock: Clock) -> None:
         self._db = db
         self._book = book
         self._clock = clock
-        self._retention = timedelta(days=retention_days)
         for name, (columns, pk) in SCHEMA.items():
             db[name].create(columns, pk=pk, if_not_exists=True)
             db[name].create_index(["expires_at"], if_not_exists=True)
@@ -77,8 +77,7 @@ class GuestPasses:
     def issue(self, admission: Admission) -> str:
         """A new pass for ``admission``; returns the cookie value (never stored)."""
         key = secrets.token_urlsafe(32)
-        now = self._clock.now()
-        expires = min(admission.appointment.closes_at, now + self._retention)
+        expires = self._book.expiry_for(admission.appointment)  # with the appointment's own rows
         self._db["guest_passes"].insert({
             "pass_hash": _hash(key), "participant_id": admission.participant.participant_id,
             "appointment_id": admission.appointment.appointment_id, "expires_at": expires.isoformat()})
@@ -104,7 +103,7 @@ class GuestPasses:
         if participant is None:  # the appointment was changed (new links mailed) or deleted
             raise PassRefused("this link has been replaced: please open the link from your latest invitation",
                               "pass_lost")
-        if now > appointment.closes_at or now >= datetime.fromisoformat(row["expires_at"]):
+        if now > appointment.closes_at:
             raise PassRefused("the appointment is over: this link no longer works", "expired")
         return GuestPass(row["pass_hash"], Admission(appointment, participant))
 
@@ -130,8 +129,10 @@ class GuestPasses:
 
 
 def purge_guest_passes(db: sqlite_utils.Database, now: datetime) -> int:
-    """Delete every pass (and its call links) past its expiry, in one transaction."""
+    """Delete every pass past its expiry or without its participant row (and their call links)."""
     with db.conn:
-        gone = db.execute("DELETE FROM guest_pass_calls WHERE expires_at <= ?", [now.isoformat()]).rowcount
-        gone += db.execute("DELETE FROM guest_passes WHERE expires_at <= ?", [now.isoformat()]).rowcount
+        gone = db.execute("DELETE FROM guest_passes WHERE expires_at <= ? OR participant_id NOT IN "
+                          "(SELECT participant_id FROM appointment_participants)", [now.isoformat()]).rowcount
+        gone += db.execute("DELETE FROM guest_pass_calls WHERE expires_at <= ? OR pass_hash NOT IN "
+                           "(SELECT pass_hash FROM guest_passes)", [now.isoformat()]).rowcount
     return gone

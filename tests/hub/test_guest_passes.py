@@ -9,15 +9,21 @@ import datetime as dt
 from contextlib import asynccontextmanager
 
 import aiohttp
+import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
+from playwright.sync_api import expect
 
 from hub.app import HubParts, make_app
 from hub.appointments import AppointmentBook, AppointmentDraft
 from hub.appointments_web import APP_DESK
+from hub.config import HubConfig
 from hub.guest_passes import SCHEMA
+from tests.support import LoopThread
 from videokiosk.clock import FakeClock
 
 from .conftest import PASSWORD, Socket
+from .test_appointments_browser import T, book, home_context, join_from_home, until  # noqa: F401 (fixture)
 
 DRAFT = {"starts_local": "2026-01-01T09:10", "customer_email": "kunde@example.org",
          "name": "Erika Mustermann"}  # FakeClock: 2026-01-01 09:00 Berlin; the link is open
@@ -108,15 +114,21 @@ async def test_a_home_participant_stays_logged_in_across_a_hub_restart_until_the
             r = await http.post(f"{url}/api/join/consent", json={"session_id": "s-home0002", "language": "de"},
                                 headers=headers(cookie))
             assert r.status == 410 and (await r.json())["reason"] == "expired"
-            # The hub's purge deletes the pass with the appointment: nothing links to the participant
-            desk = app[APP_DESK]
-            assert sum(purge(second.db, clock.now()) for purge in desk.purgers) >= 1
-            assert second.db["guest_passes"].count == 0
+            # The hub's purge deletes the pass with the appointment's rows (14 days after its window),
+            # not a second earlier: then nothing links to the participant any more
+            desk, [expiry] = app[APP_DESK], {row["expires_at"] for row in second.db["appointments"].rows}
+            assert {row["expires_at"] for row in second.db["guest_passes"].rows} == {expiry}
+            clock.advance(dt.datetime.fromisoformat(expiry) - clock.now() - dt.timedelta(seconds=1))
+            sum(purge(second.db, clock.now()) for purge in desk.purgers)
+            assert second.db["guest_passes"].count == 1
+            clock.advance(dt.timedelta(seconds=1))
+            assert sum(purge(second.db, clock.now()) for purge in desk.purgers) >= 3  # appointment, participant, pass
+            assert second.db["guest_passes"].count == 0 and second.db["appointment_participants"].count == 0
             r = await http.get(f"{url}/api/join/pass", headers=headers(cookie))
             assert r.status == 401 and (await r.json())["reason"] == "pass_lost"
 
 
-async def test_a_pass_is_refused_once_its_appointment_is_cancelled_or_changed_and_purged_within_14_days(running_hub):
+async def test_a_pass_is_refused_once_its_appointment_is_cancelled_or_changed_and_purged_with_it(running_hub):
     hub = running_hub
     clock, db = hub.parts.clock, hub.parts.db
     book = AppointmentBook(db, clock)
@@ -135,11 +147,57 @@ async def test_a_pass_is_refused_once_its_appointment_is_cancelled_or_changed_an
     for key in ("", "x" * 43):
         r = await hub.http.get(f"{hub.url}/api/join/pass", headers={"Cookie": f"vk_guest={key}"})
         assert r.status == 401
-    # Every pass row expires with its appointment, never later than the 14-day retention
-    horizon = clock.now() + dt.timedelta(days=14)
-    expiries = [dt.datetime.fromisoformat(row["expires_at"]) for row in db["guest_passes"].rows]
-    assert len(expiries) == 3 and all(e <= horizon for e in expiries)
+    # The changed appointment's old pass has no participant any more: the purge deletes it now;
+    # the others expire with their appointment's rows, 14 days after its window closes
     from hub.guest_passes import purge_guest_passes
 
-    assert purge_guest_passes(db, clock.now()) == 0
-    assert purge_guest_passes(db, horizon) == 3 and db["guest_passes"].count == 0
+    assert purge_guest_passes(db, clock.now()) == 1 and db["guest_passes"].count == 2
+    for name in ("cancelled", "kept"):
+        [row] = db["guest_passes"].rows_where("appointment_id = ?", [cookies[name][1].appointment_id])
+        assert row["expires_at"] == db["appointments"].get(cookies[name][1].appointment_id)["expires_at"]
+        assert dt.datetime.fromisoformat(row["expires_at"]) == cookies[name][1].closes_at + dt.timedelta(days=14)
+    assert purge_guest_passes(db, cookies["kept"][1].closes_at + dt.timedelta(days=14)) == 2
+    assert db["guest_passes"].count == 0
+
+
+# --- in the customer's own Chromium: the page rides out a restart, and says when the pass is over --
+
+
+def restart(lt: LoopThread, parts: HubParts, port: int) -> HubParts:
+    """Stop the hub serving on ``port`` and start a new one (new parts, same SQLite file) there."""
+
+    async def again() -> HubParts:
+        await lt._runners.pop().cleanup()  # noqa: SLF001 (the test's own server)
+        parts.db.conn.close()
+        fresh = HubParts.open(parts.config, clock=parts.clock)
+        runner = web.AppRunner(make_app(fresh), shutdown_timeout=2.0)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        lt._runners.append(runner)  # noqa: SLF001 (closed with the loop thread)
+        return fresh
+
+    return lt.run(again())
+
+
+@pytest.mark.browser
+def test_after_a_hub_restart_the_home_customer_is_waiting_again_and_an_expired_pass_is_explained(
+        loop_thread, tmp_path, home_context):  # noqa: F811
+    config = HubConfig.model_validate({"store": {"path": str(tmp_path / "hub.db")},
+                                       "mail": {"outbox_dir": str(tmp_path / "outbox")}})
+    parts = HubParts.open(config, clock=FakeClock(dt.datetime.now(dt.timezone.utc)))  # time moves on command
+    appointment, [customer] = book(parts, 10)
+    url = loop_thread.serve(make_app(parts))
+    home = join_from_home(home_context, url, customer.token)
+    [entry] = until(lambda: loop_thread.run(parts.state.waiting()))
+
+    parts = restart(loop_thread, parts, int(url.rsplit(":", 1)[1]))
+    # The page reconnected with its cookie and is back in the new hub's waiting room, same session
+    until(lambda: [e for e in loop_thread.run(parts.state.waiting()) if e.session_id == entry.session_id])
+    expect(home.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_visible(timeout=T)
+
+    # The appointment's window closes; when the page next connects, it says so instead of retrying
+    parts.clock.advance(appointment.closes_at - parts.clock.now() + dt.timedelta(seconds=1))
+    parts = restart(loop_thread, parts, int(url.rsplit(":", 1)[1]))
+    expect(home.get_by_text("Dieser Termin ist bereits vorbei.", exact=False)).to_be_visible(timeout=T)
+    expect(home.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_hidden()
+    assert loop_thread.run(parts.state.waiting()) == []
