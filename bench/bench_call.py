@@ -33,6 +33,7 @@ from hw.audio_fake import ToneMicrophone
 from hw.synthetic import SyntheticCamera
 
 RUNS = 12
+PHASES = ("booth_admitted", "offer_sent", "offer_in_browser", "answer_sent", "answer_received", "booth_connected")
 TARGET_FIRST_FRAME_MS = 150.0
 TARGET_NOTIFY_MS = 50.0
 
@@ -170,10 +171,11 @@ class OursRun:
         stats = booth.call.stats
         out = {"notify": shown - entered * 1000, "browser": timings["firstFrame"] - admit,
                "booth": stats.first_remote_frame_at * 1000 - admit}
-        for key, at in (("offer_sent", stats.offer_sent_at), ("answer_received", stats.answer_at),
-                        ("booth_connected", stats.connected_at)):
-            if at is not None:
-                out[key] = at * 1000 - admit
+        for key, at in (("booth_admitted", (stats.started_at or 0) * 1000), ("offer_sent", (stats.offer_sent_at or 0) * 1000),
+                        ("offer_in_browser", timings.get("offerAt")), ("answer_sent", timings.get("answerAt")),
+                        ("answer_received", (stats.answer_at or 0) * 1000), ("booth_connected", (stats.connected_at or 0) * 1000)):
+            if at:
+                out[key] = at - admit
         page.get_by_role("button", name="Beenden").click()
         self.stack.wait_state("survey")
         lt.run(booth.session.handle("cancel"))
@@ -210,6 +212,15 @@ class BaselineRun:
         self.ctx.close()
 
 
+def webcam_args(args: list[str]) -> list[str]:
+    """Chromium's fake camera at a webcam's 30 fps (the console asks for 30; unasked it gives 20).
+
+    At 20 fps the advisor's first frame waits up to 50 ms for the fake camera alone, a cost no
+    advisor with a real webcam pays. Baseline and ours share this browser, so both get it.
+    """
+    return [a if a != "--use-fake-device-for-media-stream" else a + "=fps=30" for a in args]
+
+
 def measure(runs: int = RUNS) -> dict[str, dict[str, list[float]]]:
     """Baseline and ours alternate run by run, so both see the same load on a shared machine."""
     from playwright.sync_api import sync_playwright
@@ -219,7 +230,7 @@ def measure(runs: int = RUNS) -> dict[str, dict[str, list[float]]]:
 
     results: dict[str, dict[str, list[float]]] = {"ours": {}, "baseline": {}}
     with tempfile.TemporaryDirectory() as tmp, LoopThread() as lt, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=webcam_args(CHROMIUM_ARGS), headless=True)
         setups = {"baseline": BaselineRun(lt, browser), "ours": OursRun(lt, browser, Path(tmp))}
         try:
             for n in range(runs + 1):
@@ -251,7 +262,7 @@ def run() -> list[dict]:
                      "samples": [round(v, 1) for v in m["ours"][key]],
                      "baseline_samples": [round(v, 1) for v in m["baseline"][key]]})
     # Where the time goes (medians, ms after the click), so the next person knows what to attack.
-    rows[0]["phases_ms"] = {k: round(_median(m["ours"].get(k, [])), 1) for k in ("offer_sent", "answer_received", "booth_connected")}
+    rows[0]["phases_ms"] = {k: round(_median(m["ours"].get(k, [])), 1) for k in PHASES}
     notify = _median(m["ours"]["notify"])
     rows.append({"name": "customer enters waiting room -> console shows it", "value": round(notify, 1), "unit": "ms",
                  "baseline": None, "ratio": None, "target": f"< {TARGET_NOTIFY_MS:.0f}", "ok": notify < TARGET_NOTIFY_MS,

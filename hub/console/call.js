@@ -109,8 +109,11 @@ export class Call {
     return slots;
   }
 
+  // Created at the admit, before the booth's offer arrives: the candidate pool gathers meanwhile,
+  // so our answer's own gathering (binding sockets, asking STUN/TURN) is off the critical path.
+  // The booth always bundles (rtc_configuration in appliance/call.py): one transport is enough.
   newPeerConnection() {
-    return new RTCPeerConnection({ iceServers: this.iceServers });
+    return new RTCPeerConnection({ iceServers: this.iceServers, iceCandidatePoolSize: 1, bundlePolicy: "max-bundle" });
   }
 
   async onCandidate(msg) {
