@@ -42,6 +42,7 @@ from rtc import protocol as p
 from rtc.audiocopy import OwnAudioTrack
 from rtc.audiomix import MixingSpeaker
 from rtc.loopback import PEER_SLOTS
+from rtc.videocopy import OwnVideoTrack
 
 from .call import rtc_configuration
 
@@ -72,10 +73,9 @@ class PeerLink:
         self._owner = owner
         self.lock = asyncio.Lock()  # the link's messages are handled one at a time, in order
         self.pc = RTCPeerConnection(rtc_configuration(servers))
-        self._tracks: list[MediaStreamTrack] = [owner.camera.video_track(),
+        # Private copies of the devices' frames: the call's tracks rewrite the shared ones' timestamps.
+        self._tracks: list[MediaStreamTrack] = [OwnVideoTrack(owner.camera.video_track()),
                                                 OwnAudioTrack(owner.microphone.audio_track(), owner.muted)]
-        for track in self._tracks:
-            self.pc.addTrack(track)
         self._voice: MediaStreamTrack | None = None
         self._watcher: asyncio.Task | None = None
         self._pending: list[p.Candidate] = []
@@ -88,12 +88,21 @@ class PeerLink:
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_state)
 
+    def _add_tracks(self) -> None:
+        for track in self._tracks:
+            self.pc.addTrack(track)
+
     async def offer(self) -> None:
+        self._add_tracks()
         await self.pc.setLocalDescription(await self.pc.createOffer())
         await self._owner.send(p.Offer(call_id=self.call_id, sdp=self.pc.localDescription.sdp))
 
     async def answer(self, sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        # Only now: tracks added before would be transceivers in our order, and where it differs
+        # from the offer's (a browser offers audio first) aiortc bundles onto a transport that
+        # never gathers a candidate, and the link stays "new" for good.
+        self._add_tracks()
         await self._described_now()
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         await self._owner.send(p.Answer(call_id=self.call_id, sdp=self.pc.localDescription.sdp))
@@ -232,7 +241,7 @@ class PeerLinks:
                     case p.CallEnded():
                         await self._end(link)
             except Exception as exc:  # a broken description ends this link, never the call
-                log.warning("peer link %s: %s failed (%s); hanging up", link.call_id, msg.type, type(exc).__name__)
+                log.warning("peer link %s: %s failed (%s: %s); hanging up", link.call_id, msg.type, type(exc).__name__, exc)
                 await self.hang_up(link.call_id)
 
     async def hang_up(self, call_id: str) -> None:

@@ -5,7 +5,7 @@ import { buildKeyboard } from "./keyboard.js";
 import { buildCodePad } from "./codepad.js";
 import { SelfView } from "./selfview.js";
 import { ChatPanel } from "./chat.js";
-import { renderAppointment, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages, renderMute } from "./screens.js";
+import { renderAppointment, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages, renderMute, renderPeers } from "./screens.js";
 
 const $ = (selector) => document.querySelector(selector);
 const ACTIVITY_EVERY_MS = 5000;
@@ -16,8 +16,10 @@ let catalog = null;
 let language = null;
 let lastActivity = 0;
 let inbox = Promise.resolve();
+let peers = []; // a group call's further participants: [{slot, role}] (the daemon's "peers")
 
-const selfView = new SelfView(send, [$("#self-view-check"), $("#self-view-call")], $("#remote-view"), $("#screen-view"));
+const selfView = new SelfView(send, [$("#self-view-check"), $("#self-view-call")], $("#remote-view"), $("#screen-view"),
+  [$("#peer-view-0"), $("#peer-view-1")]);
 const chat = new ChatPanel(send); // chat, waiting-room note and the advisor's shared screen
 
 function send(message) {
@@ -51,6 +53,7 @@ async function onMessage(message) {
   if (message.type === "state") await render(message.state);
   else if (message.type === "mic_level") $("#mic-meter").value = Number(message.level) || 0;
   else if (message.type === "quality") showSignal(message.grade);
+  else if (message.type === "peers") { peers = Array.isArray(message.peers) ? message.peers : []; if (catalog) renderPeers(peers, catalog); }
   else if (message.type === "answer") await selfView.answer(message.sdp);
   else if (message.type === "error") showError("common.error");
   else chat.onMessage(message);
@@ -84,6 +87,7 @@ async function render(next) {
   if (next.state === "waiting") renderWaiting(next.waiting, catalog);
   if (next.state === "goodbye") renderGoodbye(next.goodbye, catalog);
   if (next.state === "call") renderMute(next.call, catalog);
+  if (next.state === "call") renderPeers(peers, catalog); else peers = [];
   // The hub link is down: say so on every screen until it is back (null: no hub, nothing to say).
   $("#hub-down").hidden = next.hub_connected !== false;
   renderStillThere(next.still_there, catalog);

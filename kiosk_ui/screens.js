@@ -90,6 +90,20 @@ export function renderMute(call, catalog) {
   button.textContent = call.muted ? catalog.call.unmute : catalog.call.mute;
 }
 
+// A group call: the further participants' tiles next to the advisor's, each named by role (the
+// booth knows no names of them). ``peers`` is the daemon's list of {slot, role}.
+export function renderPeers(peers, catalog) {
+  const roles = catalog.call.roles;
+  for (const tile of document.querySelectorAll(".peer-tile")) {
+    const peer = peers.find((p) => `peer-tile-${p.slot}` === tile.id);
+    tile.hidden = !peer;
+    const label = peer ? roles[peer.role] || roles.other : "";
+    tile.querySelector("figcaption").textContent = label;
+    tile.querySelector("video").setAttribute("aria-label", label);
+  }
+  $("#call-view").classList.toggle("group", peers.length > 0);
+}
+
 export function renderGoodbye(goodbye, catalog) {
   const box = $("#declined");
   box.hidden = !goodbye.declined;

@@ -2,14 +2,15 @@
 // self-view from the booth camera, and the advisor during a call); it never asks for a camera
 // or microphone (the kiosk browser has no such permission) and sends nothing.
 export class SelfView {
-  constructor(send, selfVideos, remoteVideo, screenVideo = null) {
+  constructor(send, selfVideos, remoteVideo, screenVideo = null, peerVideos = []) {
     this.send = send;
     this.selfVideos = selfVideos;
     this.remoteVideo = remoteVideo;
     this.screenVideo = screenVideo; // the advisor's shared screen, on a third transceiver
+    this.peerVideos = peerVideos; // a group call's further participants, on the fourth and after
     this.pc = null;
     // data-live="true" once real frames show: a hook for tests and for the page's own styling.
-    for (const video of [...selfVideos, remoteVideo]) {
+    for (const video of [...selfVideos, remoteVideo, ...peerVideos]) {
       video.addEventListener("resize", () => { if (video.videoWidth > 0) video.dataset.live = "true"; });
     }
   }
@@ -22,14 +23,19 @@ export class SelfView {
     this.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.addTransceiver("video", { direction: "recvonly" });
-    if (this.screenVideo) pc.addTransceiver("video", { direction: "recvonly" });
+    // The daemon counts transceivers (rtc/loopback.py): the screen's third comes before the peers'.
+    if (this.screenVideo || this.peerVideos.length) pc.addTransceiver("video", { direction: "recvonly" });
+    for (let i = 0; i < this.peerVideos.length; i += 1) pc.addTransceiver("video", { direction: "recvonly" });
     pc.addEventListener("track", (event) => {
       const stream = new MediaStream([event.track]);
       const mid = event.transceiver ? event.transceiver.mid : null;
-      if (mid === pc.getTransceivers()[0].mid) {
+      const index = pc.getTransceivers().findIndex((transceiver) => transceiver.mid === mid);
+      if (index === 0) {
         for (const video of this.selfVideos) video.srcObject = stream;
-      } else if (this.screenVideo && mid === pc.getTransceivers()[2].mid) {
-        this.screenVideo.srcObject = stream;
+      } else if (index === 2) {
+        if (this.screenVideo) this.screenVideo.srcObject = stream;
+      } else if (index >= 3) {
+        this.peerVideos[index - 3].srcObject = stream;
       } else {
         this.remoteVideo.srcObject = stream;
       }
@@ -48,7 +54,7 @@ export class SelfView {
   stop() {
     if (this.pc) this.pc.close();
     this.pc = null;
-    for (const video of [...this.selfVideos, this.remoteVideo, this.screenVideo].filter(Boolean)) {
+    for (const video of [...this.selfVideos, this.remoteVideo, this.screenVideo, ...this.peerVideos].filter(Boolean)) {
       video.srcObject = null;
       delete video.dataset.live;
     }

@@ -49,6 +49,7 @@ class _Input:
         self.buffer = np.zeros(0, dtype=np.int16)
         self.primed = False
         self.level_dbfs = SILENT_DBFS
+        self.loudest_dbfs = SILENT_DBFS
         self.frames = 0
         self.task: asyncio.Task | None = None
 
@@ -57,6 +58,7 @@ class _Input:
         self.frames += 1
         rms = math.sqrt(float(np.mean(samples.astype(np.float64) ** 2))) if samples.size else 0.0
         self.level_dbfs = 20 * math.log10(rms / 32768) if rms > 0 else SILENT_DBFS
+        self.loudest_dbfs = max(self.loudest_dbfs, self.level_dbfs)
         self.primed = self.primed or self.buffer.size >= PRIME
 
     def take(self) -> np.ndarray | None:
@@ -84,8 +86,8 @@ class AudioMixer(MediaStreamTrack):
         return list(self._inputs)
 
     def levels(self) -> list[tuple[int, float]]:
-        """Per input: frames received so far and the level of the last one (dBFS). For tests."""
-        return [(i.frames, i.level_dbfs) for i in self._inputs.values()]
+        """Per input: frames received so far and the loudest frame's level (dBFS). For tests."""
+        return [(i.frames, i.loudest_dbfs) for i in self._inputs.values()]
 
     def add(self, track: MediaStreamTrack) -> None:
         if track in self._inputs:

@@ -32,6 +32,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from .codecs import prefer_codec
 from .errors import CallError
 from .timestamps import RisingTimestamps, RisingTimestampTrack
+from .videocopy import OwnVideoTrack
 
 log = logging.getLogger("videokiosk.loopback")
 #: Further participants a booth can show: four parties at most, the booth and the advisor among them.
@@ -87,9 +88,11 @@ class Loopback:
                 if not video:
                     raise CallError("the page offered no video to receive")
                 self._stamps = {slot: RisingTimestamps() for slot in self._videos}
-                # Camera tracks rise on the device's one timeline (hw VideoTimeline) and share their
-                # frames with the call: rewriting them here would break the call's encoder instead.
-                self._self_track = self._camera_track()
+                # Camera tracks share their frames with the call, and every encoder rebases the
+                # frame it encodes in place, in its own thread: two encoders of one shared frame
+                # made the call's timestamps jump and its VP8 encoder die minutes into a call. The
+                # page's encoder gets a private copy (rtc/videocopy.py).
+                self._self_track = OwnVideoTrack(self._camera_track())
                 video[0].sender.replaceTrack(self._self_track)
                 video[0].direction = "sendonly"
                 for slot, transceiver in zip(self._videos, video[1:]):

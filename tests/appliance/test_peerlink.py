@@ -44,8 +44,8 @@ class Interpreter:
 
     def __init__(self, camera: SyntheticCamera) -> None:
         self.pc = RTCPeerConnection()
+        self.pc.addTrack(ToneTrack(1000, -20))  # audio first, as a browser offers it
         self.pc.addTrack(camera.video_track())
-        self.pc.addTrack(ToneTrack(1000, -20))
         self.video: asyncio.Future = asyncio.get_running_loop().create_future()
         self.pc.on("track", lambda track: track.kind == "video" and not self.video.done() and self.video.set_result(track))
 

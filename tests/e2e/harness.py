@@ -149,11 +149,11 @@ def log_in(page: Page, url: str, user: str = "anna") -> None:
     expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
 
 
-# Reads the advisor's <video> of the booth: draws it on a canvas and returns the RGB of the middle
-# of each of the eight colour bars of the synthetic camera's test pattern.
+# Reads a <video> of the booth (the advisor's by default): draws it on a canvas and returns the RGB
+# of the middle of each of the eight colour bars of the synthetic camera's test pattern.
 SAMPLE_BARS = """(args) => {
-  const [count, rowFraction] = args;
-  const v = document.getElementById('remote-video');
+  const [count, rowFraction, selector] = args;
+  const v = document.querySelector(selector || '#remote-video');
   if (!v.videoWidth) return null;
   const c = document.createElement('canvas');
   c.width = v.videoWidth; c.height = v.videoHeight;
@@ -170,8 +170,8 @@ SAMPLE_BARS = """(args) => {
 
 
 MATCH_BARS = """(args) => {
-  const [expected, rowFraction, tolerance] = args;
-  const v = document.getElementById('remote-video');
+  const [expected, rowFraction, tolerance, selector] = args;
+  const v = document.querySelector(selector || '#remote-video');
   if (!v || !v.videoWidth || v.currentTime === 0) return false;
   const c = document.createElement('canvas');
   c.width = v.videoWidth; c.height = v.videoHeight;
@@ -186,12 +186,14 @@ MATCH_BARS = """(args) => {
 }"""
 
 
-def advisor_sees_test_pattern(page: Page, timeout_ms: float = 20000) -> None:
-    """Wait until the advisor's <video> shows the booth's colour bars (within codec tolerance)."""
+def advisor_sees_test_pattern(page: Page, timeout_ms: float = 20000, video: str = "#remote-video") -> None:
+    """Wait until the ``video`` element (the advisor's view of the booth by default) shows the
+    booth's colour bars (within codec tolerance)."""
     try:
-        page.wait_for_function(MATCH_BARS, arg=[BARS.tolist(), BARS_END / 2, 60], timeout=timeout_ms, polling=100)
+        page.wait_for_function(MATCH_BARS, arg=[BARS.tolist(), BARS_END / 2, 60, video], timeout=timeout_ms, polling=100)
     except Exception:
-        raise AssertionError(f"the booth's test pattern never appeared; sampled {page.evaluate(SAMPLE_BARS, [len(BARS), BARS_END / 2])}") from None
+        sampled = page.evaluate(SAMPLE_BARS, [len(BARS), BARS_END / 2, video])
+        raise AssertionError(f"the booth's test pattern never appeared in {video}; sampled {sampled}") from None
 
 
 def chromium_fake_camera_frame(frame) -> bool:
