@@ -311,6 +311,7 @@ class LocalBooth extends EventTarget {
       }
       case "chat": case "screen_share": this.chat.receive(msg); return; // the hub's fallback path
       case "waiting_note": this.chat.note(msg, this.sessionId, this.state); return;
+      case "restart_call": if (this.state === "call" && msg.call_id === this.callId && this.callStream) await this.offerCall(); return;
       case "call_ended":
         if (msg.call_id === this.callId) this.endCall("survey");
         else if (peer) this.endPeer(msg.call_id);
@@ -368,7 +369,16 @@ class LocalBooth extends EventTarget {
     this.publish();
     this.callStream = await navigator.mediaDevices.getUserMedia(MEDIA);
     this.controls.apply(this.callStream);
-    const pc = this.connection(callId, iceServers, (event) => {
+    await this.offerCall();
+    this.showSelf();
+  }
+
+  // A peer connection to the advisor, and our offer. Again after "restart_call" (the advisor's
+  // console came back after losing its connection): same call, same tracks, same chat transcript.
+  async offerCall() {
+    const callId = this.callId;
+    if (this.pc) { this.pc.close(); this.chat.detach(); }
+    const pc = this.connection(callId, this.iceServers, (event) => {
       if (this.chat.claims(event)) return; // the advisor's screen slot: shown only while sharing
       if (event.track.kind === "video") { this.remoteVideo = event.track; this.showRemote(); }
       if (event.track.kind === "audio") {
@@ -384,7 +394,6 @@ class LocalBooth extends EventTarget {
     };
     await pc.setLocalDescription(await pc.createOffer());
     this.hub({ type: "offer", call_id: callId, sdp: pc.localDescription.sdp });
-    this.showSelf();
   }
 
   endCall(next) {

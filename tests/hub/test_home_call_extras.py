@@ -7,11 +7,13 @@ Real Chromium for both, a real hub on 127.0.0.1."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_booth_controls import KEEP_PEERS, hears_booth
-from tests.e2e.test_chat import ARABIC, GERMAN, LINK, LINK_LINE, NOTE, advisor_says, type_on_keyboard
+from tests.e2e.test_chat import ARABIC, GERMAN, LINK, LINK_LINE, NOTE, advisor_says, stored_anywhere, type_on_keyboard
 
 from .test_appointments_browser import T, book, home_context, hub, join_from_home  # noqa: F401 (fixtures)
 from .test_console import log_in
@@ -50,7 +52,8 @@ def picture(advisor: Page, black: bool) -> None:
 
 
 def test_home_customer_gets_the_note_chats_mutes_turns_the_camera_off_and_sees_the_shared_screen(
-        hub, home_context, advisor_context):  # noqa: F811
+        hub, home_context, advisor_context, caplog):  # noqa: F811
+    caplog.set_level(logging.DEBUG)  # not even debug logging may carry a line of the chat
     url, parts, _ = hub
     _, [customer] = book(parts, 10, name="Erika Mustermann")
     advisor = advisor_context.new_page()
@@ -135,6 +138,42 @@ def test_home_customer_gets_the_note_chats_mutes_turns_the_camera_off_and_sees_t
     advisor.get_by_role("button", name="Beenden").click()
     expect(home.get_by_role("heading", name="Kurze Umfrage")).to_be_visible(timeout=T)
     expect(home.locator("#chat-list li")).to_have_count(0)
+    texts = [NOTE, GERMAN, ARABIC, "ich höre Sie gut", "شكرا", LINK, "Über den Hub"]
     html = home.content()
-    assert not [t for t in (NOTE, GERMAN, ARABIC, "ich höre Sie gut", "شكرا", LINK, "Über den Hub") if t in html]
+    assert not [t for t in texts if t in html]
     assert home.evaluate("window.vkLocalBooth.chat.callId") is None
+    # Chat is not a consented field: nothing of it in the hub's SQLite file or its logs
+    assert stored_anywhere([parts.config.store.path], texts) == []
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert not [t for t in texts if t in logged]
+
+
+def test_the_call_from_home_survives_the_advisor_reloading_the_console(hub, home_context, advisor_context):  # noqa: F811
+    url, parts, _ = hub
+    _, [customer] = book(parts, 10)
+    advisor = advisor_context.new_page()
+    log_in(advisor, url)
+    home = join_from_home(home_context, url, customer.token)
+    advisor.locator("#waiting-list tr").get_by_role("button", name="Eintreten lassen").click(timeout=T)
+    expect(home.locator("#remote-view[data-live=true]")).to_be_visible(timeout=CALL_T)
+    home.wait_for_function("window.vkLocalBooth.chat.direct", timeout=CALL_T)
+    advisor_says(advisor, GERMAN)
+    expect(home.locator("#chat-list li").filter(has_text=GERMAN)).to_be_visible(timeout=T)
+    first = home.evaluate("window.vkLocalBooth.pc.localDescription.sdp")
+
+    # The advisor's console reloads: the hub asks the home browser (restart_call) to offer afresh
+    advisor.reload()
+    expect(advisor.locator("#call-status")).to_have_text("Verbunden", timeout=CALL_T)
+    advisor.wait_for_function("document.getElementById('remote-video').videoWidth > 0", timeout=CALL_T)
+    assert home.evaluate("window.vkLocalBooth.pc.localDescription.sdp") != first  # a new connection
+    home.wait_for_function("window.vkLocalBooth.chat.direct", timeout=CALL_T)
+    # Same call: the customer's transcript stays, and the chat works both ways again
+    expect(home.locator("#chat-list li").filter(has_text=GERMAN)).to_be_visible()
+    home.locator("#chat-input").click()
+    home.locator("#chat-input").fill("Wieder da?")
+    home.locator("#chat-form").get_by_role("button", name="Senden").click()
+    expect(advisor.locator("#chat-list li").filter(has_text="Wieder da?")).to_be_visible(timeout=T)
+    advisor_says(advisor, ARABIC)
+    expect(home.locator("#chat-list li").filter(has_text=ARABIC)).to_be_visible(timeout=T)
+    advisor.get_by_role("button", name="Beenden").click()
+    expect(home.get_by_role("heading", name="Kurze Umfrage")).to_be_visible(timeout=T)
