@@ -4,21 +4,17 @@
 // microphone, speaker and connection, and is itself the WebRTC peer of the advisor (via the hub's
 // /ws/guest, which speaks the booth protocol, docs/protocol.md). app.js stays as it is: it asks
 // window.vkTransport() for its "socket". Nothing is sent before the advisor admits.
-// Chat, the advisor's shared screen and the waiting-room note: browser_chat.js; the customer's own
-// mute and camera toggles: browser_controls.js.
+// The device check's measurements: browser_checks.js. Chat, the advisor's shared screen and the
+// waiting-room note: browser_chat.js; the customer's own mute and camera toggles: browser_controls.js.
 import { HomeChat } from "./browser_chat.js";
 import { HomeControls } from "./browser_controls.js";
+import { CHECKS, cameraShows, download, micHears, playTone, rateVerdict, upload } from "./browser_checks.js";
 
-const CHECKS = ["camera", "microphone", "speaker", "upload", "download"];
-const MIN_KBPS = 350; // the booth's thresholds (appliance/session_parts.py)
-const GOOD_KBPS = 750;
 const LANGUAGES = ["de", "en", "tr", "ar", "uk", "ru"];
 const MEDIA = { audio: true, video: { width: 640, height: 480 } };
 const token = location.hash.slice(1);
 
 const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
-const rateVerdict = (kbps) => (kbps == null || kbps < MIN_KBPS ? "fail" : kbps < GOOD_KBPS ? "warn" : "pass");
-const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function post(path, body) {
   const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
@@ -162,11 +158,12 @@ class LocalBooth extends EventTarget {
       this.report("microphone", "fail", "check.microphone.unavailable");
     }
     if (this.checkStream) {
-      this.report("camera", await this.cameraShows() ? "pass" : "fail", "check.camera.no_frames");
-      this.report("microphone", await this.micHears() ? "pass" : "warn", "check.microphone.silent");
+      this.report("camera", await cameraShows(this.checkStream) ? "pass" : "fail", "check.camera.no_frames");
+      const heard = await micHears(this.checkStream, (level) => this.emit({ type: "mic_level", level }));
+      this.report("microphone", heard ? "pass" : "warn", "check.microphone.silent");
     }
-    this.report("speaker", await this.playTone() ? "pass" : "warn", "check.speaker.not_heard");
-    for (const [name, measure] of [["upload", () => this.upload()], ["download", () => this.download()]]) {
+    this.report("speaker", await playTone() ? "pass" : "warn", "check.speaker.not_heard");
+    for (const [name, measure] of [["upload", upload], ["download", download]]) {
       const kbps = await measure().catch(() => null);
       const verdict = rateVerdict(kbps);
       this.report(name, verdict, kbps == null ? "check.rate.unreachable" : { fail: "check.rate.low", warn: "check.rate.slow" }[verdict] || null, kbps ?? 0);
@@ -175,63 +172,6 @@ class LocalBooth extends EventTarget {
     this.rates = { upload_kbps: this.checks.results.upload.kbps, download_kbps: this.checks.results.download.kbps };
     this.checks.running = false;
     this.publish();
-  }
-
-  async cameraShows() {
-    const video = document.createElement("video");
-    video.muted = true;
-    video.srcObject = new MediaStream(this.checkStream.getVideoTracks());
-    await video.play().catch(() => {});
-    for (let i = 0; i < 50 && !video.videoWidth; i += 1) await wait(100);
-    return video.videoWidth > 0;
-  }
-
-  async micHears() {
-    const ctx = new AudioContext();
-    const analyser = ctx.createAnalyser();
-    ctx.createMediaStreamSource(new MediaStream(this.checkStream.getAudioTracks())).connect(analyser);
-    const samples = new Float32Array(analyser.fftSize);
-    let heard = false;
-    for (let i = 0; i < 30 && !heard; i += 1) {
-      await wait(100);
-      analyser.getFloatTimeDomainData(samples);
-      const level = Math.sqrt(samples.reduce((sum, x) => sum + x * x, 0) / samples.length);
-      this.emit({ type: "mic_level", level: Math.min(1, level * 4) });
-      heard = level > 0.01;
-    }
-    ctx.close();
-    return heard;
-  }
-
-  async playTone() {
-    const ctx = new AudioContext();
-    await ctx.resume().catch(() => {});
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    gain.gain.value = 0.1;
-    osc.connect(gain).connect(ctx.destination);
-    osc.start();
-    await wait(400);
-    osc.stop();
-    const running = ctx.state === "running";
-    ctx.close();
-    return running;
-  }
-
-  async upload() {
-    const body = crypto.getRandomValues(new Uint8Array(64 * 1024));
-    const parts = Array.from({ length: 4 }, () => body);
-    const start = performance.now();
-    const response = await fetch("/speedtest/upload", { method: "POST", body: new Blob(parts), cache: "no-store" });
-    if (!response.ok) throw new Error("upload");
-    return (4 * body.length * 8) / (performance.now() - start); // bits per ms = kbit/s
-  }
-
-  async download() {
-    const start = performance.now();
-    const response = await fetch(`/speedtest/download?bytes=${512 * 1024}`, { cache: "no-store" });
-    const size = (await response.arrayBuffer()).byteLength;
-    return (size * 8) / (performance.now() - start);
   }
 
   stopMedia(name) {
