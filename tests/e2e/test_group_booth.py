@@ -61,18 +61,24 @@ def booth_sees_the_interpreter(stack: Stack, timeout: float = 30.0):
         raise AssertionError(f"no frame of the interpreter reached the booth; links: {states}") from None
 
 
-def test_interpreter_at_home_joins_a_booth_call_and_all_three_see_and_hear_each_other(stack, browser, advisor_context, kiosk_context, home_context):  # noqa: F811
+def kiosk_with_appointment(stack: Stack, context, code: str):
+    """The customer at the booth: "Ich habe einen Termin", the code, consent, check, waiting room."""
+    kiosk = context.new_page()
+    kiosk.goto(stack.booth.url)
+    kiosk.get_by_role("button", name="Ich habe einen Termin").click()
+    type_code(kiosk, code)
+    kiosk.get_by_role("button", name="Ich stimme zu").click(timeout=T)
+    kiosk.get_by_role("button", name="Weiter").click(timeout=60_000)
+    expect(kiosk.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_visible(timeout=T)
+    return kiosk
+
+
+def test_interpreter_at_home_joins_a_booth_call_and_all_three_see_and_hear_each_other(stack, advisor_context, kiosk_context, home_context):  # noqa: F811
     _, [customer, interpreter] = book(stack.parts, 10, participants=[{"role": "interpreter", "email": "d@example.org"}])
     advisor = advisor_context.new_page()
     log_in(advisor, stack.hub_url)
 
-    kiosk = kiosk_context.new_page()
-    kiosk.goto(stack.booth.url)
-    kiosk.get_by_role("button", name="Ich habe einen Termin").click()
-    type_code(kiosk, customer.code)
-    kiosk.get_by_role("button", name="Ich stimme zu").click(timeout=T)
-    kiosk.get_by_role("button", name="Weiter").click(timeout=60_000)
-    expect(kiosk.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_visible(timeout=T)
+    kiosk = kiosk_with_appointment(stack, kiosk_context, customer.code)
     advisor.get_by_role("row").filter(has_text="Kiosk 1").get_by_role("button", name="Eintreten lassen").click(timeout=T)
     stack.wait_state("call")
     advisor_sees_test_pattern(advisor, T)
@@ -108,3 +114,22 @@ def test_interpreter_at_home_joins_a_booth_call_and_all_three_see_and_hear_each_
 
     advisor.get_by_role("button", name="Beenden").first.click()
     expect(kiosk.get_by_role("heading", name="Kurze Umfrage")).to_be_visible(timeout=T)
+
+
+def test_a_booth_customer_joining_after_the_interpreter_offers_to_their_browser(stack, advisor_context, kiosk_context, home_context):  # noqa: F811
+    """The other way round: the booth is the newcomer, so its aiortc offers and the browser answers."""
+    _, [customer, interpreter] = book(stack.parts, 10, participants=[{"role": "interpreter", "email": "d@example.org"}])
+    advisor = advisor_context.new_page()
+    log_in(advisor, stack.hub_url)
+    home = join_from_home(home_context, stack.hub_url, interpreter.token)
+    advisor.get_by_role("row").filter(has_text="Von zu Hause (Dolmetscherin / Dolmetscher)") \
+        .get_by_role("button", name="Eintreten lassen").click(timeout=T)
+    expect(home.locator("#remote-view[data-live=true]")).to_be_visible(timeout=T)
+
+    kiosk = kiosk_with_appointment(stack, kiosk_context, customer.code)
+    advisor.get_by_role("row").filter(has_text="Kiosk 1").get_by_role("button", name="Eintreten lassen").click(timeout=T)
+    link = booth_sees_the_interpreter(stack)
+    assert link.role == "interpreter" and chromium_fake_camera_frame(link.last_remote_frame)
+    advisor_sees_test_pattern(home, T, video="video[data-peer]")
+    expect(kiosk.locator("#peer-view-0[data-live=true]")).to_be_visible(timeout=T)
+    both_voices_reach_the_speaker(stack)
