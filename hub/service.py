@@ -32,16 +32,13 @@ from videokiosk.clock import Clock
 
 from .config import HubConfig
 from .db import record_call_fields
+from .places import QueuePlaces
 from .registry import Booth
-from .state import CallRoute, SharedState
+from .state import CallRoute, SharedState, booth_channel  # booth_channel: others import it from here
 from .turn import turn_ice_servers
 
 log = logging.getLogger(__name__)
 ADVISORS = "advisors"
-
-
-def booth_channel(booth_id: str) -> str:
-    return f"booth:{booth_id}"
 
 
 @dataclass
@@ -71,6 +68,7 @@ class Hub:
         # Advisor messages handled by other modules (chat relay: hub/chat.py), called (username, channel, msg).
         self.advisor_handlers: dict[type[p.Message], Callable[[str, str, Any], Awaitable[p.Error | None]]] = {}
         self._end_timers: dict[str, asyncio.Task] = {}
+        self.places = QueuePlaces(state, config.calls.average_call_s)
 
     def ice_servers(self, who: str) -> list[p.IceServer]:
         """The configured STUN/TURN servers, plus short-lived TURN credentials minted for ``who``."""
@@ -111,9 +109,10 @@ class Hub:
         if link is None or link.conn_id != conn_id:
             return  # an old connection of a booth that has already reconnected
         del self._booths[booth.booth_id]
-        for entry in await self.state.waiting():
-            if entry.booth_id == booth.booth_id:
-                await self._remove_waiting(entry.session_id, "offline")
+        # Its customers, as this instance tracked them (a thousand booths dropping at once must
+        # not each read the whole queue).
+        for session_id in self.places.forget_booth(booth.booth_id):
+            await self._remove_waiting(session_id, "offline")
         for route in await self.state.routes():
             if route.booth_id == booth.booth_id and route.state == "active":
                 await self.state.put_route(route.with_state("reconnecting"))
@@ -129,12 +128,12 @@ class Hub:
         link = self._booths.get(booth.booth_id)
         if link is None:
             return p.Error(code="not_ready", message="send 'hello' first")
-        if isinstance(msg, (p.Waiting, p.WaitingUpdate, p.LeaveWaiting)):
-            # A booth names its session ids itself: never let it touch another booth's customer.
-            other = await self._waiting_entry(msg.session_id)
+        if isinstance(msg, (p.WaitingUpdate, p.LeaveWaiting)):
+            # A booth names its session ids itself: never let it touch another booth's customer
+            # (`waiting` is checked by the enqueue itself, in the same step).
+            other = await self.state.get_waiting(msg.session_id)
             if other is not None and other.booth_id != booth.booth_id:
-                log.warning("booth %s sent %s for another booth's session", booth.booth_id, msg.type)
-                return p.Error(code="unknown_session", message="no such waiting customer", ref=msg.type)
+                return self._not_yours(booth, msg)
         match msg:
             case p.Heartbeat():
                 return None
@@ -147,13 +146,15 @@ class Hub:
                     since=self._clock.now().isoformat(timespec="seconds"), language=msg.language, kind=msg.kind,
                     name=msg.name, customer_number=msg.customer_number, appointment_at=msg.appointment_at,
                 )
-                await self.state.enqueue(entry)
+                place = await self.state.enqueue(entry)
+                if place is None:
+                    return self._not_yours(booth, msg)
                 await self._send(ADVISORS, p.WaitingAdded(entry=entry))
+                # An arrival (or a rejoin, which keeps its place) moves nobody else: only this
+                # booth hears its place, and no other hub instance needs to look.
+                self.places.arrived(msg.session_id, booth.booth_id, place)
                 link.activity = "waiting"
                 await self._publish_presence(link)
-                # Arrivals (and a rejoin, which keeps its place) move nobody else: with a thousand
-                # waiting, telling each their unchanged place again held up the advisors' notice.
-                await self._queue_updates(only=msg.session_id)
             case p.WaitingUpdate(session_id=sid):
                 changes = {k: v for k, v in (("name", msg.name), ("customer_number", msg.customer_number)) if k in msg.model_fields_set}
                 entry = await self.state.update_waiting(sid, changes)
@@ -162,9 +163,10 @@ class Hub:
                 await self._send(ADVISORS, p.WaitingUpdated(entry=entry))
             case p.LeaveWaiting(session_id=sid, reason=reason):
                 entry = await self.state.remove_waiting(sid)
+                self.places.forget(sid)
                 if entry is not None:
                     await self._send(ADVISORS, p.WaitingRemoved(session_id=sid, reason=reason))
-                    await self._queue_updates()
+                    await self.places.changed()
                 link.activity = "online"
                 await self._publish_presence(link)
             case p.Offer() | p.Answer() | p.Candidate():
@@ -234,7 +236,7 @@ class Hub:
                 await self._send(booth_channel(entry.booth_id), p.Declined(session_id=sid, message=text))
             case p.Seen(session_id=sid):
                 if await self.state.mark_informed(sid):
-                    entry = await self._waiting_entry(sid)
+                    entry = await self.state.get_waiting(sid)
                     if entry is not None:
                         await self._send(booth_channel(entry.booth_id), p.AdvisorInformed(session_id=sid))
             case p.Offer() | p.Answer() | p.Candidate():
@@ -259,6 +261,7 @@ class Hub:
             await self._send(channel, p.AdmitResult(session_id=session_id, ok=False, reason="taken" if taken else "gone"))
             return
         entry, _route = won
+        self.places.forget(session_id)
         waited_s = (self._clock.now() - datetime.fromisoformat(entry.since)).total_seconds()
         # The booth's offer is the critical path to first frames: it goes out before anything else,
         # and the socket writers get to run before the bookkeeping below (SQLite) does.
@@ -274,7 +277,7 @@ class Hub:
         if link is not None:
             link.activity = "in_call"
             await self._publish_presence(link)
-        await self._queue_updates()
+        await self.places.changed()
 
     # --- calls ----------------------------------------------------------------------------------
 
@@ -309,6 +312,7 @@ class Hub:
             task.cancel()
 
     async def close(self) -> None:
+        await self.places.close()
         for task in self._end_timers.values():
             task.cancel()
         self._end_timers.clear()
@@ -325,31 +329,25 @@ class Hub:
                 except Exception:
                     log.exception("%s listener failed on %s", type(listener).__name__, event)
 
+    @staticmethod
+    def _not_yours(booth: Booth, msg: p.Message) -> p.Error:
+        log.warning("booth %s sent %s for another booth's session", booth.booth_id, msg.type)
+        return p.Error(code="unknown_session", message="no such waiting customer", ref=msg.type)
+
     def _expiry(self):
         return self._clock.now() + timedelta(days=self.config.store.retention_days)
 
-    async def _waiting_entry(self, session_id: str) -> p.WaitingEntry | None:
-        return next((e for e in await self.state.waiting() if e.session_id == session_id), None)
-
     async def _remove_waiting(self, session_id: str, reason: str) -> p.WaitingEntry | None:
         entry = await self.state.remove_waiting(session_id)
+        self.places.forget(session_id)
         if entry is not None:
             await self._send(ADVISORS, p.WaitingRemoved(session_id=session_id, reason=reason))
             link = self._booths.get(entry.booth_id)
             if link is not None and link.activity == "waiting":
                 link.activity = "online"
                 await self._publish_presence(link)
-            await self._queue_updates()
+            await self.places.changed()
         return entry
-
-    async def _queue_updates(self, only: str | None = None) -> None:
-        """Tell waiting booths their place; ``only`` that one session's booth."""
-        per_call = self.config.calls.average_call_s
-        for position, entry in enumerate(await self.state.waiting(), start=1):
-            if only is not None and entry.session_id != only:
-                continue
-            await self._send(booth_channel(entry.booth_id), p.QueueUpdate(
-                session_id=entry.session_id, position=position, estimated_wait_s=(position - 1) * per_call))
 
     def _info(self, link: _BoothLink, connected: bool = True) -> p.BoothInfo:
         if not connected:

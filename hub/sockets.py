@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from aiohttp import WSMsgType, web
@@ -31,31 +32,57 @@ TRANSPORT_LIMIT = 4 * p.MAX_MESSAGE_BYTES
 HELLO_TIMEOUT_S = 10.0
 
 
+def _websocket(hub: Hub) -> web.WebSocketResponse:
+    # No permessage-deflate (browsers ask for it): the messages are small JSON, and a compressor
+    # per socket costs memory on every connection and CPU on every message sent.
+    return web.WebSocketResponse(heartbeat=hub.config.calls.heartbeat_s, max_msg_size=TRANSPORT_LIMIT, compress=False)
+
+
 class Outbox:
-    """Sends queued texts on one socket in order; a peer that stops reading gets disconnected."""
+    """Sends queued texts on one socket in order; a peer that stops reading gets disconnected.
+
+    An idle outbox holds no task and no text: a hub keeps thousands of idle sockets, and a task
+    parked on ``queue.get()`` kept the last text it sent alive (an advisor's snapshot of every
+    booth, ~100 KiB with a thousand booths, for as long as the console stayed open).
+    """
 
     def __init__(self, ws: web.WebSocketResponse, limit: int = 1000) -> None:
         self._ws = ws
-        self._queue: asyncio.Queue[str] = asyncio.Queue(limit)
-        self._task = asyncio.create_task(self._run())
+        self._limit = limit
+        self._pending: deque[str] = deque()
+        self._task: asyncio.Task | None = None
+        self._closed = False
 
     def put(self, text: str) -> None:
-        try:
-            self._queue.put_nowait(text)
-        except asyncio.QueueFull:
+        if self._closed:
+            return
+        if len(self._pending) >= self._limit:
             log.warning("slow socket: closing it")
+            self._closed = True
+            self._pending.clear()
             asyncio.ensure_future(self._ws.close())
+            return
+        self._pending.append(text)
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._flush())
 
-    async def _run(self) -> None:
-        while True:
-            text = await self._queue.get()
-            try:
-                await self._ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                # Without compression send_str writes at once; it waits only while the peer's
+                # TCP buffer is full, and meanwhile later texts line up behind this one.
+                await self._ws.send_str(self._pending.popleft())
+        except (ConnectionError, RuntimeError):
+            self._closed = True
+            self._pending.clear()
+        finally:
+            self._task = None
 
     async def close(self) -> None:
-        self._task.cancel()
+        self._closed = True
+        self._pending.clear()
+        if self._task is not None:
+            self._task.cancel()
 
 
 async def _pump(ws: web.WebSocketResponse, outbox: Outbox, accept: frozenset[str],
@@ -98,7 +125,7 @@ async def serve_booth(request: web.Request, booth: Booth,
     browser joining from home by personal link (hub/guest.py), which passes its own ``handle``."""
     hub = request.app[APP_HUB]
     handle = handle or (lambda msg: hub.booth_message(booth, msg))
-    ws = web.WebSocketResponse(heartbeat=hub.config.calls.heartbeat_s, max_msg_size=TRANSPORT_LIMIT)
+    ws = _websocket(hub)
     await ws.prepare(request)
     # A booth has one connection: a newer one (after a network drop) replaces the old.
     sockets = request.app[APP_BOOTH_SOCKETS]
@@ -144,7 +171,7 @@ async def advisor_socket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPUnauthorized(text='{"error": "not_logged_in"}', content_type="application/json")
     require_csrf(request, session, request.query.get("csrf"))
     hub = request.app[APP_HUB]
-    ws = web.WebSocketResponse(heartbeat=hub.config.calls.heartbeat_s, max_msg_size=TRANSPORT_LIMIT)
+    ws = _websocket(hub)
     await ws.prepare(request)
     channel = f"advisor:{secrets.token_hex(8)}"
     outbox = Outbox(ws)

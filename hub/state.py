@@ -17,6 +17,7 @@ Example::
     >>> entry = WaitingEntry(session_id="s-0001", booth_id="b-1", booth_name="Halle", location="X",
     ...                      since="2026-01-01T08:00:00+00:00", language="de", kind="walk_in")
     >>> asyncio.run(state.enqueue(entry))
+    1
     >>> entry, route = asyncio.run(state.admit("s-0001", "c-0001", "anna", "advisor:1"))
     >>> route.booth_id, asyncio.run(state.admit("s-0001", "c-0002", "ben", "advisor:2"))
     ('b-1', None)
@@ -34,6 +35,10 @@ from rtc.protocol import BoothInfo, WaitingEntry
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str], None]
+
+
+def booth_channel(booth_id: str) -> str:
+    return f"booth:{booth_id}"
 
 
 @dataclass(frozen=True)
@@ -58,10 +63,20 @@ class SharedState(Protocol):
     async def get_presence(self, booth_id: str) -> BoothInfo | None: ...
 
     # the waiting room, in arrival order
-    async def enqueue(self, entry: WaitingEntry) -> None: ...
+    async def enqueue(self, entry: WaitingEntry) -> int | None:
+        """Put ``entry`` at the back (a session already waiting keeps its place) and return its
+        place, counted from 1. None, and nothing changes, if that session id is another booth's
+        customer. One step: no read-then-write, and one round trip on the arrival's hot path."""
+
     async def update_waiting(self, session_id: str, changes: dict) -> WaitingEntry | None: ...
     async def remove_waiting(self, session_id: str) -> WaitingEntry | None: ...
     async def waiting(self) -> list[WaitingEntry]: ...
+    async def get_waiting(self, session_id: str) -> WaitingEntry | None:
+        """One waiting entry (without reading the whole queue)."""
+
+    async def waiting_ids(self) -> list[str]:
+        """The waiting session ids in arrival order: the places, without reading every entry."""
+
     async def mark_informed(self, session_id: str) -> bool:
         """True the first time only: the booth is told "advisor informed" once."""
 
@@ -81,6 +96,18 @@ class SharedState(Protocol):
     async def publish(self, channel: str, text: str) -> None: ...
     def subscribe(self, channel: str, handler: Handler) -> Callable[[], None]:
         """Deliver every message published on ``channel`` to ``handler``; returns the unsubscribe."""
+
+    def deliver(self, channel: str, text: str) -> None:
+        """To this instance's subscribers of ``channel`` only (a booth known to be connected here)."""
+
+
+def deliver_to(handlers: list[Handler], channel: str, text: str) -> None:
+    """Hand ``text`` to each handler (the subscribers of ``channel`` in this process)."""
+    for handler in list(handlers):
+        try:
+            handler(text)
+        except Exception:  # one broken socket must not stop delivery to the others
+            log.exception("subscriber of %s failed", channel.split(":")[0])
 
 
 class InMemoryState:
@@ -102,8 +129,15 @@ class InMemoryState:
     async def get_presence(self, booth_id: str) -> BoothInfo | None:
         return self._presence.get(booth_id)
 
-    async def enqueue(self, entry: WaitingEntry) -> None:
+    async def enqueue(self, entry: WaitingEntry) -> int | None:
+        waiting = self._queue.get(entry.session_id)
+        if waiting is None:
+            self._queue[entry.session_id] = entry
+            return len(self._queue)
+        if waiting.booth_id != entry.booth_id:
+            return None
         self._queue[entry.session_id] = entry
+        return list(self._queue).index(entry.session_id) + 1
 
     async def update_waiting(self, session_id: str, changes: dict) -> WaitingEntry | None:
         entry = self._queue.get(session_id)
@@ -119,6 +153,12 @@ class InMemoryState:
 
     async def waiting(self) -> list[WaitingEntry]:
         return list(self._queue.values())
+
+    async def get_waiting(self, session_id: str) -> WaitingEntry | None:
+        return self._queue.get(session_id)
+
+    async def waiting_ids(self) -> list[str]:
+        return list(self._queue)
 
     async def mark_informed(self, session_id: str) -> bool:
         if session_id not in self._queue or session_id in self._informed:
@@ -147,11 +187,10 @@ class InMemoryState:
         return list(self._routes.values())
 
     async def publish(self, channel: str, text: str) -> None:
-        for handler in list(self._subscribers.get(channel, ())):
-            try:
-                handler(text)
-            except Exception:  # one broken socket must not stop delivery to the others
-                log.exception("subscriber of %s failed", channel.split(":")[0])
+        self.deliver(channel, text)
+
+    def deliver(self, channel: str, text: str) -> None:
+        deliver_to(self._subscribers.get(channel, ()), channel, text)
 
     def subscribe(self, channel: str, handler: Handler) -> Callable[[], None]:
         self._subscribers.setdefault(channel, []).append(handler)

@@ -38,16 +38,20 @@ import redis.asyncio as aioredis
 from rtc.protocol import BoothInfo, WaitingEntry
 
 from .errors import HubError
-from .state import CallRoute, Handler, InMemoryState, SharedState
+from .state import CallRoute, Handler, InMemoryState, SharedState, deliver_to
 
 log = logging.getLogger(__name__)
 
-# KEYS: queue, order, seq. ARGV: session_id, entry JSON. Keeps the place of a re-enqueued entry.
+# KEYS: queue, order, seq. ARGV: session_id, entry JSON, booth_id. Returns the entry's place
+# (from 1); a re-enqueued entry keeps it. 0 for a session id another booth's customer holds.
 _ENQUEUE = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if raw and cjson.decode(raw)['booth_id'] ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
   redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
 end
+return redis.call('ZRANK', KEYS[2], ARGV[1]) + 1
 """
 # KEYS: queue. ARGV: session_id, changes JSON.
 _UPDATE = """
@@ -186,10 +190,11 @@ class RedisState:
 
     # --- the waiting room -------------------------------------------------------------------------
 
-    async def enqueue(self, entry: WaitingEntry) -> None:
+    async def enqueue(self, entry: WaitingEntry) -> int | None:
         k = self._k
-        await self._scripts["enqueue"](keys=[k["queue"], k["queue:order"], k["queue:seq"]],
-                                       args=[entry.session_id, entry.model_dump_json()])
+        place = await self._scripts["enqueue"](keys=[k["queue"], k["queue:order"], k["queue:seq"]],
+                                               args=[entry.session_id, entry.model_dump_json(), entry.booth_id])
+        return int(place) or None
 
     async def update_waiting(self, session_id: str, changes: dict) -> WaitingEntry | None:
         raw = await self._scripts["update"](keys=[self._k["queue"]], args=[session_id, json.dumps(changes)])
@@ -203,6 +208,13 @@ class RedisState:
     async def waiting(self) -> list[WaitingEntry]:
         raws = await self._scripts["waiting"](keys=[self._k["queue"], self._k["queue:order"]])
         return [_entry(raw) for raw in raws if raw]
+
+    async def get_waiting(self, session_id: str) -> WaitingEntry | None:
+        raw = await self._r.hget(self._k["queue"], session_id)
+        return None if raw is None else _entry(raw)
+
+    async def waiting_ids(self) -> list[str]:
+        return await self._r.zrange(self._k["queue:order"], 0, -1)
 
     async def mark_informed(self, session_id: str) -> bool:
         return bool(await self._scripts["informed"](keys=[self._k["queue"], self._k["informed"]], args=[session_id]))
@@ -237,7 +249,7 @@ class RedisState:
         return f"{self._p}ch:{channel}"
 
     async def publish(self, channel: str, text: str) -> None:
-        self._deliver(channel, text)
+        self.deliver(channel, text)
         data = f"{self._origin}|{text}"
         if self._writer is None:  # not started (a bare instance): one round trip per message
             await self._r.publish(self._chan(channel), data)
@@ -285,12 +297,8 @@ class RedisState:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    def _deliver(self, channel: str, text: str) -> None:
-        for handler in list(self._subscribers.get(channel, ())):
-            try:
-                handler(text)
-            except Exception:  # one broken socket must not stop delivery to the others
-                log.exception("subscriber of %s failed", channel.split(":")[0])
+    def deliver(self, channel: str, text: str) -> None:
+        deliver_to(self._subscribers.get(channel, ()), channel, text)
 
     async def _read(self) -> None:
         prefix = self._chan("")
@@ -305,7 +313,7 @@ class RedisState:
                 continue
             origin, _, text = message["data"].partition("|")
             if origin != self._origin:
-                self._deliver(message["channel"][len(prefix):], text)
+                self.deliver(message["channel"][len(prefix):], text)
 
 
 def state_for(config) -> "SharedState":

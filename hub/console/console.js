@@ -114,20 +114,22 @@ function handle(msg) {
       break;
     case "waiting_added":
       state.waiting.set(msg.entry.session_id, msg.entry);
-      render();
+      renderEntry(msg.entry);
       announce(msg.entry, true);
       break;
     case "waiting_updated":
       state.waiting.set(msg.entry.session_id, msg.entry);
-      render();
+      renderEntry(msg.entry);
       break;
     case "waiting_removed":
       state.waiting.delete(msg.session_id);
-      render();
+      rows.get(msg.session_id)?.remove();
+      rows.delete(msg.session_id);
+      renderSummary();
       break;
     case "booth_status":
       state.booths.set(msg.booth.booth_id, msg.booth);
-      renderBooths();
+      renderBooth(msg.booth);
       break;
     case "admit_result":
       if (msg.ok && call.active && msg.call_id !== call.callId) group.accepted(msg.call_id, msg.ice_servers);
@@ -180,20 +182,31 @@ const clock = (iso) => new Date(iso).toLocaleTimeString(document.documentElement
 const berlin = (iso) => new Date(iso).toLocaleTimeString(document.documentElement.lang, { timeZone: "Europe/Berlin", hour: "2-digit", minute: "2-digit" });
 
 // Rows are kept and updated in place: a new customer arriving must not wipe the decline message
-// another advisor is typing, nor move their keyboard focus.
+// another advisor is typing, nor move their keyboard focus. A message touches only its own row
+// (and booth item): with a thousand customers waiting, refilling every row and rebuilding the
+// booth list on each arrival cost more than the hub's whole notice.
 const rows = new Map();
+const boothItems = new Map();
 
+// Everything: after the snapshot and when the advisor switches the language.
 function render() {
-  const list = $("waiting-list");
   for (const [sid, tr] of rows) if (!state.waiting.has(sid)) { tr.remove(); rows.delete(sid); }
-  for (const entry of state.waiting.values()) {
-    if (!rows.has(entry.session_id)) { rows.set(entry.session_id, row(entry)); list.append(rows.get(entry.session_id)); }
-    fill(rows.get(entry.session_id), entry);
-  }
+  for (const entry of state.waiting.values()) renderEntry(entry, false);
+  renderSummary();
+  renderBooths();
+}
+
+function renderEntry(entry, summary = true) {
+  let tr = rows.get(entry.session_id);
+  if (!tr) { tr = row(entry); rows.set(entry.session_id, tr); $("waiting-list").append(tr); }
+  fill(tr, entry);
+  if (summary) renderSummary();
+}
+
+function renderSummary() {
   $("waiting-table").hidden = state.waiting.size === 0;
   $("waiting-empty").hidden = state.waiting.size > 0;
   document.title = state.waiting.size ? `${t("new_customer_title", { count: state.waiting.size })} – ${t("title")}` : t("title");
-  renderBooths();
 }
 
 function row(entry) {
@@ -223,13 +236,17 @@ function fill(tr, entry) {
 }
 
 function renderBooths() {
-  // Browsers joining from home are not booths: they show in the waiting room only.
-  $("booth-list").replaceChildren(...[...state.booths.values()].filter((booth) => booth.location !== "home").map((booth) => {
-    const li = document.createElement("li");
-    li.dataset.state = booth.state;
-    li.textContent = `${booth.name} (${booth.location}): ${t(`booth_${booth.state}`)}`;
-    return li;
-  }));
+  boothItems.clear();
+  $("booth-list").replaceChildren();
+  for (const booth of state.booths.values()) renderBooth(booth);
+}
+
+function renderBooth(booth) {
+  if (booth.location === "home") return; // browsers joining from home show in the waiting room only
+  let li = boothItems.get(booth.booth_id);
+  if (!li) { li = document.createElement("li"); boothItems.set(booth.booth_id, li); $("booth-list").append(li); }
+  li.dataset.state = booth.state;
+  li.textContent = `${booth.name} (${booth.location}): ${t(`booth_${booth.state}`)}`;
 }
 
 start();

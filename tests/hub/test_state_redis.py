@@ -85,6 +85,16 @@ async def test_queue_keeps_arrival_order_through_updates_and_reenqueue(pair):
     assert [e.session_id for e in await pair.b.waiting()] == ["s-0001", "s-0003", "s-0004"]
 
 
+async def test_enqueue_tells_the_place_and_refuses_another_booths_session(pair):
+    assert [await pair.a.enqueue(entry(n)) for n in (1, 2, 3)] == [1, 2, 3]
+    assert await pair.b.enqueue(entry(2, name="Erika")) == 2  # a rejoin keeps its place
+    assert await pair.b.enqueue(entry(1, booth="booth-2")) is None  # not that booth's customer
+    assert (await pair.a.get_waiting("s-0001")).booth_id == "booth-1"
+    assert (await pair.a.get_waiting("s-0002")).name == "Erika" and await pair.b.get_waiting("s-0099") is None
+    await pair.a.remove_waiting("s-0001")
+    assert await pair.b.waiting_ids() == ["s-0002", "s-0003"]
+
+
 async def test_advisor_informed_is_said_once_and_only_while_waiting(pair):
     await pair.a.enqueue(entry(1))
     assert await pair.a.mark_informed("s-0001") is True
