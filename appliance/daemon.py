@@ -149,6 +149,9 @@ class Booth:
         if self.metrics_server is not None:
             await self.metrics_server.close()
         await self.session.calls.stop()
+        peer_links = getattr(self.session.calls, "peer_links", None)  # a group call's (appliance/peerlink.py)
+        if peer_links is not None:
+            await peer_links.close_all()
         if hasattr(self.session.hub, "close"):
             await self.session.hub.close()
         await self.loopback.close()

@@ -251,10 +251,12 @@ class PeerLinks:
         await self.send(p.Hangup(call_id=call_id, reason="ended"))
 
     async def _end(self, link: PeerLink) -> None:
-        if self.links.get(link.call_id) is link:
+        known = self.links.get(link.call_id) is link
+        if known:
             del self.links[link.call_id]
-            self._changed()
         await link.close()
+        if known:
+            self._changed()  # once tile, voice and connection are gone: the page is told the truth
         log.info("peer link %s: ended", link.call_id)
 
     async def close_all(self) -> None:
