@@ -31,7 +31,7 @@ from .state import SharedState, booth_channel
 
 log = logging.getLogger(__name__)
 QUEUE = "queue"  # channel: "the queue changed", between hub instances
-CHUNK = 200  # places sent before yielding to the loop
+CHUNK = 20  # places sent before yielding to the loop (and to an arrival waiting behind them)
 
 
 class QueuePlaces:
