@@ -32,6 +32,7 @@ from .state import SharedState, booth_channel
 log = logging.getLogger(__name__)
 QUEUE = "queue"  # channel: "the queue changed", between hub instances
 CHUNK = 20  # places sent before yielding to the loop (and to an arrival waiting behind them)
+PAUSE_S = 0.001  # between chunks: the loop gets whole iterations without a chunk (Redis writer, replies)
 
 
 class QueuePlaces:
@@ -104,7 +105,7 @@ class QueuePlaces:
             self._tell(session_id, booth_id, place)
             sent += 1
             if sent % CHUNK == 0:
-                await asyncio.sleep(0)
+                await asyncio.sleep(PAUSE_S)
 
     async def close(self) -> None:
         self._unsubscribe()
