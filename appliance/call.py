@@ -239,7 +239,9 @@ class BoothCall:
 
     async def _on_message(self, msg: p.Message) -> None:
         if isinstance(msg, p.Admitted):
-            asyncio.ensure_future(self.start(msg.call_id))
+            # Awaited, not spawned: the offer leaves before the session's own work on the admit
+            # (screen, store, speaker) gets the loop; under load that work cost the offer 15-30 ms.
+            await self.start(msg.call_id)
             return
         if isinstance(msg, p.CallEnded):
             await self.stop()
