@@ -35,6 +35,7 @@ from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
 from .journey import EVENTS, TABLE, TOUCH_EVENTS, State
 from .qrscan import ScanTask
 from .session_call import CallControlActions
+from .session_checks import DeviceCheckActions
 from .session_code import AppointmentCodeActions
 from .session_parts import CHECK_NAMES, CheckTask, Details, Outbox, checks_passed, parse_survey
 
@@ -53,7 +54,7 @@ class Refused(ApplianceError):
     """An action's guard said no (e.g. "Weiter" before every check passed)."""
 
 
-class Session(AppointmentCodeActions, CallControlActions):
+class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
     """The customer's journey through the booth. One instance lives as long as the daemon.
 
     ``store`` is an :class:`appliance.store.BoothStore` (or None for a booth that keeps nothing),
@@ -229,27 +230,6 @@ class Session(AppointmentCodeActions, CallControlActions):
                 raise Refused(str(exc)) from None
         self._bump(consents_given=1)
 
-    async def _do_run_checks(self, target: State, **_: Any) -> None:
-        self._start_checks()
-
-    async def _do_note_check(self, target: State, name: str = "", result: dict | None = None, **_: Any) -> None:
-        if name not in CHECK_NAMES or not isinstance(result, dict):
-            raise Refused(f"not a check result: {name!r}")
-        self._check_results[name] = result
-        level = logging.WARNING if result.get("status") == "fail" else logging.INFO
-        log.log(level, "session %s: check %s: %s %s %s", self._sid(), name, result.get("status"),
-                result.get("hint") or "", result.get("detail") or "")
-
-    async def _do_finish_checks(self, target: State, **_: Any) -> None:
-        for name in CHECK_NAMES:
-            self._check_results.setdefault(name, {"status": "fail", "hint": "check_error"})
-        if not checks_passed(self._check_results):
-            self._bump(checks_failed=1)
-        if self.store is not None:
-            rates = {k: self._check_results[k].get("kbps") for k in ("upload", "download")}
-            self._store_quietly(self.store.record_technical, self._session_id,
-                                upload_kbps=rates["upload"], download_kbps=rates["download"], **self.technical_info)
-
     async def _do_enter_waiting(self, target: State, **_: Any) -> None:
         if not checks_passed(self._check_results):
             raise Refused("the device check has not passed")
@@ -378,20 +358,6 @@ class Session(AppointmentCodeActions, CallControlActions):
         self._entered = self._last_touch = self.clock.monotonic()
         if not keep_language:
             self.language = self.ui.default_language
-
-    def _start_checks(self) -> None:
-        self._check_results = {}
-        if self.checks is not None:
-            self._check_task.start(
-                self.checks,
-                report=lambda name, result: self.handle("check_result", name=name, result=result),
-                done=lambda: self.handle("checks_done"),
-            )
-        else:
-            self._check_task.cancel()
-
-    def _cancel_checks(self) -> None:
-        self._check_task.cancel()
 
     def _inactivity_limit(self) -> float | None:
         if self.state in (S.IDLE, S.CALL, S.GOODBYE):
