@@ -43,7 +43,7 @@ class ChatRelay:
         return None
 
     async def waiting_note(self, username: str, channel: str, msg: p.WaitingNote) -> p.Error | None:
-        entry = next((e for e in await self._hub.state.waiting() if e.session_id == msg.session_id), None)
+        entry = await self._hub.state.get_waiting(msg.session_id)
         if entry is None:
             return p.Error(code="unknown_session", message="this customer is no longer waiting", ref=msg.type)
         log.info("waiting note to session %s", msg.session_id)
