@@ -130,12 +130,14 @@ async function submit(event) {
 }
 
 async function show() {
+  // The empty form comes first, before the round trip: an advisor who starts typing at once
+  // (under load /api/me takes a while) must not see the date vanish when it returns.
+  edit(null);
   const me = await fetch("/api/me");
   if (!me.ok) return;
   state.csrf = (await me.json()).csrf;
   $("appt-submit").disabled = false; // only now can a booking carry its CSRF token
   if (!state.timer) state.timer = setInterval(() => { if (!$("desk").hidden) refresh(); }, REFRESH_MS);
-  edit(null);
   refresh();
 }
 

@@ -40,7 +40,7 @@ def test_advisor_shares_screen_and_stops(stack, advisor_context, kiosk_context):
     assert kiosk.locator("#screen-view").bounding_box()["width"] > 2 * kiosk.locator("#remote-view").bounding_box()["width"]
     # Frames keep coming: the page's playback of the shared screen advances.
     first = kiosk.locator("#screen-view").evaluate("v => v.currentTime")
-    kiosk.wait_for_function(f"document.getElementById('screen-view').currentTime > {first}", timeout=15000)
+    kiosk.wait_for_function(f"() => document.getElementById('screen-view').currentTime > {first}", timeout=15000)
 
     advisor.get_by_role("button", name="Teilen beenden").click()
     expect(advisor.get_by_text("Sie teilen Ihren Bildschirm")).to_be_hidden()

@@ -95,13 +95,13 @@ def _fuzz(strategy, check, examples: int) -> tuple[int, int]:
 
 
 def test_signalling_validation_never_crashes_and_rejects_with_errors():
-    total, accepted = _fuzz(signalling_texts(), check_signalling, 300)
+    total, accepted = _fuzz(signalling_texts(), check_signalling, 320)
     print(f"signalling: {total} messages, {accepted} valid somewhere, {total - accepted} rejected everywhere")
     assert total >= 55_000 and 0 < accepted < total
 
 
 def test_kiosk_page_messages_never_crash_the_parser():
-    total, accepted = _fuzz(ui_texts(), check_ui, 250)
+    total, accepted = _fuzz(ui_texts(), check_ui, 290)
     print(f"kiosk page: {total} messages, {accepted} valid, {total - accepted} rejected")
     assert total >= 45_000 and 0 < accepted < total
 

@@ -126,7 +126,7 @@ def test_customer_joins_from_home_by_link_waits_with_the_time_and_talks_to_the_a
     row.get_by_role("button", name="Eintreten lassen").click()
     # Video both ways: the advisor renders the customer's camera, the customer the advisor's
     expect(home.locator("#remote-view[data-live=true]")).to_be_visible(timeout=30_000)
-    advisor.wait_for_function("document.getElementById('remote-video').videoWidth > 0", timeout=30_000)
+    advisor.wait_for_function("() => document.getElementById('remote-video').videoWidth > 0", timeout=30_000)
     # Stored for the call: only the consented fields; OS, device and browser from the User-Agent
     until(lambda: [r for r in parts.db["calls"].rows if r["browser"]])
     [call] = list(parts.db["calls"].rows)
@@ -204,7 +204,7 @@ def test_an_interpreter_joins_the_running_call_and_all_three_see_each_other(hub,
         row = advisor.locator("#waiting-list tr").filter(has_text="Von zu Hause (Dolmetscherin / Dolmetscher)")
         row.get_by_role("button", name="Eintreten lassen").click(timeout=T)
         # Everybody sees everybody: advisor <-> customer, advisor <-> interpreter, customer <-> interpreter
-        advisor.wait_for_function("document.getElementById('remote-video').videoWidth > 0", timeout=30_000)
+        advisor.wait_for_function("() => document.getElementById('remote-video').videoWidth > 0", timeout=30_000)
         expect(advisor.locator("video.participant-video[data-live=true]")).to_be_visible(timeout=30_000)
         expect(interp.locator("#remote-view[data-live=true]")).to_be_visible(timeout=30_000)
         expect(interp.locator("video[data-peer][data-live=true]")).to_be_visible(timeout=30_000)

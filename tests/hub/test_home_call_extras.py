@@ -75,7 +75,7 @@ def test_home_customer_gets_the_note_chats_mutes_turns_the_camera_off_and_sees_t
     row.get_by_role("button", name="Eintreten lassen").click()
     expect(home.locator("#remote-view[data-live=true]")).to_be_visible(timeout=CALL_T)
     expect(note).to_be_hidden()
-    home.wait_for_function("window.vkLocalBooth.chat.direct", timeout=CALL_T)  # peer to peer
+    home.wait_for_function("() => window.vkLocalBooth.chat.direct", timeout=CALL_T)  # peer to peer
 
     # Chat both ways over the data channel (the customer on their own keyboard and on the page's)
     advisor_says(advisor, GERMAN)
@@ -97,7 +97,7 @@ def test_home_customer_gets_the_note_chats_mutes_turns_the_camera_off_and_sees_t
 
     # With the data channel closed, lines go through the hub (the fallback), both ways
     home.evaluate("window.vkLocalBooth.chat.channel.close()")
-    home.wait_for_function("!window.vkLocalBooth.chat.direct", timeout=T)
+    home.wait_for_function("() => !window.vkLocalBooth.chat.direct", timeout=T)
     advisor.wait_for_function("window.__channels.every((channel) => channel.readyState === 'closed')", timeout=T)
     advisor_says(advisor, ARABIC)
     expect(home.locator("#chat-list li").filter(has_text=ARABIC)).to_be_visible(timeout=T)
@@ -129,7 +129,7 @@ def test_home_customer_gets_the_note_chats_mutes_turns_the_camera_off_and_sees_t
     expect(home.locator("#call-view")).to_have_class("call-view sharing")
     assert screen.bounding_box()["width"] > 2 * home.locator("#remote-view").bounding_box()["width"]
     first = screen.evaluate("v => v.currentTime")
-    home.wait_for_function(f"document.getElementById('screen-view').currentTime > {first}", timeout=CALL_T)
+    home.wait_for_function(f"() => document.getElementById('screen-view').currentTime > {first}", timeout=CALL_T)
     advisor.get_by_role("button", name="Teilen beenden").click()
     expect(screen).to_be_hidden(timeout=T)
     expect(home.locator("#call-view")).to_have_class("call-view")
@@ -156,7 +156,7 @@ def test_the_call_from_home_survives_the_advisor_reloading_the_console(hub, home
     home = join_from_home(home_context, url, customer.token)
     advisor.locator("#waiting-list tr").get_by_role("button", name="Eintreten lassen").click(timeout=T)
     expect(home.locator("#remote-view[data-live=true]")).to_be_visible(timeout=CALL_T)
-    home.wait_for_function("window.vkLocalBooth.chat.direct", timeout=CALL_T)
+    home.wait_for_function("() => window.vkLocalBooth.chat.direct", timeout=CALL_T)
     advisor_says(advisor, GERMAN)
     expect(home.locator("#chat-list li").filter(has_text=GERMAN)).to_be_visible(timeout=T)
     first = home.evaluate("window.vkLocalBooth.pc.localDescription.sdp")
@@ -164,9 +164,9 @@ def test_the_call_from_home_survives_the_advisor_reloading_the_console(hub, home
     # The advisor's console reloads: the hub asks the home browser (restart_call) to offer afresh
     advisor.reload()
     expect(advisor.locator("#call-status")).to_have_text("Verbunden", timeout=CALL_T)
-    advisor.wait_for_function("document.getElementById('remote-video').videoWidth > 0", timeout=CALL_T)
+    advisor.wait_for_function("() => document.getElementById('remote-video').videoWidth > 0", timeout=CALL_T)
     assert home.evaluate("window.vkLocalBooth.pc.localDescription.sdp") != first  # a new connection
-    home.wait_for_function("window.vkLocalBooth.chat.direct", timeout=CALL_T)
+    home.wait_for_function("() => window.vkLocalBooth.chat.direct", timeout=CALL_T)
     # Same call: the customer's transcript stays, and the chat works both ways again
     expect(home.locator("#chat-list li").filter(has_text=GERMAN)).to_be_visible()
     home.locator("#chat-input").click()
