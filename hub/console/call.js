@@ -99,7 +99,8 @@ export class Call {
     }, () => {}); // still receive the customer; the advisor sees the media error
   }
 
-  // The booth's offer lists audio, then the camera's video, then the screen-share slot (share.js).
+  // The first audio and the first video transceiver carry the camera and microphone, whatever the
+  // offerer's order; a screen-share slot (share.js) always comes after them.
   cameraSlots(pc) {
     const slots = {};
     for (const tr of pc.getTransceivers()) {
@@ -111,7 +112,7 @@ export class Call {
 
   // Created at the admit, before the booth's offer arrives: the candidate pool gathers meanwhile,
   // so our answer's own gathering (binding sockets, asking STUN/TURN) is off the critical path.
-  // The booth always bundles (rtc_configuration in appliance/call.py): one transport is enough.
+  // Every offerer here bundles (the booth's aiortc with max-bundle, browsers by default).
   newPeerConnection() {
     return new RTCPeerConnection({ iceServers: this.iceServers, iceCandidatePoolSize: 1, bundlePolicy: "max-bundle" });
   }
