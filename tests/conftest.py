@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,3 +73,12 @@ def pytest_collection_modifyitems(config, items):
     called from a running event loop"); async tests never use the browser, so order fixes it."""
     uses_browser = lambda item: bool({"browser", "playwright_driver"} & set(getattr(item, "fixturenames", ())))
     items.sort(key=uses_browser)  # stable: keeps the order within each group
+
+
+@pytest.fixture
+def blackhole() -> Iterator[int]:
+    """A UDP port that swallows everything: what a firewalled STUN server looks like."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    yield sock.getsockname()[1]
+    sock.close()

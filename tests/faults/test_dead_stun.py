@@ -4,9 +4,7 @@ shows it on the hub as a fault."""
 
 from __future__ import annotations
 
-import socket
 
-import pytest
 from aiohttp.test_utils import TestServer
 
 from hub.app import HubParts, make_app
@@ -17,14 +15,6 @@ from .advisor import AdvisorPeer
 from .booth import booth_frames, into_waiting_room, start_booth
 
 PASSWORD = "s3cret-pass"
-
-
-@pytest.fixture
-def blackhole():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    yield sock.getsockname()[1]
-    sock.close()
 
 
 async def test_dead_stun_server_is_left_out_and_shown_as_a_fault(tmp_path, blackhole):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import pytest
@@ -20,15 +19,6 @@ from tests.faults.servers import TurnServer, free_port
 def turn(tmp_path_factory):
     with TurnServer(tmp_path_factory.mktemp("turn")) as server:
         yield server
-
-
-@pytest.fixture
-def blackhole():
-    """A UDP port that swallows everything: what a firewalled STUN server looks like."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    yield sock.getsockname()[1]
-    sock.close()
 
 
 def test_urls_are_taken_apart():
