@@ -171,11 +171,12 @@ class OursRun:
         stats = booth.call.stats
         out = {"notify": shown - entered * 1000, "browser": timings["firstFrame"] - admit,
                "booth": stats.first_remote_frame_at * 1000 - admit}
-        for key, at in (("booth_admitted", (stats.started_at or 0) * 1000), ("offer_sent", (stats.offer_sent_at or 0) * 1000),
-                        ("offer_in_browser", timings.get("offerAt")), ("answer_sent", timings.get("answerAt")),
-                        ("answer_received", (stats.answer_at or 0) * 1000), ("booth_connected", (stats.connected_at or 0) * 1000)):
-            if at:
-                out[key] = at - admit
+        # The booth's clock is time.time() in seconds, the console's performance time in ms.
+        booth_s = {"booth_admitted": stats.started_at, "offer_sent": stats.offer_sent_at,
+                   "answer_received": stats.answer_at, "booth_connected": stats.connected_at}
+        at_ms = {key: at * 1000 for key, at in booth_s.items() if at is not None}
+        at_ms |= {key: timings[js] for key, js in (("offer_in_browser", "offerAt"), ("answer_sent", "answerAt")) if timings.get(js)}
+        out |= {key: at - admit for key, at in at_ms.items()}
         page.get_by_role("button", name="Beenden").click()
         self.stack.wait_state("survey")
         lt.run(booth.session.handle("cancel"))
