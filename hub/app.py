@@ -32,9 +32,8 @@ from .metrics import HubMetrics, add_metrics_route
 from .registry import BoothRegistry
 from .service import Hub
 from .sockets import APP_BOOTH_SOCKETS, APP_HUB, APP_REGISTRY, advisor_socket, booth_socket
-from .state import InMemoryState, SharedState
+from .state import InMemoryState, SharedState, state_for, state_lifecycle
 from .stats import HubStats, StatsRecorder, add_stats_routes
-from .state_redis import state_for, state_lifecycle
 from .users import UserStore
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ Example::
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -203,3 +203,26 @@ class InMemoryState:
                 self._subscribers.pop(channel, None)
 
         return unsubscribe
+
+
+def state_for(config) -> "SharedState":
+    """The backend ``[state]`` in the hub config names: in-process (default) or Redis."""
+    section = getattr(config, "state", None)
+    if section is None or section.backend == "memory":
+        return InMemoryState()
+    # Imported only here: redis is an optional extra, and the default hub (and the demo) never needs it.
+    from .state_redis import RedisState
+
+    return RedisState.from_url(section.redis_url, section.prefix)
+
+
+def state_lifecycle(state: "SharedState"):
+    """An aiohttp cleanup context: start the backend with the app, close it after (no-op in-process)."""
+    async def ctx(app) -> AsyncIterator[None]:
+        start, close = getattr(state, "start", None), getattr(state, "close", None)
+        if start is not None:
+            await start()
+        yield
+        if close is not None:
+            await close()
+    return ctx

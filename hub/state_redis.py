@@ -30,7 +30,7 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import asdict
 
 import redis.asyncio as aioredis
@@ -315,22 +315,3 @@ class RedisState:
             if origin != self._origin:
                 self.deliver(message["channel"][len(prefix):], text)
 
-
-def state_for(config) -> "SharedState":
-    """The backend ``[state]`` in the hub config names: in-process (default) or Redis."""
-    section = getattr(config, "state", None)
-    if section is None or section.backend == "memory":
-        return InMemoryState()
-    return RedisState.from_url(section.redis_url, section.prefix)
-
-
-def state_lifecycle(state: "SharedState"):
-    """An aiohttp cleanup context: start the backend with the app, close it after (no-op in-process)."""
-    async def ctx(app) -> AsyncIterator[None]:
-        start, close = getattr(state, "start", None), getattr(state, "close", None)
-        if start is not None:
-            await start()
-        yield
-        if close is not None:
-            await close()
-    return ctx
