@@ -27,11 +27,9 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import aiortc
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from aiortc.rtcconfiguration import RTCBundlePolicy
-from aiortc.sdp import candidate_from_sdp
 
 from hw.base import Camera, Microphone, Speaker
 from rtc import protocol as p
@@ -40,6 +38,7 @@ from rtc.icepace import use_prompt_ice
 from rtc.codecs import prefer_codec
 from rtc.quality import AdaptiveVideoTrack, QualityMonitor, QualitySample, call_grade
 from rtc.jitter import use_marker_jitter_buffer
+from rtc.peerconnection import remote_candidate, rtc_configuration
 from rtc.sdp import with_start_bitrate
 from rtc.audiocopy import OwnAudioTrack
 from rtc.audiomix import MixingSpeaker
@@ -49,13 +48,6 @@ from .hublink import HubConnection
 log = logging.getLogger("videokiosk.call")
 # The advisor's browser starts sending video at this rate (see rtc.sdp.with_start_bitrate).
 START_BITRATE_KBPS = 1500
-
-
-def rtc_configuration(servers: list[p.IceServer]) -> RTCConfiguration:
-    """An explicit (possibly empty) server list: aiortc would otherwise add a public STUN server."""
-    ice = [RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in servers]
-    # One transport for audio and video: half the gathering and half the connectivity checks.
-    return RTCConfiguration(iceServers=ice, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
 
 class CallExtension(Protocol):
@@ -269,16 +261,9 @@ class BoothCall:
     async def _add_candidate(self, msg: p.Candidate) -> None:
         if self._pc is None:
             return
-        text = msg.candidate.removeprefix("candidate:").strip()
-        if not text:
-            return  # end-of-candidates: aiortc keeps checking what it has
-        try:
-            candidate = candidate_from_sdp(text)
-        except (ValueError, IndexError):
-            log.warning("call %s: ignored an unreadable candidate", self.call_id)
+        candidate = remote_candidate(msg)
+        if candidate is None:  # end-of-candidates or unreadable: aiortc keeps checking what it has
             return
-        candidate.sdpMid = msg.sdp_mid
-        candidate.sdpMLineIndex = msg.sdp_mline_index
         await self._pc.addIceCandidate(candidate)
 
     async def _teardown(self) -> None:

@@ -35,33 +35,16 @@ from typing import Any
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from aiortc.sdp import candidate_from_sdp
 
 from hw.base import Camera, Microphone
 from rtc import protocol as p
 from rtc.audiocopy import OwnAudioTrack
 from rtc.audiomix import MixingSpeaker
 from rtc.loopback import PEER_SLOTS
+from rtc.peerconnection import remote_candidate, rtc_configuration
 from rtc.videocopy import OwnVideoTrack
 
-from .call import rtc_configuration
-
 log = logging.getLogger("videokiosk.peerlink")
-
-
-def remote_candidate(msg: p.Candidate):
-    """The aiortc candidate of a trickled ``candidate`` message, or None (end-of-candidates, or
-    one aiortc cannot read: it keeps checking what it has)."""
-    text = msg.candidate.removeprefix("candidate:").strip()
-    if not text:
-        return None
-    try:
-        candidate = candidate_from_sdp(text)
-    except (ValueError, IndexError):
-        return None
-    candidate.sdpMid = msg.sdp_mid
-    candidate.sdpMLineIndex = msg.sdp_mline_index
-    return candidate
 
 
 class PeerLink:

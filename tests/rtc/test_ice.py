@@ -9,7 +9,7 @@ import time
 import pytest
 from aiortc import RTCPeerConnection
 
-from appliance.call import rtc_configuration
+from rtc.peerconnection import rtc_configuration
 from rtc.ice import IceProber, filter_servers, parse_url, probe_url
 from rtc.protocol import IceServer
 from tests.faults.servers import TurnServer, free_port
