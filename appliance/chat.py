@@ -13,14 +13,16 @@ call ends, then the page is told to clear it (``chat_clear``).
 
 Example::
 
-    chat = BoothChat(link, server, loopback, session)
+    chat = BoothChat(link, loopback, broadcast=server.broadcast, waiting_session=lambda: session.session_id)
     call = BoothCall(link, cam, mic, speaker, loopback, extensions=[chat])
+    server = UIServer(session, handlers={"chat": chat.from_page})  # the customer's lines
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import segno
@@ -56,18 +58,19 @@ def line_message(line: ChatLine) -> dict[str, Any]:
 
 
 class BoothChat:
-    """The booth's chat and screen sharing for the page at ``server`` (a :class:`UIServer`)."""
+    """The booth's chat and screen sharing for the kiosk page: ``broadcast`` sends to it (the UI
+    server's), ``waiting_session()`` is the id of the session in the waiting room, if any."""
 
-    def __init__(self, link: Any, server: Any, loopback: Any, session: Any) -> None:
-        self._server = server
+    def __init__(self, link: Any, loopback: Any, *, broadcast: Callable[[dict[str, Any]], None],
+                 waiting_session: Callable[[], str | None]) -> None:
+        self._broadcast = broadcast
         self._loopback = loopback
-        self._session = session
+        self._waiting_session = waiting_session
         self.screen = ScreenReceiver(on_track=self._show_screen)
         self.chat = CallChat(link.send, on_line=self._line, on_share=self._share, on_end=self._ended)
-        server.handlers["chat"] = self.from_page
-        link.handlers[p.Chat] = self.chat.receive
-        link.handlers[p.ScreenShare] = self.chat.receive
-        link.handlers[p.WaitingNote] = self._waiting_note
+        link.on_message(p.Chat, self.chat.receive)
+        link.on_message(p.ScreenShare, self.chat.receive)
+        link.on_message(p.WaitingNote, self._waiting_note)
 
     # --- call extension (appliance.call.BoothCall) ---------------------------------------------
 
@@ -94,19 +97,19 @@ class BoothChat:
             raise InvalidMessage(str(exc)) from None
 
     def _line(self, line: ChatLine) -> None:
-        self._server.broadcast(line_message(line))
+        self._broadcast(line_message(line))
 
     def _share(self, sharing: bool) -> None:
         self.screen.set_sharing(sharing)
-        self._server.broadcast({"type": "screen_share", "sharing": sharing})
+        self._broadcast({"type": "screen_share", "sharing": sharing})
 
     def _show_screen(self, track) -> None:
         if self._loopback is not None:
             self._loopback.set_screen_video(track)
 
     def _ended(self) -> None:
-        self._server.broadcast({"type": "chat_clear"})
+        self._broadcast({"type": "chat_clear"})
 
     async def _waiting_note(self, msg: p.WaitingNote) -> None:
-        if msg.session_id == self._session.session_id and self._session.snapshot().get("state") == "waiting":
-            self._server.broadcast({"type": "waiting_note", "text": msg.text})
+        if msg.session_id is not None and msg.session_id == self._waiting_session():
+            self._broadcast({"type": "waiting_note", "text": msg.text})

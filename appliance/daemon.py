@@ -1,17 +1,18 @@
 """``videokiosk booth``: the composition root that builds the booth from its config and runs it.
 
-:class:`Booth` wires config -> store, devices, session, UI server, loopback, hub link, call
-handler and the hourly purge. Every collaborator can be passed in (tests, the demo); the hub link
-and call handler come from factories that receive the booth, so the hub's piece plugs in with
-one line::
+:class:`Booth` builds, top to bottom in ``__init__``, every collaborator through its constructor:
+store, devices, consent texts, loopback, (with a hub configured) ICE prober, hub link, chat, the
+call, the peer links of a group call, then the session, UI server, microphone meter, metrics and
+the hourly purge. Nothing is assigned onto another object afterwards; where two parts need each
+other (the session and the hub link that reports to it), the root registers the listener.
+Tests and the demo pass their own store, devices, checks, or a fake hub link and call handler::
 
-    booth = Booth(cfg, hub_factory=lambda b: HubLinkClient(b.config, b.session),
-                  call_factory=lambda b: BoothCall(b.devices, b.loopback, b.session))
+    booth = Booth(cfg, hub=RecordingHub(), calls=NullCallHandler())
 
 Example::
 
     cfg = load_config("docs/booth.example.toml")
-    booth = Booth(cfg)
+    booth = Booth(cfg)                 # with [hub] token: the real hub link, call and peer links
     url = await booth.start()          # http://127.0.0.1:8081/
     ...
     await booth.stop()
@@ -37,6 +38,7 @@ from videokiosk.clock import Clock, SystemClock
 from .config import BoothConfig, load_for_command
 from .consent import ConsentCatalog
 from .errors import ApplianceError
+from .hublink import BACKOFF_S
 from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
 from .metrics import BoothMetrics, MetricsServer
 from .qrscan import CodeScanner
@@ -60,6 +62,12 @@ def technical_info() -> dict[str, str]:
             "browser": "Chromium (kiosk)"}
 
 
+def call_technical_info() -> dict[str, str | None]:
+    """What the call reports to the hub about this booth (rtc.protocol.CallInfo)."""
+    info = technical_info()
+    return {"os": info.get("operating_system"), "device": info.get("device"), "browser": "aiortc (booth daemon)"}
+
+
 class Booth:
     def __init__(
         self,
@@ -69,9 +77,10 @@ class Booth:
         devices: Any = None,
         store: BoothStore | None = None,
         checks: Any = None,
-        hub_factory: Callable[["Booth"], HubLink] | None = None,
-        call_factory: Callable[["Booth"], CallHandler] | None = None,
+        hub: HubLink | None = None,
+        calls: CallHandler | None = None,
         speedtest_url: str | None = None,
+        hub_backoff_s: tuple[float, float] = BACKOFF_S,
     ) -> None:
         from hw.devices import build_devices
         from rtc.loopback import Loopback
@@ -84,31 +93,63 @@ class Booth:
         self.devices = devices or build_devices(config.hardware)
         self.consent = ConsentCatalog(languages=tuple(config.ui.languages))
         self.loopback = Loopback(self.devices.camera.video_track,
-                                 passthrough_codec=getattr(self.devices.camera, "passthrough_codec", None))
+                                 passthrough_codec=getattr(self.devices.camera, "passthrough_codec", None),
+                                 when_answered=self._tell_page_peers)
+        real_hub = hub is None and bool(config.hub.token or config.hub.token_file)
         # Until a hub is wired in, rates are measured against this booth's own server.
-        self._speedtest_url = speedtest_url or (config.hub.url if hub_factory else None)
+        self._speedtest_url = speedtest_url or (config.hub.url if hub is not None or real_hub else None)
+        self.ice = None  # with a hub: the STUN/TURN prober (rtc/ice.py)
+        self.chat = None  # with a hub: chat and screen sharing on the call (appliance/chat.py)
+        self.peer_links = None  # with a hub: a group call's further participants (appliance/peerlink.py)
+        if real_hub:
+            from rtc.audiomix import MixingSpeaker
+            from rtc.ice import IceProber
+
+            from .call import BoothCall
+            from .chat import BoothChat
+            from .hublink import HubConnection
+            from .peerlink import PeerLinks
+
+            # A dead STUN/TURN server costs ~5 s per call inside aiortc: probe them (again on a
+            # session change once stale, so well before an admit) and show dead ones as faults.
+            self.ice = IceProber(on_change=self._report_faults)
+            hub = HubConnection(config.hub.url, config.hub_token(), ca_file=config.hub.ca_file, faults=self._faults,
+                                backoff_s=hub_backoff_s, when_changed=self._hub_changed)
+            self.chat = BoothChat(hub, self.loopback, broadcast=self.broadcast,  # issue 9: chat, screen sharing
+                                  waiting_session=self._waiting_session)
+            speaker = MixingSpeaker(self.devices.speaker)  # the advisor's voice, in a group call the others' too
+            calls = BoothCall(hub, self.devices.camera, self.devices.microphone, speaker, self.loopback,
+                              technical_info=call_technical_info, on_quality=self._call_quality,
+                              on_summary=self._call_summary, ice=self.ice, extensions=[self.chat])
+            self.peer_links = PeerLinks(hub, self.devices.camera, self.devices.microphone, speaker, self.loopback,
+                                        in_call=self._in_call, muted=lambda: calls.muted, broadcast=self.broadcast)
+        self.hub: HubLink = hub or NullHubLink()
         self.session = Session(
-            config.ui, clock=self.clock, store=self.store,
+            config.ui, clock=self.clock, store=self.store, hub=self.hub, calls=calls or NullCallHandler(),
             checks=checks or DeviceCheck(self.devices, lambda: self._speedtest_url or self.url),
             consent_hash=self.consent.hash, technical_info=technical_info(),
             scanner=CodeScanner(self.devices.camera.video_track),  # the invitation's QR code
+            hub_connected=False if real_hub else None,  # the kiosk shows when the real hub link is down
+            on_survey=self._forward_survey,
         )
-        self.server = UIServer(self.session, loopback=self.loopback)
-        self.mic_meter = MicMeter(self.devices.microphone,
-                                  lambda level: self.server.broadcast({"type": "mic_level", "level": level}))
-        self.session.hub = hub_factory(self) if hub_factory else NullHubLink()
-        self.session.calls = call_factory(self) if call_factory else NullCallHandler()
-        if hasattr(self.session.hub, "when_changed"):  # the real hub link: the kiosk shows when it is down
-            self.session.hub_connected = False  # until the hub's welcome
-            self.session.hub.when_changed = self._hub_changed
-        self._forward_surveys_to_hub()
+        self.server = UIServer(self.session, loopback=self.loopback,
+                               handlers={"chat": self.chat.from_page} if self.chat else None)
+        self.mic_meter = MicMeter(self.devices.microphone, lambda level: self.broadcast({"type": "mic_level", "level": level}))
         self.metrics = BoothMetrics(self)  # technicians' /metrics, served on [metrics] by start()
         self.metrics_server: MetricsServer | None = None
+        # Who hears what: the hub link's decisions go to the session; a group call's link
+        # messages to the peer links first; each session change to the ICE prober and peer links.
+        if real_hub:
+            hub.attach(self.session.handle)
+            hub.on_peer_message(self.peer_links.route)
+            self.session.subscribe(lambda _snapshot: self.ice.refresh(hub.ice_servers))
+            self.session.subscribe(self.peer_links.follow)
         self.url = ""
         self.ready = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task] = []
         self._shown_state = State.IDLE
+        self._session_of_call: str | None = None
         self.session.subscribe(self._follow_state)
 
     async def start(self, host: str | None = None, port: int | None = None) -> str:
@@ -135,8 +176,8 @@ class Booth:
                                                           self.config.metrics.port).start()
             except (ApplianceError, OSError) as exc:  # metrics are for technicians: never stop the booth
                 log.error("metrics endpoint not started: %s", exc)
-        if hasattr(self.session.hub, "start"):  # the real hub link connects out and keeps reconnecting
-            await self.session.hub.start()
+        if hasattr(self.hub, "start"):  # the real hub link connects out and keeps reconnecting
+            await self.hub.start()
         self.ready.set()
         log.info("booth %s ready, kiosk page at %s", self.config.booth.id, self.url)
         return self.url
@@ -149,11 +190,10 @@ class Booth:
         if self.metrics_server is not None:
             await self.metrics_server.close()
         await self.session.calls.stop()
-        peer_links = getattr(self.session.calls, "peer_links", None)  # a group call's (appliance/peerlink.py)
-        if peer_links is not None:
-            await peer_links.close_all()
-        if hasattr(self.session.hub, "close"):
-            await self.session.hub.close()
+        if self.peer_links is not None:
+            await self.peer_links.close_all()
+        if hasattr(self.hub, "close"):
+            await self.hub.close()
         await self.loopback.close()
         await self.session.close()
         await self.server.close()
@@ -162,27 +202,63 @@ class Booth:
         await self.devices.close()
         self.store.close()
 
-    def _forward_surveys_to_hub(self) -> None:
-        """Each stored survey also goes to the hub's anonymous statistics (hub/stats.py).
+    # --- what the parts built above report to the booth ------------------------------------------
 
-        Wrapping the store here keeps the session ignorant of the hub's statistics. The message
-        carries the answers only: no session id, no call id, no time (rtc.protocol.Survey).
+    def broadcast(self, message: dict[str, Any]) -> None:
+        """To every open kiosk page (the UI server is built after the parts that talk to the page)."""
+        self.server.broadcast(message)
+
+    def _forward_survey(self, answers: dict[str, Any]) -> None:
+        """Each survey also goes to the hub's anonymous statistics (hub/stats.py).
+
+        The message carries the answers only: no session id, no call id, no time (rtc.protocol.Survey).
         """
-        record = self.store.record_survey
+        send = getattr(self.hub, "send", None)
+        if send is None:
+            return
+        try:
+            message = p.Survey(**{k: answers.get(k) for k in ("rating", "easy", "again")})
+        except ValueError as exc:  # the session validated them already; never break the survey
+            log.warning("survey not sent to the hub: %s", exc)
+            return
+        asyncio.get_running_loop().create_task(send(message))
 
-        def record_and_forward(day, **answers):
-            record(day, **answers)
-            send = getattr(self.session.hub, "send", None)
-            if send is None:
-                return
+    def _waiting_session(self) -> str | None:
+        return self.session.session_id if self.session.state is State.WAITING else None
+
+    def _in_call(self) -> bool:
+        return self.session.state is State.CALL
+
+    def _tell_page_peers(self) -> None:
+        """A reloaded page learns again which tile shows whom (a group call's peer links)."""
+        if self.peer_links is not None:
+            self.peer_links.tell_page()
+
+    def _faults(self) -> list[str]:
+        """The hardware faults, and dead STUN/TURN servers, for the hub (``hello`` and ``status``)."""
+        devices = [f"{name}_fault" for name in ("camera", "microphone", "speaker")
+                   if not getattr(self.devices, name).healthy]
+        return devices + (self.ice.faults() if self.ice is not None else [])
+
+    async def _report_faults(self, _changed: Any = None) -> None:
+        report = getattr(self.hub, "report_faults", None)
+        if report is not None:
+            await report(self._faults())
+
+    def _call_quality(self, sample: Any) -> None:
+        self._session_of_call = self._session_of_call or self.session.session_id
+        self.metrics.quality(sample.grade, sample.send_kbps, sample.recv_kbps)
+        self.broadcast({"type": "quality", "grade": sample.grade})  # the kiosk's signal bars
+
+    def _call_summary(self, grade: str | None, up: float | None, down: float | None) -> None:
+        # The consented "transmission quality" of this session's call (the rates stay those the
+        # device check measured; the hub keeps the call's own rates).
+        sid, self._session_of_call = self._session_of_call, None
+        if sid is not None and grade is not None:
             try:
-                message = p.Survey(**{k: answers.get(k) for k in ("rating", "easy", "again")})
-            except ValueError as exc:  # the session validated them already; never break the survey
-                log.warning("survey not sent to the hub: %s", exc)
-                return
-            asyncio.get_running_loop().create_task(send(message))
-
-        self.store.record_survey = record_and_forward  # type: ignore[method-assign]
+                self.store.record_technical(sid, transmission_quality=grade)
+            except ApplianceError as exc:  # consent withdrawn meanwhile: nothing to keep
+                log.info("call quality not stored: %s", exc)
 
     def purge_now(self) -> dict[str, int]:
         counts = self.store.purge(self.clock.now())
@@ -218,6 +294,7 @@ class Booth:
         if self.session.state is State.DEVICE_CHECK:
             # The screen must not keep showing a verdict the hardware just contradicted.
             asyncio.get_running_loop().create_task(self.session.handle("recheck"))
+        asyncio.get_running_loop().create_task(self._report_faults())  # the hub shows them as they happen
 
     def _follow_state(self, snapshot: dict[str, Any]) -> None:
         """Side effects of a state change that belong to the booth, not the session."""
@@ -261,14 +338,11 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(config: BoothConfig, port: int | None) -> int:
     from hw.errors import HardwareError
 
-    from .call import call_for
-    from .hublink import hub_link_for
     from .sdnotify import SystemdNotifier, watchdog_interval
     from .watchdog import ServiceManagerLink, booth_health_checks
 
-    with_hub = bool(config.hub.token or config.hub.token_file)
     try:
-        booth = Booth(config, hub_factory=hub_link_for if with_hub else None, call_factory=call_for if with_hub else None)
+        booth = Booth(config)  # with [hub] token or token_file: the hub link, the call and the peer links
     except HardwareError as exc:
         print(f"videokiosk booth: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,8 @@ Example::
     session = Session(hub=link, calls=BoothCall(link, camera, microphone, speaker))
     link.attach(session.handle)
     await link.start()          # runs until close(), reconnecting as needed
+
+The booth's composition root (appliance/daemon.py) builds it and registers who hears what.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from rtc import protocol as p
 from rtc.errors import ProtocolError
 
 log = logging.getLogger("videokiosk.hublink")
+BACKOFF_S = (0.2, 10.0)  # first and longest wait between reconnect attempts
 
 EventSink = Callable[..., Awaitable[Any]]
 CallListener = Callable[[p.Message], Awaitable[None]]
@@ -58,7 +61,8 @@ class HubConnection:
         *,
         ca_file: Path | None = None,
         faults: Callable[[], list[str]] = list,
-        backoff_s: tuple[float, float] = (0.2, 10.0),
+        backoff_s: tuple[float, float] = BACKOFF_S,
+        when_changed: Callable[[bool], None] | None = None,
     ) -> None:
         self._url = hub_socket_url(url)
         self._token = token
@@ -77,12 +81,12 @@ class HubConnection:
         self.heartbeat_s = 10.0
         self.connected = asyncio.Event()
         #: Called with True/False when the link comes up or goes down (the kiosk can say so).
-        self.when_changed: Callable[[bool], None] | None = None
+        self.when_changed = when_changed
         #: Hub messages handled elsewhere, by message class (chat, screen_share, waiting_note: appliance/chat.py).
         self.handlers: dict[type[p.Message], Callable[[Any], Awaitable[None]]] = {}
         #: Asked first about every hub message; True: it concerned a link to another participant
         #: of the appointment, not this booth's call (appliance/peerlink.py).
-        self.peer_router: Callable[[p.Message], Awaitable[bool]] | None = None
+        self._peer_router: Callable[[p.Message], Awaitable[bool]] | None = None
 
     # --- wiring -------------------------------------------------------------------------------
 
@@ -94,6 +98,14 @@ class HubConnection:
         """The call handler hears ``admitted`` (to start at once), offer/answer/candidate,
         ``welcome`` after a rejoin, and ``call_ended`` when the session refused the admit."""
         self._call_listener = listener
+
+    def on_peer_message(self, router: Callable[[p.Message], Awaitable[bool]] | None) -> None:
+        """Asked first about every hub message (the group call's peer links)."""
+        self._peer_router = router
+
+    def on_message(self, kind: type[p.Message], handler: Callable[[Any], Awaitable[None]]) -> None:
+        """Hub messages of ``kind`` go to ``handler`` (chat, screen_share, waiting_note)."""
+        self.handlers[kind] = handler
 
     async def start(self) -> None:
         if self._task is None:
@@ -209,7 +221,7 @@ class HubConnection:
     # --- what the hub says --------------------------------------------------------------------
 
     async def _dispatch(self, msg: p.Message) -> None:
-        if self.peer_router is not None and await self.peer_router(msg):
+        if self._peer_router is not None and await self._peer_router(msg):
             return
         match msg:
             case p.Welcome():
@@ -293,18 +305,3 @@ class HubConnection:
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
 
-
-def hub_link_for(booth) -> HubConnection:
-    """``hub_factory`` for :class:`appliance.daemon.Booth`: the link from the booth's config."""
-    devices = booth.devices
-    names = ("camera", "microphone", "speaker")
-
-    def faults() -> list[str]:
-        return [f"{name}_fault" for name in names if not getattr(devices, name).healthy]
-
-    cfg = booth.config
-    link = HubConnection(cfg.hub.url, cfg.hub_token(), ca_file=cfg.hub.ca_file, faults=faults)
-    link.attach(booth.session.handle)
-    # Hardware faults show on the hub as they happen (the hello carries the state at connect).
-    devices.on_change(lambda change: asyncio.ensure_future(link.report_faults(faults())))
-    return link

@@ -22,7 +22,8 @@ Example::
 
     links = PeerLinks(link, camera, microphone, MixingSpeaker(speaker), loopback,
                       in_call=lambda: session.state is State.CALL, muted=lambda: call.muted)
-    link.peer_router = links.route       # the hub link hands it every message first
+    link.on_peer_message(links.route)    # the hub link hands it every message first
+    session.subscribe(links.follow)      # the booth's call is over: so are the links
 """
 
 from __future__ import annotations
@@ -167,7 +168,6 @@ class PeerLinks:
         self._broadcast = broadcast
         self.links: dict[str, PeerLink] = {}
         self.changed = asyncio.Event()  # set whenever a link comes or goes (tests wait on it)
-        loopback.when_answered = self.tell_page
 
     async def send(self, msg: p.Message) -> None:
         await self._link.send(msg)
@@ -242,6 +242,11 @@ class PeerLinks:
             self._changed()  # once tile, voice and connection are gone: the page is told the truth
         log.info("peer link %s: ended", link.call_id)
 
+    def follow(self, snapshot: dict[str, Any]) -> None:
+        """A session subscriber: once the booth's customer is out of the call, so are the links."""
+        if snapshot["state"] != "call" and self.links:
+            asyncio.ensure_future(self.close_all())
+
     async def close_all(self) -> None:
         """The booth's call is over: every link with it (the hub ends them on its side too)."""
         for link in list(self.links.values()):
@@ -251,20 +256,3 @@ class PeerLinks:
         self.tell_page()
         self.changed.set()
 
-
-def peer_links_for(booth: Any, call: Any, speaker: MixingSpeaker) -> PeerLinks:
-    """Wire :class:`PeerLinks` into a booth daemon next to its ``call`` (see ``appliance.call.call_for``)."""
-    from .session import State
-
-    session, link = booth.session, booth.session.hub
-    links = PeerLinks(link, booth.devices.camera, booth.devices.microphone, speaker, booth.loopback,
-                      in_call=lambda: session.state is State.CALL, muted=lambda: call.muted,
-                      broadcast=booth.server.broadcast)
-    link.peer_router = links.route
-
-    def follow(snapshot: dict[str, Any]) -> None:
-        if snapshot["state"] != State.CALL and links.links:
-            asyncio.ensure_future(links.close_all())
-
-    session.subscribe(follow)
-    return links

@@ -73,6 +73,8 @@ class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
         consent_hash: Callable[[str], str] = lambda language: "",
         technical_info: dict[str, str] | None = None,
         scanner: Any = None,
+        hub_connected: bool | None = None,
+        on_survey: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.ui = ui or UISection()
         self.clock = clock or SystemClock()
@@ -84,8 +86,9 @@ class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
         self.technical_info = dict(technical_info or {})
         self.state = State.IDLE
         self.language = self.ui.default_language
-        #: None without a hub link (or before it reports), else whether it is up ("hub_link" event).
-        self.hub_connected: bool | None = None
+        #: None without a hub link, else whether it is up ("hub_link" event; False until the welcome).
+        self.hub_connected = hub_connected
+        self._on_survey = on_survey  # the booth forwards the answers to the hub's anonymous statistics
         self._subscribers: list[Callable[[dict[str, Any]], None]] = []
         self._lock = asyncio.Lock()
         self._outbox = Outbox(log)
@@ -291,6 +294,8 @@ class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
         if self.store is not None:
             # Only the day, no session id: the answers cannot be joined to a call or a person.
             self._store_quietly(self.store.record_survey, self.clock.now().date(), **survey)
+        if self._on_survey is not None:
+            self._on_survey(survey)
         self._bump(surveys=1)
 
     async def _do_withdraw(self, target: State, **_: Any) -> None:

@@ -82,13 +82,14 @@ class _Client:
 class UIServer:
     """Serves the kiosk page for one :class:`~appliance.session.Session`."""
 
-    def __init__(self, session: Any, *, loopback: Any = None, static_dir: Path = STATIC_DIR) -> None:
+    def __init__(self, session: Any, *, loopback: Any = None, static_dir: Path = STATIC_DIR,
+                 handlers: dict[str, Callable[[str], Awaitable[None]]] | None = None) -> None:
         self.session = session
         self.loopback = loopback
         self.static_dir = static_dir
         self._clients: set[_Client] = set()
         #: Page messages other than intents and offers, by type: ``chat`` (appliance/chat.py).
-        self.handlers: dict[str, Callable[[str], Awaitable[None]]] = {}
+        self.handlers: dict[str, Callable[[str], Awaitable[None]]] = dict(handlers or {})
         session.subscribe(self._on_state)
 
     def app(self) -> web.Application:

@@ -51,6 +51,7 @@ class Loopback:
         camera_track: Callable[[], MediaStreamTrack],
         *,
         passthrough_codec: str | None = None,
+        when_answered: Callable[[], None] | None = None,
     ) -> None:
         self._camera_track = camera_track
         self._codec = passthrough_codec
@@ -69,7 +70,7 @@ class Loopback:
         self.idle = asyncio.Event()
         self.idle.set()
         #: Called after each answer to the page: a reloaded page learns again what it shows.
-        self.when_answered: Callable[[], None] | None = None
+        self.when_answered = when_answered
 
     @property
     def active(self) -> bool:

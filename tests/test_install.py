@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -108,13 +109,18 @@ def test_pip_install_without_extras_then_demo(tmp_path):
     """A fresh venv, ``pip install .`` (no extras; dependencies from this checkout's venv, so no
     index is asked for them), ``pip check``, then the demo's ``--help`` and its start, run from
     outside the source tree."""
+    # A copy of the source: pip's in-tree build/ must neither dirty the checkout nor serve stale files.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
+        "node_modules", "demo-data"))
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     bin_dir = env_dir / "bin"
     site_packages = next((env_dir / "lib").glob("python3.*/site-packages"))
     linked = link_runtime_dependencies(site_packages)
     assert "redis" not in linked and "aiortc" in linked
-    pip = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--no-deps", str(ROOT)],
+    pip = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--no-deps", str(source)],
                          capture_output=True, text=True, timeout=900, env={**os.environ, "PIP_NO_INPUT": "1"})
     assert pip.returncode == 0, pip.stderr[-4000:]
     check = subprocess.run([str(bin_dir / "python"), "-m", "pip", "check"], capture_output=True, text=True, timeout=120)

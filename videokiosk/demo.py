@@ -35,10 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
     """Start hub and booth; returns (hub URL, booth URL, stop coroutine function)."""
-    from appliance.call import call_for
     from appliance.config import parse_config
     from appliance.daemon import Booth
-    from appliance.hublink import hub_link_for
     from hub.app import HubParts, make_app
     from hub.config import HubConfig
     from hub.stats import LEAD, grant_role
@@ -68,7 +66,7 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
         "store": {"path": str(data_dir / "booth.db")},
         "metrics": {"enabled": False},
     }, "demo")
-    booth = Booth(booth_config, hub_factory=hub_link_for, call_factory=call_for)
+    booth = Booth(booth_config)
     booth_url = await booth.start(port=booth_port)
 
     async def stop() -> None:

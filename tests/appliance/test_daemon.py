@@ -78,7 +78,7 @@ async def test_no_stream_leaves_the_check_screen(booth):
 
 async def test_hub_and_call_plug_in_through_factories(tmp_path):
     hub, calls = RecordingHub(), NullCallHandler()
-    booth = Booth(booth_config(tmp_path), hub_factory=lambda b: hub, call_factory=lambda b: calls,
+    booth = Booth(booth_config(tmp_path), hub=hub, calls=calls,
                   speedtest_url="http://127.0.0.1:9")  # no hub there: the rate checks must fail
     await booth.start(port=0)
     try:

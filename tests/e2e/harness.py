@@ -13,10 +13,11 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from appliance.call import BoothCall, call_for
+from appliance.call import BoothCall
 from appliance.config import parse_config
 from appliance.daemon import Booth as BoothDaemon
-from appliance.hublink import HubConnection, hub_link_for
+from appliance.hublink import HubConnection
+from appliance.peerlink import PeerLinks
 from appliance.session import Session
 from hub.app import HubParts, make_app
 from hub.config import HubConfig
@@ -44,6 +45,10 @@ class Booth:
     @property
     def call(self) -> BoothCall:
         return self.daemon.session.calls
+
+    @property
+    def peer_links(self) -> PeerLinks:
+        return self.daemon.peer_links
 
     @property
     def speaker(self):
@@ -78,16 +83,10 @@ class Stack:
             "hardware": {"width": 320, "height": 240},
             "metrics": {"enabled": False},
         })
-        daemon = BoothDaemon(config, hub_factory=self._link, call_factory=call_for)
+        daemon = BoothDaemon(config, hub_backoff_s=(0.1, 0.5))  # reconnect quickly in tests
         url = await daemon.start(port=0)
         await asyncio.wait_for(daemon.session.hub.connected.wait(), 10)
         return Booth(daemon, url)
-
-    @staticmethod
-    def _link(daemon: BoothDaemon) -> HubConnection:
-        link = hub_link_for(daemon)
-        link.backoff_s = (0.1, 0.5)  # reconnect quickly in tests
-        return link
 
     def to_waiting(self, booth: Booth | None = None) -> str:
         """The customer's three touches: start, consent, continue. Returns the session id."""

@@ -29,7 +29,7 @@ AUDIBLE_DBFS = -50.0
 def both_voices_reach_the_speaker(stack: Stack, timeout: float = 30.0) -> None:
     """Until the booth's speaker mix has two voices, each heard above a whisper, and the speaker has
     played on meanwhile; waits on what the fake speaker plays, never a sleep."""
-    speaker = stack.booth.call.peer_links.speaker
+    speaker = stack.booth.peer_links.speaker
 
     async def heard() -> None:
         while True:
@@ -44,7 +44,7 @@ def both_voices_reach_the_speaker(stack: Stack, timeout: float = 30.0) -> None:
 
 def booth_sees_the_interpreter(stack: Stack, timeout: float = 30.0):
     """Until the booth's peer link has decoded a frame of the interpreter's camera; returns the link."""
-    links = stack.booth.call.peer_links
+    links = stack.booth.peer_links
 
     async def first_frame():
         while not links.links:
@@ -82,7 +82,7 @@ def test_interpreter_at_home_joins_a_booth_call_and_all_three_see_and_hear_each_
     advisor.get_by_role("row").filter(has_text="Kiosk 1").get_by_role("button", name="Eintreten lassen").click(timeout=T)
     stack.wait_state("call")
     advisor_sees_test_pattern(advisor, T)
-    assert stack.booth.call.peer_links.links == {}  # nobody else yet
+    assert stack.booth.peer_links.links == {}  # nobody else yet
 
     home = join_from_home(home_context, stack.hub_url, interpreter.token)
     advisor.get_by_role("row").filter(has_text="Von zu Hause (Dolmetscherin / Dolmetscher)") \
@@ -107,10 +107,10 @@ def test_interpreter_at_home_joins_a_booth_call_and_all_three_see_and_hear_each_
     # The interpreter leaves: their tile and voice go, the call with the advisor goes on.
     home.get_by_role("button", name="Gespräch beenden").click()
     expect(kiosk.locator("#peer-tile-0")).to_be_hidden(timeout=T)
-    assert stack.booth.call.peer_links.links == {}
+    assert stack.booth.peer_links.links == {}
     assert stack.booth.session.state == "call"
     stack.wait_booth_frames(10)  # the advisor's picture keeps coming
-    assert len(stack.booth.call.peer_links.speaker.mixer.inputs) == 1
+    assert len(stack.booth.peer_links.speaker.mixer.inputs) == 1
 
     advisor.get_by_role("button", name="Beenden").first.click()
     expect(kiosk.get_by_role("heading", name="Kurze Umfrage")).to_be_visible(timeout=T)

@@ -12,17 +12,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from appliance.call import call_for
 from appliance.config import parse_config
 from appliance.daemon import Booth as BoothDaemon
-from appliance.hublink import HubConnection, hub_link_for
 from tests.appliance.helpers import until
-
-
-def _quick_link(daemon: BoothDaemon) -> HubConnection:
-    link = hub_link_for(daemon)
-    link.backoff_s = (0.1, 0.5)  # reconnect quickly in tests
-    return link
 
 
 async def start_booth(hub_url: str, token: str, data_dir: Path, booth_id: str = "booth-1", **sections) -> BoothDaemon:
@@ -35,7 +27,7 @@ async def start_booth(hub_url: str, token: str, data_dir: Path, booth_id: str = 
         "metrics": {"enabled": False},
         **sections,
     })
-    daemon = BoothDaemon(config, hub_factory=_quick_link, call_factory=call_for)
+    daemon = BoothDaemon(config, hub_backoff_s=(0.1, 0.5))  # reconnect quickly in tests
     daemon.ui_url = await daemon.start(port=0)
     await asyncio.wait_for(daemon.session.hub.connected.wait(), 15)
     return daemon
