@@ -18,12 +18,15 @@ from pathlib import Path
 import sqlite_utils
 from aiohttp import web
 
+from rtc import protocol as p
 from rtc.speedtest import add_speedtest_routes
 from videokiosk.clock import Clock, SystemClock
 
-from .appointments_web import AppointmentDesk, add_appointment_routes
-from .guest import add_guest_routes
-from .chat import add_chat_relay
+from .appointments_web import AppointmentDesk, add_appointment_routes, check_code_at_booth
+from .guest import add_guest_routes, purge_guest_consents
+from .groupcall import GroupCalls
+from .guest_passes import GuestPasses, purge_guest_passes
+from .chat import ChatRelay
 from .auth import APP_ORIGINS, APP_SESSIONS, APP_USERS, AdvisorSessions, add_auth_routes
 from .config import HubConfig
 from .enrolment import EnrolmentCodes, add_enrolment_routes
@@ -92,6 +95,18 @@ def make_app(parts: HubParts) -> web.Application:
     config = parts.config
     stats, metrics = HubStats(parts.db), HubMetrics()  # anonymous statistics; technicians' metrics
     hub = Hub(config, parts.state, parts.db, parts.clock, listeners=[StatsRecorder(stats, parts.clock), metrics])
+    desk = AppointmentDesk.open(parts.db, config, parts.clock,  # appointments, invitations, their purge
+                                more_purgers=(purge_guest_consents, purge_guest_passes))
+    chat = ChatRelay(hub)  # chat and screen-share signals while a call's data channel is not open
+    groups = GroupCalls(hub)  # extra participants of one appointment see each other
+    passes = GuestPasses(parts.db, desk.book, parts.clock)  # home participants' passes: in the database
+    # Every message the hub does not handle itself, and who handles it: the one routing table.
+    hub.route(
+        booth_first=(groups.from_booth,),  # a group call's peer links, relayed between participants
+        booth={p.Chat: chat.from_booth, p.AppointmentCheck: check_code_at_booth(hub, desk)},
+        advisor={p.Chat: chat.from_advisor, p.ScreenShare: chat.from_advisor, p.WaitingNote: chat.waiting_note},
+        listeners=(groups,),
+    )
     app = web.Application(client_max_size=64 * 1024)
     app[APP_HUB] = hub
     app[APP_REGISTRY] = parts.registry
@@ -110,9 +125,8 @@ def make_app(parts: HubParts) -> web.Application:
     add_speedtest_routes(app)  # the booth's device check measures up- and download against the hub
     add_stats_routes(app, stats, parts.clock)  # /stats, /api/stats, /api/stats.csv (role lead)
     add_metrics_route(app, metrics, hub)  # /metrics, loopback only
-    add_appointment_routes(app, AppointmentDesk.open(parts.db, config, parts.clock), hub)  # /api/appointments
-    add_chat_relay(hub)  # chat and screen-share signals while a call's data channel is not open
-    add_guest_routes(app)  # /join: the personal link in the customer's own browser
+    add_appointment_routes(app, desk)  # /api/appointments
+    add_guest_routes(app, groups, passes)  # /join: the personal link in the customer's own browser
 
     async def purge_forever(app: web.Application):
         async def loop() -> None:

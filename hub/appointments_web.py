@@ -56,13 +56,15 @@ class AppointmentDesk:
     outbox: MailOutbox
     config: HubConfig
     clock: Clock
-    # Each deletes its expired personal rows (hub/guest.py adds the home consent records).
+    # Each deletes its expired personal rows (hub/app.py adds those of the participants at home).
     purgers: list = field(default_factory=lambda: [purge_appointments, purge_outbox])
 
     @classmethod
-    def open(cls, db: sqlite_utils.Database, config: HubConfig, clock: Clock, transport=None) -> "AppointmentDesk":
+    def open(cls, db: sqlite_utils.Database, config: HubConfig, clock: Clock, transport=None,
+             more_purgers: tuple = ()) -> "AppointmentDesk":
         book = AppointmentBook(db, clock, config.store.retention_days)
-        return cls(db, book, MailOutbox(db, config.mail, clock, transport), config, clock)
+        return cls(db, book, MailOutbox(db, config.mail, clock, transport), config, clock,
+                   [purge_appointments, purge_outbox, *more_purgers])
 
     def link(self, token: str) -> str:
         return f"{self.config.mail.public_url.rstrip('/')}/join#{token}"
@@ -171,10 +173,8 @@ def check_code_at_booth(hub: Hub, desk: AppointmentDesk):
     return handle
 
 
-def add_appointment_routes(app: web.Application, desk: AppointmentDesk, hub: Hub | None = None) -> None:
+def add_appointment_routes(app: web.Application, desk: AppointmentDesk) -> None:
     app[APP_DESK] = desk
-    if hub is not None:
-        hub.booth_handlers[p.AppointmentCheck] = check_code_at_booth(hub, desk)
 
     async def list_(request: web.Request) -> web.Response:
         _advisor(request)

@@ -9,7 +9,7 @@ fields.
 
 Example::
 
-    add_chat_relay(hub)        # hub/app.py, once
+    relay = ChatRelay(hub)     # hub/app.py routes p.Chat etc. to it (Hub.route)
 """
 
 from __future__ import annotations
@@ -50,12 +50,3 @@ class ChatRelay:
         await self._hub.state.publish(booth_channel(entry.booth_id), p.encode(msg))
         return None
 
-
-def add_chat_relay(hub: Hub) -> ChatRelay:
-    """Register the relay's handlers with ``hub`` (booth and advisor messages by class)."""
-    relay = ChatRelay(hub)
-    hub.booth_handlers[p.Chat] = relay.from_booth
-    hub.advisor_handlers[p.Chat] = relay.from_advisor
-    hub.advisor_handlers[p.ScreenShare] = relay.from_advisor
-    hub.advisor_handlers[p.WaitingNote] = relay.waiting_note
-    return relay

@@ -62,17 +62,6 @@ class GroupCalls:
         self._calls: dict[str, _Party] = {}  # advisor call id -> its party
         self._peers: dict[str, tuple[str, str]] = {}  # peer call id -> (booth a, booth b)
         self._tasks: set[asyncio.Task] = set()
-        # A booth's peer-link messages come in on /ws/booth (hub/sockets.py), which hands every
-        # message to Hub.booth_message; links are ours, so they are taken out first. (Participants
-        # at home come through hub/guest.py, which asks relay() itself.)
-        booth_message = hub.booth_message
-
-        async def link_or_hub(booth, msg: p.Message) -> p.Error | None:
-            if not self.is_guest(booth.booth_id) and await self.relay(booth.booth_id, msg):
-                return None
-            return await booth_message(booth, msg)
-
-        hub.booth_message = link_or_hub  # type: ignore[method-assign]
 
     @staticmethod
     def is_guest(booth_id: str) -> bool:
@@ -152,6 +141,12 @@ class GroupCalls:
         return next((party.role for party in self._calls.values() if party.route.booth_id == booth_id), None)
 
     # --- what a participant sends on a peer link ---------------------------------------------
+
+    async def from_booth(self, booth, msg: p.Message) -> bool:
+        """Asked first about every message on /ws/booth (``Hub.route(booth_first=...)``): a peer
+        link's is relayed here, and the hub skips it. (Participants at home come through
+        hub/guest.py, which asks :meth:`relay` itself.)"""
+        return not self.is_guest(booth.booth_id) and await self.relay(booth.booth_id, msg)
 
     async def relay(self, booth_id: str, msg: p.Message) -> bool:
         """Relay a message on a peer link to its other end; True if it was one (the hub skips it)."""

@@ -40,7 +40,7 @@ from .appointments import AppointmentError
 from .appointments_web import APP_DESK, AppointmentDesk, admission_json, error_json
 from .auth import same_origin
 from .groupcall import GroupCalls
-from .guest_passes import GuestPass, GuestPasses, PassRefused, purge_guest_passes
+from .guest_passes import GuestPass, GuestPasses, PassRefused
 from .registry import Booth
 from .sockets import APP_HUB, serve_booth
 
@@ -94,12 +94,8 @@ async def _body(request: web.Request) -> dict:
     return body
 
 
-def add_guest_routes(app: web.Application) -> None:
+def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPasses) -> None:
     desk: AppointmentDesk = app[APP_DESK]
-    desk.purgers.extend([purge_guest_consents, purge_guest_passes])
-    groups = GroupCalls(app[APP_HUB])  # extra participants of one appointment see each other
-    app[APP_HUB].listeners.append(groups)
-    passes = GuestPasses(desk.db, desk.book, desk.clock)  # in the database: they survive a restart
     db: sqlite_utils.Database = desk.db
     for name, (columns, pk) in SCHEMA.items():
         db[name].create(columns, pk=pk, if_not_exists=True)

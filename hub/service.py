@@ -63,12 +63,32 @@ class Hub:
         self._db = db
         self._clock = clock
         self._booths: dict[str, _BoothLink] = {}
-        # Booth messages handled by other modules, by message class (appointments: hub/appointments_web.py).
+        # The routing table for messages other modules handle, declared once by hub/app.py (route()).
+        self._booth_first: tuple[Callable[[Booth, p.Message], Awaitable[bool]], ...] = ()
         self.booth_handlers: dict[type[p.Message], Callable[[Booth, Any], Awaitable[p.Error | None]]] = {}
-        # Advisor messages handled by other modules (chat relay: hub/chat.py), called (username, channel, msg).
         self.advisor_handlers: dict[type[p.Message], Callable[[str, str, Any], Awaitable[p.Error | None]]] = {}
         self._end_timers: dict[str, asyncio.Task] = {}
         self.places = QueuePlaces(state, config.calls.average_call_s)
+
+    def route(
+        self,
+        *,
+        booth_first: tuple[Callable[[Booth, p.Message], Awaitable[bool]], ...] = (),
+        booth: dict[type[p.Message], Callable[[Booth, Any], Awaitable[p.Error | None]]] | None = None,
+        advisor: dict[type[p.Message], Callable[[str, str, Any], Awaitable[p.Error | None]]] | None = None,
+        listeners: tuple[Any, ...] = (),
+    ) -> None:
+        """The parts built after the hub (they send through it) and what they handle, in one table.
+
+        ``booth_first`` is asked about every booth message before the hub's own handling (True:
+        taken; a group call's peer links); ``booth`` and ``advisor`` handle message classes the
+        hub does not (called ``(booth, msg)`` and ``(username, channel, msg)``); ``listeners`` hear
+        the hub's events like those given to the constructor.
+        """
+        self._booth_first = tuple(booth_first)
+        self.booth_handlers = dict(booth or {})
+        self.advisor_handlers = dict(advisor or {})
+        self.listeners.extend(listeners)
 
     def ice_servers(self, who: str) -> list[p.IceServer]:
         """The configured STUN/TURN servers, plus short-lived TURN credentials minted for ``who``."""
@@ -125,6 +145,9 @@ class Hub:
 
     async def booth_message(self, booth: Booth, msg: p.Message) -> p.Error | None:
         """Handle one validated message from a booth; returns an error reply, if any."""
+        for first in self._booth_first:
+            if await first(booth, msg):
+                return None
         link = self._booths.get(booth.booth_id)
         if link is None:
             return p.Error(code="not_ready", message="send 'hello' first")
