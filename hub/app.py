@@ -35,7 +35,7 @@ from .metrics import HubMetrics, add_metrics_route
 from .registry import BoothRegistry
 from .service import Hub
 from .sockets import APP_BOOTH_SOCKETS, APP_HUB, APP_REGISTRY, advisor_socket, booth_socket
-from .state import InMemoryState, SharedState, state_for, state_lifecycle
+from .state import InMemoryState, SharedState, state_lifecycle
 from .stats import HubStats, StatsRecorder, add_stats_routes
 from .users import UserStore
 
@@ -74,6 +74,17 @@ class HubParts:
         db = open_db(config.store.path)
         users = UserStore(db, clock, config.auth.max_failures, config.auth.lockout_s)
         return cls(config, db, state or state_for(config), BoothRegistry(db), users, clock)
+
+
+def state_for(config) -> SharedState:
+    """The backend ``[state]`` in the hub config names: in-process (default) or Redis."""
+    section = getattr(config, "state", None)
+    if section is None or section.backend == "memory":
+        return InMemoryState()
+    # Imported only here: redis is an optional extra, and the default hub (and the demo) never needs it.
+    from .state_redis import RedisState
+
+    return RedisState.from_url(section.redis_url, section.prefix)
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -205,17 +205,6 @@ class InMemoryState:
         return unsubscribe
 
 
-def state_for(config) -> "SharedState":
-    """The backend ``[state]`` in the hub config names: in-process (default) or Redis."""
-    section = getattr(config, "state", None)
-    if section is None or section.backend == "memory":
-        return InMemoryState()
-    # Imported only here: redis is an optional extra, and the default hub (and the demo) never needs it.
-    from .state_redis import RedisState
-
-    return RedisState.from_url(section.redis_url, section.prefix)
-
-
 def state_lifecycle(state: "SharedState"):
     """An aiohttp cleanup context: start the backend with the app, close it after (no-op in-process)."""
     async def ctx(app) -> AsyncIterator[None]:

@@ -68,7 +68,7 @@ def test_demo_starts_without_redis(tmp_path):
 
 def test_hub_imports_redis_only_for_the_redis_backend():
     probe = ("import sys; import hub.app, hub.cli, hub.state; "
-             "from hub.config import HubConfig; from hub.state import state_for; "
+             "from hub.config import HubConfig; from hub.app import state_for; "
              "state_for(HubConfig.model_validate({})); print('redis' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
