@@ -1,31 +1,33 @@
-"""``videokiosk hub``: serve the hub, or manage its advisors and booths.
+"""``videokiosk hub``: serve the hub, or manage its advisors and booths. Every hub command is here.
 
     videokiosk hub --config hub.toml                 # serve (same as `hub serve`)
     videokiosk hub add-user --config hub.toml anna   # asks for the password
     videokiosk hub add-booth --config hub.toml jc-halle-1 "Halle 1" Musterstadt
+    videokiosk hub enrolment-code --config hub.toml --booth jc-halle-1
+    videokiosk hub set-role --config hub.toml anna lead [--remove]
 
-More sub-subcommands live in their own modules (each with ``configure(parser)`` and ``run(args)``)
-and are listed in :data:`COMMANDS`.
+Each command opens the hub's parts (:class:`hub.app.HubParts`) from the config and calls the
+library: the CLI mirrors it and holds no logic of its own.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import importlib
 import logging
 import sys
 
 from .errors import HubError
+from .stats import LEAD
 
-# name -> (module, one-line help). "hub.cli" entries are the functions below.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("hub.cli", "serve the advisor console and the booth sockets (the default)"),
-    "add-user": ("hub.cli", "create an advisor account or set a new password"),
-    "remove-user": ("hub.cli", "delete an advisor account"),
-    "add-booth": ("hub.cli", "register a booth and print its device token"),
-    "enrolment-code": ("hub.enrolment", "make a one-time enrolment code for a new booth"),
-    "set-role": ("hub.stats", "give an advisor the role lead (sees the statistics), or --remove it"),
+# name -> one-line help. Order is the order --help shows.
+COMMANDS: dict[str, str] = {
+    "serve": "serve the advisor console and the booth sockets (the default)",
+    "add-user": "create an advisor account or set a new password",
+    "remove-user": "delete an advisor account",
+    "add-booth": "register a booth and print its device token",
+    "enrolment-code": "make a one-time enrolment code for a new booth",
+    "set-role": "give an advisor the role lead (sees the statistics), or --remove it",
 }
 
 
@@ -37,29 +39,31 @@ def _add_config(parser: argparse.ArgumentParser, required: bool = False) -> None
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", "-c", help="the hub's TOML config file")
     sub = parser.add_subparsers(dest="hub_command", metavar="HUB_COMMAND")
-    for name, (module, help_line) in COMMANDS.items():
+    for name, help_line in COMMANDS.items():
         sp = sub.add_parser(name, help=help_line, description=help_line)
         _add_config(sp)
-        if module == "hub.cli":
-            if name in ("add-user", "remove-user"):
-                sp.add_argument("username")
-            if name == "add-user":
-                sp.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-            if name == "add-booth":
-                sp.add_argument("booth_id")
-                sp.add_argument("name")
-                sp.add_argument("location")
-        else:
-            importlib.import_module(module).configure(sp)
+        if name in ("add-user", "remove-user"):
+            sp.add_argument("username")
+        if name == "add-user":
+            sp.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+        if name == "add-booth":
+            sp.add_argument("booth_id")
+            sp.add_argument("name")
+            sp.add_argument("location")
+        if name == "enrolment-code":
+            sp.add_argument("--booth", required=True, metavar="BOOTH_ID", help="the registered booth's id")
+        if name == "set-role":
+            sp.add_argument("username", help="an advisor's user name")
+            sp.add_argument("role", choices=[LEAD], help="lead: may see the statistics page (/stats)")
+            sp.add_argument("--remove", action="store_true", help="take the role away instead")
 
 
 def run(args: argparse.Namespace) -> int:
     command = getattr(args, "hub_command", None) or "serve"
-    module = COMMANDS[command][0]
-    if module != "hub.cli":
-        return int(importlib.import_module(module).run(args) or 0)
+    # The two newer commands name themselves in their messages; the first four say "hub".
+    prefix = f"videokiosk hub {command}" if command in ("enrolment-code", "set-role") else "videokiosk hub"
     if not getattr(args, "config", None):
-        print("videokiosk hub: --config is required", file=sys.stderr)
+        print(f"{prefix}: --config is required", file=sys.stderr)
         return 2
     from .app import HubParts
     from .config import load_hub_config
@@ -77,10 +81,36 @@ def run(args: argparse.Namespace) -> int:
             print(f"advisor {args.username!r} removed")
         elif command == "add-booth":
             print(parts.registry.create_booth(args.booth_id, args.name, args.location))
+        elif command == "enrolment-code":
+            return _enrolment_code(parts, args.booth)
+        elif command == "set-role":
+            return _set_role(parts, args.username, args.role, args.remove)
         return 0
     except (HubError, ValueError) as exc:
-        print(f"videokiosk hub: {exc}", file=sys.stderr)
+        print(f"{prefix}: {exc}", file=sys.stderr)
         return 2
+
+
+def _enrolment_code(parts, booth_id: str) -> int:
+    from .enrolment import EnrolmentCodes
+
+    codes = EnrolmentCodes(parts.db, parts.registry, parts.clock)
+    code = codes.create(booth_id)
+    print(code)
+    print(f"for booth {booth_id}; works once, until {codes.expires_at(code):%Y-%m-%d %H:%M} UTC", file=sys.stderr)
+    return 0
+
+
+def _set_role(parts, username: str, role: str, remove: bool) -> int:
+    from .stats import grant_role, revoke_role
+
+    if not parts.db["users"].count_where("username = ?", [username]):
+        print(f"videokiosk hub set-role: no advisor {username!r}; create one with `videokiosk hub add-user`",
+              file=sys.stderr)
+        return 2
+    (revoke_role if remove else grant_role)(parts.db, username, role)
+    print(f"advisor {username!r} {'no longer has' if remove else 'now has'} the role {role!r}")
+    return 0
 
 
 def _serve(parts) -> int:

@@ -26,13 +26,11 @@ Example::
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import hashlib
 import logging
 import secrets
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -233,29 +231,3 @@ def add_enrolment_routes(app: web.Application, codes: EnrolmentCodes) -> None:
         )
 
     app.router.add_post(ENROL_PATH, enrol)
-
-
-# --- `videokiosk hub enrolment-code --booth NAME` ------------------------------------------------
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--booth", required=True, metavar="BOOTH_ID", help="the registered booth's id")
-
-
-def run(args: argparse.Namespace) -> int:
-    if not getattr(args, "config", None):
-        print("videokiosk hub enrolment-code: --config is required", file=sys.stderr)
-        return 2
-    from .app import HubParts
-    from .config import load_hub_config
-
-    try:
-        parts = HubParts.open(load_hub_config(args.config))
-        codes = EnrolmentCodes(parts.db, parts.registry, parts.clock)
-        code = codes.create(args.booth)
-    except HubError as exc:
-        print(f"videokiosk hub enrolment-code: {exc}", file=sys.stderr)
-        return 2
-    print(code)
-    print(f"for booth {args.booth}; works once, until {codes.expires_at(code):%Y-%m-%d %H:%M} UTC", file=sys.stderr)
-    return 0

@@ -25,12 +25,10 @@ Example::
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
 import logging
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -341,33 +339,3 @@ def add_stats_routes(app: web.Application, stats: HubStats, clock: Clock) -> Non
     app.router.add_get("/stats", _stats_page)
     app.router.add_get("/api/stats", _stats_json)
     app.router.add_get("/api/stats.csv", _stats_csv)
-
-
-# --- `videokiosk hub set-role` ------------------------------------------------------------------
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("username", help="an advisor's user name")
-    parser.add_argument("role", choices=[LEAD], help="lead: may see the statistics page (/stats)")
-    parser.add_argument("--remove", action="store_true", help="take the role away instead")
-
-
-def run(args: argparse.Namespace) -> int:
-    if not getattr(args, "config", None):
-        print("videokiosk hub set-role: --config is required", file=sys.stderr)
-        return 2
-    from .app import HubParts
-    from .config import load_hub_config
-    from .errors import HubError
-
-    try:
-        parts = HubParts.open(load_hub_config(args.config))
-    except HubError as exc:
-        print(f"videokiosk hub set-role: {exc}", file=sys.stderr)
-        return 2
-    if not parts.db["users"].count_where("username = ?", [args.username]):
-        print(f"videokiosk hub set-role: no advisor {args.username!r}; create one with `videokiosk hub add-user`",
-              file=sys.stderr)
-        return 2
-    (revoke_role if args.remove else grant_role)(parts.db, args.username, args.role)
-    print(f"advisor {args.username!r} {'no longer has' if args.remove else 'now has'} the role {args.role!r}")
-    return 0
