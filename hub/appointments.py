@@ -43,8 +43,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from videokiosk.clock import Clock
 
-from .enrolment import _FailureLimit as FailureLimit
 from .errors import HubError
+from .limits import FailureLimit
 
 log = logging.getLogger(__name__)
 

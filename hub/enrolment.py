@@ -43,6 +43,7 @@ from provisioning.protocol import ENROL_PATH, normalise_code, signed_message
 from videokiosk.clock import Clock
 
 from .errors import HubError, UnknownBooth
+from .limits import FailureLimit
 from .registry import Booth, BoothRegistry
 
 log = logging.getLogger(__name__)
@@ -178,34 +179,9 @@ def _b64(payload: dict, key: str) -> bytes:
         raise EnrolmentError(f"{key!r} is not valid base64", "malformed") from None
 
 
-class _FailureLimit:
-    """Wrong codes per client address within a window: enough for typos, far too few for guessing."""
-
-    def __init__(self, limit: int, window_s: float, clock: Clock) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._clock = clock
-        self._failures: dict[str, list[float]] = {}
-
-    def _recent(self, client: str) -> list[float]:
-        cutoff = self._clock.monotonic() - self.window_s
-        recent = [t for t in self._failures.get(client, []) if t > cutoff]
-        if recent:
-            self._failures[client] = recent
-        else:
-            self._failures.pop(client, None)  # the table cannot grow without bound
-        return recent
-
-    def blocked(self, client: str) -> bool:
-        return len(self._recent(client)) >= self.limit
-
-    def failed(self, client: str) -> None:
-        self._failures.setdefault(client, []).append(self._clock.monotonic())
-
-
 def add_enrolment_routes(app: web.Application, codes: EnrolmentCodes) -> None:
     """``POST /api/enrol`` with JSON ``{code, public_key, signature}`` -> ``{booth, token}``."""
-    limit = _FailureLimit(MAX_FAILURES_PER_CLIENT, FAILURE_WINDOW_S, codes.clock)
+    limit = FailureLimit(MAX_FAILURES_PER_CLIENT, FAILURE_WINDOW_S, codes.clock)
     app[APP_ENROLMENT] = codes
 
     async def enrol(request: web.Request) -> web.Response:
