@@ -20,6 +20,10 @@ class InvalidMessage(ApplianceError):
     """A message from the kiosk UI did not match its schema."""
 
 
+class Refused(ApplianceError):
+    """A session action's guard said no (e.g. "Weiter" before every check passed)."""
+
+
 class UnknownEvent(ApplianceError):
     """An event name the booth's state machine does not know (a programming or UI error)."""
 

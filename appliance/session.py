@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from videokiosk.clock import Clock, SystemClock
 
 from .config import UISection
-from .errors import ApplianceError, UnknownEvent
+from .errors import ApplianceError, Refused, UnknownEvent
 from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
 from .journey import EVENTS, TABLE, TOUCH_EVENTS, State
 from .qrscan import ScanTask
@@ -48,10 +48,6 @@ class CheckRunner(Protocol):
     """Runs the device check; reports each result as it comes (see appliance.devicecheck)."""
 
     async def run(self, report: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None: ...
-
-
-class Refused(ApplianceError):
-    """An action's guard said no (e.g. "Weiter" before every check passed)."""
 
 
 class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):

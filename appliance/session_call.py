@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .errors import Refused
 from .journey import State
 
 log = logging.getLogger("videokiosk.session")
@@ -33,8 +34,6 @@ class CallControlActions:
 
     async def _do_set_muted(self, target: State, muted: Any = None, **_: Any) -> None:
         if not isinstance(muted, bool):
-            from .session import Refused  # here: session.py imports this module
-
             raise Refused("set_muted needs muted: true or false")
         self._muted = muted
         self.calls.set_muted(muted)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .errors import Refused
 from .journey import State
 from .session_parts import CHECK_NAMES, checks_passed
 
@@ -39,8 +40,6 @@ class DeviceCheckActions:
 
     async def _do_note_check(self, target: State, name: str = "", result: dict | None = None, **_: Any) -> None:
         if name not in CHECK_NAMES or not isinstance(result, dict):
-            from .session import Refused  # here: session.py imports this module
-
             raise Refused(f"not a check result: {name!r}")
         self._check_results[name] = result
         level = logging.WARNING if result.get("status") == "fail" else logging.INFO

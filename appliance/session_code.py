@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .errors import Refused
 from .journey import State
 
 log = logging.getLogger("videokiosk.session")
@@ -63,8 +64,6 @@ class AppointmentCodeActions:
         try:
             when = datetime.fromisoformat(appointment_at).astimezone(APPOINTMENT_ZONE)
         except (TypeError, ValueError):
-            from .session import Refused  # here: session.py imports this module
-
             raise Refused("the hub accepted the code without a time") from None
         self._scan.forget()
         self._appointment_at = when.isoformat()
