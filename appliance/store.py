@@ -34,6 +34,7 @@ from typing import Any
 import sqlite_utils
 
 from videokiosk.clock import Clock, SystemClock
+from videokiosk.retention import MAX_RETENTION_DAYS
 
 from .errors import StoreError
 
@@ -109,7 +110,7 @@ def stamp(moment: datetime) -> str:
 class BoothStore:
     """The SQLite file under ``[store] path``. ``retention_days`` is at most 14 (config enforces)."""
 
-    def __init__(self, path: Path | str, *, clock: Clock | None = None, retention_days: int = 14) -> None:
+    def __init__(self, path: Path | str, *, clock: Clock | None = None, retention_days: int = MAX_RETENTION_DAYS) -> None:
         self.clock = clock or SystemClock()
         self.retention = timedelta(days=retention_days)
         self.path = str(path)

@@ -20,12 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from rtc.protocol import IceServer
 from videokiosk.config_errors import describe_validation_error
+from videokiosk.retention import MAX_RETENTION_DAYS
 
 from .errors import HubConfigError
 from .turn import TurnConfig
 
-# Same promise as on the booth: personal rows are deleted after 14 days at the latest.
-MAX_RETENTION_DAYS = 14
+# Same promise as on the booth (videokiosk/retention.py): personal rows are deleted after 14 days at the latest.
 
 
 class _Section(BaseModel):
