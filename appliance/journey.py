@@ -64,7 +64,8 @@ for _state in State:
     TABLE[(_state, "hub_link")] = (_state, "note_hub_link")  # hub link down/up: shown, no move
 
 EVENTS = frozenset(event for _, event in TABLE)
-# Events a person causes at the booth: they prove someone is there.
+# Events a person causes at the booth: they prove someone is there. They are also exactly the
+# intents the kiosk page may send (appliance/uiprotocol.py gives each its data's shape).
 TOUCH_EVENTS = frozenset({
     "start", "have_appointment", "submit_code", "accept", "cancel", "continue", "recheck", "end_call", "set_muted", "survey_submit", "survey_skip",
     "withdraw", "set_language", "set_details", "still_here", "activity",

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .config import SUPPORTED_LANGUAGES
 from .errors import InvalidMessage
+from .journey import TOUCH_EVENTS
 from .session_parts import MAX_CUSTOMER_NUMBER, MAX_NAME
 
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -58,14 +59,13 @@ class SurveyData(_Strict):
     again: bool | None = None
 
 
-# The intents a page may send, and the shape of their data. Hub events are not among them.
-INTENTS: dict[str, type[_Strict]] = {
-    "start": NoData, "accept": NoData, "cancel": NoData, "continue": NoData, "recheck": NoData,
-    "end_call": NoData, "survey_skip": NoData, "withdraw": NoData, "still_here": NoData,
-    "activity": NoData, "set_language": LanguageData, "set_details": DetailsData,
-    "survey_submit": SurveyData, "have_appointment": NoData, "submit_code": CodeData,
-    "set_muted": MuteData,
+# The intents a page may send are the journey's touch events (appliance/journey.py, named once
+# there), each with the shape of its data; those not listed here carry none. Hub events are not among them.
+_DATA: dict[str, type[_Strict]] = {
+    "set_language": LanguageData, "set_details": DetailsData, "survey_submit": SurveyData,
+    "submit_code": CodeData, "set_muted": MuteData,
 }
+INTENTS: dict[str, type[_Strict]] = {event: _DATA.get(event, NoData) for event in sorted(TOUCH_EVENTS)}
 
 
 def parse_message(raw: str | bytes) -> tuple[str, str, dict[str, Any]]:
