@@ -15,13 +15,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from rtc.thresholds import GOOD_KBPS, POOR_KBPS
+
 from .errors import InvalidMessage
 
 # The device check, in the order the screen lists it. The consent text promises exactly these.
 CHECK_NAMES = ("camera", "microphone", "speaker", "upload", "download")
-# Published practice for a two-person video call: 350 kbit/s each way is the floor, 750 comfortable.
-MIN_KBPS = 350
-GOOD_KBPS = 750
+# Published practice for a two-person video call (rtc/thresholds.py): below POOR_KBPS each way
+# fails, from GOOD_KBPS on it is comfortable.
+MIN_KBPS = POOR_KBPS
 MAX_NAME = 80
 MAX_CUSTOMER_NUMBER = 20
 SURVEY_RATINGS = range(1, 6)

@@ -1,8 +1,9 @@
 // The device check of a customer at home (browser.js), with the browser's own devices and the
-// hub's speed test: the same checks and thresholds as on the booth (appliance/session_parts.py).
+// hub's speed test: the same checks and thresholds as on the booth (appliance/session_parts.py;
+// the numbers are generated from rtc/thresholds.py).
+import { GOOD_KBPS, POOR_KBPS as MIN_KBPS } from "./thresholds.js";
+
 export const CHECKS = ["camera", "microphone", "speaker", "upload", "download"];
-const MIN_KBPS = 350;
-const GOOD_KBPS = 750;
 
 export const rateVerdict = (kbps) => (kbps == null || kbps < MIN_KBPS ? "fail" : kbps < GOOD_KBPS ? "warn" : "pass");
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -46,14 +46,11 @@ from typing import Any
 import av
 from aiortc.mediastreams import MediaStreamTrack
 
+from .thresholds import GOOD_KBPS, GOOD_LOSS_PCT, POOR_KBPS, POOR_LOSS_PCT
 from .timestamps import RisingTimestamps
 
 log = logging.getLogger("videokiosk.quality")
 
-GOOD_KBPS = 750.0
-POOR_KBPS = 350.0
-GOOD_LOSS_PCT = 5.0
-POOR_LOSS_PCT = 10.0
 GRADES = ("good", "fair", "poor")
 _RANK = {g: i for i, g in enumerate(GRADES)}
 VIDEO_CLOCK_HZ = 90_000

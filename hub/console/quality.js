@@ -2,11 +2,10 @@
 // - the booth's measurement (rtc/quality.py), relayed by the hub as "quality" every few seconds;
 // - this browser's own getStats() of the call, sampled whenever the booth's report arrives.
 import { t } from "./i18n.js";
+import { GOOD_KBPS, GOOD_LOSS_PCT as GOOD_LOSS, POOR_KBPS, POOR_LOSS_PCT as POOR_LOSS } from "./thresholds.js";
 
 const GRADES = ["good", "fair", "poor"];
-// The same documented thresholds as rtc/quality.py (good: >= 750 kbit/s and < 5 % loss;
-// poor: < 350 kbit/s or > 10 % loss).
-const GOOD_KBPS = 750, POOR_KBPS = 350, GOOD_LOSS = 5, POOR_LOSS = 10;
+// The thresholds of rtc/quality.py's grades, generated from rtc/thresholds.py.
 let previous = null;
 
 function box() {
