@@ -35,9 +35,9 @@ from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
 from .journey import EVENTS, TABLE, TOUCH_EVENTS, State
 from .qrscan import ScanTask
 from .session_call import CallControlActions
-from .session_checks import DeviceCheckActions
+from .session_checks import DeviceCheckStep
 from .session_code import AppointmentCodeActions
-from .session_parts import CHECK_NAMES, CheckTask, Details, Outbox, checks_passed, parse_survey
+from .session_parts import Details, Outbox, parse_survey
 
 log = logging.getLogger("videokiosk.session")
 S = State
@@ -50,7 +50,7 @@ class CheckRunner(Protocol):
     async def run(self, report: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None: ...
 
 
-class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
+class Session(AppointmentCodeActions, CallControlActions):
     """The customer's journey through the booth. One instance lives as long as the daemon.
 
     ``store`` is an :class:`appliance.store.BoothStore` (or None for a booth that keeps nothing),
@@ -88,7 +88,9 @@ class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
         self._subscribers: list[Callable[[dict[str, Any]], None]] = []
         self._lock = asyncio.Lock()
         self._outbox = Outbox(log)
-        self._check_task = CheckTask(log)
+        self._device_check = DeviceCheckStep(
+            checks, report=lambda name, result: self.handle("check_result", name=name, result=result),
+            done=lambda: self.handle("checks_done"), log=log)
         self._scan = ScanTask(scanner)  # the invitation's QR code, held up to the camera
         self._clear()
 
@@ -125,7 +127,7 @@ class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
                 self._still_there_until = None
                 log.info("session %s: %s --%s--> %s", sid, before, event, target)
             if target is S.DEVICE_CHECK and before is not S.DEVICE_CHECK:
-                self._start_checks()
+                self._device_check.start()
             self._publish()
             return True
 
@@ -143,12 +145,7 @@ class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
             left = max(0.0, self._still_there_until - self.clock.monotonic())
             snap["still_there"] = {"seconds_left": math.ceil(left)}
         if self.state is S.DEVICE_CHECK:
-            snap["checks"] = {
-                "running": self._check_task.running,
-                "results": dict(self._check_results),
-                "passed": checks_passed(self._check_results),
-                "order": list(CHECK_NAMES),
-            }
+            snap["checks"] = self._device_check.snapshot()
         if self.state is S.APPOINTMENT:
             snap["appointment"] = dict(self._code_status)
         if self.state is S.WAITING:
@@ -207,7 +204,7 @@ class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
         await self._outbox.drain()
 
     async def close(self) -> None:
-        self._cancel_checks()
+        self._device_check.cancel()
         self._scan.forget()
         await self._outbox.close()
 
@@ -230,15 +227,31 @@ class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
         self._bump(consents_given=1)
 
     async def _do_enter_waiting(self, target: State, **_: Any) -> None:
-        if not checks_passed(self._check_results):
+        if not self._device_check.passed:
             raise Refused("the device check has not passed")
-        self._cancel_checks()
+        self._device_check.cancel()
         self._waiting_since = self.clock.monotonic()
         ticket = {"session_id": self._session_id, "language": self.language, "kind": self._kind}
         if self._appointment_at:
             ticket["appointment_at"] = self._appointment_at
         self._outbox.put(lambda: self.hub.enter_waiting(ticket))
         self._bump(waiting_entered=1)
+
+    async def _do_run_checks(self, target: State, **_: Any) -> None:
+        self._device_check.start()
+
+    async def _do_note_check(self, target: State, name: str = "", result: Any = None, **_: Any) -> None:
+        self._device_check.note(name, result)  # raises Refused
+        level = logging.WARNING if result.get("status") == "fail" else logging.INFO
+        log.log(level, "session %s: check %s: %s %s %s", self._sid(), name, result.get("status"),
+                result.get("hint") or "", result.get("detail") or "")
+
+    async def _do_finish_checks(self, target: State, **_: Any) -> None:
+        if not self._device_check.finish():
+            self._bump(checks_failed=1)
+        if self.store is not None:
+            self._store_quietly(self.store.record_technical, self._session_id, **self._device_check.rates(),
+                                **self.technical_info)
 
     async def _do_mark_informed(self, target: State, **_: Any) -> None:
         self._advisor_informed = True
@@ -317,7 +330,7 @@ class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
             self._bump(call_s_total=self._since(self._call_since))
         if self.state is not S.GOODBYE:
             self._bump(**{"timeouts" if reason == "timeout" else "cancelled": 1})
-        self._cancel_checks()
+        self._device_check.cancel()
         self._scan.forget()
         self._clear()
 
@@ -339,7 +352,7 @@ class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
         """Forget the customer: every per-session field back to its empty value."""
         self._session_id: str | None = None
         self._kind = "walk_in"
-        self._check_results: dict[str, dict[str, Any]] = {}
+        self._device_check.clear()
         self._advisor_informed = False
         self._position: int | None = None
         self._estimated_wait_s: int | None = None

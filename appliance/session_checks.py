@@ -1,10 +1,11 @@
-"""The booth session's device check: the checks run, each result noted, the rates kept.
+"""One customer's device check, a collaborator of :class:`appliance.session.Session`.
 
-A mixin of :class:`appliance.session.Session`, named in the journey table (``run_checks``,
-``note_check``, ``finish_checks``). The checks are the ``CheckRunner`` the session was given (the
-same ones ``videokiosk selftest`` runs); each reports through ``handle("check_result", ...)`` and
-the runner ends with ``handle("checks_done")``. A check that never reported counts as failed. Of
-the results only the upload and download rates are stored, as the consent says.
+The checks are the ``CheckRunner`` the session was given (the same ones ``videokiosk selftest``
+runs); each reports through ``handle("check_result", ...)`` and the runner ends with
+``handle("checks_done")``. :class:`DeviceCheckStep` holds the results as they come; a check that
+never reported counts as failed. The session's table actions (``run_checks``, ``note_check``,
+``finish_checks``) use it, and of the results the session stores only the upload and download
+rates, as the consent says.
 
 Example::
 
@@ -22,50 +23,56 @@ Example::
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .errors import Refused
-from .journey import State
-from .session_parts import CHECK_NAMES, checks_passed
-
-log = logging.getLogger("videokiosk.session")
+from .session_parts import CHECK_NAMES, CheckTask, checks_passed
 
 
-class DeviceCheckActions:
-    """``_do_*`` actions of the device check; state lives on the Session (``_check_results``,
-    ``_check_task``, ``checks``, ``store``)."""
+class DeviceCheckStep:
+    """The results of the device check now running (or last run) and the task running it."""
 
-    async def _do_run_checks(self, target: State, **_: Any) -> None:
-        self._start_checks()
+    def __init__(self, runner: Any, *, report: Callable[[str, dict], Awaitable[Any]],
+                 done: Callable[[], Awaitable[Any]], log: logging.Logger) -> None:
+        self._runner = runner
+        self._report = report
+        self._done = done
+        self._task = CheckTask(log)
+        self.results: dict[str, dict[str, Any]] = {}
 
-    async def _do_note_check(self, target: State, name: str = "", result: dict | None = None, **_: Any) -> None:
+    @property
+    def passed(self) -> bool:
+        return checks_passed(self.results)
+
+    def start(self) -> None:
+        self.results = {}
+        if self._runner is not None:
+            self._task.start(self._runner, report=self._report, done=self._done)
+        else:
+            self._task.cancel()
+
+    def cancel(self) -> None:
+        self._task.cancel()
+
+    def clear(self) -> None:
+        self.results = {}
+
+    def note(self, name: str, result: Any) -> None:
         if name not in CHECK_NAMES or not isinstance(result, dict):
             raise Refused(f"not a check result: {name!r}")
-        self._check_results[name] = result
-        level = logging.WARNING if result.get("status") == "fail" else logging.INFO
-        log.log(level, "session %s: check %s: %s %s %s", self._sid(), name, result.get("status"),
-                result.get("hint") or "", result.get("detail") or "")
+        self.results[name] = result
 
-    async def _do_finish_checks(self, target: State, **_: Any) -> None:
+    def finish(self) -> bool:
+        """Every check that did not report failed. Returns whether the check passed."""
         for name in CHECK_NAMES:
-            self._check_results.setdefault(name, {"status": "fail", "hint": "check_error"})
-        if not checks_passed(self._check_results):
-            self._bump(checks_failed=1)
-        if self.store is not None:
-            rates = {k: self._check_results[k].get("kbps") for k in ("upload", "download")}
-            self._store_quietly(self.store.record_technical, self._session_id,
-                                upload_kbps=rates["upload"], download_kbps=rates["download"], **self.technical_info)
+            self.results.setdefault(name, {"status": "fail", "hint": "check_error"})
+        return self.passed
 
-    def _start_checks(self) -> None:
-        self._check_results = {}
-        if self.checks is not None:
-            self._check_task.start(
-                self.checks,
-                report=lambda name, result: self.handle("check_result", name=name, result=result),
-                done=lambda: self.handle("checks_done"),
-            )
-        else:
-            self._check_task.cancel()
+    def rates(self) -> dict[str, Any]:
+        """The measured upload and download rates (kbit/s), the only results that are stored."""
+        return {f"{k}_kbps": self.results.get(k, {}).get("kbps") for k in ("upload", "download")}
 
-    def _cancel_checks(self) -> None:
-        self._check_task.cancel()
+    def snapshot(self) -> dict[str, Any]:
+        return {"running": self._task.running, "results": dict(self.results), "passed": self.passed,
+                "order": list(CHECK_NAMES)}
