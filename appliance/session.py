@@ -24,8 +24,8 @@ import asyncio
 import logging
 import math
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
 from videokiosk.clock import Clock, SystemClock
 
@@ -33,10 +33,8 @@ from .config import UISection
 from .errors import ApplianceError, Refused, UnknownEvent
 from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
 from .journey import EVENTS, TABLE, TOUCH_EVENTS, State
-from .qrscan import ScanTask
-from .session_call import CallControlActions
-from .session_checks import DeviceCheckStep
-from .session_code import AppointmentCodeActions
+from .session_checks import CheckRunner, DeviceCheckStep
+from .session_code import AppointmentCode
 from .session_parts import Details, Outbox, parse_survey
 
 log = logging.getLogger("videokiosk.session")
@@ -44,13 +42,7 @@ S = State
 __all__ = ["EVENTS", "TABLE", "CheckRunner", "Refused", "Session", "State"]
 
 
-class CheckRunner(Protocol):
-    """Runs the device check; reports each result as it comes (see appliance.devicecheck)."""
-
-    async def run(self, report: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None: ...
-
-
-class Session(AppointmentCodeActions, CallControlActions):
+class Session:
     """The customer's journey through the booth. One instance lives as long as the daemon.
 
     ``store`` is an :class:`appliance.store.BoothStore` (or None for a booth that keeps nothing),
@@ -91,7 +83,7 @@ class Session(AppointmentCodeActions, CallControlActions):
         self._device_check = DeviceCheckStep(
             checks, report=lambda name, result: self.handle("check_result", name=name, result=result),
             done=lambda: self.handle("checks_done"), log=log)
-        self._scan = ScanTask(scanner)  # the invitation's QR code, held up to the camera
+        self._code = AppointmentCode(scanner, lambda **check: self.handle("submit_code", **check))
         self._clear()
 
     # -- public API ---------------------------------------------------------------------------
@@ -147,7 +139,7 @@ class Session(AppointmentCodeActions, CallControlActions):
         if self.state is S.DEVICE_CHECK:
             snap["checks"] = self._device_check.snapshot()
         if self.state is S.APPOINTMENT:
-            snap["appointment"] = dict(self._code_status)
+            snap["appointment"] = dict(self._code.status)
         if self.state is S.WAITING:
             snap["waiting"] = {
                 "advisor_informed": self._advisor_informed,
@@ -205,7 +197,7 @@ class Session(AppointmentCodeActions, CallControlActions):
 
     async def close(self) -> None:
         self._device_check.cancel()
-        self._scan.forget()
+        self._code.forget()
         await self._outbox.close()
 
     # -- actions (named in TABLE) -------------------------------------------------------------
@@ -252,6 +244,26 @@ class Session(AppointmentCodeActions, CallControlActions):
         if self.store is not None:
             self._store_quietly(self.store.record_technical, self._session_id, **self._device_check.rates(),
                                 **self.technical_info)
+
+    async def _do_open_code(self, target: State, **_: Any) -> None:
+        await self._do_open(target, kind="appointment")
+        self._code.open()
+
+    async def _do_check_code(self, target: State, code: Any = None, token: Any = None, **_: Any) -> None:
+        ask = self._code.to_check(code, token)
+        if ask is not None and "token" in ask:
+            self._outbox.put(lambda: self.hub.check_code(None, token=ask["token"]))
+        elif ask is not None:
+            self._outbox.put(lambda: self.hub.check_code(ask["code"]))
+
+    async def _do_accept_code(self, target: State, appointment_at: Any = None, **_: Any) -> None:
+        when = self._code.accepted(appointment_at)  # raises Refused
+        self._appointment_at = when.isoformat()
+        self._appointment_time = when.strftime("%H:%M")
+        log.info("session %s: appointment code accepted", self._sid())
+
+    async def _do_refuse_code(self, target: State, reason: Any = None, opens_at: Any = None, **_: Any) -> None:
+        log.info("session %s: appointment code refused (%s)", self._sid(), self._code.refused(reason, opens_at))
 
     async def _do_mark_informed(self, target: State, **_: Any) -> None:
         self._advisor_informed = True
@@ -331,7 +343,7 @@ class Session(AppointmentCodeActions, CallControlActions):
         if self.state is not S.GOODBYE:
             self._bump(**{"timeouts" if reason == "timeout" else "cancelled": 1})
         self._device_check.cancel()
-        self._scan.forget()
+        self._code.forget()
         self._clear()
 
     async def _do_ask_still_there(self, target: State, **_: Any) -> None:
@@ -340,6 +352,20 @@ class Session(AppointmentCodeActions, CallControlActions):
 
     async def _do_dismiss_still_there(self, target: State, **_: Any) -> None:
         self._still_there_until = None
+
+    async def _do_set_muted(self, target: State, muted: Any = None, **_: Any) -> None:
+        """The customer's mute toggle on the call screen: the call handler then sends silence."""
+        if not isinstance(muted, bool):
+            raise Refused("set_muted needs muted: true or false")
+        self._muted = muted
+        self.calls.set_muted(muted)
+        log.info("session %s: microphone %s", self._sid(), "muted" if muted else "on")
+
+    async def _do_note_hub_link(self, target: State, up: Any = None, **_: Any) -> None:
+        # The hub connection went down or came back: not a customer's doing, the session stays
+        # where it is and only the page learns of it ("Die Verbindung wird wiederhergestellt …").
+        self.hub_connected = bool(up)
+        log.info("session %s: hub link %s", self._sid(), "up" if up else "down")
 
     async def _do_set_language(self, target: State, language: Any = None, **_: Any) -> None:
         if language not in self.ui.languages:
@@ -358,7 +384,7 @@ class Session(AppointmentCodeActions, CallControlActions):
         self._estimated_wait_s: int | None = None
         self._appointment_time: str | None = None
         self._appointment_at: str | None = None
-        self._code_status: dict[str, Any] = {"checking": False, "error": None, "opens_at": None}
+        self._code.clear()
         self._details = Details()
         self._call_id: str | None = None
         self._muted = False

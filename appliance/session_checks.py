@@ -24,10 +24,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import Refused
 from .session_parts import CHECK_NAMES, CheckTask, checks_passed
+
+
+class CheckRunner(Protocol):
+    """Runs the device check; reports each result as it comes (see appliance.devicecheck)."""
+
+    async def run(self, report: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None: ...
 
 
 class DeviceCheckStep:

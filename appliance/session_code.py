@@ -1,8 +1,10 @@
-"""The booth session's "Ich habe einen Termin" actions, named in the journey table (appliance/journey.py).
+"""The booth's "Ich habe einen Termin" screen, a collaborator of :class:`appliance.session.Session`.
 
-A mixin of :class:`appliance.session.Session`: the customer types the appointment code (or holds
-the invitation's QR code up to the camera, appliance/qrscan.py), the hub checks it
-(``appointment_check``), and the answer comes back as ``code_accepted`` or ``code_refused``.
+The customer types the appointment code (or holds the invitation's QR code up to the camera,
+appliance/qrscan.py), the hub checks it (``appointment_check``), and the answer comes back as
+``code_accepted`` or ``code_refused``. :class:`AppointmentCode` holds what the screen shows and
+runs the scan; the session's table actions (``open_code``, ``check_code``, ``accept_code``,
+``refuse_code``) use it and talk to the hub.
 
 Example::
 
@@ -19,16 +21,14 @@ Example::
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .errors import Refused
-from .journey import State
-
-log = logging.getLogger("videokiosk.session")
+from .qrscan import ScanTask
 # Appointment codes are 8 characters (hub/appointments.py); the UI may add a dash or spaces.
 CODE = re.compile(r"^[A-Za-z0-9 -]{1,20}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
@@ -36,48 +36,56 @@ CODE_REFUSALS = frozenset({"unknown", "too_early", "expired", "cancelled", "rate
 APPOINTMENT_ZONE = ZoneInfo("Europe/Berlin")  # appointments are booked in the job centre's time
 
 
-class AppointmentCodeActions:
-    """``_do_*`` actions of the appointment state; state lives on the Session (``_code_status``,
-    ``_appointment_at``, ``_appointment_time``, ``_scan``, ``_outbox``, ``hub``)."""
+class AppointmentCode:
+    """What the code screen shows (``status``) and the QR scan; ``submit(code=...|token=...)`` is
+    called with what the camera read (the session feeds it back as ``submit_code``)."""
 
-    async def _do_open_code(self, target: State, **_: Any) -> None:
-        await self._do_open(target, kind="appointment")
-        self._code_status = {"checking": False, "error": None, "opens_at": None}
+    def __init__(self, scanner: Any, submit: Callable[..., Awaitable[Any]]) -> None:
+        self._scan = ScanTask(scanner)  # the invitation's QR code, held up to the camera
+        self._submit = submit
+        self.clear()
+
+    def clear(self) -> None:
+        self.status: dict[str, Any] = {"checking": False, "error": None, "opens_at": None}
+
+    def open(self) -> None:
+        self.clear()
         self._scan.forget()
-        self._scan.start(self._scanned)
+        self._scan.start(self._submit)
 
-    async def _scanned(self, **check: str) -> None:
-        await self.handle("submit_code", **check)
+    def forget(self) -> None:
+        """Stop scanning and forget the codes seen (a new customer may show the same one)."""
+        self._scan.forget()
 
-    async def _do_check_code(self, target: State, code: Any = None, token: Any = None, **_: Any) -> None:
+    def to_check(self, code: Any, token: Any) -> dict[str, str] | None:
+        """What to ask the hub (``{"token": ...}`` or ``{"code": ...}``), or None: a typo is
+        answered like a wrong code, without asking the hub."""
         if isinstance(token, str) and TOKEN.match(token):  # from the QR code, not typed
-            self._code_status = {"checking": True, "error": None, "opens_at": None}
-            self._outbox.put(lambda: self.hub.check_code(None, token=token))
-            return
+            self.status = {"checking": True, "error": None, "opens_at": None}
+            return {"token": token}
         if not isinstance(code, str) or not CODE.match(code):
-            self._code_status = {"checking": False, "error": "unknown", "opens_at": None}
-            return  # a typo is answered like a wrong code, without asking the hub
-        self._code_status = {"checking": True, "error": None, "opens_at": None}
-        self._outbox.put(lambda: self.hub.check_code(code))
+            self.status = {"checking": False, "error": "unknown", "opens_at": None}
+            return None
+        self.status = {"checking": True, "error": None, "opens_at": None}
+        return {"code": code}
 
-    async def _do_accept_code(self, target: State, appointment_at: Any = None, **_: Any) -> None:
+    def accepted(self, appointment_at: Any) -> datetime:
+        """The appointment's time, in the job centre's zone; the scan stops."""
         try:
             when = datetime.fromisoformat(appointment_at).astimezone(APPOINTMENT_ZONE)
         except (TypeError, ValueError):
             raise Refused("the hub accepted the code without a time") from None
         self._scan.forget()
-        self._appointment_at = when.isoformat()
-        self._appointment_time = when.strftime("%H:%M")
-        log.info("session %s: appointment code accepted", self._sid())
+        return when
 
-    async def _do_refuse_code(self, target: State, reason: Any = None, opens_at: Any = None, **_: Any) -> None:
+    def refused(self, reason: Any, opens_at: Any) -> str:
+        """Show why; the scan looks again, for a different QR code. Returns the shown reason."""
         opens = None
         if isinstance(opens_at, str):
             try:
                 opens = datetime.fromisoformat(opens_at).astimezone(APPOINTMENT_ZONE).strftime("%H:%M")
             except ValueError:
                 pass
-        self._code_status = {"checking": False, "error": reason if reason in CODE_REFUSALS else "unknown", "opens_at": opens}
-        self._scan.start(self._scanned)  # look again, for a different QR code
-        log.info("session %s: appointment code refused (%s)", self._sid(), self._code_status["error"])
-
+        self.status = {"checking": False, "error": reason if reason in CODE_REFUSALS else "unknown", "opens_at": opens}
+        self._scan.start(self._submit)
+        return self.status["error"]
