@@ -36,7 +36,9 @@ from .registry import BoothRegistry
 from .service import Hub
 from .sockets import APP_BOOTH_SOCKETS, APP_HUB, APP_REGISTRY, advisor_socket, booth_socket
 from .state import InMemoryState, SharedState, state_lifecycle
-from .stats import HubStats, StatsRecorder, add_stats_routes
+from .stats import HubStats
+from .stats_recorder import StatsRecorder
+from .stats_web import add_stats_routes
 from .users import UserStore
 
 log = logging.getLogger(__name__)

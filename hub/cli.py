@@ -18,7 +18,7 @@ import logging
 import sys
 
 from .errors import HubError
-from .stats import LEAD
+from .roles import LEAD
 
 # name -> one-line help. Order is the order --help shows.
 COMMANDS: dict[str, str] = {
@@ -102,7 +102,7 @@ def _enrolment_code(parts, booth_id: str) -> int:
 
 
 def _set_role(parts, username: str, role: str, remove: bool) -> int:
-    from .stats import grant_role, revoke_role
+    from .roles import grant_role, revoke_role
 
     if not parts.db["users"].count_where("username = ?", [username]):
         print(f"videokiosk hub set-role: no advisor {username!r}; create one with `videokiosk hub add-user`",

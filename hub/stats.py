@@ -11,7 +11,8 @@ survive the 14-day purge of the personal ``calls`` rows and are never derived fr
 - ``stats_survey``: per day, location, question and answer, a count. No session id, no call id,
   no time finer than the day, and no row per response: answers cannot be joined to a call.
 
-Roles live in ``user_roles`` (``lead`` may see the statistics).
+Who may see them: hub/roles.py; the page and its API: hub/stats_web.py; the counting as calls
+happen: hub/stats_recorder.py.
 
 Example::
 
@@ -27,24 +28,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 from collections import Counter
-from dataclasses import dataclass
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import date
 from typing import Any
 
 import sqlite_utils
-from aiohttp import web
-
-from videokiosk.clock import Clock
-
-from .auth import current_session
 
 log = logging.getLogger(__name__)
 
-LEAD = "lead"
 # Upper bounds in seconds; the last bucket is open. Fine where waits usually are.
 WAIT_BUCKETS_S = (30, 60, 120, 180, 300, 450, 600, 900, 1200, 1800, 2700, 3600, 7200)
 OPEN_BUCKET = -1
@@ -70,10 +62,6 @@ CREATE TABLE IF NOT EXISTS stats_survey (
     responses INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, location, question, answer)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS user_roles (
-    username TEXT NOT NULL, role TEXT NOT NULL,
-    PRIMARY KEY (username, role)
-) WITHOUT ROWID;
 """
 CSV_COLUMNS = (
     "day", "location", "calls", "walk_ins", "appointments", "wait_median_s", "wait_p90_s",
@@ -84,22 +72,6 @@ CSV_COLUMNS = (
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
     db.conn.executescript(SCHEMA)
-
-
-def grant_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> None:
-    ensure_schema(db)
-    with db.conn:
-        db.execute("INSERT OR IGNORE INTO user_roles (username, role) VALUES (?, ?)", [username, role])
-
-
-def revoke_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> None:
-    ensure_schema(db)
-    with db.conn:
-        db.execute("DELETE FROM user_roles WHERE username = ? AND role = ?", [username, role])
-
-
-def has_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> bool:
-    return bool(db.execute("SELECT 1 FROM user_roles WHERE username = ? AND role = ?", [username, role]).fetchone())
 
 
 def wait_bucket(waited_s: float) -> int:
@@ -233,109 +205,3 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         writer.writerow({k: "" if r.get(k) is None else r[k] for k in CSV_COLUMNS})
     return buffer.getvalue()
-
-
-@dataclass
-class _OpenCall:
-    location: str
-    started: float
-    grades: Counter
-
-
-class StatsRecorder:
-    """Listens to the hub's call events and counts them; keeps per-call state only in memory.
-
-    Hub events: ``call_started``, ``quality``, ``call_ended``, ``survey``. The grade of a call is
-    the one most of its quality reports had (ties go to the worse), as in :mod:`rtc.quality`.
-    """
-
-    def __init__(self, stats: HubStats, clock: Clock) -> None:
-        self.stats = stats
-        self._clock = clock
-        self._open: dict[str, _OpenCall] = {}
-
-    def _today(self) -> date:
-        return self._clock.now().date()
-
-    def call_started(self, call_id: str, location: str, kind: str, waited_s: float) -> None:
-        self._open[call_id] = _OpenCall(location, self._clock.monotonic(), Counter())
-        self.stats.count_call(self._today(), location, kind, waited_s)
-
-    def quality(self, call_id: str, grade: str | None, **_: Any) -> None:
-        call = self._open.get(call_id)
-        if call is not None and grade:
-            call.grades[grade] += 1
-
-    def call_ended(self, call_id: str, reason: str = "ended") -> None:
-        call = self._open.pop(call_id, None)
-        if call is None:
-            return
-        rank = {"good": 0, "fair": 1, "poor": 2}
-        grade = max(call.grades, key=lambda g: (call.grades[g], rank[g])) if call.grades else None
-        self.stats.count_call_end(self._today(), call.location, self._clock.monotonic() - call.started, grade)
-
-    def survey(self, location: str, answers: dict[str, Any]) -> None:
-        self.stats.count_survey(self._today(), location, answers)
-
-
-def parse_range(query: dict, today: date, default_days: int = 30) -> tuple[date, date]:
-    """``?from=YYYY-MM-DD&to=YYYY-MM-DD``; the last ``default_days`` days when absent."""
-    last = date.fromisoformat(query["to"]) if query.get("to") else today
-    first = date.fromisoformat(query["from"]) if query.get("from") else last - timedelta(days=default_days - 1)
-    if first > last or (last - first).days > 3660:
-        raise ValueError("from must not be after to, and at most ten years apart")
-    return first, last
-
-
-# --- web: the lead's statistics page --------------------------------------------------------
-
-APP_STATS = web.AppKey("stats", HubStats)
-APP_STATS_CLOCK = web.AppKey("stats_clock", Clock)
-STATS_PAGE = Path(__file__).parent / "console" / "stats.html"
-
-
-def _lead_only(request: web.Request) -> None:
-    session = current_session(request)
-    if session is None:
-        raise web.HTTPUnauthorized(text='{"error": "not_logged_in"}', content_type="application/json")
-    if not has_role(request.app[APP_STATS]._db, session.username, LEAD):
-        raise web.HTTPForbidden(text='{"error": "not_lead"}', content_type="application/json")
-
-
-def _rows(request: web.Request) -> tuple[date, date, list[dict[str, Any]]]:
-    _lead_only(request)
-    try:
-        first, last = parse_range(request.query, request.app[APP_STATS_CLOCK].now().date())
-    except ValueError as exc:
-        raise web.HTTPBadRequest(text=json.dumps({"error": "range", "message": str(exc)}),
-                                 content_type="application/json") from None
-    location = request.query.get("location") or None
-    return first, last, request.app[APP_STATS].report(first, last, location)
-
-
-async def _stats_page(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATS_PAGE, headers={"Cache-Control": "no-store"})
-
-
-async def _stats_json(request: web.Request) -> web.Response:
-    first, last, rows = _rows(request)
-    stats = request.app[APP_STATS]
-    days = stats.report(first, last, request.query.get("location") or None, merge_locations=True)
-    return web.json_response({"from": first.isoformat(), "to": last.isoformat(),
-                              "locations": stats.locations(), "rows": rows, "days": days})
-
-
-async def _stats_csv(request: web.Request) -> web.Response:
-    first, last, rows = _rows(request)
-    name = f"videokiosk-statistik-{first.isoformat()}-{last.isoformat()}.csv"
-    return web.Response(text=to_csv(rows), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def add_stats_routes(app: web.Application, stats: HubStats, clock: Clock) -> None:
-    """``/stats`` (page), ``/api/stats`` (JSON), ``/api/stats.csv``: for advisors with role ``lead``."""
-    app[APP_STATS] = stats
-    app[APP_STATS_CLOCK] = clock
-    app.router.add_get("/stats", _stats_page)
-    app.router.add_get("/api/stats", _stats_json)
-    app.router.add_get("/api/stats.csv", _stats_csv)

@@ -39,7 +39,7 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
     from appliance.daemon import Booth
     from hub.app import HubParts, make_app
     from hub.config import HubConfig
-    from hub.stats import LEAD, grant_role
+    from hub.roles import LEAD, grant_role
     from hub.users import DEMO_PASSWORD, DEMO_USER
 
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,8 @@ from playwright.sync_api import expect
 from hub.app import HubParts, make_app
 from hub.config import HubConfig
 from hub.db import purge
-from hub.stats import HubStats, grant_role, percentile
+from hub.roles import grant_role
+from hub.stats import HubStats, percentile
 from videokiosk.clock import FakeClock
 
 from .conftest import PASSWORD
@@ -242,7 +243,7 @@ def test_set_role_command_grants_and_removes_lead(tmp_path, capsys):
     from pathlib import Path
 
     from hub.db import open_db
-    from hub.stats import has_role
+    from hub.roles import has_role
 
     db_path = tmp_path / "hub.db"
     config = tmp_path / "hub.toml"

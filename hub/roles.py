@@ -1,0 +1,42 @@
+"""Advisors' roles beyond advising, in ``user_roles``: ``lead`` may see the statistics page.
+
+Example::
+
+    >>> from hub.db import open_db
+    >>> db = open_db(":memory:")
+    >>> grant_role(db, "lena"); has_role(db, "lena"), has_role(db, "anna")
+    (True, False)
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+LEAD = "lead"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS user_roles (
+    username TEXT NOT NULL, role TEXT NOT NULL,
+    PRIMARY KEY (username, role)
+) WITHOUT ROWID;
+"""
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    db.conn.execute(SCHEMA.strip().rstrip(";"))  # one statement: no commit of anything else
+
+
+def grant_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> None:
+    ensure_schema(db)
+    with db.conn:
+        db.execute("INSERT OR IGNORE INTO user_roles (username, role) VALUES (?, ?)", [username, role])
+
+
+def revoke_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> None:
+    ensure_schema(db)
+    with db.conn:
+        db.execute("DELETE FROM user_roles WHERE username = ? AND role = ?", [username, role])
+
+
+def has_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> bool:
+    ensure_schema(db)  # a hub where nobody has a role yet has no table yet
+    return bool(db.execute("SELECT 1 FROM user_roles WHERE username = ? AND role = ?", [username, role]).fetchone())
