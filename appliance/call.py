@@ -36,12 +36,13 @@ from rtc import protocol as p
 from rtc.ice import IceProber
 from rtc.icepace import use_prompt_ice
 from rtc.codecs import prefer_codec
-from rtc.quality import AdaptiveVideoTrack, QualityMonitor, QualitySample, call_grade
+from rtc.adaptation import AdaptiveVideoTrack
+from rtc.grading import QualitySample, call_grade
+from rtc.quality import QualityMonitor
 from rtc.jitter import use_marker_jitter_buffer
 from rtc.peerconnection import remote_candidate, rtc_configuration
 from rtc.sdp import with_start_bitrate
 from rtc.audiocopy import OwnAudioTrack
-from rtc.audiomix import MixingSpeaker
 
 from .hublink import HubConnection
 

@@ -1,7 +1,7 @@
 """A camera consumer that must not share frame objects: its own copy of every frame.
 
 A camera hands all its tracks the same prepared frame (hw ``VideoTimeline``), and the call's
-:class:`~rtc.quality.AdaptiveVideoTrack` keeps its timestamps rising by rewriting ``pts`` in place.
+:class:`~rtc.adaptation.AdaptiveVideoTrack` keeps its timestamps rising by rewriting ``pts`` in place.
 A second encoder of the same frames (a peer link to an interpreter, appliance/peerlink.py) then
 reads timestamps another track has moved: they jump back and forth between the two, each one's
 correction feeding the other's, until libvpx refuses a frame ("avcodec_send_frame() Invalid data")

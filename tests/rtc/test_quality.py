@@ -14,10 +14,10 @@ from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtp import is_rtcp
 
 from hw.synthetic import SyntheticVideoTrack
-from rtc.quality import (
-    LEVELS, AdaptationPolicy, AdaptiveVideoTrack, QualityMonitor, QualitySample, StatsReducer,
-    call_grade, grade,
-)
+from rtc.adaptation import LEVELS, AdaptationPolicy, AdaptiveVideoTrack
+from rtc.grading import QualitySample, call_grade, grade
+from rtc.quality import QualityMonitor
+from rtc.statsreduce import StatsReducer
 
 
 # --- grading ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import fractions
 import pytest
 
 from hw.synthetic import SyntheticCamera
-from rtc.quality import AdaptiveVideoTrack
+from rtc.adaptation import AdaptiveVideoTrack
 from rtc.videocopy import OwnVideoTrack
 
 MICROSECONDS = fractions.Fraction(1, 1_000_000)
