@@ -26,7 +26,6 @@ import logging
 import platform
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 

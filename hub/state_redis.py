@@ -38,7 +38,7 @@ import redis.asyncio as aioredis
 from rtc.protocol import BoothInfo, WaitingEntry
 
 from .errors import HubError
-from .state import CallRoute, Handler, InMemoryState, SharedState, deliver_to
+from .state import CallRoute, Handler, deliver_to
 
 log = logging.getLogger(__name__)
 
