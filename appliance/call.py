@@ -28,8 +28,7 @@ from typing import Protocol
 
 import aiortc
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaRelay
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 
 from hw.base import Camera, Microphone, Speaker
 from rtc import protocol as p
@@ -40,7 +39,7 @@ from rtc.adaptation import AdaptiveVideoTrack
 from rtc.grading import QualitySample, call_grade
 from rtc.quality import QualityMonitor
 from rtc.jitter import use_marker_jitter_buffer
-from rtc.peerconnection import remote_candidate, rtc_configuration
+from rtc.peerconnection import RemoteCandidates, rtc_configuration, show_remote_video
 from rtc.sdp import with_start_bitrate
 from rtc.audiocopy import OwnAudioTrack
 
@@ -99,8 +98,7 @@ class BoothCall:
         self._ice = ice  # hands aiortc only the STUN/TURN servers that answered (rtc/ice.py)
         self._pc: RTCPeerConnection | None = None
         self._tracks: list[MediaStreamTrack] = []
-        self._pending: list[p.Candidate] = []
-        self._answered = False
+        self._candidates: RemoteCandidates | None = None  # the advisor's, for the current pc
         self._watcher: asyncio.Task | None = None
         self._lock = asyncio.Lock()
         self.call_id: str | None = None
@@ -154,8 +152,7 @@ class BoothCall:
                 return
             servers = self._ice.usable(self._link.ice_servers) if self._ice else self._link.ice_servers
             pc = self._pc = RTCPeerConnection(rtc_configuration(servers))
-            self._answered = False
-            self._pending.clear()
+            self._candidates = RemoteCandidates(pc)
             # A camera with its own H.264 encoder sends its packets as they are (no decode, no
             # re-encode): the offer then lists that codec alone. Others send frames, any codec.
             codec = getattr(self._camera, "passthrough_codec", None)
@@ -186,24 +183,17 @@ class BoothCall:
         if track.kind == "audio":
             asyncio.ensure_future(self._speaker.play(track))
             return
-        relay = MediaRelay()
-        self._watcher = asyncio.ensure_future(self._watch(relay.subscribe(track, buffered=False)))
-        if self._loopback is not None:
-            self._loopback.set_remote_video(relay.subscribe(track))
+        show = self._loopback.set_remote_video if self._loopback is not None else None
+        self._watcher = show_remote_video(track, show, self._remote_frame)
 
-    async def _watch(self, track: MediaStreamTrack) -> None:
-        """Drain the advisor's video (so nothing queues up) and note when frames arrive."""
-        try:
-            while True:
-                frame = await track.recv()
-                self.last_remote_frame = frame
-                self.stats.remote_frames += 1
-                self.stats.frame_arrived.set()
-                if self.stats.first_remote_frame_at is None:
-                    self.stats.first_remote_frame_at = time.time()
-                    self.stats.first_frame.set()
-        except MediaStreamError:
-            return
+    def _remote_frame(self, frame) -> None:
+        """A decoded frame of the advisor's video: note when frames arrive."""
+        self.last_remote_frame = frame
+        self.stats.remote_frames += 1
+        self.stats.frame_arrived.set()
+        if self.stats.first_remote_frame_at is None:
+            self.stats.first_remote_frame_at = time.time()
+            self.stats.first_frame.set()
 
     def _quality(self, call_id: str, video: AdaptiveVideoTrack, sample: QualitySample) -> None:
         if call_id != self.call_id:
@@ -249,26 +239,13 @@ class BoothCall:
             case p.Answer(call_id=call_id, sdp=sdp) if call_id == self.call_id and self._pc is not None:
                 self.stats.answer_at = time.time()
                 await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-                self._answered = True
-                for candidate in self._pending:
-                    await self._add_candidate(candidate)
-                self._pending.clear()
-            case p.Candidate(call_id=call_id) if call_id == self.call_id:
-                if self._answered:
-                    await self._add_candidate(msg)
-                else:
-                    self._pending.append(msg)
-
-    async def _add_candidate(self, msg: p.Candidate) -> None:
-        if self._pc is None:
-            return
-        candidate = remote_candidate(msg)
-        if candidate is None:  # end-of-candidates or unreadable: aiortc keeps checking what it has
-            return
-        await self._pc.addIceCandidate(candidate)
+                await self._candidates.described()
+            case p.Candidate(call_id=call_id) if call_id == self.call_id and self._candidates is not None:
+                await self._candidates.add(msg)
 
     async def _teardown(self) -> None:
         pc, self._pc = self._pc, None
+        self._candidates = None
         monitor, self._monitor = self._monitor, None
         if monitor is not None:
             await monitor.stop()

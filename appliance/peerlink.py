@@ -34,15 +34,14 @@ from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaRelay
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 
 from hw.base import Camera, Microphone
 from rtc import protocol as p
 from rtc.audiocopy import OwnAudioTrack
 from rtc.audiomix import MixingSpeaker
 from rtc.loopback import PEER_SLOTS
-from rtc.peerconnection import remote_candidate, rtc_configuration
+from rtc.peerconnection import RemoteCandidates, rtc_configuration, show_remote_video
 from rtc.videocopy import OwnVideoTrack
 
 log = logging.getLogger("videokiosk.peerlink")
@@ -62,8 +61,7 @@ class PeerLink:
                                                 OwnAudioTrack(owner.microphone.audio_track(), owner.muted)]
         self._voice: MediaStreamTrack | None = None
         self._watcher: asyncio.Task | None = None
-        self._pending: list[p.Candidate] = []
-        self._described = False
+        self._candidates = RemoteCandidates(self.pc)
         self.closed = False
         #: Frames decoded from the participant's camera (memory only) and when the first came.
         self.remote_frames = 0
@@ -87,44 +85,30 @@ class PeerLink:
         # from the offer's (a browser offers audio first) aiortc bundles onto a transport that
         # never gathers a candidate, and the link stays "new" for good.
         self._add_tracks()
-        await self._described_now()
+        await self._candidates.described()
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         await self._owner.send(p.Answer(call_id=self.call_id, sdp=self.pc.localDescription.sdp))
 
     async def answered(self, sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-        await self._described_now()
+        await self._candidates.described()
 
     async def candidate(self, msg: p.Candidate) -> None:
-        if not self._described:
-            self._pending.append(msg)
-        elif (candidate := remote_candidate(msg)) is not None:
-            await self.pc.addIceCandidate(candidate)
-
-    async def _described_now(self) -> None:
-        self._described = True
-        pending, self._pending = self._pending, []
-        for msg in pending:
-            await self.candidate(msg)
+        await self._candidates.add(msg)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
             self._voice = track
             asyncio.ensure_future(self._owner.speaker.add(track))
             return
-        relay = MediaRelay()
-        self._watcher = asyncio.ensure_future(self._watch(relay.subscribe(track, buffered=False)))
-        self._owner.loopback.set_peer_video(self.slot, relay.subscribe(track))
+        self._watcher = show_remote_video(track, lambda shown: self._owner.loopback.set_peer_video(self.slot, shown),
+                                          self._remote_frame)
 
-    async def _watch(self, track: MediaStreamTrack) -> None:
-        """Drain the participant's video (nothing queues up) and note that frames arrive."""
-        try:
-            while True:
-                self.last_remote_frame = await track.recv()
-                self.remote_frames += 1
-                self.first_frame.set()
-        except MediaStreamError:
-            return
+    def _remote_frame(self, frame) -> None:
+        """A decoded frame of the participant's video: note that frames arrive."""
+        self.last_remote_frame = frame
+        self.remote_frames += 1
+        self.first_frame.set()
 
     def _on_state(self) -> None:
         log.info("peer link %s: %s", self.call_id, self.pc.connectionState)

@@ -1,5 +1,5 @@
-"""What every aiortc peer connection of the booth is built with: its configuration, and how a
-trickled candidate from the other side is read.
+"""What every aiortc peer connection of the booth is built with: its configuration, the other
+side's trickled candidates, and the other side's video (watched, and shown on the kiosk page).
 
 The booth's call (appliance/call.py) and each peer link of a group call (appliance/peerlink.py)
 build their :class:`~aiortc.RTCPeerConnection` from these, so both behave the same.
@@ -7,13 +7,22 @@ build their :class:`~aiortc.RTCPeerConnection` from these, so both behave the sa
 Example::
 
     pc = RTCPeerConnection(rtc_configuration(link.ice_servers))
-    if (candidate := remote_candidate(msg)) is not None:
-        await pc.addIceCandidate(candidate)
+    candidates = RemoteCandidates(pc)
+    await candidates.add(msg)               # held until the other side's description is set
+    await pc.setRemoteDescription(answer)
+    await candidates.described()            # now the held ones go in, and later ones at once
+    watcher = show_remote_video(track, loopback.set_remote_video, on_frame=count)
 """
 
 from __future__ import annotations
 
-from aiortc import RTCConfiguration, RTCIceCandidate, RTCIceServer
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCIceCandidate, RTCIceServer, RTCPeerConnection
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.sdp import candidate_from_sdp
 
@@ -40,3 +49,47 @@ def remote_candidate(msg: p.Candidate) -> RTCIceCandidate | None:
     candidate.sdpMid = msg.sdp_mid
     candidate.sdpMLineIndex = msg.sdp_mline_index
     return candidate
+
+
+class RemoteCandidates:
+    """The other side's trickled candidates for one peer connection: aiortc takes them only once
+    the other side's description is set, so until then they wait here, in order."""
+
+    def __init__(self, pc: RTCPeerConnection) -> None:
+        self._pc = pc
+        self._pending: list[p.Candidate] = []
+        self.ready = False
+
+    async def add(self, msg: p.Candidate) -> None:
+        if not self.ready:
+            self._pending.append(msg)
+        elif (candidate := remote_candidate(msg)) is not None:
+            await self._pc.addIceCandidate(candidate)
+
+    async def described(self) -> None:
+        """The other side's description is set: the held candidates go in now."""
+        self.ready = True
+        pending, self._pending = self._pending, []
+        for msg in pending:
+            await self.add(msg)
+
+
+def show_remote_video(track: MediaStreamTrack, show: Callable[[MediaStreamTrack], None] | None,
+                      on_frame: Callable[[Any], None]) -> asyncio.Task:
+    """The other side's video: one copy to ``show`` (the kiosk page's tile; None: nowhere), one
+    drained here so nothing queues up, each decoded frame (memory only) to ``on_frame``. Returns
+    the drain's task."""
+    relay = MediaRelay()
+    watched = relay.subscribe(track, buffered=False)
+
+    async def drain() -> None:
+        try:
+            while True:
+                on_frame(await watched.recv())
+        except MediaStreamError:
+            return
+
+    task = asyncio.ensure_future(drain())
+    if show is not None:
+        show(relay.subscribe(track))
+    return task
