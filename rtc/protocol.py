@@ -21,15 +21,131 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ProtocolError
-# Re-exported: callers write p.Chat, p.IceServer, p.MAX_MESSAGE_BYTES ... whichever module holds them.
-from .protocol_chat import CHAT_CHANNEL_ID, CHAT_MAX_CHARS, DATA_CHANNEL, WAITING_NOTE_MAX_CHARS, Chat, ChatText, ScreenShare, WaitingNote  # noqa: F401
-from .protocol_types import (  # noqa: F401
-    DEFAULT_MAX_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, BoothInfo, Fault, IceServer, IceServers, Id, Language, Message,
-    Role, Sdp, ShortText, WaitingEntry,
-)
+
+# --- the shared vocabulary: limits, field types and the ``Message`` base --------------------------
+
+PROTOCOL_VERSION = 1
+# No message may exceed this, whatever its type: checked before JSON parsing, so a huge frame
+# never costs more than a length check. A full SDP with candidates is a few kB; 64 KiB is ample.
+MAX_MESSAGE_BYTES = 64 * 1024
+DEFAULT_MAX_BYTES = 4 * 1024
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
+ShortText = Annotated[str, Field(max_length=280)]
+Sdp = Annotated[str, Field(min_length=10, max_length=MAX_MESSAGE_BYTES - 1024)]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+Fault = Annotated[str, Field(pattern=r"^[a-z_]{2,32}$")]
+
+
+class Message(BaseModel):
+    """Base of every signalling message."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: str
+    max_bytes: ClassVar[int] = DEFAULT_MAX_BYTES
+
+
+class IceServer(BaseModel):
+    """One STUN or TURN server, shaped like the browser's ``RTCIceServer``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    urls: Annotated[list[Annotated[str, Field(pattern=r"^(stun|stuns|turn|turns):\S{3,250}$")]], Field(min_length=1, max_length=8)]
+    username: Annotated[str, Field(max_length=256)] | None = None
+    credential: Annotated[str, Field(max_length=256)] | None = None
+
+
+IceServers = Annotated[list[IceServer], Field(max_length=8)]
+
+
+class WaitingEntry(BaseModel):
+    """A customer in the waiting room, as advisors see it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    session_id: Id
+    booth_id: Id
+    booth_name: Annotated[str, Field(max_length=120)]
+    location: Annotated[str, Field(max_length=120)]
+    since: Annotated[str, Field(max_length=40)]  # ISO 8601, UTC
+    language: Language
+    kind: Literal["walk_in", "appointment"]
+    name: Annotated[str, Field(max_length=120)] | None = None
+    customer_number: Annotated[str, Field(max_length=40)] | None = None
+    appointment_at: Annotated[str, Field(max_length=40)] | None = None
+    state: Literal["waiting", "reconnecting"] = "waiting"
+
+
+class BoothInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    booth_id: Id
+    name: Annotated[str, Field(max_length=120)]
+    location: Annotated[str, Field(max_length=120)]
+    state: Literal["online", "waiting", "in_call", "offline", "fault"]
+    faults: Annotated[list[Fault], Field(max_length=16)] = []
+
+
+
+#: Who someone is in an appointment: the only thing stored (and shown) of a further participant.
+Role = Literal["customer", "interpreter", "legal_representative", "other"]
+
+
+# --- in-call chat and screen sharing (issue 9) ----------------------------------------------------
+# Peers send these over the call's WebRTC data channel (label "chat", negotiated id CHAT_CHANNEL_ID);
+# the hub relays them only as a fallback while that channel is not open, and never stores or logs
+# their text. ``waiting_note`` is the advisor's short message to a customer still waiting.
+
+CHAT_CHANNEL_ID = 7
+CHAT_MAX_CHARS = 500
+WAITING_NOTE_MAX_CHARS = 200
+
+
+def _clean_text(text: str) -> str:
+    # Control characters (other than line breaks and tabs) have no business in a chat line: they
+    # could reorder or hide text on the other screen.
+    if any((ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) < 0xA0 for c in text):
+        raise ValueError("text contains control characters")
+    if not text.strip():
+        raise ValueError("text is empty")
+    return text
+
+
+ChatText = Annotated[str, Field(min_length=1, max_length=CHAT_MAX_CHARS), AfterValidator(_clean_text)]
+
+
+class Chat(Message):
+    """One chat line during a call; ``id`` is the sender's random id (duplicates are dropped)."""
+
+    type: Literal["chat"] = "chat"
+    call_id: Id
+    id: Id
+    sender: Literal["advisor", "booth"]
+    text: ChatText
+    max_bytes: ClassVar[int] = 4096  # 500 characters even as \uXXXX escapes, plus the envelope
+
+
+class ScreenShare(Message):
+    """The advisor started or stopped sharing a screen (the picture itself is a video track)."""
+
+    type: Literal["screen_share"] = "screen_share"
+    call_id: Id
+    sharing: bool
+    max_bytes: ClassVar[int] = 256
+
+
+class WaitingNote(Message):
+    """The advisor's short message to a customer still in the waiting room (shown there)."""
+
+    type: Literal["waiting_note"] = "waiting_note"
+    session_id: Id
+    text: Annotated[str, Field(min_length=1, max_length=WAITING_NOTE_MAX_CHARS), AfterValidator(_clean_text)]
+    max_bytes: ClassVar[int] = 2048
+
+
+#: What may travel over the call's data channel.
+DATA_CHANNEL = frozenset({"chat", "screen_share"})
+
 
 # --- the call: relayed between booth and advisor, never interpreted by the hub ------------------
 
