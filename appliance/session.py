@@ -37,6 +37,7 @@ from .qrscan import ScanTask
 from .session_call import CallControlActions
 from .session_checks import DeviceCheckActions
 from .session_code import AppointmentCodeActions
+from .session_service import OutOfServiceActions
 from .session_parts import CHECK_NAMES, CheckTask, Details, Outbox, checks_passed, parse_survey
 
 log = logging.getLogger("videokiosk.session")
@@ -54,7 +55,7 @@ class Refused(ApplianceError):
     """An action's guard said no (e.g. "Weiter" before every check passed)."""
 
 
-class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
+class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions, OutOfServiceActions):
     """The customer's journey through the booth. One instance lives as long as the daemon.
 
     ``store`` is an :class:`appliance.store.BoothStore` (or None for a booth that keeps nothing),
@@ -164,6 +165,7 @@ class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
             snap["call"] = {"call_id": self._call_id, "muted": self._muted}
         if self.state is S.GOODBYE:
             snap["goodbye"] = {"declined": self._declined, "message": self._declined_message}
+        snap.update(self._service_snapshot())
         if self._error:
             snap["error"] = self._error
         return snap
@@ -360,7 +362,7 @@ class Session(AppointmentCodeActions, CallControlActions, DeviceCheckActions):
             self.language = self.ui.default_language
 
     def _inactivity_limit(self) -> float | None:
-        if self.state in (S.IDLE, S.CALL, S.GOODBYE):
+        if self.state in (S.IDLE, S.CALL, S.GOODBYE, S.OUT_OF_SERVICE):
             return None
         return self.ui.waiting_timeout_s if self.state is S.WAITING else self.ui.idle_timeout_s
 

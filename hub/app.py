@@ -27,6 +27,8 @@ from .chat import add_chat_relay
 from .auth import APP_ORIGINS, APP_SESSIONS, APP_USERS, AdvisorSessions, add_auth_routes
 from .config import HubConfig
 from .enrolment import EnrolmentCodes, add_enrolment_routes
+from .fleet import FleetBoard, FleetCollector
+from .fleet_web import FleetDesk, add_fleet_routes
 from .db import open_db, purge
 from .metrics import HubMetrics, add_metrics_route
 from .registry import BoothRegistry
@@ -91,7 +93,8 @@ async def _healthz(request: web.Request) -> web.Response:
 
 def make_app(parts: HubParts) -> web.Application:
     config = parts.config
-    stats, metrics = HubStats(parts.db), HubMetrics()  # anonymous statistics; technicians' metrics
+    board = FleetBoard(parts.db)  # issue 17: the booths' latest health and the technicians' audit trail
+    stats, metrics = HubStats(parts.db), HubMetrics(fleet=FleetCollector(board))  # anonymous statistics; technicians' metrics
     hub = Hub(config, parts.state, parts.db, parts.clock, listeners=[StatsRecorder(stats, parts.clock), metrics])
     app = web.Application(client_max_size=64 * 1024)
     app[APP_HUB] = hub
@@ -114,6 +117,7 @@ def make_app(parts: HubParts) -> web.Application:
     add_appointment_routes(app, AppointmentDesk.open(parts.db, config, parts.clock), hub)  # /api/appointments
     add_chat_relay(hub)  # chat and screen-share signals while a call's data channel is not open
     add_guest_routes(app)  # /join: the personal link in the customer's own browser
+    add_fleet_routes(app, FleetDesk(board, hub, parts.registry, parts.clock))  # /fleet, /api/fleet (role technician)
 
     async def purge_forever(app: web.Application):
         async def loop() -> None:

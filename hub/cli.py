@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "remove-user": ("hub.cli", "delete an advisor account"),
     "add-booth": ("hub.cli", "register a booth and print its device token"),
     "enrolment-code": ("hub.enrolment", "make a one-time enrolment code for a new booth"),
-    "set-role": ("hub.stats", "give an advisor the role lead (sees the statistics), or --remove it"),
+    "set-role": ("hub.stats", "give an advisor the role lead (statistics) or technician (fleet), or --remove it"),
 }
 
 

@@ -47,6 +47,8 @@ from .auth import current_session
 log = logging.getLogger(__name__)
 
 LEAD = "lead"
+TECHNICIAN = "technician"  # sees the fleet page (hub/fleet_web.py) and acts on booths
+ROLES = {LEAD: "may see the statistics page (/stats)", TECHNICIAN: "may see the fleet page (/fleet) and act on booths"}
 # Upper bounds in seconds; the last bucket is open. Fine where waits usually are.
 WAIT_BUCKETS_S = (30, 60, 120, 180, 300, 450, 600, 900, 1200, 1800, 2700, 3600, 7200)
 OPEN_BUCKET = -1
@@ -296,12 +298,18 @@ APP_STATS_CLOCK = web.AppKey("stats_clock", Clock)
 STATS_PAGE = Path(__file__).parent / "console" / "stats.html"
 
 
-def _lead_only(request: web.Request) -> None:
+def require_role(request: web.Request, db: sqlite_utils.Database, role: str):
+    """The logged-in session of someone with ``role``; 401 without a log-in, 403 without the role."""
     session = current_session(request)
     if session is None:
         raise web.HTTPUnauthorized(text='{"error": "not_logged_in"}', content_type="application/json")
-    if not has_role(request.app[APP_STATS]._db, session.username, LEAD):
-        raise web.HTTPForbidden(text='{"error": "not_lead"}', content_type="application/json")
+    if not has_role(db, session.username, role):
+        raise web.HTTPForbidden(text=json.dumps({"error": f"not_{role}"}), content_type="application/json")
+    return session
+
+
+def _lead_only(request: web.Request) -> None:
+    require_role(request, request.app[APP_STATS]._db, LEAD)
 
 
 def _rows(request: web.Request) -> tuple[date, date, list[dict[str, Any]]]:
@@ -347,7 +355,7 @@ def add_stats_routes(app: web.Application, stats: HubStats, clock: Clock) -> Non
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("username", help="an advisor's user name")
-    parser.add_argument("role", choices=[LEAD], help="lead: may see the statistics page (/stats)")
+    parser.add_argument("role", choices=list(ROLES), help="; ".join(f"{r}: {what}" for r, what in ROLES.items()))
     parser.add_argument("--remove", action="store_true", help="take the role away instead")
 
 

@@ -25,6 +25,9 @@ from pydantic import Field, ValidationError, model_validator
 
 from .errors import ProtocolError
 # Re-exported: callers write p.Chat, p.IceServer, p.MAX_MESSAGE_BYTES ... whichever module holds them.
+from .protocol_fleet import (  # noqa: F401
+    ACTION_DETAIL_MAX, ActionName, FLEET_BOOTH_TO_HUB, FLEET_DEVICES, FLEET_HUB_TO_BOOTH, ActionResult, FleetAction, Health, HealthAck, SelfTestSummary, UpdateState,
+)
 from .protocol_chat import CHAT_CHANNEL_ID, CHAT_MAX_CHARS, DATA_CHANNEL, WAITING_NOTE_MAX_CHARS, Chat, ChatText, ScreenShare, WaitingNote  # noqa: F401
 from .protocol_types import (  # noqa: F401
     DEFAULT_MAX_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, BoothInfo, Fault, IceServer, IceServers, Id, Language, Message,
@@ -342,6 +345,7 @@ MESSAGES: dict[str, type[Message]] = {
         Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded, RestartCall,
         Admit, Decline, Seen, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus,
         AdmitResult, CallState, AppointmentCheck, AppointmentResult, Chat, ScreenShare, WaitingNote,
+        *FLEET_BOOTH_TO_HUB, *FLEET_HUB_TO_BOOTH,  # health and technicians' actions (rtc/protocol_fleet.py)
     )
 }
 
@@ -352,9 +356,9 @@ def _types(*models: type[Message]) -> frozenset[str]:
 
 # What each side accepts: a booth cannot send ``admit``, an advisor cannot send ``waiting``.
 BOOTH_TO_HUB = _types(*_CALL, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey,
-                      AppointmentCheck, Chat)
+                      AppointmentCheck, Chat, *FLEET_BOOTH_TO_HUB)
 HUB_TO_BOOTH = _types(*_CALL, Error, Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded, RestartCall,
-                      AppointmentResult, Chat, ScreenShare, WaitingNote)
+                      AppointmentResult, Chat, ScreenShare, WaitingNote, *FLEET_HUB_TO_BOOTH)
 ADVISOR_TO_HUB = _types(*_CALL, Admit, Decline, Seen, Heartbeat, Chat, ScreenShare, WaitingNote)
 HUB_TO_ADVISOR = _types(
     *_CALL, Error, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus, AdmitResult, CallState,
