@@ -164,3 +164,19 @@ async def test_an_offline_booth_or_a_silent_one_gets_a_clear_answer(fleet_hub, m
     assert r.status == 504 and (await r.json())["error"] == "no_answer"
     await s.close()
     await booth.close()
+
+
+async def test_the_shipped_grafana_dashboard_reads_only_metrics_the_hub_exports(fleet_hub):
+    import re
+    from pathlib import Path
+
+    booth = await fleet_hub.booth()
+    await booth.send({**HEALTH, "link_rtt_ms": 12.0, "selftest": {"ok": True, "at": "2026-01-01T10:00:00+00:00"}})
+    await booth.expect("health_ack")
+    exported = set(re.findall(r"^(videokiosk_fleet_booth_[a-z_]+)[{ ]",
+                              await (await fleet_hub.http.get(f"{fleet_hub.url}/metrics")).text(), re.M))
+    dashboard = json.loads((Path(__file__).parents[2] / "docs" / "grafana-fleet.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    used = {name for expr in exprs for name in re.findall(r"videokiosk_fleet_booth_[a-z_]+", expr)}
+    assert used and used <= exported, used - exported
+    await booth.close()
