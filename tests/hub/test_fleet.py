@@ -180,3 +180,63 @@ async def test_the_shipped_grafana_dashboard_reads_only_metrics_the_hub_exports(
     used = {name for expr in exprs for name in re.findall(r"videokiosk_fleet_booth_[a-z_]+", expr)}
     assert used and used <= exported, used - exported
     await booth.close()
+
+
+async def test_a_staged_rollout_goes_to_a_few_first_then_all_and_pauses_when_one_rolls_back(fleet_hub):
+    """The hub's side of an update (the A/B install and the fallback itself are RAUC's, in the VM)."""
+    reg = fleet_hub.parts.registry
+    ids = ["bo-1", "bo-2", "bo-3", "bo-4"]
+    socks = {}
+    for bid in ids:
+        socks[bid] = await fleet_hub.booth(reg.create_booth(bid, bid.upper(), "Aachen"))
+        await socks[bid].send(HEALTH)
+        await socks[bid].expect("health_ack")
+    asked: list[str] = []
+
+    async def booth_side(bid: str) -> None:
+        while True:
+            msg = await socks[bid].expect("fleet_action", timeout=30)
+            assert msg["action"] == "install_update" and msg["version"] == "0.2.0"
+            asked.append(bid)
+            await socks[bid].send({"type": "action_result", "action_id": msg["action_id"], "ok": True})
+
+    players = [asyncio.ensure_future(booth_side(bid)) for bid in ids]
+    s, headers = await technician(fleet_hub)
+    bundle = {"bundle_url": "https://updates.example.org/videokiosk-0.2.0.raucb", "version": "0.2.0", "first": 2}
+    r = await s.post(f"{fleet_hub.url}/api/fleet/rollout", json=bundle, headers=headers)
+    assert r.status == 200, await r.text()
+    first = sorted(asked)
+    assert len(first) == 2 and (await r.json())["phase"] == "first_wave"
+    assert (await s.post(f"{fleet_hub.url}/api/fleet/rollout", json=bundle, headers=headers)).status == 409
+
+    async def rollout() -> dict:
+        return (await (await s.get(f"{fleet_hub.url}/api/fleet")).json())["rollout"]
+
+    async def report(bid: str, version: str, state: str, then) -> dict:
+        """The booth reports where it stands; returns the rollout once ``then(rollout)`` holds."""
+        await socks[bid].send({**HEALTH, "seq": 2, "version": version, "update": {"state": state, "target_version": "0.2.0"}})
+        for _ in range(200):  # the hub handles the report, and asks the next wave, in the background
+            status = await rollout()
+            if status["booths"][bid] == state and then(status):
+                return status
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"rollout never got there: {status}")
+
+    await report(first[0], "0.2.0", "installed", lambda r: r["phase"] == "first_wave")  # the other is not back yet
+    await report(first[1], "0.2.0", "good", lambda r: r["phase"] == "all" and len(r["booths"]) == 4
+                 and "asked" not in r["booths"].values())
+    assert sorted(asked) == ids
+    rest = [bid for bid in ids if bid not in first]
+    status = await report(rest[0], "0.1.0", "rolled_back", lambda r: r["phase"] == "paused")  # never came up good
+    assert rest[0] in status["reason"]
+    data = await (await s.get(f"{fleet_hub.url}/api/fleet")).json()
+    assert "update_rolled_back" in next(r for r in data["booths"] if r["booth_id"] == rest[0])["problems"]
+    r = await s.post(f"{fleet_hub.url}/api/fleet/rollout/cancel", headers=headers)
+    assert (await r.json())["rollout"]["phase"] == "cancelled"
+    r = await s.post(f"{fleet_hub.url}/api/fleet/rollout", json={**bundle, "bundle_url": "file:///etc/passwd"}, headers=headers)
+    assert r.status == 400
+    for player in players:
+        player.cancel()
+    await s.close()
+    for sock in socks.values():
+        await sock.close()
