@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -102,26 +103,42 @@ async def read_journal(command: Sequence[str], hours: int, limit: int) -> tuple[
 Runner = Callable[[list[str]], subprocess.CompletedProcess]
 
 
+def _read_request(path: Path) -> str:
+    # The directory belongs to the daemon's user: never follow a link it may have planted there.
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, encoding="utf-8") as f:
+        return f.read(4096)
+
+
+def _write_reply(path: Path, text: str) -> None:
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 def carry_out(request_dir: Path, run: Runner = lambda argv: subprocess.run(argv, capture_output=True, text=True)) -> list[str]:
-    """Do what the daemon asked; returns the commands run. An update installs into the other slot
-    (RAUC) and then reboots into it; a refused bundle is written back for the daemon to report."""
+    """Do what the daemon asked (as root); returns the commands run. An update installs into the
+    other slot (RAUC checks the bundle's signature against the office's keyring first) and then
+    reboots into it; a refused bundle's reason is written back for the daemon to report."""
     done: list[str] = []
     install = request_dir / INSTALL
-    if install.exists():
+    if install.exists() or install.is_symlink():
         try:
-            url = str(json.loads(install.read_text())["url"])
+            url = str(json.loads(_read_request(install))["url"])
         except (OSError, ValueError, KeyError, TypeError):
             url = ""
         install.unlink(missing_ok=True)
+        url = url if re.match(r"^https?://\S{3,500}$", url) else ""
         result = run(["rauc", "install", url]) if url else None
         done.append(f"rauc install {url}")
         if result is None or result.returncode != 0:
             why = (result.stderr or result.stdout).strip().splitlines()[-1:] if result else ["unreadable request"]
-            (request_dir / INSTALL_FAILED).write_text(scrub(" ".join(why))[:200])
+            _write_reply(request_dir / INSTALL_FAILED, scrub(" ".join(why))[:200])
             log.error("update refused: %s", " ".join(why))
         else:
-            (request_dir / REBOOT).write_text("reboot\n")
-    if (request_dir / REBOOT).exists():
+            _write_reply(request_dir / REBOOT, "reboot\n")
+    if (request_dir / REBOOT).exists() or (request_dir / REBOOT).is_symlink():
         (request_dir / REBOOT).unlink()
         run(["systemctl", "reboot"])
         done.append("systemctl reboot")

@@ -17,6 +17,7 @@ Names and labels are a contract (dashboards, alerts and ``videokiosk status`` re
 ``videokiosk_booth_device_healthy``              gauge   1/0 by ``device`` (camera, microphone,
                                                          speaker, button)
 ``videokiosk_booth_hub_connected``               gauge   1/0 (absent without a hub)
+``videokiosk_booth_selftest_passed``             gauge   1/0 for the last self-test (absent before one)
 ``videokiosk_booth_cpu_temperature_celsius``     gauge   from /sys/class/thermal (absent if none)
 ``videokiosk_booth_cpu_throttled``               gauge   1/0, a Pi's firmware ``get_throttled``
 ``videokiosk_booth_undervoltage``                gauge   1/0, same source (absent elsewhere)
@@ -113,6 +114,7 @@ class _LiveCollector:
         yield from self._sessions(booth.store)
         yield from self._quality()
         yield from self._devices(booth)
+        yield from self._selftest(booth)
         yield from self._machine(booth)
         yield from self._pi()
         yield CounterMetricFamily("videokiosk_booth_purge_runs", "Purge runs", value=m.purge_runs)
@@ -154,6 +156,13 @@ class _LiveCollector:
         if connected is not None:  # NullHubLink: a booth without a hub has no such metric
             yield GaugeMetricFamily("videokiosk_booth_hub_connected", "1 while the hub link is up",
                                     value=1 if connected.is_set() else 0)
+
+    def _selftest(self, booth) -> Iterator[Metric]:
+        last = booth.selftest.last
+        if last is None:  # none ran since the daemon started
+            return
+        yield GaugeMetricFamily("videokiosk_booth_selftest_passed", "1 when the last self-test passed",
+                                value=1 if last.ok else 0)
 
     def _machine(self, booth) -> Iterator[Metric]:
         free = disk_free_bytes(Path(booth.store.path))
