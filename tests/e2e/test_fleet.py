@@ -5,6 +5,7 @@ fetched without personal data, and the daemon restart."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -19,6 +20,8 @@ from tests.appliance.helpers import until
 from .harness import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# The page refreshes every 5 s; a report plus a refresh may take longer than expect()'s default.
+SEEN_MS = 20000
 
 HOURS, NEAREST = "Mo–Fr 8–16 Uhr", "Rathaus, Erdgeschoss"
 OFFICES = ("Aachen", "Bonn")
@@ -84,7 +87,7 @@ def test_the_fleet_page_shows_every_booth_and_problems_first(fleet, advisor_cont
     expect(first.locator("td").nth(6)).to_have_text(re.compile(r"^\d+ ms$"))  # the link's round trip
     # A camera unplugged at booth-2: red, and first in the list.
     fleet.booths[1].daemon.devices.hotplug.unplug("/dev/video0")
-    expect(page.locator("#fleet-rows tr").first).to_have_attribute("data-booth", "booth-2")
+    expect(page.locator("#fleet-rows tr").first).to_have_attribute("data-booth", "booth-2", timeout=SEEN_MS)
     expect(row(page, "booth-2")).to_have_class("problem")
     expect(row(page, "booth-2")).to_contain_text("Kamera gestört")
     page.locator("#office").select_option("Aachen")  # booths 1 and 3
@@ -104,12 +107,12 @@ def test_self_test_out_of_service_and_back_from_the_fleet_page(fleet, advisor_co
     expect(page.locator("#result-text")).to_contain_text("CHECK", timeout=60000)
     expect(page.locator("#result-text")).to_contain_text("camera")
     page.get_by_role("button", name="Schließen").click()
-    expect(row(page, "booth-1").locator("td.selftest")).not_to_have_text("–")
+    expect(row(page, "booth-1").locator("td.selftest")).not_to_have_text("–", timeout=SEEN_MS)
 
     act(page, "booth-1", "Außer Betrieb nehmen")
     expect(page.locator("#result-title")).to_contain_text("erledigt")
     page.get_by_role("button", name="Schließen").click()
-    expect(row(page, "booth-1")).to_have_class("problem")
+    expect(row(page, "booth-1")).to_have_class("problem", timeout=SEEN_MS)
     expect(row(page, "booth-1").locator("td.state")).to_have_text("außer Betrieb")
     # The kiosk: a calm notice in all six languages with the office's hours and the nearest booth.
     expect(kiosk.get_by_text("Diese Kabine ist gerade außer Betrieb").first).to_be_visible()
@@ -124,7 +127,7 @@ def test_self_test_out_of_service_and_back_from_the_fleet_page(fleet, advisor_co
     act(page, "booth-1", "Wieder in Betrieb nehmen")
     page.get_by_role("button", name="Schließen").click()
     expect(kiosk.get_by_role("button", name="Videoberatung starten")).to_be_visible()
-    expect(row(page, "booth-1").locator("td.state")).to_have_text("bereit")
+    expect(row(page, "booth-1").locator("td.state")).to_have_text("bereit", timeout=SEEN_MS)
     audit = page.locator("#audit-rows")
     expect(audit).to_contain_text("Wieder in Betrieb nehmen")
     expect(audit.locator("tr")).to_have_count(3)
@@ -136,7 +139,7 @@ def test_a_waiting_customer_is_only_interrupted_after_the_warning(fleet, advisor
     booth = fleet.booths[2]
     fleet.to_waiting(booth)
     open_fleet(page, fleet.hub_url)
-    expect(row(page, "booth-3").locator("td.state")).to_have_text("in Benutzung")
+    expect(row(page, "booth-3").locator("td.state")).to_have_text("in Benutzung", timeout=SEEN_MS)
     row(page, "booth-3").get_by_role("button", name="Außer Betrieb nehmen").click()
     page.get_by_role("button", name="Ausführen").click()
     expect(page.locator("#confirm-warning")).to_be_visible()
@@ -187,3 +190,35 @@ def run_action(fleet, booth_id: str, action: str, **extra) -> tuple[int, dict]:
             return r.status, json.loads(await r.text())
 
     return fleet.lt.run(go(), 90)
+
+
+def test_a_rollout_reaches_a_real_booth_which_asks_for_the_install_and_says_so(fleet):
+    """As far as this machine can go: the request for the root side, and the booth's report.
+    RAUC's install into the other slot, the reboot and the fallback need the appliance VM."""
+    async def start() -> tuple[int, dict]:
+        import aiohttp
+
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            r = await http.post(f"{fleet.hub_url}/api/login", json={"username": "tom", "password": PASSWORD})
+            csrf = (await r.json())["csrf"]
+            r = await http.post(f"{fleet.hub_url}/api/fleet/rollout", headers={"X-CSRF-Token": csrf}, json={
+                "bundle_url": "https://updates.example.org/videokiosk-0.2.0.raucb", "version": "0.2.0", "first": 1})
+            return r.status, await r.json()
+
+    status, body = fleet.lt.run(start(), 60)
+    assert status == 200 and body["phase"] == "first_wave", body
+    (asked,) = body["booths"]
+    assert body["booths"][asked] == "installing"
+    request = json.loads((fleet.data_dir / "requests" / "install.json").read_text())
+    assert request == {"url": "https://updates.example.org/videokiosk-0.2.0.raucb", "version": "0.2.0"}
+    booth = next(b for b in fleet.booths if b.daemon.config.booth.id == asked)
+    assert booth.daemon.updates.state().state == "installing"
+
+    async def reported() -> None:  # the next health report carries it to the hub (every second here)
+        from hub.fleet import FleetBoard
+
+        board = FleetBoard(fleet.parts.db)
+        while board.latest()[asked][0].update.state != "installing":
+            await asyncio.sleep(0.1)
+
+    fleet.lt.run(reported(), 20)
