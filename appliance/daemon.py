@@ -118,6 +118,7 @@ class Booth:
         self.exit_code = 0
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task] = []
+        self._selftest_task: asyncio.Task | None = None
         self._shown_state = State.IDLE
         self.session.subscribe(self._follow_state)
 
@@ -153,15 +154,17 @@ class Booth:
         if self.fleet is not None:
             self._tasks.append(loop.create_task(self.fleet.run()))
         if self.config.fleet.selftest_at_start:
-            loop.create_task(self.selftest.run())
+            # Not one of self._tasks: those must never end (the watchdog checks), this one does.
+            self._selftest_task = loop.create_task(self._first_selftest())
         self.ready.set()
         log.info("booth %s ready, kiosk page at %s", self.config.booth.id, self.url)
         return self.url
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *([self._selftest_task] if self._selftest_task else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.mic_meter.stop()
         if self.metrics_server is not None:
             await self.metrics_server.close()
@@ -179,6 +182,12 @@ class Booth:
         await self.devices.close()
         self.store.close()
         self.restarts.stopped_cleanly()
+
+    async def _first_selftest(self) -> None:
+        try:
+            await self.selftest.run()
+        except Exception:  # the verdict stays "none": mark-good waits and then rolls back
+            log.exception("self-test at start failed to run")
 
     def request_exit(self, code: int = 0) -> None:
         """Stop the daemon; a non-zero ``code`` makes systemd start it again (Restart=on-failure)."""

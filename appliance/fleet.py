@@ -170,8 +170,8 @@ class FleetAgent:
             case "install_update":
                 if not msg.bundle_url:
                     return False, "no bundle given", "failed"
+                self.requests.install(msg.bundle_url, msg.version)  # first: a failure here leaves no stale note
                 b.updates.installing(msg.version)
-                self.requests.install(msg.bundle_url, msg.version)
                 return True, "update requested: it installs into the other slot, then the booth reboots", None
         return False, f"{msg.action} is not supported by this booth", "unsupported"
 

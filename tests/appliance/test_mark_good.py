@@ -62,3 +62,15 @@ def test_an_ordinary_boot_touches_no_slot(tmp_path, capsys):
                                          f'[store]\npath = "{tmp_path / "booth.db"}"\n')
     assert run(argparse.Namespace(config=tmp_path / "booth.toml", timeout=1.0)) == 0
     assert "nothing to do" in capsys.readouterr().out
+
+
+async def test_the_image_has_the_daemon_run_its_self_test_at_start(tmp_path):
+    config = booth_config(tmp_path)
+    config = config.model_copy(update={"fleet": config.fleet.model_copy(update={"selftest_at_start": True})})
+    booth = Booth(config)
+    await booth.start(port=0)
+    try:
+        await asyncio.wait_for(asyncio.shield(booth._selftest_task), 60)
+        assert booth.selftest.last is not None and booth.selftest.last.at
+    finally:
+        await booth.stop()
