@@ -94,6 +94,33 @@ class MetricsSection(_Section):
     port: Annotated[int, Field(ge=0, le=65535)] = 9101
 
 
+class OutOfServiceSection(_Section):
+    # A camera, microphone or speaker missing this long takes the booth out of service by itself;
+    # it comes back by itself when the device returns.
+    after_device_missing_s: Annotated[float, Field(gt=0, le=86400)] = 120.0
+    # Shown on the out-of-service notice (the office's own words; either may be empty).
+    opening_hours: Annotated[str, Field(max_length=200)] = ""
+    nearest_booth: Annotated[str, Field(max_length=200)] = ""
+
+
+JOURNAL_COMMAND = ["journalctl", "--unit=videokiosk-booth", "--unit=videokiosk-kiosk", "--since=-{hours}h",
+                   "--no-pager", "--output=short-iso", "--quiet"]
+
+
+class FleetSection(_Section):
+    """Health reports and technicians' actions over the hub link (appliance/fleet.py)."""
+
+    health_interval_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    # Run the self-test once the daemon is up (the image turns it on: an update is marked good only
+    # after a passed self-test). It plays the test tone, so development setups leave it off.
+    selftest_at_start: bool = False
+    # The privileged maintenance service (systemd/videokiosk-maintenance.path) picks up reboot and
+    # update requests here: the daemon itself has no privileges.
+    request_dir: Path = Path("/run/videokiosk/maintenance")
+    # "{hours}" is replaced by the technician's choice. Run as the daemon's user.
+    journal_command: Annotated[list[str], Field(min_length=1)] = JOURNAL_COMMAND
+
+
 class BoothConfig(_Section):
     booth: BoothSection
     hub: HubSection = HubSection()
@@ -101,6 +128,8 @@ class BoothConfig(_Section):
     store: StoreSection = StoreSection()
     hardware: HardwareSection = HardwareSection()
     metrics: MetricsSection = MetricsSection()
+    out_of_service: OutOfServiceSection = OutOfServiceSection()
+    fleet: FleetSection = FleetSection()
 
     def hub_token(self) -> str:
         """The device token: inline for the demo, from a root-only file on a real booth."""

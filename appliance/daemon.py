@@ -32,22 +32,35 @@ from typing import Any
 from aiohttp import web
 
 from rtc import protocol as p
+from videokiosk import __version__
 from videokiosk.clock import Clock, SystemClock
 
 from .config import BoothConfig, load_for_command
 from .consent import ConsentCatalog
 from .errors import ApplianceError
+from .fleet import FleetAgent, SelfTest
 from .hublink import BACKOFF_S
 from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
+from .maintenance import Requests
 from .metrics import BoothMetrics, MetricsServer
 from .qrscan import CodeScanner
+from .restarts import RestartCounter
+from .service_mode import ServiceMode
 from .session import Session, State
 from .store import BoothStore
 from .uiserver import UIServer
+from .update import UpdateTracker
 
 log = logging.getLogger("videokiosk.booth")
 DEFAULT_CONFIG = Path("/etc/videokiosk/booth.toml")
-LED_FOR_STATE = {State.WAITING: "waiting", State.CALL: "call"}
+LED_FOR_STATE = {State.WAITING: "waiting", State.CALL: "call", State.OUT_OF_SERVICE: "off"}
+
+
+def led_pattern(state: State, healthy: bool) -> str:
+    """Out of service the LED is dark (nothing to press); otherwise a device fault shows first."""
+    if state is State.OUT_OF_SERVICE:
+        return "off"
+    return LED_FOR_STATE.get(state, "idle") if healthy else "fault"
 
 
 def technical_info() -> dict[str, str]:
@@ -135,6 +148,21 @@ class Booth:
                                handlers={"chat": self.chat.from_page} if self.chat else None)
         self.mic_meter = MicMeter(self.devices.microphone, lambda level: self.broadcast({"type": "mic_level", "level": level}))
         self.metrics = BoothMetrics(self)  # technicians' /metrics, served on [metrics] by start()
+        # Issue 17: restart count, out of service, self-test, updates, and (with a hub link that takes
+        # messages) the fleet agent that reports them and carries out technicians' actions.
+        state_dir = Path(config.store.path).parent
+        requests = Requests(config.fleet.request_dir)
+        self.restarts = RestartCounter(state_dir)
+        self.service = ServiceMode(self.session, self.devices, config.out_of_service, self.clock,
+                                   flag_file=state_dir / "out-of-service")
+        self.selftest = SelfTest(config, self.devices, self.clock)
+        self.updates = UpdateTracker(state_dir, __version__, install_failure=requests.install_failure)
+        on_message = getattr(self.hub, "on_message", None)  # the real hub link's
+        self.fleet = FleetAgent(self, self.hub.send, requests=requests) if on_message is not None else None
+        if self.fleet is not None:
+            on_message(p.HealthAck, self.fleet.on_ack)
+            on_message(p.FleetAction, self.fleet.on_action)
+            self.session.subscribe(self.fleet.follow_state)
         self.metrics_server: MetricsServer | None = None
         # Who hears what: the hub link's decisions go to the session; a group call's link
         # messages to the peer links first; each session change to the ICE prober and peer links.
@@ -145,8 +173,11 @@ class Booth:
             self.session.subscribe(self.peer_links.follow)
         self.url = ""
         self.ready = asyncio.Event()
+        self.exit_requested = asyncio.Event()  # a signal, or a technician's "restart daemon"
+        self.exit_code = 0
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task] = []
+        self._selftest_task: asyncio.Task | None = None
         self._shown_state = State.IDLE
         self._session_of_call: str | None = None
         self.session.subscribe(self._follow_state)
@@ -161,14 +192,17 @@ class Booth:
         self.devices.button.when_pressed = lambda: loop.call_soon_threadsafe(self._button_pressed)
         self.devices.button.when_long_pressed = lambda: loop.call_soon_threadsafe(self._button_held)
         self.devices.on_change(lambda change: loop.call_soon_threadsafe(self._device_changed, change))
-        self.devices.led.show("idle" if self.devices.healthy else "fault")
+        self.restarts.started()
+        self.devices.led.show(led_pattern(self.session.state, self.devices.healthy))
         self._runner = web.AppRunner(self.server.app(), access_log=None)  # access logs carry IPs
         await self._runner.setup()
         site = web.TCPSite(self._runner, host or self.config.ui.host, self.config.ui.port if port is None else port)
         await site.start()
         bound = self._runner.addresses[0]
         self.url = f"http://{bound[0]}:{bound[1]}/" if ":" not in bound[0] else f"http://[{bound[0]}]:{bound[1]}/"
-        self._tasks = [loop.create_task(self.session.run_timers()), loop.create_task(self._purge_forever())]
+        self._tasks = [loop.create_task(self.session.run_timers()), loop.create_task(self._purge_forever()),
+                       loop.create_task(self.service.run())]
+        await self.service.tick()  # a technician's "out of service" outlives a restart
         if self.config.metrics.enabled:
             try:
                 self.metrics_server = await MetricsServer(self.metrics, self.config.metrics.host,
@@ -177,14 +211,20 @@ class Booth:
                 log.error("metrics endpoint not started: %s", exc)
         if hasattr(self.hub, "start"):  # the real hub link connects out and keeps reconnecting
             await self.hub.start()
+        if self.fleet is not None:
+            self._tasks.append(loop.create_task(self.fleet.run()))
+        if self.config.fleet.selftest_at_start:
+            # Not one of self._tasks: those must never end (the watchdog checks), this one does.
+            self._selftest_task = loop.create_task(self._first_selftest())
         self.ready.set()
         log.info("booth %s ready, kiosk page at %s", self.config.booth.id, self.url)
         return self.url
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *([self._selftest_task] if self._selftest_task else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.mic_meter.stop()
         if self.metrics_server is not None:
             await self.metrics_server.close()
@@ -200,6 +240,18 @@ class Booth:
             await self._runner.cleanup()
         await self.devices.close()
         self.store.close()
+        self.restarts.stopped_cleanly()
+
+    async def _first_selftest(self) -> None:
+        try:
+            await self.selftest.run()
+        except Exception:  # the verdict stays "none": mark-good waits and then rolls back
+            log.exception("self-test at start failed to run")
+
+    def request_exit(self, code: int = 0) -> None:
+        """Stop the daemon; a non-zero ``code`` makes systemd start it again (Restart=on-failure)."""
+        self.exit_code = code
+        self.exit_requested.set()
 
     # --- what the parts built above report to the booth ------------------------------------------
 
@@ -285,11 +337,15 @@ class Booth:
     def _hub_changed(self, up: bool) -> None:
         """The hub link went down or came back (called on the loop by HubConnection)."""
         asyncio.get_running_loop().create_task(self.session.handle("hub_link", up=up))
+        if up and self.fleet is not None:
+            self.fleet.changed()
 
     def _device_changed(self, change: Any) -> None:
         """A camera/microphone/speaker went away or came back (hot-plug)."""
         log.warning("device %s %s: %s", change.device, "recovered" if change.healthy else "unavailable", change.detail)
-        self.devices.led.show(LED_FOR_STATE.get(self.session.state, "idle") if self.devices.healthy else "fault")
+        self.devices.led.show(led_pattern(self.session.state, self.devices.healthy))
+        if self.fleet is not None:
+            self.fleet.changed()
         if self.session.state is State.DEVICE_CHECK:
             # The screen must not keep showing a verdict the hardware just contradicted.
             asyncio.get_running_loop().create_task(self.session.handle("recheck"))
@@ -302,7 +358,7 @@ class Booth:
             return
         self._shown_state = state
         loop = asyncio.get_running_loop()
-        self.devices.led.show(LED_FOR_STATE.get(state, "idle") if self.devices.healthy else "fault")
+        self.devices.led.show(led_pattern(state, self.devices.healthy))
         if state is State.DEVICE_CHECK:
             self.mic_meter.start()
         elif not snapshot["self_view"]:
@@ -345,10 +401,9 @@ async def _serve(config: BoothConfig, port: int | None) -> int:
     except HardwareError as exc:
         print(f"videokiosk booth: {exc}", file=sys.stderr)
         return 2
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, booth.request_exit)
     url = await booth.start(port=port)
     print(f"videokiosk booth {config.booth.id}: kiosk page at {url}", flush=True)
     # systemd (Type=notify, WatchdogSec=): READY=1 now that the page is served, then watchdog pings
@@ -357,8 +412,8 @@ async def _serve(config: BoothConfig, port: int | None) -> int:
                                        booth.clock, watchdog_interval())
     systemd.ready(f"serving the kiosk page at {url}")
     try:
-        await stop.wait()
+        await booth.exit_requested.wait()
     finally:
         await systemd.close()
         await booth.stop()
-    return 0
+    return booth.exit_code

@@ -24,6 +24,7 @@ class State(StrEnum):
     CALL = "call"
     SURVEY = "survey"
     GOODBYE = "goodbye"
+    OUT_OF_SERVICE = "out_of_service"  # a technician's call or a device missing too long (appliance/service_mode.py)
 
 
 S = State
@@ -62,6 +63,13 @@ for _state in State:
     TABLE[(_state, "set_language")] = (_state, "set_language")
     TABLE[(_state, "activity")] = (_state, None)
     TABLE[(_state, "hub_link")] = (_state, "note_hub_link")  # hub link down/up: shown, no move
+
+# Out of service from anywhere: from a busy state only when a technician forced it after the
+# warning, or a device was missing long enough (appliance/service_mode.py decides); the customer's
+# session is wiped as by a reset. Back in service always starts from the idle screen.
+for _state in State:
+    TABLE[(_state, "out_of_service")] = (S.OUT_OF_SERVICE, "go_out_of_service")
+TABLE[(S.OUT_OF_SERVICE, "back_in_service")] = (S.IDLE, "back_in_service")
 
 EVENTS = frozenset(event for _, event in TABLE)
 # Events a person causes at the booth: they prove someone is there. They are also exactly the

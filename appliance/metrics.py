@@ -17,6 +17,7 @@ Names and labels are a contract (dashboards, alerts and ``videokiosk status`` re
 ``videokiosk_booth_device_healthy``              gauge   1/0 by ``device`` (camera, microphone,
                                                          speaker, button)
 ``videokiosk_booth_hub_connected``               gauge   1/0 (absent without a hub)
+``videokiosk_booth_selftest_passed``             gauge   1/0 for the last self-test (absent before one)
 ``videokiosk_booth_cpu_temperature_celsius``     gauge   from /sys/class/thermal (absent if none)
 ``videokiosk_booth_cpu_throttled``               gauge   1/0, a Pi's firmware ``get_throttled``
 ``videokiosk_booth_undervoltage``                gauge   1/0, same source (absent elsewhere)
@@ -76,6 +77,9 @@ class BoothMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_LiveCollector(self))
 
+    def uptime_s(self) -> float:
+        return self._now() - self.started
+
     def purged(self, counts: dict[str, int]) -> None:
         self.purge_runs += 1
         for table, n in counts.items():
@@ -101,7 +105,7 @@ class _LiveCollector:
         info.add_metric([booth.config.booth.id], 1)
         yield info
         yield GaugeMetricFamily("videokiosk_booth_uptime_seconds", "Seconds since the daemon started",
-                                value=round(m._now() - m.started, 3))
+                                value=round(m.uptime_s(), 3))
         state = GaugeMetricFamily("videokiosk_booth_state", "1 for the session's current state", labels=["state"])
         current = str(booth.session.state)
         for s in State:
@@ -110,6 +114,7 @@ class _LiveCollector:
         yield from self._sessions(booth.store)
         yield from self._quality()
         yield from self._devices(booth)
+        yield from self._selftest(booth)
         yield from self._machine(booth)
         yield from self._pi()
         yield CounterMetricFamily("videokiosk_booth_purge_runs", "Purge runs", value=m.purge_runs)
@@ -152,22 +157,22 @@ class _LiveCollector:
             yield GaugeMetricFamily("videokiosk_booth_hub_connected", "1 while the hub link is up",
                                     value=1 if connected.is_set() else 0)
 
-    def _machine(self, booth) -> Iterator[Metric]:
-        path = Path(booth.store.path)
-        try:
-            free = shutil.disk_usage(path.parent if path.name else path).free
-        except OSError:
+    def _selftest(self, booth) -> Iterator[Metric]:
+        last = booth.selftest.last
+        if last is None:  # none ran since the daemon started
             return
-        yield GaugeMetricFamily("videokiosk_booth_disk_free_bytes", "Free bytes where the store lives", value=free)
+        yield GaugeMetricFamily("videokiosk_booth_selftest_passed", "1 when the last self-test passed",
+                                value=1 if last.ok else 0)
+
+    def _machine(self, booth) -> Iterator[Metric]:
+        free = disk_free_bytes(Path(booth.store.path))
+        if free is not None:
+            yield GaugeMetricFamily("videokiosk_booth_disk_free_bytes", "Free bytes where the store lives", value=free)
 
     def _pi(self) -> Iterator[Metric]:
-        temp = _read(self.m.sys_root / THERMAL / "thermal_zone0" / "temp")
+        temp = cpu_temperature_c(self.m.sys_root)
         if temp is not None:
-            try:
-                yield GaugeMetricFamily("videokiosk_booth_cpu_temperature_celsius", "CPU temperature",
-                                        value=int(temp) / 1000)
-            except ValueError:
-                pass
+            yield GaugeMetricFamily("videokiosk_booth_cpu_temperature_celsius", "CPU temperature", value=temp)
         flags = _read(self.m.sys_root / THROTTLED)
         if flags is not None:
             try:
@@ -178,6 +183,23 @@ class _LiveCollector:
                                     value=1 if bits & THROTTLED_NOW else 0)
             yield GaugeMetricFamily("videokiosk_booth_undervoltage", "1 while the supply voltage is too low",
                                     value=1 if bits & UNDERVOLTAGE_NOW else 0)
+
+
+def disk_free_bytes(store_path: Path) -> int | None:
+    """Free bytes on the file system of the booth's store (None if it cannot be read)."""
+    try:
+        return shutil.disk_usage(store_path.parent if store_path.name else store_path).free
+    except OSError:
+        return None
+
+
+def cpu_temperature_c(sys_root: Path = Path("/")) -> float | None:
+    """The first thermal zone's temperature (None where the machine has none, e.g. many VMs)."""
+    temp = _read(sys_root / THERMAL / "thermal_zone0" / "temp")
+    try:
+        return int(temp) / 1000 if temp is not None else None
+    except ValueError:
+        return None
 
 
 def _read(path: Path) -> str | None:

@@ -47,20 +47,38 @@ async def _run_checks(cfg: BoothConfig, args: argparse.Namespace) -> list:
         except HardwareError as exc:  # no udev here: devices still work, hot-plug does not
             results.append(checks.CheckResult("hotplug", False, str(exc), "check.hotplug.unavailable"))
         try:
-            results.append(await checks.check_camera(devices.camera, timeout=args.camera_timeout))
-            results.extend(await checks.check_audio(devices.microphone, devices.speaker))
-            if args.button and cfg.hardware.button == "none":
-                results.append(checks.CheckResult("button", True, "no button configured", "check.button.skipped", skipped=True))
-            elif args.button:
-                print(f"Press the call button now (within {args.button_timeout:.0f} s) ...", flush=True)
-                results.append(await checks.check_button(devices.button, timeout=args.button_timeout))
-            else:
-                results.append(checks.CheckResult("button", True, "not asked for", "check.button.skipped", skipped=True))
+            results.extend(await check_devices(cfg, devices, button=args.button, button_timeout=args.button_timeout,
+                                               camera_timeout=args.camera_timeout))
         finally:
             await devices.close()
-    results.append(checks.check_disk(cfg.store.path.parent))
-    results.append(await checks.check_clock())
-    if args.no_hub:
+    results.extend(await check_system(cfg, hub=not args.no_hub))
+    return results
+
+
+async def check_devices(cfg: BoothConfig, devices, *, button: bool = False, button_timeout: float = 30.0,
+                        camera_timeout: float = 5.0) -> list:
+    """Camera, microphone, speaker (and the button if asked) on devices that are already open:
+    the command's own, or the running daemon's (a technician's remote self-test, appliance/fleet.py)."""
+    from hw import checks
+
+    results = [await checks.check_camera(devices.camera, timeout=camera_timeout)]
+    results.extend(await checks.check_audio(devices.microphone, devices.speaker))
+    if button and cfg.hardware.button == "none":
+        results.append(checks.CheckResult("button", True, "no button configured", "check.button.skipped", skipped=True))
+    elif button:
+        print(f"Press the call button now (within {button_timeout:.0f} s) ...", flush=True)
+        results.append(await checks.check_button(devices.button, timeout=button_timeout))
+    else:
+        results.append(checks.CheckResult("button", True, "not asked for", "check.button.skipped", skipped=True))
+    return results
+
+
+async def check_system(cfg: BoothConfig, *, hub: bool = True) -> list:
+    """Disk, clock and (unless ``hub`` is False) the hub's /healthz."""
+    from hw import checks
+
+    results = [checks.check_disk(cfg.store.path.parent), await checks.check_clock()]
+    if not hub:
         results.append(checks.CheckResult("hub", True, "--no-hub given", "check.hub.skipped", skipped=True))
     else:
         ssl = None
@@ -82,6 +100,13 @@ def format_table(results: list) -> str:
     return "\n".join(lines)
 
 
+def format_report(results: list) -> str:
+    """The table and the one-line verdict under it."""
+    failed = [r.name for r in results if not r.ok]
+    verdict = f"{len(results) - len(failed)} of {len(results)} checks passed" + (f"; failed: {', '.join(failed)}" if failed else "")
+    return f"{format_table(results)}\n\n{verdict}"
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
@@ -89,7 +114,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"selftest: {exc}", file=sys.stderr)
         return 2
     results = asyncio.run(_run_checks(cfg, args))
-    print(format_table(results))
-    failed = [r.name for r in results if not r.ok]
-    print(f"\n{len(results) - len(failed)} of {len(results)} checks passed" + (f"; failed: {', '.join(failed)}" if failed else ""))
-    return 1 if failed else 0
+    print(format_report(results))
+    return 1 if any(not r.ok for r in results) else 0

@@ -39,6 +39,8 @@ from .session_parts import Details, Outbox, parse_survey
 
 log = logging.getLogger("videokiosk.session")
 S = State
+#: Why a booth is out of service: a technician said so, or a device has been missing too long.
+OUT_OF_SERVICE_REASONS = ("technician", "device_missing")
 __all__ = ["EVENTS", "TABLE", "CheckRunner", "Refused", "Session", "State"]
 
 
@@ -79,6 +81,7 @@ class Session:
         self._on_survey = on_survey  # the booth forwards the answers to the hub's anonymous statistics
         self._subscribers: list[Callable[[dict[str, Any]], None]] = []
         self._lock = asyncio.Lock()
+        self._service_notice: dict[str, str] | None = None  # set while out of service; survives wipes
         self._outbox = Outbox(log)
         self._device_check = DeviceCheckStep(
             checks, report=lambda name, result: self.handle("check_result", name=name, result=result),
@@ -152,6 +155,8 @@ class Session:
             snap["call"] = {"call_id": self._call_id, "muted": self._muted}
         if self.state is S.GOODBYE:
             snap["goodbye"] = {"declined": self._declined, "message": self._declined_message}
+        if self.state is S.OUT_OF_SERVICE and self._service_notice:
+            snap["out_of_service"] = dict(self._service_notice)
         if self._error:
             snap["error"] = self._error
         return snap
@@ -367,6 +372,22 @@ class Session:
         self.hub_connected = bool(up)
         log.info("session %s: hub link %s", self._sid(), "up" if up else "down")
 
+    async def _do_go_out_of_service(self, target: State, reason: Any = None, notice: Any = None, **_: Any) -> None:
+        # Out of service the kiosk shows a calm notice (opening hours or the nearest other booth from
+        # the config). Whether a customer may be wiped for it is decided before the event is sent
+        # (appliance/service_mode.py), not here.
+        if self.state is not S.OUT_OF_SERVICE and self.state is not S.IDLE:
+            await self._do_wipe(target, reason="reset")
+        notice = notice if isinstance(notice, dict) else {}
+        self._service_notice = {
+            "reason": reason if reason in OUT_OF_SERVICE_REASONS else "technician",
+            "opening_hours": str(notice.get("opening_hours") or "")[:200],
+            "nearest_booth": str(notice.get("nearest_booth") or "")[:200],
+        }
+
+    async def _do_back_in_service(self, target: State, **_: Any) -> None:
+        self._service_notice = None
+
     async def _do_set_language(self, target: State, language: Any = None, **_: Any) -> None:
         if language not in self.ui.languages:
             raise Refused(f"language {language!r} is not offered here")
@@ -400,7 +421,7 @@ class Session:
             self.language = self.ui.default_language
 
     def _inactivity_limit(self) -> float | None:
-        if self.state in (S.IDLE, S.CALL, S.GOODBYE):
+        if self.state in (S.IDLE, S.CALL, S.GOODBYE, S.OUT_OF_SERVICE):
             return None
         return self.ui.waiting_timeout_s if self.state is S.WAITING else self.ui.idle_timeout_s
 

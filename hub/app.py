@@ -30,6 +30,8 @@ from .chat import ChatRelay
 from .auth import APP_ORIGINS, APP_SESSIONS, APP_USERS, AdvisorSessions, add_auth_routes
 from .config import HubConfig
 from .enrolment import EnrolmentCodes, add_enrolment_routes
+from .fleet import FleetBoard, FleetCollector
+from .fleet_web import FleetDesk, add_fleet_routes
 from .db import open_db, purge
 from .metrics import HubMetrics, add_metrics_route
 from .registry import BoothRegistry
@@ -106,17 +108,20 @@ async def _healthz(request: web.Request) -> web.Response:
 
 def make_app(parts: HubParts) -> web.Application:
     config = parts.config
-    stats, metrics = HubStats(parts.db), HubMetrics()  # anonymous statistics; technicians' metrics
+    board = FleetBoard(parts.db)  # issue 17: the booths' latest health and the technicians' audit trail
+    stats, metrics = HubStats(parts.db), HubMetrics(fleet=FleetCollector(board))  # anonymous statistics; technicians' metrics
     hub = Hub(config, parts.state, parts.db, parts.clock, listeners=[StatsRecorder(stats, parts.clock), metrics])
     desk = AppointmentDesk.open(parts.db, config, parts.clock,  # appointments, invitations, their purge
                                 more_purgers=(purge_guest_consents, purge_guest_passes))
     chat = ChatRelay(hub)  # chat and screen-share signals while a call's data channel is not open
     groups = GroupCalls(hub)  # extra participants of one appointment see each other
     passes = GuestPasses(parts.db, desk.book, parts.clock)  # home participants' passes: in the database
+    fleet = FleetDesk(board, hub, parts.registry, parts.clock)  # booths' health in, technicians' actions out
     # Every message the hub does not handle itself, and who handles it: the one routing table.
     hub.route(
         booth_first=(groups.from_booth,),  # a group call's peer links, relayed between participants
-        booth={p.Chat: chat.from_booth, p.AppointmentCheck: check_code_at_booth(hub, desk)},
+        booth={p.Chat: chat.from_booth, p.AppointmentCheck: check_code_at_booth(hub, desk),
+               p.Health: fleet.on_health, p.ActionResult: fleet.on_result},
         advisor={p.Chat: chat.from_advisor, p.ScreenShare: chat.from_advisor, p.WaitingNote: chat.waiting_note},
         listeners=(groups,),
     )
@@ -140,6 +145,7 @@ def make_app(parts: HubParts) -> web.Application:
     add_metrics_route(app, metrics, hub)  # /metrics, loopback only
     add_appointment_routes(app, desk)  # /api/appointments
     add_guest_routes(app, groups, passes)  # /join: the personal link in the customer's own browser
+    add_fleet_routes(app, fleet)  # /fleet, /api/fleet (role technician)
 
     async def purge_forever(app: web.Application):
         async def loop() -> None:

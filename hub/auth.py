@@ -18,14 +18,17 @@ Example::
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 from dataclasses import dataclass, field
 
+import sqlite_utils
 from aiohttp import web
 
 from videokiosk.clock import Clock
 
 from .errors import LoginError
+from .roles import has_role
 from .users import UserStore
 
 COOKIE = "vk_session"
@@ -77,6 +80,16 @@ def same_origin(request: web.Request, extra_origins: list[str] = ()) -> bool:
 
 def current_session(request: web.Request) -> AdvisorSession | None:
     return request.app[APP_SESSIONS].get(request.cookies.get(COOKIE))
+
+
+def require_role(request: web.Request, db: sqlite_utils.Database, role: str) -> AdvisorSession:
+    """The logged-in session of someone with ``role``; 401 without a log-in, 403 without the role."""
+    session = current_session(request)
+    if session is None:
+        raise web.HTTPUnauthorized(text='{"error": "not_logged_in"}', content_type="application/json")
+    if not has_role(db, session.username, role):
+        raise web.HTTPForbidden(text=json.dumps({"error": f"not_{role}"}), content_type="application/json")
+    return session
 
 
 def require_csrf(request: web.Request, session: AdvisorSession, token: str | None) -> None:

@@ -18,7 +18,7 @@ import logging
 import sys
 
 from .errors import HubError
-from .roles import LEAD
+from .roles import ROLES
 
 # name -> one-line help. Order is the order --help shows.
 COMMANDS: dict[str, str] = {
@@ -27,7 +27,7 @@ COMMANDS: dict[str, str] = {
     "remove-user": "delete an advisor account",
     "add-booth": "register a booth and print its device token",
     "enrolment-code": "make a one-time enrolment code for a new booth",
-    "set-role": "give an advisor the role lead (sees the statistics), or --remove it",
+    "set-role": "give an advisor the role lead (statistics) or technician (fleet), or --remove it",
 }
 
 
@@ -54,7 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
             sp.add_argument("--booth", required=True, metavar="BOOTH_ID", help="the registered booth's id")
         if name == "set-role":
             sp.add_argument("username", help="an advisor's user name")
-            sp.add_argument("role", choices=[LEAD], help="lead: may see the statistics page (/stats)")
+            sp.add_argument("role", choices=list(ROLES), help="; ".join(f"{r}: {what}" for r, what in ROLES.items()))
             sp.add_argument("--remove", action="store_true", help="take the role away instead")
 
 

@@ -13,6 +13,8 @@ Metric names and labels are a contract (dashboards and alerts rely on them; a te
 ``videokiosk_hub_calls_ended_total``        counter ended calls, by ``reason``
 ``videokiosk_hub_call_quality_total``       counter quality reports from booths, by ``grade``
 ``videokiosk_hub_signalling_errors_total``  counter rejected messages, by ``side`` and ``code``
+``videokiosk_fleet_booth_*``                gauge   each booth's health figures, by ``booth``
+                                                    (hub/fleet.py; Grafana: docs/grafana-fleet.json)
 =========================================== ======= ======================================
 
 Nothing here carries a name, number, address or session id. ``/metrics`` answers loopback
@@ -28,6 +30,7 @@ Example::
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -42,9 +45,13 @@ APP_METRICS = web.AppKey("hub_metrics", "HubMetrics")
 class HubMetrics:
     """The hub's metrics; also a listener for :meth:`hub.service.Hub.emit` events."""
 
-    def __init__(self) -> None:
+    def __init__(self, fleet: Any = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        # Per-booth figures from the booths' health reports (hub/fleet.py), refreshed at scrape time.
+        self.fleet = fleet
+        if fleet is not None:
+            r.register(fleet)
         self.booths = Gauge("videokiosk_hub_booths", "Booths by state", ["state"], registry=r)
         self.advisors = Gauge("videokiosk_hub_advisors_online", "Advisor consoles connected", registry=r)
         self.waiting = Gauge("videokiosk_hub_customers_waiting", "Customers in the waiting room", registry=r)
@@ -98,6 +105,8 @@ class HubMetrics:
             self.booths.labels(state).set(n)
         self.waiting.set(len(await hub.state.waiting()))
         self.active.set(len(await hub.state.routes()))
+        if self.fleet is not None:
+            await self.fleet.refresh(hub)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,4 +1,5 @@
-"""Advisors' roles beyond advising, in ``user_roles``: ``lead`` may see the statistics page.
+"""Advisors' roles beyond advising, in ``user_roles``: ``lead`` may see the statistics page,
+``technician`` the fleet page.
 
 Example::
 
@@ -13,6 +14,9 @@ from __future__ import annotations
 import sqlite_utils
 
 LEAD = "lead"
+TECHNICIAN = "technician"  # sees the fleet page (hub/fleet_web.py) and acts on booths
+#: Every role and what it allows, as `videokiosk hub set-role --help` shows it.
+ROLES = {LEAD: "may see the statistics page (/stats)", TECHNICIAN: "may see the fleet page (/fleet) and act on booths"}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS user_roles (
     username TEXT NOT NULL, role TEXT NOT NULL,

@@ -12,8 +12,8 @@ from aiohttp import web
 
 from videokiosk.clock import Clock
 
-from .auth import current_session
-from .roles import LEAD, has_role
+from .auth import require_role
+from .roles import LEAD
 from .stats import HubStats, to_csv
 
 
@@ -32,11 +32,7 @@ STATS_PAGE = Path(__file__).parent / "console" / "stats.html"
 
 
 def _lead_only(request: web.Request) -> None:
-    session = current_session(request)
-    if session is None:
-        raise web.HTTPUnauthorized(text='{"error": "not_logged_in"}', content_type="application/json")
-    if not has_role(request.app[APP_STATS]._db, session.username, LEAD):
-        raise web.HTTPForbidden(text='{"error": "not_lead"}', content_type="application/json")
+    require_role(request, request.app[APP_STATS]._db, LEAD)
 
 
 def _rows(request: web.Request) -> tuple[date, date, list[dict[str, Any]]]:

@@ -5,7 +5,7 @@ import { buildKeyboard } from "./keyboard.js";
 import { buildCodePad } from "./codepad.js";
 import { SelfView } from "./selfview.js";
 import { ChatPanel } from "./chat.js";
-import { renderAppointment, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages, renderMute, renderPeers } from "./screens.js";
+import { renderAppointment, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages, renderMute, renderPeers, renderOutOfService } from "./screens.js";
 
 const $ = (selector) => document.querySelector(selector);
 const ACTIVITY_EVERY_MS = 5000;
@@ -86,6 +86,9 @@ async function render(next) {
   if (next.state === "device_check") renderChecks(next.checks, catalog);
   if (next.state === "waiting") renderWaiting(next.waiting, catalog);
   if (next.state === "goodbye") renderGoodbye(next.goodbye, catalog);
+  if (next.state === "out_of_service") {
+    renderOutOfService(next.out_of_service || {}, await Promise.all(next.languages.map(async (l) => [l, await loadCatalog(l)])));
+  }
   if (next.state === "call") renderMute(next.call, catalog);
   if (next.state === "call") renderPeers(peers, catalog); else peers = [];
   // The hub link is down: say so on every screen until it is back (null: no hub, nothing to say).

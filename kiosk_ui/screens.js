@@ -111,6 +111,28 @@ export function renderGoodbye(goodbye, catalog) {
   box.textContent = goodbye.declined ? goodbye.message || catalog.goodbye.declined : "";
 }
 
+// Out of service: the same calm notice in every offered language at once (nobody has to find the
+// language button of a booth that cannot help them), with the office's hours or the nearest booth.
+export function renderOutOfService(notice, catalogs) {
+  const blocks = catalogs.map(([lang, catalog]) => {
+    const text = catalog.out_of_service;
+    const block = document.createElement("div");
+    block.lang = lang;
+    block.dir = catalog.meta.dir === "rtl" ? "rtl" : "ltr";
+    block.className = "oos-notice";
+    const lines = [text.title, text.lead];
+    if (notice.opening_hours) lines.push(format(text.opening_hours, { hours: notice.opening_hours }));
+    if (notice.nearest_booth) lines.push(format(text.nearest_booth, { booth: notice.nearest_booth }));
+    for (const line of lines) {
+      const p = document.createElement("p");
+      p.textContent = line;
+      block.append(p);
+    }
+    return block;
+  });
+  $("#oos-notices").replaceChildren(...blocks);
+}
+
 export function renderStillThere(still, catalog) {
   const overlay = $("#still-there");
   const wasHidden = overlay.hidden;

@@ -11,3 +11,7 @@ class EnrolmentFailed(ProvisioningError):
 
 class NotPersistent(ProvisioningError):
     """The enrolment would be written to a read-only root's overlay and vanish at the next reboot."""
+
+
+class BundleRefused(ProvisioningError):
+    """An update bundle cannot be built, or is not signed with the office's key (or was changed)."""

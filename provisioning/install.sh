@@ -59,7 +59,8 @@ UNITS_DIR="$SOURCE/systemd"
 PACKAGES="$PROV/pi-gen/stage-videokiosk/00-videokiosk/00-packages"
 PREFIX=/opt/videokiosk
 BOOTH_USER=videokiosk
-ENABLED_UNITS=(videokiosk-booth.service videokiosk-kiosk.service videokiosk-purge.timer videokiosk-hostname.service)
+ENABLED_UNITS=(videokiosk-booth.service videokiosk-kiosk.service videokiosk-purge.timer videokiosk-hostname.service
+               videokiosk-maintenance.path videokiosk-mark-good.service)
 
 # Run a command inside the target (directly when the target is this system).
 in_root() {
@@ -112,7 +113,7 @@ if [ "$SKIP_PIP" -eq 0 ]; then
 fi
 
 # --- 4. units, launcher, Chromium policy, PAM, config -----------------------------------------
-for unit in "$UNITS_DIR"/videokiosk-*.service "$UNITS_DIR"/videokiosk-*.timer; do
+for unit in "$UNITS_DIR"/videokiosk-*.service "$UNITS_DIR"/videokiosk-*.timer "$UNITS_DIR"/videokiosk-*.path; do
   put 0644 "$unit" "/etc/systemd/system/$(basename "$unit")"
 done
 put 0755 "$UNITS_DIR/videokiosk-kiosk-session" "$PREFIX/libexec/videokiosk-kiosk-session"

@@ -6,7 +6,8 @@ dependency). The rules:
 - no import circles between modules;
 - ``hw/`` imports nothing of ours; ``kiosk_ui/`` (static files) imports nothing of ours;
 - ``rtc/`` imports only ``hw.base`` (device interfaces) and ``videokiosk.clock`` besides itself;
-- ``appliance/`` never imports ``hub/``; ``provisioning/`` imports only ``appliance.config`` and
+- ``appliance/`` never imports ``hub/`` (of ``videokiosk/`` only the clock, the config errors, the
+  retention and the package's ``__version__``, which the fleet reports); ``provisioning/`` imports only ``appliance.config`` and
   ``appliance.errors`` (the booth's config file it writes) besides itself;
 - ``hub/`` imports only the wire contracts it shares with the booth (``rtc.protocol`` with its
   ``rtc.errors``, ``rtc.speedtest``'s endpoints, ``provisioning.protocol``), the kiosk page's
@@ -31,7 +32,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "hw": (),
     "kiosk_ui": (),
     "rtc": ("hw.base", "videokiosk.clock"),
-    "appliance": ("hw.", "hw", "rtc.", "kiosk_ui", "videokiosk.clock", "videokiosk.config_errors", "videokiosk.retention"),
+    "appliance": ("hw.", "hw", "rtc.", "kiosk_ui", "videokiosk", "videokiosk.clock", "videokiosk.config_errors", "videokiosk.retention"),
     "provisioning": ("appliance.config", "appliance.errors", "videokiosk.config_errors"),
     "hub": ("rtc.protocol", "rtc.errors", "rtc.speedtest", "provisioning.protocol", "kiosk_ui",
             "videokiosk.clock", "videokiosk.config_errors", "videokiosk.retention"),

@@ -22,6 +22,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "selftest": ("appliance.selftest_cli", "check camera, audio, button, hub, clock and disk; print a table"),
     "enrol": ("provisioning.enrol", "enrol this booth with a hub using a one-time code"),
     "status": ("appliance.status_cli", "print this booth's health as a table"),
+    "bundle": ("provisioning.bundle", "build a signed update bundle (RAUC), or check one against the office's key"),
+    "mark-good": ("appliance.mark_good", "after an update: mark the running slot good once the booth is well"),
+    "maintenance": ("appliance.maintenance", "carry out the booth daemon's reboot and update requests (root)"),
 }
 
 

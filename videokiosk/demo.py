@@ -39,7 +39,7 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
     from appliance.daemon import Booth
     from hub.app import HubParts, make_app
     from hub.config import HubConfig
-    from hub.roles import LEAD, grant_role
+    from hub.roles import LEAD, TECHNICIAN, grant_role
     from hub.users import DEMO_PASSWORD, DEMO_USER
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -53,6 +53,7 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
     parts = HubParts.open(hub_config)
     parts.users.add_user(DEMO_USER, DEMO_PASSWORD)
     grant_role(parts.db, DEMO_USER, LEAD)  # so the demo shows the statistics page too
+    grant_role(parts.db, DEMO_USER, TECHNICIAN)  # and the fleet page
     token = parts.registry.create_booth(*DEMO_BOOTH)
     runner = web.AppRunner(make_app(parts), access_log=None)
     await runner.setup()
@@ -65,6 +66,8 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
         "ui": {"port": booth_port},
         "store": {"path": str(data_dir / "booth.db")},
         "metrics": {"enabled": False},
+        # Nothing privileged picks requests up in the demo: a "reboot" from the fleet page lands here.
+        "fleet": {"request_dir": str(data_dir / "maintenance"), "health_interval_s": 10},
     }, "demo")
     booth = Booth(booth_config)
     booth_url = await booth.start(port=booth_port)
@@ -83,6 +86,7 @@ async def serve(hub_port: int, booth_port: int, data_dir: Path) -> int:
         f"  kiosk page (the booth's screen):  {booth_url}\n"
         f"  advisor console:                  {hub_url}/\n"
         f"  statistics (role lead):           {hub_url}/stats\n"
+        f"  fleet (role technician):          {hub_url}/fleet\n"
         "  advisor login:                    user demo, password demo\n"
         f"  invitation mails (no SMTP):       {data_dir / 'outbox'}\n",
         flush=True,

@@ -58,9 +58,12 @@ class Booth:
 class Stack:
     """A hub and ``booths`` real booth daemons (fake hardware, real device check against the hub)."""
 
-    def __init__(self, lt: LoopThread, data_dir: Path, *, reconnect_timeout_s: float = 60.0, booths: int = 1) -> None:
+    def __init__(self, lt: LoopThread, data_dir: Path, *, reconnect_timeout_s: float = 60.0, booths: int = 1,
+                 locations: tuple[str, ...] = ("Musterstadt",), booth_config: dict | None = None) -> None:
         self.lt = lt
         self.data_dir = data_dir
+        self.locations = locations  # booth i stands in locations[i % len(locations)]
+        self.booth_config = booth_config or {}  # more config sections for every booth (e.g. [fleet])
         config = HubConfig.model_validate({
             "store": {"path": str(data_dir / "hub.db")},
             "calls": {"reconnect_timeout_s": reconnect_timeout_s},
@@ -74,12 +77,14 @@ class Stack:
 
     async def _booth(self, index: int) -> Booth:
         booth_id = f"booth-{index + 1}"
-        token = self.parts.registry.create_booth(booth_id, f"Kiosk {index + 1}", "Musterstadt")
+        location = self.locations[index % len(self.locations)]
+        token = self.parts.registry.create_booth(booth_id, f"Kiosk {index + 1}", location)
         config = parse_config({
-            "booth": {"id": booth_id, "name": f"Kiosk {index + 1}", "location": "Musterstadt"},
+            **self.booth_config,
+            "booth": {"id": booth_id, "name": f"Kiosk {index + 1}", "location": location},
             "hub": {"url": self.hub_url, "token": token},
             "ui": {"port": 0},
-            "store": {"path": str(self.data_dir / f"{booth_id}.db")},
+            "store": {"path": str(self.data_dir / booth_id / "booth.db")},  # own state dir per booth
             "hardware": {"width": 320, "height": 240},
             "metrics": {"enabled": False},
         })

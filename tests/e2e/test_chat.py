@@ -115,7 +115,7 @@ def test_chat_both_ways_with_qr_and_nothing_left_after(stack, advisor_context, k
     assert chat.chat.lines == [] and chat.chat.call_id is None
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert not [t for t in texts if t in logged]
-    stores = [stack.data_dir / "hub.db", stack.data_dir / "booth-1.db"]
+    stores = [stack.data_dir / "hub.db", stack.data_dir / "booth-1" / "booth.db"]
     assert all(path.exists() for path in stores)
     assert stored_anywhere(stores, texts) == []
 

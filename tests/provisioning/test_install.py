@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "provisioning" / "install.sh"
 STAGE = REPO / "provisioning" / "pi-gen" / "stage-videokiosk"
 ENABLED = ["videokiosk-booth.service", "videokiosk-kiosk.service", "videokiosk-purge.timer",
-           "videokiosk-hostname.service"]
+           "videokiosk-hostname.service", "videokiosk-maintenance.path", "videokiosk-mark-good.service"]
 CMDLINE = "console=serial0,115200 console=tty1 root=PARTUUID=0c0ffee-02 rootfstype=ext4 fsck.repair=yes rootwait"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]

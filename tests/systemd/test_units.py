@@ -49,6 +49,9 @@ def test_these_are_the_units():
         "videokiosk-booth.service",
         "videokiosk-hostname.service",
         "videokiosk-kiosk.service",
+        "videokiosk-maintenance.path",
+        "videokiosk-maintenance.service",
+        "videokiosk-mark-good.service",
         "videokiosk-purge.service",
         "videokiosk-purge.timer",
     ]
@@ -99,7 +102,8 @@ def test_booth_service_is_notify_with_watchdog_and_restarts():
     assert int(service["WatchdogSec"][0]) > 0
     assert service["Restart"] == ["on-failure"]
     assert service["User"] == ["videokiosk"]
-    assert set(service["SupplementaryGroups"][0].split()) == {"video", "audio", "gpio"}
+    # systemd-journal: the fleet page fetches the booth's own journal (appliance/fleet.py).
+    assert set(service["SupplementaryGroups"][0].split()) == {"video", "audio", "gpio", "systemd-journal"}
     assert service["StateDirectory"] == ["videokiosk"]
     assert service["DevicePolicy"] == ["closed"]
     allowed = {value.split()[0] for value in service["DeviceAllow"]}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT_DIR = REPO / "systemd"
-UNITS = sorted(p.name for p in UNIT_DIR.iterdir() if p.suffix in {".service", ".timer"})
+UNITS = sorted(p.name for p in UNIT_DIR.iterdir() if p.suffix in {".service", ".timer", ".path"})
 # Every program our units start, as the install script lays it out on a booth.
 EXECUTABLES = (
     "/opt/videokiosk/venv/bin/videokiosk",

@@ -1,0 +1,170 @@
+"""Staged rollout of a signed update bundle: a few booths first, then all; pause when one fails.
+
+A technician starts a rollout with the bundle's URL and the version it brings. The hub asks the
+first wave (``first`` idle booths, default 2) to install it (``install_update`` over each booth's
+hub link). Each booth installs into its other slot, reboots, and reports where it stands in its
+health (appliance/update.py). When every booth of the first wave runs the new version, the rest
+follow. When any booth of the rollout reports ``failed`` or ``rolled_back`` (the new slot did not
+come up good and the bootloader went back), the rollout pauses: nobody else gets the bundle until
+a technician resumes or cancels it. Booths busy with a customer are skipped and asked again in
+the next wave.
+
+The rollout lives in the hub process that started it (one at a time); a hub restart forgets it,
+while the booths keep reporting their versions.
+
+Routes (technicians only): ``POST /api/fleet/rollout`` (``{"bundle_url", "version", "first"}``),
+``POST /api/fleet/rollout/resume``, ``POST /api/fleet/rollout/cancel``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rtc import protocol as p
+
+from .auth import require_csrf
+from .fleet import ActionRequest
+
+log = logging.getLogger(__name__)
+GOOD = ("installed", "good")
+BAD = ("failed", "rolled_back")
+
+
+class RolloutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bundle_url: str = Field(pattern=r"^https?://\S{3,500}$")
+    version: str = Field(pattern=r"^[A-Za-z0-9_.+:~-]{1,80}$")
+    first: int = Field(default=2, ge=1, le=50)
+    office: str | None = None
+
+
+@dataclass
+class Rollout:
+    request: RolloutRequest
+    username: str
+    phase: str = "first_wave"  # first_wave -> all -> done; paused; cancelled
+    booths: dict[str, str] = field(default_factory=dict)  # booth id -> asked | busy | installing | installed | good | failed | rolled_back
+    reason: str = ""
+
+    def first_wave_done(self) -> bool:
+        asked = [s for s in self.booths.values() if s != "busy"]
+        return bool(asked) and all(s in GOOD for s in asked)
+
+
+class Rollouts:
+    def __init__(self, desk: Any) -> None:
+        self.desk = desk
+        self.current: Rollout | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    def status(self) -> dict | None:
+        r = self.current
+        if r is None:
+            return None
+        return {"version": r.request.version, "phase": r.phase, "booths": dict(r.booths), "reason": r.reason,
+                "by": r.username}
+
+    async def start(self, username: str, request: RolloutRequest) -> dict:
+        if self.current is not None and self.current.phase in ("first_wave", "all", "paused"):
+            raise ValueError("a rollout is under way: resume or cancel it first")
+        self.current = Rollout(request, username)
+        rows = await self.desk.rows(request.office)
+        idle = [r["booth_id"] for r in rows if r["online"] and r["health"] and r["health"]["activity"] == "idle"
+                and r["health"]["version"] != request.version]
+        await self._ask(idle[:request.first])
+        return self.status()
+
+    async def resume(self, username: str) -> dict | None:
+        r = self.current
+        if r is not None and r.phase == "paused":
+            log.info("rollout of %s resumed by a technician", r.request.version)
+            r.phase, r.reason = "all", ""
+            await self._next_wave()
+        return self.status()
+
+    def cancel(self) -> dict | None:
+        if self.current is not None and self.current.phase != "done":
+            self.current.phase = "cancelled"
+        return self.status()
+
+    async def on_health(self, booth_id: str, health: p.Health) -> None:
+        r = self.current
+        if r is None or booth_id not in r.booths or r.phase in ("done", "cancelled"):
+            return
+        state = health.update.state
+        if health.version == r.request.version and state in GOOD:
+            r.booths[booth_id] = state
+        elif state in BAD:
+            r.booths[booth_id] = state
+            if r.phase != "paused":
+                r.phase, r.reason = "paused", f"{booth_id}: {state}"
+                log.warning("rollout of %s paused: booth %s reports %s", r.request.version, booth_id, state)
+            return
+        if r.phase == "first_wave" and r.first_wave_done():
+            r.phase = "all"
+            self._spawn(self._next_wave())
+        elif r.phase == "all" and all(s in GOOD for s in r.booths.values()):
+            r.phase = "done"
+
+    async def _next_wave(self) -> None:
+        r = self.current
+        rows = await self.desk.rows(r.request.office)
+        rest = [row["booth_id"] for row in rows if row["online"] and row["health"]
+                and row["health"]["version"] != r.request.version and r.booths.get(row["booth_id"]) in (None, "busy")]
+        await self._ask(rest)
+
+    async def _ask(self, booth_ids: list[str]) -> None:
+        r = self.current
+        for booth_id in booth_ids:
+            r.booths[booth_id] = "asked"
+
+        async def ask(booth_id: str) -> None:
+            status, body = await self.desk.act(r.username, booth_id, ActionRequest(action="install_update"),
+                                               bundle_url=r.request.bundle_url, version=r.request.version)
+            if r.booths.get(booth_id) == "asked":
+                r.booths[booth_id] = "installing" if status == 200 and body.get("ok") else "busy"
+
+        await asyncio.gather(*(ask(b) for b in booth_ids))
+
+    def _spawn(self, coro) -> None:
+        # Never awaited inside a booth's message handler: the answers come through that same socket.
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def add_rollout_routes(app: web.Application, desk: Any, technician: Callable[[web.Request], Any]) -> None:
+    async def start(request: web.Request) -> web.Response:
+        session = technician(request)
+        require_csrf(request, session, request.headers.get("X-CSRF-Token"))
+        try:
+            wanted = RolloutRequest.model_validate(await request.json())
+        except ValidationError as exc:
+            where = ".".join(str(x) for x in exc.errors()[0]["loc"])
+            return web.json_response({"error": "malformed", "message": f"{where}: {exc.errors()[0]['msg']}"}, status=400)
+        except ValueError:
+            return web.json_response({"error": "malformed", "message": "the body must be JSON"}, status=400)
+        try:
+            return web.json_response(await desk.rollouts.start(session.username, wanted))
+        except ValueError as exc:  # a rollout under way
+            return web.json_response({"error": "refused", "message": str(exc)}, status=409)
+
+    async def resume(request: web.Request) -> web.Response:
+        session = technician(request)
+        require_csrf(request, session, request.headers.get("X-CSRF-Token"))
+        return web.json_response({"rollout": await desk.rollouts.resume(session.username)})
+
+    async def cancel(request: web.Request) -> web.Response:
+        session = technician(request)
+        require_csrf(request, session, request.headers.get("X-CSRF-Token"))
+        return web.json_response({"rollout": desk.rollouts.cancel()})
+
+    app.router.add_post("/api/fleet/rollout", start)
+    app.router.add_post("/api/fleet/rollout/resume", resume)
+    app.router.add_post("/api/fleet/rollout/cancel", cancel)

@@ -1,0 +1,76 @@
+"""After an update the new slot is marked good only when the booth is well (self-test passed and
+hub reached); otherwise bad, so the bootloader goes back. An ordinary boot touches nothing."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from appliance.daemon import Booth
+from appliance.mark_good import mark, read_figures, run
+
+from .helpers import booth_config
+
+
+class Clock:
+    """Time for mark(): each pause moves it on, so nobody sleeps."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def pause(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def verdict(readings: list[dict], timeout_s: float = 10.0) -> tuple[str, list[str]]:
+    told, clock, queue = [], Clock(), list(readings)
+    result = mark(lambda: queue.pop(0) if queue else {}, lambda cmd: told.append(cmd) or 0, timeout_s=timeout_s,
+                  now=clock.now, pause=clock.pause)
+    return result, told
+
+
+def test_good_only_after_a_passed_self_test_with_the_hub_reached():
+    starting = {"videokiosk_booth_hub_connected": 0.0}
+    tested = {"videokiosk_booth_hub_connected": 0.0, "videokiosk_booth_selftest_passed": 1.0}
+    well = {"videokiosk_booth_hub_connected": 1.0, "videokiosk_booth_selftest_passed": 1.0}
+    assert verdict([{}, starting, tested, well]) == ("good", ["mark-good"])
+    assert verdict([starting, {"videokiosk_booth_selftest_passed": 0.0}]) == ("bad", ["mark-bad"])
+    assert verdict([tested] * 100, timeout_s=10) == ("bad", ["mark-bad"])  # never reached the hub in time
+
+
+async def test_the_daemon_serves_its_self_test_verdict_for_mark_good(tmp_path):
+    config = booth_config(tmp_path)
+    config = config.model_copy(update={"metrics": config.metrics.model_copy(update={"enabled": True, "port": 0})})
+    booth = Booth(config)
+    await booth.start(port=0)
+    try:
+        url = booth.metrics_server.url
+        figures = await asyncio.to_thread(read_figures, url)
+        assert "videokiosk_booth_selftest_passed" not in figures  # no verdict yet: mark-good waits
+        await booth.selftest.run()
+        figures = await asyncio.to_thread(read_figures, url)
+        assert figures["videokiosk_booth_selftest_passed"] == (1.0 if booth.selftest.last.ok else 0.0)
+    finally:
+        await booth.stop()
+
+
+def test_an_ordinary_boot_touches_no_slot(tmp_path, capsys):
+    (tmp_path / "booth.toml").write_text(f'[booth]\nid = "jc-1"\nname = "A"\nlocation = "B"\n'
+                                         f'[store]\npath = "{tmp_path / "booth.db"}"\n')
+    assert run(argparse.Namespace(config=tmp_path / "booth.toml", timeout=1.0)) == 0
+    assert "nothing to do" in capsys.readouterr().out
+
+
+async def test_the_image_has_the_daemon_run_its_self_test_at_start(tmp_path):
+    config = booth_config(tmp_path)
+    config = config.model_copy(update={"fleet": config.fleet.model_copy(update={"selftest_at_start": True})})
+    booth = Booth(config)
+    await booth.start(port=0)
+    try:
+        await asyncio.wait_for(asyncio.shield(booth._selftest_task), 60)
+        assert booth.selftest.last is not None and booth.selftest.last.at
+    finally:
+        await booth.stop()
