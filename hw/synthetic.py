@@ -1,7 +1,8 @@
 """The synthetic camera: colour bars, a moving bar and a running clock, so a viewer sees it is live.
 
-Layout (top to bottom): eight colour bars (60 %), a strip with a white bar moving left to right
-(15 %), and the wall-clock time as seven-segment digits (25 %). Tests recognise the pattern after
+Layout (top to bottom): eight colour bars (60 %) under a row of black and white blocks that
+stamps the frame's capture time (hw/stamp.py: ``make bench`` reads it where the frame is shown),
+a strip with a white bar moving left to right (15 %), and the wall-clock time as seven-segment digits (25 %). Tests recognise the pattern after
 encode/decode with :func:`looks_like_test_pattern` and see it move with :func:`moving_bar_x`.
 
 Example::
@@ -24,6 +25,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from .camera import SupervisedCamera
 from .errors import DeviceUnavailable
 from .pacing import Pacer
+from .stamp import paint_stamp
 
 BARS = np.array(
     [
@@ -81,6 +83,7 @@ def pattern_image(width: int, height: int, index: int, now: float) -> np.ndarray
     x0 = (width - len(text) * (dw + gap)) // 2
     for i, ch in enumerate(text):
         _draw_digit(img, ch, x0 + i * (dw + gap), strip_h + (height - strip_h - dh) // 2, dw, dh)
+    paint_stamp(img, round(now * 1000))
     return img
 
 

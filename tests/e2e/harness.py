@@ -53,9 +53,12 @@ class Booth:
 class Stack:
     """A hub and ``booths`` real booth daemons (fake hardware, real device check against the hub)."""
 
-    def __init__(self, lt: LoopThread, data_dir: Path, *, reconnect_timeout_s: float = 60.0, booths: int = 1) -> None:
+    def __init__(self, lt: LoopThread, data_dir: Path, *, reconnect_timeout_s: float = 60.0, booths: int = 1,
+                 hardware: dict | None = None) -> None:
+        """``hardware``: settings over the booths' small fake camera (``make bench`` wants 640x480)."""
         self.lt = lt
         self.data_dir = data_dir
+        self.hardware = {"width": 320, "height": 240} | (hardware or {})
         config = HubConfig.model_validate({
             "store": {"path": str(data_dir / "hub.db")},
             "calls": {"reconnect_timeout_s": reconnect_timeout_s},
@@ -75,7 +78,7 @@ class Stack:
             "hub": {"url": self.hub_url, "token": token},
             "ui": {"port": 0},
             "store": {"path": str(self.data_dir / f"{booth_id}.db")},
-            "hardware": {"width": 320, "height": 240},
+            "hardware": self.hardware,
             "metrics": {"enabled": False},
         })
         daemon = BoothDaemon(config, hub_factory=self._link, call_factory=call_for)

@@ -1,0 +1,158 @@
+"""Glass-to-glass latency of a call, both ways, beside Chromium <-> Chromium in the same run.
+
+Ours: a real hub, a real booth daemon (synthetic camera at 640x480, 30 fps, stamping each frame's
+capture time), the kiosk page in one browser context and the advisor's console in another, whose
+camera is a stamped canvas (bench/latency.py). Booth -> advisor is read from the console's
+``#remote-video``; advisor -> kiosk from the kiosk page's ``#remote-view`` (Chromium -> the daemon's
+aiortc -> loopback -> the kiosk's Chromium).
+
+Baseline: two Chromium pages in a call with each other, the same picture, rate, codec and watch.
+Rounds alternate baseline and ours (``ROUNDS`` of ``WINDOW_S`` each), so both see the same load on
+a shared machine; the load average goes into every row.
+
+    $ python -m bench bench_latency
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from bench.latency import FPS, HEIGHT, WIDTH, ChromiumPair, fake_camera_script, install_script, latencies, summary, take, watch
+
+ROUNDS = 3
+WINDOW_S = 10.0
+SETTLE_S = 2.0  # after the first frame: the encoders' ramp-up is call start, not steady latency
+TARGET_RATIO = 1.1
+DIRECTIONS = {
+    "booth_to_advisor": "glass-to-glass booth camera -> advisor's screen",
+    "advisor_to_kiosk": "glass-to-glass advisor camera -> kiosk screen",
+}
+
+
+class OurCall:
+    """Hub + booth daemon + kiosk page + console; one admitted call per round."""
+
+    def __init__(self, lt, browser, data_dir: Path) -> None:
+        from tests.e2e.harness import Stack, log_in
+
+        self.lt = lt
+        self.stack = Stack(lt, data_dir, hardware={"width": WIDTH, "height": HEIGHT, "fps": FPS})
+        viewport = {"width": 1280, "height": 800}
+        self.advisor_ctx = browser.new_context(viewport=viewport, permissions=["camera", "microphone"])
+        self.advisor_ctx.add_init_script(fake_camera_script())
+        self.kiosk_ctx = browser.new_context(viewport=viewport, permissions=[])
+        self.kiosk_ctx.add_init_script(install_script())
+        self.advisor = self.advisor_ctx.new_page()
+        self.kiosk = self.kiosk_ctx.new_page()
+        log_in(self.advisor, self.stack.hub_url)
+        self.kiosk.goto(self.stack.booth.url)  # the page follows the daemon's states from here on
+
+    async def _to_waiting(self) -> None:
+        """The customer's touches; the device check again if the busy machine failed it (it says why)."""
+        from tests.appliance.helpers import until
+
+        session = self.stack.booth.session
+        await session.handle("start")
+        await session.handle("accept")
+        for _attempt in range(3):
+            await until(session, lambda s: s.get("checks", {}).get("running") is False, 60)
+            snapshot = session.snapshot()
+            if snapshot["checks"].get("passed"):
+                await session.handle("continue")
+                return
+            failed = {k: v.get("detail") for k, v in snapshot["checks"]["results"].items() if v.get("status") != "pass"}
+            print(f"  device check failed on this busy machine ({failed}); checking again", flush=True)
+            await session.handle("recheck")
+        raise RuntimeError("the booth's device check kept failing")
+
+    def connect(self) -> None:
+        self.lt.run(self._to_waiting(), 120)
+        self.advisor.get_by_role("button", name="Eintreten lassen").click()
+        self.stack.wait_state("call")
+        ready = "(sel) => { const v = document.querySelector(sel); return v && v.videoWidth > 0 && v.currentTime > 0; }"
+        self.advisor.wait_for_function(ready, arg="#remote-video", timeout=30000)
+        self.kiosk.wait_for_function(ready, arg="#remote-view", timeout=30000)
+        watch(self.advisor, "#remote-video")
+        watch(self.kiosk, "#remote-view")
+
+    def take(self) -> dict[str, dict]:
+        return {"booth_to_advisor": take(self.advisor, "#remote-video"), "advisor_to_kiosk": take(self.kiosk, "#remote-view")}
+
+    def disconnect(self) -> None:
+        self.advisor.get_by_role("button", name="Beenden").click()
+        self.stack.wait_state("survey")
+        self.lt.run(self.stack.booth.session.handle("cancel"))
+
+    def close(self) -> None:
+        self.advisor_ctx.close()
+        self.kiosk_ctx.close()
+        self.stack.close()
+
+
+def _window(setup) -> dict:
+    setup.connect()
+    time.sleep(SETTLE_S)  # a fixed measuring window, not a wait for an event
+    setup.take()
+    time.sleep(WINDOW_S)
+    taken = setup.take()
+    setup.disconnect()
+    return taken
+
+
+def measure(rounds: int = ROUNDS) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.support import LoopThread
+
+    out: dict = {"ours": {d: {"latency": [], "frames": 0, "missed": 0} for d in DIRECTIONS},
+                 "baseline": {"latency": [], "frames": 0, "missed": 0}}
+    with tempfile.TemporaryDirectory() as tmp, LoopThread() as lt, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        pair, ours = ChromiumPair(lt, browser), OurCall(lt, browser, Path(tmp))
+        try:
+            for _ in range(rounds):
+                for taken in _window(pair):
+                    _add(out["baseline"], taken)
+                for direction, taken in _window(ours).items():
+                    _add(out["ours"][direction], taken)
+        finally:
+            pair.close()
+            ours.close()
+            browser.close()
+    return out
+
+
+def _add(into: dict, taken: dict) -> None:
+    into["latency"] += latencies(taken)
+    into["frames"] += len(taken["seen"])
+    into["missed"] += taken["missed"]
+
+
+def run() -> list[dict]:
+    load_before = os.getloadavg()[0]
+    m = measure()
+    load = round(max(load_before, os.getloadavg()[0]), 1)
+    base = summary(m["baseline"]["latency"])
+    base_fps = m["baseline"]["frames"] / (2 * ROUNDS * WINDOW_S)
+    rows = []
+    for direction, label in DIRECTIONS.items():
+        ours = m["ours"][direction]
+        s = summary(ours["latency"])
+        for stat in ("median", "p95"):
+            ratio = s[stat] / base[stat]
+            rows.append({"name": f"{label} ({stat})", "value": round(s[stat], 1), "unit": "ms",
+                         "baseline": round(base[stat], 1), "ratio": round(ratio, 2), "target": f"<= {TARGET_RATIO}x",
+                         "ok": ratio <= TARGET_RATIO, "frames": s["n"], "baseline_frames": base["n"],
+                         "shown_fps": round(ours["frames"] / (ROUNDS * WINDOW_S), 1), "baseline_shown_fps": round(base_fps, 1),
+                         "unreadable_frames": ours["missed"], "load_avg": load})
+    return rows
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps({k: v for k, v in measure(rounds=1).items()}, default=str)[:2000])
