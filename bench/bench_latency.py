@@ -15,12 +15,17 @@ a shared machine; the load average goes into every row.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import time
 from pathlib import Path
 
-from bench.latency import FPS, HEIGHT, WIDTH, ChromiumPair, fake_camera_script, install_script, latencies, summary, take, watch
+from bench.latency import (FPS, HEIGHT, WIDTH, ChromiumPair, fake_camera_script, install_script, latencies, mouth_to_ear_ms,
+                           summary, take, watch)
+from hw import clicks
+from hw.audio_fake import ToneMicrophone
+from hw.clicks import OnsetFinder
 
 ROUNDS = 3
 WINDOW_S = 10.0
@@ -30,6 +35,18 @@ DIRECTIONS = {
     "booth_to_advisor": "glass-to-glass booth camera -> advisor's screen",
     "advisor_to_kiosk": "glass-to-glass advisor camera -> kiosk screen",
 }
+EARS = {
+    "booth_to_advisor": "mouth-to-ear booth microphone -> advisor's browser",
+    "advisor_to_booth": "mouth-to-ear advisor microphone -> booth speaker",
+}
+
+
+def clicking_devices(hardware):
+    """The booth's fake devices, its microphone clicking on the beat (hw/clicks.py)."""
+    from hw.devices import build_devices
+
+    devices = build_devices(hardware)
+    return dataclasses.replace(devices, microphone=ToneMicrophone(room=devices.speaker.room, clicks=True))
 
 
 class OurCall:
@@ -39,7 +56,9 @@ class OurCall:
         from tests.e2e.harness import Stack, log_in
 
         self.lt = lt
-        self.stack = Stack(lt, data_dir, hardware={"width": WIDTH, "height": HEIGHT, "fps": FPS})
+        self.stack = Stack(lt, data_dir, hardware={"width": WIDTH, "height": HEIGHT, "fps": FPS}, devices=clicking_devices)
+        self.speaker_heard = OnsetFinder()
+        self.stack.booth.speaker.listen(self.speaker_heard.feed)
         viewport = {"width": 1280, "height": 800}
         self.advisor_ctx = browser.new_context(viewport=viewport, permissions=["camera", "microphone"])
         self.advisor_ctx.add_init_script(fake_camera_script())
@@ -73,13 +92,24 @@ class OurCall:
         self.advisor.get_by_role("button", name="Eintreten lassen").click()
         self.stack.wait_state("call")
         ready = "(sel) => { const v = document.querySelector(sel); return v && v.videoWidth > 0 && v.currentTime > 0; }"
-        self.advisor.wait_for_function(ready, arg="#remote-video", timeout=30000)
-        self.kiosk.wait_for_function(ready, arg="#remote-view", timeout=30000)
+        self.advisor.wait_for_function(ready, arg="#remote-video", timeout=60000)
+        self.kiosk.wait_for_function(ready, arg="#remote-view", timeout=60000)
         watch(self.advisor, "#remote-video")
         watch(self.kiosk, "#remote-view")
+        self.advisor.evaluate("() => { window.vkHeard = vkStamp.hear(document.querySelector('#remote-video').srcObject.getAudioTracks()[0]); }")
 
     def take(self) -> dict[str, dict]:
         return {"booth_to_advisor": take(self.advisor, "#remote-video"), "advisor_to_kiosk": take(self.kiosk, "#remote-view")}
+
+    def heard(self) -> dict[str, list[float]]:
+        """Mouth-to-ear latencies (ms) of the clicks heard since the last call, by direction."""
+        at_speaker = self.lt.run(self._drain_speaker())
+        return {"booth_to_advisor": [mouth_to_ear_ms(at) for at in self.advisor.evaluate("() => vkHeard.take()")],
+                "advisor_to_booth": [clicks.latency_s(at) * 1000 for at in at_speaker]}
+
+    async def _drain_speaker(self) -> list[float]:
+        heard, self.speaker_heard.heard = self.speaker_heard.heard, []
+        return heard
 
     def disconnect(self) -> None:
         self.advisor.get_by_role("button", name="Beenden").click()
@@ -92,14 +122,16 @@ class OurCall:
         self.stack.close()
 
 
-def _window(setup) -> dict:
+def _window(setup) -> tuple:
     setup.connect()
-    time.sleep(SETTLE_S)  # a fixed measuring window, not a wait for an event
-    setup.take()
-    time.sleep(WINDOW_S)
-    taken = setup.take()
-    setup.disconnect()
-    return taken
+    try:
+        time.sleep(SETTLE_S)  # a fixed measuring window, not a wait for an event
+        setup.take()
+        setup.heard()
+        time.sleep(WINDOW_S)
+        return setup.take(), setup.heard()
+    finally:
+        setup.disconnect()
 
 
 def measure(rounds: int = ROUNDS) -> dict:
@@ -109,16 +141,22 @@ def measure(rounds: int = ROUNDS) -> dict:
     from tests.support import LoopThread
 
     out: dict = {"ours": {d: {"latency": [], "frames": 0, "missed": 0} for d in DIRECTIONS},
-                 "baseline": {"latency": [], "frames": 0, "missed": 0}}
+                 "baseline": {"latency": [], "frames": 0, "missed": 0},
+                 "ears": {d: [] for d in EARS}, "baseline_ears": []}
     with tempfile.TemporaryDirectory() as tmp, LoopThread() as lt, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         pair, ours = ChromiumPair(lt, browser), OurCall(lt, browser, Path(tmp))
         try:
             for _ in range(rounds):
-                for taken in _window(pair):
-                    _add(out["baseline"], taken)
-                for direction, taken in _window(ours).items():
-                    _add(out["ours"][direction], taken)
+                taken, heard = _window(pair)
+                for one in taken:
+                    _add(out["baseline"], one)
+                out["baseline_ears"] += heard
+                taken, heard = _window(ours)
+                for direction, one in taken.items():
+                    _add(out["ours"][direction], one)
+                for direction, values in heard.items():
+                    out["ears"][direction] += values
         finally:
             pair.close()
             ours.close()
@@ -149,6 +187,14 @@ def run() -> list[dict]:
                          "ok": ratio <= TARGET_RATIO, "frames": s["n"], "baseline_frames": base["n"],
                          "shown_fps": round(ours["frames"] / (ROUNDS * WINDOW_S), 1), "baseline_shown_fps": round(base_fps, 1),
                          "unreadable_frames": ours["missed"], "load_avg": load})
+    base = summary(m["baseline_ears"])
+    for direction, label in EARS.items():
+        s = summary(m["ears"][direction])
+        for stat in ("median", "p95"):
+            ratio = s[stat] / base[stat]
+            rows.append({"name": f"{label} ({stat})", "value": round(s[stat], 1), "unit": "ms", "baseline": round(base[stat], 1),
+                         "ratio": round(ratio, 2), "target": f"<= {TARGET_RATIO}x", "ok": ratio <= TARGET_RATIO, "clicks": s["n"],
+                         "baseline_clicks": base["n"], "load_avg": load})
     return rows
 
 

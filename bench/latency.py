@@ -16,28 +16,29 @@ from pathlib import Path
 
 from aiohttp import web
 
-from hw import stamp
+from hw import clicks, stamp
 
 HERE = Path(__file__).parent
 WIDTH, HEIGHT, FPS = 640, 480, 30
 LAYOUT = {"blocks": stamp.BLOCKS, "valueBits": stamp.VALUE_BITS, "checkBits": stamp.CHECK_BITS,
           "rowFraction": stamp.ROW_FRACTION, "white": stamp.WHITE, "black": stamp.BLACK,
           "minContrast": stamp.MIN_CONTRAST}
+CLICKS = {"periodS": clicks.PERIOD_S, "clickS": clicks.CLICK_S, "level": clicks.LEVEL, "threshold": clicks.THRESHOLD,
+          "quietS": clicks.QUIET_S}
 
 
 def install_script() -> str:
     """An init script for a browser context: ``window.vkStamp`` on every page."""
-    return f"({(HERE / 'stamp.js').read_text()})({_json(LAYOUT)});\n"
+    return f"({(HERE / 'stamp.js').read_text()})({_json(LAYOUT)}, {_json(CLICKS)});\n"
 
 
 def fake_camera_script(width: int = WIDTH, height: int = HEIGHT, fps: int = FPS) -> str:
-    """An init script: getUserMedia's video is the stamped canvas (audio stays Chromium's fake)."""
+    """An init script: getUserMedia's video is the stamped canvas, its audio the clicking microphone."""
     return install_script() + f"""
 (() => {{
-  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   navigator.mediaDevices.getUserMedia = async (constraints) => {{
     const tracks = [];
-    if (constraints && constraints.audio) tracks.push(...(await original({{ audio: constraints.audio }})).getAudioTracks());
+    if (constraints && constraints.audio) tracks.push(window.vkStamp.clickMic());
     if (constraints && constraints.video) tracks.push(window.vkStamp.camera({width}, {height}, {fps}));
     return new MediaStream(tracks);
   }};
@@ -53,6 +54,10 @@ def _json(value) -> str:
 def latencies(taken: dict) -> list[float]:
     """Milliseconds from capture to screen of every frame a :func:`watch` saw."""
     return [stamp.latency_ms(value, shown) for value, shown in taken["seen"]]
+
+
+def mouth_to_ear_ms(heard_ms: float) -> float:
+    return clicks.latency_s(heard_ms / 1000) * 1000
 
 
 def watch(page, selector: str) -> None:
@@ -82,11 +87,16 @@ BASELINE_PAGE = """<!doctype html><html><body style="margin:0">
 BASELINE_PEER = """async ([width, height, fps]) => {
   const pc = new RTCPeerConnection({ iceServers: [] });
   window.pc = pc;
-  const track = vkStamp.camera(width, height, fps);
-  pc.addTrack(track, new MediaStream([track]));
+  const track = vkStamp.camera(width, height, fps), mic = vkStamp.clickMic();
+  const stream = new MediaStream([track, mic]);
+  pc.addTrack(track, stream);
+  pc.addTrack(mic, stream);
   const vp8 = RTCRtpReceiver.getCapabilities('video').codecs.filter((c) => c.mimeType === 'video/VP8');
   pc.getTransceivers()[0].setCodecPreferences(vp8);
-  pc.ontrack = (e) => { document.getElementById('remote').srcObject = new MediaStream([e.track]); };
+  pc.ontrack = (e) => {
+    if (e.track.kind === 'video') document.getElementById('remote').srcObject = new MediaStream([e.track]);
+    else window.vkHeard = vkStamp.hear(e.track);
+  };
   window.describe = async (description) => {
     await pc.setLocalDescription(description);
     await new Promise((resolve) => {
@@ -121,12 +131,16 @@ class ChromiumPair:
         answer = b.evaluate("async (o) => { await pc.setRemoteDescription(o); return describe(await pc.createAnswer()); }", offer)
         a.evaluate("async (o) => { await pc.setRemoteDescription(o); }", answer)
         for page in self.pages:
-            page.wait_for_function("() => { const v = document.getElementById('remote'); return v.videoWidth > 0 && v.currentTime > 0; }",
+            page.wait_for_function("() => { const v = document.getElementById('remote'); return v.videoWidth > 0 && v.currentTime > 0 && window.vkHeard; }",
                                    timeout=20000)
             watch(page, "#remote")
 
     def take(self) -> list[dict]:
         return [take(page, "#remote") for page in self.pages]
+
+    def heard(self) -> list[float]:
+        """Mouth-to-ear latencies (ms) of the clicks both pages heard since the last call."""
+        return [mouth_to_ear_ms(at) for page in self.pages for at in page.evaluate("() => vkHeard.take()")]
 
     def disconnect(self) -> None:
         for page in self.pages:

@@ -1,7 +1,9 @@
 // The capture-time stamp of hw/stamp.py in a browser: paint it into a canvas that stands in for a
-// camera, read it back from what a <video> shows. The layout comes from Python (window.vkStamp is
-// made by install(layout)), so its numbers live in one place. Evaluated by bench/latency.py only.
-(layout) => {
+// camera, read it back from what a <video> shows; and hw/clicks.py's clicks on the wall clock's
+// beat, made by WebAudio for a microphone and found again in a received track. The numbers come
+// from Python (window.vkStamp is made by this function), so they live in one place. Evaluated by
+// bench/latency.py only.
+(layout, clicks) => {
   const { blocks, valueBits, checkBits, rowFraction, white, black, minContrast } = layout;
   const edges = (width) => Array.from({ length: blocks + 1 }, (_, i) => Math.floor((i * width) / blocks));
   const rowHeight = (height) => Math.max(1, Math.round(height * rowFraction));
@@ -92,5 +94,64 @@
     return { take() { const out = { seen: seen.splice(0), missed }; missed = 0; return out; } };
   }
 
-  window.vkStamp = { paint, read, camera, watch };
+  // WebAudio's clock against the wall clock: a block that plays at context time `at`.
+  const wallOf = (ctx, at) => Date.now() + (at - ctx.currentTime) * 1000;
+  let audio = null;
+  const context = () => { audio = audio || new AudioContext({ sampleRate: 48000 }); audio.resume(); return audio; };
+
+  // A microphone that clicks on every beat (the same rule as hw/clicks.py's add_clicks).
+  function clickMic() {
+    const ctx = context();
+    const node = ctx.createScriptProcessor(256, 1, 1);
+    const out = ctx.createMediaStreamDestination();
+    node.onaudioprocess = (e) => {
+      const data = e.outputBuffer.getChannelData(0);
+      data.fill(0);
+      const first = wallOf(ctx, e.playbackTime) / 1000, rate = ctx.sampleRate;
+      const beat = Math.ceil(first / clicks.periodS - 1e-9) * clicks.periodS;
+      for (const start of [beat - clicks.periodS, beat]) {
+        const from = Math.round((start - first) * rate), to = from + Math.round(clicks.clickS * rate);
+        for (let i = Math.max(0, from); i < Math.min(data.length, to); i++) data[i] = clicks.level;
+      }
+    };
+    const mute = ctx.createGain();
+    mute.gain.value = 0;
+    node.connect(out);
+    node.connect(mute).connect(ctx.destination); // a script node runs only while its output is pulled
+    return out.stream.getAudioTracks()[0];
+  }
+
+  // Wall-clock times at which clicks of `track` are heard (hw/clicks.py's OnsetFinder).
+  function hear(track) {
+    const ctx = context();
+    const stream = new MediaStream([track]);
+    // Chromium hands a received track's audio to WebAudio only while a media element plays it.
+    const element = new Audio();
+    element.muted = true;
+    element.srcObject = stream;
+    element.play();
+    const source = ctx.createMediaStreamSource(stream);
+    const node = ctx.createScriptProcessor(256, 1, 1);
+    const heard = [];
+    const quietNeeded = Math.round(clicks.quietS * ctx.sampleRate);
+    let quiet = quietNeeded;
+    node.onaudioprocess = (e) => {
+      const data = e.inputBuffer.getChannelData(0), rate = ctx.sampleRate;
+      // The input block is what played during the last block before now.
+      const first = Date.now() - (data.length / rate) * 1000;
+      let gapStart = -quiet;
+      for (let i = 0; i < data.length; i++) {
+        if (Math.abs(data[i]) < clicks.threshold) continue;
+        if (i - gapStart >= quietNeeded) heard.push(first + (i / rate) * 1000);
+        gapStart = i;
+      }
+      quiet = data.length - 1 - gapStart;
+    };
+    const mute = ctx.createGain();
+    mute.gain.value = 0;
+    source.connect(node).connect(mute).connect(ctx.destination);
+    return { take() { return heard.splice(0); } };
+  }
+
+  window.vkStamp = { paint, read, camera, watch, clickMic, hear };
 }

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, expect
 
@@ -54,11 +56,13 @@ class Stack:
     """A hub and ``booths`` real booth daemons (fake hardware, real device check against the hub)."""
 
     def __init__(self, lt: LoopThread, data_dir: Path, *, reconnect_timeout_s: float = 60.0, booths: int = 1,
-                 hardware: dict | None = None) -> None:
-        """``hardware``: settings over the booths' small fake camera (``make bench`` wants 640x480)."""
+                 hardware: dict | None = None, devices: Callable[[Any], Any] | None = None) -> None:
+        """``hardware``: settings over the booths' small fake camera (``make bench`` wants 640x480);
+        ``devices``: builds a booth's devices from its hardware settings instead of the daemon."""
         self.lt = lt
         self.data_dir = data_dir
         self.hardware = {"width": 320, "height": 240} | (hardware or {})
+        self.devices = devices
         config = HubConfig.model_validate({
             "store": {"path": str(data_dir / "hub.db")},
             "calls": {"reconnect_timeout_s": reconnect_timeout_s},
@@ -81,7 +85,8 @@ class Stack:
             "hardware": self.hardware,
             "metrics": {"enabled": False},
         })
-        daemon = BoothDaemon(config, hub_factory=self._link, call_factory=call_for)
+        daemon = BoothDaemon(config, hub_factory=self._link, call_factory=call_for,
+                             devices=self.devices(config.hardware) if self.devices else None)
         url = await daemon.start(port=0)
         await asyncio.wait_for(daemon.session.hub.connected.wait(), 10)
         return Booth(daemon, url)
