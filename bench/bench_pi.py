@@ -188,7 +188,7 @@ class PiBooth:
 
 
 def measure(rounds: int = ROUNDS) -> dict:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
     from tests.support import LoopThread
@@ -196,7 +196,8 @@ def measure(rounds: int = ROUNDS) -> dict:
     group = CpuGroup(f"videokiosk-bench-{os.getpid()}")
     out: dict = {"free": [], "quota": []}
     try:
-        with tempfile.TemporaryDirectory() as tmp, LoopThread() as lt, sync_playwright() as pw:
+        expect.set_options(timeout=30_000)  # the console's log-in and the kiosk's screens on a busy machine
+    with tempfile.TemporaryDirectory() as tmp, LoopThread() as lt, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
             booth = PiBooth(lt, pw, browser, group, Path(tmp))
             try:
