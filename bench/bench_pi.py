@@ -195,9 +195,9 @@ def measure(rounds: int = ROUNDS) -> dict:
 
     group = CpuGroup(f"videokiosk-bench-{os.getpid()}")
     out: dict = {"free": [], "quota": []}
+    expect.set_options(timeout=30_000)  # the console's log-in and the kiosk's screens on a busy machine
     try:
-        expect.set_options(timeout=30_000)  # the console's log-in and the kiosk's screens on a busy machine
-    with tempfile.TemporaryDirectory() as tmp, LoopThread() as lt, sync_playwright() as pw:
+        with tempfile.TemporaryDirectory() as tmp, LoopThread() as lt, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
             booth = PiBooth(lt, pw, browser, group, Path(tmp))
             try:
