@@ -225,7 +225,12 @@ def _pair(label: str, ours: list[float], base: list[float], extra) -> list[dict]
 
 def run() -> list[dict]:
     load_before = os.getloadavg()[0]
-    m = measure()
+    try:
+        m = measure()
+    except Exception as exc:  # set-up the busy machine broke: say so in the table, let the other benches run
+        return [{"name": label, "value": None, "unit": "ms", "baseline": None, "ratio": None, "target": f"<= {TARGET_RATIO}x",
+                 "ok": False, "error": str(exc).splitlines()[0], "load_avg": round(os.getloadavg()[0], 1)}
+                for label in (*DIRECTIONS.values(), *EARS.values())]
     load = round(max(load_before, os.getloadavg()[0]), 1)
     common = {"rounds_failed": m["failed"], "load_avg": load}
     base_fps = round(m["baseline"]["frames"] / (2 * ROUNDS * WINDOW_S), 1)
