@@ -150,9 +150,18 @@ class PiBooth:
                 time.sleep(0.2)  # Chromium is still opening its debugging port
 
     def call(self) -> None:
-        from tests.e2e.harness import kiosk_to_waiting
-
-        kiosk_to_waiting(self.kiosk, self.booth_url)
+        kiosk = self.kiosk
+        kiosk.goto(self.booth_url)
+        kiosk.get_by_role("button", name="Videoberatung starten").click()
+        kiosk.get_by_role("button", name="Ich stimme zu").click()
+        for _attempt in range(3):  # the device check again if the busy machine failed it, as a customer would
+            kiosk.wait_for_function("() => !document.querySelector('#continue').disabled || !document.querySelector('#recheck').hidden",
+                                    timeout=90000)
+            if not kiosk.locator("#continue").is_disabled():
+                break
+            print("  device check failed on this busy machine; checking again", flush=True)
+            kiosk.get_by_role("button", name="Erneut prüfen").click()
+        kiosk.get_by_role("button", name="Weiter").click()
         self.advisor.get_by_role("button", name="Eintreten lassen").click()
         self.advisor.wait_for_function("() => { const v = document.querySelector('#remote-video'); return v && v.videoWidth > 0 && v.currentTime > 0; }",
                                        timeout=60000)
