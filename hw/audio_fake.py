@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
+from collections.abc import Callable
 
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamTrack
 
 from .base import HotplugEvent, HotplugSource
+from .clicks import ClickingTrack
 from .errors import DeviceUnavailable
 from .levels import SILENCE_DBFS, rms_dbfs, samples_of
 from .microphone import SupervisedMicrophone
@@ -72,6 +75,13 @@ class CountingSpeaker(SpeakerBase):
         self.samples_played = 0
         self.last_level_dbfs = SILENCE_DBFS
         self._waiters: list[tuple[int, asyncio.Future]] = []
+        self._ears: list[Callable[[np.ndarray, float], None]] = []
+
+    def listen(self, ear: Callable[[np.ndarray, float], None]) -> Callable[[], None]:
+        """Hear every block as it is played: ``ear(samples, wall-clock time of its first sample)``
+        (``make bench`` finds the advisor's clicks here). Returns the function that stops it."""
+        self._ears.append(ear)
+        return lambda: self._ears.remove(ear) if ear in self._ears else None
 
     async def wait_played(self, samples: int) -> None:
         """Return once at least ``samples`` samples have been played (wrap in a timeout)."""
@@ -94,6 +104,8 @@ class CountingSpeaker(SpeakerBase):
     async def _write(self, frame: av.AudioFrame) -> None:
         self._open()  # a card pulled mid-playback fails the next write, as ALSA does
         samples = samples_of(frame)
+        for ear in self._ears:
+            ear(samples, time.time())
         self.samples_played += samples.size
         self.last_level_dbfs = rms_dbfs(samples)
         if self.room is not None:
@@ -107,8 +119,10 @@ class CountingSpeaker(SpeakerBase):
 class ToneMicrophone(SupervisedMicrophone):
     """A microphone that "hears" a steady tone (``level_dbfs=None``: no tone) plus its room.
 
-    Like a USB sound card it follows fake hot-plug events of the "sound" subsystem: a "remove"
-    silences every track and marks it unhealthy, an "add" brings the tone back on the same tracks.
+    ``clicks=True`` adds a click on every beat of the wall clock (hw/clicks.py): ``make bench``'s
+    mouth-to-ear latency. Like a USB sound card it follows fake hot-plug events of the "sound"
+    subsystem: a "remove" silences every track and marks it unhealthy, an "add" brings the tone
+    back on the same tracks.
     """
 
     def __init__(
@@ -118,8 +132,10 @@ class ToneMicrophone(SupervisedMicrophone):
         room: FakeRoom | None = None,
         hotplug: HotplugSource | None = None,
         device: str = "default",
+        clicks: bool = False,
     ) -> None:
         self.frequency, self.level_dbfs, self.room = frequency, level_dbfs, room
+        self.clicks = clicks
         self.present = True
         super().__init__(device, hotplug)
 
@@ -132,4 +148,5 @@ class ToneMicrophone(SupervisedMicrophone):
         if not self.present:
             raise DeviceUnavailable("microphone", f"ALSA {self.device!r}", "no such device")
         extra = self.room.hear if self.room is not None else None
-        return ToneTrack(self.frequency, self.level_dbfs, extra=extra)
+        tone = ToneTrack(self.frequency, self.level_dbfs, extra=extra)
+        return ClickingTrack(tone) if self.clicks else tone

@@ -1,7 +1,8 @@
 """The synthetic camera: colour bars, a moving bar and a running clock, so a viewer sees it is live.
 
-Layout (top to bottom): eight colour bars (60 %), a strip with a white bar moving left to right
-(15 %), and the wall-clock time as seven-segment digits (25 %). Tests recognise the pattern after
+Layout (top to bottom): eight colour bars (60 %) under a row of black and white blocks that
+stamps the frame's capture time (hw/stamp.py: ``make bench`` reads it where the frame is shown),
+a strip with a white bar moving left to right (15 %), and the wall-clock time as seven-segment digits (25 %). Tests recognise the pattern after
 encode/decode with :func:`looks_like_test_pattern` and see it move with :func:`moving_bar_x`.
 
 Example::
@@ -14,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import fractions
+import functools
 import time
 from collections.abc import Callable
 
@@ -24,6 +26,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from .camera import SupervisedCamera
 from .errors import DeviceUnavailable
 from .pacing import Pacer
+from .stamp import paint_stamp
 
 BARS = np.array(
     [
@@ -67,20 +70,30 @@ def _draw_digit(img: np.ndarray, ch: str, x: int, y: int, w: int, h: int) -> Non
 
 def pattern_image(width: int, height: int, index: int, now: float) -> np.ndarray:
     """The RGB picture for frame ``index`` at wall-clock time ``now``."""
+    img = _still(width, height, time.strftime("%H:%M:%S", time.localtime(now))).copy()
+    bars_h, strip_h = int(height * BARS_END), int(height * STRIP_END)
+    bar_w = max(4, width // 16)
+    x = (index * max(1, width // 100)) % (width - bar_w)
+    img[bars_h:strip_h, x : x + bar_w] = 235
+    paint_stamp(img, round(now * 1000))
+    return img
+
+
+@functools.lru_cache(maxsize=2)
+def _still(width: int, height: int, text: str) -> np.ndarray:
+    """What changes once a second at most: bars and clock. Drawn once, copied per frame (a Pi's
+    fake camera should not cost more than its call)."""
     img = np.full((height, width, 3), 16, dtype=np.uint8)
     bars_h, strip_h = int(height * BARS_END), int(height * STRIP_END)
     cols = (np.arange(width) * len(BARS) // width).clip(0, len(BARS) - 1)
     img[:bars_h] = BARS[cols][None, :, :]
-    bar_w = max(4, width // 16)
-    x = (index * max(1, width // 100)) % (width - bar_w)
-    img[bars_h:strip_h, x : x + bar_w] = 235
-    text = time.strftime("%H:%M:%S", time.localtime(now))
     dh = int((height - strip_h) * 0.7)
     dw = dh // 2
     gap = dw // 3
     x0 = (width - len(text) * (dw + gap)) // 2
     for i, ch in enumerate(text):
         _draw_digit(img, ch, x0 + i * (dw + gap), strip_h + (height - strip_h - dh) // 2, dw, dh)
+    img.flags.writeable = False
     return img
 
 

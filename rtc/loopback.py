@@ -139,7 +139,9 @@ class Loopback:
         self._videos[slot] = track
         sender = self._senders.get(slot)
         if sender is not None:
-            sender.replaceTrack(self._guarded(slot, self._relay.subscribe(track)) if track is not None else None)
+            # Unbuffered: the page gets the newest frame. A queue in front of an encoder that falls
+            # behind (a busy booth) only grew: the advisor's face reached the kiosk seconds late.
+            sender.replaceTrack(self._guarded(slot, self._relay.subscribe(track, buffered=False)) if track is not None else None)
 
     def _guarded(self, slot: str, track: MediaStreamTrack) -> MediaStreamTrack:
         return RisingTimestampTrack(track, self._stamps[slot]) if track.kind == "video" else track

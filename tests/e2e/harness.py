@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, expect
 
@@ -59,11 +61,16 @@ class Stack:
     """A hub and ``booths`` real booth daemons (fake hardware, real device check against the hub)."""
 
     def __init__(self, lt: LoopThread, data_dir: Path, *, reconnect_timeout_s: float = 60.0, booths: int = 1,
-                 locations: tuple[str, ...] = ("Musterstadt",), booth_config: dict | None = None) -> None:
+                 locations: tuple[str, ...] = ("Musterstadt",), booth_config: dict | None = None,
+                 hardware: dict | None = None, devices: Callable[[Any], Any] | None = None) -> None:
+        """``hardware``: settings over the booths' small fake camera (``make bench`` wants 640x480);
+        ``devices``: builds a booth's devices from its hardware settings instead of the daemon."""
         self.lt = lt
         self.data_dir = data_dir
         self.locations = locations  # booth i stands in locations[i % len(locations)]
         self.booth_config = booth_config or {}  # more config sections for every booth (e.g. [fleet])
+        self.hardware = {"width": 320, "height": 240} | (hardware or {})
+        self.devices = devices
         config = HubConfig.model_validate({
             "store": {"path": str(data_dir / "hub.db")},
             "calls": {"reconnect_timeout_s": reconnect_timeout_s},
@@ -85,10 +92,11 @@ class Stack:
             "hub": {"url": self.hub_url, "token": token},
             "ui": {"port": 0},
             "store": {"path": str(self.data_dir / booth_id / "booth.db")},  # own state dir per booth
-            "hardware": {"width": 320, "height": 240},
+            "hardware": self.hardware,
             "metrics": {"enabled": False},
         })
-        daemon = BoothDaemon(config, hub_backoff_s=(0.1, 0.5))  # reconnect quickly in tests
+        daemon = BoothDaemon(config, hub_backoff_s=(0.1, 0.5),  # reconnect quickly in tests
+                             devices=self.devices(config.hardware) if self.devices else None)
         url = await daemon.start(port=0)
         await asyncio.wait_for(daemon.session.hub.connected.wait(), 10)
         return Booth(daemon, url)

@@ -1,0 +1,150 @@
+"""What glass-to-glass latency benches share: the stamp in the browser, and the Chromium baseline.
+
+Every picture carries its capture time as a row of blocks (hw/stamp.py). A browser's "camera" is a
+canvas stream stamped as each frame is drawn (bench/stamp.js); the booth's synthetic camera stamps
+its own frames. Where a ``<video>`` presents a frame, the page reads the stamp back through a canvas
+and notes the wall-clock time the frame is shown. Browser and Python share the machine's clock.
+
+The baseline is Chromium <-> Chromium in the same browser, both ways at once, the same picture
+size, frame rate and codec (VP8) as the call, measured with the same watch.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from aiohttp import web
+
+from hw import clicks, stamp
+
+HERE = Path(__file__).parent
+WIDTH, HEIGHT, FPS = 640, 480, 30
+LAYOUT = {"blocks": stamp.BLOCKS, "valueBits": stamp.VALUE_BITS, "checkBits": stamp.CHECK_BITS,
+          "rowFraction": stamp.ROW_FRACTION, "white": stamp.WHITE, "black": stamp.BLACK,
+          "minContrast": stamp.MIN_CONTRAST}
+CLICKS = {"periodS": clicks.PERIOD_S, "clickS": clicks.CLICK_S, "level": clicks.LEVEL, "threshold": clicks.THRESHOLD,
+          "quietS": clicks.QUIET_S}
+
+
+def install_script() -> str:
+    """An init script for a browser context: ``window.vkStamp`` on every page."""
+    return f"({(HERE / 'stamp.js').read_text()})({_json(LAYOUT)}, {_json(CLICKS)});\n"
+
+
+def fake_camera_script(width: int = WIDTH, height: int = HEIGHT, fps: int = FPS) -> str:
+    """An init script: getUserMedia's video is the stamped canvas, its audio the clicking microphone."""
+    return install_script() + f"""
+(() => {{
+  navigator.mediaDevices.getUserMedia = async (constraints) => {{
+    const tracks = [];
+    if (constraints && constraints.audio) tracks.push(window.vkStamp.clickMic());
+    if (constraints && constraints.video) tracks.push(window.vkStamp.camera({width}, {height}, {fps}));
+    return new MediaStream(tracks);
+  }};
+}})();"""
+
+
+def _json(value) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def latencies(taken: dict) -> list[float]:
+    """Milliseconds from capture to screen of every frame a :func:`watch` saw."""
+    return [stamp.latency_ms(value, shown) for value, shown in taken["seen"]]
+
+
+def mouth_to_ear_ms(heard_ms: float) -> float:
+    return clicks.latency_s(heard_ms / 1000) * 1000
+
+
+def watch(page, selector: str) -> None:
+    """Start noting every frame the page's ``selector`` video presents (see :func:`take`)."""
+    page.evaluate("(sel) => { window.vkWatch = window.vkWatch || {}; window.vkWatch[sel] = vkStamp.watch(document.querySelector(sel)); }",
+                  selector)
+
+
+def take(page, selector: str) -> dict:
+    """The frames seen since the last take: ``{"seen": [[stamp, shown_ms], ...], "missed": n}``."""
+    return page.evaluate("(sel) => window.vkWatch[sel].take()", selector)
+
+
+def summary(values: list[float]) -> dict:
+    if not values:
+        return {"median": float("nan"), "p95": float("nan"), "n": 0}
+    ordered = sorted(values)
+    return {"median": statistics.median(ordered), "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+            "n": len(ordered)}
+
+
+BASELINE_PAGE = """<!doctype html><html><body style="margin:0">
+<video id="remote" autoplay playsinline muted style="width:640px;height:480px"></video></body></html>"""
+
+# Both ends of the baseline: a peer connection that sends the stamped canvas and shows the other.
+# addTrack, not addTransceiver: the answerer's offer then takes this transceiver (JSEP reuses those).
+BASELINE_PEER = """async ([width, height, fps]) => {
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  window.pc = pc;
+  const track = vkStamp.camera(width, height, fps), mic = vkStamp.clickMic();
+  const stream = new MediaStream([track, mic]);
+  pc.addTrack(track, stream);
+  pc.addTrack(mic, stream);
+  const vp8 = RTCRtpReceiver.getCapabilities('video').codecs.filter((c) => c.mimeType === 'video/VP8');
+  pc.getTransceivers()[0].setCodecPreferences(vp8);
+  pc.ontrack = (e) => {
+    if (e.track.kind === 'video') document.getElementById('remote').srcObject = new MediaStream([e.track]);
+    else window.vkHeard = vkStamp.hear(e.track);
+  };
+  window.describe = async (description) => {
+    await pc.setLocalDescription(description);
+    await new Promise((resolve) => {
+      if (pc.iceGatheringState === 'complete') resolve();
+      pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(); });
+    });
+    return pc.localDescription.toJSON();
+  };
+}"""
+
+
+class ChromiumPair:
+    """Two pages of one browser in a call with each other: the baseline, set up and torn down per round."""
+
+    def __init__(self, lt, browser) -> None:
+        app = web.Application()
+        app.router.add_get("/", lambda _request: web.Response(text=BASELINE_PAGE, content_type="text/html"))
+        self.url = lt.serve(app)
+        # With camera permission Chromium puts its addresses into candidates, not mDNS names that
+        # another page cannot resolve here (as on the advisor's console).
+        self.ctx = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["camera", "microphone"])
+        self.ctx.add_init_script(install_script())
+        self.pages = [self.ctx.new_page(), self.ctx.new_page()]
+
+    def connect(self) -> None:
+        a, b = self.pages
+        for page in self.pages:
+            page.goto(self.url)
+            page.evaluate(BASELINE_PEER, [WIDTH, HEIGHT, FPS])
+        # Full SDPs with every host candidate: no trickle to carry across.
+        offer = a.evaluate("async () => describe(await pc.createOffer())")
+        answer = b.evaluate("async (o) => { await pc.setRemoteDescription(o); return describe(await pc.createAnswer()); }", offer)
+        a.evaluate("async (o) => { await pc.setRemoteDescription(o); }", answer)
+        for page in self.pages:
+            page.wait_for_function("() => { const v = document.getElementById('remote'); return v.videoWidth > 0 && v.currentTime > 0 && window.vkHeard; }",
+                                   timeout=20000)
+            watch(page, "#remote")
+
+    def take(self) -> list[dict]:
+        return [take(page, "#remote") for page in self.pages]
+
+    def heard(self) -> list[float]:
+        """Mouth-to-ear latencies (ms) of the clicks both pages heard since the last call."""
+        return [mouth_to_ear_ms(at) for page in self.pages for at in page.evaluate("() => vkHeard.take()")]
+
+    def disconnect(self) -> None:
+        for page in self.pages:
+            page.goto("about:blank")  # hangs up, and stops the canvas camera and the clicks with it
+
+    def close(self) -> None:
+        self.ctx.close()
