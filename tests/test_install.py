@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WITHOUT_REDIS = "import sys; sys.modules['redis'] = None; from videokiosk.cli import main; sys.exit(main())"
 
 
-def run_demo(command: list[str], data_dir: Path, cwd: Path, timeout: float = 90.0) -> str:
+def run_demo(command: list[str], data_dir: Path, cwd: Path, timeout: float = 200.0) -> str:
     """Start ``videokiosk demo`` on free ports, wait for its banner, fetch both pages, stop it
     with Ctrl+C. Returns everything it printed."""
     proc = subprocess.Popen([*command, "demo", "--hub-port", "0", "--booth-port", "0", "--data-dir", str(data_dir)],
@@ -61,16 +61,19 @@ def run_demo(command: list[str], data_dir: Path, cwd: Path, timeout: float = 90.
     return "".join(seen)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # two processes importing aiortc, on a loaded 2-core machine
 def test_demo_starts_without_redis(tmp_path):
     out = run_demo([sys.executable, "-c", WITHOUT_REDIS], tmp_path / "data", ROOT)
     assert "Traceback" not in out
 
 
+@pytest.mark.timeout(300)
 def test_hub_imports_redis_only_for_the_redis_backend():
     probe = ("import sys; import hub.app, hub.cli, hub.state; "
              "from hub.config import HubConfig; from hub.app import state_for; "
              "state_for(HubConfig.model_validate({})); print('redis' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
 
