@@ -174,7 +174,7 @@ class BoothStore:
             with self.db.conn:
                 for table in reversed(PERSONAL_TABLES):
                     removed += self.db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id]).rowcount
-            erase_now(self.db.conn)  # gone from the disk too, not only from the tables
+            erase_now(self.db.conn)  # after the commit: gone from the disk too, not only from the tables
             return removed
         return self._write(delete)
 
@@ -187,7 +187,7 @@ class BoothStore:
             with self.db.conn:
                 for table in reversed(PERSONAL_TABLES):
                     counts[table] = self.db.execute(f"DELETE FROM {table} WHERE expires_at <= ?", [cutoff]).rowcount
-            erase_now(self.db.conn)
+            erase_now(self.db.conn)  # after the commit
             return dict(sorted(counts.items()))
         return self._write(delete)
 

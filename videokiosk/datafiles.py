@@ -55,4 +55,4 @@ def make_private(path: Path | str) -> None:
 
 def erase_now(conn: sqlite3.Connection) -> None:
     """After a delete: the zeroed pages into the main file, the ``-wal`` file cut to nothing."""
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
