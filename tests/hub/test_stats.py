@@ -18,11 +18,11 @@ from hub.config import HubConfig
 from hub.db import purge
 from hub.stats import HubStats, grant_role, percentile
 from videokiosk.clock import FakeClock
-from videokiosk.surveypool import RELEASE_AT
 
 from .conftest import PASSWORD
 
 DAY = date(2026, 1, 1)  # FakeClock's first day
+AT_LEAST = 5  # the promise: every stored survey count mixes the answers of at least five people
 MONDAY = date(2026, 1, 5)  # the page's days: one week, whose survey counts show on its Monday
 
 
@@ -113,7 +113,7 @@ def singled_out_answers(conn: sqlite3.Connection, log_lines: list[str]) -> list[
     """The audit's attack on one snapshot of hub.db plus the hub's log; what it can pin on a person.
 
     - every stored survey count is joined to the calls of its period and location
-      (``date(expires_at, '-14 days')``): with fewer than RELEASE_AT surveys behind a count, the
+      (``date(expires_at, '-14 days')``): with fewer than AT_LEAST surveys behind a count, the
       calls of that period (minus those ruled out by withdrawals or the log) point at the answer;
     - ``expires_at`` finer than the day tells when a call took place or ended;
     - a log line with both a call id and a session id ties the booth's log of the session (and of
@@ -123,7 +123,7 @@ def singled_out_answers(conn: sqlite3.Connection, log_lines: list[str]) -> list[
     period = "week" if "week" in [r[1] for r in conn.execute("PRAGMA table_info(stats_survey)")] else "day"
     for key, location, question, answered in conn.execute(
             f"SELECT {period}, location, question, SUM(responses) FROM stats_survey GROUP BY 1, 2, 3"):
-        if answered < RELEASE_AT:
+        if answered < AT_LEAST:
             found.append(f"{key} {location}: {answered} answer(s) to {question!r}, told apart by who called")
     for (expires_at,) in conn.execute("SELECT expires_at FROM calls"):
         if not re.search(r"T00:00:00(\.0+)?(\+00:00|Z)?$", expires_at):
