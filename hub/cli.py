@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import importlib
-import logging
 import sys
 
 from .errors import HubError
@@ -86,12 +85,16 @@ def run(args: argparse.Namespace) -> int:
 def _serve(parts) -> int:
     from aiohttp import web
 
+    from videokiosk.logs import ACCESS_LOG_FORMAT
+    from videokiosk.logs import configure as configure_logging
+
     from .app import make_app, tls_context
 
     if not parts.config.auth.demo:
         parts.users.refuse_demo_account()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging()  # every logger, aiohttp's and aioice's too, without personal data
     server = parts.config.server
     web.run_app(make_app(parts), host=server.host, port=server.port, ssl_context=tls_context(parts.config),
+                access_log_format=ACCESS_LOG_FORMAT,  # without the client's address
                 print=lambda line: print(line.replace("http://", "https://") if server.tls_cert else line))
     return 0
