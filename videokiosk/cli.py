@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "selftest": ("appliance.selftest_cli", "check camera, audio, button, hub, clock and disk; print a table"),
     "enrol": ("provisioning.enrol", "enrol this booth with a hub using a one-time code"),
     "status": ("appliance.status_cli", "print this booth's health as a table"),
+    "privacy-report": ("videokiosk.register", "print the record of processing activities (GDPR Art. 30), German and English"),
 }
 
 
