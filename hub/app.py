@@ -27,7 +27,8 @@ from .chat import add_chat_relay
 from .auth import APP_ORIGINS, APP_SESSIONS, APP_USERS, AdvisorSessions, add_auth_routes
 from .config import HubConfig
 from .enrolment import EnrolmentCodes, add_enrolment_routes
-from .db import open_db, purge
+from .db import open_db
+from .purge import purge_all
 from .metrics import HubMetrics, add_metrics_route
 from .registry import BoothRegistry
 from .service import Hub
@@ -118,9 +119,9 @@ def make_app(parts: HubParts) -> web.Application:
     async def purge_forever(app: web.Application):
         async def loop() -> None:
             while True:
-                removed = purge(parts.db, parts.clock.now())
-                if removed:
-                    log.info("purge: deleted %d expired call rows", removed)
+                removed = purge_all(parts.db, parts.clock.now())  # first at start: catches up after downtime
+                if any(removed.values()):
+                    log.info("purge: deleted %s", removed)
                 await asyncio.sleep(config.store.purge_interval_s)
 
         task = asyncio.create_task(loop())

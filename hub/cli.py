@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "add-booth": ("hub.cli", "register a booth and print its device token"),
     "enrolment-code": ("hub.enrolment", "make a one-time enrolment code for a new booth"),
     "set-role": ("hub.stats", "give an advisor the role lead (sees the statistics), or --remove it"),
+    "purge": ("hub.purge", "delete personal data past its 14-day expiry, now (the systemd timer runs it hourly)"),
 }
 
 

@@ -41,7 +41,7 @@ from .appointments import AppointmentError
 from .appointments_web import APP_DESK, AppointmentDesk, admission_json, error_json
 from .auth import same_origin
 from .groupcall import GroupCalls
-from .guest_passes import GuestPass, GuestPasses, PassRefused, purge_guest_passes
+from .guest_passes import GuestPass, GuestPasses, PassRefused
 from .registry import Booth
 from .sockets import APP_HUB, serve_booth
 
@@ -98,7 +98,6 @@ async def _body(request: web.Request) -> dict:
 
 def add_guest_routes(app: web.Application) -> None:
     desk: AppointmentDesk = app[APP_DESK]
-    desk.purgers.extend([purge_guest_consents, purge_guest_passes])
     groups = GroupCalls(app[APP_HUB])  # extra participants of one appointment see each other
     app[APP_HUB].listeners.append(groups)
     passes = GuestPasses(desk.db, desk.book, desk.clock)  # in the database: they survive a restart

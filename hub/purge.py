@@ -1,0 +1,77 @@
+"""The hub's purge: every personal row past its expiry, in every table that has one, then the
+deleted bytes off the disk (videokiosk/datafiles.py). It runs when the hub starts (catching up
+after downtime), every ``store.purge_interval_s`` while it runs, and from ``videokiosk hub purge``,
+which the systemd timer ``videokiosk-hub-purge.timer`` starts hourly even while the hub is down.
+
+Example::
+
+    >>> from datetime import datetime, timezone
+    >>> from hub.db import open_db
+    >>> purge_all(open_db(":memory:"), datetime(2026, 3, 2, tzinfo=timezone.utc))["calls"]
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlite_utils
+
+from videokiosk.datafiles import erase_now
+
+from .appointments import purge_appointments
+from .db import purge as purge_calls
+from .guest import purge_guest_consents
+from .guest_passes import purge_guest_passes
+from .outbox import purge_outbox
+
+Purger = Callable[[sqlite_utils.Database, datetime], int]
+# Name -> what deletes it; the order keeps rows that point at others (passes, mails) first.
+PURGERS: dict[str, Purger] = {
+    "calls": purge_calls,
+    "guest_consents": purge_guest_consents,
+    "guest_passes": purge_guest_passes,
+    "mail_outbox": purge_outbox,
+    "appointments": purge_appointments,
+}
+
+
+def purge_all(db: sqlite_utils.Database, now: datetime) -> dict[str, int]:
+    """Delete every personal row whose expiry has come; how many went, per kind."""
+    present = set(db.table_names())  # a hub that never booked an appointment has no such tables
+    counts = {name: purge(db, now) if name in present else 0 for name, purge in PURGERS.items()}
+    erase_now(db.conn)
+    return counts
+
+
+# --- `videokiosk hub purge` -------------------------------------------------------------------
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Nothing beyond --config (added by hub/cli.py)."""
+
+
+def run(args: argparse.Namespace) -> int:
+    if not getattr(args, "config", None):
+        print("videokiosk hub purge: --config is required", file=sys.stderr)
+        return 2
+    from videokiosk.clock import SystemClock
+
+    from .config import load_hub_config
+    from .db import open_db
+    from .errors import HubError
+
+    try:
+        config = load_hub_config(args.config)
+        db = open_db(config.store.path)
+    except HubError as exc:
+        print(f"videokiosk hub purge: {exc}", file=sys.stderr)
+        return 2
+    try:
+        counts = purge_all(db, SystemClock().now())
+    finally:
+        db.conn.close()
+    print("purged: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+    return 0
