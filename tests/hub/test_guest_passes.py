@@ -201,3 +201,31 @@ def test_after_a_hub_restart_the_home_customer_is_waiting_again_and_an_expired_p
     expect(home.get_by_text("Dieser Termin ist bereits vorbei.", exact=False)).to_be_visible(timeout=T)
     expect(home.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_hidden()
     assert loop_thread.run(parts.state.waiting()) == []
+
+
+async def test_an_interpreters_withdrawal_never_touches_the_customers_consent(hub_config):
+    """Withdrawal is scoped to the participant whose pass sends it: even with the customer's
+    session id in the body, an interpreter deletes only their own consent record and calls."""
+    clock = FakeClock()
+    parts = HubParts.open(hub_config, clock=clock)
+    parts.users.add_user("anna", PASSWORD)
+    draft = AppointmentDraft(**DRAFT, participants=[{"role": "interpreter", "email": "dolmetsch@example.org"}])
+    _, invitations = AppointmentBook(parts.db, clock).create(draft, "anna")
+    customer, interpreter = sorted(invitations, key=lambda i: i.participant.role != "customer")
+    async with aiohttp.ClientSession() as http, serving(parts) as (url, _):
+        cookies = {}
+        for who, sid in ((customer, "s-cust0001"), (interpreter, "s-intp0001")):
+            r = await http.post(f"{url}/api/join", json={"token": who.token})
+            cookies[who.participant.role] = r.cookies["vk_guest"].value
+            r = await http.post(f"{url}/api/join/consent", json={"session_id": sid, "language": "de"},
+                                headers={"Cookie": f"vk_guest={cookies[who.participant.role]}"})
+            assert r.status == 200
+        # The interpreter cannot take over the customer's session id either.
+        r = await http.post(f"{url}/api/join/consent", json={"session_id": "s-cust0001", "language": "de"},
+                            headers={"Cookie": f"vk_guest={cookies['interpreter']}"})
+        assert r.status == 400
+        for sid in ("s-cust0001", "s-intp0001"):
+            r = await http.post(f"{url}/api/join/withdraw", json={"session_id": sid},
+                                headers={"Cookie": f"vk_guest={cookies['interpreter']}"})
+            assert r.status == 200
+        assert [row["session_id"] for row in parts.db["guest_consents"].rows] == ["s-cust0001"]
