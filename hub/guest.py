@@ -98,7 +98,7 @@ async def _body(request: web.Request) -> dict:
 
 def add_guest_routes(app: web.Application) -> None:
     desk: AppointmentDesk = app[APP_DESK]
-    groups = GroupCalls(app[APP_HUB])  # extra participants of one appointment see each other
+    groups = GroupCalls(app[APP_HUB], desk.book)  # extra participants of one appointment see each other
     app[APP_HUB].listeners.append(groups)
     passes = GuestPasses(desk.db, desk.book, desk.clock)  # in the database: they survive a restart
     db: sqlite_utils.Database = desk.db

@@ -79,7 +79,7 @@ REGISTER: tuple[Table, ...] = (
            "created_by": "staff", "updated_at": "key", "expires_at": "key"}),
     Table("hub", "appointment_participants", "appointment", "appointment_14",
           {"participant_id": "key", "appointment_id": "key", "role": "booking", "email": "booking",
-           "token_hash": "key", "code_hash": "key", "expires_at": "key"}),
+           "token_hash": "key", "code_hash": "key", "agreed_by": "staff", "agreed_at": "agreement", "expires_at": "key"}),
     Table("hub", "mail_outbox", "invitation", "appointment_14",
           {"mail_id": "key", "appointment_id": "key", "role": "booking", "kind": "key", "recipient": "booking",
            "message": "booking", "status": "key", "attempts": "key", "next_attempt_at": "key", "last_error": "key",
