@@ -34,6 +34,7 @@ from aiohttp import web
 from rtc import protocol as p
 from videokiosk import __version__
 from videokiosk.clock import Clock, SystemClock
+from videokiosk.logs import configure as configure_logging
 
 from .config import BoothConfig, load_for_command
 from .consent import ConsentCatalog
@@ -378,8 +379,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose)  # every logger, aiortc's and aioice's too, without personal data
     config = load_for_command(args.config, "videokiosk booth")
     if config is None:
         return 2

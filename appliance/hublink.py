@@ -75,6 +75,10 @@ class HubConnection:
         self._task: asyncio.Task | None = None
         self._call_timer: asyncio.Task | None = None
         self._ticket: p.Waiting | None = None  # re-sent after a reconnect: the hub forgets on disconnect
+        # The session the hub knows (kept past the admit: a withdrawal in the call or the survey
+        # must still reach the hub), and withdrawals not yet delivered (sent again on reconnect).
+        self._session_id: str | None = None
+        self._withdrawals: list[str] = []
         self.call_id: str | None = None
         self.ice_servers: list[p.IceServer] = []
         self.reconnect_timeout_s = 60.0
@@ -129,6 +133,7 @@ class HubConnection:
     async def enter_waiting(self, ticket: dict[str, Any]) -> None:
         fields = {k: ticket.get(k) for k in ("session_id", "language", "kind", "name", "customer_number", "appointment_at")}
         self._ticket = p.Waiting(**{k: v for k, v in fields.items() if v is not None})
+        self._session_id = self._ticket.session_id
         await self.send(self._ticket)
 
     async def update_waiting(self, details: dict[str, Any]) -> None:
@@ -140,8 +145,20 @@ class HubConnection:
 
     async def leave_waiting(self, reason: str) -> None:
         ticket, self._ticket = self._ticket, None
-        if ticket is not None:
+        if reason == "withdraw":
+            session_id, self._session_id = self._session_id, None
+            if session_id is not None:
+                self._withdrawals.append(session_id)
+                await self._send_withdrawals()
+        elif ticket is not None:
             await self.send(p.LeaveWaiting(session_id=ticket.session_id, reason=reason))
+
+    async def _send_withdrawals(self) -> None:
+        """Each withdrawal reaches the hub, even if the link was down when it was made."""
+        while self._withdrawals:
+            if not await self.send(p.LeaveWaiting(session_id=self._withdrawals[0], reason="withdraw")):
+                return
+            self._withdrawals.pop(0)
 
     async def end_call(self) -> None:
         call_id, self.call_id = self.call_id, None
@@ -231,6 +248,7 @@ class HubConnection:
                 self.connected.set()
                 self._changed(True)
                 log.info("hub link: connected as %s", msg.booth_id)
+                await self._send_withdrawals()
                 if self._ticket is not None:
                     await self.send(self._ticket)
                 if self.call_id is not None:

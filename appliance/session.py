@@ -120,7 +120,8 @@ class Session:
                 self._entered = self.clock.monotonic()
                 self._last_touch = self._entered
                 self._still_there_until = None
-                log.info("session %s: %s --%s--> %s", sid, before, event, target)
+                if before is not S.SURVEY:  # no line marks the survey's moment or whether it was answered
+                    log.info("session %s: %s --%s--> %s", sid, before, event, target)
             if target is S.DEVICE_CHECK and before is not S.DEVICE_CHECK:
                 self._device_check.start()
             self._publish()
@@ -329,11 +330,10 @@ class Session:
         if self.store is not None and sid:
             self.store.withdraw(sid)  # at once, before anything else happens
         self._bump(withdrawn=1)
-        after_admit = self.state in (S.CALL, S.SURVEY)
+        # First, before the call is torn down: the hub ends the call and deletes what it holds
+        # about this session (in the waiting room, the call or after it) within the second.
+        self._outbox.put(lambda: self.hub.leave_waiting("withdraw"))
         await self._do_wipe(target, reason="withdraw")
-        if after_admit:
-            # The hub holds this session's rows too: tell it, even though nobody is waiting now.
-            self._outbox.put(lambda: self.hub.leave_waiting("withdraw"))
 
     async def _do_wipe(self, target: State, reason: str = "cancel", **_: Any) -> None:
         """Leave the hub / call cleanly, then forget everything about this customer."""

@@ -10,8 +10,9 @@ by :meth:`BoothStore.withdraw`):
 
 Anonymous tables (never purged, nothing points back to a person):
 
-- ``survey``: per day, per question and answer, a count. No session id, no time finer than the
-  day, not even a row per response, so answers cannot be joined to a call or to each other;
+- ``survey``: per week, per question and answer, a count, written only in batches of at least five
+  surveys (videokiosk/surveypool.py). No session id, no time finer than the week, not even a row
+  per response, so answers cannot be joined to a call or to each other;
 - ``daily_stats``: per day, counts and summed wait / call seconds.
 
 Example::
@@ -25,16 +26,17 @@ Example::
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from videokiosk.clock import Clock, SystemClock
-from videokiosk.retention import MAX_RETENTION_DAYS
+from videokiosk.datafiles import erase_now, open_private
+from videokiosk.retention import MAX_RETENTION_DAYS, expiry
+from videokiosk.surveypool import SurveyPool, rename_day_to_week, tally
 
 from .errors import StoreError
 
@@ -70,11 +72,11 @@ CREATE TABLE IF NOT EXISTS technical (
     expires_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS survey (
-    day TEXT NOT NULL,
+    week TEXT NOT NULL,
     question TEXT NOT NULL,
     answer TEXT NOT NULL,
     responses INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, question, answer)
+    PRIMARY KEY (week, question, answer)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS daily_stats (
     day TEXT NOT NULL PRIMARY KEY,
@@ -110,22 +112,19 @@ def stamp(moment: datetime) -> str:
 class BoothStore:
     """The SQLite file under ``[store] path``. ``retention_days`` is at most 14 (config enforces)."""
 
-    def __init__(self, path: Path | str, *, clock: Clock | None = None, retention_days: int = MAX_RETENTION_DAYS) -> None:
+    def __init__(self, path: Path | str, *, clock: Clock | None = None, retention_days: int = MAX_RETENTION_DAYS,
+                 survey_pool: SurveyPool | None = None) -> None:
         self.clock = clock or SystemClock()
-        self.retention = timedelta(days=retention_days)
+        self._survey_pool = survey_pool or SurveyPool()
+        self.retention_days = retention_days
         self.path = str(path)
         try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # Private modes, WAL, secure delete: see videokiosk/datafiles.py.
             # Default isolation: sqlite3 opens a transaction before the first write and
             # ``with conn:`` commits it, so each ``with`` block below is one transaction.
-            conn = sqlite3.connect(self.path, check_same_thread=False)
-            if self.path != ":memory:":
-                os.chmod(self.path, 0o600)  # personal data: readable by the daemon's user only
+            conn = open_private(self.path)
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL")
-            # Deleted personal data must not linger in free pages of the file.
-            conn.execute("PRAGMA secure_delete = ON")
+            rename_day_to_week(conn, "survey")
             conn.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the booth store at {self.path}: {exc}") from None
@@ -175,6 +174,7 @@ class BoothStore:
             with self.db.conn:
                 for table in reversed(PERSONAL_TABLES):
                     removed += self.db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id]).rowcount
+            erase_now(self.db.conn)  # after the commit: gone from the disk too, not only from the tables
             return removed
         return self._write(delete)
 
@@ -187,23 +187,24 @@ class BoothStore:
             with self.db.conn:
                 for table in reversed(PERSONAL_TABLES):
                     counts[table] = self.db.execute(f"DELETE FROM {table} WHERE expires_at <= ?", [cutoff]).rowcount
+            erase_now(self.db.conn)  # after the commit
             return dict(sorted(counts.items()))
         return self._write(delete)
 
     # -- anonymous rows ---------------------------------------------------------------------
 
     def record_survey(self, day: date, **answers: Any) -> None:
-        """Count each given answer under its day. Unanswered questions are not counted."""
+        """Count each given answer under its week, once the pool releases a batch (never alone).
+        Unanswered questions are not counted."""
+        week, batch = self._survey_pool.add(day, "", answers)
+
         def write() -> None:
             with self.db.conn:
-                for question, answer in answers.items():
-                    if answer is None:
-                        continue
-                    text = ("yes" if answer else "no") if isinstance(answer, bool) else str(answer)
+                for (question, text), n in tally(batch).items():
                     self.db.execute(
-                        "INSERT INTO survey (day, question, answer, responses) VALUES (?, ?, ?, 1) "
-                        "ON CONFLICT (day, question, answer) DO UPDATE SET responses = responses + 1",
-                        [day.isoformat(), question, text],
+                        "INSERT INTO survey (week, question, answer, responses) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (week, question, answer) DO UPDATE SET responses = responses + excluded.responses",
+                        [week.isoformat(), question, text, n],
                     )
         self._write(write)
 
@@ -233,7 +234,7 @@ class BoothStore:
         self.db.conn.close()
 
     def _expiry(self, now: datetime) -> str:
-        return stamp(now + self.retention)
+        return stamp(expiry(now, self.retention_days))  # rounded to the day: see videokiosk/retention.py
 
     def _write(self, operation):
         try:

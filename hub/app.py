@@ -23,16 +23,17 @@ from rtc.speedtest import add_speedtest_routes
 from videokiosk.clock import Clock, SystemClock
 
 from .appointments_web import AppointmentDesk, add_appointment_routes, check_code_at_booth
-from .guest import add_guest_routes, purge_guest_consents
+from .guest import add_guest_routes
 from .groupcall import GroupCalls
-from .guest_passes import GuestPasses, purge_guest_passes
+from .guest_passes import GuestPasses
 from .chat import ChatRelay
 from .auth import APP_ORIGINS, APP_SESSIONS, APP_USERS, AdvisorSessions, add_auth_routes
 from .config import HubConfig
 from .enrolment import EnrolmentCodes, add_enrolment_routes
 from .fleet import FleetBoard, FleetCollector
 from .fleet_web import FleetDesk, add_fleet_routes
-from .db import open_db, purge
+from .db import open_db
+from .purge import purge_all
 from .metrics import HubMetrics, add_metrics_route
 from .registry import BoothRegistry
 from .service import Hub
@@ -111,10 +112,9 @@ def make_app(parts: HubParts) -> web.Application:
     board = FleetBoard(parts.db)  # issue 17: the booths' latest health and the technicians' audit trail
     stats, metrics = HubStats(parts.db), HubMetrics(fleet=FleetCollector(board))  # anonymous statistics; technicians' metrics
     hub = Hub(config, parts.state, parts.db, parts.clock, listeners=[StatsRecorder(stats, parts.clock), metrics])
-    desk = AppointmentDesk.open(parts.db, config, parts.clock,  # appointments, invitations, their purge
-                                more_purgers=(purge_guest_consents, purge_guest_passes))
+    desk = AppointmentDesk.open(parts.db, config, parts.clock)  # appointments and invitations
     chat = ChatRelay(hub)  # chat and screen-share signals while a call's data channel is not open
-    groups = GroupCalls(hub)  # extra participants of one appointment see each other
+    groups = GroupCalls(hub, desk.book)  # extra participants of one appointment (agreed beforehand) see each other
     passes = GuestPasses(parts.db, desk.book, parts.clock)  # home participants' passes: in the database
     fleet = FleetDesk(board, hub, parts.registry, parts.clock)  # booths' health in, technicians' actions out
     # Every message the hub does not handle itself, and who handles it: the one routing table.
@@ -150,9 +150,9 @@ def make_app(parts: HubParts) -> web.Application:
     async def purge_forever(app: web.Application):
         async def loop() -> None:
             while True:
-                removed = purge(parts.db, parts.clock.now())
-                if removed:
-                    log.info("purge: deleted %d expired call rows", removed)
+                removed = purge_all(parts.db, parts.clock.now())  # first at start: catches up after downtime
+                if any(removed.values()):
+                    log.info("purge: deleted %s", removed)
                 await asyncio.sleep(config.store.purge_interval_s)
 
         task = asyncio.create_task(loop())

@@ -67,10 +67,11 @@ SCHEMA: dict[str, tuple[dict[str, type], str]] = {
          "created_by": str, "updated_at": str, "expires_at": str},
         "appointment_id",
     ),
-    # One row per person invited. Extra participants: role and e-mail only, never a name.
+    # One row per person invited. Extra participants: role and e-mail only, never a name, and the
+    # customer's prior agreement to them: recorded by which advisor, when (a peer link needs it).
     "appointment_participants": (
         {"participant_id": str, "appointment_id": str, "role": str, "email": str,
-         "token_hash": str, "code_hash": str, "expires_at": str},
+         "token_hash": str, "code_hash": str, "agreed_by": str, "agreed_at": str, "expires_at": str},
         "participant_id",
     ),
 }
@@ -127,6 +128,7 @@ class Participant:
     appointment_id: str
     role: str  # customer | interpreter | legal_representative | other
     email: str
+    agreed_at: str | None = None  # a further participant: when the customer's agreement was recorded
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,7 @@ class AppointmentBook:
         self._retention = timedelta(days=retention_days)
         self._guesses = FailureLimit(MAX_GUESSES, GUESS_WINDOW_S, clock)
         for name, (columns, pk) in SCHEMA.items():
-            db[name].create(columns, pk=pk, if_not_exists=True)
+            db[name].create(columns, pk=pk, if_not_exists=True, transform=True)  # older files get new columns
         db["appointments"].create_index(["expires_at"], if_not_exists=True)
         db["appointment_participants"].create_index(["token_hash"], if_not_exists=True)
         db["appointment_participants"].create_index(["code_hash"], if_not_exists=True)
@@ -223,7 +225,7 @@ class AppointmentBook:
                 "appointment_id": appointment_id, "status": "booked", "sequence": 0, "created_by": created_by,
                 **self._fields(draft),
             })
-            invitations = self._invite(appointment_id, draft)
+            invitations = self._invite(appointment_id, draft, created_by)
         log.info("appointment %s: booked with %d extra participant(s)", appointment_id, len(draft.participants))
         return self.get(appointment_id), invitations
 
@@ -235,7 +237,7 @@ class AppointmentBook:
         with self._db.conn:
             self._db["appointments"].update(appointment_id, {"sequence": old.sequence + 1, **self._fields(draft)})
             self._db.execute("DELETE FROM appointment_participants WHERE appointment_id = ?", [appointment_id])
-            invitations = self._invite(appointment_id, draft)
+            invitations = self._invite(appointment_id, draft, self._db["appointments"].get(appointment_id)["created_by"])
         log.info("appointment %s: changed", appointment_id)
         return self.get(appointment_id), invitations
 
@@ -313,8 +315,11 @@ class AppointmentBook:
         # Personal rows live until the appointment is over, then the retention period, no longer.
         return max(closes_at, self._clock.now()) + self._retention
 
-    def _invite(self, appointment_id: str, draft: AppointmentDraft) -> list[Invitation]:
+    def _invite(self, appointment_id: str, draft: AppointmentDraft, advisor: str) -> list[Invitation]:
+        """Fresh secrets for everybody; a further participant's row records the customer's prior
+        agreement to them: booked by ``advisor`` with the customer, now."""
         expires_at = self._db["appointments"].get(appointment_id)["expires_at"]
+        now = self._clock.now().isoformat(timespec="seconds")
         people = [("customer", draft.customer_email)] + [(p.role, p.email) for p in draft.participants]
         invitations = []
         for role, email in people:
@@ -323,6 +328,7 @@ class AppointmentBook:
             self._db["appointment_participants"].insert({
                 "participant_id": participant.participant_id, "appointment_id": appointment_id, "role": role,
                 "email": email, "token_hash": _hash(token), "code_hash": _hash(code), "expires_at": expires_at,
+                **({} if role == "customer" else {"agreed_by": advisor, "agreed_at": now}),
             })
             invitations.append(Invitation(participant, token, code))
         return invitations
@@ -333,7 +339,8 @@ class AppointmentBook:
         return Appointment(
             row["appointment_id"], datetime.fromisoformat(row["starts_at"]), row["duration_min"], row["language"],
             row["customer_number"], row["name"], row["status"], row["sequence"],
-            tuple(Participant(p["participant_id"], p["appointment_id"], p["role"], p["email"]) for p in people),
+            tuple(Participant(p["participant_id"], p["appointment_id"], p["role"], p["email"], p.get("agreed_at"))
+                  for p in people),
         )
 
 

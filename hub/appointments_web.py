@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sqlite_utils
 from aiohttp import web
@@ -35,11 +35,11 @@ from pydantic import ValidationError
 from rtc import protocol as p
 from videokiosk.clock import Clock
 
-from .appointments import Admission, Appointment, AppointmentBook, AppointmentDraft, AppointmentError, Invitation, purge_appointments
+from .appointments import Admission, Appointment, AppointmentBook, AppointmentDraft, AppointmentError, Invitation
 from .auth import current_session, require_csrf
 from .config import HubConfig
 from .mail import Kind, compose
-from .outbox import MailOutbox, purge_outbox
+from .outbox import MailOutbox
 from .registry import Booth
 from .service import Hub, booth_channel
 
@@ -56,15 +56,11 @@ class AppointmentDesk:
     outbox: MailOutbox
     config: HubConfig
     clock: Clock
-    # Each deletes its expired personal rows (hub/app.py adds those of the participants at home).
-    purgers: list = field(default_factory=lambda: [purge_appointments, purge_outbox])
 
     @classmethod
-    def open(cls, db: sqlite_utils.Database, config: HubConfig, clock: Clock, transport=None,
-             more_purgers: tuple = ()) -> "AppointmentDesk":
+    def open(cls, db: sqlite_utils.Database, config: HubConfig, clock: Clock, transport=None) -> "AppointmentDesk":
         book = AppointmentBook(db, clock, config.store.retention_days)
-        return cls(db, book, MailOutbox(db, config.mail, clock, transport), config, clock,
-                   [purge_appointments, purge_outbox, *more_purgers])
+        return cls(db, book, MailOutbox(db, config.mail, clock, transport), config, clock)
 
     def link(self, token: str) -> str:
         return f"{self.config.mail.public_url.rstrip('/')}/join#{token}"
@@ -214,15 +210,8 @@ def add_appointment_routes(app: web.Application, desk: AppointmentDesk) -> None:
     app.router.add_post("/api/mails/{mail_id}/retry", retry)
 
     async def background(app: web.Application):
-        async def purge_forever() -> None:
-            while True:
-                now = desk.clock.now()
-                gone = sum(purge(desk.db, now) for purge in desk.purgers)
-                if gone:
-                    log.info("purge: deleted %d expired appointment and mail rows", gone)
-                await asyncio.sleep(desk.config.store.purge_interval_s)
-
-        tasks = [asyncio.create_task(desk.outbox.run()), asyncio.create_task(purge_forever())]
+        # Expired appointments and mails go with the hub's one purge (hub/purge.py).
+        tasks = [asyncio.create_task(desk.outbox.run())]
         yield
         for task in tasks:
             task.cancel()

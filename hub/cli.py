@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import sys
 
 from .errors import HubError
@@ -28,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "add-booth": "register a booth and print its device token",
     "enrolment-code": "make a one-time enrolment code for a new booth",
     "set-role": "give an advisor the role lead (statistics) or technician (fleet), or --remove it",
+    "purge": "delete personal data past its 14-day expiry, now (the systemd timer runs it hourly)",
 }
 
 
@@ -60,8 +60,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     command = getattr(args, "hub_command", None) or "serve"
-    # The two newer commands name themselves in their messages; the first four say "hub".
-    prefix = f"videokiosk hub {command}" if command in ("enrolment-code", "set-role") else "videokiosk hub"
+    # The newer commands name themselves in their messages; the first four say "hub".
+    prefix = f"videokiosk hub {command}" if command in ("enrolment-code", "set-role", "purge") else "videokiosk hub"
     if not getattr(args, "config", None):
         print(f"{prefix}: --config is required", file=sys.stderr)
         return 2
@@ -85,6 +85,11 @@ def run(args: argparse.Namespace) -> int:
             return _enrolment_code(parts, args.booth)
         elif command == "set-role":
             return _set_role(parts, args.username, args.role, args.remove)
+        elif command == "purge":
+            from .purge import purge_all
+
+            counts = purge_all(parts.db, parts.clock.now())
+            print("purged: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
         return 0
     except (HubError, ValueError) as exc:
         print(f"{prefix}: {exc}", file=sys.stderr)
@@ -116,12 +121,16 @@ def _set_role(parts, username: str, role: str, remove: bool) -> int:
 def _serve(parts) -> int:
     from aiohttp import web
 
+    from videokiosk.logs import ACCESS_LOG_FORMAT
+    from videokiosk.logs import configure as configure_logging
+
     from .app import make_app, tls_context
 
     if not parts.config.auth.demo:
         parts.users.refuse_demo_account()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging()  # every logger, aiohttp's and aioice's too, without personal data
     server = parts.config.server
     web.run_app(make_app(parts), host=server.host, port=server.port, ssl_context=tls_context(parts.config),
+                access_log_format=ACCESS_LOG_FORMAT,  # without the client's address
                 print=lambda line: print(line.replace("http://", "https://") if server.tls_cert else line))
     return 0

@@ -11,16 +11,18 @@ Example::
 
     >>> db = open_db(":memory:")
     >>> sorted(db.table_names())
-    ['booths', 'calls', 'users']
+    ['booths', 'call_sessions', 'calls', 'users']
 """
 
 from __future__ import annotations
 
-import sqlite3
+import hashlib
 from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
+
+from videokiosk.datafiles import erase_now, open_private
 
 SCHEMA: dict[str, tuple[dict[str, type], str]] = {
     "users": ({"username": str, "password_hash": str, "created_at": str}, "username"),
@@ -45,24 +47,26 @@ SCHEMA: dict[str, tuple[dict[str, type], str]] = {
         },
         "call_id",
     ),
+    # Which session a call row belongs to, so a withdrawal after the call deletes it: a hash of
+    # booth and session id (the booth names its session, the hash keeps other booths out).
+    "call_sessions": ({"call_id": str, "session_hash": str, "expires_at": str}, "call_id"),
 }
 CALL_FIELDS = frozenset(SCHEMA["calls"][0]) - {"call_id", "expires_at"}
 
 
 def open_db(path: Path | str) -> sqlite_utils.Database:
     """Open (creating if needed) the hub's database with its schema."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
     # Built on one thread (CLI, demo, tests), used on the event loop's: never two at once.
-    db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))
+    # Private modes, WAL and secure delete: videokiosk/datafiles.py.
+    db = sqlite_utils.Database(open_private(path))
     if str(path) != ":memory:":
-        db.enable_wal()
         # WAL + NORMAL: a commit costs no fsync (durable at checkpoint); a power cut may lose the
         # last call row, never corrupt the file. Keeps the admit path free of disk waits.
         db.execute("PRAGMA synchronous=NORMAL")
     for name, (columns, pk) in SCHEMA.items():
         db[name].create(columns, pk=pk, if_not_exists=True)
-    db["calls"].create_index(["expires_at"], if_not_exists=True)
+    for name in ("calls", "call_sessions"):
+        db[name].create_index(["expires_at"], if_not_exists=True)
     return db
 
 
@@ -72,8 +76,31 @@ def record_call_fields(db: sqlite_utils.Database, call_id: str, fields: dict, ex
     db["calls"].upsert({"call_id": call_id, "expires_at": expires_at.isoformat(), **row}, pk="call_id")
 
 
+def session_hash(booth_id: str, session_id: str) -> str:
+    return hashlib.sha256(f"{booth_id}/{session_id}".encode("utf-8")).hexdigest()
+
+
+def link_call(db: sqlite_utils.Database, call_id: str, booth_id: str, session_id: str, expires_at: datetime) -> None:
+    """Remember whose call ``call_id`` is, for a withdrawal after the call (as long as its row)."""
+    db["call_sessions"].upsert({"call_id": call_id, "session_hash": session_hash(booth_id, session_id),
+                                "expires_at": expires_at.isoformat()}, pk="call_id")
+
+
+def forget_session(db: sqlite_utils.Database, booth_id: str, session_id: str) -> int:
+    """Consent withdrawn: the call rows of that booth's session go at once, from the disk too."""
+    with db.conn:
+        where = "call_id IN (SELECT call_id FROM call_sessions WHERE session_hash = ?)"
+        key = [session_hash(booth_id, session_id)]
+        gone = db.execute(f"DELETE FROM calls WHERE {where}", key).rowcount
+        db.execute(f"DELETE FROM call_sessions WHERE {where}", key)
+    erase_now(db.conn)
+    return gone
+
+
 def purge(db: sqlite_utils.Database, now: datetime) -> int:
     """Delete every call row past its expiry, in one transaction; returns how many went."""
     with db.conn:
         cursor = db.execute("DELETE FROM calls WHERE expires_at <= ?", [now.isoformat()])
+        db.execute("DELETE FROM call_sessions WHERE expires_at <= ?", [now.isoformat()])
+    erase_now(db.conn)
     return cursor.rowcount

@@ -3,8 +3,8 @@ representative ...) see and hear each other, a full mesh of up to four parties.
 
 Each participant is admitted by the advisor like anybody else (their own call with the advisor).
 When the advisor admits a second participant of the same appointment, this module also links the
-participants to each other: a *peer link* with its own call id between the two participants'
-channels. The newcomer gets ``admitted`` for it (with the other's ``role``) and offers; the earlier
+participants to each other (only those whose prior agreement the booking recorded): a *peer
+link* with its own call id between the two participants' channels. The newcomer gets ``admitted`` for it (with the other's ``role``) and offers; the earlier
 one answers. :meth:`GroupCalls.relay` passes the peer link's offer (stamped with the sender's
 ``role``), answer and candidates between the two and ends it when either hangs up or either one's
 call with the advisor ends.
@@ -32,6 +32,7 @@ from typing import get_args
 
 from rtc import protocol as p
 
+from .appointments import AppointmentBook, AppointmentError
 from .service import Hub, booth_channel
 from .state import CallRoute
 
@@ -53,8 +54,9 @@ class GroupCalls:
     """A listener on the hub (``call_started`` / ``call_ended`` / ``appointment_checked``) that
     meshes the participants of one appointment."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, book: AppointmentBook) -> None:
         self._hub = hub
+        self._book = book  # whose joining the customer agreed to beforehand
         self._appointment_of: dict[str, str] = {}  # guest booth id -> appointment id (while connected)
         # booth id -> (appointment id, role) of the code last accepted there; for that booth's next
         # appointment call only (a walk-in after it, or the end of that call, forgets it).
@@ -114,6 +116,11 @@ class GroupCalls:
                   if o.route.advisor_channel == route.advisor_channel and o.appointment_id == party.appointment_id
                   and o.route.booth_id != route.booth_id]
         self._calls[call_id] = party
+        agreed = self._agreed_roles(party.appointment_id)
+        if party.role not in agreed:
+            log.warning("call %s: no recorded agreement to this participant, not linked", call_id)
+            return
+        others = [o for o in others if o.role in agreed]
         for other in others[:MAX_PARTIES - 2]:
             peer_id = "c-" + secrets.token_urlsafe(12)
             self._peers[peer_id] = (other.route.booth_id, route.booth_id)
@@ -121,6 +128,14 @@ class GroupCalls:
             await self._hub.state.publish(booth_channel(route.booth_id), p.encode(p.Admitted(
                 session_id=route.session_id, call_id=peer_id, ice_servers=self._hub.ice_servers(route.booth_id),
                 role=other.role)))
+
+    def _agreed_roles(self, appointment_id: str) -> set[str]:
+        """The customer, and every further participant whose prior agreement is recorded."""
+        try:
+            people = self._book.get(appointment_id).participants
+        except AppointmentError:
+            return set()
+        return {p.role for p in people if p.role == "customer" or p.agreed_at}
 
     async def _unlink(self, call_id: str) -> None:
         """A participant's call with the advisor ended: so do their links to the others."""

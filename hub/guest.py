@@ -28,13 +28,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlite_utils
 from aiohttp import web
 
 from kiosk_ui import I18N_DIR, STATIC_DIR
 from rtc import protocol as p
+from videokiosk.retention import expiry
 
 from .appointments import AppointmentError
 from .appointments_web import APP_DESK, AppointmentDesk, admission_json, error_json
@@ -47,9 +48,10 @@ from .sockets import APP_HUB, serve_booth
 COOKIE = "vk_guest"
 HOME = "home"
 SCHEMA = {
-    # The consent record of a customer joining from home (on a booth, the booth stores it).
-    "guest_consents": ({"session_id": str, "language": str, "text_hash": str, "consented_at": str,
-                        "expires_at": str}, "session_id"),
+    # The consent record of a participant joining from home (on a booth, the booth stores it),
+    # with whose link it was given: a withdrawal deletes that participant's record only.
+    "guest_consents": ({"session_id": str, "participant_id": str, "language": str, "text_hash": str,
+                        "consented_at": str, "expires_at": str}, "session_id"),
 }
 _BROWSERS = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Version/", "Safari")]
 
@@ -98,7 +100,7 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
     desk: AppointmentDesk = app[APP_DESK]
     db: sqlite_utils.Database = desk.db
     for name, (columns, pk) in SCHEMA.items():
-        db[name].create(columns, pk=pk, if_not_exists=True)
+        db[name].create(columns, pk=pk, if_not_exists=True, transform=True)
     page = (STATIC_DIR / "index.html").read_text("utf-8").replace(
         '<script type="module" src="/static/app.js">',
         '<script type="module" src="/static/browser.js"></script>\n<script type="module" src="/static/app.js">', 1)
@@ -132,20 +134,30 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
         if not re.fullmatch(r"[A-Za-z0-9_-]{4,64}", session_id) or not (I18N_DIR / f"{language}.json").is_file() \
                 or not re.fullmatch(r"[a-z]{2}", str(language)):
             return web.json_response({"error": "session_id and language needed", "reason": "invalid"}, status=400)
-        now = desk.clock.now()
-        db["guest_consents"].upsert({
-            "session_id": session_id, "language": language, "text_hash": consent_hash(language),
-            "consented_at": now.isoformat(),
-            "expires_at": (now + timedelta(days=desk.config.store.retention_days)).isoformat()}, pk="session_id")
+        now, participant_id = desk.clock.now(), found.admission.participant.participant_id
+        with db.conn:  # a session id another participant's consent already holds is not taken over
+            db.execute(
+                "INSERT INTO guest_consents (session_id, participant_id, language, text_hash, consented_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET language = excluded.language, "
+                "text_hash = excluded.text_hash, consented_at = excluded.consented_at, expires_at = excluded.expires_at "
+                "WHERE guest_consents.participant_id = excluded.participant_id",
+                [session_id, participant_id, language, consent_hash(language), now.isoformat(),
+                 expiry(now, desk.config.store.retention_days).isoformat()])
+        if db.execute("SELECT participant_id FROM guest_consents WHERE session_id = ?", [session_id]).fetchone()[0] \
+                != participant_id:
+            return web.json_response({"error": "session_id in use", "reason": "invalid"}, status=400)
         return web.json_response({"ok": True, "role": found.admission.participant.role})
 
     async def withdraw(request: web.Request) -> web.Response:
-        """Consent withdrawn: this session's consent record and its calls' rows go at once."""
+        """Consent withdrawn: this participant's consent record, waiting entry, call and call rows
+        go at once, and nobody else's (an interpreter's withdrawal leaves the customer's alone)."""
         found = guest(request)
         session_id = str((await _body(request)).get("session_id", ""))[:64]
         with db.conn:
-            db.execute("DELETE FROM guest_consents WHERE session_id = ?", [session_id])
+            db.execute("DELETE FROM guest_consents WHERE session_id = ? AND participant_id = ?",
+                       [session_id, found.admission.participant.participant_id])
         passes.withdraw(found)
+        await request.app[APP_HUB].withdraw(_booth_for(found), session_id)  # erases the deleted bytes too
         return web.json_response({"ok": True})
 
     async def pass_state(request: web.Request) -> web.Response:

@@ -22,16 +22,17 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
 from rtc import protocol as p
 from videokiosk.clock import Clock
+from videokiosk.retention import expiry
 
 from .config import HubConfig
-from .db import record_call_fields
+from .db import forget_session, link_call, record_call_fields
 from .places import QueuePlaces
 from .registry import Booth
 from .state import CallRoute, SharedState, booth_channel  # booth_channel: others import it from here
@@ -184,6 +185,8 @@ class Hub:
                 if entry is None:
                     return p.Error(code="unknown_session", message="no such waiting customer", ref=msg.type)
                 await self._send(ADVISORS, p.WaitingUpdated(entry=entry))
+            case p.LeaveWaiting(session_id=sid, reason="withdraw"):
+                await self.withdraw(booth, sid)
             case p.LeaveWaiting(session_id=sid, reason=reason):
                 entry = await self.state.remove_waiting(sid)
                 self.places.forget(sid)
@@ -292,15 +295,31 @@ class Hub:
         await self._send(channel, p.AdmitResult(session_id=session_id, ok=True, call_id=call_id, ice_servers=self.ice_servers(username)))
         await asyncio.sleep(0)
         await self._send(ADVISORS, p.WaitingRemoved(session_id=session_id, reason="admitted"))
-        log.info("call %s: admitted session %s", call_id, session_id)
+        # Never with the session id: a log line pairing the two would tie the booth's log of the
+        # session (and its survey) to the call's row.
+        log.info("call %s: admitted", call_id)
         self.emit("call_started", call_id=call_id, location=entry.location, kind=entry.kind, waited_s=waited_s)
         link = self._booths.get(entry.booth_id)
+        link_call(self._db, call_id, entry.booth_id, session_id, self._expiry())
         record_call_fields(self._db, call_id, {"name": entry.name, "customer_number": entry.customer_number,
                                                "ip_address": link.ip if link else None}, self._expiry())
         if link is not None:
             link.activity = "in_call"
             await self._publish_presence(link)
         await self.places.changed()
+
+    async def withdraw(self, booth: Booth, session_id: str) -> None:
+        """Consent withdrawn (in the waiting room, in the call or after it): the session leaves the
+        queue, its call ends, and every row the hub holds about it goes at once, from the disk too.
+        Only ``booth``'s own session: another booth (or participant) is never touched."""
+        waiting = await self.state.get_waiting(session_id)
+        if waiting is not None and waiting.booth_id == booth.booth_id:
+            await self._remove_waiting(session_id, "withdraw")
+        for route in await self.state.routes():
+            if route.session_id == session_id and route.booth_id == booth.booth_id:
+                await self.end_call(route.call_id, "ended")
+        forget_session(self._db, booth.booth_id, session_id)
+        log.info("booth %s: a consent was withdrawn, its rows deleted", booth.booth_id)
 
     # --- calls ----------------------------------------------------------------------------------
 
@@ -357,8 +376,8 @@ class Hub:
         log.warning("booth %s sent %s for another booth's session", booth.booth_id, msg.type)
         return p.Error(code="unknown_session", message="no such waiting customer", ref=msg.type)
 
-    def _expiry(self):
-        return self._clock.now() + timedelta(days=self.config.store.retention_days)
+    def _expiry(self) -> datetime:
+        return expiry(self._clock.now(), self.config.store.retention_days)
 
     async def _remove_waiting(self, session_id: str, reason: str) -> p.WaitingEntry | None:
         entry = await self.state.remove_waiting(session_id)

@@ -8,8 +8,10 @@ survive the 14-day purge of the personal ``calls`` rows and are never derived fr
 - ``stats_wait``: per day and location, how many waits fell into each bucket of
   :data:`WAIT_BUCKETS_S` (median and 90th percentile are estimated from it, so no single wait
   time is kept);
-- ``stats_survey``: per day, location, question and answer, a count. No session id, no call id,
-  no time finer than the day, and no row per response: answers cannot be joined to a call.
+- ``stats_survey``: per week, location, question and answer, a count, written only in batches of
+  at least five surveys (videokiosk/surveypool.py). No session id, no call id, no time finer than
+  the week, and no row per response: answers cannot be joined to a call. The statistics show a
+  week's survey counts on its Monday.
 
 Who may see them: hub/roles.py; the page and its API: hub/stats_web.py; the counting as calls
 happen: hub/stats_recorder.py.
@@ -34,6 +36,7 @@ from datetime import date
 from typing import Any
 
 import sqlite_utils
+from videokiosk.surveypool import SurveyPool, rename_day_to_week, tally, week_of
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +61,9 @@ CREATE TABLE IF NOT EXISTS stats_wait (
     PRIMARY KEY (day, location, bucket_s)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stats_survey (
-    day TEXT NOT NULL, location TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL,
+    week TEXT NOT NULL, location TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL,
     responses INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, location, question, answer)
+    PRIMARY KEY (week, location, question, answer)
 ) WITHOUT ROWID;
 """
 CSV_COLUMNS = (
@@ -71,6 +74,7 @@ CSV_COLUMNS = (
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
+    rename_day_to_week(db.conn, "stats_survey")
     db.conn.executescript(SCHEMA)
 
 
@@ -102,8 +106,9 @@ def percentile(buckets: dict[int, int], q: float) -> float | None:
 class HubStats:
     """Counts into the anonymous tables and reads them back as per-day, per-location rows."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, pool: SurveyPool | None = None) -> None:
         self._db = db
+        self._pool = pool or SurveyPool()
         ensure_schema(db)
 
     def _bump(self, day: date, location: str, **counts: int) -> None:
@@ -134,16 +139,15 @@ class HubStats:
         self._bump(day, location, **counts)
 
     def count_survey(self, day: date, location: str, answers: dict[str, Any]) -> None:
-        """Count each given answer; anything not a known question and answer is ignored."""
+        """Count each given answer, once the pool releases a batch of its week (never alone);
+        anything not a known question and answer is ignored."""
+        week, batch = self._pool.add(day, location, answers)
         with self._db.conn:
-            for question, answer in answers.items():
-                text = ("yes" if answer else "no") if isinstance(answer, bool) else str(answer)
-                if answer is None or text not in SURVEY_QUESTIONS.get(question, ()):
-                    continue
+            for (question, text), n in tally(batch, SURVEY_QUESTIONS).items():
                 self._db.execute(
-                    "INSERT INTO stats_survey (day, location, question, answer, responses) VALUES (?, ?, ?, ?, 1) "
-                    "ON CONFLICT (day, location, question, answer) DO UPDATE SET responses = responses + 1",
-                    [day.isoformat(), location, question, text],
+                    "INSERT INTO stats_survey (week, location, question, answer, responses) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (week, location, question, answer) DO UPDATE SET responses = responses + excluded.responses",
+                    [week.isoformat(), location, question, text, n],
                 )
 
     # --- reading --------------------------------------------------------------------------------
@@ -176,8 +180,9 @@ class HubStats:
         for r in self._db.query(f"SELECT * FROM stats_wait WHERE {where}", args):
             waits = row(r["day"], r["location"])["waits"]
             waits[r["bucket_s"]] = waits.get(r["bucket_s"], 0) + r["waits"]
-        for r in self._db.query(f"SELECT * FROM stats_survey WHERE {where}", args):
-            row(r["day"], r["location"])["survey"][f"{r['question']}_{r['answer']}"] += r["responses"]
+        for r in self._db.query(f"SELECT * FROM stats_survey WHERE {where.replace('day', 'week')}",
+                                [week_of(first).isoformat(), *args[1:]]):
+            row(r["week"], r["location"])["survey"][f"{r['question']}_{r['answer']}"] += r["responses"]
         return [_finish(rows[key]) for key in sorted(rows)]
 
 

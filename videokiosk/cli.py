@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bundle": ("provisioning.bundle", "build a signed update bundle (RAUC), or check one against the office's key"),
     "mark-good": ("appliance.mark_good", "after an update: mark the running slot good once the booth is well"),
     "maintenance": ("appliance.maintenance", "carry out the booth daemon's reboot and update requests (root)"),
+    "privacy-report": ("videokiosk.register", "print the record of processing activities (GDPR Art. 30), German and English"),
 }
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 from pathlib import Path
 
 from aiohttp import web
+
+from .logs import configure as configure_logging
 
 DEMO_BOOTH = ("demo-kiosk", "Demo-Kiosk", "Musterstadt")
 
@@ -28,8 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose)  # every logger, aiortc's and aioice's too, without personal data
     return asyncio.run(serve(args.hub_port, args.booth_port, args.data_dir))
 
 

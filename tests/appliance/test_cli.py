@@ -73,7 +73,7 @@ def test_purge_command_deletes_expired_rows_only(tmp_path):
     old = BoothStore(db, clock=FakeClock(now - timedelta(days=14, minutes=1)))
     old.record_consent("old", "de", "h")
     old.close()
-    fresh = BoothStore(db, clock=FakeClock(now - timedelta(days=13, hours=23)))
+    fresh = BoothStore(db, clock=FakeClock(now - timedelta(days=12)))  # expiries are whole days
     fresh.record_consent("fresh", "de", "h")
     fresh.close()
     result = videokiosk("purge", "--config", str(cfg))

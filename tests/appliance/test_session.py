@@ -186,7 +186,7 @@ async def test_withdraw_during_the_call_ends_it_and_tells_the_hub(clock, store):
     await session.handle("admitted", call_id="c-9")
     await session.handle("withdraw")
     await session.drain()
-    assert hub.calls[-2:] == [("end_call", None), ("leave_waiting", "withdraw")]
+    assert hub.calls[-2:] == [("leave_waiting", "withdraw"), ("end_call", None)]  # the hub hears it first
     assert calls.running is None and session.state is State.IDLE
     assert all(r["session_id"] != sid for r in store.rows("consents"))
 

@@ -9,6 +9,7 @@ import pytest
 
 from appliance.errors import StoreError
 from appliance.store import BoothStore
+from videokiosk.surveypool import RELEASE_AT, week_of
 
 # DEVELOPERS.md, promise 2: these and nothing else (plus keys and expiries).
 CONSENTED = {
@@ -16,7 +17,7 @@ CONSENTED = {
     "participants": {"session_id", "kind", "customer_number", "name", "role", "expires_at"},
     "technical": {"session_id", "ip_address", "operating_system", "device", "browser", "upload_kbps",
                   "download_kbps", "transmission_quality", "expires_at"},
-    "survey": {"day", "question", "answer", "responses"},
+    "survey": {"week", "question", "answer", "responses"},
 }
 
 
@@ -31,12 +32,14 @@ def personal_rows(store):
     return sum(len(store.rows(t)) for t in ("consents", "participants", "technical"))
 
 
-def test_row_at_13_days_23_hours_stays_and_at_14_days_is_gone(store, clock):
+def test_row_at_13_days_stays_and_at_14_days_is_gone(store, clock):
     fill(store)
     start = clock.now()
     store.bump_stats(start.date(), calls=1)
-    store.record_survey(start.date(), rating=4, easy=True, again=True)
-    assert store.purge(start + timedelta(days=13, hours=23)) == {"consents": 0, "participants": 0, "technical": 0}
+    for _ in range(RELEASE_AT):
+        store.record_survey(start.date(), rating=4, easy=True, again=True)
+    # Expiries are whole days (videokiosk/retention.py): a row lives 13 to 14 days.
+    assert store.purge(start + timedelta(days=13)) == {"consents": 0, "participants": 0, "technical": 0}
     assert personal_rows(store) == 4
     assert store.purge(start + timedelta(days=14)) == {"consents": 1, "participants": 2, "technical": 1}
     assert personal_rows(store) == 0
@@ -64,15 +67,19 @@ def test_withdraw_deletes_only_that_session(store):
     assert {r["session_id"] for t in ("consents", "participants", "technical") for r in store.rows(t)} == {"b"}
 
 
-def test_survey_rows_carry_no_session_link_and_only_a_day(store, clock):
+def test_survey_rows_carry_no_session_link_and_only_a_week(store, clock):
     fill(store)
-    store.record_survey(clock.now().date(), rating=5, easy=True, again=None)
-    store.record_survey(clock.now().date(), rating=5, easy=False, again=True)
+    day = clock.now().date()
+    for _ in range(RELEASE_AT - 2):
+        store.record_survey(day, rating=5, easy=True, again=None)
+    store.record_survey(day, rating=5, easy=False, again=True)
+    assert store.rows("survey") == []  # four surveys: nothing written yet, not even a count
+    store.record_survey(day + timedelta(days=1), rating=3, easy=None, again=None)
     cols = set(store.columns("survey"))
     assert "session_id" not in cols and not any("time" in c or c.endswith("_at") for c in cols)
     rows = {(r["question"], r["answer"]): r["responses"] for r in store.rows("survey")}
-    assert rows == {("rating", "5"): 2, ("easy", "yes"): 1, ("easy", "no"): 1, ("again", "yes"): 1}
-    assert {r["day"] for r in store.rows("survey")} == {"2026-01-01"}
+    assert rows == {("rating", "5"): 4, ("rating", "3"): 1, ("easy", "yes"): 3, ("easy", "no"): 1, ("again", "yes"): 1}
+    assert {r["week"] for r in store.rows("survey")} == {week_of(day).isoformat()}
     # no rowid either: insertion order cannot be lined up with the consent table
     with pytest.raises(sqlite3.OperationalError):
         store.db.execute("SELECT rowid FROM survey")

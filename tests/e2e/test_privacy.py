@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -26,6 +27,7 @@ from .harness import advisor_sees_test_pattern, kiosk_to_waiting, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+MAX_CELL_CHARS = 1000  # a walk-in call stores short fields only; a second of media is far longer
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
@@ -144,6 +146,29 @@ def test_nothing_is_recorded_during_a_call(stack, advisor_context, kiosk_context
     written = [p for p in recorder.paths if not _allowed(p, stack.data_dir)]
     assert written == [], f"files written during the call: {written}"
     assert outputs == [], f"media containers opened for output: {outputs}"
+    # The SQLite files may be written, but hold nothing a recording could hide in: every cell is
+    # a short text or a number (their tables and columns are the register's, tests/test_register.py).
+    assert media_in_databases(stack.data_dir) == []
+
+
+def media_in_databases(data_dir: Path) -> list[str]:
+    """Cells of any SQLite file under ``data_dir`` that could carry audio or video."""
+    found = []
+    for path in data_dir.glob("*.db"):
+        with sqlite3.connect(path) as db:
+            for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                for row in db.execute(f'SELECT * FROM "{table}"'):
+                    found += [f"{path.name} {table}: {type(cell).__name__} of {len(cell)}" for cell in row
+                              if isinstance(cell, bytes) or (isinstance(cell, str) and len(cell) > MAX_CELL_CHARS)]
+    return found
+
+
+def test_the_database_scan_sees_a_recording(tmp_path):
+    with sqlite3.connect(tmp_path / "booth-1.db") as db:
+        db.execute("CREATE TABLE technical (session_id TEXT, transmission_quality TEXT)")
+        db.execute("INSERT INTO technical VALUES ('s', ?)", [bytes(4000)])
+        db.execute("INSERT INTO technical VALUES ('t', ?)", ["x" * 4000])
+    assert len(media_in_databases(tmp_path)) == 2
 
 
 def test_the_write_detector_sees_a_file_written(tmp_path):

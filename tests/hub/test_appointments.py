@@ -51,7 +51,8 @@ def test_secrets_are_strong_stored_hashed_and_codes_easy_to_type(book):
         assert inv.token not in dump and inv.code not in dump
     # Extra participants: role and e-mail address, no name column at all
     columns = {c.name for c in book._db["appointment_participants"].columns}  # noqa: SLF001
-    assert columns == {"participant_id", "appointment_id", "role", "email", "token_hash", "code_hash", "expires_at"}
+    assert columns == {"participant_id", "appointment_id", "role", "email", "token_hash", "code_hash",
+                       "agreed_by", "agreed_at", "expires_at"}  # agreed_*: the prior agreement to a further participant
     assert normalise_code(f"{inv.code[:4].lower()} - {inv.code[4:]}") == inv.code
 
 

@@ -133,3 +133,23 @@ async def test_a_walk_in_and_another_appointment_are_never_linked(hub):
     assert (await booth.expect("error", ref="offer"))["code"] == "unknown_call"
     for sock in (anna, booth, home, other):
         await sock.close()
+
+
+async def test_no_peer_link_without_the_recorded_prior_agreement(hub):
+    """The booking records the customer's agreement to each further participant (which role, by
+    which advisor, when); a participant row without it (one from before, or tampered) is never linked."""
+    customer, interpreter = book(hub.parts, "interpreter")
+    [row] = hub.parts.db["appointment_participants"].rows_where("role = 'interpreter'")
+    assert row["agreed_by"] == "anna" and row["agreed_at"]
+    [mine] = hub.parts.db["appointment_participants"].rows_where("role = 'customer'")
+    assert mine["agreed_by"] is None and mine["agreed_at"] is None  # the customer agrees by consenting
+    hub.parts.db["appointment_participants"].update(row["participant_id"], {"agreed_by": None, "agreed_at": None})
+    anna = await hub.advisor()
+    booth = await booth_with_code(hub, customer.code, "s-booth001")
+    await admit(anna, booth, "s-booth001")
+    home = await guest(hub, interpreter.token, "s-home0001")
+    await admit(anna, home, "s-home0001")
+    await settled(hub)
+    assert hub.groups._peers == {}
+    for sock in (anna, booth, home):
+        await sock.close()

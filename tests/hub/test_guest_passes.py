@@ -16,9 +16,9 @@ from playwright.sync_api import expect
 
 from hub.app import HubParts, make_app
 from hub.appointments import AppointmentBook, AppointmentDraft
-from hub.appointments_web import APP_DESK
 from hub.config import HubConfig
 from hub.guest_passes import SCHEMA
+from hub.purge import purge_all
 from tests.support import LoopThread
 from videokiosk.clock import FakeClock
 
@@ -116,13 +116,13 @@ async def test_a_home_participant_stays_logged_in_across_a_hub_restart_until_the
             assert r.status == 410 and (await r.json())["reason"] == "expired"
             # The hub's purge deletes the pass with the appointment's rows (14 days after its window),
             # not a second earlier: then nothing links to the participant any more
-            desk, [expiry] = app[APP_DESK], {row["expires_at"] for row in second.db["appointments"].rows}
+            [expiry] = {row["expires_at"] for row in second.db["appointments"].rows}
             assert {row["expires_at"] for row in second.db["guest_passes"].rows} == {expiry}
             clock.advance(dt.datetime.fromisoformat(expiry) - clock.now() - dt.timedelta(seconds=1))
-            sum(purge(second.db, clock.now()) for purge in desk.purgers)
+            purge_all(second.db, clock.now())
             assert second.db["guest_passes"].count == 1
             clock.advance(dt.timedelta(seconds=1))
-            assert sum(purge(second.db, clock.now()) for purge in desk.purgers) >= 3  # appointment, participant, pass
+            assert sum(purge_all(second.db, clock.now()).values()) >= 3  # appointment, participant, pass
             assert second.db["guest_passes"].count == 0 and second.db["appointment_participants"].count == 0
             r = await http.get(f"{url}/api/join/pass", headers=headers(cookie))
             assert r.status == 401 and (await r.json())["reason"] == "pass_lost"
@@ -201,3 +201,31 @@ def test_after_a_hub_restart_the_home_customer_is_waiting_again_and_an_expired_p
     expect(home.get_by_text("Dieser Termin ist bereits vorbei.", exact=False)).to_be_visible(timeout=T)
     expect(home.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_hidden()
     assert loop_thread.run(parts.state.waiting()) == []
+
+
+async def test_an_interpreters_withdrawal_never_touches_the_customers_consent(hub_config):
+    """Withdrawal is scoped to the participant whose pass sends it: even with the customer's
+    session id in the body, an interpreter deletes only their own consent record and calls."""
+    clock = FakeClock()
+    parts = HubParts.open(hub_config, clock=clock)
+    parts.users.add_user("anna", PASSWORD)
+    draft = AppointmentDraft(**DRAFT, participants=[{"role": "interpreter", "email": "dolmetsch@example.org"}])
+    _, invitations = AppointmentBook(parts.db, clock).create(draft, "anna")
+    customer, interpreter = sorted(invitations, key=lambda i: i.participant.role != "customer")
+    async with aiohttp.ClientSession() as http, serving(parts) as (url, _):
+        cookies = {}
+        for who, sid in ((customer, "s-cust0001"), (interpreter, "s-intp0001")):
+            r = await http.post(f"{url}/api/join", json={"token": who.token})
+            cookies[who.participant.role] = r.cookies["vk_guest"].value
+            r = await http.post(f"{url}/api/join/consent", json={"session_id": sid, "language": "de"},
+                                headers={"Cookie": f"vk_guest={cookies[who.participant.role]}"})
+            assert r.status == 200
+        # The interpreter cannot take over the customer's session id either.
+        r = await http.post(f"{url}/api/join/consent", json={"session_id": "s-cust0001", "language": "de"},
+                            headers={"Cookie": f"vk_guest={cookies['interpreter']}"})
+        assert r.status == 400
+        for sid in ("s-cust0001", "s-intp0001"):
+            r = await http.post(f"{url}/api/join/withdraw", json={"session_id": sid},
+                                headers={"Cookie": f"vk_guest={cookies['interpreter']}"})
+            assert r.status == 200
+        assert [row["session_id"] for row in parts.db["guest_consents"].rows] == ["s-cust0001"]

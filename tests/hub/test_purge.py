@@ -1,0 +1,73 @@
+"""The hub purges at start (catching up after downtime), from `videokiosk hub purge`, and hourly
+from a systemd timer that also runs while the hub is stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import configparser
+import shlex
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from aiohttp.test_utils import TestServer
+
+from hub.app import HubParts, make_app
+from hub.config import HubConfig
+from hub.db import open_db, record_call_fields
+from videokiosk.clock import FakeClock, SystemClock
+
+HUB_UNITS = Path(__file__).parents[2] / "systemd" / "hub"
+
+
+def two_calls(path: Path, now) -> None:
+    """One call row 15 days old, one from today."""
+    db = open_db(path)
+    record_call_fields(db, "c-old", {"name": "Erika Muster"}, now - timedelta(days=1))
+    record_call_fields(db, "c-new", {"name": "Max Muster"}, now + timedelta(days=13))
+    db.conn.close()
+
+
+async def test_the_hub_purges_as_soon_as_it_starts(tmp_path):
+    clock = FakeClock()
+    two_calls(tmp_path / "hub.db", clock.now())
+    config = HubConfig.model_validate({"store": {"path": str(tmp_path / "hub.db")}})  # purge_interval_s: an hour
+    parts = HubParts.open(config, clock=clock)
+    server = TestServer(make_app(parts), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async def purged() -> None:
+            while parts.db["calls"].count != 1:
+                await asyncio.sleep(0.01)  # a poll: the purge task runs on this loop
+        await asyncio.wait_for(purged(), 10)
+        assert [r["call_id"] for r in parts.db["calls"].rows] == ["c-new"]
+    finally:
+        await server.close()
+
+
+def test_the_purge_command_deletes_expired_rows_only(tmp_path):
+    two_calls(tmp_path / "hub.db", SystemClock().now())
+    config = tmp_path / "hub.toml"
+    config.write_text(f'[store]\npath = "{tmp_path / "hub.db"}"\n')
+    done = subprocess.run([str(Path(sys.executable).with_name("videokiosk")), "hub", "purge", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "calls 1" in done.stdout
+    assert [r["call_id"] for r in open_db(tmp_path / "hub.db")["calls"].rows] == ["c-new"]
+    assert b"Erika Muster" not in b"".join(f.read_bytes() for f in tmp_path.glob("hub.db*"))
+
+
+def test_the_hub_purge_timer_runs_hourly_and_catches_up():
+    def unit(name: str) -> configparser.ConfigParser:
+        parser = configparser.ConfigParser(strict=False, interpolation=None)
+        parser.optionxform = str
+        parser.read(HUB_UNITS / name)
+        return parser
+
+    timer = unit("videokiosk-hub-purge.timer")
+    assert timer["Timer"]["OnCalendar"] == "hourly" and timer["Timer"]["Persistent"] == "true"
+    assert timer["Install"]["WantedBy"] == "timers.target"
+    service = unit("videokiosk-hub-purge.service")["Service"]
+    assert shlex.split(service["ExecStart"])[1:] == ["hub", "purge", "--config", "/etc/videokiosk/hub.toml"]
+    assert service["UMask"] == "0077"
