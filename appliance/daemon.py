@@ -122,6 +122,8 @@ class Booth:
         self.devices.button.when_long_pressed = lambda: loop.call_soon_threadsafe(self._button_held)
         self.devices.on_change(lambda change: loop.call_soon_threadsafe(self._device_changed, change))
         self.devices.led.show("idle" if self.devices.healthy else "fault")
+        for problem in getattr(self.devices, "degraded", ()):  # e.g. no call button: touch-only
+            log.error("running degraded: %s", problem)
         self._runner = web.AppRunner(self.server.app(), access_log=None)  # access logs carry IPs
         await self._runner.setup()
         site = web.TCPSite(self._runner, host or self.config.ui.host, self.config.ui.port if port is None else port)

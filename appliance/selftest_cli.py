@@ -32,43 +32,73 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 async def _run_checks(cfg: BoothConfig, args: argparse.Namespace) -> list:
     from hw import checks
-    from hw.devices import build_devices
+    from hw.devices import build_audio, build_button_and_led, build_camera, build_hotplug
     from hw.errors import HardwareError
 
+    # Each device is built on its own: one that cannot be set up is a failed line, and every other
+    # device is still checked and shown.
+    hw = cfg.hardware
     results = []
-    try:
-        devices = build_devices(cfg.hardware)
-    except HardwareError as exc:
-        results.append(checks.CheckResult("devices", False, str(exc), "check.devices.unavailable"))
-        devices = None
-    if devices is not None:
+    opened: list = []
+
+    def build(names: tuple[str, ...], make):
         try:
-            await devices.start()
+            return make()
+        except HardwareError as exc:
+            results.extend(checks.CheckResult(name, False, str(exc), f"check.{name}.unavailable") for name in names)
+            return None
+
+    hotplug = build(("hotplug",), lambda: build_hotplug(hw.hotplug))
+    if hotplug is not None:
+        try:
+            await hotplug.start()
+            opened.append(hotplug)
         except HardwareError as exc:  # no udev here: devices still work, hot-plug does not
             results.append(checks.CheckResult("hotplug", False, str(exc), "check.hotplug.unavailable"))
-        try:
-            results.append(await checks.check_camera(devices.camera, timeout=args.camera_timeout))
-            results.extend(await checks.check_audio(devices.microphone, devices.speaker))
-            if args.button and cfg.hardware.button == "none":
-                results.append(checks.CheckResult("button", True, "no button configured", "check.button.skipped", skipped=True))
-            elif args.button:
-                print(f"Press the call button now (within {args.button_timeout:.0f} s) ...", flush=True)
-                results.append(await checks.check_button(devices.button, timeout=args.button_timeout))
-            else:
-                results.append(checks.CheckResult("button", True, "not asked for", "check.button.skipped", skipped=True))
-        finally:
-            await devices.close()
+    try:
+        camera = build(("camera",), lambda: build_camera(hw, hotplug))
+        if camera is not None:
+            opened.append(camera)
+            results.append(await checks.check_camera(camera, timeout=args.camera_timeout))
+        audio = build(("microphone", "speaker"), lambda: build_audio(hw, hotplug))
+        if audio is not None:
+            opened.extend(audio)
+            results.extend(await checks.check_audio(*audio))
+        button, led, _, degraded = build_button_and_led(hw, None)
+        opened.extend((button, led))
+        if degraded:
+            results.append(checks.CheckResult("button", False, " ".join(degraded), "check.button.unavailable"))
+        elif args.button and hw.button == "none":
+            results.append(checks.CheckResult("button", True, "no button configured", "check.button.skipped", skipped=True))
+        elif args.button:
+            print(f"Press the call button now (within {args.button_timeout:.0f} s) ...", flush=True)
+            results.append(await checks.check_button(button, timeout=args.button_timeout))
+        else:
+            results.append(checks.CheckResult("button", True, "not asked for", "check.button.skipped", skipped=True))
+    finally:
+        for device in reversed(opened):
+            closed = device.close()
+            if asyncio.iscoroutine(closed):
+                await closed
     results.append(checks.check_disk(cfg.store.path.parent))
     results.append(await checks.check_clock())
     if args.no_hub:
         results.append(checks.CheckResult("hub", True, "--no-hub given", "check.hub.skipped", skipped=True))
-    else:
-        ssl = None
-        if cfg.hub.ca_file is not None:
-            import ssl as ssl_module
+        return results
+    ssl = None
+    if cfg.hub.ca_file is not None:
+        import ssl as ssl_module
 
-            ssl = ssl_module.create_default_context(cafile=str(cfg.hub.ca_file))
-        results.append(await checks.check_hub(cfg.hub.url, ssl=ssl))
+        ssl = ssl_module.create_default_context(cafile=str(cfg.hub.ca_file))
+    hub = await checks.check_hub(cfg.hub.url, ssl=ssl)
+    results.append(hub)
+    if not hub.ok:
+        results.append(checks.CheckResult("credential", False, "hub unreachable", "check.credential.unreachable"))
+    else:
+        try:
+            results.append(await checks.check_credential(cfg.hub.url, cfg.hub_token(), ssl=ssl))
+        except ConfigError as exc:  # the token file is missing or unreadable
+            results.append(checks.CheckResult("credential", False, str(exc), "check.credential.missing"))
     return results
 
 
@@ -90,6 +120,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     results = asyncio.run(_run_checks(cfg, args))
     print(format_table(results))
-    failed = [r.name for r in results if not r.ok]
-    print(f"\n{len(results) - len(failed)} of {len(results)} checks passed" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    failed = [r.name for r in results if r.status == "fail"]
+    skipped = [r.name for r in results if r.status == "skip"]
+    passed = len(results) - len(failed) - len(skipped)
+    summary = f"\n{passed} of {len(results)} checks passed"
+    summary += f"; skipped (not proven): {', '.join(skipped)}" if skipped else ""
+    summary += f"; failed: {', '.join(failed)}" if failed else ""
+    print(summary)
     return 1 if failed else 0
