@@ -125,9 +125,9 @@ def build_button_and_led(s: Any, pin_factory: Any) -> tuple[CallButton, StatusLe
     if s.button not in ("fake", "gpio", "none"):
         raise UnsupportedSetting("button", s.button, "fake, gpio, none")
     if s.button == "fake" and pin_factory is None:
-        from gpiozero.pins.mock import MockFactory, MockPWMPin
+        from .simpins import simulated_pin_factory
 
-        pin_factory = MockFactory(pin_class=MockPWMPin)
+        pin_factory = simulated_pin_factory()
     if s.button == "none":
         return NoButton(), NoLed(), pin_factory, []
     degraded: list[str] = []
