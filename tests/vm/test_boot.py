@@ -26,14 +26,15 @@ from .machine import QEMU, Machine
 
 pytestmark = [
     pytest.mark.slow, pytest.mark.timeout(3600),
-    # Not yet seen passing end to end (first full run still going when this was committed):
+    # Not yet seen passing end to end (the one full run here, at load average 50, timed out at 600 s
+    # waiting for the first Python imports in the guest):
     # opt in until it has been, then drop this line so `make test` runs it.
     pytest.mark.skipif(os.environ.get("VIDEOKIOSK_VM_TESTS") != "1",
                        reason="VM boot tests are opt-in for now: VIDEOKIOSK_VM_TESTS=1"),
 ]
 
 WATCHDOG_SEC = 30  # systemd/videokiosk-booth.service
-BOOT_S = 600  # cold TCG boot plus the daemon's first start (imports in a slow guest)
+BOOT_S = 1800  # TCG boot plus the first imports; a loaded 2-core host reached basic.target only after ~7 min
 
 BOOTH_PROOFS = r"""
 # The venv's numpy is Debian's (python3-numpy; picamera2 is built against it), and the daemon's
