@@ -194,6 +194,7 @@ class BoothCall:
         if self.stats.first_remote_frame_at is None:
             self.stats.first_remote_frame_at = time.time()
             self.stats.first_frame.set()
+            log.info("call %s: the advisor's video arrives", self.call_id)
 
     def _quality(self, call_id: str, video: AdaptiveVideoTrack, sample: QualitySample) -> None:
         if call_id != self.call_id:

@@ -195,6 +195,8 @@ class Booth:
         self.devices.on_change(lambda change: loop.call_soon_threadsafe(self._device_changed, change))
         self.restarts.started()
         self.devices.led.show(led_pattern(self.session.state, self.devices.healthy))
+        for problem in getattr(self.devices, "degraded", ()):  # e.g. no call button: touch-only
+            log.error("running degraded: %s", problem)
         self._runner = web.AppRunner(self.server.app(), access_log=None)  # access logs carry IPs
         await self._runner.setup()
         site = web.TCPSite(self._runner, host or self.config.ui.host, self.config.ui.port if port is None else port)

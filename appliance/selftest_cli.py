@@ -32,61 +32,98 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 async def _run_checks(cfg: BoothConfig, args: argparse.Namespace) -> list:
     from hw import checks
-    from hw.devices import build_devices
+    from hw.devices import build_audio, build_button_and_led, build_camera, build_hotplug
     from hw.errors import HardwareError
 
+    # Each device is built on its own: one that cannot be set up is a failed line, and every other
+    # device is still checked and shown.
+    hw = cfg.hardware
     results = []
-    try:
-        devices = build_devices(cfg.hardware)
-    except HardwareError as exc:
-        results.append(checks.CheckResult("devices", False, str(exc), "check.devices.unavailable"))
-        devices = None
-    if devices is not None:
+    opened: list = []
+
+    def build(names: tuple[str, ...], make):
         try:
-            await devices.start()
+            return make()
+        except HardwareError as exc:
+            results.extend(checks.CheckResult(name, False, str(exc), f"check.{name}.unavailable") for name in names)
+            return None
+
+    hotplug = build(("hotplug",), lambda: build_hotplug(hw.hotplug))
+    if hotplug is not None:
+        try:
+            await hotplug.start()
+            opened.append(hotplug)
         except HardwareError as exc:  # no udev here: devices still work, hot-plug does not
             results.append(checks.CheckResult("hotplug", False, str(exc), "check.hotplug.unavailable"))
-        try:
-            results.extend(await check_devices(cfg, devices, button=args.button, button_timeout=args.button_timeout,
-                                               camera_timeout=args.camera_timeout))
-        finally:
-            await devices.close()
+    try:
+        camera = build(("camera",), lambda: build_camera(hw, hotplug))
+        if camera is not None:
+            opened.append(camera)
+            results.append(await checks.check_camera(camera, timeout=args.camera_timeout))
+        audio = build(("microphone", "speaker"), lambda: build_audio(hw, hotplug))
+        if audio is not None:
+            opened.extend(audio)
+            results.extend(await checks.check_audio(*audio))
+        button, led, _, degraded = build_button_and_led(hw, None)
+        opened.extend((button, led))
+        if degraded:
+            results.append(checks.CheckResult("button", False, " ".join(degraded), "check.button.unavailable"))
+        else:
+            results.append(await _check_button(cfg, button, args.button, args.button_timeout))
+    finally:
+        for device in reversed(opened):
+            closed = device.close()
+            if asyncio.iscoroutine(closed):
+                await closed
     results.extend(await check_system(cfg, hub=not args.no_hub))
     return results
 
 
 async def check_devices(cfg: BoothConfig, devices, *, button: bool = False, button_timeout: float = 30.0,
                         camera_timeout: float = 5.0) -> list:
-    """Camera, microphone, speaker (and the button if asked) on devices that are already open:
-    the command's own, or the running daemon's (a technician's remote self-test, appliance/fleet.py)."""
+    """Camera, microphone, speaker (and the button if asked) on devices that are already open: the
+    running daemon's (a technician's remote self-test, appliance/fleet.py)."""
     from hw import checks
 
     results = [await checks.check_camera(devices.camera, timeout=camera_timeout)]
     results.extend(await checks.check_audio(devices.microphone, devices.speaker))
-    if button and cfg.hardware.button == "none":
-        results.append(checks.CheckResult("button", True, "no button configured", "check.button.skipped", skipped=True))
-    elif button:
-        print(f"Press the call button now (within {button_timeout:.0f} s) ...", flush=True)
-        results.append(await checks.check_button(devices.button, timeout=button_timeout))
-    else:
-        results.append(checks.CheckResult("button", True, "not asked for", "check.button.skipped", skipped=True))
+    results.append(await _check_button(cfg, devices.button, button, button_timeout))
     return results
 
 
+async def _check_button(cfg: BoothConfig, button, asked: bool, timeout: float):
+    from hw import checks
+
+    if asked and cfg.hardware.button == "none":
+        return checks.CheckResult("button", True, "no button configured", "check.button.skipped", skipped=True)
+    if asked:
+        print(f"Press the call button now (within {timeout:.0f} s) ...", flush=True)
+        return await checks.check_button(button, timeout=timeout)
+    return checks.CheckResult("button", True, "not asked for", "check.button.skipped", skipped=True)
+
+
 async def check_system(cfg: BoothConfig, *, hub: bool = True) -> list:
-    """Disk, clock and (unless ``hub`` is False) the hub's /healthz."""
+    """Disk, clock and (unless ``hub`` is False) the hub and this booth's credential at it."""
     from hw import checks
 
     results = [checks.check_disk(cfg.store.path.parent), await checks.check_clock()]
     if not hub:
         results.append(checks.CheckResult("hub", True, "--no-hub given", "check.hub.skipped", skipped=True))
-    else:
-        ssl = None
-        if cfg.hub.ca_file is not None:
-            import ssl as ssl_module
+        return results
+    ssl = None
+    if cfg.hub.ca_file is not None:
+        import ssl as ssl_module
 
-            ssl = ssl_module.create_default_context(cafile=str(cfg.hub.ca_file))
-        results.append(await checks.check_hub(cfg.hub.url, ssl=ssl))
+        ssl = ssl_module.create_default_context(cafile=str(cfg.hub.ca_file))
+    reached = await checks.check_hub(cfg.hub.url, ssl=ssl)
+    results.append(reached)
+    if not reached.ok:
+        results.append(checks.CheckResult("credential", False, "hub unreachable", "check.credential.unreachable"))
+    else:
+        try:
+            results.append(await checks.check_credential(cfg.hub.url, cfg.hub_token(), ssl=ssl))
+        except ConfigError as exc:  # the token file is missing or unreadable
+            results.append(checks.CheckResult("credential", False, str(exc), "check.credential.missing"))
     return results
 
 
@@ -101,9 +138,13 @@ def format_table(results: list) -> str:
 
 
 def format_report(results: list) -> str:
-    """The table and the one-line verdict under it."""
-    failed = [r.name for r in results if not r.ok]
-    verdict = f"{len(results) - len(failed)} of {len(results)} checks passed" + (f"; failed: {', '.join(failed)}" if failed else "")
+    """The table and the one-line verdict under it; a skipped check is not a passed one."""
+    failed = [r.name for r in results if r.status == "fail"]
+    skipped = [r.name for r in results if r.status == "skip"]
+    passed = len(results) - len(failed) - len(skipped)
+    verdict = f"{passed} of {len(results)} checks passed"
+    verdict += f"; skipped (not proven): {', '.join(skipped)}" if skipped else ""
+    verdict += f"; failed: {', '.join(failed)}" if failed else ""
     return f"{format_table(results)}\n\n{verdict}"
 
 
@@ -115,4 +156,4 @@ def run(args: argparse.Namespace) -> int:
         return 2
     results = asyncio.run(_run_checks(cfg, args))
     print(format_report(results))
-    return 1 if any(not r.ok for r in results) else 0
+    return 1 if any(r.status == "fail" for r in results) else 0

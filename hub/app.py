@@ -37,7 +37,7 @@ from .purge import purge_all
 from .metrics import HubMetrics, add_metrics_route
 from .registry import BoothRegistry
 from .service import Hub
-from .sockets import APP_BOOTH_SOCKETS, APP_HUB, APP_REGISTRY, advisor_socket, booth_socket
+from .sockets import APP_BOOTH_SOCKETS, APP_HUB, APP_REGISTRY, advisor_socket, booth_credential, booth_socket
 from .state import InMemoryState, SharedState, state_lifecycle
 from .stats import HubStats
 from .stats_recorder import StatsRecorder
@@ -139,6 +139,7 @@ def make_app(parts: HubParts) -> web.Application:
     add_auth_routes(app)
     add_enrolment_routes(app, EnrolmentCodes(parts.db, parts.registry, parts.clock))  # POST /api/enrol
     app.router.add_get("/ws/booth", booth_socket)
+    app.router.add_get("/api/booth/credential", booth_credential)  # the booth's selftest
     app.router.add_get("/ws/advisor", advisor_socket)
     add_speedtest_routes(app)  # the booth's device check measures up- and download against the hub
     add_stats_routes(app, stats, parts.clock)  # /stats, /api/stats, /api/stats.csv (role lead)

@@ -119,6 +119,16 @@ async def booth_socket(request: web.Request) -> web.StreamResponse:
     return await serve_booth(request, booth)
 
 
+async def booth_credential(request: web.Request) -> web.Response:
+    """``GET /api/booth/credential``: does the hub accept this device token? (``videokiosk selftest``)
+
+    Answers without touching the booth's live connection, so a running booth is never kicked."""
+    booth = request.app[APP_REGISTRY].verify(_bearer(request))
+    if booth is None:
+        raise web.HTTPUnauthorized(text='{"error": "unknown or revoked device token"}', content_type="application/json")
+    return web.json_response({"booth": booth.booth_id})
+
+
 async def serve_booth(request: web.Request, booth: Booth,
                       handle: Callable[[p.Message], Awaitable[p.Error | None]] | None = None) -> web.StreamResponse:
     """Speak the booth protocol with an authenticated ``booth``; also used for a customer's own

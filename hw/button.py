@@ -22,11 +22,17 @@ import threading
 import time
 
 from .base import ButtonCallback
-from .errors import DeviceUnavailable
+from .errors import DeviceUnavailable, DriverMissing
 
 log = logging.getLogger(__name__)
 
 BOUNCE_S = 0.05
+
+
+def gpio_library_missing() -> DriverMissing:
+    """gpiozero found no pin library at all: a software problem, not the wiring."""
+    return DriverMissing("gpio", "lgpio", "Install python3-lgpio (the booth image does) and make the venv with "
+                         "--system-site-packages so it sees it; the wiring is not the problem.")
 
 
 class GpioCallButton:
@@ -34,7 +40,7 @@ class GpioCallButton:
 
     def __init__(self, pin: int, long_press_s: float = 2.0, bounce_s: float = BOUNCE_S, pin_factory=None) -> None:
         from gpiozero import DigitalInputDevice
-        from gpiozero.exc import GPIOZeroError
+        from gpiozero.exc import BadPinFactory, GPIOZeroError
 
         self.when_pressed: ButtonCallback = None
         self.when_long_pressed: ButtonCallback = None
@@ -43,6 +49,8 @@ class GpioCallButton:
         self.bounce_s = bounce_s
         try:
             self._input = DigitalInputDevice(pin, pull_up=True, bounce_time=None, pin_factory=pin_factory)
+        except BadPinFactory:
+            raise gpio_library_missing() from None
         except (GPIOZeroError, OSError, RuntimeError) as exc:
             raise DeviceUnavailable("call button", f"GPIO{pin}", str(exc)) from None
         self._lock = threading.Lock()

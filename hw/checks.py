@@ -202,6 +202,24 @@ async def check_clock() -> CheckResult:
     return _result("clock", True, "NTP-synchronised")
 
 
+async def check_credential(url: str, token: str, timeout: float = 5.0, ssl=None) -> CheckResult:
+    """The hub accepts this booth's device token (GET ``<url>/api/booth/credential``)."""
+    import aiohttp
+
+    target = url.rstrip("/") + "/api/booth/credential"
+    if not token:
+        return _result("credential", False, "no device token configured", "missing")
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+            async with session.get(target, ssl=ssl, headers={"Authorization": f"Bearer {token}"}) as resp:
+                answer = await resp.json(content_type=None) if resp.status == 200 else {}
+                if resp.status == 200 and isinstance(answer, dict):
+                    return _result("credential", True, f"the hub knows this booth as {answer.get('booth')}")
+                return _result("credential", False, f"{target} answers {resp.status}", "refused")
+    except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+        return _result("credential", False, f"{target} unreachable ({type(exc).__name__})", "unreachable")
+
+
 async def check_hub(url: str, timeout: float = 5.0, ssl=None) -> CheckResult:
     """GET ``<url>/healthz`` answers 200 within ``timeout``."""
     import aiohttp

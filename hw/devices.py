@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .base import Camera, CallButton, HealthListener, HotplugSource, Microphone, Speaker, StatusLed
-from .errors import UnsupportedSetting
+from .errors import HardwareError, UnsupportedSetting
 
 
 @dataclass
@@ -36,6 +36,8 @@ class Devices:
     #: gpiozero MockFactory behind the fake button/LED (tests and the demo drive its pins), else None
     pin_factory: Any = None
     button_pin: int = 17
+    #: What could not be opened and was left out (the booth runs touch-only without its button)
+    degraded: list[str] = field(default_factory=list)
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -114,21 +116,32 @@ def build_audio(s: Any, hotplug: HotplugSource | None) -> tuple[Microphone, Spea
     raise UnsupportedSetting("audio", s.audio, "fake, alsa")
 
 
-def build_button_and_led(s: Any, pin_factory: Any) -> tuple[CallButton, StatusLed, Any]:
+def build_button_and_led(s: Any, pin_factory: Any) -> tuple[CallButton, StatusLed, Any, list[str]]:
+    """The button and LED, and what failed: a booth without its button still works by touch, so a
+    GPIO problem degrades the booth (reported in ``degraded``), it never stops it."""
     from .button import GpioCallButton, NoButton
     from .led import GpioStatusLed, NoLed
 
     if s.button not in ("fake", "gpio", "none"):
         raise UnsupportedSetting("button", s.button, "fake, gpio, none")
     if s.button == "fake" and pin_factory is None:
-        from gpiozero.pins.mock import MockFactory, MockPWMPin
+        from .simpins import simulated_pin_factory
 
-        pin_factory = MockFactory(pin_class=MockPWMPin)
+        pin_factory = simulated_pin_factory()
     if s.button == "none":
-        return NoButton(), NoLed(), pin_factory
-    button = GpioCallButton(s.button_pin, long_press_s=s.long_press_s, pin_factory=pin_factory)
-    led = GpioStatusLed(s.led_pin, pin_factory=pin_factory) if s.led_pin is not None else NoLed()
-    return button, led, pin_factory
+        return NoButton(), NoLed(), pin_factory, []
+    degraded: list[str] = []
+    try:
+        button: CallButton = GpioCallButton(s.button_pin, long_press_s=s.long_press_s, pin_factory=pin_factory)
+    except HardwareError as exc:
+        button = NoButton()
+        degraded.append(f"{exc} The booth works touch-only until this is fixed.")
+    try:
+        led: StatusLed = GpioStatusLed(s.led_pin, pin_factory=pin_factory) if s.led_pin is not None else NoLed()
+    except HardwareError as exc:
+        led = NoLed()
+        degraded.append(str(exc))
+    return button, led, pin_factory, degraded
 
 
 def build_devices(settings: Any, *, pin_factory: Any = None) -> Devices:
@@ -136,5 +149,5 @@ def build_devices(settings: Any, *, pin_factory: Any = None) -> Devices:
     hotplug = build_hotplug(settings.hotplug)
     camera = build_camera(settings, hotplug)
     microphone, speaker = build_audio(settings, hotplug)
-    button, led, factory = build_button_and_led(settings, pin_factory)
-    return Devices(camera, microphone, speaker, button, led, hotplug, factory, settings.button_pin)
+    button, led, factory, degraded = build_button_and_led(settings, pin_factory)
+    return Devices(camera, microphone, speaker, button, led, hotplug, factory, settings.button_pin, degraded)

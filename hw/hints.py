@@ -21,6 +21,7 @@ HINTS: dict[str, str] = {
     "check.button.ok": "",
     "check.button.no_press": "No button press seen: check the button wiring and hardware.button_pin.",
     "check.button.skipped": "Button not checked (run with --button to press it).",
+    "check.button.unavailable": "Call button not usable (the booth runs touch-only): see the detail.",
     "check.disk.ok": "",
     "check.disk.low": "Disk almost full: free space; check for a stuck log or a full SD card.",
     "check.clock.ok": "",
@@ -30,6 +31,10 @@ HINTS: dict[str, str] = {
     "check.hub.unreachable": "Hub unreachable: check network, hub.url and the firewall; is the hub running?",
     "check.hub.bad_status": "Hub answers but not healthy: ask the hub's operator to check its logs.",
     "check.hub.skipped": "Hub not checked (no hub URL).",
+    "check.credential.ok": "",
+    "check.credential.refused": "The hub does not accept this booth's credential: enrol again with a new code.",
+    "check.credential.missing": "No device credential: enrol the booth (provisioning/README.md, step 4).",
+    "check.credential.unreachable": "Credential not checked: the hub cannot be reached (see the hub line).",
 }
 HINTS.update(
     {

@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 from .base import LedPattern
+from .button import gpio_library_missing
 from .errors import DeviceUnavailable, UnsupportedSetting
 
 # (on, off) seconds for blinking patterns; (fade_in, fade_out) for breathing.
@@ -33,7 +34,7 @@ class GpioStatusLed:
 
     def __init__(self, pin: int, pin_factory=None) -> None:
         from gpiozero import LED, PWMLED
-        from gpiozero.exc import GPIOZeroError, PinPWMUnsupported
+        from gpiozero.exc import BadPinFactory, GPIOZeroError, PinPWMUnsupported
 
         self.pattern = LedPattern.OFF
         try:
@@ -43,6 +44,8 @@ class GpioStatusLed:
             except PinPWMUnsupported:
                 self._led = LED(pin, pin_factory=pin_factory)
                 self.pwm = False
+        except BadPinFactory:
+            raise gpio_library_missing() from None
         except (GPIOZeroError, OSError, RuntimeError) as exc:
             raise DeviceUnavailable("status LED", f"GPIO{pin}", str(exc)) from None
 

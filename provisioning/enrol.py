@@ -47,6 +47,12 @@ class EnrolPaths:
     key: Path = CONFIG_DIR / "booth-key.pem"
     token: Path = CONFIG_DIR / "device-token"
 
+    @property
+    def ca(self) -> Path:
+        """Where the hub's CA certificate is kept: next to the config, so the daemon (started from
+        ``/``) and ``selftest`` find it whatever directory the technician enrolled from."""
+        return self.config.parent / "hub-ca.pem"
+
 
 # --- key and files -------------------------------------------------------------------------------
 
@@ -65,6 +71,15 @@ def _write_private(path: Path, data: bytes, owner: str | None = None) -> None:
             os.chown(tmp, entry.pw_uid, entry.pw_gid)
         except KeyError:  # a dev machine without the service user
             pass
+    os.replace(tmp, path)
+
+
+def _write_public(path: Path, data: bytes) -> None:
+    """Write atomically, mode 0644 (the config, the hub's CA certificate: no secrets)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
@@ -184,17 +199,16 @@ async def enrol(hub_url: str, code: str, paths: EnrolPaths = EnrolPaths(), ca_fi
     """The whole enrolment; returns the config it wrote."""
     key = load_or_create_key(paths.key)
     answer = await request_credential(hub_url, code, key, ca_file)
-    data = merged_config(read_existing(paths.config), answer["booth"], hub_url, paths.token, ca_file)
+    kept_ca = paths.ca.absolute() if ca_file is not None else None
+    data = merged_config(read_existing(paths.config), answer["booth"], hub_url, paths.token.absolute(), kept_ca)
     try:
         config = parse_config(data, "the enrolled config")
     except ConfigError as exc:
         raise EnrolmentFailed(f"the hub's answer does not make a valid booth config: {exc}") from None
     _write_private(paths.token, (answer["token"] + "\n").encode(), owner=service_user)
-    paths.config.parent.mkdir(parents=True, exist_ok=True)
-    tmp = paths.config.with_name(f".{paths.config.name}.tmp")
-    tmp.write_text(dump_toml(data), "utf-8")
-    os.chmod(tmp, 0o644)  # no secret in it: the token lives in its own 0600 file
-    os.replace(tmp, paths.config)
+    if kept_ca is not None and kept_ca != ca_file.absolute():
+        _write_public(kept_ca, ca_file.read_bytes())
+    _write_public(paths.config, dump_toml(data).encode())  # no secret in it: the token has its own file
     return config
 
 

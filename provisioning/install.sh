@@ -15,6 +15,10 @@
 #   --skip-apt           the OS packages are installed already (the recipe's package list did it)
 #   --skip-pip           do not create the venv (tests that only check files and units)
 #   --no-deps            pip installs videokiosk alone, offline; the rest comes from the OS
+#
+# Python dependencies come from provisioning/requirements-booth.txt, a lock with hashes, installed
+# with --require-hashes --no-deps: two image builds get the same bytes. numpy is not in it: the venv
+# is made with --system-site-packages and uses the OS's python3-numpy (picamera2 is built against it).
 #   --hostname-prefix P  booths are named P-<serial> (default: booth)
 #   --writable-root      leave the root file system writable (a development booth)
 set -euo pipefail
@@ -106,6 +110,13 @@ if [ "$SKIP_PIP" -eq 0 ]; then
     tar -C "$SOURCE" --exclude=.git --exclude=.venv --exclude='*.egg-info' --exclude=__pycache__ \
         --exclude=tests --exclude=bench -cf - . | tar -C "$ROOT$PREFIX/src" -xf -
     target="$PREFIX/src"
+  fi
+  if [ "$NO_DEPS" -eq 0 ]; then
+    put 0644 "$PROV/requirements-booth.txt" "$PREFIX/requirements-booth.txt"
+    say "pip install --require-hashes -r $PREFIX/requirements-booth.txt"
+    in_root "$PREFIX/venv/bin/pip" install "${pip_args[@]}" --require-hashes --no-deps \
+      -r "$PREFIX/requirements-booth.txt"
+    pip_args+=(--no-deps)  # the lock above is the whole dependency set
   fi
   say "pip install $target"
   in_root "$PREFIX/venv/bin/pip" install "${pip_args[@]}" "$target"

@@ -13,8 +13,12 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
+import ssl
 import threading
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -38,18 +42,18 @@ class LoopThread:
     def run(self, coro: Awaitable[T], timeout: float = 30.0) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def serve(self, app: web.Application, host: str = "127.0.0.1") -> str:
-        """Serve ``app`` on a free port; returns its base URL."""
+    def serve(self, app: web.Application, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> str:
+        """Serve ``app`` on a free port (HTTPS with ``tls``); returns its base URL."""
 
         async def start() -> str:
             # Open WebSockets would otherwise hold cleanup for the default 60 s.
             runner = web.AppRunner(app, shutdown_timeout=2.0)
             await runner.setup()
-            site = web.TCPSite(runner, host, 0)
+            site = web.TCPSite(runner, host, 0, ssl_context=tls)
             await site.start()
             self._runners.append(runner)
             port = runner.addresses[0][1]
-            return f"http://{host}:{port}"
+            return f"{'https' if tls else 'http'}://{host}:{port}"
 
         return self.run(start())
 
@@ -66,3 +70,30 @@ class LoopThread:
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=5)
+
+
+def private_ca_server(directory: Path, host: str = "127.0.0.1") -> tuple[Path, ssl.SSLContext]:
+    """A hub's private certificate: a self-signed CA certificate for ``host`` (the file a technician
+    gets as ``ca.pem``) and the server context that presents it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "videokiosk test hub")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    ca = directory / "ca.pem"
+    ca.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file = directory / "hub-key.pem"
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(ca, key_file)
+    return ca, context

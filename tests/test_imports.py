@@ -12,7 +12,8 @@ dependency). The rules:
 - ``hub/`` imports only the wire contracts it shares with the booth (``rtc.protocol`` with its
   ``rtc.errors``, ``rtc.speedtest``'s endpoints, ``provisioning.protocol``), the kiosk page's
   static files (``kiosk_ui``, served to customers at home) and ``videokiosk.clock`` /
-  ``videokiosk.config_errors``; and nothing it imports, however indirectly, reaches aiortc, PyAV,
+  ``videokiosk.config_errors``, and the privacy helpers both sides share (``videokiosk.datafiles``,
+  ``videokiosk.logs``, ``videokiosk.surveypool``); and nothing it imports, however indirectly, reaches aiortc, PyAV,
   ``appliance/`` or ``hw/``;
 - only ``videokiosk/`` (the CLI and the demo: composition of both sides) may import both sides.
 """
@@ -27,15 +28,19 @@ ROOT = Path(__file__).resolve().parents[1]
 OURS = ("appliance", "hw", "rtc", "hub", "provisioning", "kiosk_ui", "videokiosk")
 THIRD_PARTY_WATCHED = ("aiortc", "av", "redis")
 
+# What both sides keep alike for the consent: private data files erased on delete, logs without
+# personal data, survey answers released only in batches.
+SHARED_PRIVACY = ("videokiosk.datafiles", "videokiosk.logs", "videokiosk.surveypool")
 # package -> modules (or packages, with a trailing ".") of other packages it may import.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "hw": (),
     "kiosk_ui": (),
     "rtc": ("hw.base", "videokiosk.clock"),
-    "appliance": ("hw.", "hw", "rtc.", "kiosk_ui", "videokiosk", "videokiosk.clock", "videokiosk.config_errors", "videokiosk.retention"),
+    "appliance": ("hw.", "hw", "rtc.", "kiosk_ui", "videokiosk", "videokiosk.clock", "videokiosk.config_errors", "videokiosk.retention",
+                  *SHARED_PRIVACY),
     "provisioning": ("appliance.config", "appliance.errors", "videokiosk.config_errors"),
     "hub": ("rtc.protocol", "rtc.errors", "rtc.speedtest", "provisioning.protocol", "kiosk_ui",
-            "videokiosk.clock", "videokiosk.config_errors", "videokiosk.retention"),
+            "videokiosk.clock", "videokiosk.config_errors", "videokiosk.retention", *SHARED_PRIVACY),
 }
 # Wherever the hub's imports lead, these are never among them.
 HUB_NEVER = ("aiortc", "av", "appliance", "hw")

@@ -105,3 +105,21 @@ async def test_purge_now_uses_the_booth_clock(tmp_path):
         await booth.session.close()
         await booth.devices.close()
         booth.store.close()
+
+
+async def test_a_call_button_that_cannot_be_opened_leaves_a_touch_only_booth_and_says_so(tmp_path, monkeypatch,
+                                                                                         caplog):
+    # On a booth: lgpio missing, or its pipes not writable (a read-only working directory).
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "no-such-pin-library")
+    config = booth_config(tmp_path)
+    config = config.model_copy(update={"hardware": config.hardware.model_copy(update={"button": "gpio"})})
+    booth = Booth(config)  # does not raise: a button is a convenience, the touch screen is the booth
+    try:
+        with caplog.at_level("ERROR", logger="videokiosk.booth"):
+            await booth.start(port=0)
+        assert booth.devices.degraded and "lgpio" in booth.devices.degraded[0]
+        assert any("running degraded" in r.getMessage() and "touch-only" in r.getMessage() for r in caplog.records)
+        await booth.session.handle("start")  # the screen still starts a consultation
+        assert booth.session.state.value == "consent"
+    finally:
+        await booth.stop()

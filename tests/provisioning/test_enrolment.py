@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sqlite3
+import ssl
 import subprocess
 import sys
 import stat
@@ -33,6 +35,7 @@ from hub.enrolment import APP_ENROLMENT, CODE_ALPHABET, EnrolmentCodes
 from provisioning.enrol import volatile_reason
 from provisioning.protocol import signed_message
 from videokiosk.cli import main
+from tests.support import private_ca_server
 from videokiosk.clock import FakeClock
 
 BOOTH = ("jc-halle-1", "Halle 1", "Musterstadt")
@@ -48,6 +51,10 @@ class Hub:
 
 @pytest.fixture
 def hub(tmp_path, loop_thread) -> Hub:
+    return start_hub(tmp_path, loop_thread)
+
+
+def start_hub(tmp_path, loop_thread, tls: ssl.SSLContext | None = None) -> Hub:
     clock = FakeClock()
     config = parse_hub_config({"store": {"path": str(tmp_path / "hub" / "hub.db")}})
     # The hub serves from the loop thread while the test reads the same file from its own thread,
@@ -59,7 +66,7 @@ def hub(tmp_path, loop_thread) -> Hub:
     parts.registry.create_booth(*BOOTH)
     app = make_app(parts)  # the hub as it runs, POST /api/enrol included
     codes = app[APP_ENROLMENT]
-    return Hub(loop_thread.serve(app), parts, codes, clock)
+    return Hub(loop_thread.serve(app, tls=tls), parts, codes, clock)
 
 
 @pytest.fixture
@@ -107,6 +114,28 @@ def test_enrol_writes_config_token_and_key(hub, booth_dir, capsys):
     key_row = hub.parts.db["booth_keys"].get("jc-halle-1")
     assert len(base64.b64decode(key_row["public_key"])) == 32
     assert b"PRIVATE KEY" in (booth_dir / "booth-key.pem").read_bytes()
+
+
+def test_a_private_ca_is_kept_in_the_config_directory_and_named_absolutely(tmp_path, loop_thread, booth_dir,
+                                                                         capsys, monkeypatch):
+    # The technician's shell sits in a home directory with ca.pem in it, as the README shows.
+    home = tmp_path / "technician"
+    home.mkdir()
+    ca, server = private_ca_server(home)
+    hub = start_hub(tmp_path, loop_thread, tls=server)
+    monkeypatch.chdir(home)
+    rc = main(["enrol", "--hub", hub.url, "--code", hub.codes.create("jc-halle-1"), "--ca-file", "ca.pem",
+               "--config", str(booth_dir / "booth.toml"), "--key", str(booth_dir / "booth-key.pem"),
+               "--token-file", str(booth_dir / "device-token"), "--allow-volatile"])
+    assert rc == 0, capsys.readouterr()
+    # The daemon starts from / and the technician's copy goes away: the booth must not care.
+    monkeypatch.chdir("/")
+    ca.unlink()
+    config = load_config(booth_dir / "booth.toml")
+    assert config.hub.ca_file == booth_dir / "hub-ca.pem" and config.hub.ca_file.is_absolute()
+    assert stat.S_IMODE(config.hub.ca_file.stat().st_mode) == 0o644
+    assert config.hub.token_file.is_absolute()
+    ssl.create_default_context(cafile=str(config.hub.ca_file))  # what the daemon's hub link does
 
 
 def test_a_used_code_fails_and_changes_nothing(hub, booth_dir, capsys):

@@ -1,0 +1,193 @@
+"""The booth image for the VM tests: a Debian root with every real dependency installed the way the
+image installs them (the recipe's OS packages, then ``provisioning/install.sh`` with pip from the
+hashed lock), plus a small test agent, made into an ext4 disk image with ``mkfs.ext4 -d`` (no loop
+mounts). Booted with Debian's kernel (the host's ``linux-image-amd64``) by tests/vm/machine.py.
+
+Built once per set of inputs and cached under ``~/.cache/videokiosk/`` (``VIDEOKIOSK_CACHE``): the
+OS layer is keyed by the suite and package list, the image by every file that goes into it. A
+rebuilt image takes a minute or two; the OS layer from scratch several minutes more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.provisioning.rootfs import CACHE, CannotBootstrap, debian_mirror, debootstrap_binary
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+PACKAGES = REPO / "provisioning" / "pi-gen" / "stage-videokiosk" / "00-videokiosk" / "00-packages"
+LOCK = REPO / "provisioning" / "requirements-booth.txt"
+# What a VM needs on top of the recipe's packages (the Pi image has these from Raspberry Pi OS).
+VM_BASE = ["systemd", "systemd-sysv", "udev", "dbus", "kmod", "iproute2", "python3-venv", "python3-numpy",
+           "ca-certificates", "openssh-server", "e2fsprogs", "systemd-timesyncd"]
+# Raspberry Pi packages Debian does not have: the VM's booth uses fake camera, audio and pins.
+PI_ONLY = {"python3-picamera2", "rpicam-apps-lite", "python3-lgpio"}
+IMAGE_MB = 3072
+APT_ARCHIVES = Path("/var/cache/apt/archives")
+
+
+class CannotBuild(CannotBootstrap):
+    """This machine cannot build the booth image; the message says why."""
+
+
+def kernel() -> tuple[Path, Path, str]:
+    """Debian's kernel and initrd from /boot (linux-image-amd64) and its version."""
+    kernels = sorted(Path("/boot").glob("vmlinuz-*-amd64"))
+    if not kernels:
+        raise CannotBuild("no Debian kernel in /boot (apt-get install linux-image-amd64)")
+    vmlinuz = kernels[-1]
+    version = vmlinuz.name.removeprefix("vmlinuz-")
+    initrd = Path(f"/boot/initrd.img-{version}")
+    if not initrd.exists() or not Path(f"/lib/modules/{version}").is_dir():
+        raise CannotBuild(f"the initrd or modules of kernel {version} are missing")
+    return vmlinuz, initrd, version
+
+
+def os_packages() -> list[str]:
+    listed = [line.strip() for line in PACKAGES.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    return VM_BASE + [p for p in listed if p not in PI_ONLY and p not in VM_BASE]
+
+
+def _run(args: list[str], what: str, timeout: float = 1800, **kw) -> None:
+    done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).splitlines()[-25:])
+        raise CannotBuild(f"{what} failed:\n{tail}")
+
+
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()[:16]
+
+
+def os_layer(suite: str) -> Path:
+    """Debian ``suite`` with the OS packages installed (apt, as the recipe's package list does)."""
+    if os.geteuid() != 0:
+        raise CannotBuild("building a root file system needs root")
+    key = _digest(suite.encode(), " ".join(os_packages()).encode())
+    target = CACHE / f"vm-os-{suite}-amd64-{key}"
+    if (target / ".videokiosk-complete").exists():
+        return target
+    building = target.with_name(target.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.parent.mkdir(parents=True, exist_ok=True)
+    mirror = debian_mirror()
+    cache_args = [f"--cache-dir={APT_ARCHIVES}"] if APT_ARCHIVES.is_dir() else []
+    _run([debootstrap_binary(), "--variant=minbase", *cache_args, "--include=" + ",".join(VM_BASE), "--arch=amd64",
+          suite, str(building), mirror], f"debootstrap {suite} from {mirror}")
+    (building / "etc/apt/sources.list").write_text(f"deb {mirror} {suite} main\n")
+    shutil.copy("/etc/resolv.conf", building / "etc/resolv.conf")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    _run(["chroot", str(building), "apt-get", "update", "-qq"], "apt-get update", env=env)
+    # Reuse this machine's downloaded packages (same mirror, same suite) before fetching.
+    archives = building / "var/cache/apt/archives"
+    if suite == _host_suite():
+        for deb in APT_ARCHIVES.glob("*.deb"):
+            if not (archives / deb.name).exists():
+                try:
+                    os.link(deb, archives / deb.name)
+                except OSError:
+                    shutil.copy(deb, archives / deb.name)
+    _run(["chroot", str(building), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *os_packages()],
+         "apt-get install of the recipe's packages", env=env)
+    _run(["chroot", str(building), "apt-get", "clean"], "apt-get clean", env=env)
+    (building / ".videokiosk-complete").write_text(f"{suite} {mirror}\n")
+    shutil.rmtree(target, ignore_errors=True)
+    building.rename(target)
+    return target
+
+
+def _host_suite() -> str:
+    from tests.provisioning.rootfs import codename
+
+    return codename()
+
+
+def _tree_digest() -> bytes:
+    """Every file install.sh copies, and the agent: a change to any of them rebuilds the image."""
+    h = hashlib.sha256()
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-co", "--exclude-standard"], capture_output=True,
+                            text=True, check=True).stdout.split()
+    for name in sorted(listed):
+        if name.startswith(("tests/", "bench/")) and not name.startswith("tests/vm/guest/"):
+            continue
+        path = REPO / name
+        if path.is_file():
+            h.update(name.encode() + b"\0" + path.read_bytes())
+    return h.digest()
+
+
+def booth_image(suite: str | None = None) -> Path:
+    """The ext4 image of the installed booth (cached); copy it before booting (it is written to)."""
+    suite = suite or _host_suite()
+    base = os_layer(suite)
+    _, _, version = kernel()
+    key = _digest(base.name.encode(), _tree_digest(), version.encode())
+    image = CACHE / f"vm-booth-{suite}-{key}.ext4"
+    if image.exists():
+        return image
+    work = CACHE / f"vm-booth-{suite}-{key}.root"
+    shutil.rmtree(work, ignore_errors=True)
+    _run(["cp", "-a", str(base), str(work)], "copying the OS layer", timeout=900)
+    try:
+        _install(work, version)
+        tmp = image.with_suffix(".building")
+        tmp.unlink(missing_ok=True)
+        _run(["mkfs.ext4", "-q", "-F", "-L", "vkroot", "-d", str(work), str(tmp), f"{IMAGE_MB}M"], "mkfs.ext4 -d")
+        tmp.rename(image)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for old in CACHE.glob(f"vm-booth-{suite}-*.ext4"):  # one image per suite is enough
+        if old != image:
+            old.unlink(missing_ok=True)
+    return image
+
+
+def _install(root: Path, version: str) -> None:
+    wheel_dir = root.with_name(root.name + ".wheel")
+    shutil.rmtree(wheel_dir, ignore_errors=True)
+    wheel_dir.mkdir(parents=True)
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheel_dir), str(REPO)],
+         "building the videokiosk wheel", timeout=600)
+    wheel = next(wheel_dir.glob("videokiosk-*.whl"))
+    # pip inside the root trusts what this machine trusts (a proxy's CA, say), for the build only.
+    build_ca = root / "etc/ssl/certs/vk-build-host-ca.crt"
+    shutil.copy("/etc/ssl/certs/ca-certificates.crt", build_ca)
+    env = {**os.environ, "PIP_CERT": "/etc/ssl/certs/vk-build-host-ca.crt",
+           "REQUESTS_CA_BUNDLE": "/etc/ssl/certs/vk-build-host-ca.crt"}  # Debian's pip reads the latter
+    try:
+        _run(["bash", str(REPO / "provisioning/install.sh"), "--root", str(root), "--skip-apt", "--wheel", str(wheel),
+              "--writable-root"], "provisioning/install.sh", timeout=1800, env=env)
+    finally:
+        build_ca.unlink(missing_ok=True)
+    # Debian's kernel modules (virtio network and friends) for the kernel the VM boots.
+    _run(["cp", "-a", f"/lib/modules/{version}", str(root / "lib/modules/")], "copying the kernel modules")
+    guest = HERE / "guest"
+    (root / "etc/fstab").write_text("LABEL=vkroot / ext4 defaults 0 1\n" + (root / "etc/fstab").read_text())
+    (root / "etc/systemd/network").mkdir(parents=True, exist_ok=True)
+    (root / "var/log/journal").mkdir(parents=True, exist_ok=True)  # read back by the tests (debugfs)
+    shutil.copy(guest / "80-vm.network", root / "etc/systemd/network/80-vm.network")
+    shutil.copy(guest / "vk-test-agent.service", root / "etc/systemd/system/vk-test-agent.service")
+    shutil.copy(guest / "vk-test-agent", root / "usr/local/sbin/vk-test-agent")
+    os.chmod(root / "usr/local/sbin/vk-test-agent", 0o755)
+    shutil.copy(guest / "booth.toml", root / "etc/videokiosk/booth.toml")
+    os.chmod(root / "etc/videokiosk/booth.toml", 0o644)
+    dropins = root / "etc/systemd/system/videokiosk-kiosk.service.d"
+    dropins.mkdir(parents=True, exist_ok=True)
+    shutil.copy(guest / "kiosk-headless.conf", dropins / "vm-headless.conf")
+    # grim takes the kiosk's screenshot for the test (wlroots' screencopy); test images only.
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    _run(["chroot", str(root), "apt-get", "install", "-y", "-qq", "--no-install-recommends", "grim"],
+         "apt-get install grim", env=env)
+    _run(["systemctl", f"--root={root}", "enable", "systemd-networkd.service", "vk-test-agent.service"],
+         "enabling the network and the test agent")
+    (root / "etc/machine-id").write_text("")  # made at first boot, as on a fresh card
+    shutil.rmtree(wheel_dir, ignore_errors=True)

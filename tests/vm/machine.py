@@ -1,0 +1,126 @@
+"""A booth VM: qemu-system-x86_64 with TCG (KVM fails or hangs on these machines), Debian's kernel,
+the booth image as /dev/vda and a test disk with ``run.sh`` as /dev/vdb. systemd is PID 1.
+
+The guest's test agent (tests/vm/guest/vk-test-agent) runs ``run.sh`` and writes to the second
+serial port; ``wait_for`` reads those lines. The kernel and systemd talk on the first one
+(``console.log``). The user-mode network lets the guest reach the host's loopback at 10.0.2.2.
+
+Example::
+
+    vm = Machine(workdir, image_copy, script="say hello\\n").start()
+    vm.wait_for("VK hello", timeout=300)
+    vm.kill()   # a pulled plug
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from .image import CannotBuild, kernel
+
+QEMU = shutil.which("qemu-system-x86_64")
+# Helpers every guest script may use: `say WHAT` reports to the host; `await CMD...` retries a
+# command until it succeeds (the guest is slow; each script gives its own limits).
+PRELUDE = r"""
+say() { echo "VK $*"; }
+await() { local limit=$1; shift; local end=$((SECONDS + limit)); until "$@"; do
+  [ $SECONDS -lt $end ] || { say "timeout: $*"; return 1; }; sleep 0.5; done; }
+"""
+
+
+class GuestTimeout(AssertionError):
+    pass
+
+
+class Machine:
+    def __init__(self, workdir: Path, image: Path, script: str, *, memory_mb: int = 2048,
+                 cmdline: str = "") -> None:
+        if QEMU is None:
+            raise CannotBuild("qemu-system-x86_64 is not installed (scripts/system-packages.txt lists it)")
+        self.workdir = workdir
+        self.image = image
+        self.memory_mb = memory_mb
+        self.cmdline = cmdline  # e.g. systemd.mask=... for a boot that proves something else
+        self.console = workdir / "console.log"
+        self.agent = workdir / "agent.log"
+        self.proc: subprocess.Popen | None = None
+        self._test_disk = self._make_test_disk(script)
+
+    def _make_test_disk(self, script: str) -> Path:
+        files = self.workdir / "test-disk"
+        shutil.rmtree(files, ignore_errors=True)
+        files.mkdir(parents=True)
+        (files / "run.sh").write_text(PRELUDE + script)
+        disk = self.workdir / "test-disk.ext4"
+        disk.unlink(missing_ok=True)
+        subprocess.run(["mkfs.ext4", "-q", "-d", str(files), str(disk), "16M"], check=True, timeout=60)
+        return disk
+
+    def set_script(self, script: str) -> None:
+        """The script for the next boot."""
+        self._test_disk = self._make_test_disk(script)
+
+    def start(self) -> "Machine":
+        vmlinuz, initrd, _ = kernel()
+        for log in (self.console, self.agent):
+            log.write_bytes(b"")
+        args = [
+            QEMU, "-accel", "tcg", "-m", str(self.memory_mb), "-smp", "2", "-nodefaults", "-no-reboot",
+            "-display", "none", "-vga", "none",
+            "-kernel", str(vmlinuz), "-initrd", str(initrd),
+            "-append", f"root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1 {self.cmdline}".strip(),
+            "-drive", f"file={self.image},if=virtio,format=raw,cache=unsafe",
+            "-drive", f"file={self._test_disk},if=virtio,format=raw,readonly=on",
+            "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
+            "-device", "virtio-rng-pci",
+            "-serial", f"file:{self.console}", "-serial", f"file:{self.agent}",
+        ]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.started_at = time.monotonic()
+        return self
+
+    def lines(self) -> list[str]:
+        return [line.strip() for line in self.agent.read_text(errors="replace").splitlines() if line.startswith("VK ")]
+
+    def wait_for(self, pattern: str, timeout: float) -> re.Match:
+        """The first agent line matching ``pattern`` (a regex), waiting up to ``timeout`` seconds."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.lines():
+                if found := regex.search(line):
+                    return found
+                if line.startswith("VK timeout:"):
+                    raise GuestTimeout(f"{line}\n{self.tail()}")
+            if self.proc is not None and self.proc.poll() is not None:
+                raise GuestTimeout(f"the VM stopped before {pattern!r}:\n{self.tail()}")
+            if time.monotonic() > deadline:
+                raise GuestTimeout(f"no {pattern!r} within {timeout:.0f} s:\n{self.tail()}")
+            time.sleep(0.5)  # polling the guest's serial file; the event is in another machine
+
+    def wait_exit(self, timeout: float) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout)
+
+    def tail(self, lines: int = 40) -> str:
+        agent = self.agent.read_text(errors="replace").splitlines()[-lines:]
+        console = self.console.read_text(errors="replace").splitlines()[-lines:]
+        return "--- agent ---\n" + "\n".join(agent) + "\n--- console ---\n" + "\n".join(console)
+
+    def kill(self) -> None:
+        """SIGKILL qemu: the booth loses power."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(30)
+
+    def journal(self, dest: Path) -> Path:
+        """The guest's persistent journal, read out of the (stopped) image without mounting it."""
+        dest.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["debugfs", "-R", f"rdump /var/log/journal {dest}", str(self.image)], capture_output=True,
+                       timeout=120)
+        return dest / "journal"

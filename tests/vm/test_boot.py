@@ -1,0 +1,264 @@
+"""The real booth image under systemd in a VM (TCG): the booth unit as a booth runs it.
+
+One boot proves, in order: the booth unit reaches READY=1 (Type=notify, active); a daemon frozen
+with SIGSTOP is killed by the watchdog and restarted within WatchdogSec; the purge timer fires and
+its sandboxed service purges an expired row; and a daemon that keeps failing ends in the unit's
+StartLimitAction (a reboot, which ends qemu because it runs with -no-reboot).
+
+The guest is 15-19 times slower than the host: its waits are generous, and the test drops in two
+settings for speed only where the unit's own values would make the test wait for nothing (the
+timer's hourly calendar and random delay, the count of failures before the limit). The watchdog
+and start-limit action are the unit's own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .image import CannotBuild, booth_image
+from .machine import QEMU, Machine
+
+pytestmark = [
+    pytest.mark.slow, pytest.mark.timeout(3600),
+    # Not yet seen passing end to end (the one full run here, at load average 50, timed out at 600 s
+    # waiting for the first Python imports in the guest):
+    # opt in until it has been, then drop this line so `make test` runs it.
+    pytest.mark.skipif(os.environ.get("VIDEOKIOSK_VM_TESTS") != "1",
+                       reason="VM boot tests are opt-in for now: VIDEOKIOSK_VM_TESTS=1"),
+]
+
+WATCHDOG_SEC = 30  # systemd/videokiosk-booth.service
+BOOT_S = 1800  # TCG boot plus the first imports; a loaded 2-core host reached basic.target only after ~7 min
+
+BOOTH_PROOFS = r"""
+# The venv's numpy is Debian's (python3-numpy; picamera2 is built against it), and the daemon's
+# media stack imports together with it.
+say imports "$(/opt/videokiosk/venv/bin/python -c 'import numpy, av, aiortc; print(numpy.__file__, numpy.__version__, av.__version__, aiortc.__version__)')"
+unit=videokiosk-booth
+mkdir -p /etc/systemd/system/$unit.service.d
+# The guest imports aiortc, av and numpy ~15x slower than a Pi: room for the first start.
+printf '[Service]\nTimeoutStartSec=600\n' > /etc/systemd/system/$unit.service.d/vm-slow.conf
+systemctl daemon-reload
+await 900 systemctl is-active -q $unit
+say ready pid=$(systemctl show -p MainPID --value $unit) status="$(systemctl show -p StatusText --value $unit)"
+
+# --- watchdog: freeze the daemon, systemd must kill and restart it -------------------------------
+old=$(systemctl show -p MainPID --value $unit)
+frozen=$SECONDS
+kill -STOP "$old"
+restarted() { local now; now=$(systemctl show -p MainPID --value $unit); [ "$now" != "$old" ] && [ "$now" != 0 ]; }
+await 300 restarted
+say watchdog-restarted after=$((SECONDS - frozen)) new=$(systemctl show -p MainPID --value $unit)
+say watchdog-journal $(journalctl -u $unit -b --no-pager | grep -c 'Watchdog timeout')
+await 900 systemctl is-active -q $unit
+say ready-again
+
+# --- purge timer: an expired row, the timer fires, the sandboxed service deletes it ---------------
+systemctl stop videokiosk-kiosk $unit
+runuser -u videokiosk -- /opt/videokiosk/venv/bin/python - <<'PY'
+from datetime import datetime, timedelta, timezone
+from appliance.store import BoothStore
+from videokiosk.clock import FakeClock
+store = BoothStore("/var/lib/videokiosk/booth.db", clock=FakeClock(datetime.now(timezone.utc) - timedelta(days=15)))
+store.record_consent("vm-expired", "de", "0" * 64)
+store.close()
+PY
+say expired-rows $(runuser -u videokiosk -- /opt/videokiosk/venv/bin/python -c "import sqlite3; print(sqlite3.connect('/var/lib/videokiosk/booth.db').execute('select count(*) from consents').fetchone()[0])")
+mkdir -p /etc/systemd/system/videokiosk-purge.timer.d
+printf '[Timer]\nOnActiveSec=5s\nRandomizedDelaySec=0\n' > /etc/systemd/system/videokiosk-purge.timer.d/vm-now.conf
+systemctl daemon-reload
+systemctl restart videokiosk-purge.timer
+purged() { journalctl -u videokiosk-purge -b --no-pager | grep -q 'purged: '; }
+await 600 purged
+say purge-journal "$(journalctl -u videokiosk-purge -b --no-pager -o cat | grep 'purged: ' | tail -1)"
+say rows-left $(runuser -u videokiosk -- /opt/videokiosk/venv/bin/python -c "import sqlite3; print(sqlite3.connect('/var/lib/videokiosk/booth.db').execute('select count(*) from consents').fetchone()[0])")
+
+# --- the technician's self-test in the real root (fake devices in a VM) --------------------------
+runuser -u videokiosk -- videokiosk selftest --no-hub > /run/selftest.txt 2>&1
+say selftest rc=$? $(grep -E '^(camera|microphone|speaker) ' /run/selftest.txt | awk '{print $1 "=" $2}' | tr '
+' ' ')
+
+# --- start limit: a config that keeps the daemon failing; the unit's StartLimitAction follows -----
+printf '[Unit]\nStartLimitBurst=3\n[Service]\nRestartSec=1\n' > /etc/systemd/system/$unit.service.d/vm-fewer.conf
+echo 'this is not toml' > /etc/videokiosk/booth.toml
+systemctl daemon-reload
+sync
+say start-limit-armed
+systemctl start $unit
+"""
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory) -> Path:
+    if QEMU is None:
+        pytest.skip("qemu-system-x86_64 is not installed: no TCG or KVM here")
+    started = time.monotonic()
+    try:
+        cached = booth_image()
+    except CannotBuild as exc:
+        pytest.skip(f"cannot build the booth image here: {exc}")
+    print(f"\nvm: image ready in {time.monotonic() - started:.0f} s ({cached.name})")
+    copy = tmp_path_factory.mktemp("vm") / "booth.ext4"
+    subprocess_copy(cached, copy)
+    return copy
+
+
+def subprocess_copy(source: Path, dest: Path) -> None:
+    # The cached image stays pristine; the VM writes to its copy (sparse: 3 GB, mostly holes).
+    subprocess.run(["cp", "--sparse=always", "--reflink=auto", str(source), str(dest)], check=True, timeout=600)
+
+
+def test_the_booth_unit_runs_under_systemd_with_watchdog_purge_and_start_limit(image, tmp_path):
+    # The screen is proven on its own boot: here Chromium would only take the slow guest's CPU.
+    vm = Machine(tmp_path, image, BOOTH_PROOFS, cmdline="systemd.mask=videokiosk-kiosk.service").start()
+    try:
+        booted = time.monotonic()
+        imports = vm.wait_for(r"^VK imports (\S+) (\S+) (\S+) (\S+)$", BOOT_S)
+        assert imports.group(1).startswith("/usr/lib/python3/dist-packages/numpy/"), imports.group(0)
+        ready = vm.wait_for(r"^VK ready pid=(\d+) status=(.*)$", BOOT_S)
+        print(f"vm: booth READY=1 {time.monotonic() - booted:.0f} s after qemu started")
+        assert int(ready.group(1)) > 0
+        assert "serving the kiosk page" in ready.group(2)  # the daemon's own STATUS= after READY=1
+
+        restarted = vm.wait_for(r"^VK watchdog-restarted after=(\d+) new=(\d+)$", 600)
+        # Killed at the watchdog deadline and started again (the guest's clock reads in whole seconds).
+        assert int(restarted.group(1)) <= WATCHDOG_SEC + 10, restarted.group(0)
+        assert int(restarted.group(2)) != int(ready.group(1))
+        assert int(vm.wait_for(r"^VK watchdog-journal (\d+)$", 60).group(1)) >= 1
+        vm.wait_for(r"^VK ready-again$", 900)
+
+        assert vm.wait_for(r"^VK expired-rows (\d+)$", 600).group(1) == "1"
+        assert "consent" in vm.wait_for(r"^VK purge-journal (.*)$", 700).group(1)
+        assert vm.wait_for(r"^VK rows-left (\d+)$", 120).group(1) == "0"
+
+        selftest = vm.wait_for(r"^VK selftest rc=(\d+) (.*)$", 900).group(2).split()
+        assert selftest == ["camera=PASS", "microphone=PASS", "speaker=PASS"], selftest
+        vm.wait_for(r"^VK start-limit-armed$", 120)
+        # StartLimitAction=reboot: the guest reboots, and qemu (-no-reboot) exits by itself.
+        assert vm.wait_exit(900) == 0
+        console = vm.console.read_text(errors="replace")
+        assert re.search(r"reboot: Restarting system", console), vm.tail()
+    finally:
+        vm.kill()
+    journal = vm.journal(tmp_path / "journal-out")
+    print(f"vm: journal read back: {sorted(p.name for p in journal.rglob('*.journal'))[:3]}")
+
+
+ENROL_AND_CALL = r"""
+await 900 systemctl is-active -q videokiosk-booth
+# provisioning/README.md, step 4, on a writable root (no overlayroot in the VM image).
+videokiosk enrol --hub {hub} --code {code} > /run/enrol.txt 2>&1
+say enrolled rc=$? "$(head -1 /run/enrol.txt)"
+systemctl restart videokiosk-booth
+await 900 systemctl is-active -q videokiosk-booth
+say ready-enrolled
+# The customer's three touches, sent as the kiosk page sends them (its /ws socket).
+/opt/videokiosk/venv/bin/python - <<'PY'
+import asyncio, json, aiohttp
+
+async def main():
+    async with aiohttp.ClientSession() as http, http.ws_connect("http://127.0.0.1:8081/ws") as ws:
+        async def until(pred, limit):
+            async with asyncio.timeout(limit):
+                async for frame in ws:
+                    msg = json.loads(frame.data)
+                    if msg.get("type") == "state" and pred(msg["state"]):
+                        return msg
+        intent = lambda event: ws.send_json({{"type": "intent", "event": event, "data": {{}}}})
+        await intent("start")
+        await until(lambda s: s["state"] == "consent", 300)
+        await intent("accept")
+        await until(lambda s: (s.get("checks") or {{}}).get("passed") is True, 900)
+        await intent("continue")
+        await until(lambda s: s["state"] == "waiting", 300)
+        print("VK waiting", flush=True)
+        await until(lambda s: s["state"] == "call", 900)
+        print("VK in-call", flush=True)
+
+asyncio.run(main())
+PY
+video() {{ journalctl -u videokiosk-booth -b --no-pager | grep -q "the advisor's video arrives"; }}
+await 900 video
+say advisor-video
+"""
+
+
+def test_a_booth_enrolled_as_the_readme_says_reaches_the_hub_and_calls(image, tmp_path, loop_thread):
+    import sys
+
+    from tests.faults.advisor import AdvisorPeer
+    from tests.faults.hubproc import HubProcess
+
+    hub = HubProcess(tmp_path / "hub", db=tmp_path / "hub.db", redis_url=None)
+    admin = [sys.executable, "-m", "videokiosk.cli", "hub"]
+    subprocess.run([*admin, "add-booth", "--config", str(hub.config), "jc-vm-1", "Halle VM", "Erdgeschoss"],
+                   check=True, capture_output=True, timeout=120)
+    code = subprocess.run([*admin, "enrolment-code", "--config", str(hub.config), "--booth", "jc-vm-1"],
+                          check=True, capture_output=True, text=True, timeout=120).stdout.split()[-1]
+    subprocess.run([*admin, "add-user", "--config", str(hub.config), "--password-stdin", "anna"],
+                   input="s3cret-pass\n", check=True, capture_output=True, text=True, timeout=120)
+    hub.start()
+    script = ENROL_AND_CALL.format(hub=f"http://10.0.2.2:{hub.port}", code=code)
+    vm = Machine(tmp_path, image, script, cmdline="systemd.mask=videokiosk-kiosk.service").start()
+    advisor = None
+    try:
+        enrolled = vm.wait_for(r"^VK enrolled rc=(\d+) (.*)$", BOOT_S)
+        assert enrolled.group(1) == "0" and "enrolled as booth jc-vm-1" in enrolled.group(2), enrolled.group(0)
+        advisor = loop_thread.run(AdvisorPeer.log_in(hub.url, "anna", "s3cret-pass", ice_servers=[]))
+        vm.wait_for(r"^VK waiting$", 1800)
+        entry = loop_thread.run(advisor.next_waiting(timeout=120), timeout=150)
+        loop_thread.run(advisor.admit(entry["session_id"]))
+        vm.wait_for(r"^VK in-call$", 600)
+        loop_thread.run(advisor.wait_frames(5, timeout=600), timeout=650)  # the booth's camera, at the hub
+        vm.wait_for(r"^VK advisor-video$", 900)  # and the advisor's picture, in the booth
+    finally:
+        if advisor is not None:
+            loop_thread.run(advisor.close())
+        vm.kill()
+        hub.stop()
+
+
+KIOSK = r"""
+await 900 systemctl is-active -q videokiosk-booth
+await 900 systemctl is-active -q videokiosk-kiosk
+# The page is up when Chromium holds the daemon's /ws socket open.
+page() { ss -Htn state established '( dport = :8081 )' | grep -q .; }
+await 1200 page
+say kiosk-processes "$(ps -o comm= --ppid $(systemctl show -p MainPID --value videokiosk-kiosk) | head -1)" \
+  "$(pgrep -u vkkiosk -a chromium | grep -o -- '--kiosk' | head -1)" "$(pgrep -u vkkiosk -af chromium | grep -o 'http://127.0.0.1:8081/' | head -1)"
+say kiosk-policy "$(python3 -c 'import json; p = json.load(open("/etc/chromium/policies/managed/videokiosk.json")); print(p["VideoCaptureAllowed"], p["AudioCaptureAllowed"])')"
+uid=$(id -u vkkiosk)
+runuser -u vkkiosk -- env XDG_RUNTIME_DIR=/run/user/$uid WAYLAND_DISPLAY=wayland-0 grim /tmp/shot.png
+say shot-begin
+base64 -w0 /tmp/shot.png; echo
+say shot-end
+"""
+
+
+def test_the_kiosk_unit_shows_the_kiosk_page_in_chromium_under_cage(image, tmp_path):
+    import base64
+    import struct
+
+    vm = Machine(tmp_path, image, KIOSK).start()
+    try:
+        processes = vm.wait_for(r"^VK kiosk-processes (\S+) (\S+) (\S+)$", 2400)
+        assert processes.groups() == ("chromium", "--kiosk", "http://127.0.0.1:8081/")  # cage's one client
+        assert vm.wait_for(r"^VK kiosk-policy (.*)$", 120).group(1) == "False False"  # camera, microphone
+        vm.wait_for(r"^VK shot-end$", 300)
+    finally:
+        vm.kill()
+    text = vm.agent.read_text(errors="replace")
+    encoded = text.split("VK shot-begin", 1)[1].split("VK shot-end", 1)[0].strip()
+    png = base64.b64decode(encoded)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    (tmp_path / "kiosk.png").write_bytes(png)
+    print(f"vm: kiosk screenshot {width}x{height}, {len(png)} bytes at {tmp_path / 'kiosk.png'}")
+    assert width >= 640 and height >= 480
+    assert len(png) > 5_000  # a page with text and colour, not a blank output
