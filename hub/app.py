@@ -24,7 +24,10 @@ from videokiosk.clock import Clock, SystemClock
 from .appointments_web import AppointmentDesk, add_appointment_routes
 from .guest import add_guest_routes
 from .chat import add_chat_relay
-from .auth import APP_ORIGINS, APP_SESSIONS, APP_USERS, AdvisorSessions, add_auth_routes
+from .auth import APP_ADVISOR_SOCKETS, APP_LOGIN_GUARD, APP_ORIGINS, APP_SESSIONS, APP_USERS, add_auth_routes
+from .clientaddr import APP_TRUSTED_PROXIES, trusted_networks
+from .login_guard import LoginGuard
+from .sessions import AdvisorSessions, SocketWatch
 from .config import HubConfig
 from .enrolment import EnrolmentCodes, add_enrolment_routes
 from .db import open_db, purge
@@ -70,7 +73,7 @@ class HubParts:
     def open(cls, config: HubConfig, clock: Clock | None = None, state: SharedState | None = None) -> "HubParts":
         clock = clock or SystemClock()
         db = open_db(config.store.path)
-        users = UserStore(db, clock, config.auth.max_failures, config.auth.lockout_s)
+        users = UserStore(db, clock)
         return cls(config, db, state or state_for(config), BoothRegistry(db), users, clock)
 
 
@@ -97,7 +100,13 @@ def make_app(parts: HubParts) -> web.Application:
     app[APP_HUB] = hub
     app[APP_REGISTRY] = parts.registry
     app[APP_USERS] = parts.users
-    app[APP_SESSIONS] = AdvisorSessions(parts.clock, config.auth.session_ttl_s)
+    sessions = app[APP_SESSIONS] = AdvisorSessions(parts.db, parts.clock, config.auth.session_ttl_s)
+    app[APP_ADVISOR_SOCKETS] = SocketWatch(sessions.valid_among)  # closes a removed advisor's console
+    auth = config.auth
+    app[APP_LOGIN_GUARD] = LoginGuard(parts.users, parts.clock, workers=auth.login_workers, queue=auth.login_queue,
+                                      per_address=auth.login_per_address, max_failures=auth.max_failures,
+                                      address_failures=auth.address_failures, max_wait_s=auth.lockout_s)
+    app[APP_TRUSTED_PROXIES] = trusted_networks(config.server.trusted_proxies)
     app[APP_ORIGINS] = list(config.server.extra_origins)
     app[APP_BOOTH_SOCKETS] = {}
     app.on_response_prepare.append(_security_headers)
@@ -127,6 +136,8 @@ def make_app(parts: HubParts) -> web.Application:
         yield
         task.cancel()
         await hub.close()
+        await app[APP_ADVISOR_SOCKETS].close()
+        app[APP_LOGIN_GUARD].close()
 
     app.cleanup_ctx.append(state_lifecycle(parts.state))  # Redis: connect at start, close at the end
     app.cleanup_ctx.append(purge_forever)

@@ -11,7 +11,7 @@ Example::
 
     >>> db = open_db(":memory:")
     >>> sorted(db.table_names())
-    ['booths', 'calls', 'users']
+    ['advisor_sessions', 'booths', 'calls', 'users']
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import sqlite_utils
 
 SCHEMA: dict[str, tuple[dict[str, type], str]] = {
     "users": ({"username": str, "password_hash": str, "created_at": str}, "username"),
+    # Logged-in advisors (hub/sessions.py): the cookie's hash, never the cookie; gone with the user.
+    "advisor_sessions": ({"sid_hash": str, "username": str, "csrf": str, "expires_at": str}, "sid_hash"),
     "booths": (
         {"booth_id": str, "name": str, "location": str, "token_hash": str, "created_at": str, "revoked": int},
         "booth_id",
@@ -63,6 +65,7 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
     for name, (columns, pk) in SCHEMA.items():
         db[name].create(columns, pk=pk, if_not_exists=True)
     db["calls"].create_index(["expires_at"], if_not_exists=True)
+    db["advisor_sessions"].create_index(["username"], if_not_exists=True)
     return db
 
 

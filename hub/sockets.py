@@ -18,7 +18,7 @@ from aiohttp import WSMsgType, web
 from rtc import protocol as p
 from rtc.errors import ProtocolError
 
-from .auth import current_session, require_csrf
+from .auth import APP_ADVISOR_SOCKETS, current_session, require_csrf
 from .registry import Booth, BoothRegistry
 from .service import ADVISORS, Hub, booth_channel
 
@@ -176,13 +176,14 @@ async def advisor_socket(request: web.Request) -> web.StreamResponse:
     channel = f"advisor:{secrets.token_hex(8)}"
     outbox = Outbox(ws)
     unsubscribers = [hub.state.subscribe(channel, outbox.put), hub.state.subscribe(ADVISORS, outbox.put)]
-    session.sockets.add(ws)
+    watch = request.app[APP_ADVISOR_SOCKETS]
+    watch.add(ws, session.sid)  # closed within a second when the session ends (hub/sessions.py)
     try:
         await hub.advisor_connected(session.username, channel)
         await _pump(ws, outbox, p.ADVISOR_TO_HUB, lambda msg: hub.advisor_message(session.username, channel, msg),
                     lambda code: hub.emit("signalling_error", side="advisor", code=code))
     finally:
-        session.sockets.discard(ws)
+        watch.discard(ws)
         for unsubscribe in unsubscribers:
             unsubscribe()
         await hub.advisor_disconnected(channel)

@@ -42,7 +42,7 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
     from hub.app import HubParts, make_app
     from hub.config import HubConfig
     from hub.stats import LEAD, grant_role
-    from hub.users import DEMO_PASSWORD, DEMO_USER
+    from hub.users import DEMO_USER
 
     data_dir.mkdir(parents=True, exist_ok=True)
     hub_config = HubConfig.model_validate({
@@ -53,7 +53,7 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
         "mail": {"outbox_dir": str(data_dir / "outbox"), "public_url": f"http://127.0.0.1:{hub_port or 8080}"},
     })
     parts = HubParts.open(hub_config)
-    parts.users.add_user(DEMO_USER, DEMO_PASSWORD)
+    parts.users.add_demo_account()
     grant_role(parts.db, DEMO_USER, LEAD)  # so the demo shows the statistics page too
     token = parts.registry.create_booth(*DEMO_BOOTH)
     runner = web.AppRunner(make_app(parts), access_log=None)
