@@ -140,6 +140,7 @@ class Appointment:
     status: str  # booked | cancelled
     sequence: int  # grows with each change: calendars replace the older event
     participants: tuple[Participant, ...]
+    created_by: str = ""  # the advisor who booked it: the only one (besides a lead) who may change it
 
     @property
     def local_start(self) -> datetime:
@@ -334,6 +335,7 @@ class AppointmentBook:
             row["appointment_id"], datetime.fromisoformat(row["starts_at"]), row["duration_min"], row["language"],
             row["customer_number"], row["name"], row["status"], row["sequence"],
             tuple(Participant(p["participant_id"], p["appointment_id"], p["role"], p["email"]) for p in people),
+            row["created_by"] or "",
         )
 
 

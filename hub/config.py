@@ -64,7 +64,7 @@ class AuthSection(_Section):
     # Password checks (argon2id, 64 MiB each) running at once, waiting at most, and per address.
     login_workers: Annotated[int, Field(ge=1, le=16)] = 2
     login_queue: Annotated[int, Field(ge=0, le=256)] = 8
-    login_per_address: Annotated[int, Field(ge=1, le=16)] = 2
+    login_per_address: Annotated[int, Field(ge=1, le=16)] = 1
     session_ttl_s: Annotated[float, Field(gt=60, le=7 * 86400)] = 12 * 3600.0
     # Set only by `videokiosk demo`: allows (and seeds) the account demo/demo.
     demo: bool = False

@@ -42,6 +42,7 @@ from .auth import same_origin
 from .groupcall import GroupCalls
 from .guest_passes import GuestPass, GuestPasses, PassRefused, purge_guest_passes
 from .registry import Booth
+from .sessions import SocketWatch
 from .sockets import APP_HUB, serve_booth
 
 COOKIE = "vk_guest"
@@ -100,6 +101,8 @@ def add_guest_routes(app: web.Application) -> None:
     groups = GroupCalls(app[APP_HUB])  # extra participants of one appointment see each other
     app[APP_HUB].listeners.append(groups)
     passes = GuestPasses(desk.db, desk.book, desk.clock)  # in the database: they survive a restart
+    # A pass's open sockets close within a second once its appointment is changed, cancelled or over.
+    watch = SocketWatch(passes.valid_among)
     db: sqlite_utils.Database = desk.db
     for name, (columns, pk) in SCHEMA.items():
         db[name].create(columns, pk=pk, if_not_exists=True)
@@ -168,12 +171,22 @@ def add_guest_routes(app: web.Application) -> None:
         async def handle(msg: p.Message) -> p.Error | None:
             call_id = getattr(msg, "call_id", None)
             if isinstance(call_id, str) and call_id not in calls:
-                calls.add(call_id)
-                passes.add_call(found, call_id)
+                # Linked to the pass (and so recorded at all) only once the hub knows it is this
+                # participant's call: a made-up call id leaves no row behind.
+                route = await hub.state.get_route(call_id)
+                if route is not None and route.booth_id == booth.booth_id:
+                    calls.add(call_id)
+                    passes.add_call(found, call_id)
             if await groups.relay(booth.booth_id, msg):  # a link to another participant
                 return None
             customer = participant.role == "customer"
+            if isinstance(msg, p.Survey) and not passes.take_survey(found):
+                return p.Error(code="not_allowed", message="one survey answer per call", ref=msg.type)
             if isinstance(msg, p.Waiting):
+                # One person waits once: a new waiting entry (a reload of the page) replaces the old.
+                for entry in await hub.state.waiting():
+                    if entry.booth_id == booth.booth_id and entry.session_id != msg.session_id:
+                        await hub.booth_message(booth, p.LeaveWaiting(session_id=entry.session_id, reason="reset"))
                 # The advisor sees whom the appointment is with (customer number and name, as
                 # booked: customers only). Further participants stay known by their role alone.
                 msg = msg.model_copy(update={
@@ -186,8 +199,12 @@ def add_guest_routes(app: web.Application) -> None:
                 msg = msg.model_copy(update=technical)
             return await hub.booth_message(booth, msg)
 
-        return await serve_booth(request, booth, handle)
+        return await serve_booth(request, booth, handle, watch=(watch, found.pass_hash))
 
+    async def stop_watch(app: web.Application) -> None:
+        await watch.close()
+
+    app.on_cleanup.append(stop_watch)
     app.router.add_get("/join", join_page)
     app.router.add_post("/api/join", join)
     app.router.add_post("/api/join/consent", consent)

@@ -7,8 +7,9 @@ each, on purpose):
   starves anything else), and at most ``queue`` more wait for one. A log-in beyond that is
   refused at once with 429 and ``Retry-After``: a flood makes no pile-up, and the advisor's
   attempt waits behind a few checks, never behind hundreds.
-- **Per address.** One client address has at most ``per_address`` checks under way, and its
-  wrong attempts slow *that address* down (hub/backoff.py).
+- **Per address.** One client address has at most ``per_address`` checks under way (one: with
+  two workers, a flood from one address never holds every worker), and its wrong attempts slow
+  *that address* down (hub/backoff.py).
 - **Per account, per address.** Wrong passwords for one account from one address slow down that
   pair alone: a flood from elsewhere cannot lock the real advisor out of her account.
 
@@ -43,7 +44,7 @@ ACCOUNT_WAIT_S = 30.0  # the first wait of an account at one address after its f
 
 class LoginGuard:
     def __init__(self, users: UserStore, clock: Clock, *, workers: int = 2, queue: int = 8,
-                 per_address: int = 2, max_failures: int = 5, address_failures: int = 20,
+                 per_address: int = 1, max_failures: int = 5, address_failures: int = 20,
                  max_wait_s: float = 300.0) -> None:
         self._users = users
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="login")

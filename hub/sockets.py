@@ -21,6 +21,7 @@ from rtc.errors import ProtocolError
 from .auth import APP_ADVISOR_SOCKETS, current_session, require_csrf
 from .registry import Booth, BoothRegistry
 from .service import ADVISORS, Hub, booth_channel
+from .sessions import SocketWatch
 
 log = logging.getLogger(__name__)
 APP_HUB = web.AppKey("hub", Hub)
@@ -120,13 +121,17 @@ async def booth_socket(request: web.Request) -> web.StreamResponse:
 
 
 async def serve_booth(request: web.Request, booth: Booth,
-                      handle: Callable[[p.Message], Awaitable[p.Error | None]] | None = None) -> web.StreamResponse:
+                      handle: Callable[[p.Message], Awaitable[p.Error | None]] | None = None,
+                      watch: tuple[SocketWatch, str] | None = None) -> web.StreamResponse:
     """Speak the booth protocol with an authenticated ``booth``; also used for a customer's own
-    browser joining from home by personal link (hub/guest.py), which passes its own ``handle``."""
+    browser joining from home by personal link (hub/guest.py), which passes its own ``handle``
+    and a ``watch`` (with its pass) that closes the socket when the pass no longer holds."""
     hub = request.app[APP_HUB]
     handle = handle or (lambda msg: hub.booth_message(booth, msg))
     ws = _websocket(hub)
     await ws.prepare(request)
+    if watch is not None:
+        watch[0].add(ws, watch[1])
     # A booth has one connection: a newer one (after a network drop) replaces the old.
     sockets = request.app[APP_BOOTH_SOCKETS]
     old = sockets.get(booth.booth_id)
@@ -156,6 +161,8 @@ async def serve_booth(request: web.Request, booth: Booth,
                     lambda code: hub.emit("signalling_error", side="booth", code=code))
     finally:
         unsubscribe()
+        if watch is not None:
+            watch[0].discard(ws)
         if sockets.get(booth.booth_id) is ws:
             del sockets[booth.booth_id]
         if connected:
