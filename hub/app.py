@@ -10,7 +10,9 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import signal
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,8 @@ from .clientaddr import APP_TRUSTED_PROXIES, trusted_networks
 from .login_guard import LoginGuard
 from .sessions import AdvisorSessions, SocketWatch
 from .config import HubConfig
+from .connlimits import listen, raise_open_files_limit
+from .errors import HubConfigError
 from .enrolment import EnrolmentCodes, add_enrolment_routes
 from .db import open_db, purge
 from .metrics import HubMetrics, add_metrics_route
@@ -80,6 +84,8 @@ class HubParts:
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.secure:  # once seen over TLS, browsers never try plain HTTP to this hub again
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
     if request.path.startswith("/api/"):
         response.headers["Cache-Control"] = "no-store"
 
@@ -142,6 +148,53 @@ def make_app(parts: HubParts) -> web.Application:
     app.cleanup_ctx.append(state_lifecycle(parts.state))  # Redis: connect at start, close at the end
     app.cleanup_ctx.append(purge_forever)
     return app
+
+
+def refuse_plain_http(config: HubConfig, insecure_http: bool) -> None:
+    """A hub reachable from the network speaks TLS, or is told explicitly that a proxy does."""
+    server = config.server
+    if server.tls_cert is None and not insecure_http and not is_loopback(server.host):
+        raise HubConfigError(
+            f"server.host = {server.host!r} is reachable from the network, but no server.tls_cert / "
+            "server.tls_key is configured: add a certificate, or pass --insecure-http if a TLS proxy "
+            "in front of the hub terminates HTTPS")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def start_server(parts: HubParts, host: str, port: int) -> tuple[web.AppRunner, asyncio.Server]:
+    """The hub's app served on host:port behind the connection limits (hub/connlimits.py)."""
+    server = parts.config.server
+    raise_open_files_limit()
+    runner = web.AppRunner(make_app(parts), access_log=None, keepalive_timeout=server.idle_timeout_s)
+    await runner.setup()
+    listener = await listen(runner, host, port, per_address=server.max_connections_per_address,
+                            ssl_context=tls_context(parts.config))
+    return runner, listener
+
+
+async def serve(parts: HubParts) -> None:
+    """Serve until interrupted (``videokiosk hub serve``)."""
+    server = parts.config.server
+    runner, listener = await start_server(parts, server.host, server.port)
+    scheme = "https" if server.tls_cert else "http"
+    print(f"======== Running on {scheme}://{server.host}:{server.port} ========", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        listener.close()
+        await runner.cleanup()
 
 
 def tls_context(config: HubConfig) -> ssl.SSLContext | None:

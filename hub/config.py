@@ -39,6 +39,11 @@ class ServerSection(_Section):
     tls_key: Path | None = None
     # Origins allowed to open the advisor socket besides the hub's own (a reverse proxy's name).
     extra_origins: list[str] = []
+    # Connections one client address may hold (hub/connlimits.py); a reverse proxy needs more.
+    max_connections_per_address: Annotated[int, Field(ge=1, le=100_000)] = 256
+    # A connection that has not completed a request this long after opening (or after its last
+    # answer) is closed: idle clients and slowloris alike.
+    idle_timeout_s: Annotated[float, Field(gt=0, le=600)] = 15.0
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); nobody else's is.
     trusted_proxies: list[Annotated[str, Field(pattern=r"^[0-9A-Fa-f:.]+(/\d{1,3})?$")]] = []
 
@@ -66,8 +71,6 @@ class AuthSection(_Section):
     login_queue: Annotated[int, Field(ge=0, le=256)] = 8
     login_per_address: Annotated[int, Field(ge=1, le=16)] = 1
     session_ttl_s: Annotated[float, Field(gt=60, le=7 * 86400)] = 12 * 3600.0
-    # Set only by `videokiosk demo`: allows (and seeds) the account demo/demo.
-    demo: bool = False
 
 
 class CallsSection(_Section):

@@ -15,7 +15,6 @@ import logging
 import signal
 from pathlib import Path
 
-from aiohttp import web
 
 DEMO_BOOTH = ("demo-kiosk", "Demo-Kiosk", "Musterstadt")
 
@@ -39,7 +38,7 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
     from appliance.config import parse_config
     from appliance.daemon import Booth
     from appliance.hublink import hub_link_for
-    from hub.app import HubParts, make_app
+    from hub.app import HubParts, start_server
     from hub.config import HubConfig
     from hub.stats import LEAD, grant_role
     from hub.users import DEMO_USER
@@ -48,7 +47,6 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
     hub_config = HubConfig.model_validate({
         "server": {"host": "127.0.0.1", "port": hub_port},
         "store": {"path": str(data_dir / "hub.db")},
-        "auth": {"demo": True},
         # No SMTP in the demo: invitations land in this folder as .eml files (printed as they arrive).
         "mail": {"outbox_dir": str(data_dir / "outbox"), "public_url": f"http://127.0.0.1:{hub_port or 8080}"},
     })
@@ -56,10 +54,9 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
     parts.users.add_demo_account()
     grant_role(parts.db, DEMO_USER, LEAD)  # so the demo shows the statistics page too
     token = parts.registry.create_booth(*DEMO_BOOTH)
-    runner = web.AppRunner(make_app(parts), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", hub_port).start()
-    hub_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    # The same listener as a real hub: idle and slow connections closed, a cap per address.
+    runner, listener = await start_server(parts, "127.0.0.1", hub_port)
+    hub_url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
 
     booth_config = parse_config({
         "booth": {"id": DEMO_BOOTH[0], "name": DEMO_BOOTH[1], "location": DEMO_BOOTH[2]},
@@ -73,6 +70,7 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
 
     async def stop() -> None:
         await booth.stop()
+        listener.close()
         await runner.cleanup()
 
     return hub_url, booth_url, stop
