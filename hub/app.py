@@ -90,6 +90,18 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         response.headers["Cache-Control"] = "no-store"
 
 
+@web.middleware
+async def _crafted_input(request: web.Request, handler):
+    """Input no handler could read answers 400 with a message, never 500: JSON nested thousands
+    deep (RecursionError), a lone surrogate where text meets the database (UnicodeError), a number
+    beyond any range (OverflowError)."""
+    try:
+        return await handler(request)
+    except (RecursionError, UnicodeError, OverflowError):
+        return web.json_response({"error": "the request could not be read: too deeply nested, a broken character "
+                                           "or a number out of range", "reason": "invalid"}, status=400)
+
+
 async def _index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(CONSOLE / "index.html", headers={"Cache-Control": "no-store"})
 
@@ -102,7 +114,7 @@ def make_app(parts: HubParts) -> web.Application:
     config = parts.config
     stats, metrics = HubStats(parts.db), HubMetrics()  # anonymous statistics; technicians' metrics
     hub = Hub(config, parts.state, parts.db, parts.clock, listeners=[StatsRecorder(stats, parts.clock), metrics])
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024, middlewares=[_crafted_input])
     app[APP_HUB] = hub
     app[APP_REGISTRY] = parts.registry
     app[APP_USERS] = parts.users

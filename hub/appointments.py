@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rtc.protocol import CustomerNumber, PersonName
 from videokiosk.clock import Clock
 
 from .enrolment import _FailureLimit as FailureLimit
@@ -101,8 +102,8 @@ class AppointmentDraft(BaseModel):
     duration_min: Annotated[int, Field(ge=5, le=240)] = 30
     language: Literal["de", "en", "tr", "ar", "uk", "ru"] = "de"
     customer_email: Email
-    customer_number: Annotated[str, Field(max_length=40)] | None = None
-    name: Annotated[str, Field(max_length=120)] | None = None
+    customer_number: CustomerNumber | None = None
+    name: PersonName | None = None
     participants: Annotated[list[ExtraParticipant], Field(max_length=MAX_EXTRA)] = []
 
     @field_validator("starts_local")

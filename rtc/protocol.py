@@ -28,7 +28,7 @@ from .errors import ProtocolError
 from .protocol_chat import CHAT_CHANNEL_ID, CHAT_MAX_CHARS, DATA_CHANNEL, WAITING_NOTE_MAX_CHARS, Chat, ChatText, ScreenShare, WaitingNote  # noqa: F401
 from .protocol_types import (  # noqa: F401
     DEFAULT_MAX_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, BoothInfo, Fault, IceServer, IceServers, Id, Language, Message,
-    Role, Sdp, ShortText, WaitingEntry,
+    CustomerNumber, PersonName, Role, Sdp, ShortText, WaitingEntry, without_bidi_controls,
 )
 
 # --- the call: relayed between booth and advisor, never interpreted by the hub ------------------
@@ -103,16 +103,16 @@ class Waiting(Message):
     session_id: Id
     language: Language
     kind: Literal["walk_in", "appointment"] = "walk_in"
-    name: Annotated[str, Field(max_length=120)] | None = None
-    customer_number: Annotated[str, Field(max_length=40)] | None = None
+    name: PersonName | None = None
+    customer_number: CustomerNumber | None = None
     appointment_at: Annotated[str, Field(max_length=40)] | None = None
 
 
 class WaitingUpdate(Message):
     type: Literal["waiting_update"] = "waiting_update"
     session_id: Id
-    name: Annotated[str, Field(max_length=120)] | None = None
-    customer_number: Annotated[str, Field(max_length=40)] | None = None
+    name: PersonName | None = None
+    customer_number: CustomerNumber | None = None
 
 
 class LeaveWaiting(Message):
@@ -369,7 +369,7 @@ def parse(raw: str | bytes, accept: frozenset[str]) -> Message:
         raise ProtocolError("too_large", f"message of {size} bytes exceeds the limit of {MAX_MESSAGE_BYTES}")
     try:
         data: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands deep
         raise ProtocolError("malformed", "message is not valid JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ProtocolError("malformed", "message must be a JSON object with a string 'type'")

@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
-from .protocol_types import Id, Message
+from .protocol_types import Id, Message, without_bidi_controls
 
 # --- in-call chat and screen sharing (issue 9) ----------------------------------------------------
 # Peers send these over the call's WebRTC data channel (label "chat", negotiated id CHAT_CHANNEL_ID);
@@ -28,6 +28,7 @@ WAITING_NOTE_MAX_CHARS = 200
 
 
 def _clean_text(text: str) -> str:
+    text = without_bidi_controls(text)
     # Control characters (other than line breaks and tabs) have no business in a chat line: they
     # could reorder or hide text on the other screen.
     if any((ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) < 0xA0 for c in text):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 PROTOCOL_VERSION = 1
 # No message may exceed this, whatever its type: checked before JSON parsing, so a huge frame
@@ -21,8 +21,25 @@ PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
 DEFAULT_MAX_BYTES = 4 * 1024
 
+# Bidirectional controls (embeddings, overrides, isolates, marks) make a name or a line read on
+# the advisor's screen otherwise than it was typed ("Trojan source"): they are dropped wherever a
+# person's text enters, which leaves every letter of every script as it was.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"))
+
+
+def without_bidi_controls(text: str) -> str:
+    """``text`` without bidirectional control characters.
+
+    >>> without_bidi_controls("Erika\u202eharmless")
+    'Erikaharmless'
+    """
+    return text.translate(_BIDI_CONTROLS)
+
+
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
-ShortText = Annotated[str, Field(max_length=280)]
+ShortText = Annotated[str, Field(max_length=280), AfterValidator(without_bidi_controls)]
+PersonName = Annotated[str, Field(max_length=120), AfterValidator(without_bidi_controls)]
+CustomerNumber = Annotated[str, Field(max_length=40), AfterValidator(without_bidi_controls)]
 Sdp = Annotated[str, Field(min_length=10, max_length=MAX_MESSAGE_BYTES - 1024)]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
 Fault = Annotated[str, Field(pattern=r"^[a-z_]{2,32}$")]
