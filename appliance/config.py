@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -44,6 +45,15 @@ class HubSection(_Section):
     token: str = ""
     token_file: Path | None = None
     ca_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _tls_unless_loopback(cls, url: str) -> str:
+        # The device token goes in every connection's header: never in clear over a network.
+        host = urlsplit(url).hostname or ""
+        if url.startswith("http://") and host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError("must start with https:// (http:// only for a hub on this machine, 127.0.0.1)")
+        return url
 
 
 class UISection(_Section):

@@ -117,8 +117,11 @@ class FleetAgent:
         interval = self.booth.config.fleet.health_interval_s
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), interval)
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+                # meets a wake-up, and the daemon's stop() then waits for this loop for ever.
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
+            except TimeoutError:
                 pass
             self._wake.clear()
             try:

@@ -146,7 +146,8 @@ async def connections_bench(tmp: Path) -> list[dict]:
     booths = wanted - advisors
     db = tmp / "conn.db"
     tokens = _seed(db, booths, advisors=10)
-    hub = HubProcess(tmp / "conn", db=db, redis_url=None, heartbeat_s=HEARTBEAT_S).start()
+    hub = HubProcess(tmp / "conn", db=db, redis_url=None, heartbeat_s=HEARTBEAT_S,
+                     max_connections_per_address=100_000).start()  # every client is this process
     clients = Clients()
     try:
         await asyncio.sleep(1.0)  # let the fresh process settle before the "before" reading
@@ -182,7 +183,8 @@ async def notification_bench(tmp: Path, redis_url: str | None, churn: bool = Fal
     tag = ("redis" if redis_url else "one") + ("-churn" if churn else "")
     db = tmp / f"notify-{tag}.db"
     tokens = _seed(db, waiting + 1)
-    hubs = [HubProcess(tmp / f"notify-{tag}-{n}", db=db, redis_url=redis_url, heartbeat_s=HEARTBEAT_S, prefix=f"b{tag}:").start()
+    hubs = [HubProcess(tmp / f"notify-{tag}-{n}", db=db, redis_url=redis_url, heartbeat_s=HEARTBEAT_S, prefix=f"b{tag}:",
+                       max_connections_per_address=100_000).start()
             for n in (("a", "b") if redis_url else ("a",))]
     booth_hub, advisor_hub = hubs[0], hubs[-1]
     clients = Clients()

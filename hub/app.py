@@ -10,7 +10,9 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import signal
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +29,13 @@ from .guest import add_guest_routes
 from .groupcall import GroupCalls
 from .guest_passes import GuestPasses
 from .chat import ChatRelay
-from .auth import APP_ORIGINS, APP_SESSIONS, APP_USERS, AdvisorSessions, add_auth_routes
+from .auth import APP_ADVISOR_SOCKETS, APP_LOGIN_GUARD, APP_ORIGINS, APP_SESSIONS, APP_USERS, add_auth_routes
+from .clientaddr import APP_TRUSTED_PROXIES, trusted_networks
+from .login_guard import LoginGuard
+from .sessions import AdvisorSessions, SocketWatch
 from .config import HubConfig
+from .connlimits import listen, raise_open_files_limit
+from .errors import HubConfigError
 from .enrolment import EnrolmentCodes, add_enrolment_routes
 from .fleet import FleetBoard, FleetCollector
 from .fleet_web import FleetDesk, add_fleet_routes
@@ -36,6 +43,7 @@ from .db import open_db
 from .purge import purge_all
 from .metrics import HubMetrics, add_metrics_route
 from .registry import BoothRegistry
+from .roles import ensure_schema as ensure_roles_schema
 from .service import Hub
 from .sockets import APP_BOOTH_SOCKETS, APP_HUB, APP_REGISTRY, advisor_socket, booth_credential, booth_socket
 from .state import InMemoryState, SharedState, state_lifecycle
@@ -77,7 +85,8 @@ class HubParts:
     def open(cls, config: HubConfig, clock: Clock | None = None, state: SharedState | None = None) -> "HubParts":
         clock = clock or SystemClock()
         db = open_db(config.store.path)
-        users = UserStore(db, clock, config.auth.max_failures, config.auth.lockout_s)
+        ensure_roles_schema(db)  # every table the register declares exists from the start
+        users = UserStore(db, clock)
         return cls(config, db, state or state_for(config), BoothRegistry(db), users, clock)
 
 
@@ -95,8 +104,22 @@ def state_for(config) -> SharedState:
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.secure:  # once seen over TLS, browsers never try plain HTTP to this hub again
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
     if request.path.startswith("/api/"):
         response.headers["Cache-Control"] = "no-store"
+
+
+@web.middleware
+async def _crafted_input(request: web.Request, handler):
+    """Input no handler could read answers 400 with a message, never 500: JSON nested thousands
+    deep (RecursionError), a lone surrogate where text meets the database (UnicodeError), a number
+    beyond any range (OverflowError)."""
+    try:
+        return await handler(request)
+    except (RecursionError, UnicodeError, OverflowError):
+        return web.json_response({"error": "the request could not be read: too deeply nested, a broken character "
+                                           "or a number out of range", "reason": "invalid"}, status=400)
 
 
 async def _index(request: web.Request) -> web.FileResponse:
@@ -125,11 +148,17 @@ def make_app(parts: HubParts) -> web.Application:
         advisor={p.Chat: chat.from_advisor, p.ScreenShare: chat.from_advisor, p.WaitingNote: chat.waiting_note},
         listeners=(groups,),
     )
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024, middlewares=[_crafted_input])
     app[APP_HUB] = hub
     app[APP_REGISTRY] = parts.registry
     app[APP_USERS] = parts.users
-    app[APP_SESSIONS] = AdvisorSessions(parts.clock, config.auth.session_ttl_s)
+    sessions = app[APP_SESSIONS] = AdvisorSessions(parts.db, parts.clock, config.auth.session_ttl_s)
+    app[APP_ADVISOR_SOCKETS] = SocketWatch(sessions.valid_among)  # closes a removed advisor's console
+    auth = config.auth
+    app[APP_LOGIN_GUARD] = LoginGuard(parts.users, parts.clock, workers=auth.login_workers, queue=auth.login_queue,
+                                      per_address=auth.login_per_address, max_failures=auth.max_failures,
+                                      address_failures=auth.address_failures, max_wait_s=auth.lockout_s)
+    app[APP_TRUSTED_PROXIES] = trusted_networks(config.server.trusted_proxies)
     app[APP_ORIGINS] = list(config.server.extra_origins)
     app[APP_BOOTH_SOCKETS] = {}
     app.on_response_prepare.append(_security_headers)
@@ -145,7 +174,8 @@ def make_app(parts: HubParts) -> web.Application:
     add_stats_routes(app, stats, parts.clock)  # /stats, /api/stats, /api/stats.csv (role lead)
     add_metrics_route(app, metrics, hub)  # /metrics, loopback only
     add_appointment_routes(app, desk)  # /api/appointments
-    add_guest_routes(app, groups, passes)  # /join: the personal link in the customer's own browser
+    # /join: the personal link in the customer's own browser; a pass's sockets close once it is no longer valid
+    add_guest_routes(app, groups, passes, SocketWatch(passes.valid_among))
     add_fleet_routes(app, fleet)  # /fleet, /api/fleet (role technician)
 
     async def purge_forever(app: web.Application):
@@ -160,10 +190,59 @@ def make_app(parts: HubParts) -> web.Application:
         yield
         task.cancel()
         await hub.close()
+        await app[APP_ADVISOR_SOCKETS].close()
+        app[APP_LOGIN_GUARD].close()
 
     app.cleanup_ctx.append(state_lifecycle(parts.state))  # Redis: connect at start, close at the end
     app.cleanup_ctx.append(purge_forever)
     return app
+
+
+def refuse_plain_http(config: HubConfig, insecure_http: bool) -> None:
+    """A hub reachable from the network speaks TLS, or is told explicitly that a proxy does."""
+    server = config.server
+    if server.tls_cert is None and not insecure_http and not is_loopback(server.host):
+        raise HubConfigError(
+            f"server.host = {server.host!r} is reachable from the network, but no server.tls_cert / "
+            "server.tls_key is configured: add a certificate, or pass --insecure-http if a TLS proxy "
+            "in front of the hub terminates HTTPS")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def start_server(parts: HubParts, host: str, port: int) -> tuple[web.AppRunner, asyncio.Server]:
+    """The hub's app served on host:port behind the connection limits (hub/connlimits.py)."""
+    server = parts.config.server
+    raise_open_files_limit()
+    runner = web.AppRunner(make_app(parts), access_log=None, keepalive_timeout=server.idle_timeout_s)
+    await runner.setup()
+    listener = await listen(runner, host, port, per_address=server.max_connections_per_address,
+                            ssl_context=tls_context(parts.config))
+    return runner, listener
+
+
+async def serve(parts: HubParts) -> None:
+    """Serve until interrupted (``videokiosk hub serve``)."""
+    server = parts.config.server
+    runner, listener = await start_server(parts, server.host, server.port)
+    scheme = "https" if server.tls_cert else "http"
+    print(f"======== Running on {scheme}://{server.host}:{server.port} ========", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        listener.close()
+        await runner.cleanup()
 
 
 def tls_context(config: HubConfig) -> ssl.SSLContext | None:

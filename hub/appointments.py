@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rtc.protocol import CustomerNumber, PersonName
 from videokiosk.clock import Clock
 
 from .errors import HubError
@@ -102,8 +103,8 @@ class AppointmentDraft(BaseModel):
     duration_min: Annotated[int, Field(ge=5, le=240)] = 30
     language: Literal["de", "en", "tr", "ar", "uk", "ru"] = "de"
     customer_email: Email
-    customer_number: Annotated[str, Field(max_length=40)] | None = None
-    name: Annotated[str, Field(max_length=120)] | None = None
+    customer_number: CustomerNumber | None = None
+    name: PersonName | None = None
     participants: Annotated[list[ExtraParticipant], Field(max_length=MAX_EXTRA)] = []
 
     @field_validator("starts_local")
@@ -142,6 +143,7 @@ class Appointment:
     status: str  # booked | cancelled
     sequence: int  # grows with each change: calendars replace the older event
     participants: tuple[Participant, ...]
+    created_by: str = ""  # the advisor who booked it: the only one (besides a lead) who may change it
 
     @property
     def local_start(self) -> datetime:
@@ -341,6 +343,7 @@ class AppointmentBook:
             row["customer_number"], row["name"], row["status"], row["sequence"],
             tuple(Participant(p["participant_id"], p["appointment_id"], p["role"], p["email"], p.get("agreed_at"))
                   for p in people),
+            row["created_by"] or "",
         )
 
 

@@ -42,6 +42,7 @@ from .mail import Kind, compose
 from .outbox import MailOutbox
 from .registry import Booth
 from .service import Hub, booth_channel
+from .roles import LEAD, has_role
 
 log = logging.getLogger(__name__)
 STATUS_FOR = {"unknown": 404, "too_early": 403, "expired": 410, "cancelled": 410, "rate_limited": 429, "invalid": 400}
@@ -90,19 +91,22 @@ class AppointmentDesk:
             self.outbox.put(message, appointment_id=appointment.appointment_id, role=inv.participant.role,
                             kind=kind, expires_at=expires_at)
 
-    def as_json(self, appointment: Appointment) -> dict:
+    def as_json(self, appointment: Appointment, owner: bool = True) -> dict:
+        """The appointment for the console; another advisor's booking without e-mail addresses."""
         local = appointment.local_start
+        hide = (lambda email: email) if owner else (lambda email: None)
         return {
             "appointment_id": appointment.appointment_id,
             "starts_local": local.strftime("%Y-%m-%dT%H:%M"),
             "starts_at": appointment.starts_at.isoformat(),
             "duration_min": appointment.duration_min,
             "language": appointment.language,
-            "customer_email": appointment.customer.email,
+            "customer_email": hide(appointment.customer.email),
+            "mine": owner,
             "customer_number": appointment.customer_number,
             "name": appointment.name,
             "status": appointment.status,
-            "participants": [{"role": p.role, "email": p.email} for p in appointment.participants if p.role != "customer"],
+            "participants": [{"role": p.role, "email": hide(p.email)} for p in appointment.participants if p.role != "customer"],
             "mails": self.outbox.status(appointment.appointment_id),
         }
 
@@ -125,13 +129,28 @@ def error_json(exc: AppointmentError) -> web.Response:
 APP_DESK = web.AppKey("appointment_desk", AppointmentDesk)
 
 
-def _advisor(request: web.Request) -> str:
+@dataclass(frozen=True)
+class _Advisor:
+    username: str
+    lead: bool  # a team lead manages every advisor's bookings
+
+    def owns(self, appointment: Appointment) -> bool:
+        return self.lead or appointment.created_by == self.username
+
+
+def _advisor(request: web.Request, db: sqlite_utils.Database) -> _Advisor:
     session = current_session(request)
     if session is None:
         raise web.HTTPUnauthorized(text='{"error": "not_logged_in"}', content_type="application/json")
     if request.method != "GET":
         require_csrf(request, session, request.headers.get("X-CSRF-Token"))
-    return session.username
+    return _Advisor(session.username, has_role(db, session.username, LEAD))
+
+
+def _own(advisor: _Advisor, appointment: Appointment) -> None:
+    if not advisor.owns(appointment):
+        raise web.HTTPForbidden(text='{"error": "another advisor booked this appointment", "reason": "not_yours"}',
+                                content_type="application/json")
 
 
 async def _draft(request: web.Request) -> AppointmentDraft:
@@ -173,32 +192,38 @@ def add_appointment_routes(app: web.Application, desk: AppointmentDesk) -> None:
     app[APP_DESK] = desk
 
     async def list_(request: web.Request) -> web.Response:
-        _advisor(request)
-        return web.json_response({"appointments": [desk.as_json(a) for a in desk.book.upcoming()]})
+        advisor = _advisor(request, desk.db)
+        return web.json_response({"appointments": [desk.as_json(a, advisor.owns(a)) for a in desk.book.upcoming()]})
 
     async def create(request: web.Request) -> web.Response:
-        advisor = _advisor(request)
-        return web.json_response(desk.as_json(desk.create(await _draft(request), advisor)), status=201)
+        advisor = _advisor(request, desk.db)
+        return web.json_response(desk.as_json(desk.create(await _draft(request), advisor.username)), status=201)
 
     async def update(request: web.Request) -> web.Response:
-        _advisor(request)
+        advisor = _advisor(request, desk.db)
         draft = await _draft(request)
         try:
+            _own(advisor, desk.book.get(request.match_info["id"]))
             return web.json_response(desk.as_json(desk.update(request.match_info["id"], draft)))
         except AppointmentError as exc:
             return error_json(exc)
 
     async def cancel(request: web.Request) -> web.Response:
-        _advisor(request)
+        advisor = _advisor(request, desk.db)
         try:
+            _own(advisor, desk.book.get(request.match_info["id"]))
             return web.json_response(desk.as_json(desk.cancel(request.match_info["id"])))
         except AppointmentError as exc:
             return error_json(exc)
 
     async def retry(request: web.Request) -> web.Response:
-        _advisor(request)
+        advisor = _advisor(request, desk.db)
         try:
+            mail = desk.db["mail_outbox"].get(int(request.match_info["mail_id"]))
+            _own(advisor, desk.book.get(mail["appointment_id"]))
             desk.outbox.retry(int(request.match_info["mail_id"]))
+        except web.HTTPForbidden:
+            raise
         except (ValueError, Exception) as exc:  # sqlite_utils NotFoundError, bad number
             return web.json_response({"error": "unknown mail", "reason": type(exc).__name__}, status=404)
         return web.json_response({"ok": True})

@@ -3,72 +3,33 @@
 The session cookie is HttpOnly and SameSite=Strict (Secure when the hub serves TLS). Every
 state-changing request must come from the hub's own origin and carry the session's CSRF token in
 the ``X-CSRF-Token`` header (the advisor socket carries it as ``?csrf=``). The log-in itself is
-checked by origin, since no session exists yet. Failed log-ins lock the account for a while
-(:class:`~hub.users.UserStore`).
-
-Example::
-
-    >>> from videokiosk.clock import FakeClock
-    >>> sessions = AdvisorSessions(FakeClock(), ttl_s=3600)
-    >>> s = sessions.create("anna")
-    >>> sessions.get(s.sid).username
-    'anna'
+checked by origin, since no session exists yet. Guessing is limited per address and per account
+and address, and the password checks are bounded (hub/login_guard.py); sessions live in the
+database and end with their advisor (hub/sessions.py).
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-import secrets
-from dataclasses import dataclass, field
+import math
 
 import sqlite_utils
 from aiohttp import web
 
-from videokiosk.clock import Clock
-
+from .clientaddr import client_of
 from .errors import LoginError
+from .login_guard import LoginGuard
 from .roles import has_role
+from .sessions import AdvisorSession, AdvisorSessions, SocketWatch
 from .users import UserStore
 
 COOKIE = "vk_session"
-APP_SESSIONS = web.AppKey("advisor_sessions", "AdvisorSessions")
+APP_SESSIONS = web.AppKey("advisor_sessions", AdvisorSessions)
+APP_ADVISOR_SOCKETS = web.AppKey("advisor_sockets", SocketWatch)
+APP_LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 APP_USERS = web.AppKey("users", UserStore)
 APP_ORIGINS = web.AppKey("extra_origins", list)
-
-
-@dataclass
-class AdvisorSession:
-    sid: str
-    username: str
-    csrf: str
-    expires: float
-    sockets: set = field(default_factory=set)
-
-
-class AdvisorSessions:
-    def __init__(self, clock: Clock, ttl_s: float) -> None:
-        self._clock = clock
-        self._ttl_s = ttl_s
-        self._sessions: dict[str, AdvisorSession] = {}
-
-    def create(self, username: str) -> AdvisorSession:
-        session = AdvisorSession(secrets.token_urlsafe(32), username, secrets.token_urlsafe(24),
-                                 self._clock.monotonic() + self._ttl_s)
-        self._sessions[session.sid] = session
-        return session
-
-    def get(self, sid: str | None) -> AdvisorSession | None:
-        session = self._sessions.get(sid or "")
-        if session is None:
-            return None
-        if session.expires < self._clock.monotonic():
-            self._sessions.pop(session.sid, None)
-            return None
-        return session
-
-    def drop(self, sid: str) -> AdvisorSession | None:
-        return self._sessions.pop(sid, None)
 
 
 def same_origin(request: web.Request, extra_origins: list[str] = ()) -> bool:
@@ -105,16 +66,17 @@ async def login(request: web.Request) -> web.Response:
         username, password = str(body["username"])[:64], str(body["password"])[:256]
     except (ValueError, KeyError, TypeError):
         return web.json_response({"error": "malformed"}, status=400)
-    users = request.app[APP_USERS]
     try:
-        await users.check(username, password)
+        await request.app[APP_LOGIN_GUARD].check(username, password, client_of(request))
     except LoginError as err:
         if err.locked_for_s:
-            return web.json_response({"error": "locked", "retry_after_s": round(err.locked_for_s)}, status=429)
+            wait = math.ceil(err.locked_for_s)
+            return web.json_response({"error": str(err), "retry_after_s": wait}, status=429,
+                                     headers={"Retry-After": str(wait)})
         return web.json_response({"error": "wrong"}, status=401)
-    session = request.app[APP_SESSIONS].create(username)
+    cookie, session = request.app[APP_SESSIONS].create(username)
     response = web.json_response({"username": username, "csrf": session.csrf})
-    response.set_cookie(COOKIE, session.sid, httponly=True, samesite="Strict", secure=request.secure, path="/")
+    response.set_cookie(COOKIE, cookie, httponly=True, samesite="Strict", secure=request.secure, path="/")
     return response
 
 
@@ -123,9 +85,8 @@ async def logout(request: web.Request) -> web.Response:
     if session is None:
         return web.json_response({"error": "not_logged_in"}, status=401)
     require_csrf(request, session, request.headers.get("X-CSRF-Token"))
-    request.app[APP_SESSIONS].drop(session.sid)
-    for ws in list(session.sockets):
-        await ws.close()
+    request.app[APP_SESSIONS].drop(session)
+    await request.app[APP_ADVISOR_SOCKETS].close_where(lambda sid: sid == session.sid)
     response = web.json_response({"ok": True})
     response.del_cookie(COOKIE, path="/")
     return response

@@ -36,8 +36,12 @@ def _add_config(parser: argparse.ArgumentParser, required: bool = False) -> None
                         help="the hub's TOML config file")
 
 
+INSECURE_HELP = "serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy)"
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", "-c", help="the hub's TOML config file")
+    parser.add_argument("--insecure-http", action="store_true", help=INSECURE_HELP)
     sub = parser.add_subparsers(dest="hub_command", metavar="HUB_COMMAND")
     for name, help_line in COMMANDS.items():
         sp = sub.add_parser(name, help=help_line, description=help_line)
@@ -46,6 +50,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
             sp.add_argument("username")
         if name == "add-user":
             sp.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+        if name == "serve":
+            sp.add_argument("--insecure-http", action="store_true", default=argparse.SUPPRESS, help=INSECURE_HELP)
         if name == "add-booth":
             sp.add_argument("booth_id")
             sp.add_argument("name")
@@ -71,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         parts = HubParts.open(load_hub_config(args.config))
         if command == "serve":
-            return _serve(parts)
+            return _serve(parts, insecure_http=getattr(args, "insecure_http", False))
         if command == "add-user":
             password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
             parts.users.add_user(args.username, password)
@@ -118,19 +124,18 @@ def _set_role(parts, username: str, role: str, remove: bool) -> int:
     return 0
 
 
-def _serve(parts) -> int:
-    from aiohttp import web
+def _serve(parts, insecure_http: bool = False) -> int:
+    import asyncio
 
-    from videokiosk.logs import ACCESS_LOG_FORMAT
     from videokiosk.logs import configure as configure_logging
 
-    from .app import make_app, tls_context
+    from .app import refuse_plain_http, serve
 
-    if not parts.config.auth.demo:
-        parts.users.refuse_demo_account()
+    parts.users.refuse_demo_account()  # demo/demo exists only in `videokiosk demo`
+    refuse_plain_http(parts.config, insecure_http)
     configure_logging()  # every logger, aiohttp's and aioice's too, without personal data
-    server = parts.config.server
-    web.run_app(make_app(parts), host=server.host, port=server.port, ssl_context=tls_context(parts.config),
-                access_log_format=ACCESS_LOG_FORMAT,  # without the client's address
-                print=lambda line: print(line.replace("http://", "https://") if server.tls_cert else line))
+    try:
+        asyncio.run(serve(parts))
+    except KeyboardInterrupt:
+        pass
     return 0

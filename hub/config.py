@@ -39,6 +39,13 @@ class ServerSection(_Section):
     tls_key: Path | None = None
     # Origins allowed to open the advisor socket besides the hub's own (a reverse proxy's name).
     extra_origins: list[str] = []
+    # Connections one client address may hold (hub/connlimits.py); a reverse proxy needs more.
+    max_connections_per_address: Annotated[int, Field(ge=1, le=100_000)] = 256
+    # A connection that has not completed a request this long after opening (or after its last
+    # answer) is closed: idle clients and slowloris alike.
+    idle_timeout_s: Annotated[float, Field(gt=0, le=600)] = 15.0
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); nobody else's is.
+    trusted_proxies: list[Annotated[str, Field(pattern=r"^[0-9A-Fa-f:.]+(/\d{1,3})?$")]] = []
 
     @model_validator(mode="after")
     def _cert_and_key_together(self) -> "ServerSection":
@@ -54,11 +61,16 @@ class StoreSection(_Section):
 
 
 class AuthSection(_Section):
+    # Wrong passwords for one account from one address before that pair must wait (doubling from
+    # 1 s up to lockout_s); an address as a whole gets address_failures (an office behind one NAT).
     max_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    address_failures: Annotated[int, Field(ge=1, le=1000)] = 20
     lockout_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    # Password checks (argon2id, 64 MiB each) running at once, waiting at most, and per address.
+    login_workers: Annotated[int, Field(ge=1, le=16)] = 2
+    login_queue: Annotated[int, Field(ge=0, le=256)] = 8
+    login_per_address: Annotated[int, Field(ge=1, le=16)] = 1
     session_ttl_s: Annotated[float, Field(gt=60, le=7 * 86400)] = 12 * 3600.0
-    # Set only by `videokiosk demo`: allows (and seeds) the account demo/demo.
-    demo: bool = False
 
 
 class CallsSection(_Section):

@@ -11,7 +11,7 @@ Example::
 
     >>> db = open_db(":memory:")
     >>> sorted(db.table_names())
-    ['booths', 'call_sessions', 'calls', 'users']
+    ['advisor_sessions', 'booths', 'call_sessions', 'calls', 'users']
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from videokiosk.datafiles import erase_now, open_private
 
 SCHEMA: dict[str, tuple[dict[str, type], str]] = {
     "users": ({"username": str, "password_hash": str, "created_at": str}, "username"),
+    # Logged-in advisors (hub/sessions.py): the cookie's hash, never the cookie; gone with the user.
+    "advisor_sessions": ({"sid_hash": str, "username": str, "csrf": str, "expires_at": str}, "sid_hash"),
     "booths": (
         {"booth_id": str, "name": str, "location": str, "token_hash": str, "created_at": str, "revoked": int},
         "booth_id",
@@ -67,6 +69,7 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
         db[name].create(columns, pk=pk, if_not_exists=True)
     for name in ("calls", "call_sessions"):
         db[name].create_index(["expires_at"], if_not_exists=True)
+    db["advisor_sessions"].create_index(["username"], if_not_exists=True)
     return db
 
 

@@ -43,6 +43,7 @@ from .auth import same_origin
 from .groupcall import GroupCalls
 from .guest_passes import GuestPass, GuestPasses, PassRefused
 from .registry import Booth
+from .sessions import SocketWatch
 from .sockets import APP_HUB, serve_booth
 
 COOKIE = "vk_guest"
@@ -96,7 +97,9 @@ async def _body(request: web.Request) -> dict:
     return body
 
 
-def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPasses) -> None:
+def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPasses, watch: SocketWatch) -> None:
+    """``/join`` and its API; ``watch`` closes a pass's open sockets within a second once its
+    appointment is changed, cancelled or over."""
     desk: AppointmentDesk = app[APP_DESK]
     db: sqlite_utils.Database = desk.db
     for name, (columns, pk) in SCHEMA.items():
@@ -176,12 +179,22 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
         async def handle(msg: p.Message) -> p.Error | None:
             call_id = getattr(msg, "call_id", None)
             if isinstance(call_id, str) and call_id not in calls:
-                calls.add(call_id)
-                passes.add_call(found, call_id)
+                # Linked to the pass (and so recorded at all) only once the hub knows it is this
+                # participant's call: a made-up call id leaves no row behind.
+                route = await hub.state.get_route(call_id)
+                if route is not None and route.booth_id == booth.booth_id:
+                    calls.add(call_id)
+                    passes.add_call(found, call_id)
             if await groups.relay(booth.booth_id, msg):  # a link to another participant
                 return None
             customer = participant.role == "customer"
+            if isinstance(msg, p.Survey) and not passes.take_survey(found):
+                return p.Error(code="not_allowed", message="one survey answer per call", ref=msg.type)
             if isinstance(msg, p.Waiting):
+                # One person waits once: a new waiting entry (a reload of the page) replaces the old.
+                for entry in await hub.state.waiting():
+                    if entry.booth_id == booth.booth_id and entry.session_id != msg.session_id:
+                        await hub.booth_message(booth, p.LeaveWaiting(session_id=entry.session_id, reason="reset"))
                 # The advisor sees whom the appointment is with (customer number and name, as
                 # booked: customers only). Further participants stay known by their role alone.
                 msg = msg.model_copy(update={
@@ -194,8 +207,12 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
                 msg = msg.model_copy(update=technical)
             return await hub.booth_message(booth, msg)
 
-        return await serve_booth(request, booth, handle)
+        return await serve_booth(request, booth, handle, watch=(watch, found.pass_hash))
 
+    async def stop_watch(app: web.Application) -> None:
+        await watch.close()
+
+    app.on_cleanup.append(stop_watch)
     app.router.add_get("/join", join_page)
     app.router.add_post("/api/join", join)
     app.router.add_post("/api/join/consent", consent)

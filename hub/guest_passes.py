@@ -42,7 +42,9 @@ SCHEMA: dict[str, tuple[dict[str, type], str]] = {
         "pass_hash",
     ),
     # The calls a pass took part in: what a withdrawal deletes at once. Gone with the pass.
-    "guest_pass_calls": ({"call_id": str, "pass_hash": str, "expires_at": str}, "call_id"),
+    # ``surveyed``: that call's one survey answer was counted (the answers themselves stay
+    # anonymous, hub/stats.py); a link cannot fill in the survey a hundred times.
+    "guest_pass_calls": ({"call_id": str, "pass_hash": str, "expires_at": str, "surveyed": int}, "call_id"),
 }
 
 
@@ -73,6 +75,8 @@ class GuestPasses:
         for name, (columns, pk) in SCHEMA.items():
             db[name].create(columns, pk=pk, if_not_exists=True)
             db[name].create_index(["expires_at"], if_not_exists=True)
+        if "surveyed" not in db["guest_pass_calls"].columns_dict:  # a hub database from before
+            db["guest_pass_calls"].add_column("surveyed", int)
 
     def issue(self, admission: Admission) -> str:
         """A new pass for ``admission``; returns the cookie value (never stored)."""
@@ -88,6 +92,20 @@ class GuestPasses:
         row = None
         if key:
             row = next(iter(self._db["guest_passes"].rows_where("pass_hash = ?", [_hash(key)])), None)
+        return self._check_row(row)
+
+    def valid_among(self, pass_hashes: set[str]) -> set[str]:
+        """Which of these passes still hold (the socket watch closes the others' sockets)."""
+        valid = set()
+        for pass_hash in pass_hashes:
+            try:
+                self._check_row(next(iter(self._db["guest_passes"].rows_where("pass_hash = ?", [pass_hash])), None))
+                valid.add(pass_hash)
+            except PassRefused:
+                pass
+        return valid
+
+    def _check_row(self, row: dict | None) -> GuestPass:
         if row is None:
             raise PassRefused("this browser has no valid pass: please open the link from your invitation again",
                               "pass_lost")
@@ -119,6 +137,13 @@ class GuestPasses:
         if row is not None:
             self._db["guest_pass_calls"].upsert(
                 {"call_id": call_id, "pass_hash": guest.pass_hash, "expires_at": row["expires_at"]}, pk="call_id")
+
+    def take_survey(self, guest: GuestPass) -> bool:
+        """Whether ``guest`` may answer the survey now: once for each call it took part in."""
+        with self._db.conn:
+            return self._db.execute(
+                "UPDATE guest_pass_calls SET surveyed = 1 WHERE call_id = (SELECT call_id FROM guest_pass_calls "
+                "WHERE pass_hash = ? AND COALESCE(surveyed, 0) = 0 LIMIT 1)", [guest.pass_hash]).rowcount == 1
 
     def withdraw(self, guest: GuestPass) -> None:
         """Consent withdrawn: the calls' rows go at once, and so do their links to this pass."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from .sessions import end_sessions
+
 LEAD = "lead"
 TECHNICIAN = "technician"  # sees the fleet page (hub/fleet_web.py) and acts on booths
 #: Every role and what it allows, as `videokiosk hub set-role --help` shows it.
@@ -32,13 +34,15 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
 def grant_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> None:
     ensure_schema(db)
     with db.conn:
-        db.execute("INSERT OR IGNORE INTO user_roles (username, role) VALUES (?, ?)", [username, role])
+        if db.execute("INSERT OR IGNORE INTO user_roles (username, role) VALUES (?, ?)", [username, role]).rowcount:
+            end_sessions(db, username)  # a new role takes effect at the next log-in, on every hub
 
 
 def revoke_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> None:
     ensure_schema(db)
     with db.conn:
-        db.execute("DELETE FROM user_roles WHERE username = ? AND role = ?", [username, role])
+        if db.execute("DELETE FROM user_roles WHERE username = ? AND role = ?", [username, role]).rowcount:
+            end_sessions(db, username)  # and a role taken away stops at once
 
 
 def has_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> bool:

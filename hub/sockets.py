@@ -18,9 +18,10 @@ from aiohttp import WSMsgType, web
 from rtc import protocol as p
 from rtc.errors import ProtocolError
 
-from .auth import current_session, require_csrf
+from .auth import APP_ADVISOR_SOCKETS, current_session, require_csrf
 from .registry import Booth, BoothRegistry
 from .service import ADVISORS, Hub, booth_channel
+from .sessions import SocketWatch
 
 log = logging.getLogger(__name__)
 APP_HUB = web.AppKey("hub", Hub)
@@ -130,13 +131,17 @@ async def booth_credential(request: web.Request) -> web.Response:
 
 
 async def serve_booth(request: web.Request, booth: Booth,
-                      handle: Callable[[p.Message], Awaitable[p.Error | None]] | None = None) -> web.StreamResponse:
+                      handle: Callable[[p.Message], Awaitable[p.Error | None]] | None = None,
+                      watch: tuple[SocketWatch, str] | None = None) -> web.StreamResponse:
     """Speak the booth protocol with an authenticated ``booth``; also used for a customer's own
-    browser joining from home by personal link (hub/guest.py), which passes its own ``handle``."""
+    browser joining from home by personal link (hub/guest.py), which passes its own ``handle``
+    and a ``watch`` (with its pass) that closes the socket when the pass no longer holds."""
     hub = request.app[APP_HUB]
     handle = handle or (lambda msg: hub.booth_message(booth, msg))
     ws = _websocket(hub)
     await ws.prepare(request)
+    if watch is not None:
+        watch[0].add(ws, watch[1])
     # A booth has one connection: a newer one (after a network drop) replaces the old.
     sockets = request.app[APP_BOOTH_SOCKETS]
     old = sockets.get(booth.booth_id)
@@ -166,6 +171,8 @@ async def serve_booth(request: web.Request, booth: Booth,
                     lambda code: hub.emit("signalling_error", side="booth", code=code))
     finally:
         unsubscribe()
+        if watch is not None:
+            watch[0].discard(ws)
         if sockets.get(booth.booth_id) is ws:
             del sockets[booth.booth_id]
         if connected:
@@ -186,13 +193,14 @@ async def advisor_socket(request: web.Request) -> web.StreamResponse:
     channel = f"advisor:{secrets.token_hex(8)}"
     outbox = Outbox(ws)
     unsubscribers = [hub.state.subscribe(channel, outbox.put), hub.state.subscribe(ADVISORS, outbox.put)]
-    session.sockets.add(ws)
+    watch = request.app[APP_ADVISOR_SOCKETS]
+    watch.add(ws, session.sid)  # closed within a second when the session ends (hub/sessions.py)
     try:
         await hub.advisor_connected(session.username, channel)
         await _pump(ws, outbox, p.ADVISOR_TO_HUB, lambda msg: hub.advisor_message(session.username, channel, msg),
                     lambda code: hub.emit("signalling_error", side="advisor", code=code))
     finally:
-        session.sockets.discard(ws)
+        watch.discard(ws)
         for unsubscribe in unsubscribers:
             unsubscribe()
         await hub.advisor_disconnected(channel)

@@ -33,8 +33,25 @@ PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
 DEFAULT_MAX_BYTES = 4 * 1024
 
+# Bidirectional controls (embeddings, overrides, isolates, marks) make a name or a line read on
+# the advisor's screen otherwise than it was typed ("Trojan source"): they are dropped wherever a
+# person's text enters, which leaves every letter of every script as it was.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"))
+
+
+def without_bidi_controls(text: str) -> str:
+    """``text`` without bidirectional control characters.
+
+    >>> without_bidi_controls("Erika\u202eharmless")
+    'Erikaharmless'
+    """
+    return text.translate(_BIDI_CONTROLS)
+
+
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
-ShortText = Annotated[str, Field(max_length=280)]
+ShortText = Annotated[str, Field(max_length=280), AfterValidator(without_bidi_controls)]
+PersonName = Annotated[str, Field(max_length=120), AfterValidator(without_bidi_controls)]
+CustomerNumber = Annotated[str, Field(max_length=40), AfterValidator(without_bidi_controls)]
 Sdp = Annotated[str, Field(min_length=10, max_length=MAX_MESSAGE_BYTES - 1024)]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
 Fault = Annotated[str, Field(pattern=r"^[a-z_]{2,32}$")]
@@ -102,6 +119,7 @@ WAITING_NOTE_MAX_CHARS = 200
 
 
 def _clean_text(text: str) -> str:
+    text = without_bidi_controls(text)
     # Control characters (other than line breaks and tabs) have no business in a chat line: they
     # could reorder or hide text on the other screen.
     if any((ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) < 0xA0 for c in text):
@@ -311,16 +329,16 @@ class Waiting(Message):
     session_id: Id
     language: Language
     kind: Literal["walk_in", "appointment"] = "walk_in"
-    name: Annotated[str, Field(max_length=120)] | None = None
-    customer_number: Annotated[str, Field(max_length=40)] | None = None
+    name: PersonName | None = None
+    customer_number: CustomerNumber | None = None
     appointment_at: Annotated[str, Field(max_length=40)] | None = None
 
 
 class WaitingUpdate(Message):
     type: Literal["waiting_update"] = "waiting_update"
     session_id: Id
-    name: Annotated[str, Field(max_length=120)] | None = None
-    customer_number: Annotated[str, Field(max_length=40)] | None = None
+    name: PersonName | None = None
+    customer_number: CustomerNumber | None = None
 
 
 class LeaveWaiting(Message):
@@ -578,7 +596,7 @@ def parse(raw: str | bytes, accept: frozenset[str]) -> Message:
         raise ProtocolError("too_large", f"message of {size} bytes exceeds the limit of {MAX_MESSAGE_BYTES}")
     try:
         data: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands deep
         raise ProtocolError("malformed", "message is not valid JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ProtocolError("malformed", "message must be a JSON object with a string 'type'")

@@ -14,7 +14,6 @@ import asyncio
 import signal
 from pathlib import Path
 
-from aiohttp import web
 
 from .logs import configure as configure_logging
 
@@ -37,28 +36,26 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
     """Start hub and booth; returns (hub URL, booth URL, stop coroutine function)."""
     from appliance.config import parse_config
     from appliance.daemon import Booth
-    from hub.app import HubParts, make_app
+    from hub.app import HubParts, start_server
     from hub.config import HubConfig
     from hub.roles import LEAD, TECHNICIAN, grant_role
-    from hub.users import DEMO_PASSWORD, DEMO_USER
+    from hub.users import DEMO_USER
 
     data_dir.mkdir(parents=True, exist_ok=True)
     hub_config = HubConfig.model_validate({
         "server": {"host": "127.0.0.1", "port": hub_port},
         "store": {"path": str(data_dir / "hub.db")},
-        "auth": {"demo": True},
         # No SMTP in the demo: invitations land in this folder as .eml files (printed as they arrive).
         "mail": {"outbox_dir": str(data_dir / "outbox"), "public_url": f"http://127.0.0.1:{hub_port or 8080}"},
     })
     parts = HubParts.open(hub_config)
-    parts.users.add_user(DEMO_USER, DEMO_PASSWORD)
+    parts.users.add_demo_account()
     grant_role(parts.db, DEMO_USER, LEAD)  # so the demo shows the statistics page too
     grant_role(parts.db, DEMO_USER, TECHNICIAN)  # and the fleet page
     token = parts.registry.create_booth(*DEMO_BOOTH)
-    runner = web.AppRunner(make_app(parts), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", hub_port).start()
-    hub_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    # The same listener as a real hub: idle and slow connections closed, a cap per address.
+    runner, listener = await start_server(parts, "127.0.0.1", hub_port)
+    hub_url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
 
     booth_config = parse_config({
         "booth": {"id": DEMO_BOOTH[0], "name": DEMO_BOOTH[1], "location": DEMO_BOOTH[2]},
@@ -74,6 +71,7 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
 
     async def stop() -> None:
         await booth.stop()
+        listener.close()
         await runner.cleanup()
 
     return hub_url, booth_url, stop

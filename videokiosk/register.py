@@ -71,7 +71,8 @@ REGISTER: tuple[Table, ...] = (
            "text_hash": "consent_record", "consented_at": "consent_record", "expires_at": "key"}),
     Table("hub", "guest_passes", "home_link", "appointment_14",
           _same("key", "pass_hash", "participant_id", "appointment_id", "expires_at")),
-    Table("hub", "guest_pass_calls", "withdrawal", "appointment_14", _same("key", "call_id", "pass_hash", "expires_at")),
+    Table("hub", "guest_pass_calls", "withdrawal", "appointment_14",
+          _same("key", "call_id", "pass_hash", "expires_at", "surveyed")),
     # --- hub.db: appointments, booked by the office before anyone consents ---------------------
     Table("hub", "appointments", "appointment", "appointment_14",
           {"appointment_id": "key", "starts_at": "booking", "duration_min": "booking", "language": "booking",
@@ -94,11 +95,18 @@ REGISTER: tuple[Table, ...] = (
     # --- hub.db: the office's staff and devices ------------------------------------------------
     Table("hub", "users", "staff_accounts", "until_removed", _same("staff", "username", "password_hash", "created_at")),
     Table("hub", "user_roles", "staff_accounts", "until_removed", _same("staff", "username", "role")),
+    Table("hub", "advisor_sessions", "staff_sessions", "session_end",
+          {"sid_hash": "key", "username": "staff", "csrf": "key", "expires_at": "key"}),
     Table("hub", "booths", "devices", "until_removed",
           _same("key", "booth_id", "name", "location", "token_hash", "created_at", "revoked")),
     Table("hub", "booth_keys", "devices", "until_removed", _same("key", "booth_id", "public_key", "enrolled_at")),
     Table("hub", "enrolment_codes", "devices", "until_removed",
           _same("key", "code_hash", "booth_id", "created_at", "expires_at", "used_at")),
+    # Health reports and technicians' actions (hub/fleet.py): about booths, never about customers.
+    Table("hub", "booth_health", "fleet", "until_removed", _same("key", "booth_id", "received_at", "report")),
+    Table("hub", "fleet_audit", "fleet_audit", "until_removed",
+          {"id": "key", "at": "key", "username": "staff", "booth_id": "key", "action": "key", "forced": "key",
+           "outcome": "key"}),
 )
 
 

@@ -61,6 +61,8 @@ async function login(event) {
   if (response.ok) return enter(data);
   if (data.error === "locked") {
     $("login-error").textContent = t("login_locked", { minutes: Math.max(1, Math.ceil(data.retry_after_s / 60)) });
+  } else if (data.error === "busy") {
+    $("login-error").textContent = t("login_busy");
   } else {
     $("login-error").textContent = t(data.error === "wrong" ? "login_wrong" : "login_failed");
   }

@@ -26,7 +26,7 @@ from tests.faults.booth import booth_frames, into_waiting_room, start_booth
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-PASSWORD = "s3cret-pass"
+PASSWORD = "s3cret-pass-12"
 WARM_UP_CALLS = 2  # codecs, caches and the first-call imports settle
 CALLS = 4
 SETTLE_S = 15.0

@@ -28,7 +28,7 @@ from tests.appliance.helpers import until
 from tests.support import LoopThread
 from videokiosk.clock import SystemClock
 
-PASSWORD = "s3cret-pass"
+PASSWORD = "s3cret-pass-12"
 
 
 @dataclass

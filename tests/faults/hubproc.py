@@ -21,13 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class HubProcess:
     def __init__(self, directory: Path, *, db: Path, redis_url: str | None, prefix: str = "vk:",
-                 reconnect_timeout_s: float = 60.0, heartbeat_s: float = 5.0) -> None:
+                 reconnect_timeout_s: float = 60.0, heartbeat_s: float = 5.0,
+                 max_connections_per_address: int = 256) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.config = directory / "hub.toml"
         self.log = directory / "hub.log"
         self.config.write_text(
-            f'[server]\nhost = "127.0.0.1"\nport = {self.port}\n'
+            f'[server]\nhost = "127.0.0.1"\nport = {self.port}\nmax_connections_per_address = {max_connections_per_address}\n'
             f'[store]\npath = "{db}"\n'
             f'[calls]\nreconnect_timeout_s = {reconnect_timeout_s}\nheartbeat_s = {heartbeat_s}\n'
             + (f'[state]\nbackend = "redis"\nredis_url = "{redis_url}"\nprefix = "{prefix}"\n' if redis_url else "")

@@ -14,7 +14,7 @@ from tests.appliance.helpers import until
 from .advisor import AdvisorPeer
 from .booth import booth_frames, into_waiting_room, start_booth
 
-PASSWORD = "s3cret-pass"
+PASSWORD = "s3cret-pass-12"
 
 
 async def test_dead_stun_server_is_left_out_and_shown_as_a_fault(tmp_path, blackhole):

@@ -32,7 +32,7 @@ from .advisor import AdvisorPeer
 from .booth import into_waiting_room, start_booth
 from .fuzzing import mutants, signalling_texts, ui_texts
 
-PASSWORD = "s3cret-pass"
+PASSWORD = "s3cret-pass-12"
 
 # Where messages enter a process: the hub from booths and advisors, the booth from the hub.
 ENTRY_POINTS = (p.BOOTH_TO_HUB, p.ADVISOR_TO_HUB, p.HUB_TO_BOOTH)

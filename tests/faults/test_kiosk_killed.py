@@ -19,7 +19,7 @@ from .booth import start_booth
 from .servers import free_port, wait_for_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-PASSWORD = "s3cret-pass"
+PASSWORD = "s3cret-pass-12"
 INFORMED = "Ihr Berater / Ihre Beraterin wurde informiert, dass Sie sich im virtuellen Wartebereich befinden."
 
 

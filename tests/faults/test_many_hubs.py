@@ -19,7 +19,7 @@ from .lb import TcpBalancer
 from .servers import RedisServer
 
 pytestmark = pytest.mark.slow
-PASSWORD = "s3cret-pass"
+PASSWORD = "s3cret-pass-12"
 
 
 @pytest.fixture

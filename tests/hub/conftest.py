@@ -13,7 +13,7 @@ from hub.app import HubParts, make_app
 from hub.config import HubConfig
 from videokiosk.clock import FakeClock
 
-PASSWORD = "s3cret-pass"
+PASSWORD = "s3cret-pass-12"
 
 
 @dataclass

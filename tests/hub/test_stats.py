@@ -88,6 +88,9 @@ async def test_statistics_are_counted_as_calls_happen_and_survive_the_purge(runn
     assert (await running_hub.http.get(query)).status == 401
     assert (await session.get(query)).status == 403  # an advisor, not a lead
     grant_role(parts.db, "anna", "lead")
+    assert (await session.get(query)).status == 401  # a role change ends the session ...
+    await session.close()
+    session, _csrf = await running_hub.login("anna")  # ... and the next log-in has the role
     before = await (await session.get(query)).json()
     [row] = before["rows"]
     assert {k: row[k] for k in EXPECTED} == EXPECTED

@@ -22,7 +22,7 @@ from .netns import ADVISOR_IP, RELAY_A_IP, Topology, cannot_create_namespaces
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "s3cret-pass"
+PASSWORD = "s3cret-pass-12"
 HUB_PORT = 8080
 DROP_S = 30.0
 

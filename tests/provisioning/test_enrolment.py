@@ -62,7 +62,7 @@ def start_hub(tmp_path, loop_thread, tls: ssl.SSLContext | None = None) -> Hub:
     open_db(config.store.path).conn.close()  # creates the schema
     db = sqlite_utils.Database(sqlite3.connect(config.store.path, check_same_thread=False))
     parts = HubParts(config, db, InMemoryState(), BoothRegistry(db),
-                     UserStore(db, clock, config.auth.max_failures, config.auth.lockout_s), clock)
+                     UserStore(db, clock), clock)
     parts.registry.create_booth(*BOOTH)
     app = make_app(parts)  # the hub as it runs, POST /api/enrol included
     codes = app[APP_ENROLMENT]

@@ -1,0 +1,142 @@
+"""Connections that cannot exhaust the hub: a cap per client address, idle and slow clients
+closed, the open-files limit raised at start, and a repeated error logged once with a count.
+
+- **Per address.** One address holds at most ``per_address`` connections at once (a proxy in
+  front: raise it, and list the proxy in ``server.trusted_proxies``). A connection over the cap
+  is aborted before aiohttp sees it.
+- **Idle and slow.** aiohttp closes a connection that has not completed a request within
+  ``idle_timeout_s`` of opening it or of its last answer (keep-alive timeout), which also ends a
+  slowloris dripping a header byte by byte; WebSockets keep their own heartbeat.
+- **Open files.** :func:`raise_open_files_limit` lifts the soft limit to the hard one (the unit
+  file sets the hard one, ``LimitNOFILE``).
+- **Quiet under attack.** :class:`RepeatedErrors` logs the first of a kind of loop error with its
+  traceback and then one line per minute with the count, never thousands of tracebacks.
+
+Example::
+
+    >>> limits = AddressCap(per_address=2)
+    >>> limits.admit("192.0.2.1"), limits.admit("192.0.2.1"), limits.admit("192.0.2.1")
+    (True, True, False)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import ssl
+from collections import Counter
+from collections.abc import Callable
+
+from aiohttp import web
+
+from .clientaddr import client_key
+
+log = logging.getLogger(__name__)
+SUMMARY_EVERY_S = 60.0
+
+
+def raise_open_files_limit() -> int:
+    """Soft RLIMIT_NOFILE up to the hard one; returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+class AddressCap:
+    def __init__(self, per_address: int) -> None:
+        self.per_address = per_address
+        self._open: Counter[str] = Counter()
+
+    def admit(self, key: str) -> bool:
+        if self._open[key] >= self.per_address:
+            return False
+        self._open[key] += 1
+        return True
+
+    def release(self, key: str) -> None:
+        self._open[key] -= 1
+        if self._open[key] <= 0:
+            del self._open[key]
+
+
+class _Capped(asyncio.Protocol):
+    """aiohttp's protocol for one connection, behind the per-address cap."""
+
+    def __init__(self, inner: asyncio.Protocol, cap: AddressCap, refused: Callable[[], None]) -> None:
+        self._inner = inner
+        self._cap = cap
+        self._refused = refused
+        self._key: str | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        key = client_key(peer[0] if peer else "?")
+        if not self._cap.admit(key):
+            self._refused()
+            transport.abort()
+            return
+        self._key = key
+        self._inner.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._key is None:
+            return
+        self._cap.release(self._key)
+        self._key = None
+        self._inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+
+class RepeatedErrors:
+    """The event loop's exception handler: each kind of error once in full, then counted."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, every_s: float = SUMMARY_EVERY_S) -> None:
+        self._loop = loop
+        self._every_s = every_s
+        self._seen: dict[tuple, list] = {}  # kind -> [count since last line, time of last line]
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        exc = context.get("exception")
+        kind = (context.get("message", ""), type(exc).__name__, getattr(exc, "errno", None))
+        self.count(kind, lambda: loop.default_exception_handler(context))
+
+    def count(self, kind: tuple, first: Callable[[], None]) -> None:
+        now = self._loop.time()
+        seen = self._seen.get(kind)
+        if seen is None:
+            self._seen[kind] = [0, now]
+            first()
+            return
+        seen[0] += 1
+        if now - seen[1] >= self._every_s:
+            log.error("%s (%s): %d more times in the last %.0f s", kind[0] or "error", kind[1] or "-", seen[0], now - seen[1])
+            seen[0], seen[1] = 0, now
+
+
+async def listen(runner: web.AppRunner, host: str, port: int, *, per_address: int,
+                 ssl_context: ssl.SSLContext | None = None) -> asyncio.Server:
+    """Serve ``runner`` (set up, with its keep-alive timeout) on host:port behind the caps."""
+    loop = asyncio.get_running_loop()
+    errors = RepeatedErrors(loop)
+    loop.set_exception_handler(errors)
+    cap = AddressCap(per_address)
+
+    def refused() -> None:
+        errors.count(("connection over the per-address cap", "", None),
+                     lambda: log.warning("a client address is over its connection cap (%d): refusing", per_address))
+
+    return await loop.create_server(lambda: _Capped(runner.server(), cap, refused), host, port,
+                                    ssl=ssl_context, backlog=1024, reuse_address=True)

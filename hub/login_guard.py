@@ -1,0 +1,93 @@
+"""Log-in that cannot be turned against the hub or the advisor.
+
+Three limits stand in front of the password check (argon2id, 64 MiB and tens of milliseconds
+each, on purpose):
+
+- **Bounded work.** At most ``workers`` checks run at once (a pool of their own, so a flood never
+  starves anything else), and at most ``queue`` more wait for one. A log-in beyond that is
+  refused at once with 429 and ``Retry-After``: a flood makes no pile-up, and the advisor's
+  attempt waits behind a few checks, never behind hundreds.
+- **Per address.** One client address has at most ``per_address`` checks under way (one: with
+  two workers, a flood from one address never holds every worker), and its wrong attempts slow
+  *that address* down (hub/backoff.py).
+- **Per account, per address.** Wrong passwords for one account from one address slow down that
+  pair alone: a flood from elsewhere cannot lock the real advisor out of her account.
+
+Example::
+
+    >>> import asyncio
+    >>> from hub.db import open_db
+    >>> from videokiosk.clock import FakeClock
+    >>> users = UserStore(open_db(":memory:"), FakeClock())
+    >>> users.add_user("anna", "correct horse battery")
+    >>> guard = LoginGuard(users, FakeClock())
+    >>> asyncio.run(guard.check("anna", "correct horse battery", "192.0.2.1"))
+    'anna'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from videokiosk.clock import Clock
+
+from .backoff import Backoff
+from .errors import LoginError
+from .users import UserStore
+
+BUSY_RETRY_S = 1.0  # what a refused log-in is told to wait when the checks are all taken
+ACCOUNT_WAIT_S = 30.0  # the first wait of an account at one address after its free failures
+
+
+class LoginGuard:
+    def __init__(self, users: UserStore, clock: Clock, *, workers: int = 2, queue: int = 8,
+                 per_address: int = 1, max_failures: int = 5, address_failures: int = 20,
+                 max_wait_s: float = 300.0) -> None:
+        self._users = users
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="login")
+        self._capacity = workers + queue
+        self._per_address = per_address
+        self._under_way = 0
+        self._by_address: Counter[str] = Counter()
+        # An office behind one NAT shares an address: it may get many more wrong passwords than
+        # one person at one account before it is slowed down.
+        self._address = Backoff(clock, free=address_failures, base_s=1.0, max_s=max_wait_s)
+        # One person mistyping a password five times waits half a minute, then twice as long...
+        self._account = Backoff(clock, free=max_failures, base_s=min(ACCOUNT_WAIT_S, max_wait_s), max_s=max_wait_s)
+
+    async def check(self, username: str, password: str, client: str) -> str:
+        """The user name if the password is right; :class:`LoginError` otherwise (``retry_after_s``
+        set when the caller must wait: too many wrong attempts, or the hub is busy)."""
+        pair = f"{client}\n{username}"
+        wait = max(self._address.wait_s(client), self._account.wait_s(pair))
+        if wait > 0:
+            raise LoginError("locked", locked_for_s=math.ceil(wait))
+        if self._under_way >= self._capacity or self._by_address[client] >= self._per_address:
+            raise LoginError("busy", locked_for_s=BUSY_RETRY_S)
+        # Counted before the check: parallel guesses must not all pass the wait above first.
+        self._address.failed(client)
+        self._account.failed(pair)
+        self._under_way += 1
+        self._by_address[client] += 1
+        try:
+            stored = self._users.password_hash(username)
+            ok = await asyncio.get_running_loop().run_in_executor(self._pool, self._users.verify, stored, password)
+        finally:
+            self._under_way -= 1
+            self._by_address[client] -= 1
+            if self._by_address[client] <= 0:
+                del self._by_address[client]
+        if not ok:
+            wait = self._account.wait_s(pair)
+            if wait > 0:
+                raise LoginError("locked", locked_for_s=math.ceil(wait))
+            raise LoginError("wrong")
+        self._address.forgive(client)
+        self._account.succeeded(pair)
+        return username
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

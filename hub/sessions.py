@@ -1,0 +1,150 @@
+"""Advisor sessions in the hub's database, checked on every request and every open socket.
+
+A session is a row in ``advisor_sessions`` (the SHA-256 of the cookie, never the cookie itself),
+valid while it has not expired *and its advisor still exists*. Removing an advisor, changing a
+password or a role deletes the advisor's sessions in the same transaction as the change
+(:func:`end_sessions`), whichever process makes it: the CLI, another hub behind the same load
+balancer, this one. Every request looks its session up, so the next request after a change is
+refused; :class:`SocketWatch` closes the sockets already open within a fraction of a second.
+
+Sessions live in the same SQLite file as the users table (the one every hub process of an
+office shares) so that a session can never outlive its user, not even for one request.
+
+Example::
+
+    >>> from hub.db import open_db
+    >>> from videokiosk.clock import FakeClock
+    >>> db = open_db(":memory:")
+    >>> _ = db["users"].insert({"username": "anna", "password_hash": "x", "created_at": ""})
+    >>> sessions = AdvisorSessions(db, FakeClock(), ttl_s=3600)
+    >>> cookie, s = sessions.create("anna")
+    >>> sessions.get(cookie).username
+    'anna'
+    >>> end_sessions(db, "anna")
+    1
+    >>> sessions.get(cookie) is None
+    True
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlite_utils
+from aiohttp import web
+
+from videokiosk.clock import Clock
+
+log = logging.getLogger(__name__)
+_VALID = ("SELECT s.sid_hash, s.username, s.csrf FROM advisor_sessions s JOIN users u ON u.username = s.username "
+          "WHERE s.expires_at > ?")
+
+
+def _hash(cookie: str) -> str:
+    return hashlib.sha256(cookie.encode("utf-8")).hexdigest()
+
+
+def end_sessions(db: sqlite_utils.Database, username: str) -> int:
+    """Log ``username`` out everywhere (their open sockets close within a second); call it in
+    the transaction that removes the advisor or changes a password or role."""
+    return db.execute("DELETE FROM advisor_sessions WHERE username = ?", [username]).rowcount
+
+
+@dataclass(frozen=True)
+class AdvisorSession:
+    sid: str  # the cookie's hash: what the database and the socket watch know it by
+    username: str
+    csrf: str
+
+
+class AdvisorSessions:
+    def __init__(self, db: sqlite_utils.Database, clock: Clock, ttl_s: float) -> None:
+        self._db = db
+        self._clock = clock
+        self._ttl = timedelta(seconds=ttl_s)
+
+    def create(self, username: str) -> tuple[str, AdvisorSession]:
+        """A new session; returns the cookie value (only its hash is stored) and the session."""
+        cookie = secrets.token_urlsafe(32)
+        session = AdvisorSession(_hash(cookie), username, secrets.token_urlsafe(24))
+        now = self._clock.now()
+        with self._db.conn:
+            self._db.execute("DELETE FROM advisor_sessions WHERE expires_at <= ?", [now.isoformat()])
+            self._db.execute("INSERT INTO advisor_sessions VALUES (?, ?, ?, ?)",
+                             [session.sid, username, session.csrf, (now + self._ttl).isoformat()])
+        return cookie, session
+
+    def get(self, cookie: str | None) -> AdvisorSession | None:
+        if not cookie:
+            return None
+        row = self._db.execute(_VALID + " AND s.sid_hash = ?", [self._clock.now().isoformat(), _hash(cookie)]).fetchone()
+        return AdvisorSession(*row) if row else None
+
+    def drop(self, session: AdvisorSession) -> None:
+        with self._db.conn:
+            self._db.execute("DELETE FROM advisor_sessions WHERE sid_hash = ?", [session.sid])
+
+    def valid_among(self, sids: set[str]) -> set[str]:
+        """Which of these sessions still hold (one query per 500, for the socket watch)."""
+        now, ordered, valid = self._clock.now().isoformat(), sorted(sids), set()
+        for i in range(0, len(ordered), 500):
+            chunk = ordered[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            valid |= {row[0] for row in self._db.execute(_VALID + f" AND s.sid_hash IN ({marks})", [now, *chunk])}
+        return valid
+
+
+class SocketWatch:
+    """Closes open sockets whose grant has ended: an advisor's session, a guest's pass.
+
+    Each socket is registered with a key and the watch asks ``still_valid(keys)`` (one query for
+    all of them) every ``interval_s``: a change made by another process shows up within that.
+    """
+
+    def __init__(self, still_valid: Callable[[set[str]], set[str]], interval_s: float = 0.25) -> None:
+        self._still_valid = still_valid
+        self._interval_s = interval_s
+        self._sockets: dict[web.WebSocketResponse, str] = {}
+        self._task: asyncio.Task | None = None
+
+    def add(self, ws: web.WebSocketResponse, key: str) -> None:
+        self._sockets[ws] = key
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    def discard(self, ws: web.WebSocketResponse) -> None:
+        self._sockets.pop(ws, None)
+
+    async def close_where(self, predicate: Callable[[str], bool]) -> None:
+        """Close at once the sockets whose key matches (a log-out on this hub)."""
+        for ws, key in list(self._sockets.items()):
+            if predicate(key):
+                self._sockets.pop(ws, None)
+                await ws.close()
+
+    async def sweep(self) -> None:
+        if not self._sockets:
+            return
+        valid = self._still_valid(set(self._sockets.values()))
+        await self.close_where(lambda key: key not in valid)
+
+    async def _run(self) -> None:
+        try:
+            while self._sockets:
+                await asyncio.sleep(self._interval_s)
+                try:
+                    await self.sweep()
+                except Exception:  # a locked database for a moment: try again next round
+                    log.exception("socket watch: could not check the open sockets")
+        finally:
+            self._task = None
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()

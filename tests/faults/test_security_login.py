@@ -1,0 +1,158 @@
+"""Log-in and sessions, attacked: a flood of log-ins, a guesser locking the advisor out, and a
+removed advisor (or one whose password or role changed) keeping her console open."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from hub.app import HubParts, make_app
+from hub.config import HubConfig
+from hub.db import open_db
+from hub.roles import LEAD, grant_role
+from hub.users import UserStore
+from videokiosk.clock import SystemClock
+
+from .hubproc import ROOT, HubProcess
+
+PASSWORD = "s3cret-pass-12"
+FLOOD = 300
+
+
+@pytest.fixture
+async def hub(tmp_path):
+    parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(tmp_path / "hub.db")}}))
+    parts.users.add_user("anna", PASSWORD)
+    server = TestServer(make_app(parts), host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("")).rstrip("/"), parts
+    await server.close()
+
+
+def _from(address: str) -> aiohttp.ClientSession:
+    """A client whose connections come from ``address`` (any of 127.0.0.0/8 is this machine)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0), limit=0),
+                                 cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def _login(http: aiohttp.ClientSession, url: str, username: str, password: str) -> aiohttp.ClientResponse:
+    r = await http.post(f"{url}/api/login", json={"username": username, "password": password})
+    await r.read()
+    return r
+
+
+async def test_a_login_flood_from_one_address_is_refused_at_once_and_the_advisor_gets_in(hub):
+    url, parts = hub
+    async with _from("127.0.0.2") as attacker, _from("127.0.0.1") as advisor:
+        flood = [asyncio.ensure_future(_login(attacker, url, f"made-up-{i}", "whatever-password")) for i in range(FLOOD)]
+        real = await _login(advisor, url, "anna", PASSWORD)
+        answers = await asyncio.gather(*flood)
+    assert real.status == 200
+    statuses = [r.status for r in answers]
+    guard = parts.config.auth
+    # Only a handful of the flood's guesses were even checked; the rest were refused at once,
+    # each told when to come back.
+    assert statuses.count(401) <= guard.login_per_address + guard.address_failures, statuses
+    assert statuses.count(429) >= FLOOD - guard.login_per_address - guard.address_failures
+    assert all(r.headers.get("Retry-After", "").isdigit() for r in answers if r.status == 429)
+
+
+async def test_a_flood_from_many_addresses_is_bounded_by_the_queue(hub):
+    url, parts = hub
+    addresses = [f"127.0.0.{n}" for n in range(10, 40)]
+    clients = [_from(a) for a in addresses]
+    try:
+        answers = await asyncio.gather(*(_login(c, url, f"made-up-{i}-{j}", "whatever-password")
+                                         for i, c in enumerate(clients) for j in range(10)))
+    finally:
+        await asyncio.gather(*(c.close() for c in clients))
+    statuses = [r.status for r in answers]
+    auth = parts.config.auth
+    # Never more checks waiting than the queue holds (bounded work); the others are told to retry.
+    assert statuses.count(401) < len(statuses) / 2, statuses
+    assert set(statuses) <= {401, 429}
+    assert all(r.headers.get("Retry-After", "").isdigit() for r in answers if r.status == 429)
+    assert auth.login_workers + auth.login_queue < len(statuses) / 2
+
+
+async def test_wrong_passwords_from_one_address_do_not_lock_the_advisor_out_elsewhere(hub):
+    url, parts = hub
+    async with _from("127.0.0.3") as attacker, _from("127.0.0.1") as advisor:
+        for i in range(3 * parts.config.auth.max_failures):
+            r = await _login(attacker, url, "anna", f"guess-number-{i}")
+            assert r.status in (401, 429)
+        assert r.status == 429 and r.headers["Retry-After"].isdigit()
+        # The guesser's own address waits, even with the right password ...
+        assert (await _login(attacker, url, "anna", PASSWORD)).status == 429
+        # ... and the advisor at her own desk signs in.
+        assert (await _login(advisor, url, "anna", PASSWORD)).status == 200
+
+
+def _remove(db_path, username):
+    UserStore(open_db(db_path), SystemClock()).remove_user(username)
+
+
+def _new_password(db_path, username):
+    UserStore(open_db(db_path), SystemClock()).add_user(username, "a-brand-new-password")
+
+
+def _make_lead(db_path, username):
+    grant_role(open_db(db_path), username, LEAD)
+
+
+async def _closes_within(ws: aiohttp.ClientWebSocketResponse, timeout_s: float) -> bool:
+    while True:
+        try:
+            msg = await ws.receive(timeout=timeout_s)  # raises TimeoutError if the socket stays open
+        except ConnectionError:  # closed by the hub while our side was answering a ping
+            return True
+        if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
+            return True
+
+
+@pytest.mark.parametrize("change", [_remove, _new_password, _make_lead], ids=["removed", "password", "role"])
+async def test_a_changed_advisor_loses_session_and_open_socket_within_a_second(hub, tmp_path, change):
+    url, parts = hub
+    async with _from("127.0.0.1") as anna:
+        r = await _login(anna, url, "anna", PASSWORD)
+        csrf = (await r.json())["csrf"]
+        ws = await anna.ws_connect(f"{url}/ws/advisor?csrf={csrf}")
+        assert (await ws.receive_json(timeout=5))["type"] == "snapshot"
+        change(tmp_path / "hub.db", "anna")  # another process's connection: as the CLI does it
+        assert await _closes_within(ws, 1.0)
+        assert (await anna.get(f"{url}/api/me")).status == 401
+        r = await anna.post(f"{url}/api/appointments", json={}, headers={"X-CSRF-Token": csrf})
+        assert r.status == 401
+
+
+@pytest.mark.slow
+async def test_remove_user_ends_the_advisors_sockets_on_every_hub_process(tmp_path):
+    db = tmp_path / "hub.db"
+    HubParts.open(HubConfig.model_validate({"store": {"path": str(db)}})).users.add_user("anna", PASSWORD)
+    hubs = [HubProcess(tmp_path / name, db=db, redis_url=None) for name in ("a", "b")]
+    try:
+        for h in hubs:
+            h.start()
+        async with _from("127.0.0.1") as anna:
+            r = await _login(anna, hubs[0].url, "anna", PASSWORD)
+            assert r.status == 200
+            csrf = (await r.json())["csrf"]
+            # Behind a load balancer the same cookie reaches either hub.
+            sockets = [await anna.ws_connect(f"{h.url}/ws/advisor?csrf={csrf}") for h in hubs]
+            for ws in sockets:
+                assert (await ws.receive_json(timeout=10))["type"] == "snapshot"
+            cli = subprocess.run([sys.executable, "-m", "videokiosk.cli", "hub", "remove-user", "--config",
+                                  str(hubs[0].config), "anna"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+            assert cli.returncode == 0, cli.stderr
+            for ws in sockets:
+                assert await _closes_within(ws, 1.0)
+            for h in hubs:
+                assert (await anna.get(f"{h.url}/api/me")).status == 401
+    finally:
+        for h in hubs:
+            h.stop()
