@@ -41,6 +41,7 @@ from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
 from .metrics import BoothMetrics, MetricsServer
 from .qrscan import CodeScanner
 from .session import Session, State
+from .speech import SpeechGuide
 from .store import BoothStore
 from .uiserver import UIServer
 
@@ -72,8 +73,11 @@ class Booth:
         hub_factory: Callable[["Booth"], HubLink] | None = None,
         call_factory: Callable[["Booth"], CallHandler] | None = None,
         speedtest_url: str | None = None,
+        speech: Any = None,
     ) -> None:
         from hw.devices import build_devices
+        from hw.tts import speech_engine
+        from hw.voice import VoiceOutput
         from rtc.loopback import Loopback
 
         from .devicecheck import DeviceCheck, MicMeter
@@ -93,6 +97,9 @@ class Booth:
             consent_hash=self.consent.hash, technical_info=technical_info(),
             scanner=CodeScanner(self.devices.camera.video_track),  # the invitation's QR code
         )
+        # Speech mode: reads each screen aloud, and the call button alone operates the booth.
+        self.speech = SpeechGuide(self.session, speech or speech_engine(),
+                                  VoiceOutput(self.devices.speaker, self.devices.headset))
         self.server = UIServer(self.session, loopback=self.loopback)
         self.mic_meter = MicMeter(self.devices.microphone,
                                   lambda level: self.server.broadcast({"type": "mic_level", "level": level}))
@@ -146,6 +153,7 @@ class Booth:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.mic_meter.stop()
+        await self.speech.close()
         if self.metrics_server is not None:
             await self.metrics_server.close()
         await self.session.calls.stop()
@@ -199,10 +207,14 @@ class Booth:
             await asyncio.sleep(self.config.store.purge_interval_s)
 
     def _button_pressed(self) -> None:
+        if self.speech.short_press():  # speech mode: the next choice
+            return
         if self.session.state is State.IDLE:
             asyncio.get_running_loop().create_task(self.session.handle("start"))
 
     def _button_held(self) -> None:
+        if self.speech.long_press():  # speech mode: choose; on the start screen: speech on
+            return
         # Only a long press ends a call: a short one (a lean, a bump) must never cut the customer off.
         if self.session.state is State.CALL:
             asyncio.get_running_loop().create_task(self.session.handle("end_call"))

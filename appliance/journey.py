@@ -62,10 +62,11 @@ for _state in State:
     TABLE[(_state, "set_language")] = (_state, "set_language")
     TABLE[(_state, "activity")] = (_state, None)
     TABLE[(_state, "hub_link")] = (_state, "note_hub_link")  # hub link down/up: shown, no move
+    TABLE[(_state, "set_access")] = (_state, "set_access")  # speech, volume, contrast, text size, Leichte Sprache
 
 EVENTS = frozenset(event for _, event in TABLE)
 # Events a person causes at the booth: they prove someone is there.
 TOUCH_EVENTS = frozenset({
     "start", "have_appointment", "submit_code", "accept", "cancel", "continue", "recheck", "end_call", "set_muted", "survey_submit", "survey_skip",
-    "withdraw", "set_language", "set_details", "still_here", "activity",
+    "withdraw", "set_language", "set_details", "still_here", "activity", "set_access",
 })

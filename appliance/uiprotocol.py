@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .access import VOLUME_STEPS
 from .config import SUPPORTED_LANGUAGES
 from .errors import InvalidMessage
 from .session_parts import MAX_CUSTOMER_NUMBER, MAX_NAME
@@ -52,6 +53,18 @@ class MuteData(_Strict):
     muted: bool
 
 
+class AccessData(_Strict):
+    speech: bool | None = None
+    volume: Annotated[int, Field(ge=VOLUME_STEPS[0], le=VOLUME_STEPS[-1])] | None = None
+    contrast: bool | None = None
+    large_text: bool | None = None
+    easy: bool | None = None
+
+
+class StillHereData(_Strict):
+    more_time: bool | None = None  # "Mehr Zeit" on "Sind Sie noch da?"
+
+
 class SurveyData(_Strict):
     rating: Annotated[int, Field(ge=1, le=5)] | None = None
     easy: bool | None = None
@@ -61,10 +74,10 @@ class SurveyData(_Strict):
 # The intents a page may send, and the shape of their data. Hub events are not among them.
 INTENTS: dict[str, type[_Strict]] = {
     "start": NoData, "accept": NoData, "cancel": NoData, "continue": NoData, "recheck": NoData,
-    "end_call": NoData, "survey_skip": NoData, "withdraw": NoData, "still_here": NoData,
+    "end_call": NoData, "survey_skip": NoData, "withdraw": NoData, "still_here": StillHereData,
     "activity": NoData, "set_language": LanguageData, "set_details": DetailsData,
     "survey_submit": SurveyData, "have_appointment": NoData, "submit_code": CodeData,
-    "set_muted": MuteData,
+    "set_muted": MuteData, "set_access": AccessData,
 }
 
 

@@ -65,12 +65,15 @@ class FakeRoom:
 class CountingSpeaker(SpeakerBase):
     """Consumes audio, counts samples and measures level; writes nothing to any file."""
 
-    def __init__(self, room: FakeRoom | None = None, hotplug: HotplugSource | None = None) -> None:
+    def __init__(self, room: FakeRoom | None = None, hotplug: HotplugSource | None = None,
+                 present: bool = True) -> None:
         self.room = room
-        self.present = True
+        self.present = present  # False: a socket with nothing plugged in (the headset)
         super().__init__(hotplug)
         self.samples_played = 0
         self.last_level_dbfs = SILENCE_DBFS
+        # The level of each recent frame by its sample offset (the last 30 s), for loudest_since().
+        self._levels: collections.deque[tuple[int, float]] = collections.deque(maxlen=1500)
         self._waiters: list[tuple[int, asyncio.Future]] = []
 
     async def wait_played(self, samples: int) -> None:
@@ -80,6 +83,10 @@ class CountingSpeaker(SpeakerBase):
         future = asyncio.get_running_loop().create_future()
         self._waiters.append((samples, future))
         await future
+
+    def loudest_since(self, sample: int) -> float:
+        """The loudest 20 ms frame (dBFS) played from sample offset ``sample`` on."""
+        return max((level for at, level in self._levels if at >= sample), default=SILENCE_DBFS)
 
     def _on_hotplug(self, event: HotplugEvent) -> None:
         # The fake "card" follows the fake udev events, like a USB sound card.
@@ -94,8 +101,9 @@ class CountingSpeaker(SpeakerBase):
     async def _write(self, frame: av.AudioFrame) -> None:
         self._open()  # a card pulled mid-playback fails the next write, as ALSA does
         samples = samples_of(frame)
-        self.samples_played += samples.size
         self.last_level_dbfs = rms_dbfs(samples)
+        self._levels.append((self.samples_played, self.last_level_dbfs))
+        self.samples_played += samples.size
         if self.room is not None:
             self.room.emit(samples)
         for waiter in [w for w in self._waiters if w[0] <= self.samples_played]:
