@@ -1,0 +1,54 @@
+"""Every kiosk screen in turn, reached through the daemon's own events (for page-wide checks)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+LANGUAGES = ["de", "en", "tr", "ar", "uk", "ru", "de-LS"]  # de-LS: Leichte Sprache
+
+
+def screens(booth, page, settings):
+    """Walk the journey by the daemon's own events; yield each screen's name once it is shown."""
+    session = booth.booth.session
+    go = lambda event, **data: booth.run(session.handle(event, **data))  # noqa: E731
+    shown = lambda state: expect(page.locator(f'[data-screen="{state}"]')).to_be_visible()  # noqa: E731
+    settings()
+    page.goto(booth.url)
+    shown("idle")
+    yield "idle"
+    go("have_appointment")
+    shown("appointment")
+    yield "appointment"
+    go("cancel")  # the wipe resets the settings: choose them again, as the next customer would
+    settings()
+    page.wait_for_load_state()  # a reset reloads the page
+    shown("idle")
+    go("start")
+    shown("consent")
+    yield "consent"
+    go("accept")
+    expect(page.locator("#continue")).to_be_enabled(timeout=20_000)
+    yield "device_check"
+    go("continue")
+    shown("waiting")
+    go("advisor_informed")
+    go("queue_update", position=2, estimated_wait_s=240)
+    expect(page.locator("#advisor-informed")).to_be_visible()
+    yield "waiting"
+    go("inactivity")
+    expect(page.locator("#still-there")).to_be_visible()
+    yield "still there"
+    go("still_here")
+    page.locator('[data-screen="waiting"] [data-action="withdraw"]').click()
+    expect(page.locator("#withdraw-dialog")).to_be_visible()
+    yield "withdraw dialog"
+    page.locator('[data-action="withdraw-no"]').click()
+    go("admitted", call_id="c-axe")
+    shown("call")
+    yield "call"
+    go("end_call")
+    shown("survey")
+    yield "survey"
+    go("survey_skip")
+    shown("goodbye")
+    yield "goodbye"

@@ -1,0 +1,31 @@
+"""axe-core finds no WCAG 2.2 A/AA violation on any kiosk screen, in any language (Leichte Sprache
+too), in the normal and the high-contrast look."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.appliance.helpers import CannedChecks
+from tests.axe import axe_violations
+
+from .screens import LANGUAGES, screens
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+@pytest.mark.parametrize("language,contrast", [(lang, False) for lang in LANGUAGES] + [("de", True), ("ar", True)])
+def test_no_axe_violation_on_any_kiosk_screen(kiosk_context, start_booth, language, contrast):
+    booth = start_booth(checks=CannedChecks("pass"))
+    session = booth.booth.session
+
+    def settings():
+        booth.run(session.handle("set_language", language=language.split("-")[0]))
+        booth.run(session.handle("set_access", easy=language == "de-LS", contrast=contrast))
+
+    page = kiosk_context.new_page()
+    problems = []
+    for name in screens(booth, page, settings):
+        if contrast:
+            expect(page.locator("html.contrast")).to_be_attached()
+        problems += [f"{name} ({language}): {v['id']} {v['help']} {v['nodes']}" for v in axe_violations(page)]
+    assert not problems, "\n".join(problems)

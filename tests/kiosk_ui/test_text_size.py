@@ -1,0 +1,86 @@
+"""At 200 % text ("Große Schrift") nothing overlaps, nothing is cut off and nothing needs sideways
+scrolling, on every kiosk screen, in every language (Arabic right to left, Leichte Sprache too).
+The setting is kept for the session and gone after the wipe."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.appliance.helpers import CannedChecks
+
+from .screens import LANGUAGES, screens
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Text-bearing boxes of the screen (or of the open dialog): none may leave the viewport, be wider
+# than its own box, or overlap another that is neither its ancestor nor its descendant.
+MEASURE = """() => {
+  const vw = document.documentElement.clientWidth;
+  const problems = [];
+  const root = document.documentElement;
+  if (root.scrollWidth > vw + 1) problems.push(`the page scrolls sideways (${root.scrollWidth} > ${vw})`);
+  const dialog = [...document.querySelectorAll(".overlay")].find((o) => !o.hidden);
+  const scope = dialog || document.querySelector("main");
+  const name = (el) => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} "${(el.textContent || el.value || "").trim().slice(0, 30)}"`;
+  const shown = (el) => {
+    const r = el.getBoundingClientRect(), st = getComputedStyle(el);
+    return r.width > 2 && r.height > 2 && st.visibility !== "hidden" && st.opacity !== "0" && el.closest("[hidden]") === null;
+  };
+  const boxes = [...scope.querySelectorAll("h1, h2, p, label, legend, button, input, figcaption, .check-name, .check-status, .choice span")]
+    .filter(shown).filter((el) => !(dialog === undefined && el.closest(".overlay")));
+  for (const el of boxes) {
+    const r = el.getBoundingClientRect();
+    if (r.left < -1 || r.right > vw + 1) problems.push(`${name(el)} reaches outside the screen (${Math.round(r.left)}..${Math.round(r.right)})`);
+    if (el.tagName !== "INPUT" && el.scrollWidth > el.clientWidth + 1) problems.push(`${name(el)} is cut off (${el.scrollWidth} > ${el.clientWidth})`);
+  }
+  for (let i = 0; i < boxes.length; i += 1) {
+    for (let j = i + 1; j < boxes.length; j += 1) {
+      const a = boxes[i], b = boxes[j];
+      if (a.contains(b) || b.contains(a)) continue;
+      const p = a.getBoundingClientRect(), q = b.getBoundingClientRect();
+      const w = Math.min(p.right, q.right) - Math.max(p.left, q.left), h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+      if (w > 1 && h > 1) problems.push(`${name(a)} overlaps ${name(b)}`);
+    }
+  }
+  return { problems, rootPx: parseFloat(getComputedStyle(root).fontSize) };
+}"""
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_nothing_overlaps_or_is_cut_off_at_200_percent_text(kiosk_context, start_booth, language):
+    booth = start_booth(checks=CannedChecks("pass"))
+    session = booth.booth.session
+
+    def settings():
+        booth.run(session.handle("set_language", language=language.split("-")[0]))
+        booth.run(session.handle("set_access", easy=language == "de-LS", large_text=True))
+
+    page = kiosk_context.new_page()
+    normal_px = None
+    problems = []
+    for name in screens(booth, page, settings):
+        expect(page.locator("html.large-text")).to_be_attached()
+        found = page.evaluate(MEASURE)
+        normal_px = normal_px or 20.0
+        assert found["rootPx"] >= 2 * normal_px, found["rootPx"]  # 200 % of the normal 20 px
+        problems += [f"{name} ({language}): {p}" for p in found["problems"]]
+    assert not problems, "\n".join(problems)
+
+
+def test_settings_are_kept_for_the_session_and_reset_at_the_wipe(kiosk_context, start_booth):
+    booth = start_booth(checks=CannedChecks("pass"))
+    page = kiosk_context.new_page()
+    page.goto(booth.url)
+    page.locator('#access-bar [data-access="contrast"]').click()
+    page.locator('#access-bar [data-access="large_text"]').click()
+    expect(page.locator("html.contrast.large-text")).to_be_attached()
+    page.get_by_role("button", name="Videoberatung starten").click()
+    expect(page.get_by_role("heading", name="Einwilligungserklärung")).to_be_visible()
+    expect(page.locator("html.contrast.large-text")).to_be_attached()  # kept on the next screen
+    expect(page.locator('#access-bar [data-access="contrast"]')).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("button", name="Abbrechen").click()  # the wipe
+    expect(page.get_by_role("button", name="Videoberatung starten")).to_be_visible()
+    expect(page.locator("html.contrast")).to_have_count(0)
+    expect(page.locator("html.large-text")).to_have_count(0)
+    assert booth.booth.session.access.as_dict()["contrast"] is False
