@@ -99,11 +99,14 @@ export function renderPeers(peers, catalog) {
   for (const tile of document.querySelectorAll(".peer-tile")) {
     const peer = peers.find((p) => `peer-tile-${p.slot}` === tile.id);
     tile.hidden = !peer;
+    tile.dataset.role = peer ? peer.role : "";
     const label = peer ? roles[peer.role] || roles.other : "";
     tile.querySelector("figcaption").textContent = label;
     tile.querySelector("video").setAttribute("aria-label", label);
   }
   $("#call-view").classList.toggle("group", peers.length > 0);
+  // A sign-language interpreter's hands must be readable: half the width, like the advisor.
+  $("#call-view").classList.toggle("signing", peers.some((p) => p.role === "sign_language_interpreter"));
 }
 
 export function renderGoodbye(goodbye, catalog) {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+T = 15_000  # ms: the machine is shared, a reload may take a while
 LANGUAGES = ["de", "en", "tr", "ar", "uk", "ru", "de-LS"]  # de-LS: Leichte Sprache
 
 
@@ -11,7 +12,7 @@ def screens(booth, page, settings):
     """Walk the journey by the daemon's own events; yield each screen's name once it is shown."""
     session = booth.booth.session
     go = lambda event, **data: booth.run(session.handle(event, **data))  # noqa: E731
-    shown = lambda state: expect(page.locator(f'[data-screen="{state}"]')).to_be_visible()  # noqa: E731
+    shown = lambda state: expect(page.locator(f'[data-screen="{state}"]')).to_be_visible(timeout=T)  # noqa: E731
     settings()
     page.goto(booth.url)
     shown("idle")
@@ -28,6 +29,7 @@ def screens(booth, page, settings):
     yield "consent"
     go("accept")
     expect(page.locator("#continue")).to_be_enabled(timeout=20_000)
+    expect(page.locator("#self-view-check[data-live=true]")).to_be_visible(timeout=T)  # its offer answered
     yield "device_check"
     go("continue")
     shown("waiting")
@@ -45,6 +47,7 @@ def screens(booth, page, settings):
     page.locator('[data-action="withdraw-no"]').click()
     go("admitted", call_id="c-axe")
     shown("call")
+    expect(page.locator("#self-view-call[data-live=true]")).to_be_visible(timeout=T)
     yield "call"
     go("end_call")
     shown("survey")
