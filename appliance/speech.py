@@ -92,7 +92,6 @@ class SpeechGuide:
             return
         phrases = describe(self.book, snapshot)
         choices = options(self.book, snapshot)
-        lang = phrases[0].language if phrases else snapshot["language"]
         screen = (snapshot["state"], snapshot["language"], snapshot["access"]["easy"])
         fresh = screen != self._screen
         new = phrases if fresh else [p for p in phrases if p.key not in self._said]
@@ -105,8 +104,9 @@ class SpeechGuide:
         if fresh or labels != [c.label.key for c in self._choices]:
             self._choices, self._focus = choices, 0
             if choices:
-                if first_time:
-                    new.append(self.book.phrase(lang if lang in self.book.languages else "de", "access.how"))
+                if first_time:  # how it works, once: the customer just switched speech on
+                    text_lang = self.session.text_language()
+                    new += [self.book.phrase(text_lang, "access.speech_on"), self.book.phrase(text_lang, "access.how")]
                 new.append(self._option_phrase())
         if new:
             self._speak(new)

@@ -82,7 +82,7 @@ async def test_a_blind_customer_goes_from_start_to_goodbye_with_the_button_alone
     await finger.long("Videoberatung starten. Auswahl 1 von")
     assert session.access.speech and session.state == "idle"
     assert engine.spoken[0] == ("Willkommen", "de")
-    assert "Kurz drücken: nächste Auswahl. Lang drücken: auswählen." in engine.text_since(0)
+    assert "Vorlesen ist eingeschaltet. | Kurz drücken: nächste Auswahl. Lang drücken: auswählen." in engine.text_since(0)
     assert await heard(speaker, played) > HEARD_DBFS
 
     # A short press says the next choice: another language, in its own voice; choosing it
@@ -101,13 +101,13 @@ async def test_a_blind_customer_goes_from_start_to_goodbye_with_the_button_alone
     consent = engine.text_since(0)
     assert "Einwilligungserklärung" in consent and "nach 14 Tagen automatisch gelöscht" in consent
     await finger.short("Abbrechen. Auswahl 2")
+    mark = speaker.samples_played  # measured from before the press: the clip may be over by the time we look
     await finger.short("Lauter. Auswahl 3")
-    quiet = speaker.samples_played
-    before = await heard(speaker, quiet)
+    before = await heard(speaker, mark)
+    mark = speaker.samples_played
     await finger.long("Lautstärke 4 von 5")
     assert session.access.volume == 4
-    louder_at = speaker.samples_played
-    assert await heard(speaker, louder_at) > before + 1.5  # 0.6 -> 0.8 of full scale: +2.5 dB
+    assert await heard(speaker, mark) > before + 1.5  # 0.6 -> 0.8 of full scale: +2.5 dB
     await finger.short("Leiser. Auswahl 4")
     await finger.short("Vorlesen ausschalten. Auswahl 5")
     await finger.short("Ich stimme zu. Auswahl 1")

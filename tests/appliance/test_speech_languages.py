@@ -25,9 +25,8 @@ def catalog(language: str) -> dict:
 def guided(clock):
     session = Session(clock=clock, checks=CannedChecks())
     engine = RecordingSpeech()
-    guide = SpeechGuide(session, engine, VoiceOutput(CountingSpeaker()))
-    yield session, engine
-    # the guide's tasks die with the test's loop
+    SpeechGuide(session, engine, VoiceOutput(CountingSpeaker()))  # it follows the session from now on
+    return session, engine
 
 
 @pytest.mark.parametrize("language", sorted(VOICES))

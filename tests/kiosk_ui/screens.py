@@ -8,9 +8,15 @@ T = 15_000  # ms: the machine is shared, a reload may take a while
 LANGUAGES = ["de", "en", "tr", "ar", "uk", "ru", "de-LS"]  # de-LS: Leichte Sprache
 
 
-def screens(booth, page, settings):
-    """Walk the journey by the daemon's own events; yield each screen's name once it is shown."""
+def screens(booth, page, language: str, **access):
+    """Walk the journey by the daemon's own events in ``language`` (de-LS: Leichte Sprache) with
+    the ``access`` settings; yield each screen's name once it is shown."""
     session = booth.booth.session
+
+    def settings():  # chosen again after each wipe, as the next customer would
+        booth.run(session.handle("set_language", language=language.split("-")[0]))
+        booth.run(session.handle("set_access", easy=language == "de-LS", **access))
+
     go = lambda event, **data: booth.run(session.handle(event, **data))  # noqa: E731
     shown = lambda state: expect(page.locator(f'[data-screen="{state}"]')).to_be_visible(timeout=T)  # noqa: E731
     settings()

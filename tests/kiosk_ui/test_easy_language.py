@@ -12,24 +12,13 @@ from appliance.access import EASY_LANGUAGE
 from appliance.consent import EASY_FILE, ConsentCatalog
 from kiosk_ui import I18N_DIR
 
-from .test_i18n import PROMISES, load
+from .test_i18n import PROMISES, load, strings
 
 EASY = json.loads((I18N_DIR / EASY_FILE).read_text(encoding="utf-8"))
 SECTIONS = ("consent", "check", "waiting", "survey")
 MAX_WORDS = 12  # a short sentence
 # Passive and its stand-ins: "wird geprüft", "werden gelöscht", "wurde informiert", "ist zu ...".
 PASSIVE = re.compile(r"\b(wird|werden|wurde|wurden|worden)\b", re.IGNORECASE)
-
-
-def texts(node):
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from texts(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from texts(value)
-    else:
-        yield node
 
 
 def sentences(text: str) -> list[str]:
@@ -47,7 +36,7 @@ def test_each_section_has_an_easy_text_of_the_same_shape(section):
 
 @pytest.mark.parametrize("section", SECTIONS)
 def test_short_sentences_one_statement_each_no_passive(section):
-    for text in texts(EASY[section]):
+    for text in strings(EASY[section]):
         assert not PASSIVE.search(text), (section, text)
         assert ";" not in text, (section, text)  # one statement per sentence
         for sentence in sentences(text):

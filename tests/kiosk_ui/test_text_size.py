@@ -52,16 +52,10 @@ MEASURE = """() => {
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_nothing_overlaps_or_is_cut_off_and_axe_finds_nothing_at_200_percent_text(kiosk_context, start_booth, language):
     booth = start_booth(checks=CannedChecks("pass"))
-    session = booth.booth.session
-
-    def settings():
-        booth.run(session.handle("set_language", language=language.split("-")[0]))
-        booth.run(session.handle("set_access", easy=language == "de-LS", large_text=True))
-
     page = kiosk_context.new_page()
     normal_px = 20.0  # style.css: 125 % of the browser's 16 px
     problems = []
-    for name in screens(booth, page, settings):
+    for name in screens(booth, page, language, large_text=True):
         expect(page.locator("html.large-text")).to_be_attached()
         found = page.evaluate(MEASURE)
         assert found["rootPx"] >= 2 * normal_px, found["rootPx"]  # 200 % of the normal 20 px
