@@ -21,7 +21,10 @@ import asyncio
 import logging
 from typing import Any
 
+import numpy as np
+
 from hw.errors import HardwareError
+from hw.tone import SAMPLE_RATE
 from hw.tts import SpeechEngine
 from hw.voice import VoiceOutput
 
@@ -135,10 +138,6 @@ class SpeechGuide:
         self._spawn(self._say(self._generation, [p for p in phrases if p.text.strip()]))
 
     async def _say(self, generation: int, phrases: list[Phrase]) -> None:
-        import numpy as np
-
-        from hw.tone import SAMPLE_RATE
-
         pieces = []
         try:
             for phrase in phrases:
