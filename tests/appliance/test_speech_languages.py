@@ -3,6 +3,7 @@ are read as they happen, and speech stops for the call."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -25,13 +26,14 @@ def catalog(language: str) -> dict:
 def guided(clock):
     session = Session(clock=clock, checks=CannedChecks())
     engine = RecordingSpeech()
-    SpeechGuide(session, engine, VoiceOutput(CountingSpeaker()))  # it follows the session from now on
-    return session, engine
+    output = VoiceOutput(CountingSpeaker())
+    SpeechGuide(session, engine, output)  # it follows the session from now on
+    return session, engine, output
 
 
 @pytest.mark.parametrize("language", sorted(VOICES))
 async def test_each_screen_is_read_in_the_chosen_language(guided, language):
-    session, engine = guided
+    session, engine, output = guided
     texts = catalog(language)
     await session.handle("set_language", language=language)
     await session.handle("set_access", speech=True)
@@ -52,7 +54,7 @@ async def test_each_screen_is_read_in_the_chosen_language(guided, language):
 
 
 async def test_leichte_sprache_is_read_with_the_german_voice(guided):
-    session, engine = guided
+    session, engine, output = guided
     easy = json.loads((I18N_DIR / "easy" / "de.json").read_text(encoding="utf-8"))
     await session.handle("set_access", speech=True, easy=True)
     await session.handle("start")
@@ -61,14 +63,18 @@ async def test_leichte_sprache_is_read_with_the_german_voice(guided):
 
 
 async def test_speech_pauses_for_the_call_and_comes_back_for_the_survey(guided):
-    session, engine = guided
+    session, engine, output = guided
     await session.handle("set_access", speech=True)
     await session.handle("start")
     await session.handle("accept")
     await until(session, lambda s: s["checks"]["passed"])
     await session.handle("continue")
     await engine.wait_for("Abbrechen. Auswahl 1")  # the waiting room, read to its first choice
+    speaker = output.speaker
+    await asyncio.wait_for(speaker.wait_played(speaker.samples_played + 960), 10)  # it is being said
+    assert output.speaking
     await session.handle("admitted", call_id="c-1")
+    assert not output.speaking  # cut off at once: the advisor speaks now
     said = len(engine.spoken)
     await session.handle("set_muted", muted=True)  # things happen in the call; nothing is said
     await session.handle("end_call")

@@ -59,6 +59,9 @@ def test_german_contract_strings():
         "Ihr Berater / Ihre Beraterin wurde informiert, dass Sie sich im virtuellen Wartebereich befinden.")
     assert de["still"]["title"] == "Sind Sie noch da?"
     assert de["survey"]["title"] == "Kurze Umfrage"
+    access = de["access"]  # issue 18: the settings bar and speech mode
+    assert (access["speech"], access["contrast"], access["large_text"]) == ("Vorlesen", "Kontrast", "Große Schrift")
+    assert (access["louder"], access["quieter"], de["still"]["more_time"]) == ("Lauter", "Leiser", "Mehr Zeit")
 
 
 # DEVELOPERS.md, "The consent is a promise the code keeps": each point, in the German text.

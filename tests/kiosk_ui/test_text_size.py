@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from hw.tts import RecordingSpeech
 from tests.appliance.helpers import CannedChecks
 from tests.axe import axe_violations
 
@@ -80,3 +81,23 @@ def test_settings_are_kept_for_the_session_and_reset_at_the_wipe(kiosk_context, 
     expect(page.locator("html.contrast")).to_have_count(0)
     expect(page.locator("html.large-text")).to_have_count(0)
     assert booth.booth.session.access.as_dict()["contrast"] is False
+
+
+def test_vorlesen_on_the_start_screen_turns_speech_on_and_mehr_zeit_gives_more_time(kiosk_context, start_booth):
+    engine = RecordingSpeech()
+    booth = start_booth(checks=CannedChecks("pass"), speech=engine)
+    session = booth.booth.session
+    page = kiosk_context.new_page()
+    page.goto(booth.url)
+    page.locator('[data-screen="idle"]').get_by_role("button", name="Vorlesen").click()
+    expect(page.locator('[data-screen="idle"] .speech-start')).to_have_attribute("aria-pressed", "true")
+    booth.run(engine.wait_for("Videoberatung starten. Auswahl 1"))
+    assert engine.spoken[0] == ("Willkommen", "de")
+    page.get_by_role("button", name="Lauter").click()  # shown while speech is on
+    expect(page.get_by_role("button", name="Leiser")).to_be_visible()
+    page.get_by_role("button", name="Videoberatung starten").click()
+    booth.run(session.handle("inactivity"))
+    page.get_by_role("button", name="Mehr Zeit").click()
+    expect(page.locator("#still-there")).to_be_hidden()
+    # The page's intents arrive in order: by now "Lauter" and "Mehr Zeit" are both taken.
+    assert session.access.more_time == 1 and session.access.volume == 4
