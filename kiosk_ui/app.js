@@ -125,9 +125,13 @@ async function switchLanguage(lang, offered) {
   buildKeyboard($("#keyboard"), [$("#detail-name"), $("#detail-customer-number")], catalog.waiting);
   buildCodePad($("#code-pad"), $("#appointment-code"), catalog.appointment);
   buildSurvey();
-  for (const other of offered.includes("de") ? [...offered, EASY] : offered) {
-    if (!catalogsNames.has(other)) catalogsNames.set(other, (await loadCatalog(other)).meta.name);
-  }
+  // Each language's own name, for the language list: fetched side by side in the background, so
+  // the screen shows as soon as its own language is there (the list shows codes until then).
+  const missing = (offered.includes("de") ? [...offered, EASY] : offered).filter((other) => !catalogsNames.has(other));
+  Promise.all(missing.map((other) => loadCatalog(other))).then((loaded) => {
+    missing.forEach((other, i) => catalogsNames.set(other, loaded[i].meta.name));
+    if (state) renderLanguages($("#language-list"), state, catalogsNames, chooseLanguage);
+  }).catch(() => showError("common.error"));
 }
 
 function enterScreen(name) {

@@ -5,6 +5,8 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 T = 15_000  # ms: the machine is shared, a reload may take a while
+# Checking a screen may take seconds on a loaded machine: no timer may move on meanwhile.
+WALK_LIMITS = {"goodbye_s": 120, "idle_timeout_s": 600}
 LANGUAGES = ["de", "en", "tr", "ar", "uk", "ru", "de-LS"]  # de-LS: Leichte Sprache
 
 
@@ -26,9 +28,9 @@ def screens(booth, page, language: str, **access):
     go("have_appointment")
     shown("appointment")
     yield "appointment"
-    go("cancel")  # the wipe resets the settings: choose them again, as the next customer would
+    with page.expect_navigation(timeout=T):  # the wipe reloads the page
+        go("cancel")  # and resets the settings: chosen again, as the next customer would
     settings()
-    page.wait_for_load_state()  # a reset reloads the page
     shown("idle")
     go("start")
     shown("consent")

@@ -10,13 +10,13 @@ from playwright.sync_api import expect
 from tests.appliance.helpers import CannedChecks
 from tests.axe import axe_violations
 
-from .screens import screens
+from .screens import WALK_LIMITS, screens
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.mark.parametrize("language,contrast", [("de", False), ("de", True), ("ar", True)])
 def test_no_axe_violation_on_any_kiosk_screen(kiosk_context, start_booth, language, contrast):
-    booth = start_booth(checks=CannedChecks("pass"))
+    booth = start_booth(WALK_LIMITS, checks=CannedChecks("pass"))
     page = kiosk_context.new_page()
     problems = []
     for name in screens(booth, page, language, contrast=contrast):

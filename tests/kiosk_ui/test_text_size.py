@@ -12,7 +12,7 @@ from hw.tts import RecordingSpeech
 from tests.appliance.helpers import CannedChecks
 from tests.axe import axe_violations
 
-from .screens import LANGUAGES, screens
+from .screens import LANGUAGES, WALK_LIMITS, screens
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -52,7 +52,7 @@ MEASURE = """() => {
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_nothing_overlaps_or_is_cut_off_and_axe_finds_nothing_at_200_percent_text(kiosk_context, start_booth, language):
-    booth = start_booth(checks=CannedChecks("pass"))
+    booth = start_booth(WALK_LIMITS, checks=CannedChecks("pass"))
     page = kiosk_context.new_page()
     normal_px = 20.0  # style.css: 125 % of the browser's 16 px
     problems = []
