@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# npm packages the tests inject into pages (axe-core): root package.json, never a browser download.
+NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: demo test bench system-deps clean help
 
@@ -18,6 +20,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,redis]'
 	touch $(STAMP)
 
+$(NODE_STAMP): package.json package-lock.json | system-deps
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
+	touch $(NODE_STAMP)
+
 # OS packages the tests drive for real (Chromium, and the servers later issues need).
 system-deps:
 	@bash scripts/install-system-deps
@@ -25,11 +31,11 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/videokiosk demo
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) demo-data .pytest_cache
+	rm -rf $(VENV) demo-data .pytest_cache node_modules

@@ -91,6 +91,8 @@ class HardwareSection(_Section):
     audio: Literal["fake", "alsa"] = "fake"
     audio_capture: str = "default"
     audio_playback: str = "default"
+    # ALSA device of the headset socket (speech mode talks there when a headset is plugged in); "" = none
+    headset_playback: str = ""
     button: Literal["fake", "gpio", "none"] = "fake"
     button_pin: Annotated[int, Field(ge=0, le=27)] = 17
     led_pin: Annotated[int, Field(ge=0, le=27)] | None = 27

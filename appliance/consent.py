@@ -18,19 +18,24 @@ from pathlib import Path
 
 from kiosk_ui import I18N_DIR
 
+from .access import EASY_LANGUAGE
 from .config import SUPPORTED_LANGUAGES
 from .errors import ConfigError
 
 # The parts of the consent section a customer reads; button labels are not part of the promise.
 CONSENT_PARTS = ("title", "intro", "points", "closing")
+EASY_FILE = "easy/de.json"  # only the texts that differ from de.json
 
 
 class ConsentCatalog:
     def __init__(self, i18n_dir: Path = I18N_DIR, languages: tuple[str, ...] = SUPPORTED_LANGUAGES) -> None:
         self._texts: dict[str, dict] = {}
         self._hashes: dict[str, str] = {}
-        for lang in languages:
-            path = i18n_dir / f"{lang}.json"
+        # Leichte Sprache is a further text of the German declaration, with its own version hash.
+        variants = [(lang, i18n_dir / f"{lang}.json") for lang in languages]
+        if "de" in languages:
+            variants.append((EASY_LANGUAGE, i18n_dir / EASY_FILE))
+        for lang, path in variants:
             try:
                 consent = json.loads(path.read_text(encoding="utf-8"))["consent"]
                 text = {part: consent[part] for part in CONSENT_PARTS}

@@ -48,6 +48,7 @@ from .qrscan import CodeScanner
 from .restarts import RestartCounter
 from .service_mode import ServiceMode
 from .session import Session, State
+from .speech import SpeechGuide
 from .store import BoothStore
 from .uiserver import UIServer
 from .update import UpdateTracker
@@ -94,8 +95,11 @@ class Booth:
         calls: CallHandler | None = None,
         speedtest_url: str | None = None,
         hub_backoff_s: tuple[float, float] = BACKOFF_S,
+        speech: Any = None,
     ) -> None:
         from hw.devices import build_devices
+        from hw.tts import speech_engine
+        from hw.voice import VoiceOutput
         from rtc.loopback import Loopback
 
         from .devicecheck import DeviceCheck, MicMeter
@@ -145,6 +149,9 @@ class Booth:
             hub_connected=False if real_hub else None,  # the kiosk shows when the real hub link is down
             on_survey=self._forward_survey,
         )
+        # Speech mode: reads each screen aloud, and the call button alone operates the booth.
+        self.speech = SpeechGuide(self.session, speech or speech_engine(),
+                                  VoiceOutput(self.devices.speaker, self.devices.headset))
         self.server = UIServer(self.session, loopback=self.loopback,
                                handlers={"chat": self.chat.from_page} if self.chat else None)
         self.mic_meter = MicMeter(self.devices.microphone, lambda level: self.broadcast({"type": "mic_level", "level": level}))
@@ -229,6 +236,7 @@ class Booth:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.mic_meter.stop()
+        await self.speech.close()
         if self.metrics_server is not None:
             await self.metrics_server.close()
         await self.session.calls.stop()
@@ -329,10 +337,14 @@ class Booth:
             await asyncio.sleep(self.config.store.purge_interval_s)
 
     def _button_pressed(self) -> None:
+        if self.speech.short_press():  # speech mode: the next choice
+            return
         if self.session.state is State.IDLE:
             asyncio.get_running_loop().create_task(self.session.handle("start"))
 
     def _button_held(self) -> None:
+        if self.speech.long_press():  # speech mode: choose; on the start screen: speech on
+            return
         # Only a long press ends a call: a short one (a lean, a bump) must never cut the customer off.
         if self.session.state is State.CALL:
             asyncio.get_running_loop().create_task(self.session.handle("end_call"))

@@ -63,6 +63,7 @@ for _state in State:
     TABLE[(_state, "set_language")] = (_state, "set_language")
     TABLE[(_state, "activity")] = (_state, None)
     TABLE[(_state, "hub_link")] = (_state, "note_hub_link")  # hub link down/up: shown, no move
+    TABLE[(_state, "set_access")] = (_state, "set_access")  # speech, volume, contrast, text size, Leichte Sprache
 
 # Out of service from anywhere: from a busy state only when a technician forced it after the
 # warning, or a device was missing long enough (appliance/service_mode.py decides); the customer's
@@ -76,5 +77,5 @@ EVENTS = frozenset(event for _, event in TABLE)
 # intents the kiosk page may send (appliance/uiprotocol.py gives each its data's shape).
 TOUCH_EVENTS = frozenset({
     "start", "have_appointment", "submit_code", "accept", "cancel", "continue", "recheck", "end_call", "set_muted", "survey_submit", "survey_skip",
-    "withdraw", "set_language", "set_details", "still_here", "activity",
+    "withdraw", "set_language", "set_details", "still_here", "activity", "set_access",
 })

@@ -36,6 +36,7 @@ from .journey import EVENTS, TABLE, TOUCH_EVENTS, State
 from .session_checks import CheckRunner, DeviceCheckStep
 from .session_code import AppointmentCode
 from .session_parts import Details, Outbox, parse_survey
+from .access import EASY_LANGUAGE, Access
 
 log = logging.getLogger("videokiosk.session")
 S = State
@@ -136,6 +137,7 @@ class Session:
             "self_view": self.state in (S.DEVICE_CHECK, S.CALL),
             "still_there": None,
             "hub_connected": self.hub_connected,
+            "access": self.access.as_dict(),
         }
         if self._still_there_until is not None:
             left = max(0.0, self._still_there_until - self.clock.monotonic())
@@ -176,7 +178,7 @@ class Session:
         """Fire whatever timer is due by the injected clock. The daemon calls this a few times a
         second; tests move a FakeClock and call it, so nobody sleeps."""
         now = self.clock.monotonic()
-        if self.state is S.GOODBYE and now - self._entered >= self.ui.goodbye_s:
+        if self.state is S.GOODBYE and now - self._entered >= self.ui.goodbye_s * self.access.time_factor:
             await self.handle("goodbye_done")
         elif self._still_there_until is not None:
             if now >= self._still_there_until:
@@ -218,7 +220,8 @@ class Session:
         # The consent record is written before anything else about this session is stored.
         if self.store is not None:
             try:
-                self.store.record_consent(self._session_id, self.language, self.consent_hash(self.language))
+                text = self.text_language()  # "de-LS" when the customer read it in Leichte Sprache
+                self.store.record_consent(self._session_id, text, self.consent_hash(text))
             except ApplianceError as exc:
                 self._error = "store_error"
                 raise Refused(str(exc)) from None
@@ -352,11 +355,23 @@ class Session:
         self._clear()
 
     async def _do_ask_still_there(self, target: State, **_: Any) -> None:
-        self._still_there_until = self.clock.monotonic() + self.ui.still_there_countdown_s
-        self._countdown_shown = math.ceil(self.ui.still_there_countdown_s)
+        countdown = self.ui.still_there_countdown_s * self.access.time_factor
+        self._still_there_until = self.clock.monotonic() + countdown
+        self._countdown_shown = math.ceil(countdown)
 
-    async def _do_dismiss_still_there(self, target: State, **_: Any) -> None:
+    async def _do_dismiss_still_there(self, target: State, more_time: Any = False, **_: Any) -> None:
         self._still_there_until = None
+        if more_time is True:  # "Mehr Zeit": every limit doubles for the rest of this session
+            self.access.ask_more_time()
+
+    async def _do_set_access(self, target: State, **settings: Any) -> None:
+        self.access.update(settings)  # raises InvalidMessage
+        if not settings.get("speech", True):
+            self.access.more_time = 0  # the doubled limits were for listening
+
+    def text_language(self) -> str:
+        """The language of the texts on screen: "de-LS" for Leichte Sprache, else the language."""
+        return EASY_LANGUAGE if self.access.easy and self.language == "de" else self.language
 
     async def _do_set_muted(self, target: State, muted: Any = None, **_: Any) -> None:
         """The customer's mute toggle on the call screen: the call handler then sends silence."""
@@ -417,13 +432,15 @@ class Session:
         self._still_there_until: float | None = None
         self._countdown_shown: int | None = None
         self._entered = self._last_touch = self.clock.monotonic()
-        if not keep_language:
+        if not keep_language:  # language and accessibility settings are chosen before the start
             self.language = self.ui.default_language
+            self.access = Access()
 
     def _inactivity_limit(self) -> float | None:
         if self.state in (S.IDLE, S.CALL, S.GOODBYE, S.OUT_OF_SERVICE):
             return None
-        return self.ui.waiting_timeout_s if self.state is S.WAITING else self.ui.idle_timeout_s
+        limit = self.ui.waiting_timeout_s if self.state is S.WAITING else self.ui.idle_timeout_s
+        return limit * self.access.time_factor
 
     def _since(self, start: float | None) -> int:
         return 0 if start is None else max(0, round(self.clock.monotonic() - start))

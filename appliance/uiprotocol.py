@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .access import VOLUME_STEPS
 from .config import SUPPORTED_LANGUAGES
 from .errors import InvalidMessage
 from .journey import TOUCH_EVENTS
@@ -53,6 +54,18 @@ class MuteData(_Strict):
     muted: bool
 
 
+class AccessData(_Strict):
+    speech: bool | None = None
+    volume: Annotated[int, Field(ge=VOLUME_STEPS[0], le=VOLUME_STEPS[-1])] | None = None
+    contrast: bool | None = None
+    large_text: bool | None = None
+    easy: bool | None = None
+
+
+class StillHereData(_Strict):
+    more_time: bool | None = None  # "Mehr Zeit" on "Sind Sie noch da?"
+
+
 class SurveyData(_Strict):
     rating: Annotated[int, Field(ge=1, le=5)] | None = None
     easy: bool | None = None
@@ -63,7 +76,7 @@ class SurveyData(_Strict):
 # there), each with the shape of its data; those not listed here carry none. Hub events are not among them.
 _DATA: dict[str, type[_Strict]] = {
     "set_language": LanguageData, "set_details": DetailsData, "survey_submit": SurveyData,
-    "submit_code": CodeData, "set_muted": MuteData,
+    "submit_code": CodeData, "set_muted": MuteData, "still_here": StillHereData, "set_access": AccessData,
 }
 INTENTS: dict[str, type[_Strict]] = {event: _DATA.get(event, NoData) for event in sorted(TOUCH_EVENTS)}
 

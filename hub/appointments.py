@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LANGUAGES = ("de", "en", "tr", "ar", "uk", "ru")
-EXTRA_ROLES = ("interpreter", "legal_representative", "other")
+EXTRA_ROLES = ("interpreter", "sign_language_interpreter", "legal_representative", "other")  # DGS: sign language
 MAX_EXTRA = 3  # a full mesh of four parties: customer, advisor, two or three more
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read off a mail
 CODE_LENGTH = 8
@@ -91,7 +91,7 @@ class AppointmentError(HubError):
 
 class ExtraParticipant(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    role: Literal["interpreter", "legal_representative", "other"]
+    role: Literal["interpreter", "sign_language_interpreter", "legal_representative", "other"]
     email: Email
 
 
@@ -127,7 +127,7 @@ class AppointmentDraft(BaseModel):
 class Participant:
     participant_id: str
     appointment_id: str
-    role: str  # customer | interpreter | legal_representative | other
+    role: str  # customer | interpreter | sign_language_interpreter | legal_representative | other
     email: str
     agreed_at: str | None = None  # a further participant: when the customer's agreement was recorded
 

@@ -68,12 +68,15 @@ class FakeRoom:
 class CountingSpeaker(SpeakerBase):
     """Consumes audio, counts samples and measures level; writes nothing to any file."""
 
-    def __init__(self, room: FakeRoom | None = None, hotplug: HotplugSource | None = None) -> None:
+    def __init__(self, room: FakeRoom | None = None, hotplug: HotplugSource | None = None,
+                 present: bool = True) -> None:
         self.room = room
-        self.present = True
+        self.present = present  # False: a socket with nothing plugged in (the headset)
         super().__init__(hotplug)
         self.samples_played = 0
         self.last_level_dbfs = SILENCE_DBFS
+        # The level of each recent frame by its sample offset (the last 30 s), for loudest_since().
+        self._levels: collections.deque[tuple[int, float]] = collections.deque(maxlen=1500)
         self._waiters: list[tuple[int, asyncio.Future]] = []
         self._ears: list[Callable[[np.ndarray, float], None]] = []
 
@@ -91,6 +94,10 @@ class CountingSpeaker(SpeakerBase):
         self._waiters.append((samples, future))
         await future
 
+    def loudest_since(self, sample: int) -> float:
+        """The loudest 20 ms frame (dBFS) played from sample offset ``sample`` on."""
+        return max((level for at, level in self._levels if at >= sample), default=SILENCE_DBFS)
+
     def _on_hotplug(self, event: HotplugEvent) -> None:
         # The fake "card" follows the fake udev events, like a USB sound card.
         if event.subsystem == "sound":
@@ -106,8 +113,9 @@ class CountingSpeaker(SpeakerBase):
         samples = samples_of(frame)
         for ear in self._ears:
             ear(samples, time.time())
-        self.samples_played += samples.size
         self.last_level_dbfs = rms_dbfs(samples)
+        self._levels.append((self.samples_played, self.last_level_dbfs))
+        self.samples_played += samples.size
         if self.room is not None:
             self.room.emit(samples)
         for waiter in [w for w in self._waiters if w[0] <= self.samples_played]:

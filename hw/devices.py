@@ -38,6 +38,8 @@ class Devices:
     button_pin: int = 17
     #: What could not be opened and was left out (the booth runs touch-only without its button)
     degraded: list[str] = field(default_factory=list)
+    #: a headset socket (speech mode's private ear); None when the booth has none
+    headset: Speaker | None = None
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -64,6 +66,8 @@ class Devices:
         for off in self._unsubscribe:
             off()
         await self.speaker.close()
+        if self.headset is not None:
+            await self.headset.close()
         await self.microphone.close()
         await self.camera.close()
         self.button.close()
@@ -116,6 +120,20 @@ def build_audio(s: Any, hotplug: HotplugSource | None) -> tuple[Microphone, Spea
     raise UnsupportedSetting("audio", s.audio, "fake, alsa")
 
 
+def build_headset(s: Any) -> Speaker | None:
+    """The headset socket, if configured. The fake has nothing plugged in until a test says so."""
+    device = getattr(s, "headset_playback", "")
+    if not device:
+        return None
+    if s.audio == "fake":
+        from .audio_fake import CountingSpeaker
+
+        return CountingSpeaker(present=False)
+    from .alsa import AlsaSpeaker
+
+    return AlsaSpeaker(device)
+
+
 def build_button_and_led(s: Any, pin_factory: Any) -> tuple[CallButton, StatusLed, Any, list[str]]:
     """The button and LED, and what failed: a booth without its button still works by touch, so a
     GPIO problem degrades the booth (reported in ``degraded``), it never stops it."""
@@ -150,4 +168,5 @@ def build_devices(settings: Any, *, pin_factory: Any = None) -> Devices:
     camera = build_camera(settings, hotplug)
     microphone, speaker = build_audio(settings, hotplug)
     button, led, factory, degraded = build_button_and_led(settings, pin_factory)
-    return Devices(camera, microphone, speaker, button, led, hotplug, factory, settings.button_pin, degraded)
+    return Devices(camera, microphone, speaker, button, led, hotplug, factory, settings.button_pin, degraded,
+                   headset=build_headset(settings))

@@ -1,6 +1,7 @@
 // The kiosk page: renders the state the daemon sends over /ws and sends intents back. It never
 // decides anything itself. A reset reloads the page, so nothing of a customer stays in memory.
-import { applyCatalog, format, loadCatalog, lookup } from "./i18n.js";
+import { EASY, applyCatalog, format, loadCatalog, lookup, textLanguage } from "./i18n.js";
+import { accessIntent, renderAccess } from "./access.js";
 import { buildKeyboard } from "./keyboard.js";
 import { buildCodePad } from "./codepad.js";
 import { SelfView } from "./selfview.js";
@@ -76,12 +77,14 @@ async function render(next) {
   }
   state = next;
   $("#connecting").hidden = true;
-  if (next.language !== language) await switchLanguage(next.language, next.languages);
+  if (textLanguage(next) !== language) await switchLanguage(textLanguage(next), next.languages);
+  renderAccess(next.access);
+  document.body.dataset.state = next.state;
   for (const section of document.querySelectorAll("[data-screen]")) {
     section.hidden = section.dataset.screen !== next.state;
   }
   if (!previous || previous.state !== next.state) enterScreen(next.state);
-  renderLanguages($("#language-list"), next, catalogsNames, (lang) => intent("set_language", { language: lang }));
+  renderLanguages($("#language-list"), next, catalogsNames, chooseLanguage);
   if (next.state === "appointment") renderAppointment(next.appointment, catalog);
   if (next.state === "device_check") renderChecks(next.checks, catalog);
   if (next.state === "waiting") renderWaiting(next.waiting, catalog);
@@ -102,10 +105,17 @@ async function render(next) {
 
 const catalogsNames = new Map();
 
+// easy language (LS) is German with easier texts: the language stays "de", the setting says "easy".
+function chooseLanguage(lang) {
+  const easy = lang === EASY;
+  if (Boolean(state.access && state.access.easy) !== easy) intent("set_access", { easy });
+  intent("set_language", { language: easy ? "de" : lang });
+}
+
 async function switchLanguage(lang, offered) {
   catalog = await loadCatalog(lang);
   language = lang;
-  document.documentElement.lang = lang;
+  document.documentElement.lang = lang === EASY ? "de" : lang;
   document.documentElement.dir = catalog.meta.dir === "rtl" ? "rtl" : "ltr";
   document.title = catalog.call.title;
   applyCatalog(document, catalog);
@@ -118,9 +128,13 @@ async function switchLanguage(lang, offered) {
   buildKeyboard($("#keyboard"), [$("#detail-name"), $("#detail-customer-number")], catalog.waiting);
   buildCodePad($("#code-pad"), $("#appointment-code"), catalog.appointment);
   buildSurvey();
-  for (const other of offered) {
-    if (!catalogsNames.has(other)) catalogsNames.set(other, (await loadCatalog(other)).meta.name);
-  }
+  // Each language's own name, for the language list: fetched side by side in the background, so
+  // the screen shows as soon as its own language is there (the list shows codes until then).
+  const missing = (offered.includes("de") ? [...offered, EASY] : offered).filter((other) => !catalogsNames.has(other));
+  Promise.all(missing.map((other) => loadCatalog(other))).then((loaded) => {
+    missing.forEach((other, i) => catalogsNames.set(other, loaded[i].meta.name));
+    if (state) renderLanguages($("#language-list"), state, catalogsNames, chooseLanguage);
+  }).catch(() => showError("common.error"));
 }
 
 function enterScreen(name) {
@@ -180,7 +194,12 @@ function showError(key) {
 document.addEventListener("click", (event) => {
   const target = event.target.closest("button");
   if (!target || target.disabled) return;
-  if (target.dataset.intent) {
+  const access = accessIntent(target, state && state.access);
+  if (access) {
+    intent("set_access", access);
+  } else if (target.dataset.action === "more-time") {
+    intent("still_here", { more_time: true });
+  } else if (target.dataset.intent) {
     if (target.dataset.intent === "withdraw") $("#withdraw-dialog").hidden = true;
     intent(target.dataset.intent);
   } else if (target.dataset.action === "withdraw") {

@@ -38,6 +38,18 @@ export class ChatPanel {
     // The customer has seen the cue once they touch the chat. Not on pointerdown: the banner
     // going away moves the form, and the tap would miss the button it was aimed at.
     for (const kind of ["click", "focusin"]) $("#chat").addEventListener(kind, () => { $("#chat-new").hidden = true; });
+    // The on-screen keyboard opens on demand (its button, or a tap into the input), else the
+    // video keeps the room.
+    $("#chat-keys").addEventListener("click", () => this.showKeys($("#chat-keys").getAttribute("aria-expanded") !== "true"));
+    $("#chat-input").addEventListener("focus", () => this.showKeys(true));
+  }
+
+  showKeys(open) {
+    const toggle = $("#chat-keys");
+    $("#chat-keys-panel").hidden = !open;
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.dataset.t = open ? "access.keyboard_close" : "access.keyboard";
+    toggle.textContent = this.text(toggle.dataset.t);
   }
 
   // Messages from the daemon; returns false for those that are not the chat's.
@@ -174,6 +186,7 @@ export class ChatPanel {
   }
 
   clear() {
+    this.showKeys(false);
     $("#chat-list").replaceChildren();
     $("#chat-input").value = "";
     $("#chat-new").hidden = true;

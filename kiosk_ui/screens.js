@@ -1,22 +1,24 @@
 // Rendering of the parts of the screen that change within a state. Pure DOM from snapshot data.
-import { format } from "./i18n.js";
+import { EASY, format, textLanguage } from "./i18n.js";
 
 const $ = (selector) => document.querySelector(selector);
 
 export function renderLanguages(list, snapshot, names, choose) {
-  const wanted = snapshot.languages.join(",");
-  if (list.dataset.built !== wanted || list.children.length !== snapshot.languages.length) {
-    list.replaceChildren(...snapshot.languages.map((lang) => {
+  // easy language (LS) is one more choice wherever German is offered.
+  const offered = snapshot.languages.includes("de") ? [...snapshot.languages, EASY] : snapshot.languages;
+  const wanted = offered.join(",");
+  if (list.dataset.built !== wanted || list.children.length !== offered.length) {
+    list.replaceChildren(...offered.map((lang) => {
       const li = document.createElement("li");
       const button = document.createElement("button");
       button.type = "button";
       button.className = "language";
       button.dataset.lang = lang;
       const flag = document.createElement("img");
-      flag.src = `/static/assets/flag-${lang}.svg`;
+      flag.src = `/static/assets/flag-${lang === EASY ? "de" : lang}.svg`;
       flag.alt = "";
       const name = document.createElement("span");
-      name.lang = lang;
+      name.lang = lang === EASY ? "de" : lang;
       name.textContent = names.get(lang) || lang;
       button.append(flag, name);
       button.addEventListener("click", () => choose(lang));
@@ -26,7 +28,7 @@ export function renderLanguages(list, snapshot, names, choose) {
     list.dataset.built = wanted;
   }
   for (const button of list.querySelectorAll("button")) {
-    button.setAttribute("aria-pressed", String(button.dataset.lang === snapshot.language));
+    button.setAttribute("aria-pressed", String(button.dataset.lang === textLanguage(snapshot)));
     const span = button.querySelector("span");
     if (names.has(button.dataset.lang)) span.textContent = names.get(button.dataset.lang);
   }
@@ -97,11 +99,14 @@ export function renderPeers(peers, catalog) {
   for (const tile of document.querySelectorAll(".peer-tile")) {
     const peer = peers.find((p) => `peer-tile-${p.slot}` === tile.id);
     tile.hidden = !peer;
+    tile.dataset.role = peer ? peer.role : "";
     const label = peer ? roles[peer.role] || roles.other : "";
     tile.querySelector("figcaption").textContent = label;
     tile.querySelector("video").setAttribute("aria-label", label);
   }
   $("#call-view").classList.toggle("group", peers.length > 0);
+  // A sign-language interpreter's hands must be readable: half the width, like the advisor.
+  $("#call-view").classList.toggle("signing", peers.some((p) => p.role === "sign_language_interpreter"));
 }
 
 export function renderGoodbye(goodbye, catalog) {
@@ -139,7 +144,7 @@ export function renderStillThere(still, catalog) {
   overlay.hidden = !still;
   if (still) {
     $("#still-countdown").textContent = format(catalog.still.countdown, { seconds: still.seconds_left });
-    if (wasHidden) overlay.querySelector("button").focus();
+    if (wasHidden) overlay.querySelector("button.primary").focus();
   }
 }
 

@@ -105,7 +105,7 @@ class BoothInfo(BaseModel):
 
 
 #: Who someone is in an appointment: the only thing stored (and shown) of a further participant.
-Role = Literal["customer", "interpreter", "legal_representative", "other"]
+Role = Literal["customer", "interpreter", "sign_language_interpreter", "legal_representative", "other"]
 
 
 # --- in-call chat and screen sharing (issue 9) ----------------------------------------------------

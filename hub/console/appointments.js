@@ -5,7 +5,7 @@ import { apply, t } from "./i18n.js";
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 15000;
 const PENDING_REFRESH_MS = 1000; // while a mail is on its way, show its fate soon
-const ROLES = ["interpreter", "legal_representative", "other"];
+const ROLES = ["interpreter", "sign_language_interpreter", "legal_representative", "other"];
 const MAX_EXTRA = 3;
 const state = { csrf: null, editing: null, timer: null, soon: null };
 

@@ -154,6 +154,7 @@ function announce(entry, loud) {
   timings.shown[entry.session_id] = performance.timeOrigin + performance.now();
   send({ type: "seen", session_id: entry.session_id });
   if (!loud) return;
+  $("arrivals").textContent = `${t("notify_title")}: ${t("notify_body", { where: where(entry), language: entry.language })}`;
   beep();
   if ("Notification" in window && Notification.permission === "granted") {
     new Notification(t("notify_title"), { body: t("notify_body", { where: where(entry), language: entry.language }), tag: entry.session_id });

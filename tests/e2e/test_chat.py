@@ -25,7 +25,9 @@ LINK_LINE = f"Das Formular finden Sie hier: {LINK}"
 
 
 def type_on_keyboard(kiosk: Page, layout: str, keys: list[str]) -> None:
-    """The customer picks a keyboard layout and taps keys (never the physical keyboard)."""
+    """The customer opens the on-screen keyboard, picks a layout and taps keys (never the physical keyboard)."""
+    if kiosk.locator("#chat-keys").get_attribute("aria-expanded") != "true":
+        kiosk.locator("#chat-keys").click()
     kiosk.locator("#chat-layouts").get_by_role("button", name=layout, exact=True).click()
     board = kiosk.locator("#chat-keyboard")
     for key in keys:

@@ -86,10 +86,10 @@ def test_advisor_books_changes_and_cancels_an_appointment(hub, advisor_context):
 # --- joining from home: the personal link in the customer's own Chromium -------------------------
 
 
-def book(parts, minutes_from_now: float, **extra):
+def book(parts, minutes_from_now: float, language: str = "de", **extra):
     """An appointment at a Berlin wall time relative to now; returns it with its invitations."""
     start = (datetime.now(timezone.utc) + timedelta(minutes=minutes_from_now)).astimezone(BERLIN)
-    draft = AppointmentDraft(starts_local=start.replace(tzinfo=None).isoformat(timespec="minutes"), language="de",
+    draft = AppointmentDraft(starts_local=start.replace(tzinfo=None).isoformat(timespec="minutes"), language=language,
                              customer_email="kunde@example.org", **extra)
     return AppointmentBook(parts.db, parts.clock).create(draft, "anna")
 

@@ -20,6 +20,18 @@ def load(lang: str) -> dict:
     return json.loads((I18N_DIR / f"{lang}.json").read_text(encoding="utf-8"))
 
 
+def strings(node):
+    """Every text in a catalog (or part of one), depth first."""
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from strings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from strings(v)
+    elif isinstance(node, str):
+        yield node
+
+
 def shape(node):
     if isinstance(node, dict):
         return {k: shape(v) for k, v in node.items()}
@@ -47,6 +59,9 @@ def test_german_contract_strings():
         "Ihr Berater / Ihre Beraterin wurde informiert, dass Sie sich im virtuellen Wartebereich befinden.")
     assert de["still"]["title"] == "Sind Sie noch da?"
     assert de["survey"]["title"] == "Kurze Umfrage"
+    access = de["access"]  # issue 18: the settings bar and speech mode
+    assert (access["speech"], access["contrast"], access["large_text"]) == ("Vorlesen", "Kontrast", "Große Schrift")
+    assert (access["louder"], access["quieter"], de["still"]["more_time"]) == ("Lauter", "Leiser", "Mehr Zeit")
 
 
 # DEVELOPERS.md, "The consent is a promise the code keeps": each point, in the German text.
@@ -104,17 +119,7 @@ def test_consent_hash_is_per_language_and_changes_with_the_wording(tmp_path):
 
 
 def test_no_user_facing_text_in_code():
-    def values(node):
-        if isinstance(node, dict):
-            for v in node.values():
-                yield from values(v)
-        elif isinstance(node, list):
-            for v in node:
-                yield from values(v)
-        elif isinstance(node, str) and len(node) >= 6 and " " in node:
-            yield node
-
-    words = set(values(load("de")))
+    words = {text for text in strings(load("de")) if len(text) >= 6 and " " in text}
     for script in STATIC_DIR.glob("*.js"):
         source = script.read_text(encoding="utf-8")
         assert not [w for w in words if w in source], script.name

@@ -1,0 +1,103 @@
+"""The advisor console and the statistics page: no WCAG 2.2 A/AA violation (axe-core) in any view,
+in both languages; usable by keyboard alone with a visible focus; a new waiting customer is
+announced to screen readers."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.axe import axe_violations
+
+from .test_appointments_browser import hub  # noqa: F401  (the fixture: hub with an outbox)
+from .test_console import PASSWORD, FakeBoothSocket
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+T = 15_000
+
+
+def views(page, url, loop_thread, token):
+    """Each console view in turn; yields its name once it is on screen."""
+    yield "login"
+    page.locator("#username-input").fill("anna")
+    page.locator("#password-input").fill(PASSWORD)
+    page.locator("#login-form button[type=submit]").click()
+    expect(page.locator("#logout")).to_be_visible(timeout=T)
+    yield "desk, nobody waiting"
+    booth = FakeBoothSocket(loop_thread, url, token)
+    booth.send({"type": "waiting", "session_id": "s-00a11yab", "language": "ar", "kind": "walk_in"})
+    row = page.locator("#waiting-list tr").first
+    expect(row).to_be_visible(timeout=T)
+    yield "desk, a customer waiting"
+    row.locator("details.decline summary").click()
+    row.locator("details.note summary").click()
+    yield "decline and note open"
+    page.locator("#appt-add").click()
+    yield "appointment form with a participant"
+    booth.close()
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_no_axe_violation_in_any_console_view(hub, advisor_context, loop_thread, language):  # noqa: F811
+    url, parts, _ = hub
+    token = parts.registry.create_booth("jc-halle-2", "Halle 2", "Musterstadt")
+    page = advisor_context.new_page()
+    page.goto(url)
+    page.locator(f'.lang button[data-lang="{language}"]').click()
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    problems = []
+    for name in views(page, url, loop_thread, token):
+        problems += [f"{name} ({language}): {v['id']} {v['help']} {v['nodes']}" for v in axe_violations(page)]
+    page.goto(f"{url}/stats")
+    expect(page.locator("body[data-loaded=true]").or_(page.locator("body"))).to_be_attached(timeout=T)
+    problems += [f"stats ({language}): {v['id']} {v['help']} {v['nodes']}" for v in axe_violations(page)]
+    assert not problems, "\n".join(problems)
+
+
+FOCUS_SHOWN = """() => {
+  const el = document.activeElement, st = getComputedStyle(el);
+  return { tag: el.tagName, text: (el.textContent || "").trim().slice(0, 40),
+           ring: (st.outlineStyle !== "none" && parseFloat(st.outlineWidth) >= 2) || st.boxShadow !== "none" };
+}"""
+
+
+def test_keyboard_alone_logs_in_and_admits_with_a_visible_focus_and_arrivals_are_announced(
+        hub, advisor_context, loop_thread):  # noqa: F811
+    url, parts, _ = hub
+    token = parts.registry.create_booth("jc-halle-3", "Halle 3", "Musterstadt")
+    page = advisor_context.new_page()
+    page.goto(url)
+    expect(page.get_by_label("Benutzername")).to_be_visible()
+
+    def tab_to(locator, limit: int = 60) -> None:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            focus = page.evaluate(FOCUS_SHOWN)
+            assert focus["ring"] or focus["tag"] == "BODY", f"no visible focus on {focus}"
+            if locator.evaluate("el => el === document.activeElement"):
+                return
+        raise AssertionError(f"{locator} cannot be reached with Tab")
+
+    tab_to(page.get_by_label("Benutzername"))
+    page.keyboard.type("anna")
+    tab_to(page.get_by_label("Passwort"))
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Abmelden")).to_be_visible(timeout=T)
+    booth = FakeBoothSocket(loop_thread, url, token)
+    try:
+        booth.send({"type": "waiting", "session_id": "s-00a11ycd", "language": "de", "kind": "walk_in"})
+        expect(page.locator("#arrivals")).to_have_text(
+            "Neue Kundin / neuer Kunde im Wartebereich: Halle 3, Musterstadt, Sprache: de", timeout=T)
+        expect(page.locator("#arrivals")).to_have_attribute("aria-live", "polite")
+        decline = page.locator("#waiting-list tr").first.locator("details.decline summary")
+        tab_to(decline)
+        page.keyboard.press("Enter")
+        expect(page.get_by_label("Nachricht an die Kundin / den Kunden")).to_be_visible()
+        admit = page.get_by_role("button", name="Eintreten lassen")
+        page.keyboard.press("Shift+Tab")
+        assert admit.evaluate("el => el === document.activeElement")
+        page.keyboard.press("Enter")
+        assert booth.expect("admitted")["session_id"] == "s-00a11ycd"
+    finally:
+        booth.close()
