@@ -48,7 +48,7 @@ export function renderChecks(checks, catalog) {
     verdict.className = "check-status";
     verdict.textContent = status === "pending" && checks.running ? t.running : t.status[status];
     li.append(title, verdict);
-    if (result && result.hint) {
+    if (result && result.hint && status !== "pass") { // a passed row never shows a problem beside it
       const hint = document.createElement("p");
       hint.className = "check-hint";
       hint.textContent = t.hints[result.hint] || t.hints["check.error"];
@@ -59,8 +59,11 @@ export function renderChecks(checks, catalog) {
   const failed = Object.values(checks.results).some((r) => r.status === "fail");
   const done = !checks.running && Object.keys(checks.results).length === checks.order.length;
   $("#continue").disabled = !checks.passed;
-  $("#recheck").hidden = !(done && !checks.passed);
-  $("#check-summary").textContent = checks.passed ? t.passed : (done && failed ? t.failed : t.running);
+  // A row with a hint (a speaker that stays silent, say) may still let the customer continue, and
+  // may still be worth another try.
+  const hinted = Object.values(checks.results).some((r) => r.hint && r.status !== "pass");
+  $("#recheck").hidden = !(done && (!checks.passed || hinted));
+  $("#check-summary").textContent = checks.passed ? (hinted ? t.passed_with_hints : t.passed) : (done && failed ? t.failed : t.running);
 }
 
 export function renderWaiting(waiting, catalog) {
