@@ -5,7 +5,7 @@ import { buildKeyboard } from "./keyboard.js";
 import { buildCodePad } from "./codepad.js";
 import { SelfView } from "./selfview.js";
 import { ChatPanel } from "./chat.js";
-import { renderAppointment, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages, renderMute, renderPeers } from "./screens.js";
+import { renderAppointment, renderConsent, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages, renderMute, renderPeers } from "./screens.js";
 
 const $ = (selector) => document.querySelector(selector);
 const ACTIVITY_EVERY_MS = 5000;
@@ -83,6 +83,7 @@ async function render(next) {
   if (!previous || previous.state !== next.state) enterScreen(next.state);
   renderLanguages($("#language-list"), next, catalogsNames, (lang) => intent("set_language", { language: lang }));
   if (next.state === "appointment") renderAppointment(next.appointment, catalog);
+  if (next.state === "consent") renderConsent(next.consent);
   if (next.state === "device_check") renderChecks(next.checks, catalog);
   if (next.state === "waiting") renderWaiting(next.waiting, catalog);
   if (next.state === "goodbye") renderGoodbye(next.goodbye, catalog);

@@ -66,7 +66,8 @@ class LocalBooth extends EventTarget {
       snap.checks = { ...this.checks, passed, order: CHECKS };
     }
     if (this.state === "waiting") {
-      snap.waiting = { ...this.waiting, appointment_time: this.appointment && this.appointment.appointment_local, details: this.details };
+      snap.waiting = { ...this.waiting, appointment_time: this.appointment && this.appointment.appointment_local,
+        appointment_date: this.appointment && this.appointment.appointment_date, details: this.details };
     }
     if (this.state === "call") snap.call = { call_id: this.callId, muted: this.controls.muted, camera_off: this.controls.cameraOff };
     if (this.state === "goodbye") snap.goodbye = this.goodbye;

@@ -74,7 +74,22 @@ export function renderWaiting(waiting, catalog) {
     const minutes = Math.ceil(waiting.estimated_wait_s / 60);
     return minutes < 1 ? t.wait_short : format(t.wait_minutes, { minutes });
   });
-  show($("#appointment"), Boolean(waiting.appointment_time), () => format(t.appointment, { time: waiting.appointment_time }));
+  // The invitation's own words, with the date in the language's form ("23.5.2023" in German).
+  show($("#appointment"), Boolean(waiting.appointment_time), () => (waiting.appointment_date
+    ? format(t.appointment_at, { date: localDate(waiting.appointment_date, catalog.meta.locale), time: waiting.appointment_time })
+    : format(t.appointment, { time: waiting.appointment_time })));
+}
+
+// "2023-05-23" (a calendar date, no zone) in the language's short numeric form.
+function localDate(isoDate, locale) {
+  const [y, m, d] = isoDate.split("-").map(Number);
+  return new Intl.DateTimeFormat(locale, { day: "numeric", month: "numeric", year: "numeric", timeZone: "UTC" })
+    .format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+// The consent screen: the booth's headset hint only where one is fitted (the daemon says so).
+export function renderConsent(consent) {
+  $("#consent-headset").hidden = !(consent && consent.headset);
 }
 
 export function renderAppointment(appointment, catalog) {

@@ -115,13 +115,22 @@ def test_customer_joins_from_home_by_link_waits_with_the_time_and_talks_to_the_a
     url, parts, _ = hub
     appointment, [customer] = book(parts, 10, name="Erika Mustermann", customer_number="123D456789")
     local_time = appointment.local_start.strftime("%H:%M")
+    start = appointment.local_start
     home = home_context.new_page()
     home.goto(f"{url}/join#{customer.token}")
+    expect(home.get_by_text("Nicht vergessen: Kamera und Mikrofon aktivieren.")).to_be_visible(timeout=T)
     home.get_by_role("button", name="Videoberatung starten").click(timeout=T)
+    # The consent screen: nobody else listening; requirements and data protection shown in place
+    expect(home.get_by_text("dass niemand sonst Ihr Gespräch mitverfolgt", exact=False)).to_be_visible(timeout=T)
+    home.locator("summary", has_text="Technische Voraussetzungen").click()
+    expect(home.get_by_text("eine stabile Internetverbindung", exact=False)).to_be_visible()
+    expect(home.locator("summary", has_text="Datenschutzhinweise")).to_be_visible()
     home.get_by_role("button", name="Ich stimme zu").click(timeout=T)
     expect(home.locator("#self-view-check[data-live=true]")).to_be_visible(timeout=T)  # its own camera, shown back
     pass_the_check(home)
-    expect(home.get_by_text(f"Ihr Termin: {local_time}")).to_be_visible(timeout=T)
+    expect(home.get_by_text(f"Ihr Videotermin findet am {start.day}.{start.month}.{start.year} um {local_time} Uhr statt.")
+           ).to_be_visible(timeout=T)
+    expect(home.get_by_text("Bitte bleiben Sie zum jetzigen Zeitpunkt auf dieser Seite.")).to_be_visible()
     expect(home.get_by_text("Aktuell wird weder Audio noch Video übertragen.")).to_be_visible(timeout=T)
     [consent] = list(parts.db["guest_consents"].rows)
     assert consent["language"] == "de" and consent["text_hash"].startswith("sha256:")

@@ -47,6 +47,10 @@ def test_german_contract_strings():
         "Ihr Berater / Ihre Beraterin wurde informiert, dass Sie sich im virtuellen Wartebereich befinden.")
     assert de["still"]["title"] == "Sind Sie noch da?"
     assert de["survey"]["title"] == "Kurze Umfrage"
+    # The invitation's own words (issue 19), as the "Mein Videotermin" guide shows them
+    assert de["waiting"]["appointment_at"] == "Ihr Videotermin findet am {date} um {time} Uhr statt."
+    assert de["waiting"]["stay_home"] == "Bitte bleiben Sie zum jetzigen Zeitpunkt auf dieser Seite."
+    assert de["idle"]["devices_home"] == "Nicht vergessen: Kamera und Mikrofon aktivieren."
 
 
 # DEVELOPERS.md, "The consent is a promise the code keeps": each point, in the German text.
