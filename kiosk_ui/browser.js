@@ -389,4 +389,7 @@ class LocalBooth extends EventTarget {
 }
 
 document.documentElement.classList.add("browser-mode");
+// The booth has no keyboard of its own ("inputmode=none" keeps one from popping up); at home a
+// phone's own keyboard is the one to type on.
+for (const input of document.querySelectorAll("input[inputmode=none]")) input.inputMode = "text";
 window.vkTransport = () => window.vkLocalBooth || (window.vkLocalBooth = new LocalBooth());
