@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The Firefox tests' driver (puppeteer-core, npm registry only); the browser is Debian's firefox-esr.
+NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: demo test bench system-deps clean help
 
@@ -18,6 +20,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,redis]'
 	touch $(STAMP)
 
+$(NODE_STAMP): package.json package-lock.json
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 # OS packages the tests drive for real (Chromium, and the servers later issues need).
 system-deps:
 	@bash scripts/install-system-deps
@@ -26,10 +32,11 @@ demo: $(STAMP)
 	$(BIN)/videokiosk demo
 
 test: $(STAMP) system-deps
+	$(MAKE) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) demo-data .pytest_cache
+	rm -rf $(VENV) demo-data .pytest_cache node_modules
