@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-# npm packages the tests inject into pages (axe-core): root package.json, never a browser download.
+# npm packages the tests use (axe-core injected into pages; puppeteer-core drives Debian's firefox-esr):
+# root package.json, never a browser download.
 NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: demo test bench system-deps clean help

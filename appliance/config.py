@@ -66,6 +66,8 @@ class UISection(_Section):
     goodbye_s: Annotated[float, Field(gt=0, le=120)] = 8.0
     # Waiting for an advisor involves no touching, so it gets its own, longer inactivity limit.
     waiting_timeout_s: Annotated[float, Field(gt=0, le=7200)] = 1800.0
+    # A headset is fitted: the consent screen asks the customer to use it, so nobody overhears.
+    headset: bool = False
 
     @field_validator("languages")
     @classmethod

@@ -146,12 +146,15 @@ class Session:
             snap["checks"] = self._device_check.snapshot()
         if self.state is S.APPOINTMENT:
             snap["appointment"] = dict(self._code.status)
+        if self.state is S.CONSENT:
+            snap["consent"] = {"headset": self.ui.headset}
         if self.state is S.WAITING:
             snap["waiting"] = {
                 "advisor_informed": self._advisor_informed,
                 "position": self._position,
                 "estimated_wait_s": self._estimated_wait_s,
                 "appointment_time": self._appointment_time,
+                "appointment_date": self._appointment_at[:10] if self._appointment_at else None,  # Berlin date
                 "details": self._details.as_dict(),
             }
         if self.state is S.CALL:

@@ -26,12 +26,17 @@ from aiortc.mediastreams import MediaStreamError
 from .base import Camera, CallButton, Microphone, Speaker
 from .hints import HINTS
 from .levels import SILENCE_DBFS, rms_dbfs, samples_of, tone_dbfs
+from .tone import SAMPLE_RATE
 
 # Below this the microphone hears nothing at all (unplugged, muted, broken).
 NOISE_FLOOR_DBFS = -55.0
 # The test tone must reach the microphone at least this loud for the speaker to count as working.
 TONE_HEARD_DBFS = -50.0
 TEST_TONE_HZ = 1000.0
+# The test tone reaches the microphone this late (playback buffers, the air); its start is not judged.
+PLAYBACK_LATENCY_S = 0.2
+# The tone is looked for in stretches this long (its loudest counts): long enough for one frequency.
+TONE_STRETCH_S = 0.1
 MIN_FREE_MB = 500
 
 
@@ -90,16 +95,62 @@ def _fingerprint(item) -> bytes:
     return bytes(item)  # an encoded packet
 
 
+class _Heard:
+    """What the microphone delivered during the audio check, past the playback latency: its
+    samples, their level, and the test tone's level in its loudest stretch so far."""
+
+    def __init__(self, frequency: float) -> None:
+        self.frequency = frequency
+        self.rate = SAMPLE_RATE  # the microphone's, from its frames
+        self.chunks: list[np.ndarray] = []
+        self.tone = SILENCE_DBFS
+        self._unjudged = np.zeros(0, dtype=np.float32)  # past the latency, not yet a whole stretch
+
+    def add(self, frame) -> None:
+        self.rate = frame.sample_rate or self.rate
+        skip = max(0, int(PLAYBACK_LATENCY_S * self.rate) - sum(c.size for c in self.chunks))
+        self.chunks.append(samples_of(frame))
+        self._unjudged = np.concatenate([self._unjudged, self.chunks[-1][skip:]])
+        stretch = max(1, int(TONE_STRETCH_S * self.rate))
+        while self._unjudged.size >= stretch:
+            self.tone = max(self.tone, tone_dbfs(self._unjudged[:stretch], self.frequency, self.rate))
+            self._unjudged = self._unjudged[stretch:]
+
+    @property
+    def samples(self) -> np.ndarray:
+        if not self.chunks:
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate(self.chunks)[int(PLAYBACK_LATENCY_S * self.rate) :]
+
+    @property
+    def seconds(self) -> float:
+        return sum(c.size for c in self.chunks) / self.rate
+
+    @property
+    def level(self) -> float:
+        samples = self.samples
+        return rms_dbfs(samples) if samples.size else SILENCE_DBFS
+
+
 async def check_audio(
     microphone: Microphone, speaker: Speaker, seconds: float = 1.0, frequency: float = TEST_TONE_HZ
 ) -> list[CheckResult]:
-    """Play a test tone and listen: the microphone must hear sound, and the tone among it."""
-    track = microphone.audio_track()
-    heard: list[np.ndarray] = []
+    """Play a test tone and listen: the microphone must hear sound, and the tone among it.
+
+    Listening ends when the microphone has heard the tone (or, failing that, a while after the
+    tone was all written), not when the speaker returns: on a loaded machine the event loop
+    stalls, the paced tone catches up in a burst and its playback is "over" at once, while the
+    speaker still plays it and the microphone, behind on its own backlog, is yet to hear it. Every
+    frame the microphone delivers is measured (none dropped while the loop catches up), and the
+    tone's level is that of its loudest stretch, wherever it fell."""
+    track = microphone.audio_track(every_frame=True)
+    heard = _Heard(frequency)
+    arrived = asyncio.Event()
 
     async def listen() -> None:
         while True:
-            heard.append(samples_of(await track.recv()))
+            heard.add(await track.recv())
+            arrived.set()
 
     listener = asyncio.create_task(listen())
     speaker_error = ""
@@ -107,6 +158,13 @@ async def check_audio(
         await asyncio.wait_for(speaker.play_test_tone(seconds, frequency), seconds + 5)
     except Exception as exc:  # any driver failure is a failed check, reported, not raised
         speaker_error = str(exc) or type(exc).__name__
+    try:
+        async with asyncio.timeout(seconds + 5):  # a tone not heard by then is not heard
+            while heard.tone < TONE_HEARD_DBFS or heard.seconds < PLAYBACK_LATENCY_S + seconds:
+                arrived.clear()
+                await arrived.wait()
+    except TimeoutError:
+        pass
     finally:
         listener.cancel()
         try:
@@ -114,10 +172,7 @@ async def check_audio(
         except (asyncio.CancelledError, MediaStreamError):
             pass
         track.stop()
-    # Skip the first 200 ms: playback latency means the tone arrives late.
-    samples = np.concatenate(heard)[9600:] if heard else np.zeros(0, dtype=np.float32)
-    level = rms_dbfs(samples) if samples.size else SILENCE_DBFS
-    tone = tone_dbfs(samples, frequency) if samples.size else SILENCE_DBFS
+    samples, level, tone = heard.samples, heard.level, heard.tone
     if not microphone.healthy or samples.size == 0:
         mic = _result("microphone", False, "microphone delivers no sound", "unavailable")
     elif level < NOISE_FLOOR_DBFS:

@@ -32,9 +32,11 @@ class SupervisedMicrophone(SupervisedSource):
     def __init__(self, device: str = "default", hotplug: HotplugSource | None = None) -> None:
         super().__init__(device, silence(), 1 / AUDIO_PTIME, hotplug)
 
-    def audio_track(self) -> MediaStreamTrack:
-        """A new live 48 kHz track of this microphone (silent while unplugged); stop it when done."""
-        return self._new_track()
+    def audio_track(self, every_frame: bool = False) -> MediaStreamTrack:
+        """A new live 48 kHz track of this microphone (silent while unplugged); stop it when done.
+
+        ``every_frame``: frames are queued, never dropped, when the reader lags (a measurement)."""
+        return self._new_track(every_frame=every_frame)
 
     def _matches(self, event: HotplugEvent) -> bool:
         return event.subsystem == self.subsystem

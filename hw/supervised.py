@@ -77,10 +77,11 @@ class SupervisedSource:
     def on_change(self, listener: HealthListener) -> Callable[[], None]:
         return self._health.subscribe(listener)
 
-    def _new_track(self, encoded: bool = False) -> MediaStreamTrack:
+    def _new_track(self, encoded: bool = False, every_frame: bool = False) -> MediaStreamTrack:
         """A new live track of this device; stop it when done. Opens the device on first use.
 
-        A source of pre-encoded packets is decoded to frames unless ``encoded=True``.
+        A source of pre-encoded packets is decoded to frames unless ``encoded=True``. A consumer
+        that lags loses raw frames unless ``every_frame=True`` (a measurement, not a live view).
         """
         if self._source is None and not self._closed:
             self._try_open()
@@ -89,6 +90,7 @@ class SupervisedSource:
             timeline=self._timeline,
         )
         track.encoded = encoded
+        track.every_frame = every_frame
         if self._source is not None:
             track.set_source(self._feed(track))
         self._tracks.append(track)
@@ -98,9 +100,10 @@ class SupervisedSource:
         """This track's own view of the current source."""
         assert self._source is not None
         # Encoded packets must all arrive (a dropped one breaks the picture until the next
-        # keyframe); raw frames are better dropped than queued when a consumer lags.
+        # keyframe); raw frames are better dropped than queued when a consumer lags, unless the
+        # consumer measures them all (the device check's microphone).
         encoded = getattr(self, "passthrough_codec", None) is not None
-        proxy = self._relay.subscribe(self._source, buffered=encoded)
+        proxy = self._relay.subscribe(self._source, buffered=encoded or getattr(track, "every_frame", False))
         if encoded and not getattr(track, "encoded", False):
             return DecodedTrack(proxy)
         return proxy

@@ -6,7 +6,7 @@ import { buildKeyboard } from "./keyboard.js";
 import { buildCodePad } from "./codepad.js";
 import { SelfView } from "./selfview.js";
 import { ChatPanel } from "./chat.js";
-import { renderAppointment, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages, renderMute, renderPeers, renderOutOfService } from "./screens.js";
+import { renderAppointment, renderConsent, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages, renderMute, renderPeers, renderOutOfService } from "./screens.js";
 
 const $ = (selector) => document.querySelector(selector);
 const ACTIVITY_EVERY_MS = 5000;
@@ -86,6 +86,7 @@ async function render(next) {
   if (!previous || previous.state !== next.state) enterScreen(next.state);
   renderLanguages($("#language-list"), next, catalogsNames, chooseLanguage);
   if (next.state === "appointment") renderAppointment(next.appointment, catalog);
+  if (next.state === "consent") renderConsent(next.consent);
   if (next.state === "device_check") renderChecks(next.checks, catalog);
   if (next.state === "waiting") renderWaiting(next.waiting, catalog);
   if (next.state === "goodbye") renderGoodbye(next.goodbye, catalog);

@@ -8,10 +8,9 @@
 // waiting-room note: browser_chat.js; the customer's own mute and camera toggles: browser_controls.js.
 import { HomeChat } from "./browser_chat.js";
 import { HomeControls } from "./browser_controls.js";
-import { CHECKS, cameraShows, download, micHears, playTone, rateVerdict, upload } from "./browser_checks.js";
+import { CHECKS, checkCamera, checkMicrophone, checkRate, checkSpeaker, download, openDevices, stopAll, upload } from "./browser_checks.js";
 
 const LANGUAGES = ["de", "en", "tr", "ar", "uk", "ru"];
-const MEDIA = { audio: true, video: { width: 640, height: 480 } };
 const token = location.hash.slice(1);
 
 const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -30,6 +29,7 @@ class LocalBooth extends EventTarget {
     this.sessionId = randomId();
     this.appointment = null;
     this.checks = { running: false, results: {} };
+    this.checkRun = 0; // the device check's current run: results of an older one are dropped
     this.waiting = { advisor_informed: false, position: null, estimated_wait_s: null };
     this.details = { name: null, customer_number: null };
     this.refusal = null;
@@ -66,7 +66,8 @@ class LocalBooth extends EventTarget {
       snap.checks = { ...this.checks, passed, order: CHECKS };
     }
     if (this.state === "waiting") {
-      snap.waiting = { ...this.waiting, appointment_time: this.appointment && this.appointment.appointment_local, details: this.details };
+      snap.waiting = { ...this.waiting, appointment_time: this.appointment && this.appointment.appointment_local,
+        appointment_date: this.appointment && this.appointment.appointment_date, details: this.details };
     }
     if (this.state === "call") snap.call = { call_id: this.callId, muted: this.controls.muted, camera_off: this.controls.cameraOff };
     if (this.state === "goodbye") snap.goodbye = this.goodbye;
@@ -141,34 +142,32 @@ class LocalBooth extends EventTarget {
 
   // --- the device check, with the browser's own devices ------------------------------------
 
-  report(name, status, hint = null, kbps = undefined) {
-    this.checks.results[name] = kbps === undefined ? { status, hint } : { status, hint, kbps: Math.round(kbps) };
+  // A result of the current run only (a recheck starts a new one); a passed row carries no hint.
+  report(run, name, { status, hint, kbps }) {
+    if (!this.checking(run)) return;
+    this.checks.results[name] = { status, hint: status === "pass" ? null : hint, ...(kbps === undefined ? {} : { kbps: Math.round(kbps) }) };
     this.publish();
   }
 
+  checking(run) { return run === this.checkRun && this.state === "device_check"; }
+
+  // Every step ends (browser_checks.js limits each); the rows fill in as they do.
   async runChecks() {
+    const run = (this.checkRun || 0) + 1;
+    this.checkRun = run;
     this.checks = { running: true, results: {} };
     this.publish();
-    try {
-      this.stopMedia("checkStream");
-      this.checkStream = await navigator.mediaDevices.getUserMedia(MEDIA);
-      this.showSelf();
-    } catch {
-      this.report("camera", "fail", "check.camera.unavailable");
-      this.report("microphone", "fail", "check.microphone.unavailable");
-    }
-    if (this.checkStream) {
-      this.report("camera", await cameraShows(this.checkStream) ? "pass" : "fail", "check.camera.no_frames");
-      const heard = await micHears(this.checkStream, (level) => this.emit({ type: "mic_level", level }));
-      this.report("microphone", heard ? "pass" : "warn", "check.microphone.silent");
-    }
-    this.report("speaker", await playTone() ? "pass" : "warn", "check.speaker.not_heard");
-    for (const [name, measure] of [["upload", upload], ["download", download]]) {
-      const kbps = await measure().catch(() => null);
-      const verdict = rateVerdict(kbps);
-      this.report(name, verdict, kbps == null ? "check.rate.unreachable" : { fail: "check.rate.low", warn: "check.rate.slow" }[verdict] || null, kbps ?? 0);
-    }
-    for (const name of CHECKS) if (this.checks.results[name].status === "pass") this.checks.results[name].hint = null;
+    this.stopMedia("checkStream");
+    const { stream, problems } = await openDevices();
+    if (!this.checking(run)) return stopAll(stream);
+    this.checkStream = stream;
+    this.showSelf();
+    this.report(run, "camera", problems.camera ? { status: "fail", hint: problems.camera } : await checkCamera(stream));
+    this.report(run, "microphone", problems.microphone ? { status: "warn", hint: problems.microphone }
+      : await checkMicrophone(stream, (level) => this.emit({ type: "mic_level", level })));
+    this.report(run, "speaker", await checkSpeaker());
+    for (const [name, measure] of [["upload", upload], ["download", download]]) this.report(run, name, await checkRate(measure));
+    if (!this.checking(run)) return;
     this.rates = { upload_kbps: this.checks.results.upload.kbps, download_kbps: this.checks.results.download.kbps };
     this.checks.running = false;
     this.publish();
@@ -266,6 +265,10 @@ class LocalBooth extends EventTarget {
       Object.fromEntries(Object.entries({ urls, username, credential }).filter(([, v]) => v != null)));
     const pc = new RTCPeerConnection({ iceServers: servers });
     for (const track of this.callStream.getTracks()) pc.addTrack(track, this.callStream);
+    // A device the customer lacks still receives: without a microphone they hear the advisor.
+    for (const kind of ["audio", "video"]) {
+      if (!this.callStream.getTracks().some((track) => track.kind === kind)) pc.addTransceiver(kind, { direction: "recvonly" });
+    }
     pc.ontrack = onTrack;
     pc.onicecandidate = ({ candidate }) => this.hub({ type: "candidate", call_id: callId,
       candidate: candidate ? candidate.candidate : "", sdp_mid: candidate ? candidate.sdpMid : null,
@@ -307,7 +310,7 @@ class LocalBooth extends EventTarget {
     this.state = "call";
     this.controls.reset();
     this.publish();
-    this.callStream = await navigator.mediaDevices.getUserMedia(MEDIA);
+    this.callStream = (await openDevices()).stream; // what the check found: without a microphone, camera only
     this.controls.apply(this.callStream);
     await this.offerCall();
     this.showSelf();
@@ -386,4 +389,7 @@ class LocalBooth extends EventTarget {
 }
 
 document.documentElement.classList.add("browser-mode");
+// The booth has no keyboard of its own ("inputmode=none" keeps one from popping up); at home a
+// phone's own keyboard is the one to type on.
+for (const input of document.querySelectorAll("input[inputmode=none]")) input.inputMode = "text";
 window.vkTransport = () => window.vkLocalBooth || (window.vkLocalBooth = new LocalBooth());

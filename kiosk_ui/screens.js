@@ -50,7 +50,7 @@ export function renderChecks(checks, catalog) {
     verdict.className = "check-status";
     verdict.textContent = status === "pending" && checks.running ? t.running : t.status[status];
     li.append(title, verdict);
-    if (result && result.hint) {
+    if (result && result.hint && status !== "pass") { // a passed row never shows a problem beside it
       const hint = document.createElement("p");
       hint.className = "check-hint";
       hint.textContent = t.hints[result.hint] || t.hints["check.error"];
@@ -61,8 +61,11 @@ export function renderChecks(checks, catalog) {
   const failed = Object.values(checks.results).some((r) => r.status === "fail");
   const done = !checks.running && Object.keys(checks.results).length === checks.order.length;
   $("#continue").disabled = !checks.passed;
-  $("#recheck").hidden = !(done && !checks.passed);
-  $("#check-summary").textContent = checks.passed ? t.passed : (done && failed ? t.failed : t.running);
+  // A row with a hint (a speaker that stays silent, say) may still let the customer continue, and
+  // may still be worth another try.
+  const hinted = Object.values(checks.results).some((r) => r.hint && r.status !== "pass");
+  $("#recheck").hidden = !(done && (!checks.passed || hinted));
+  $("#check-summary").textContent = checks.passed ? (hinted ? t.passed_with_hints : t.passed) : (done && failed ? t.failed : t.running);
 }
 
 export function renderWaiting(waiting, catalog) {
@@ -73,7 +76,22 @@ export function renderWaiting(waiting, catalog) {
     const minutes = Math.ceil(waiting.estimated_wait_s / 60);
     return minutes < 1 ? t.wait_short : format(t.wait_minutes, { minutes });
   });
-  show($("#appointment"), Boolean(waiting.appointment_time), () => format(t.appointment, { time: waiting.appointment_time }));
+  // The invitation's own words, with the date in the language's form ("23.5.2023" in German).
+  show($("#appointment"), Boolean(waiting.appointment_time), () => (waiting.appointment_date
+    ? format(t.appointment_at, { date: localDate(waiting.appointment_date, catalog.meta.locale), time: waiting.appointment_time })
+    : format(t.appointment, { time: waiting.appointment_time })));
+}
+
+// "2023-05-23" (a calendar date, no zone) in the language's short numeric form.
+function localDate(isoDate, locale) {
+  const [y, m, d] = isoDate.split("-").map(Number);
+  return new Intl.DateTimeFormat(locale, { day: "numeric", month: "numeric", year: "numeric", timeZone: "UTC" })
+    .format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+// The consent screen: the booth's headset hint only where one is fitted (the daemon says so).
+export function renderConsent(consent) {
+  $("#consent-headset").hidden = !(consent && consent.headset);
 }
 
 export function renderAppointment(appointment, catalog) {

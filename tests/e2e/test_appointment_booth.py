@@ -13,14 +13,14 @@ from hub.appointments import BERLIN, CODE_ALPHABET, MAX_GUESSES, AppointmentBook
 T = 20_000  # ms: generous on a shared machine, never a sleep
 
 
-def book_soon(stack) -> tuple[str, str]:
+def book_soon(stack) -> tuple[str, str, str]:
     """An appointment ten minutes from now (Berlin wall time); returns its code and HH:MM."""
     start = (datetime.now(timezone.utc) + timedelta(minutes=10)).astimezone(BERLIN)
     draft = AppointmentDraft(starts_local=start.replace(tzinfo=None).isoformat(timespec="minutes"),
                              language="de", customer_email="kunde@example.org")
     # Straight into the book (no mail): the mail path has its own tests
     _, [customer] = AppointmentBook(stack.parts.db, stack.parts.clock).create(draft, "anna")
-    return customer.code, start.strftime("%H:%M")
+    return customer.code, start.strftime("%H:%M"), f"{start.day}.{start.month}.{start.year}"
 
 
 def type_code(page, code: str) -> None:
@@ -31,7 +31,7 @@ def type_code(page, code: str) -> None:
 
 
 def test_booth_customer_types_the_code_and_waits_for_the_appointment(stack, kiosk_context):
-    code, local_time = book_soon(stack)
+    code, local_time, local_date = book_soon(stack)
     kiosk = kiosk_context.new_page()
     kiosk.goto(stack.booth.url)
     kiosk.get_by_role("button", name="Ich habe einen Termin").click()
@@ -43,9 +43,16 @@ def test_booth_customer_types_the_code_and_waits_for_the_appointment(stack, kios
     expect(kiosk.get_by_role("textbox", name="Termin-Code")).to_have_value("", timeout=T)
     type_code(kiosk, code)
     expect(kiosk.get_by_role("heading", name="Einwilligungserklärung")).to_be_visible(timeout=T)
+    expect(kiosk.locator("details summary", has_text="Technische Voraussetzungen")).to_be_visible()
+    kiosk.locator("summary", has_text="Datenschutzhinweise").click()  # shown in place, never a new page
+    expect(kiosk.get_by_text("Recht auf Auskunft", exact=False)).to_be_visible()
+    assert kiosk.url.rstrip("/") == stack.booth.url.rstrip("/")
+    expect(kiosk.get_by_text("Nicht vergessen: Kamera und Mikrofon aktivieren.")).to_be_hidden()  # home only
     kiosk.get_by_role("button", name="Ich stimme zu").click()
     kiosk.get_by_role("button", name="Weiter").click(timeout=60_000)
-    expect(kiosk.get_by_text(f"Ihr Termin: {local_time}")).to_be_visible(timeout=T)
+    # The invitation's own words, with the appointment's date and time
+    expect(kiosk.get_by_text(f"Ihr Videotermin findet am {local_date} um {local_time} Uhr statt.")).to_be_visible(timeout=T)
+    expect(kiosk.get_by_text("Bitte bleiben Sie zum jetzigen Zeitpunkt auf dieser Seite.")).to_be_hidden()  # home only
     [entry] = stack.lt.run(stack.parts.state.waiting())
     assert entry.kind == "appointment"
     assert datetime.fromisoformat(entry.appointment_at).astimezone(BERLIN).strftime("%H:%M") == local_time

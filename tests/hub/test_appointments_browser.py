@@ -102,17 +102,35 @@ def home_context(browser):
     ctx.close()
 
 
+def pass_the_check(page) -> None:
+    """"Weiter" once the device check allows it; if it never does, say which row stopped it."""
+    try:
+        expect(page.get_by_role("button", name="Weiter")).to_be_enabled(timeout=60_000)
+    except AssertionError:
+        raise AssertionError(f"device check did not pass: {page.locator('#check-list').inner_text()!r}") from None
+    page.get_by_role("button", name="Weiter").click()
+
+
 def test_customer_joins_from_home_by_link_waits_with_the_time_and_talks_to_the_advisor(hub, home_context, advisor_context):
     url, parts, _ = hub
     appointment, [customer] = book(parts, 10, name="Erika Mustermann", customer_number="123D456789")
     local_time = appointment.local_start.strftime("%H:%M")
+    start = appointment.local_start
     home = home_context.new_page()
     home.goto(f"{url}/join#{customer.token}")
+    expect(home.get_by_text("Nicht vergessen: Kamera und Mikrofon aktivieren.")).to_be_visible(timeout=T)
     home.get_by_role("button", name="Videoberatung starten").click(timeout=T)
+    # The consent screen: nobody else listening; requirements and data protection shown in place
+    expect(home.get_by_text("dass niemand sonst Ihr Gespräch mitverfolgt", exact=False)).to_be_visible(timeout=T)
+    home.locator("summary", has_text="Technische Voraussetzungen").click()
+    expect(home.get_by_text("eine stabile Internetverbindung", exact=False)).to_be_visible()
+    expect(home.locator("summary", has_text="Datenschutzhinweise")).to_be_visible()
     home.get_by_role("button", name="Ich stimme zu").click(timeout=T)
     expect(home.locator("#self-view-check[data-live=true]")).to_be_visible(timeout=T)  # its own camera, shown back
-    home.get_by_role("button", name="Weiter").click(timeout=60_000)
-    expect(home.get_by_text(f"Ihr Termin: {local_time}")).to_be_visible(timeout=T)
+    pass_the_check(home)
+    expect(home.get_by_text(f"Ihr Videotermin findet am {start.day}.{start.month}.{start.year} um {local_time} Uhr statt.")
+           ).to_be_visible(timeout=T)
+    expect(home.get_by_text("Bitte bleiben Sie zum jetzigen Zeitpunkt auf dieser Seite.")).to_be_visible()
     expect(home.get_by_text("Aktuell wird weder Audio noch Video übertragen.")).to_be_visible(timeout=T)
     [consent] = list(parts.db["guest_consents"].rows)
     assert consent["language"] == "de" and consent["text_hash"].startswith("sha256:")
@@ -149,7 +167,7 @@ def test_withdrawing_at_home_deletes_the_consent_record_and_leaves_the_waiting_r
     home.goto(f"{url}/join#{customer.token}")
     home.get_by_role("button", name="Videoberatung starten").click(timeout=T)
     home.get_by_role("button", name="Ich stimme zu").click(timeout=T)
-    home.get_by_role("button", name="Weiter").click(timeout=60_000)
+    pass_the_check(home)
     expect(advisor.locator("#waiting-list tr")).to_contain_text("Von zu Hause (Kundin / Kunde)", timeout=T)
     assert parts.db["guest_consents"].count == 1
     home.get_by_role("button", name="Einwilligung widerrufen").click()
@@ -183,7 +201,7 @@ def join_from_home(context, url, token):
     page.goto(f"{url}/join#{token}")
     page.get_by_role("button", name="Videoberatung starten").click(timeout=T)
     page.get_by_role("button", name="Ich stimme zu").click(timeout=T)
-    page.get_by_role("button", name="Weiter").click(timeout=60_000)
+    pass_the_check(page)
     expect(page.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_visible(timeout=T)
     return page
 

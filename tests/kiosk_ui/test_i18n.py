@@ -62,6 +62,10 @@ def test_german_contract_strings():
     access = de["access"]  # issue 18: the settings bar and speech mode
     assert (access["speech"], access["contrast"], access["large_text"]) == ("Vorlesen", "Kontrast", "Große Schrift")
     assert (access["louder"], access["quieter"], de["still"]["more_time"]) == ("Lauter", "Leiser", "Mehr Zeit")
+    # The invitation's own words (issue 19), as the "Mein Videotermin" guide shows them
+    assert de["waiting"]["appointment_at"] == "Ihr Videotermin findet am {date} um {time} Uhr statt."
+    assert de["waiting"]["stay_home"] == "Bitte bleiben Sie zum jetzigen Zeitpunkt auf dieser Seite."
+    assert de["idle"]["devices_home"] == "Nicht vergessen: Kamera und Mikrofon aktivieren."
 
 
 # DEVELOPERS.md, "The consent is a promise the code keeps": each point, in the German text.

@@ -223,3 +223,18 @@ def test_survey_and_goodbye_after_a_call(kiosk_context, start_booth):
     expect(page.get_by_role("button", name="Videoberatung starten")).to_be_visible(timeout=10_000)
     answers = {(r["question"], r["answer"]) for r in booth.rows("survey")}
     assert answers == {("rating", "4"), ("easy", "yes")}
+
+
+def test_consent_asks_for_the_headset_only_where_one_is_fitted_and_shows_the_notices_in_place(kiosk_context, start_booth):
+    for fitted in (False, True):
+        booth = start_booth({"headset": fitted})
+        page = open_kiosk(kiosk_context, booth)
+        page.get_by_role("button", name="Videoberatung starten").click()
+        expect(page.get_by_role("heading", name="Einwilligungserklärung")).to_be_visible()
+        hint = page.get_by_text("Bitte setzen Sie das Headset auf", exact=False)
+        expect(hint).to_be_visible() if fitted else expect(hint).to_be_hidden()
+        expect(page.get_by_text("dass niemand sonst Ihr Gespräch mitverfolgt", exact=False)).to_be_hidden()  # home only
+        page.locator("summary", has_text="Technische Voraussetzungen").click()
+        expect(page.get_by_text("eine stabile Internetverbindung", exact=False)).to_be_visible()
+        assert page.url.rstrip("/") == booth.url.rstrip("/")  # in place: the kiosk never navigates
+        page.close()
