@@ -40,7 +40,7 @@ from .config import BoothConfig, load_for_command
 from .consent import ConsentCatalog
 from .errors import ApplianceError
 from .fleet import FleetAgent, SelfTest
-from .hublink import BACKOFF_S
+from .hublink import BACKOFF_S, tls_for
 from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
 from .maintenance import Requests
 from .metrics import BoothMetrics, MetricsServer
@@ -143,7 +143,8 @@ class Booth:
         self.hub: HubLink = hub or NullHubLink()
         self.session = Session(
             config.ui, clock=self.clock, store=self.store, hub=self.hub, calls=calls or NullCallHandler(),
-            checks=checks or DeviceCheck(self.devices, lambda: self._speedtest_url or self.url),
+            # The speed test runs against the hub: with the CA this booth got at enrolment, like the link.
+            checks=checks or DeviceCheck(self.devices, lambda: self._speedtest_url or self.url, ssl=tls_for(config.hub.ca_file)),
             consent_hash=self.consent.hash, technical_info=technical_info(),
             scanner=CodeScanner(self.devices.camera.video_track),  # the invitation's QR code
             hub_connected=False if real_hub else None,  # the kiosk shows when the real hub link is down

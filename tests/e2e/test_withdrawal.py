@@ -93,7 +93,7 @@ def test_withdrawal_after_the_admit_leaves_no_byte_on_either_side(stack, advisor
     # The detector is not blind: the name is on both sides, the IP address in the hub's file.
     seen = traces(stack.data_dir, needles)
     assert any(f.startswith("hub.db") for f in seen.get("name", [])), seen
-    assert any(f.startswith("booth-1.db") for f in seen.get("name", [])), seen
+    assert any(f.startswith("booth.db") for f in seen.get("name", [])), seen
     assert any(f.startswith("hub.db") for f in seen.get("IP address", [])), seen
     if moment == "survey":
         advisor.get_by_role("button", name="Beenden").click()

@@ -19,6 +19,8 @@ import json
 import time
 from typing import Any
 
+import ssl as ssl_module
+
 import aiohttp
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
@@ -43,8 +45,11 @@ class AdvisorPeer:
         self._tasks = [asyncio.create_task(self._read())]
 
     @classmethod
-    async def log_in(cls, url: str, user: str, password: str, ice_servers: list[dict] | None = None) -> "AdvisorPeer":
-        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async def log_in(cls, url: str, user: str, password: str, ice_servers: list[dict] | None = None,
+                     ssl: "ssl_module.SSLContext | None" = None) -> "AdvisorPeer":
+        """``ssl``: the context that trusts a hub with a private certificate (default: the system's)."""
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                     connector=aiohttp.TCPConnector(ssl=ssl) if ssl is not None else None)
         r = await http.post(f"{url}/api/login", json={"username": user, "password": password})
         if r.status != 200:
             await http.close()

@@ -1,7 +1,10 @@
 """One end of the netns call, run inside its namespace; reports what happens as JSON lines.
 
-    python -m tests.netns.peer_proc booth HUB_URL TOKEN DATA_DIR
-    python -m tests.netns.peer_proc advisor HUB_URL PASSWORD
+    python -m tests.netns.peer_proc booth HUB_URL TOKEN DATA_DIR CA_FILE
+    python -m tests.netns.peer_proc advisor HUB_URL PASSWORD CA_FILE
+
+The hub is reached over the network, so over TLS with its private certificate (``CA_FILE``), as a
+real booth reaches it: booths refuse plain HTTP to anything but this machine.
 """
 
 from __future__ import annotations
@@ -37,10 +40,10 @@ async def _watch(get_flag, name: str) -> None:
         await asyncio.sleep(0.1)  # polling interval of a monitor, not a wait for a result
 
 
-async def booth(hub_url: str, token: str, data_dir: str) -> None:
+async def booth(hub_url: str, token: str, data_dir: str, ca_file: str) -> None:
     from tests.faults.booth import into_waiting_room, start_booth
 
-    daemon = await start_booth(hub_url, token, Path(data_dir))
+    daemon = await start_booth(hub_url, token, Path(data_dir), hub={"url": hub_url, "token": token, "ca_file": ca_file})
     daemon.session.subscribe(lambda snap: say(state=snap["state"]))
     link, call = daemon.session.hub, daemon.session.calls
     monitors = [asyncio.ensure_future(_watch(link.connected.is_set, "link")),
@@ -53,10 +56,12 @@ async def booth(hub_url: str, token: str, data_dir: str) -> None:
         m.cancel()
 
 
-async def advisor(hub_url: str, password: str) -> None:
+async def advisor(hub_url: str, password: str, ca_file: str) -> None:
+    import ssl
+
     from tests.faults.advisor import AdvisorPeer
 
-    peer = await AdvisorPeer.log_in(hub_url, "anna", password)
+    peer = await AdvisorPeer.log_in(hub_url, "anna", password, ssl=ssl.create_default_context(cafile=ca_file))
     asyncio.ensure_future(_watch(lambda: peer.frames // 10 * 10, "frames"))
     asyncio.ensure_future(_watch(lambda: peer.offers, "offers"))
     asyncio.ensure_future(_watch(lambda: _pair(peer.pc) if peer.pc else None, "pair"))

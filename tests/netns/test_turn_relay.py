@@ -17,6 +17,7 @@ from hub.app import HubParts
 from hub.config import HubConfig
 from hub.turn import TurnConfig, turn_ice_servers
 from tests.faults.servers import TurnServer
+from tests.support import private_ca_server
 
 from .netns import ADVISOR_IP, RELAY_A_IP, Topology, cannot_create_namespaces
 
@@ -92,13 +93,15 @@ async def test_call_through_turn_relay_survives_a_30_s_network_drop(net, tmp_pat
     parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(db)}}))
     parts.users.add_user("anna", PASSWORD)
     token = parts.registry.create_booth("booth-1", "Kiosk 1", "Musterstadt")
+    ca, _ = private_ca_server(tmp_path, RELAY_A_IP)  # a hub on the network speaks TLS, as in an office
     config = tmp_path / "hub.toml"
     config.write_text(
-        f'[server]\nhost = "0.0.0.0"\nport = {HUB_PORT}\n[store]\npath = "{db}"\n'
+        f'[server]\nhost = "0.0.0.0"\nport = {HUB_PORT}\ntls_cert = "{ca}"\ntls_key = "{tmp_path / "hub-key.pem"}"\n'
+        f'[store]\npath = "{db}"\n'
         f'[calls]\nreconnect_timeout_s = 60\nheartbeat_s = 2\n'
         + "".join(f'[[ice_servers]]\nurls = {json.dumps(s.urls)}\n'
                   + (f'username = "{s.username}"\ncredential = "{s.credential}"\n' if s.username else "") for s in servers))
-    hub_url = f"http://{RELAY_A_IP}:{HUB_PORT}"
+    hub_url = f"https://{RELAY_A_IP}:{HUB_PORT}"
     procs = []
     with TurnServer(tmp_path, secret=turn_cfg.secret, listen_ip=None, relay_ip=RELAY_A_IP, port=3478, netns=net.ns["relay"]):
         try:
@@ -107,10 +110,10 @@ async def test_call_through_turn_relay_survives_a_30_s_network_drop(net, tmp_pat
             assert not _reachable(net, "booth", ADVISOR_IP, 3478)  # really no route booth -> advisor
             hub = await _spawn(net, "relay", "-m", "videokiosk.cli", "hub", "serve", "--config", str(config))
             procs.append(hub)
-            booth = Lines(await _spawn(net, "booth", "-m", "tests.netns.peer_proc", "booth", hub_url, token, str(tmp_path)), "booth")
+            booth = Lines(await _spawn(net, "booth", "-m", "tests.netns.peer_proc", "booth", hub_url, token, str(tmp_path), str(ca)), "booth")
             procs.append(booth.proc)
             await booth.until(lambda e: "waiting" in e, 60)
-            advisor = Lines(await _spawn(net, "advisor", "-m", "tests.netns.peer_proc", "advisor", hub_url, PASSWORD), "advisor")
+            advisor = Lines(await _spawn(net, "advisor", "-m", "tests.netns.peer_proc", "advisor", hub_url, PASSWORD, str(ca)), "advisor")
             procs.append(advisor.proc)
             await advisor.until(lambda e: "admitted" in e, 30)
             await booth.until(lambda e: e.get("frames", 0) >= 20, 40)
