@@ -12,6 +12,7 @@ const browser = await puppeteer.launch({
   browser: "firefox",
   executablePath: process.env.FIREFOX || "/usr/bin/firefox-esr",
   headless: true,
+  defaultViewport: { width: 1280, height: 800 }, // a desktop at home (phones: tests/hub/test_home_phone.py)
   extraPrefsFirefox: {
     "media.navigator.streams.fake": true, // a synthetic camera and a tone for the microphone
     "media.navigator.permission.disabled": true, // the customer said yes to camera and microphone

@@ -42,6 +42,7 @@ def test_senden_sends_while_the_new_message_notice_shows(browser, start_booth, t
         page = context.new_page()
         page.add_init_script(STAND_IN)
         page.goto(booth.url)
+        page.get_by_role("button", name=texts("de")["access"]["keyboard"]).click()  # opened on demand (issue 18)
         board = page.locator("#chat-keyboard")
         for key in "hallo":  # the customer types on the page's keyboard ...
             board.get_by_role("button", name=key, exact=True).click()

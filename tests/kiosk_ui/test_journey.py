@@ -8,8 +8,10 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from appliance.store import BoothStore
 from kiosk_ui import I18N_DIR
 from tests.appliance.helpers import CannedChecks, until
+from videokiosk.surveypool import SurveyPool
 
 pytestmark = pytest.mark.browser
 SLOW = 30_000  # device checks run for real (tone, camera frames, speed test) on a shared machine
@@ -206,8 +208,10 @@ def test_a_failed_check_explains_and_offers_erneut_pruefen(kiosk_context, start_
     expect(recheck).to_be_hidden()
 
 
-def test_survey_and_goodbye_after_a_call(kiosk_context, start_booth):
-    booth = start_booth(checks=CannedChecks("pass"))
+def test_survey_and_goodbye_after_a_call(kiosk_context, start_booth, tmp_path):
+    # Answers are written in batches of five (videokiosk/surveypool.py); this store writes each at once.
+    store = BoothStore(tmp_path / "survey-booth.db", survey_pool=SurveyPool(release_at=1))
+    booth = start_booth(checks=CannedChecks("pass"), store=store)
     page = open_kiosk(kiosk_context, booth)
     page.get_by_role("button", name="Videoberatung starten").click()
     page.get_by_role("button", name="Ich stimme zu").click()

@@ -28,7 +28,10 @@ MEASURE = """() => {
   const name = (el) => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} "${(el.textContent || el.value || "").trim().slice(0, 30)}"`;
   const shown = (el) => {
     const r = el.getBoundingClientRect(), st = getComputedStyle(el);
-    return r.width > 2 && r.height > 2 && st.visibility !== "hidden" && st.opacity !== "0" && el.closest("[hidden]") === null;
+    // The text of a closed <details> (the consent's requirements and privacy notice) is not shown until opened.
+    const folded = el.closest("details:not([open])") !== null && el.tagName !== "SUMMARY" && !el.closest("summary");
+    return r.width > 2 && r.height > 2 && st.visibility !== "hidden" && st.opacity !== "0" && el.closest("[hidden]") === null
+      && !folded;
   };
   const boxes = [...scope.querySelectorAll("h1, h2, p, label, legend, button, input, figcaption, .check-name, .check-status, .choice span")]
     .filter(shown).filter((el) => !(dialog === undefined && el.closest(".overlay")));

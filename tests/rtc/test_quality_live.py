@@ -77,8 +77,9 @@ def test_quality_is_shown_on_both_sides_and_kept_as_consented(stack, survey_coun
     kiosk.get_by_role("radio", name="5 von 5").check()
     kiosk.get_by_role("button", name="Absenden").click()
     assert survey_counted.wait(15)
-    row = stack.parts.db.execute("SELECT day, location, question, answer, responses FROM stats_survey").fetchone()
-    assert row[1:] == ("Musterstadt", "rating", "5", 1)
+    # Counted, but not written: survey answers are released per week and location only in batches of
+    # five (videokiosk/surveypool.py), so one answer can never be told apart from the call before it.
+    assert stack.parts.db.execute("SELECT count(*) FROM stats_survey").fetchone()[0] == 0
     daily = stack.parts.db.execute("SELECT calls, calls_ended FROM stats_daily").fetchone()
     assert daily == (1, 1)
 
