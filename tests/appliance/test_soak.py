@@ -34,7 +34,9 @@ IDLE_S = 30.0
 # Growth allowed per call / per idle minute. A call legitimately leaves a log line or a metric
 # sample; a leak (a peer connection, a task, a thread, a pin history) crosses these quickly.
 PER_CALL = {"fds": 1, "threads": 1, "tasks": 1, "objects": 2_000, "blocks": 5_000, "rss_kb": 4_096}
-PER_IDLE_MINUTE = {"fds": 0, "threads": 0, "tasks": 0, "objects": 800, "blocks": 1_500, "rss_kb": 2_048}
+# RSS over a 30 s idle window is the allocator's noise (one clean-clone run saw 2.3 MB per minute with objects
+# and blocks flat); the leak the soak guards against (the LED's pin history) shows in objects and blocks.
+PER_IDLE_MINUTE = {"fds": 0, "threads": 0, "tasks": 0, "objects": 800, "blocks": 1_500, "rss_kb": 8_192}
 
 
 def sample() -> dict[str, int]:
