@@ -13,6 +13,7 @@ that single sign-on made is always the directory's to decide.
 from __future__ import annotations
 
 import logging
+import math
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -46,7 +47,7 @@ class LdapDirectory:
         if parts.scheme == "ldaps" or config.starttls:
             tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, version=ssl.PROTOCOL_TLS_CLIENT, ca_certs_file=config.ca_file)
         self._server = ldap3.Server(parts.hostname, port=parts.port, use_ssl=parts.scheme == "ldaps", tls=tls,
-                                    connect_timeout=config.timeout_s, get_info=ldap3.NONE)
+                                    connect_timeout=math.ceil(config.timeout_s), get_info=ldap3.NONE)
 
     def handles(self, stored_hash: str | None) -> bool:
         """Whether the directory decides this log-in (no local account of that name)."""
@@ -65,7 +66,9 @@ class LdapDirectory:
                 if not conn.bound:
                     return None
                 return DirectoryAccount(username, dn, self._groups(conn, dn))
-        except LDAPException as exc:
+        except SsoError:
+            raise
+        except (LDAPException, OSError) as exc:  # the directory is another machine: down, refusing, slow
             log.warning("ldap: directory unreachable or refused the request (%s)", type(exc).__name__)
             raise SsoError("unavailable", f"ldap: directory unreachable ({type(exc).__name__})") from None
 
@@ -76,7 +79,7 @@ class LdapDirectory:
 
     def _connect(self, dn: str | None, password: str | None) -> ldap3.Connection:
         conn = ldap3.Connection(self._server, user=dn, password=password, read_only=True, raise_exceptions=False,
-                                receive_timeout=self.config.timeout_s, auto_bind=ldap3.AUTO_BIND_NONE)
+                                receive_timeout=math.ceil(self.config.timeout_s), auto_bind=ldap3.AUTO_BIND_NONE)
         conn.open()
         if self.config.starttls and not conn.start_tls():
             conn.unbind()
