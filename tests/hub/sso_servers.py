@@ -126,3 +126,19 @@ class OidcProvider:
 
     def stop(self) -> None:
         self._process.stop()
+
+
+@pytest.fixture(scope="module")
+def oidc_provider():
+    """One provider process per test module (its users and tamper switch are set per test)."""
+    server = OidcProvider()
+    yield server
+    server.stop()
+
+
+def oidc_hub_config(store: Path, provider: OidcProvider, port: int, **oidc) -> dict:
+    """A hub config whose OIDC client is registered at ``provider`` and called back on ``port``."""
+    return {"store": {"path": str(store)},
+            "sso": {"oidc": {"issuer": provider.url, "client_id": "videokiosk-hub", "client_secret": "hub-secret",
+                             "redirect_url": f"http://127.0.0.1:{port}/sso/oidc/callback",
+                             "roles": {"beratung": ["advisor"], "teamleitung": ["advisor", "lead"]}, **oidc}}}

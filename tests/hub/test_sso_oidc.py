@@ -18,29 +18,23 @@ from hub.config import parse_hub_config
 from hub.roles import LEAD, has_role
 from videokiosk.clock import FakeClock
 
-from .sso_servers import OidcProvider, free_port
+from .sso_servers import OidcProvider, free_port, oidc_hub_config, oidc_provider  # noqa: F401 (fixture)
 
 PASSWORD = "s3cret-pass-12"
 ROLES = {"beratung": ["advisor"], "teamleitung": ["advisor", "lead"]}
 
 
-@pytest.fixture(scope="module")
-def provider():
-    server = OidcProvider()
-    yield server
-    server.stop()
+@pytest.fixture
+def provider(oidc_provider):
+    return oidc_provider
 
 
 @pytest.fixture
 async def hub(tmp_path, provider):
-    """A hub whose clock is the real time (ID tokens carry real times) and can be moved on."""
+    """A hub whose clock is the real time (ID tokens carry real times)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    config = HubConfig.model_validate({
-        "store": {"path": str(tmp_path / "hub.db")},
-        "sso": {"oidc": {"issuer": provider.url, "client_id": "videokiosk-hub", "client_secret": "hub-secret",
-                         "redirect_url": f"{url}/sso/oidc/callback", "roles": ROLES}},
-    })
+    config = HubConfig.model_validate(oidc_hub_config(tmp_path / "hub.db", provider, port))
     parts = HubParts.open(config, clock=FakeClock(datetime.now(timezone.utc)))
     parts.users.add_user("anna", PASSWORD)
     server = TestServer(make_app(parts), host="127.0.0.1", port=port)
