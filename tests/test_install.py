@@ -1,7 +1,8 @@
 """``pip install .`` without extras is enough for ``videokiosk demo``: nothing optional is imported.
 
 The demo is the embedded default (SQLite, in-process hub state). Redis is an extra
-(``pip install '.[redis]'``) and is imported only when a hub's ``[state] backend = "redis"``.
+(``pip install '.[redis]'``) and is imported only when a hub's ``[state] backend = "redis"``;
+single sign-on (``pip install '.[sso]'``) only when hub.toml has ``[sso.oidc]`` or ``[sso.ldap]``.
 """
 
 from __future__ import annotations
@@ -76,6 +77,17 @@ def test_hub_imports_redis_only_for_the_redis_backend():
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.timeout(300)
+def test_hub_imports_the_sso_libraries_only_when_sso_is_configured():
+    """authlib and ldap3 are the ``sso`` extra: a hub (and the demo) without ``[sso]`` never needs them."""
+    probe = ("import sys; from hub.app import HubParts, make_app; from hub.config import HubConfig; "
+             "make_app(HubParts.open(HubConfig.model_validate({'store': {'path': ':memory:'}}))); "
+             "print(sorted(m for m in ('authlib', 'ldap3', 'joserfc') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def link_runtime_dependencies(site_packages: Path) -> list[str]:
