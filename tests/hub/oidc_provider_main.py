@@ -3,7 +3,7 @@ provider in its own process), with two things it lacks:
 
 - it checks PKCE: a code is redeemed only with the verifier of the S256 challenge it was issued
   for (like Keycloak or Entra ID with PKCE required);
-- ``PUT /test/tamper`` with claims (``{"iss": ...}``, ``{"aud": ...}``) makes the next ID tokens
+- ``PUT /test/tamper`` with claims (``{"iss": ...}``, ``{"aud": ...}``, ``{"nonce": ...}``) makes the next ID tokens
   carry them instead of the true ones, signed with the provider's real key: a provider that lies,
   for the tests of what the hub refuses.
 
@@ -28,8 +28,9 @@ CHALLENGES: dict[str, str] = {}  # code -> its S256 challenge
 
 
 class TamperableOpenIDCode(provider.OpenIDCode):
-    def get_client_claims(self, client):
-        return {**super().get_client_claims(client), **TAMPER}
+    def get_authorization_code_claims(self, authorization_code):
+        # Applied last (after iss, aud, exp and the request's nonce): the tampered claims win.
+        return {**super().get_authorization_code_claims(authorization_code), **TAMPER}
 
 
 provider.OpenIDCode = TamperableOpenIDCode  # read when the app is built, below

@@ -176,8 +176,9 @@ async def test_a_group_taken_away_refuses_the_next_sign_in_and_ends_the_session(
         assert await me(third, url) == 401
 
 
-@pytest.mark.parametrize("claims", [{"iss": "https://login.attacker.example"}, {"aud": ["another-app"]}],
-                         ids=["wrong-issuer", "wrong-audience"])
+@pytest.mark.parametrize("claims", [{"iss": "https://login.attacker.example"}, {"aud": ["another-app"]},
+                                    {"nonce": "the-nonce-of-another-sign-in"}],
+                         ids=["wrong-issuer", "wrong-audience", "wrong-nonce"])
 async def test_an_id_token_for_someone_else_is_refused(hub, provider, claims):
     url, _ = hub
     await set_user(provider, "sub-lena", preferred_username="lena", groups=["beratung"])
