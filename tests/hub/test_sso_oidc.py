@@ -250,3 +250,17 @@ def test_a_broken_oidc_config_names_the_key(oidc, says):
             "redirect_url": "https://hub.example.org/sso/oidc/callback"}
     with pytest.raises(HubConfigError, match=says.replace(".", r"\.")):
         parse_hub_config({"sso": {"oidc": {**good, **oidc}}}, "hub.toml")
+
+
+def test_the_documented_examples_are_valid():
+    """docs/hub-sso.md's example sections load as they are."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "hub-sso.md").read_text("utf-8")
+    examples = re.findall(r"```toml\n(.*?)```", doc, re.S)
+    assert len(examples) == 2
+    for example in examples:
+        config = parse_hub_config(tomllib.loads(example), "docs/hub-sso.md")
+        assert config.sso.oidc or config.sso.ldap
