@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from ..support import private_ca_server
+
 HERE = Path(__file__).parent
 LDAP_SUFFIX = "dc=example,dc=org"
 LDAP_ADMIN = f"cn=admin,{LDAP_SUFFIX}"
@@ -70,6 +72,9 @@ include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
+TLSCACertificateFile {dir}/ca.pem
+TLSCertificateFile {dir}/ca.pem
+TLSCertificateKeyFile {dir}/hub-key.pem
 pidfile {dir}/slapd.pid
 argsfile {dir}/slapd.args
 database mdb
@@ -84,12 +89,14 @@ access to * by users read by * none
 
 
 class Slapd:
-    """OpenLDAP with the entries of ``ldif`` (loaded with slapadd before it starts)."""
+    """OpenLDAP with the entries of ``ldif`` (loaded with slapadd before it starts), on
+    ``url`` (plain, StartTLS offered) and ``ldaps_url``, with a private CA (``ca_file``)."""
 
     def __init__(self, workdir: Path, ldif: str) -> None:
         if shutil.which("slapd") is None and not Path("/usr/sbin/slapd").exists():
             pytest.skip("slapd is not installed (Debian package slapd: scripts/system-packages.txt)")
         (workdir / "data").mkdir(parents=True)
+        self.ca_file, _ = private_ca_server(workdir)  # ca.pem (self-signed, for 127.0.0.1) and hub-key.pem
         conf = workdir / "slapd.conf"
         conf.write_text(SLAPD_CONF.format(dir=workdir, suffix=LDAP_SUFFIX, admin=LDAP_ADMIN,
                                           admin_password=LDAP_ADMIN_PASSWORD))
@@ -97,12 +104,11 @@ class Slapd:
         subprocess.run(["/usr/sbin/slapadd", "-q", "-f", str(conf), "-l", str(workdir / "seed.ldif")], check=True,
                        capture_output=True, timeout=60)
         for _attempt in range(5):  # a free port may be taken by someone else in between: try another
-            self.port = free_port()
-            self.url = f"ldap://127.0.0.1:{self.port}"
+            self.url, self.ldaps_url = f"ldap://127.0.0.1:{free_port()}", f"ldaps://127.0.0.1:{free_port()}"
             try:
                 # -d 256: stay in the foreground and say "slapd starting" once it listens.
-                self._process = _Process(["/usr/sbin/slapd", "-d", "256", "-f", str(conf), "-h", self.url + "/"],
-                                         ready="slapd starting")
+                self._process = _Process(["/usr/sbin/slapd", "-d", "256", "-f", str(conf),
+                                          "-h", f"{self.url}/ {self.ldaps_url}/"], ready="slapd starting")
                 return
             except RuntimeError:
                 continue

@@ -16,6 +16,7 @@ from hub.errors import HubConfigError
 from hub.roles import TECHNICIAN, has_role
 from videokiosk.clock import FakeClock
 
+from ..support import private_ca_server
 from .sso_servers import LDAP_SUFFIX, Slapd
 
 PASSWORD = "s3cret-pass-12"
@@ -209,6 +210,27 @@ async def test_a_service_account_finds_the_user(tmp_path, slapd):
         status, _, b = await login(url, "lena)(uid=*", "lena-directory-pass")  # filter injection finds nobody
         await b.close()
         assert status == 401
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize("tls", ["starttls", "ldaps"])
+async def test_tls_to_the_directory_trusts_the_configured_ca_only(tmp_path, slapd, tls):
+    secure = {"starttls": True} if tls == "starttls" else {"url": slapd.ldaps_url}
+    server, url, _ = await start_hub(tmp_path / "good", ldap_config(slapd, ca_file=str(slapd.ca_file), **secure))
+    try:
+        status, body, b = await login(url, "lena", "lena-directory-pass")
+        await b.close()
+        assert status == 200, body
+    finally:
+        await server.close()
+    (tmp_path / "other").mkdir()
+    other_ca, _ = private_ca_server(tmp_path / "other")
+    server, url, _ = await start_hub(tmp_path / "bad", ldap_config(slapd, ca_file=str(other_ca), **secure))
+    try:
+        status, body, b = await login(url, "lena", "lena-directory-pass")
+        await b.close()
+        assert (status, body["error"]) == (503, "unavailable")  # a directory it cannot verify gets no password
     finally:
         await server.close()
 
