@@ -90,6 +90,12 @@ async def me(b: aiohttp.ClientSession, hub_url: str) -> int:
         return r.status
 
 
+async def refused(b: aiohttp.ClientSession, hub_url: str, landed: str, reason: str) -> None:
+    """The browser ``landed`` on the login page told ``reason``, and has no session."""
+    assert landed == f"/?sso_error={reason}"
+    assert await me(b, hub_url) == 401
+
+
 async def test_the_login_page_offers_the_office_sso(hub):
     url, _ = hub
     async with browser() as b, b.get(f"{url}/api/login/options") as r:
@@ -122,8 +128,7 @@ async def test_a_tampered_state_gives_no_session(hub, provider):
         callback = await approve(await to_provider(b, url), "sub-lena")
         state = parse_qs(urlsplit(callback).query)["state"][0]
         forged = callback.replace(state, state[:-2] + ("AA" if not state.endswith("AA") else "BB"))
-        assert await come_back(b, forged) == "/?sso_error=state"
-        assert await me(b, url) == 401
+        await refused(b, url, await come_back(b, forged), "state")
 
 
 async def test_a_callback_in_another_browser_gives_no_session(hub, provider):
@@ -132,8 +137,7 @@ async def test_a_callback_in_another_browser_gives_no_session(hub, provider):
     await set_user(provider, "sub-mallory", preferred_username="mallory", groups=["beratung"])
     async with browser() as attacker, browser() as victim:
         callback = await approve(await to_provider(attacker, url), "sub-mallory")
-        assert await come_back(victim, callback) == "/?sso_error=state"
-        assert await me(victim, url) == 401
+        await refused(victim, url, await come_back(victim, callback), "state")
 
 
 async def test_a_replayed_callback_gives_no_second_session(hub, provider):
@@ -145,8 +149,7 @@ async def test_a_replayed_callback_gives_no_second_session(hub, provider):
         prelogin = b.cookie_jar.filter_cookies(URL(f"{url}/sso/oidc/callback"))["vk_sso"].value
         thief.cookie_jar.update_cookies({"vk_sso": prelogin}, URL(f"{url}/sso/oidc/"))
         assert await come_back(b, callback) == "/"
-        assert await come_back(thief, callback) == "/?sso_error=state"
-        assert await me(thief, url) == 401
+        await refused(thief, url, await come_back(thief, callback), "state")
 
 
 async def test_without_a_mapped_group_nobody_gets_in(hub, provider):
@@ -155,8 +158,7 @@ async def test_without_a_mapped_group_nobody_gets_in(hub, provider):
     await set_user(provider, "sub-ute", preferred_username="ute")  # no groups claim at all
     for sub in ("sub-kai", "sub-ute"):
         async with browser() as b:
-            assert await sign_in(b, url, sub) == "/?sso_error=no_role"
-            assert await me(b, url) == 401
+            await refused(b, url, await sign_in(b, url, sub), "no_role")
 
 
 async def test_a_group_taken_away_refuses_the_next_sign_in_and_ends_the_session(hub, provider):
@@ -192,8 +194,7 @@ async def test_an_id_token_for_someone_else_or_expired_is_refused(hub, provider,
     await tamper(provider, **FORGED[forged](parts.clock.now()))
     try:
         async with browser() as b:
-            assert await sign_in(b, url, "sub-lena") == "/?sso_error=token"
-            assert await me(b, url) == 401
+            await refused(b, url, await sign_in(b, url, "sub-lena"), "token")
     finally:
         await tamper(provider)
 
@@ -202,8 +203,7 @@ async def test_a_local_account_is_not_taken_over_by_a_directory_name(hub, provid
     url, _ = hub
     await set_user(provider, "sub-other-anna", preferred_username="anna", groups=["teamleitung"])
     async with browser() as b:
-        assert await sign_in(b, url, "sub-other-anna") == "/?sso_error=conflict"
-        assert await me(b, url) == 401
+        await refused(b, url, await sign_in(b, url, "sub-other-anna"), "conflict")
     async with browser() as b, b.post(f"{url}/api/login", json={"username": "anna", "password": PASSWORD}) as r:
         assert r.status == 200  # local accounts stay
 
