@@ -140,6 +140,15 @@ async def test_a_callback_in_another_browser_gives_no_session(hub, provider):
         await refused(victim, url, await come_back(victim, callback), "state")
 
 
+async def test_a_sign_in_left_at_the_provider_too_long_gives_no_session(hub, provider):
+    url, parts = hub
+    await set_user(provider, "sub-lena", preferred_username="lena", groups=["beratung"])
+    async with browser() as b:
+        callback = await approve(await to_provider(b, url), "sub-lena")
+        parts.clock.advance(timedelta(seconds=parts.config.sso.oidc.pending_s + 1))
+        await refused(b, url, await come_back(b, callback), "state")
+
+
 async def test_a_replayed_callback_gives_no_second_session(hub, provider):
     url, _ = hub
     await set_user(provider, "sub-lena", preferred_username="lena", groups=["beratung"])
