@@ -108,6 +108,14 @@ class LdapSection(_Section):
             raise ValueError("sso.ldap.user_dn_template must contain {username}")
         if (self.bind_dn is None) != (self.bind_password is None):
             raise ValueError("sso.ldap.bind_dn and sso.ldap.bind_password must be given together")
+        for key, placeholder in (("user_dn_template", "username"), ("user_filter", "username"),
+                                 ("group_filter", "user_dn")):
+            template = getattr(self, key)
+            try:
+                if template is not None:
+                    template.format(**{placeholder: "x"})
+            except (KeyError, IndexError, ValueError):
+                raise ValueError(f"sso.ldap.{key} may contain {{{placeholder}}} and no other {{...}}") from None
         if self.url.startswith("ldaps://") and self.starttls:
             raise ValueError("sso.ldap: ldaps:// is TLS already; starttls = true is for ldap://")
         host = urlsplit(self.url).hostname

@@ -252,6 +252,7 @@ async def test_a_directory_that_is_down_is_explained_not_a_500(tmp_path):
     ({"user_dn_template": None}, "either user_dn_template"),
     ({"user_dn_template": "uid=x,o=y"}, "{username}"),
     ({"roles": {"beratung": ["root"]}}, r"sso.ldap.roles.beratung.0"),
+    ({"group_filter": "(member={dn})"}, "sso.ldap.group_filter may contain {user_dn}"),
 ])
 def test_a_broken_ldap_config_names_the_problem(ldap, says):
     good = {"url": "ldaps://ldap.example.org", "user_dn_template": "uid={username},o=y", "group_base": "o=y",
