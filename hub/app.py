@@ -50,6 +50,7 @@ from .state import InMemoryState, SharedState, state_lifecycle
 from .stats import HubStats
 from .stats_recorder import StatsRecorder
 from .stats_web import add_stats_routes
+from .sso_web import add_sso_routes, ldap_directory
 from .users import UserStore
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,8 @@ def make_app(parts: HubParts) -> web.Application:
     auth = config.auth
     app[APP_LOGIN_GUARD] = LoginGuard(parts.users, parts.clock, workers=auth.login_workers, queue=auth.login_queue,
                                       per_address=auth.login_per_address, max_failures=auth.max_failures,
-                                      address_failures=auth.address_failures, max_wait_s=auth.lockout_s)
+                                      address_failures=auth.address_failures, max_wait_s=auth.lockout_s,
+                                      directory=ldap_directory(config.sso, parts.db, parts.clock))
     app[APP_TRUSTED_PROXIES] = trusted_networks(config.server.trusted_proxies)
     app[APP_ORIGINS] = list(config.server.extra_origins)
     app[APP_BOOTH_SOCKETS] = {}
@@ -166,6 +168,7 @@ def make_app(parts: HubParts) -> web.Application:
     app.router.add_get("/healthz", _healthz)
     app.router.add_static("/console/", CONSOLE, show_index=False)
     add_auth_routes(app)
+    add_sso_routes(app, config.sso, parts.db, parts.clock)  # /api/login/options; /sso/oidc/* when configured
     add_enrolment_routes(app, EnrolmentCodes(parts.db, parts.registry, parts.clock))  # POST /api/enrol
     app.router.add_get("/ws/booth", booth_socket)
     app.router.add_get("/api/booth/credential", booth_credential)  # the booth's selftest

@@ -18,7 +18,7 @@ import sqlite_utils
 from aiohttp import web
 
 from .clientaddr import client_of
-from .errors import LoginError
+from .errors import LoginError, SsoError
 from .login_guard import LoginGuard
 from .roles import has_role
 from .sessions import AdvisorSession, AdvisorSessions, SocketWatch
@@ -67,15 +67,24 @@ async def login(request: web.Request) -> web.Response:
     except (ValueError, KeyError, TypeError):
         return web.json_response({"error": "malformed"}, status=400)
     try:
-        await request.app[APP_LOGIN_GUARD].check(username, password, client_of(request))
+        username = await request.app[APP_LOGIN_GUARD].check(username, password, client_of(request))
     except LoginError as err:
         if err.locked_for_s:
             wait = math.ceil(err.locked_for_s)
             return web.json_response({"error": str(err), "retry_after_s": wait}, status=429,
                                      headers={"Retry-After": str(wait)})
         return web.json_response({"error": "wrong"}, status=401)
+    except SsoError as err:  # the directory's password was right, but: no mapped group, or unreachable
+        return web.json_response({"error": err.reason}, status=503 if err.reason == "unavailable" else 403)
+    return start_session(request, username)
+
+
+def start_session(request: web.Request, username: str, response: web.Response | None = None) -> web.Response:
+    """Log ``username`` in: a new session and its cookie on ``response`` (by default the user name
+    and CSRF token as JSON). Local log-ins and single sign-on alike."""
     cookie, session = request.app[APP_SESSIONS].create(username)
-    response = web.json_response({"username": username, "csrf": session.csrf})
+    if response is None:
+        response = web.json_response({"username": username, "csrf": session.csrf})
     response.set_cookie(COOKIE, cookie, httponly=True, samesite="Strict", secure=request.secure, path="/")
     return response
 

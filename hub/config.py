@@ -23,6 +23,7 @@ from videokiosk.config_errors import describe_validation_error
 from videokiosk.retention import MAX_RETENTION_DAYS
 
 from .errors import HubConfigError
+from .sso_config import SsoSection
 from .turn import TurnConfig
 
 # Same promise as on the booth (videokiosk/retention.py): personal rows are deleted after 14 days at the latest.
@@ -114,6 +115,8 @@ class HubConfig(_Section):
     calls: CallsSection = CallsSection()
     state: StateSection = StateSection()
     mail: MailSection = MailSection()
+    # Single sign-on for advisors: OpenID Connect and/or LDAP (docs/hub-sso.md).
+    sso: SsoSection = SsoSection()
     ice_servers: list[IceServer] = []
     # A coturn with use-auth-secret: each booth and advisor gets its own short-lived credential.
     turn: TurnConfig | None = None

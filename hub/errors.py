@@ -25,3 +25,12 @@ class LoginError(HubError):
 
 class UnknownBooth(HubError):
     """No booth with that id is registered."""
+
+
+class SsoError(HubError):
+    """A single sign-on did not give a session. ``reason`` is what the login page explains
+    (hub/console/i18n ``sso_error_<reason>``); the message is for the log, without personal data."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -13,6 +13,9 @@ each, on purpose):
 - **Per account, per address.** Wrong passwords for one account from one address slow down that
   pair alone: a flood from elsewhere cannot lock the real advisor out of her account.
 
+With an office directory (``directory``: hub/sso_ldap.py), a name without a local account is
+checked by an LDAP bind instead of argon2, in the same pool, behind the same limits.
+
 Example::
 
     >>> import asyncio
@@ -31,6 +34,7 @@ import asyncio
 import math
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
 
 from videokiosk.clock import Clock
 
@@ -42,11 +46,22 @@ BUSY_RETRY_S = 1.0  # what a refused log-in is told to wait when the checks are 
 ACCOUNT_WAIT_S = 30.0  # the first wait of an account at one address after its free failures
 
 
+class Directory(Protocol):
+    """Where passwords of accounts without a local one are checked (an LDAP directory)."""
+
+    def handles(self, stored_hash: str | None) -> bool: ...
+
+    def authenticate(self, username: str, password: str) -> Any | None: ...  # blocking; None: wrong
+
+    def admit(self, account: Any) -> str: ...  # on the loop; raises SsoError (no role, conflict)
+
+
 class LoginGuard:
     def __init__(self, users: UserStore, clock: Clock, *, workers: int = 2, queue: int = 8,
                  per_address: int = 1, max_failures: int = 5, address_failures: int = 20,
-                 max_wait_s: float = 300.0) -> None:
+                 max_wait_s: float = 300.0, directory: Directory | None = None) -> None:
         self._users = users
+        self._directory = directory
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="login")
         self._capacity = workers + queue
         self._per_address = per_address
@@ -74,7 +89,13 @@ class LoginGuard:
         self._by_address[client] += 1
         try:
             stored = self._users.password_hash(username)
-            ok = await asyncio.get_running_loop().run_in_executor(self._pool, self._users.verify, stored, password)
+            loop = asyncio.get_running_loop()
+            directory = self._directory if self._directory is not None and self._directory.handles(stored) else None
+            if directory is not None:
+                account = await loop.run_in_executor(self._pool, directory.authenticate, username, password)
+                ok = account is not None
+            else:
+                ok = await loop.run_in_executor(self._pool, self._users.verify, stored, password)
         finally:
             self._under_way -= 1
             self._by_address[client] -= 1
@@ -87,7 +108,7 @@ class LoginGuard:
             raise LoginError("wrong")
         self._address.forgive(client)
         self._account.succeeded(pair)
-        return username
+        return directory.admit(account) if directory is not None else username
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

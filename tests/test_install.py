@@ -1,7 +1,8 @@
 """``pip install .`` without extras is enough for ``videokiosk demo``: nothing optional is imported.
 
 The demo is the embedded default (SQLite, in-process hub state). Redis is an extra
-(``pip install '.[redis]'``) and is imported only when a hub's ``[state] backend = "redis"``.
+(``pip install '.[redis]'``) and is imported only when a hub's ``[state] backend = "redis"``;
+single sign-on (``pip install '.[sso]'``) only when hub.toml has ``[sso.oidc]`` or ``[sso.ldap]``.
 """
 
 from __future__ import annotations
@@ -69,13 +70,17 @@ def test_demo_starts_without_redis(tmp_path):
 
 
 @pytest.mark.timeout(300)
-def test_hub_imports_redis_only_for_the_redis_backend():
+def test_hub_imports_no_optional_library_unless_configured():
+    """redis (the ``redis`` extra) only for ``[state] backend = "redis"``; authlib and ldap3 (the
+    ``sso`` extra) only for ``[sso.oidc]`` / ``[sso.ldap]``: a default hub and the demo need neither."""
     probe = ("import sys; import hub.app, hub.cli, hub.state; "
-             "from hub.config import HubConfig; from hub.app import state_for; "
-             "state_for(HubConfig.model_validate({})); print('redis' in sys.modules)")
+             "from hub.config import HubConfig; from hub.app import HubParts, make_app, state_for; "
+             "config = HubConfig.model_validate({'store': {'path': ':memory:'}}); "
+             "state_for(config); make_app(HubParts.open(config)); "
+             "print(sorted(m for m in ('redis', 'authlib', 'ldap3', 'joserfc') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "[]"
 
 
 def link_runtime_dependencies(site_packages: Path) -> list[str]:

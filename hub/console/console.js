@@ -28,8 +28,9 @@ function notice(key, vars) { $("notice").textContent = key ? t(key, vars) : ""; 
 async function start() {
   await load(language);
   for (const button of document.querySelectorAll("[data-lang]")) {
-    button.addEventListener("click", async () => { await load(button.dataset.lang); render(); });
+    button.addEventListener("click", async () => { await load(button.dataset.lang); render(); renderSso(); });
   }
+  await offerSso();
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", logout);
   $("notify-allow").addEventListener("click", async () => {
@@ -45,6 +46,27 @@ function showLogin() {
   $("who").hidden = true;
   $("login").hidden = false;
   $("username-input").focus();
+}
+
+// Single sign-on: "Mit <Office-SSO> anmelden" when configured; a refused one comes back as ?sso_error=.
+const sso = { name: null, error: new URLSearchParams(location.search).get("sso_error") };
+
+async function offerSso() {
+  const options = await fetch("/api/login/options").then((r) => r.json()).catch(() => ({}));
+  sso.name = options.oidc ? options.oidc.name : null;
+  if (sso.error) history.replaceState(null, "", "/"); // a reload does not repeat the message
+  renderSso();
+}
+
+function renderSso() {
+  $("sso").hidden = !sso.name;
+  if (sso.name) $("sso-login").textContent = t("login_sso", { name: sso.name });
+  if (sso.error) $("login-error").textContent = explain(`sso_error_${sso.error}`);
+}
+
+function explain(key) {
+  const text = t(key);
+  return text === key ? t("login_failed") : text; // a reason this page does not know: the general one
 }
 
 async function login(event) {
@@ -63,8 +85,10 @@ async function login(event) {
     $("login-error").textContent = t("login_locked", { minutes: Math.max(1, Math.ceil(data.retry_after_s / 60)) });
   } else if (data.error === "busy") {
     $("login-error").textContent = t("login_busy");
+  } else if (data.error === "wrong") {
+    $("login-error").textContent = t("login_wrong");
   } else {
-    $("login-error").textContent = t(data.error === "wrong" ? "login_wrong" : "login_failed");
+    $("login-error").textContent = explain(`sso_error_${data.error}`); // directory: no_role, unavailable...
   }
 }
 
