@@ -34,8 +34,14 @@ def databases(tmp_path) -> dict[str, Path]:
     """booth.db and hub.db as the booth and the hub (every module of its app) create them."""
     booth = BoothStore(tmp_path / "booth" / "booth.db")
     booth.close()
-    parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(tmp_path / "hub" / "hub.db")}}))
-    make_app(parts)  # appointments, guests, statistics, enrolment... create their tables here
+    roles = {"beratung": ["advisor"]}
+    parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(tmp_path / "hub" / "hub.db")}, "sso": {
+        # Single sign-on configured, so its tables are created too (nothing is contacted to build them).
+        "oidc": {"issuer": "https://login.example.org", "client_id": "videokiosk", "roles": roles,
+                 "redirect_url": "https://hub.example.org/sso/oidc/callback"},
+        "ldap": {"url": "ldaps://ldap.example.org", "user_dn_template": "uid={username},ou=people,dc=example,dc=org",
+                 "group_base": "ou=groups,dc=example,dc=org", "roles": roles}}}))
+    make_app(parts)  # appointments, guests, statistics, enrolment, sign-on... create their tables here
     parts.db.conn.close()
     return {"booth": tmp_path / "booth" / "booth.db", "hub": tmp_path / "hub" / "hub.db"}
 

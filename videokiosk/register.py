@@ -97,6 +97,10 @@ REGISTER: tuple[Table, ...] = (
     Table("hub", "user_roles", "staff_accounts", "until_removed", _same("staff", "username", "role")),
     Table("hub", "advisor_sessions", "staff_sessions", "session_end",
           {"sid_hash": "key", "username": "staff", "csrf": "key", "expires_at": "key"}),
+    # Single sign-on (hub/sso_*.py): which directory account a hub user is, and sign-ins under way.
+    Table("hub", "sso_links", "staff_accounts", "until_removed", _same("staff", "username", "source", "subject")),
+    Table("hub", "sso_pending", "staff_sessions", "session_end",
+          _same("key", "state_hash", "browser_hash", "nonce", "verifier", "expires_at")),
     Table("hub", "booths", "devices", "until_removed",
           _same("key", "booth_id", "name", "location", "token_hash", "created_at", "revoked")),
     Table("hub", "booth_keys", "devices", "until_removed", _same("key", "booth_id", "public_key", "enrolled_at")),
