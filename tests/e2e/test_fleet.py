@@ -227,3 +227,13 @@ def test_a_rollout_started_from_the_form_reaches_a_real_booth_which_asks_for_the
     page.get_by_role("button", name="Verteilung abbrechen").click()
     expect(page.locator("#rollout-status")).to_contain_text("abgebrochen", timeout=SEEN_MS)
     expect(page.locator("#rollout-form")).to_be_visible()
+
+
+def test_the_fleet_page_and_its_rollout_form_have_no_axe_violation(fleet, advisor_context):
+    from tests.axe import axe_violations
+
+    page = advisor_context.new_page()
+    open_fleet(page, fleet.hub_url)
+    expect(page.locator("#rollout-form")).to_be_visible()
+    problems = [f"{v['id']} {v['help']} {v['nodes']}" for v in axe_violations(page)]
+    assert not problems, "\n".join(problems)
