@@ -72,7 +72,8 @@ def test_the_booth_installs_and_passes_its_self_test_on_arm64(tmp_path, capsys):
     (root / "boot/firmware/cmdline.txt").write_text("console=tty1 root=PARTUUID=0c0ffee-02 rootwait\n")
     # pip inside the root trusts what this machine trusts (a proxy's CA, say), for the build only.
     shutil.copy("/etc/ssl/certs/ca-certificates.crt", root / "etc/ssl/certs/vk-build-host-ca.crt")
-    env = {**os.environ, "PIP_CERT": "/etc/ssl/certs/vk-build-host-ca.crt"}
+    env = {**os.environ, "PIP_CERT": "/etc/ssl/certs/vk-build-host-ca.crt",
+           "REQUESTS_CA_BUNDLE": "/etc/ssl/certs/vk-build-host-ca.crt"}  # Debian's pip reads the latter
     done = subprocess.run(["bash", str(INSTALL), "--root", str(root), "--skip-apt", "--wheel", str(wheel),
                            "--writable-root"], capture_output=True, text=True, timeout=5400, env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
