@@ -8,12 +8,13 @@ STAMP  := $(VENV)/.installed-stamp
 # root package.json, never a browser download.
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: demo test bench system-deps clean help
+.PHONY: demo test bench system-deps clean help image-test-arm64
 
 help:
 	@echo "make demo   - hub + one booth with simulated hardware (SQLite, no external services)"
 	@echo "make test   - install everything needed and run the test suite"
 	@echo "make bench  - run the benchmarks, print a table, write bench/results.json"
+	@echo "make image-test-arm64 - install the booth into an arm64 root (emulated, slow) and self-test it"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,11 @@ test: $(STAMP) system-deps $(NODE_STAMP)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench
+
+# The booth on a Pi's architecture, emulated by qemu-user-static (tens of minutes; not in `make test`).
+image-test-arm64: $(STAMP) system-deps
+	bash scripts/binfmt-arm64
+	VIDEOKIOSK_ARM64_TESTS=1 $(BIN)/python -m pytest tests/provisioning/test_arm64.py -q -s
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache node_modules

@@ -84,8 +84,9 @@ class FleetAgent:
         hw = b.config.hardware
         devices = {name: "ok" if getattr(b.devices, name).healthy else "fault"
                    for name in ("camera", "microphone", "speaker")}
-        devices["button"] = "absent" if hw.button == "none" else "ok"
-        devices["led"] = "absent" if hw.button == "none" or hw.led_pin is None else "ok"
+        devices["button"] = "absent" if hw.button == "none" else "ok" if b.devices.button.healthy else "fault"
+        devices["led"] = ("absent" if hw.button == "none" or hw.led_pin is None
+                          else "ok" if b.devices.led.healthy else "fault")
         temp = cpu_temperature_c()
         return p.Health(
             seq=self._seq, version=__version__, os=self.os_name, uptime_s=round(b.metrics.uptime_s(), 1),

@@ -17,7 +17,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS booth_health (
 CREATE TABLE IF NOT EXISTS fleet_audit (
     id INTEGER PRIMARY KEY, at TEXT NOT NULL, username TEXT NOT NULL, booth_id TEXT NOT NULL,
     action TEXT NOT NULL, forced INTEGER NOT NULL, outcome TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fleet_rollout (
+    id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, updated_at TEXT NOT NULL
 );
 """
 HOT_C = 80.0  # a Pi throttles from 80 °C on: worth a look before it does
@@ -59,6 +62,27 @@ class FleetBoard:
         with self.db.conn:
             self.db.execute("INSERT INTO fleet_audit (at, username, booth_id, action, forced, outcome) VALUES (?, ?, ?, ?, ?, ?)",
                             [at, username, booth_id, action, int(forced), outcome[:40]])
+
+    def rollout(self) -> str | None:
+        """The rollout under way or last ended (hub/rollout.py), as its JSON; None when there was none."""
+        row = self.db.execute("SELECT state FROM fleet_rollout WHERE id = 1").fetchone()
+        return row[0] if row else None
+
+    def change_rollout(self, change: Callable[[str | None], str | None], at: str) -> str | None:
+        """Read, change and write the rollout in one write transaction: two hub instances sharing
+        this database never both start a rollout, nor lose each other's booth states."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute("SELECT state FROM fleet_rollout WHERE id = 1").fetchone()
+            text = change(row[0] if row else None)
+            if text is not None:
+                conn.execute("INSERT OR REPLACE INTO fleet_rollout (id, state, updated_at) VALUES (1, ?, ?)", [text, at])
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+        return text
 
     def audit_rows(self, limit: int = AUDIT_ROWS) -> list[dict[str, Any]]:
         cursor = self.db.execute("SELECT at, username, booth_id, action, forced, outcome FROM fleet_audit "

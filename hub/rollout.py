@@ -9,8 +9,9 @@ come up good and the bootloader went back), the rollout pauses: nobody else gets
 a technician resumes or cancels it. Booths busy with a customer are skipped and asked again in
 the next wave.
 
-The rollout lives in the hub process that started it (one at a time); a hub restart forgets it,
-while the booths keep reporting their versions.
+One rollout at a time, kept in the hub's database: a hub restart goes on where it stopped, and
+every hub instance on the same database advances the same rollout. The technician starts, resumes
+and cancels it from the fleet page's rollout form.
 
 Routes (technicians only): ``POST /api/fleet/rollout`` (``{"bundle_url", "version", "first"}``),
 ``POST /api/fleet/rollout/resume``, ``POST /api/fleet/rollout/cancel``.
@@ -19,6 +20,7 @@ Routes (technicians only): ``POST /api/fleet/rollout`` (``{"bundle_url", "versio
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -56,24 +58,56 @@ class Rollout:
         asked = [s for s in self.booths.values() if s != "busy"]
         return bool(asked) and all(s in GOOD for s in asked)
 
+    def under_way(self) -> bool:
+        return self.phase in ("first_wave", "all", "paused")
+
+    def to_json(self) -> str:
+        return json.dumps({"request": self.request.model_dump(), "username": self.username, "phase": self.phase,
+                           "booths": self.booths, "reason": self.reason})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Rollout":
+        data = json.loads(text)
+        return cls(RolloutRequest.model_validate(data["request"]), data["username"], data["phase"],
+                   dict(data["booths"]), data["reason"])
+
 
 class Rollouts:
+    """The rollout under way, kept in the hub's database (``fleet_rollout``): a hub restart goes on
+    where it stopped, and every hub instance on the same database sees and advances the same one.
+    Each change is one read-modify-write transaction that never spans an ``await``."""
+
     def __init__(self, desk: Any) -> None:
         self.desk = desk
-        self.current: Rollout | None = None
         self._tasks: set[asyncio.Task] = set()
+
+    @property
+    def current(self) -> Rollout | None:
+        text = self.desk.board.rollout()
+        return Rollout.from_json(text) if text is not None else None
+
+    def _change(self, change: Callable[[Rollout | None], Rollout | None]) -> Rollout | None:
+        def apply(text: str | None) -> str | None:
+            changed = change(Rollout.from_json(text) if text is not None else None)
+            return changed.to_json() if changed is not None else None
+
+        text = self.desk.board.change_rollout(apply, self.desk.clock.now().isoformat(timespec="seconds"))
+        return Rollout.from_json(text) if text is not None else None
 
     def status(self) -> dict | None:
         r = self.current
         if r is None:
             return None
         return {"version": r.request.version, "phase": r.phase, "booths": dict(r.booths), "reason": r.reason,
-                "by": r.username}
+                "by": r.username, "first": r.request.first, "office": r.request.office}
 
     async def start(self, username: str, request: RolloutRequest) -> dict:
-        if self.current is not None and self.current.phase in ("first_wave", "all", "paused"):
-            raise ValueError("a rollout is under way: resume or cancel it first")
-        self.current = Rollout(request, username)
+        def begin(r: Rollout | None) -> Rollout:
+            if r is not None and r.under_way():
+                raise ValueError("a rollout is under way: resume or cancel it first")
+            return Rollout(request, username)
+
+        self._change(begin)
         rows = await self.desk.rows(request.office)
         idle = [r["booth_id"] for r in rows if r["online"] and r["health"] and r["health"]["activity"] == "idle"
                 and r["health"]["version"] != request.version]
@@ -81,36 +115,54 @@ class Rollouts:
         return self.status()
 
     async def resume(self, username: str) -> dict | None:
-        r = self.current
-        if r is not None and r.phase == "paused":
-            log.info("rollout of %s resumed by a technician", r.request.version)
-            r.phase, r.reason = "all", ""
+        def go_on(r: Rollout | None) -> Rollout | None:
+            if r is not None and r.phase == "paused":
+                log.info("rollout of %s resumed by a technician", r.request.version)
+                r.phase, r.reason = "all", ""
+            return r
+
+        r = self._change(go_on)
+        if r is not None and r.phase == "all":
             await self._next_wave()
         return self.status()
 
     def cancel(self) -> dict | None:
-        if self.current is not None and self.current.phase != "done":
-            self.current.phase = "cancelled"
+        def stop(r: Rollout | None) -> Rollout | None:
+            if r is not None and r.phase != "done":
+                r.phase = "cancelled"
+            return r
+
+        self._change(stop)
         return self.status()
 
     async def on_health(self, booth_id: str, health: p.Health) -> None:
-        r = self.current
-        if r is None or booth_id not in r.booths or r.phase in ("done", "cancelled"):
-            return
-        state = health.update.state
-        if health.version == r.request.version and state in GOOD:
-            r.booths[booth_id] = state
-        elif state in BAD:
-            r.booths[booth_id] = state
-            if r.phase != "paused":
-                r.phase, r.reason = "paused", f"{booth_id}: {state}"
-                log.warning("rollout of %s paused: booth %s reports %s", r.request.version, booth_id, state)
-            return
-        if r.phase == "first_wave" and r.first_wave_done():
-            r.phase = "all"
+        before = self.current
+        if before is None or booth_id not in before.booths or before.phase in ("done", "cancelled"):
+            return  # the common case: no write for a health report that changes nothing
+        next_wave = False
+
+        def follow(r: Rollout | None) -> Rollout | None:
+            nonlocal next_wave
+            if r is None or booth_id not in r.booths or r.phase in ("done", "cancelled"):
+                return r
+            state = health.update.state
+            if health.version == r.request.version and state in GOOD:
+                r.booths[booth_id] = state
+            elif state in BAD:
+                r.booths[booth_id] = state
+                if r.phase != "paused":
+                    r.phase, r.reason = "paused", f"{booth_id}: {state}"
+                    log.warning("rollout of %s paused: booth %s reports %s", r.request.version, booth_id, state)
+                return r
+            if r.phase == "first_wave" and r.first_wave_done():
+                r.phase, next_wave = "all", True
+            elif r.phase == "all" and all(s in GOOD for s in r.booths.values()):
+                r.phase = "done"
+            return r
+
+        self._change(follow)
+        if next_wave:
             self._spawn(self._next_wave())
-        elif r.phase == "all" and all(s in GOOD for s in r.booths.values()):
-            r.phase = "done"
 
     async def _next_wave(self) -> None:
         r = self.current
@@ -120,15 +172,23 @@ class Rollouts:
         await self._ask(rest)
 
     async def _ask(self, booth_ids: list[str]) -> None:
-        r = self.current
-        for booth_id in booth_ids:
-            r.booths[booth_id] = "asked"
+        def asked(r: Rollout | None) -> Rollout | None:
+            for booth_id in booth_ids:
+                r.booths[booth_id] = "asked"
+            return r
+
+        r = self._change(asked)
 
         async def ask(booth_id: str) -> None:
             status, body = await self.desk.act(r.username, booth_id, ActionRequest(action="install_update"),
                                                bundle_url=r.request.bundle_url, version=r.request.version)
-            if r.booths.get(booth_id) == "asked":
-                r.booths[booth_id] = "installing" if status == 200 and body.get("ok") else "busy"
+
+            def answered(now: Rollout | None) -> Rollout | None:
+                if now is not None and now.booths.get(booth_id) == "asked":
+                    now.booths[booth_id] = "installing" if status == 200 and body.get("ok") else "busy"
+                return now
+
+            self._change(answered)
 
         await asyncio.gather(*(ask(b) for b in booth_ids))
 

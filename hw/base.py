@@ -107,6 +107,12 @@ class CallButton(Protocol):
     when_long_pressed: ButtonCallback
     when_released: ButtonCallback
 
+    @property
+    def healthy(self) -> bool:
+        """False when the pin cannot be read or the button has been held far longer than any
+        person holds it (stuck or shorted): the fleet page shows it red."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -123,6 +129,11 @@ class LedPattern(str, enum.Enum):
 @runtime_checkable
 class StatusLed(Protocol):
     pattern: LedPattern
+
+    @property
+    def healthy(self) -> bool:
+        """False when the last change of pattern could not be written to the pin."""
+        ...
 
     def show(self, pattern: LedPattern | str) -> None: ...
 

@@ -27,6 +27,9 @@ from .errors import DeviceUnavailable, DriverMissing
 log = logging.getLogger(__name__)
 
 BOUNCE_S = 0.05
+# A customer holds the button for seconds (a long press is 2 s, speech mode's hold a little more);
+# held for two minutes it is stuck or its wire is shorted, and the booth cannot be started by it.
+STUCK_S = 120.0
 
 
 def gpio_library_missing() -> DriverMissing:
@@ -38,7 +41,8 @@ def gpio_library_missing() -> DriverMissing:
 class GpioCallButton:
     """A button between ``pin`` and ground (internal pull-up), as on the booth."""
 
-    def __init__(self, pin: int, long_press_s: float = 2.0, bounce_s: float = BOUNCE_S, pin_factory=None) -> None:
+    def __init__(self, pin: int, long_press_s: float = 2.0, bounce_s: float = BOUNCE_S, pin_factory=None,
+                 stuck_s: float = STUCK_S) -> None:
         from gpiozero import DigitalInputDevice
         from gpiozero.exc import BadPinFactory, GPIOZeroError
 
@@ -47,6 +51,7 @@ class GpioCallButton:
         self.when_released: ButtonCallback = None
         self.long_press_s = long_press_s
         self.bounce_s = bounce_s
+        self.stuck_s = stuck_s
         try:
             self._input = DigitalInputDevice(pin, pull_up=True, bounce_time=None, pin_factory=pin_factory)
         except BadPinFactory:
@@ -66,6 +71,15 @@ class GpioCallButton:
     @property
     def is_pressed(self) -> bool:
         return self._pressed
+
+    @property
+    def healthy(self) -> bool:
+        try:
+            self._input.is_active  # noqa: B018 -- the read itself is the check: a lost GPIO chip raises
+        except Exception:
+            return False
+        with self._lock:
+            return not (self._pressed and time.monotonic() - self._pressed_at > self.stuck_s)
 
     def wait_for_state(self, pressed: bool, timeout: float) -> bool:
         """Block until the debounced state is ``pressed``; False on timeout (tests, self-test)."""
@@ -129,12 +143,21 @@ class GpioCallButton:
 
 
 class NoButton:
-    """For a booth without a button (touch screen only): callbacks that never fire."""
+    """For a booth without a button (touch screen only): callbacks that never fire.
 
-    def __init__(self) -> None:
+    ``problem`` says why a configured button is missing (it failed to open): then it is not
+    healthy, and the fleet page shows the button red while the booth works by touch.
+    """
+
+    def __init__(self, problem: str | None = None) -> None:
         self.when_pressed: ButtonCallback = None
         self.when_long_pressed: ButtonCallback = None
         self.when_released: ButtonCallback = None
+        self.problem = problem
+
+    @property
+    def healthy(self) -> bool:
+        return self.problem is None
 
     def close(self) -> None:
         return None

@@ -152,13 +152,13 @@ def build_button_and_led(s: Any, pin_factory: Any) -> tuple[CallButton, StatusLe
     try:
         button: CallButton = GpioCallButton(s.button_pin, long_press_s=s.long_press_s, pin_factory=pin_factory)
     except HardwareError as exc:
-        button = NoButton()
         degraded.append(f"{exc} The booth works touch-only until this is fixed.")
+        button = NoButton(problem=degraded[-1])
     try:
         led: StatusLed = GpioStatusLed(s.led_pin, pin_factory=pin_factory) if s.led_pin is not None else NoLed()
     except HardwareError as exc:
-        led = NoLed()
         degraded.append(str(exc))
+        led = NoLed(problem=degraded[-1])
     return button, led, pin_factory, degraded
 
 

@@ -12,6 +12,8 @@ Example::
 
 from __future__ import annotations
 
+import logging
+
 from .base import LedPattern
 from .button import gpio_library_missing
 from .errors import DeviceUnavailable, UnsupportedSetting
@@ -20,6 +22,8 @@ from .errors import DeviceUnavailable, UnsupportedSetting
 BREATHE_S = (1.5, 1.5)
 BLINK_S = (0.5, 0.5)
 FAST_BLINK_S = (0.1, 0.1)
+
+log = logging.getLogger(__name__)
 
 
 def as_pattern(pattern: LedPattern | str) -> LedPattern:
@@ -37,6 +41,7 @@ class GpioStatusLed:
         from gpiozero.exc import BadPinFactory, GPIOZeroError, PinPWMUnsupported
 
         self.pattern = LedPattern.OFF
+        self._written = True  # the last change of pattern reached the pin
         try:
             try:
                 self._led = PWMLED(pin, pin_factory=pin_factory)
@@ -50,8 +55,31 @@ class GpioStatusLed:
             raise DeviceUnavailable("status LED", f"GPIO{pin}", str(exc)) from None
 
     def show(self, pattern: LedPattern | str) -> None:
+        from gpiozero.exc import GPIOZeroError
+
         pattern = as_pattern(pattern)
         self.pattern = pattern
+        try:
+            self._drive(pattern)
+        except (GPIOZeroError, OSError, RuntimeError) as exc:
+            # The LED only informs: a pin that fails must not stop the journey that changes it.
+            if self._written:
+                log.warning("status LED cannot be driven (%s): the fleet page shows it", type(exc).__name__)
+            self._written = False
+        else:
+            self._written = True
+
+    @property
+    def healthy(self) -> bool:
+        # Blinking and breathing write the pin from gpiozero's own thread, where a failure is not
+        # ours to catch: reading the pin back finds a chip that went away meanwhile.
+        try:
+            self._led.value  # noqa: B018 -- the read itself is the check
+        except Exception:
+            return False
+        return self._written
+
+    def _drive(self, pattern: LedPattern) -> None:
         led = self._led
         if pattern is LedPattern.IDLE:
             if self.pwm:
@@ -77,10 +105,13 @@ class GpioStatusLed:
 
 
 class NoLed:
-    """For a booth without an LED: remembers the pattern, lights nothing."""
+    """For a booth without an LED: remembers the pattern, lights nothing. ``problem`` says why a
+    configured LED is missing (it failed to open); then it is not healthy."""
 
-    def __init__(self) -> None:
+    def __init__(self, problem: str | None = None) -> None:
         self.pattern = LedPattern.OFF
+        self.problem = problem
+        self.healthy = problem is None
 
     def show(self, pattern: LedPattern | str) -> None:
         self.pattern = as_pattern(pattern)

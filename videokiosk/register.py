@@ -111,6 +111,9 @@ REGISTER: tuple[Table, ...] = (
     Table("hub", "fleet_audit", "fleet_audit", "until_removed",
           {"id": "key", "at": "key", "username": "staff", "booth_id": "key", "action": "key", "forced": "key",
            "outcome": "key"}),
+    # The update rollout under way (hub/rollout.py): bundle, version, booth ids, the technician's name.
+    Table("hub", "fleet_rollout", "fleet_audit", "until_removed",
+          {"id": "key", "state": "staff", "updated_at": "key"}),
 )
 
 

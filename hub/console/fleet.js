@@ -105,12 +105,53 @@ function render(data) {
   });
   $("fleet-rows").replaceChildren(...rows);
   $("fleet-table").hidden = false;
-  const rollout = data.rollout;
-  $("rollout-panel").hidden = !rollout;
-  if (rollout) {
-    const booths = Object.entries(rollout.booths).map(([id, s]) => `${id}: ${s}`).join(", ");
-    $("rollout-status").textContent = `${rollout.version}: ${t(`rollout_${rollout.phase}`)} ${rollout.reason} (${booths})`;
-  }
+  renderRollout(data.rollout);
+}
+
+// One rollout at a time: the form while none is under way, its state and controls while one is.
+function renderRollout(rollout) {
+  const underWay = Boolean(rollout) && ["first_wave", "all", "paused"].includes(rollout.phase);
+  $("rollout-panel").hidden = false;
+  $("rollout-status").textContent = rollout
+    ? `${rollout.version}: ${t(`rollout_${rollout.phase}`)} ${rollout.reason} (${t("rollout_by")} ${rollout.by})`
+    : t("rollout_none");
+  const items = Object.entries(rollout ? rollout.booths : {}).map(([id, state]) => {
+    const li = document.createElement("li");
+    li.dataset.booth = id;
+    li.className = `rollout-booth ${state}`;
+    li.textContent = `${id}: ${state}`;
+    return li;
+  });
+  $("rollout-booths").replaceChildren(...items);
+  $("rollout-resume").hidden = !(rollout && rollout.phase === "paused");
+  $("rollout-cancel").hidden = !underWay;
+  $("rollout-form").hidden = underWay;
+}
+
+async function rolloutCall(path, body) {
+  const response = await fetch(`/api/fleet/rollout${path}`, {
+    method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+    body: JSON.stringify(body ?? {}),
+  });
+  const answer = await response.json().catch(() => ({}));
+  $("rollout-error").hidden = response.ok;
+  if (!response.ok) $("rollout-error").textContent = `${t("rollout_refused")} ${answer.message || t("result_failed")}`;
+  refresh();
+}
+
+function confirmRollout(event) {
+  event.preventDefault();
+  const form = $("rollout-form");
+  if (!form.reportValidity()) return;
+  const office = $("office").value;
+  const body = { bundle_url: $("bundle-url").value.trim(), version: $("bundle-version").value.trim(),
+    first: Number($("first-wave").value) || 2, office: office || null };
+  $("confirm-text").textContent = `${t("rollout_confirm")}: ${body.version} (${office || t("all_offices")}). ${t("confirm_question")}`;
+  $("confirm-warning").hidden = true;
+  $("hours-field").hidden = true;
+  $("confirm-ok").textContent = t("confirm_ok");
+  $("confirm-ok").onclick = () => { $("confirm").close(); rolloutCall("", body); };
+  $("confirm").showModal();
 }
 
 async function refresh() {
@@ -169,6 +210,9 @@ async function run(row, action, force) {
 $("confirm-cancel").addEventListener("click", () => $("confirm").close());
 $("result-close").addEventListener("click", () => $("result").close());
 $("office").addEventListener("change", refresh);
+$("rollout-form").addEventListener("submit", confirmRollout);
+$("rollout-resume").addEventListener("click", () => rolloutCall("/resume"));
+$("rollout-cancel").addEventListener("click", () => rolloutCall("/cancel"));
 
 (async () => {
   await loadLanguage();

@@ -193,23 +193,24 @@ def run_action(fleet, booth_id: str, action: str, **extra) -> tuple[int, dict]:
     return fleet.lt.run(go(), 90)
 
 
-def test_a_rollout_reaches_a_real_booth_which_asks_for_the_install_and_says_so(fleet):
-    """As far as this machine can go: the request for the root side, and the booth's report.
-    RAUC's install into the other slot, the reboot and the fallback need the appliance VM."""
-    async def start() -> tuple[int, dict]:
-        import aiohttp
-
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            r = await http.post(f"{fleet.hub_url}/api/login", json={"username": "tom", "password": PASSWORD})
-            csrf = (await r.json())["csrf"]
-            r = await http.post(f"{fleet.hub_url}/api/fleet/rollout", headers={"X-CSRF-Token": csrf}, json={
-                "bundle_url": "https://updates.example.org/videokiosk-0.2.0.raucb", "version": "0.2.0", "first": 1})
-            return r.status, await r.json()
-
-    status, body = fleet.lt.run(start(), 60)
-    assert status == 200 and body["phase"] == "first_wave", body
-    (asked,) = body["booths"]
-    assert body["booths"][asked] == "installing"
+def test_a_rollout_started_from_the_form_reaches_a_real_booth_which_asks_for_the_install(fleet, advisor_context):
+    """As far as this machine can go: the technician's form, the request for the root side, and the
+    booth's report. RAUC's install into the other slot, the reboot and the fallback need the VM."""
+    page = advisor_context.new_page()
+    open_fleet(page, fleet.hub_url)
+    expect(page.locator("#rollout-status")).to_have_text("Keine Verteilung läuft.")
+    page.locator("#office").select_option("Bonn")  # booth-2 only: the office filter is the rollout's
+    expect(page.locator("#fleet-rows tr")).to_have_count(1)
+    page.get_by_label("Adresse des signierten Update-Pakets (.raucb)").fill("https://updates.example.org/videokiosk-0.2.0.raucb")
+    page.get_by_label("Version, die das Paket bringt").fill("0.2.0")
+    page.get_by_label("Kabinen in der ersten Welle").fill("1")
+    page.get_by_role("button", name="Verteilung starten").click()
+    expect(page.locator("#confirm-text")).to_contain_text("0.2.0 (Bonn)")
+    page.get_by_role("button", name="Ausführen").click()
+    expect(page.locator('#rollout-booths li[data-booth="booth-2"]')).to_have_text("booth-2: installing", timeout=SEEN_MS)
+    expect(page.locator("#rollout-status")).to_contain_text("0.2.0: erste Kabinen")
+    expect(page.locator("#rollout-form")).to_be_hidden()  # one rollout at a time
+    asked = "booth-2"
     request = json.loads((fleet.data_dir / "requests" / "install.json").read_text())
     assert request == {"url": "https://updates.example.org/videokiosk-0.2.0.raucb", "version": "0.2.0"}
     booth = next(b for b in fleet.booths if b.daemon.config.booth.id == asked)
@@ -223,3 +224,16 @@ def test_a_rollout_reaches_a_real_booth_which_asks_for_the_install_and_says_so(f
             await asyncio.sleep(0.1)
 
     fleet.lt.run(reported(), 20)
+    page.get_by_role("button", name="Verteilung abbrechen").click()
+    expect(page.locator("#rollout-status")).to_contain_text("abgebrochen", timeout=SEEN_MS)
+    expect(page.locator("#rollout-form")).to_be_visible()
+
+
+def test_the_fleet_page_and_its_rollout_form_have_no_axe_violation(fleet, advisor_context):
+    from tests.axe import axe_violations
+
+    page = advisor_context.new_page()
+    open_fleet(page, fleet.hub_url)
+    expect(page.locator("#rollout-form")).to_be_visible()
+    problems = [f"{v['id']} {v['help']} {v['nodes']}" for v in axe_violations(page)]
+    assert not problems, "\n".join(problems)

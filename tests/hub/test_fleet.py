@@ -230,6 +230,15 @@ async def test_a_staged_rollout_goes_to_a_few_first_then_all_and_pauses_when_one
     rest = [bid for bid in ids if bid not in first]
     status = await report(rest[0], "0.1.0", "rolled_back", lambda r: r["phase"] == "paused")  # never came up good
     assert rest[0] in status["reason"]
+    # The rollout is in the database, not in this hub process: another instance (or this one after
+    # a restart) sees the same pause and would refuse a second rollout.
+    from types import SimpleNamespace
+
+    from hub.fleet import FleetBoard
+    from hub.rollout import Rollouts
+
+    elsewhere = Rollouts(SimpleNamespace(board=FleetBoard(fleet_hub.parts.db)))
+    assert elsewhere.status() == status
     data = await (await s.get(f"{fleet_hub.url}/api/fleet")).json()
     assert "update_rolled_back" in next(r for r in data["booths"] if r["booth_id"] == rest[0])["problems"]
     r = await s.post(f"{fleet_hub.url}/api/fleet/rollout/cancel", headers=headers)

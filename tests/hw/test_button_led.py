@@ -203,3 +203,94 @@ def test_idle_breathes_through_intermediate_brightness():
     finally:
         led.close()
         factory.reset()
+
+
+# --- health: what the fleet page shows for the button and the LED -------------------------------
+
+
+def test_a_readable_released_button_is_healthy(button):
+    assert button.healthy
+
+
+def test_a_button_held_far_longer_than_a_person_does_is_stuck(factory):
+    button = GpioCallButton(17, long_press_s=LONG_S, pin_factory=factory, stuck_s=0.4)
+    try:
+        rec = Recorder(button)
+        factory.pin(17).drive_low()
+        assert rec.wait("long_pressed")
+        assert button.healthy  # a long press is a person, not a fault
+        # The fleet agent reads the property when it reports: wait for it to turn, with a limit.
+        assert until(lambda: not button.healthy, timeout=5)
+        factory.pin(17).drive_high()
+        assert button.wait_for_state(False, 5) and button.healthy
+    finally:
+        button.close()
+
+
+def until(condition, timeout: float) -> bool:
+    """True as soon as ``condition()`` holds; False after ``timeout`` seconds."""
+    done = threading.Event()
+    deadline = threading.Timer(timeout, done.set)
+    deadline.start()
+    try:
+        while not condition():
+            if done.wait(0.02):
+                return condition()
+        return True
+    finally:
+        deadline.cancel()
+
+
+class FailingPin(MockPWMPin):
+    """A pin whose chip went away: every read and write raises, as lgpio does then."""
+
+    broken = False
+
+    def _get_state(self):
+        if FailingPin.broken:
+            raise OSError("GPIO chip gone")
+        return super()._get_state()
+
+    def _set_state(self, value):
+        if FailingPin.broken:
+            raise OSError("GPIO chip gone")
+        return super()._set_state(value)
+
+
+def test_a_lost_gpio_chip_makes_button_and_led_unhealthy_without_stopping_the_journey():
+    factory = MockFactory(pin_class=FailingPin)
+    button = GpioCallButton(17, long_press_s=LONG_S, pin_factory=factory)
+    led = GpioStatusLed(27, pin_factory=factory)
+    try:
+        led.show("call")
+        assert button.healthy and led.healthy
+        FailingPin.broken = True
+        assert not button.healthy
+        led.show("off")  # must not raise into the session that changes the pattern
+        assert not led.healthy and led.pattern is LedPattern.OFF
+        FailingPin.broken = False
+        led.show("call")
+        assert led.healthy  # back by itself once the pin works again
+    finally:
+        FailingPin.broken = False
+        button.close()
+        led.close()
+        factory.reset()
+
+
+def test_a_configured_button_that_failed_to_open_is_reported_not_absent():
+    from types import SimpleNamespace
+
+    from hw.devices import build_button_and_led
+
+    class NoPins(MockFactory):
+        def pin(self, spec, **kwargs):
+            raise OSError("GPIO busy")
+
+    settings = SimpleNamespace(button="gpio", button_pin=17, long_press_s=2.0, led_pin=27)
+    button, led, _, degraded = build_button_and_led(settings, NoPins())
+    assert len(degraded) == 2
+    assert not button.healthy and not led.healthy
+    none = SimpleNamespace(button="none", button_pin=17, long_press_s=2.0, led_pin=27)
+    button, led, _, degraded = build_button_and_led(none, None)
+    assert button.healthy and led.healthy and degraded == []

@@ -8,6 +8,7 @@ no Debian mirror configured).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import re
@@ -51,15 +52,35 @@ def debootstrap_binary() -> str:
     return found
 
 
-def cached_rootfs() -> Path:
-    """The cached root file system, built on first use."""
-    if os.geteuid() != 0:
-        raise CannotBootstrap("debootstrap needs root")
+def host_arch() -> str:
     arch = ARCHES.get(platform.machine())
     if arch is None:
         raise CannotBootstrap(f"no Debian architecture known for {platform.machine()}")
+    return arch
+
+
+def emulator_ready(arch: str) -> None:
+    """A foreign root runs its programs through qemu-user-static, registered with binfmt_misc
+    (``scripts/binfmt-arm64`` does it); say how when it is not."""
+    if arch == host_arch():
+        return
+    qemu = {"arm64": "aarch64", "armhf": "arm"}.get(arch, arch)
+    entry = Path(f"/proc/sys/fs/binfmt_misc/qemu-{qemu}")
+    if not entry.exists() or "enabled" not in entry.read_text():
+        raise CannotBootstrap(f"{arch} programs cannot run here: qemu-user-static is not registered with "
+                              f"binfmt_misc (run scripts/binfmt-arm64 as root)")
+
+
+def cached_rootfs(arch: str | None = None, include: str = INCLUDE) -> Path:
+    """The cached root file system, built on first use (``arch`` other than the host's runs under
+    qemu-user-static, about ten times slower)."""
+    if os.geteuid() != 0:
+        raise CannotBootstrap("debootstrap needs root")
+    arch = arch or host_arch()
+    emulator_ready(arch)
     suite = codename()
-    target = CACHE / f"rootfs-{suite}-{arch}-minbase"
+    flavour = "minbase" if include == INCLUDE else "minbase-" + hashlib.sha256(include.encode()).hexdigest()[:8]
+    target = CACHE / f"rootfs-{suite}-{arch}-{flavour}"
     if (target / ".videokiosk-complete").exists():
         return target
     binary, mirror = debootstrap_binary(), debian_mirror()
@@ -67,8 +88,8 @@ def cached_rootfs() -> Path:
     shutil.rmtree(building, ignore_errors=True)
     building.parent.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [binary, "--variant=minbase", f"--include={INCLUDE}", f"--arch={arch}", suite, str(building), mirror],
-        capture_output=True, text=True, timeout=1200,
+        [binary, "--variant=minbase", f"--include={include}", f"--arch={arch}", suite, str(building), mirror],
+        capture_output=True, text=True, timeout=3600,
     )
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
@@ -80,8 +101,8 @@ def cached_rootfs() -> Path:
     return target
 
 
-def fresh_copy(dest: Path) -> Path:
+def fresh_copy(dest: Path, arch: str | None = None, include: str = INCLUDE) -> Path:
     """A private copy of the cached root (device nodes, owners and links kept), for one session."""
-    source = cached_rootfs()
+    source = cached_rootfs(arch, include)
     subprocess.run(["cp", "-a", str(source), str(dest)], check=True, timeout=600)
     return dest

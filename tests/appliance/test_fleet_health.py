@@ -1,0 +1,67 @@
+"""What a booth tells the fleet page about its call button and LED: a configured one that fails
+is red ("fault"), never "absent" and never "ok"; a touch-only booth's are "absent"."""
+
+from __future__ import annotations
+
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from appliance.daemon import Booth
+from appliance.fleet import FleetAgent
+from hw.devices import build_devices
+
+from .helpers import booth_config
+
+
+class ChipGone(MockPWMPin):
+    """Pins of a GPIO chip that vanishes when the test says so (lgpio then raises on every call)."""
+
+    gone = False
+
+    def _get_state(self):
+        if ChipGone.gone:
+            raise OSError("GPIO chip gone")
+        return super()._get_state()
+
+    def _set_state(self, value):
+        if ChipGone.gone:
+            raise OSError("GPIO chip gone")
+        return super()._set_state(value)
+
+
+async def no_send(message) -> bool:
+    return True
+
+
+def devices_reported(booth: Booth) -> dict[str, str]:
+    return FleetAgent(booth, no_send, requests=None, os_name="test").health().devices
+
+
+async def test_a_lost_gpio_chip_shows_button_and_led_as_faults_and_the_journey_goes_on(tmp_path):
+    config = booth_config(tmp_path)
+    factory = MockFactory(pin_class=ChipGone)
+    booth = Booth(config, devices=build_devices(config.hardware, pin_factory=factory))
+    await booth.start(port=0)
+    try:
+        assert devices_reported(booth) == {"camera": "ok", "microphone": "ok", "speaker": "ok",
+                                           "button": "ok", "led": "ok"}
+        ChipGone.gone = True
+        assert await booth.session.handle("start")  # the LED changes pattern here and must not raise
+        reported = devices_reported(booth)
+        assert reported["button"] == "fault" and reported["led"] == "fault"
+        assert reported["camera"] == "ok"
+    finally:
+        ChipGone.gone = False
+        await booth.stop()
+        factory.reset()
+
+
+async def test_a_touch_only_booth_reports_button_and_led_absent(tmp_path):
+    config = booth_config(tmp_path)
+    config = config.model_copy(update={"hardware": config.hardware.model_copy(update={"button": "none"})})
+    booth = Booth(config)
+    await booth.start(port=0)
+    try:
+        reported = devices_reported(booth)
+        assert reported["button"] == "absent" and reported["led"] == "absent"
+    finally:
+        await booth.stop()
