@@ -4,6 +4,13 @@ Read this file to know what the booth does; :class:`appliance.session.Session` e
 action names a ``Session._do_<action>`` method; it runs before the state changes and may refuse
 (the event is then ignored and logged). None means "just move".
 
+The home customer's page (kiosk_ui/browser.js, in the customer's own browser) follows the same
+table: ``kiosk_ui/journey.js`` is generated from this module::
+
+    python -m appliance.journey kiosk_ui/journey.js
+
+(``tests/appliance/test_journey_js.py`` fails while the generated file differs from this module.)
+
 Example::
 
     >>> TABLE[(State.IDLE, "start")]
@@ -12,7 +19,10 @@ Example::
 
 from __future__ import annotations
 
+import json
+import sys
 from enum import StrEnum
+from pathlib import Path
 
 
 class State(StrEnum):
@@ -79,3 +89,25 @@ TOUCH_EVENTS = frozenset({
     "start", "have_appointment", "submit_code", "accept", "cancel", "continue", "recheck", "end_call", "set_muted", "survey_submit", "survey_skip",
     "withdraw", "set_language", "set_details", "still_here", "activity", "set_access",
 })
+
+
+def javascript_module() -> str:
+    """``journey.js``: the table as an ES module, ``JOURNEY[state][event] = [next state, action]``."""
+    rows: dict[str, dict[str, list[str | None]]] = {}
+    for (state, event), (target, action) in sorted(TABLE.items()):
+        rows.setdefault(str(state), {})[event] = [str(target), action]
+    lines = ["// Generated from appliance/journey.py (python -m appliance.journey ...): edit the table there.",
+             "export const JOURNEY = {"]
+    for state, events in rows.items():
+        lines += [f"  {json.dumps(state)}: {{", *(f"    {json.dumps(e)}: {json.dumps(row)}," for e, row in events.items()), "  },"]
+    return "\n".join([*lines, "};"]) + "\n"
+
+
+def main(paths: list[str]) -> int:
+    for path in paths:
+        Path(path).write_text(javascript_module(), "utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
