@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from pathlib import Path
 
 
 from .logs import configure as configure_logging
+from .signals import wait_for_signal
 
 DEMO_BOOTH = ("demo-kiosk", "Demo-Kiosk", "Musterstadt")
 
@@ -90,12 +90,8 @@ async def serve(hub_port: int, booth_port: int, data_dir: Path) -> int:
         flush=True,
     )
     printer = asyncio.create_task(print_mails(data_dir / "mails"))
-    done = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, done.set)
     try:
-        await done.wait()
+        await wait_for_signal()
     finally:
         printer.cancel()
         await stop()
