@@ -5,11 +5,8 @@ action names a ``Session._do_<action>`` method; it runs before the state changes
 (the event is then ignored and logged). None means "just move".
 
 The home customer's page (kiosk_ui/browser.js, in the customer's own browser) follows the same
-table: ``kiosk_ui/journey.js`` is generated from this module::
-
-    python -m appliance.journey kiosk_ui/journey.js
-
-(``tests/appliance/test_journey_js.py`` fails while the generated file differs from this module.)
+table: ``kiosk_ui/journey.js`` is generated from this module by ``python -m videokiosk.pages``
+(``tests/test_pages.py`` fails while the copy differs).
 
 Example::
 
@@ -20,9 +17,7 @@ Example::
 from __future__ import annotations
 
 import json
-import sys
 from enum import StrEnum
-from pathlib import Path
 
 
 class State(StrEnum):
@@ -96,18 +91,8 @@ def javascript_module() -> str:
     rows: dict[str, dict[str, list[str | None]]] = {}
     for (state, event), (target, action) in sorted(TABLE.items()):
         rows.setdefault(str(state), {})[event] = [str(target), action]
-    lines = ["// Generated from appliance/journey.py (python -m appliance.journey ...): edit the table there.",
+    lines = ["// Generated from appliance/journey.py (python -m videokiosk.pages): edit the table there.",
              "export const JOURNEY = {"]
     for state, events in rows.items():
         lines += [f"  {json.dumps(state)}: {{", *(f"    {json.dumps(e)}: {json.dumps(row)}," for e, row in events.items()), "  },"]
     return "\n".join([*lines, "};"]) + "\n"
-
-
-def main(paths: list[str]) -> int:
-    for path in paths:
-        Path(path).write_text(javascript_module(), "utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rtc.protocol import CustomerNumber, PersonName
 from videokiosk.clock import Clock
+from videokiosk.retention import MAX_RETENTION_DAYS
 
 from .errors import HubError
 from .limits import FailureLimit
@@ -203,7 +204,7 @@ def format_code(code: str) -> str:
 class AppointmentBook:
     """Appointments in the hub's SQLite file, with their participants' hashed secrets."""
 
-    def __init__(self, db: sqlite_utils.Database, clock: Clock, retention_days: int = 14) -> None:
+    def __init__(self, db: sqlite_utils.Database, clock: Clock, retention_days: int = MAX_RETENTION_DAYS) -> None:
         self._db = db
         self._clock = clock
         self._retention = timedelta(days=retention_days)

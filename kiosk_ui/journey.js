@@ -1,4 +1,4 @@
-// Generated from appliance/journey.py (python -m appliance.journey ...): edit the table there.
+// Generated from appliance/journey.py (python -m videokiosk.pages): edit the table there.
 export const JOURNEY = {
   "appointment": {
     "activity": ["appointment", null],

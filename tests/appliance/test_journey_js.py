@@ -1,15 +1,15 @@
 """The home customer's page follows the booth's journey table (appliance/journey.py), served to it
-as the generated ``kiosk_ui/journey.js`` instead of being written again in JavaScript."""
+as the generated ``kiosk_ui/journey.js`` instead of being written again in JavaScript (that the
+copy is what the table generates: tests/test_pages.py)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from appliance.journey import TABLE, State, javascript_module
+from appliance.journey import TABLE, State
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATED = ROOT / "kiosk_ui" / "journey.js"
 BROWSER = ROOT / "kiosk_ui" / "browser.js"
 
 
@@ -18,10 +18,6 @@ def block(text: str, name: str) -> str:
     match = re.search(rf"^const {name} = \{{\n(.*?)^\}};", text, re.M | re.S)
     assert match, f"browser.js has no const {name}"
     return match.group(1)
-
-
-def test_the_pages_journey_is_generated_from_python():
-    assert GENERATED.read_text("utf-8") == javascript_module(), f"run: python -m appliance.journey {GENERATED.relative_to(ROOT)}"
 
 
 def test_the_home_page_moves_by_the_table_and_names_only_its_actions_and_states():
