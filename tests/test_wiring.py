@@ -4,7 +4,8 @@ An object's collaborators come in through its constructor; afterwards nobody rea
 things this check finds in every module of ours:
 
 - a private attribute of another object written (``link._faults = ...``): the object's own
-  methods, or its constructor, are the only ones that may;
+  methods, or its constructor, are the only ones that may; ``setattr`` on another object counts
+  as such a write (its name is not read);
 - behaviour installed on another object: a lambda, ``functools.partial``, ``types.MethodType`` or
   one of the writing class's own methods assigned to another object's attribute
   (``hub.booth_message = self._route``: a method replaced at run time).
@@ -29,6 +30,9 @@ PATCHES_OF_THIRD_PARTY = {
     # checks aioice's shape first and keeps its own pacing when it has changed).
     "rtc/icepace.py: connection._check_list_state",
     "rtc/icepace.py: connection.connect",
+    # aiortc's RTCRtpReceiver builds its jitter buffer itself, which waits a frame interval longer
+    # than it must (rtc/jitter.py checks the attribute is still there before swapping it).
+    "rtc/jitter.py: setattr(receiver, _ATTRIBUTE, MarkerJitterBuffer())",
 }
 
 
@@ -70,6 +74,9 @@ def patches_in(path: Path, root: Path) -> list[str]:
     def visit(node: ast.AST, own_methods: set[str]) -> None:
         if isinstance(node, ast.ClassDef):
             own_methods = methods_of[node]
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr"
+                and node.args and not (isinstance(node.args[0], ast.Name) and node.args[0].id in OWN)):
+            found.append(f"{path.relative_to(root)}: {ast.unparse(node)}")
         for target in _targets(node):
             if not isinstance(target, ast.Attribute):
                 continue
@@ -113,7 +120,10 @@ def test_the_check_sees_a_patched_method_and_a_private_write(tmp_path):
         "        button.when_pressed = lambda: None\n"  # gpiozero's event interface: allowed
         "        link.name, self.x = 'a', 1\n"  # plain data: allowed
         "        self._own = self._route\n"  # its own: allowed
+        "        setattr(link, 'state', 1)\n"
+        "        setattr(self, 'mine', 1)\n"  # its own: allowed
         "    def _route(self, msg):\n"
         "        pass\n")
     assert patches(tmp_path) == ["hub/groupcall.py: hub.booth_message", "hub/groupcall.py: link._faults",
-                                 "hub/groupcall.py: link.connect", "hub/groupcall.py: link.on_close"]
+                                 "hub/groupcall.py: link.connect", "hub/groupcall.py: link.on_close",
+                                 "hub/groupcall.py: setattr(link, 'state', 1)"]
