@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rtc.protocol import CustomerNumber, PersonName
+from rtc.protocol import LANGUAGES, CustomerNumber, PersonName
 from videokiosk.clock import Clock
 from videokiosk.retention import MAX_RETENTION_DAYS
 
@@ -51,7 +51,6 @@ from .limits import FailureLimit
 log = logging.getLogger(__name__)
 
 BERLIN = ZoneInfo("Europe/Berlin")
-LANGUAGES = ("de", "en", "tr", "ar", "uk", "ru")
 EXTRA_ROLES = ("interpreter", "sign_language_interpreter", "legal_representative", "other")  # DGS: sign language
 MAX_EXTRA = 3  # a full mesh of four parties: customer, advisor, two or three more
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read off a mail
@@ -102,7 +101,7 @@ class AppointmentDraft(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
     starts_local: datetime
     duration_min: Annotated[int, Field(ge=5, le=240)] = 30
-    language: Literal["de", "en", "tr", "ar", "uk", "ru"] = "de"
+    language: Literal[LANGUAGES] = "de"  # type: ignore[valid-type]
     customer_email: Email
     customer_number: CustomerNumber | None = None
     name: PersonName | None = None
