@@ -20,12 +20,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rtc.protocol import LANGUAGES
 from videokiosk.config_errors import describe_validation_error
 from videokiosk.retention import MAX_RETENTION_DAYS
 
 from .errors import ConfigError
 
-SUPPORTED_LANGUAGES = ("de", "en", "tr", "ar", "uk", "ru")
+SUPPORTED_LANGUAGES = LANGUAGES  # (rtc/protocol.py: the hub's mails speak them too)
 # The consent text promises deletion after 14 days (videokiosk/retention.py): a booth may purge
 # sooner, never later.
 

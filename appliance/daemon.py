@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import logging
 import platform
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from rtc import protocol as p
 from videokiosk import __version__
 from videokiosk.clock import Clock, SystemClock
 from videokiosk.logs import configure as configure_logging
+from videokiosk.signals import on_stop_signal
 
 from .config import BoothConfig, load_for_command
 from .consent import ConsentCatalog
@@ -416,9 +416,7 @@ async def _serve(config: BoothConfig, port: int | None) -> int:
     except HardwareError as exc:
         print(f"videokiosk booth: {exc}", file=sys.stderr)
         return 2
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, booth.request_exit)
+    on_stop_signal(booth.request_exit)
     url = await booth.start(port=port)
     print(f"videokiosk booth {config.booth.id}: kiosk page at {url}", flush=True)
     # systemd (Type=notify, WatchdogSec=): READY=1 now that the page is served, then watchdog pings

@@ -4,6 +4,10 @@ Read this file to know what the booth does; :class:`appliance.session.Session` e
 action names a ``Session._do_<action>`` method; it runs before the state changes and may refuse
 (the event is then ignored and logged). None means "just move".
 
+The home customer's page (kiosk_ui/browser.js, in the customer's own browser) follows the same
+table: ``kiosk_ui/journey.js`` is generated from this module by ``python -m videokiosk.pages``
+(``tests/test_pages.py`` fails while the copy differs).
+
 Example::
 
     >>> TABLE[(State.IDLE, "start")]
@@ -12,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 
 
@@ -79,3 +84,15 @@ TOUCH_EVENTS = frozenset({
     "start", "have_appointment", "submit_code", "accept", "cancel", "continue", "recheck", "end_call", "set_muted", "survey_submit", "survey_skip",
     "withdraw", "set_language", "set_details", "still_here", "activity", "set_access",
 })
+
+
+def javascript_module() -> str:
+    """``journey.js``: the table as an ES module, ``JOURNEY[state][event] = [next state, action]``."""
+    rows: dict[str, dict[str, list[str | None]]] = {}
+    for (state, event), (target, action) in sorted(TABLE.items()):
+        rows.setdefault(str(state), {})[event] = [str(target), action]
+    lines = ["// Generated from appliance/journey.py (python -m videokiosk.pages): edit the table there.",
+             "export const JOURNEY = {"]
+    for state, events in rows.items():
+        lines += [f"  {json.dumps(state)}: {{", *(f"    {json.dumps(e)}: {json.dumps(row)}," for e, row in events.items()), "  },"]
+    return "\n".join([*lines, "};"]) + "\n"

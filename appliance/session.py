@@ -35,7 +35,7 @@ from .hublink_base import CallHandler, HubLink, NullCallHandler, NullHubLink
 from .journey import EVENTS, TABLE, TOUCH_EVENTS, State
 from .session_checks import CheckRunner, DeviceCheckStep
 from .session_code import AppointmentCode
-from .session_parts import Details, Outbox, parse_survey
+from .session_parts import Details, Errands, parse_survey
 from .access import EASY_LANGUAGE, Access
 
 log = logging.getLogger("videokiosk.session")
@@ -83,7 +83,7 @@ class Session:
         self._subscribers: list[Callable[[dict[str, Any]], None]] = []
         self._lock = asyncio.Lock()
         self._service_notice: dict[str, str] | None = None  # set while out of service; survives wipes
-        self._outbox = Outbox(log)
+        self._errands = Errands(log)
         self._device_check = DeviceCheckStep(
             checks, report=lambda name, result: self.handle("check_result", name=name, result=result),
             done=lambda: self.handle("checks_done"), log=log)
@@ -204,12 +204,12 @@ class Session:
 
     async def drain(self) -> None:
         """Wait until every queued hub / call message has been delivered (tests, shutdown)."""
-        await self._outbox.drain()
+        await self._errands.drain()
 
     async def close(self) -> None:
         self._device_check.cancel()
         self._code.forget()
-        await self._outbox.close()
+        await self._errands.close()
 
     # -- actions (named in TABLE) -------------------------------------------------------------
 
@@ -238,7 +238,7 @@ class Session:
         ticket = {"session_id": self._session_id, "language": self.language, "kind": self._kind}
         if self._appointment_at:
             ticket["appointment_at"] = self._appointment_at
-        self._outbox.put(lambda: self.hub.enter_waiting(ticket))
+        self._errands.put(lambda: self.hub.enter_waiting(ticket))
         self._bump(waiting_entered=1)
 
     async def _do_run_checks(self, target: State, **_: Any) -> None:
@@ -264,9 +264,9 @@ class Session:
     async def _do_check_code(self, target: State, code: Any = None, token: Any = None, **_: Any) -> None:
         ask = self._code.to_check(code, token)
         if ask is not None and "token" in ask:
-            self._outbox.put(lambda: self.hub.check_code(None, token=ask["token"]))
+            self._errands.put(lambda: self.hub.check_code(None, token=ask["token"]))
         elif ask is not None:
-            self._outbox.put(lambda: self.hub.check_code(ask["code"]))
+            self._errands.put(lambda: self.hub.check_code(ask["code"]))
 
     async def _do_accept_code(self, target: State, appointment_at: Any = None, **_: Any) -> None:
         when = self._code.accepted(appointment_at)  # raises Refused
@@ -296,7 +296,7 @@ class Session:
             self._store_quietly(self.store.record_customer, self._session_id,
                                 name=self._details.name, customer_number=self._details.customer_number)
         details = changed
-        self._outbox.put(lambda: self.hub.update_waiting(details))
+        self._errands.put(lambda: self.hub.update_waiting(details))
 
     async def _do_start_call(self, target: State, call_id: Any = None, **_: Any) -> None:
         if not isinstance(call_id, str) or not call_id:
@@ -305,7 +305,7 @@ class Session:
         self._call_since = self.clock.monotonic()
         self._bump(calls=1, wait_s_total=self._since(self._waiting_since))
         self._waiting_since = None
-        self._outbox.put(lambda: self.calls.start(call_id))
+        self._errands.put(lambda: self.calls.start(call_id))
 
     async def _do_declined(self, target: State, message: Any = None, **_: Any) -> None:
         self._declined = True
@@ -314,12 +314,12 @@ class Session:
         self._waiting_since = None
 
     async def _do_call_over(self, target: State, **_: Any) -> None:
-        self._outbox.put(self.calls.stop)
+        self._errands.put(self.calls.stop)
         self._bump(call_s_total=self._since(self._call_since))
         self._call_since = None
 
     async def _do_hang_up(self, target: State, **_: Any) -> None:
-        self._outbox.put(self.hub.end_call)
+        self._errands.put(self.hub.end_call)
         await self._do_call_over(target)
 
     async def _do_store_survey(self, target: State, **answers: Any) -> None:
@@ -338,18 +338,18 @@ class Session:
         self._bump(withdrawn=1)
         # First, before the call is torn down: the hub ends the call and deletes what it holds
         # about this session (in the waiting room, the call or after it) within the second.
-        self._outbox.put(lambda: self.hub.leave_waiting("withdraw"))
+        self._errands.put(lambda: self.hub.leave_waiting("withdraw"))
         await self._do_wipe(target, reason="withdraw")
 
     async def _do_wipe(self, target: State, reason: str = "cancel", **_: Any) -> None:
         """Leave the hub / call cleanly, then forget everything about this customer."""
         reason = reason if reason in ("cancel", "withdraw", "timeout", "reset") else "reset"
         if self.state is S.WAITING:
-            self._outbox.put(lambda: self.hub.leave_waiting(reason))
+            self._errands.put(lambda: self.hub.leave_waiting(reason))
             self._bump(wait_s_total=self._since(self._waiting_since))
         elif self.state is S.CALL:
-            self._outbox.put(self.hub.end_call)
-            self._outbox.put(self.calls.stop)
+            self._errands.put(self.hub.end_call)
+            self._errands.put(self.calls.stop)
             self._bump(call_s_total=self._since(self._call_since))
         if self.state is not S.GOODBYE:
             self._bump(**{"timeouts" if reason == "timeout" else "cancelled": 1})

@@ -1,4 +1,4 @@
-"""Small pieces the session is built from: check verdicts, typed details, survey answers, outbox.
+"""Small pieces the session is built from: check verdicts, typed details, survey answers, errands.
 
 Example::
 
@@ -83,8 +83,8 @@ def parse_survey(answers: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class Outbox:
-    """Delivers the session's outgoing calls (hub, call handler) in order, off the UI's path.
+class Errands:
+    """The session's errands to the hub and the call handler, run in order, off the UI's path.
 
     A slow or broken hub must not freeze the screen, and order matters (enter before leave).
     """

@@ -177,19 +177,18 @@ class ServiceManagerLink:
         await link.close()
     """
 
-    def __init__(self, notifier: Notifier, watchdog: Watchdog | None) -> None:
+    def __init__(self, notifier: Notifier, watchdog: Watchdog | None, task: asyncio.Task | None = None) -> None:
         self.notifier = notifier
         self.watchdog = watchdog
-        self._task: asyncio.Task | None = None
+        self._task = task  # the watchdog's pings (start())
 
     @classmethod
     def start(cls, notifier: Notifier, checks: Sequence[HealthCheck], clock: Clock,
               interval: float | None) -> "ServiceManagerLink":
         """Start pinging every ``interval`` seconds (None: systemd asked for no watchdog)."""
-        link = cls(notifier, Watchdog(notifier, interval, checks, clock) if interval else None)
-        if link.watchdog is not None:
-            link._task = asyncio.get_running_loop().create_task(link.watchdog.run())
-        return link
+        watchdog = Watchdog(notifier, interval, checks, clock) if interval else None
+        task = asyncio.get_running_loop().create_task(watchdog.run()) if watchdog is not None else None
+        return cls(notifier, watchdog, task)
 
     def ready(self, status: str) -> None:
         self.notifier.send("READY=1", f"STATUS={status}")

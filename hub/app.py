@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import signal
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from aiohttp import web
 from rtc import protocol as p
 from rtc.speedtest import add_speedtest_routes
 from videokiosk.clock import Clock, SystemClock
+from videokiosk.signals import wait_for_signal
 
 from .appointments_web import AppointmentDesk, add_appointment_routes, check_code_at_booth
 from .guest import add_guest_routes
@@ -237,12 +237,8 @@ async def serve(parts: HubParts) -> None:
     runner, listener = await start_server(parts, server.host, server.port)
     scheme = "https" if server.tls_cert else "http"
     print(f"======== Running on {scheme}://{server.host}:{server.port} ========", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await wait_for_signal()
     finally:
         listener.close()
         await runner.cleanup()

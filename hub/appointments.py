@@ -41,8 +41,9 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rtc.protocol import CustomerNumber, PersonName
+from rtc.protocol import LANGUAGES, CustomerNumber, PersonName
 from videokiosk.clock import Clock
+from videokiosk.retention import MAX_RETENTION_DAYS
 
 from .errors import HubError
 from .limits import FailureLimit
@@ -50,7 +51,6 @@ from .limits import FailureLimit
 log = logging.getLogger(__name__)
 
 BERLIN = ZoneInfo("Europe/Berlin")
-LANGUAGES = ("de", "en", "tr", "ar", "uk", "ru")
 EXTRA_ROLES = ("interpreter", "sign_language_interpreter", "legal_representative", "other")  # DGS: sign language
 MAX_EXTRA = 3  # a full mesh of four parties: customer, advisor, two or three more
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read off a mail
@@ -101,7 +101,7 @@ class AppointmentDraft(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
     starts_local: datetime
     duration_min: Annotated[int, Field(ge=5, le=240)] = 30
-    language: Literal["de", "en", "tr", "ar", "uk", "ru"] = "de"
+    language: Literal[LANGUAGES] = "de"  # type: ignore[valid-type]
     customer_email: Email
     customer_number: CustomerNumber | None = None
     name: PersonName | None = None
@@ -203,7 +203,7 @@ def format_code(code: str) -> str:
 class AppointmentBook:
     """Appointments in the hub's SQLite file, with their participants' hashed secrets."""
 
-    def __init__(self, db: sqlite_utils.Database, clock: Clock, retention_days: int = 14) -> None:
+    def __init__(self, db: sqlite_utils.Database, clock: Clock, retention_days: int = MAX_RETENTION_DAYS) -> None:
         self._db = db
         self._clock = clock
         self._retention = timedelta(days=retention_days)

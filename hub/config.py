@@ -12,9 +12,10 @@ allowed, and the CLI exits with code 2.
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -25,6 +26,8 @@ from videokiosk.retention import MAX_RETENTION_DAYS
 from .errors import HubConfigError
 from .sso_config import SsoSection
 from .turn import TurnConfig
+
+log = logging.getLogger(__name__)
 
 # Same promise as on the booth (videokiosk/retention.py): personal rows are deleted after 14 days at the latest.
 
@@ -91,7 +94,7 @@ class StateSection(_Section):
 
 
 class MailSection(_Section):
-    """Invitations (hub/mail.py). Without ``smtp_host`` mails go to ``outbox_dir`` as .eml files."""
+    """Invitations (hub/mail.py). Without ``smtp_host`` mails go to ``eml_dir`` as .eml files."""
 
     smtp_host: str | None = None
     smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
@@ -102,10 +105,24 @@ class MailSection(_Section):
     sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] = "videotermin@localhost"
     # Where the personal links point: the hub's address as customers reach it from home.
     public_url: Annotated[str, Field(pattern=r"^https?://\S+$")] = "http://127.0.0.1:8080"
-    outbox_dir: Path = Path("/var/lib/videokiosk/outbox")
+    # The folder the mails are written to when there is no SMTP host (the default keeps the place
+    # it had under the key's old name).
+    eml_dir: Path = Path("/var/lib/videokiosk/outbox")
     max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
     retry_base_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
     timeout_s: Annotated[float, Field(gt=0, le=300)] = 30.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_name_of_eml_dir(cls, data: Any) -> Any:
+        # Deprecated: ``outbox_dir`` was this folder's name; "outbox" is the queue of mails waiting to
+        # go out (hub/outbox.py). Configs written with the old name keep working.
+        if not isinstance(data, dict) or "outbox_dir" not in data:
+            return data
+        if "eml_dir" in data:
+            raise ValueError("mail.outbox_dir is the old name of mail.eml_dir: give only eml_dir")
+        log.warning("hub config: [mail] outbox_dir is deprecated, call it eml_dir")
+        return {("eml_dir" if key == "outbox_dir" else key): value for key, value in data.items()}
 
 
 class HubConfig(_Section):

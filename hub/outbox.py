@@ -2,7 +2,7 @@
 
 A mail is first written to ``mail_outbox`` (so a hub restart loses nothing), then sent by
 :meth:`MailOutbox.run`: over SMTP (``[mail]`` in the hub config: host, port, STARTTLS,
-credentials), or, when no SMTP host is configured (the demo), into ``outbox_dir`` as ``.eml``
+credentials), or, when no SMTP host is configured (the demo), into ``eml_dir`` as ``.eml``
 files. A refused or failed delivery is retried with exponential back-off; after
 ``max_attempts`` the row is ``failed`` and the advisor sees it next to the appointment. Rows hold
 an e-mail address, so they carry ``expires_at`` and are purged like every personal row.
@@ -102,11 +102,11 @@ class FolderTransport:
             path = self.folder / f"{count + 1:04d}-{recipient.split('@')[0][:20]}.eml"
             path.write_bytes(message)
         except OSError as exc:
-            raise DeliveryError(f"cannot write to the outbox folder: {exc}") from None
+            raise DeliveryError(f"cannot write to the mail folder (mail.eml_dir): {exc}") from None
 
 
 def transport_for(config: MailSection) -> Transport:
-    return SmtpTransport(config) if config.smtp_host else FolderTransport(config.outbox_dir)
+    return SmtpTransport(config) if config.smtp_host else FolderTransport(config.eml_dir)
 
 
 class MailOutbox:

@@ -2,7 +2,7 @@
 
 Each incoming text frame is validated with :func:`rtc.protocol.parse`; a bad one gets an
 ``error`` message back and the connection carries on. Outgoing messages pass through an
-:class:`Outbox` per socket so they leave in the order they were published.
+:class:`SocketWriter` per socket so they leave in the order they were published.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ def _websocket(hub: Hub) -> web.WebSocketResponse:
     return web.WebSocketResponse(heartbeat=hub.config.calls.heartbeat_s, max_msg_size=TRANSPORT_LIMIT, compress=False)
 
 
-class Outbox:
+class SocketWriter:
     """Sends queued texts on one socket in order; a peer that stops reading gets disconnected.
 
-    An idle outbox holds no task and no text: a hub keeps thousands of idle sockets, and a task
+    An idle writer holds no task and no text: a hub keeps thousands of idle sockets, and a task
     parked on ``queue.get()`` kept the last text it sent alive (an advisor's snapshot of every
     booth, ~100 KiB with a thousand booths, for as long as the console stayed open).
     """
@@ -86,7 +86,7 @@ class Outbox:
             self._task.cancel()
 
 
-async def _pump(ws: web.WebSocketResponse, outbox: Outbox, accept: frozenset[str],
+async def _pump(ws: web.WebSocketResponse, writer: SocketWriter, accept: frozenset[str],
                 handle: Callable[[p.Message], Awaitable[p.Error | None]],
                 on_error: Callable[[str], None] = lambda code: None) -> None:
     """Read frames until the socket closes; validate each; answer errors; never raise on bad input."""
@@ -105,7 +105,7 @@ async def _pump(ws: web.WebSocketResponse, outbox: Outbox, accept: frozenset[str
             break
         if reply is not None:
             on_error(reply.code)  # counted for the hub's metrics
-            outbox.put(p.encode(reply))
+            writer.put(p.encode(reply))
 
 
 def _bearer(request: web.Request) -> str:
@@ -148,8 +148,8 @@ async def serve_booth(request: web.Request, booth: Booth,
     sockets[booth.booth_id] = ws
     if old is not None:
         await old.close()
-    outbox = Outbox(ws)
-    unsubscribe = hub.state.subscribe(booth_channel(booth.booth_id), outbox.put)
+    writer = SocketWriter(ws)
+    unsubscribe = hub.state.subscribe(booth_channel(booth.booth_id), writer.put)
     connected = False
     conn_id = id(ws)
     try:
@@ -158,16 +158,16 @@ async def serve_booth(request: web.Request, booth: Booth,
             first = await ws.receive(timeout=HELLO_TIMEOUT_S)
             hello = p.parse(first.data, frozenset({"hello"})) if first.type == WSMsgType.TEXT else None
         except ProtocolError as exc:
-            outbox.put(p.encode(p.error_for(exc)))
+            writer.put(p.encode(p.error_for(exc)))
             hello = None
         except asyncio.TimeoutError:
             hello = None
         if hello is None:
-            await asyncio.sleep(0)  # let the outbox flush the error before closing
+            await asyncio.sleep(0)  # let the writer flush the error before closing
             return ws
         await hub.booth_connected(booth, request.remote or "", hello, conn_id)
         connected = True
-        await _pump(ws, outbox, p.BOOTH_TO_HUB, handle,
+        await _pump(ws, writer, p.BOOTH_TO_HUB, handle,
                     lambda code: hub.emit("signalling_error", side="booth", code=code))
     finally:
         unsubscribe()
@@ -177,7 +177,7 @@ async def serve_booth(request: web.Request, booth: Booth,
             del sockets[booth.booth_id]
         if connected:
             await hub.booth_disconnected(booth, conn_id)
-        await outbox.close()
+        await writer.close()
         await ws.close()
     return ws
 
@@ -191,19 +191,19 @@ async def advisor_socket(request: web.Request) -> web.StreamResponse:
     ws = _websocket(hub)
     await ws.prepare(request)
     channel = f"advisor:{secrets.token_hex(8)}"
-    outbox = Outbox(ws)
-    unsubscribers = [hub.state.subscribe(channel, outbox.put), hub.state.subscribe(ADVISORS, outbox.put)]
+    writer = SocketWriter(ws)
+    unsubscribers = [hub.state.subscribe(channel, writer.put), hub.state.subscribe(ADVISORS, writer.put)]
     watch = request.app[APP_ADVISOR_SOCKETS]
     watch.add(ws, session.sid)  # closed within a second when the session ends (hub/sessions.py)
     try:
         await hub.advisor_connected(session.username, channel)
-        await _pump(ws, outbox, p.ADVISOR_TO_HUB, lambda msg: hub.advisor_message(session.username, channel, msg),
+        await _pump(ws, writer, p.ADVISOR_TO_HUB, lambda msg: hub.advisor_message(session.username, channel, msg),
                     lambda code: hub.emit("signalling_error", side="advisor", code=code))
     finally:
         watch.discard(ws)
         for unsubscribe in unsubscribers:
             unsubscribe()
         await hub.advisor_disconnected(channel)
-        await outbox.close()
+        await writer.close()
         await ws.close()
     return ws

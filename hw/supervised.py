@@ -87,10 +87,8 @@ class SupervisedSource:
             self._try_open()
         track = SwitchableTrack(
             self.kind, self._placeholder, fps=self._fps, on_source_failed=self._source_failed, on_stop=self._forget,
-            timeline=self._timeline,
+            timeline=self._timeline, encoded=encoded, every_frame=every_frame,
         )
-        track.encoded = encoded
-        track.every_frame = every_frame
         if self._source is not None:
             track.set_source(self._feed(track))
         self._tracks.append(track)
@@ -103,8 +101,8 @@ class SupervisedSource:
         # keyframe); raw frames are better dropped than queued when a consumer lags, unless the
         # consumer measures them all (the device check's microphone).
         encoded = getattr(self, "passthrough_codec", None) is not None
-        proxy = self._relay.subscribe(self._source, buffered=encoded or getattr(track, "every_frame", False))
-        if encoded and not getattr(track, "encoded", False):
+        proxy = self._relay.subscribe(self._source, buffered=encoded or track.every_frame)
+        if encoded and not track.encoded:
             return DecodedTrack(proxy)
         return proxy
 

@@ -137,8 +137,14 @@ class SwitchableTrack(MediaStreamTrack):
         stall_s: float = STALL_S,
         hung_s: float = HUNG_S,
         timeline: VideoTimeline | None = None,
+        encoded: bool = False,
+        every_frame: bool = False,
     ) -> None:
         super().__init__()
+        #: What the consumer takes from the device (hw/supervised.py feeds it so): H.264 packets as
+        #: they come instead of decoded frames; every raw frame even when it lags (a measurement).
+        self.encoded = encoded
+        self.every_frame = every_frame
         self._timeline = timeline or VideoTimeline()
         self._stall_s, self._hung_s = stall_s, hung_s
         self.kind = kind

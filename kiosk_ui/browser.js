@@ -1,6 +1,7 @@
 // "Browser mode": the kiosk pages in a customer's own browser, opened by the personal link
 // (<hub>/join#<token>). There is no booth daemon here, so this module plays its part: it keeps the
-// journey's state, sends the same snapshots app.js renders, checks the browser's own camera,
+// journey's state by the booth's own journey table (journey.js, generated from appliance/journey.py),
+// sends the same snapshots app.js renders, checks the browser's own camera,
 // microphone, speaker and connection, and is itself the WebRTC peer of the advisor (via the hub's
 // /ws/guest, which speaks the booth protocol, docs/protocol.md). app.js stays as it is: it asks
 // window.vkTransport() for its "socket". Nothing is sent before the advisor admits.
@@ -9,6 +10,7 @@
 import { HomeChat } from "./browser_chat.js";
 import { HomeControls } from "./browser_controls.js";
 import { CHECKS, checkCamera, checkMicrophone, checkRate, checkSpeaker, download, openDevices, stopAll, upload } from "./browser_checks.js";
+import { JOURNEY } from "./journey.js";
 
 const LANGUAGES = ["de", "en", "tr", "ar", "uk", "ru"];
 const token = location.hash.slice(1);
@@ -19,6 +21,57 @@ async function post(path, body) {
   const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   return { ok: response.ok, data: await response.json().catch(() => ({})) };
 }
+
+// What the journey table's actions do at home; at the booth Session._do_<action> does them. Each
+// runs before the move and refuses the event by returning false (then nothing changes). An action
+// missing here is one home has no part in (typing a code, speech and the booth's own settings,
+// "Sind Sie noch da?", service mode): its events are ignored, as the booth ignores an event its
+// table has no row for.
+const ACTIONS = {
+  set_language: (home, { language }) => {
+    if (!LANGUAGES.includes(language)) return false;
+    home.language = language;
+  },
+  open: (home) => Boolean(home.appointment), // the link's appointment, checked on opening
+  record_consent: async (home) => { // the consent is recorded before anything else
+    const { ok } = await post("/api/join/consent", { session_id: home.sessionId, language: home.language });
+    if (!ok) home.emit({ type: "error" });
+    return ok;
+  },
+  run_checks: (home) => { home.runChecks(); },
+  enter_waiting: (home) => {
+    if (!home.snapshot().checks.passed) return false;
+    home.stopMedia("checkStream"); // camera and microphone off: nothing is sent while waiting
+  },
+  update_details: (home, data) => {
+    home.details = { name: data.name ?? null, customer_number: data.customer_number ?? null };
+    home.hub({ type: "waiting_update", session_id: home.sessionId, ...home.details });
+  },
+  mark_informed: (home) => { home.waiting.advisor_informed = true; },
+  update_queue: (home, { position, estimated_wait_s }) => { Object.assign(home.waiting, { position, estimated_wait_s }); },
+  declined: (home, { message }) => { home.goodbye = { declined: true, message: message || null }; },
+  start_call: (home, { call_id, ice_servers }) => home.startCall(call_id, ice_servers),
+  set_muted: (home, { muted }) => {
+    if (typeof muted !== "boolean") return false;
+    home.controls.muted = muted; // "Stummschalten": the microphone track sends silence
+    home.controls.apply(home.callStream);
+  },
+  hang_up: (home) => {
+    home.hub({ type: "hangup", call_id: home.callId, reason: "ended" });
+    home.endCall("survey");
+  },
+  call_over: (home) => home.endCall("survey"),
+  store_survey: (home, data) => { home.hub({ type: "survey", rating: data.rating ?? null, easy: data.easy ?? null, again: data.again ?? null }); },
+  wipe: (home) => home.stop("cancel"),
+  withdraw: (home) => home.stop("withdraw"),
+};
+
+// What home does on arriving at a screen (the booth starts its device check the same way).
+const ARRIVALS = {
+  device_check: (home) => home.runChecks(),
+  waiting: (home) => home.connect(),
+  goodbye: (home) => home.leave(),
+};
 
 class LocalBooth extends EventTarget {
   constructor() {
@@ -96,33 +149,27 @@ class LocalBooth extends EventTarget {
   // --- intents -------------------------------------------------------------------------------
 
   async intent(event, data) {
-    if (event === "set_language" && LANGUAGES.includes(data.language)) this.language = data.language;
-    else if (event === "start" && this.state === "idle" && this.appointment) this.state = "consent";
-    else if (event === "accept" && this.state === "consent") {
-      const { ok } = await post("/api/join/consent", { session_id: this.sessionId, language: this.language });
-      if (!ok) return this.emit({ type: "error" });
-      this.state = "device_check"; // the consent is recorded before anything else
-      this.runChecks();
-    } else if (event === "recheck" && this.state === "device_check") this.runChecks();
-    else if (event === "continue" && this.state === "device_check" && this.snapshot().checks.passed) this.enterWaiting();
-    else if (event === "set_details" && this.state === "waiting") {
-      this.details = { name: data.name ?? null, customer_number: data.customer_number ?? null };
-      this.hub({ type: "waiting_update", session_id: this.sessionId, ...this.details });
-    } else if (event === "set_muted" && this.state === "call" && typeof data.muted === "boolean") {
-      this.controls.muted = data.muted; // "Stummschalten": the microphone track sends silence
-      this.controls.apply(this.callStream);
-    } else if (event === "set_camera" && this.state === "call" && typeof data.off === "boolean") {
-      this.controls.cameraOff = data.off; // the camera track sends black frames
-      this.controls.apply(this.callStream);
-    } else if (event === "end_call" && this.state === "call") {
-      this.hub({ type: "hangup", call_id: this.callId, reason: "ended" });
-      this.endCall("survey");
-    } else if (event === "survey_submit" && this.state === "survey") {
-      this.hub({ type: "survey", rating: data.rating ?? null, easy: data.easy ?? null, again: data.again ?? null });
-      this.leave();
-    } else if (event === "survey_skip" && this.state === "survey") this.leave();
-    else if (event === "cancel" || event === "withdraw") await this.stop(event);
-    else return;
+    if (event !== "set_camera") return this.step(event, data);
+    // The camera toggle is home's own (browser_controls.js): the booth's camera stays on.
+    if (this.state !== "call" || typeof data.off !== "boolean") return;
+    this.controls.cameraOff = data.off; // the camera track sends black frames
+    this.controls.apply(this.callStream);
+    this.publish();
+  }
+
+  // One event, by the journey table's row for this state: the action (ACTIONS), then the move and
+  // what home does on arriving (ARRIVALS). No row, or a row of the booth's alone: ignored.
+  async step(event, data) {
+    const row = (JOURNEY[this.state] || {})[event];
+    if (!row) return;
+    const [target, action] = row;
+    if (action ? !ACTIONS[action] : target === this.state) return; // booth only, or nothing to do
+    const before = this.state;
+    if (action && (await ACTIONS[action](this, data)) === false) return;
+    // At home there is no next customer: where the booth wipes and goes back to its start screen,
+    // the page stays on the goodbye screen.
+    this.state = target === "idle" ? "goodbye" : target;
+    if (this.state !== before && ARRIVALS[this.state]) ARRIVALS[this.state](this);
     this.publish();
   }
 
@@ -131,7 +178,6 @@ class LocalBooth extends EventTarget {
     if (this.state === "call") this.hub({ type: "hangup", call_id: this.callId, reason: "ended" });
     if (reason === "withdraw") await post("/api/join/withdraw", { session_id: this.sessionId });
     this.endCall(null);
-    this.leave();
   }
 
   leave() {
@@ -180,12 +226,6 @@ class LocalBooth extends EventTarget {
 
   // --- waiting room and call: the hub's guest socket --------------------------------------
 
-  enterWaiting() {
-    this.stopMedia("checkStream"); // camera and microphone off: nothing is sent while waiting
-    this.state = "waiting";
-    this.connect();
-  }
-
   connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/ws/guest`);
@@ -231,12 +271,10 @@ class LocalBooth extends EventTarget {
   async fromHub(msg) {
     const peer = this.peers.get(msg.call_id);
     switch (msg.type) {
-      case "advisor_informed": this.waiting.advisor_informed = true; break;
-      case "queue_update": Object.assign(this.waiting, { position: msg.position, estimated_wait_s: msg.estimated_wait_s }); break;
-      case "declined": this.goodbye = { declined: true, message: msg.message || null }; this.leave(); break;
-      case "admitted":
-        if (this.state === "waiting") await this.startCall(msg.call_id, msg.ice_servers);
-        else if (this.state === "call") await this.startPeer(msg.call_id, msg.ice_servers, null); // we offer
+      case "advisor_informed": case "queue_update": case "declined": return this.step(msg.type, msg);
+      case "admitted": // the advisor admits us; in a call, another participant of it (we offer)
+        if (this.state !== "call") return this.step("admitted", msg);
+        await this.startPeer(msg.call_id, msg.ice_servers, null);
         break;
       case "offer": if (this.state === "call" && msg.call_id !== this.callId) await this.startPeer(msg.call_id, this.iceServers, msg.sdp); return;
       case "answer":
@@ -252,8 +290,8 @@ class LocalBooth extends EventTarget {
       case "waiting_note": this.chat.note(msg, this.sessionId, this.state); return;
       case "restart_call": if (this.state === "call" && msg.call_id === this.callId && this.callStream) await this.offerCall(); return;
       case "call_ended":
-        if (msg.call_id === this.callId) this.endCall("survey");
-        else if (peer) this.endPeer(msg.call_id);
+        if (msg.call_id === this.callId) return this.step("call_ended", msg);
+        if (peer) this.endPeer(msg.call_id);
         break;
       default: return;
     }

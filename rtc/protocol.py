@@ -53,6 +53,8 @@ ShortText = Annotated[str, Field(max_length=280), AfterValidator(without_bidi_co
 PersonName = Annotated[str, Field(max_length=120), AfterValidator(without_bidi_controls)]
 CustomerNumber = Annotated[str, Field(max_length=40), AfterValidator(without_bidi_controls)]
 Sdp = Annotated[str, Field(min_length=10, max_length=MAX_MESSAGE_BYTES - 1024)]
+# The languages the booth's pages, the home page, the mails and the voice speak (one i18n file each).
+LANGUAGES = ("de", "en", "tr", "ar", "uk", "ru")
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
 Fault = Annotated[str, Field(pattern=r"^[a-z_]{2,32}$")]
 

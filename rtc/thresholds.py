@@ -3,20 +3,14 @@
 They grade a call (rtc/quality.py: good, fair, poor), judge the device check's measured rates
 (appliance/session_parts.py: pass, warn, fail), and the pages use the same numbers: the advisor
 console's live quality (hub/console/quality.js) and the home customer's device check
-(kiosk_ui/browser_checks.js) import ``thresholds.js``, generated from this module::
-
-    python -m rtc.thresholds kiosk_ui/thresholds.js hub/console/thresholds.js
-
-(``tests/rtc/test_thresholds.py`` fails while a generated file differs from this module.)
+(kiosk_ui/browser_checks.js) import ``thresholds.js``, generated from this module by
+``python -m videokiosk.pages`` (``tests/test_pages.py`` fails while a copy differs).
 
     >>> POOR_KBPS < GOOD_KBPS and GOOD_LOSS_PCT < POOR_LOSS_PCT
     True
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 GOOD_KBPS = 750.0  # video at or above this (with little loss) is good; also a device check's "pass"
 POOR_KBPS = 350.0  # below this it is poor; the floor a device check lets through ("warn" above it)
@@ -27,16 +21,6 @@ POOR_LOSS_PCT = 10.0  # poor: packet loss above this
 def javascript_module() -> str:
     """``thresholds.js``: the same numbers as an ES module for the pages."""
     values = {"GOOD_KBPS": GOOD_KBPS, "POOR_KBPS": POOR_KBPS, "GOOD_LOSS_PCT": GOOD_LOSS_PCT, "POOR_LOSS_PCT": POOR_LOSS_PCT}
-    lines = ["// Generated from rtc/thresholds.py (python -m rtc.thresholds ...): edit the numbers there."]
+    lines = ["// Generated from rtc/thresholds.py (python -m videokiosk.pages): edit the numbers there."]
     lines += [f"export const {name} = {value:g};" for name, value in values.items()]
     return "\n".join(lines) + "\n"
-
-
-def main(paths: list[str]) -> int:
-    for path in paths:
-        Path(path).write_text(javascript_module(), "utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

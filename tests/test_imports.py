@@ -7,13 +7,13 @@ dependency). The rules:
 - ``hw/`` imports nothing of ours; ``kiosk_ui/`` (static files) imports nothing of ours;
 - ``rtc/`` imports only ``hw.base`` (device interfaces) and ``videokiosk.clock`` besides itself;
 - ``appliance/`` never imports ``hub/`` (of ``videokiosk/`` only the clock, the config errors, the
-  retention and the package's ``__version__``, which the fleet reports); ``provisioning/`` imports only ``appliance.config`` and
+  retention, the stop signals and the package's ``__version__``, which the fleet reports); ``provisioning/`` imports only ``appliance.config`` and
   ``appliance.errors`` (the booth's config file it writes) besides itself;
 - ``hub/`` imports only the wire contracts it shares with the booth (``rtc.protocol`` with its
   ``rtc.errors``, ``rtc.speedtest``'s endpoints, ``provisioning.protocol``), the kiosk page's
   static files (``kiosk_ui``, served to customers at home) and ``videokiosk.clock`` /
   ``videokiosk.config_errors``, and the privacy helpers both sides share (``videokiosk.datafiles``,
-  ``videokiosk.logs``, ``videokiosk.surveypool``); and nothing it imports, however indirectly, reaches aiortc, PyAV,
+  ``videokiosk.logs``, ``videokiosk.surveypool``) and the stop signals (``videokiosk.signals``); and nothing it imports, however indirectly, reaches aiortc, PyAV,
   ``appliance/`` or ``hw/``;
 - only ``videokiosk/`` (the CLI and the demo: composition of both sides) may import both sides.
 """
@@ -31,16 +31,18 @@ THIRD_PARTY_WATCHED = ("aiortc", "av", "redis")
 # What both sides keep alike for the consent: private data files erased on delete, logs without
 # personal data, survey answers released only in batches.
 SHARED_PRIVACY = ("videokiosk.datafiles", "videokiosk.logs", "videokiosk.surveypool")
+# How a served process stops (SIGINT, SIGTERM): the same for the booth, the hub and the demo.
+SHARED_PROCESS = ("videokiosk.signals",)
 # package -> modules (or packages, with a trailing ".") of other packages it may import.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "hw": (),
     "kiosk_ui": (),
     "rtc": ("hw.base", "videokiosk.clock"),
     "appliance": ("hw.", "hw", "rtc.", "kiosk_ui", "videokiosk", "videokiosk.clock", "videokiosk.config_errors", "videokiosk.retention",
-                  *SHARED_PRIVACY),
+                  *SHARED_PRIVACY, *SHARED_PROCESS),
     "provisioning": ("appliance.config", "appliance.errors", "videokiosk.config_errors"),
     "hub": ("rtc.protocol", "rtc.errors", "rtc.speedtest", "provisioning.protocol", "kiosk_ui",
-            "videokiosk.clock", "videokiosk.config_errors", "videokiosk.retention", *SHARED_PRIVACY),
+            "videokiosk.clock", "videokiosk.config_errors", "videokiosk.retention", *SHARED_PRIVACY, *SHARED_PROCESS),
 }
 # Wherever the hub's imports lead, these are never among them.
 HUB_NEVER = ("aiortc", "av", "appliance", "hw")

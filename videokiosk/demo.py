@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from pathlib import Path
 
 
 from .logs import configure as configure_logging
+from .signals import wait_for_signal
 
 DEMO_BOOTH = ("demo-kiosk", "Demo-Kiosk", "Musterstadt")
 
@@ -46,7 +46,7 @@ async def start_demo(hub_port: int, booth_port: int, data_dir: Path):
         "server": {"host": "127.0.0.1", "port": hub_port},
         "store": {"path": str(data_dir / "hub.db")},
         # No SMTP in the demo: invitations land in this folder as .eml files (printed as they arrive).
-        "mail": {"outbox_dir": str(data_dir / "outbox"), "public_url": f"http://127.0.0.1:{hub_port or 8080}"},
+        "mail": {"eml_dir": str(data_dir / "mails"), "public_url": f"http://127.0.0.1:{hub_port or 8080}"},
     })
     parts = HubParts.open(hub_config)
     parts.users.add_demo_account()
@@ -86,16 +86,12 @@ async def serve(hub_port: int, booth_port: int, data_dir: Path) -> int:
         f"  statistics (role lead):           {hub_url}/stats\n"
         f"  fleet (role technician):          {hub_url}/fleet\n"
         "  advisor login:                    user demo, password demo\n"
-        f"  invitation mails (no SMTP):       {data_dir / 'outbox'}\n",
+        f"  invitation mails (no SMTP):       {data_dir / 'mails'}\n",
         flush=True,
     )
-    printer = asyncio.create_task(print_mails(data_dir / "outbox"))
-    done = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, done.set)
+    printer = asyncio.create_task(print_mails(data_dir / "mails"))
     try:
-        await done.wait()
+        await wait_for_signal()
     finally:
         printer.cancel()
         await stop()

@@ -137,7 +137,7 @@ def test_drafts_are_validated():
 def hub_config(tmp_path) -> HubConfig:
     return HubConfig.model_validate({
         "store": {"path": str(tmp_path / "hub.db")},
-        "mail": {"outbox_dir": str(tmp_path / "outbox"), "public_url": "https://hub.example"},
+        "mail": {"eml_dir": str(tmp_path / "mails"), "public_url": "https://hub.example"},
     })
 
 

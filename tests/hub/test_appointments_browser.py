@@ -25,11 +25,11 @@ T = 15_000  # ms; the machine is shared: generous waits, never a sleep
 @pytest.fixture
 def hub(loop_thread, tmp_path):
     config = HubConfig.model_validate({"store": {"path": str(tmp_path / "hub.db")},
-                                       "mail": {"outbox_dir": str(tmp_path / "outbox")}})
+                                       "mail": {"eml_dir": str(tmp_path / "mails")}})
     parts = HubParts.open(config, clock=SystemClock())
     parts.users.add_user("anna", PASSWORD)
     parts.registry.create_booth("jc-halle-1", "Halle 1", "Musterstadt")
-    return loop_thread.serve(make_app(parts)), parts, tmp_path / "outbox"
+    return loop_thread.serve(make_app(parts)), parts, tmp_path / "mails"
 
 
 def until(condition, timeout_s: float = 15.0):
@@ -41,12 +41,12 @@ def until(condition, timeout_s: float = 15.0):
     return result
 
 
-def mails(outbox) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(outbox.glob("*.eml"))]
+def mails(folder) -> list[email.message.EmailMessage]:
+    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(folder.glob("*.eml"))]
 
 
 def test_advisor_books_changes_and_cancels_an_appointment(hub, advisor_context):
-    url, parts, outbox = hub
+    url, parts, folder = hub
     page = advisor_context.new_page()
     log_in(page, url)
     form = page.locator("#appointment-form")
@@ -64,9 +64,9 @@ def test_advisor_books_changes_and_cancels_an_appointment(hub, advisor_context):
     expect(row).to_contain_text("Erika Mustermann", timeout=T)
     expect(row).to_contain_text("14:15", timeout=T)
     expect(row).to_contain_text("Dolmetscherin / Dolmetscher", timeout=T)
-    # The sender task delivered both invitations (to the demo's outbox folder); the list says so
+    # The sender task delivered both invitations (to the demo's eml folder); the list says so
     expect(page.locator("#appointment-list .mails li[data-mail-status=sent]")).to_have_count(2, timeout=T)
-    subjects = sorted(m["Subject"] for m in mails(outbox))
+    subjects = sorted(m["Subject"] for m in mails(folder))
     assert subjects == ["Invitation to “My video appointment”"] * 2
 
     row.get_by_role("button", name="Bearbeiten").click()
@@ -79,7 +79,7 @@ def test_advisor_books_changes_and_cancels_an_appointment(hub, advisor_context):
     expect(row).to_contain_text("abgesagt", timeout=T)
     expect(row.get_by_role("button", name="Absagen")).to_be_hidden(timeout=T)
     expect(page.locator("#appointment-list .mails li[data-mail-status=sent]")).to_have_count(6, timeout=T)
-    kinds = sorted(m["Subject"] for m in mails(outbox))
+    kinds = sorted(m["Subject"] for m in mails(folder))
     assert kinds.count("Cancelled: “My video appointment”") == 2 and kinds.count("Changed: “My video appointment”") == 2
 
 

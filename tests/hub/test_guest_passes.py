@@ -183,7 +183,7 @@ def restart(lt: LoopThread, parts: HubParts, port: int) -> HubParts:
 def test_after_a_hub_restart_the_home_customer_is_waiting_again_and_an_expired_pass_is_explained(
         loop_thread, tmp_path, home_context):  # noqa: F811
     config = HubConfig.model_validate({"store": {"path": str(tmp_path / "hub.db")},
-                                       "mail": {"outbox_dir": str(tmp_path / "outbox")}})
+                                       "mail": {"eml_dir": str(tmp_path / "mails")}})
     parts = HubParts.open(config, clock=FakeClock(dt.datetime.now(dt.timezone.utc)))  # time moves on command
     appointment, [customer] = book(parts, 10)
     url = loop_thread.serve(make_app(parts))

@@ -1,5 +1,5 @@
 """Invitation mails through a real SMTP server (aiosmtpd on 127.0.0.1), STARTTLS with a
-certificate made here, retries after refusals, and an outbox that survives a hub restart."""
+certificate made here, retries after refusals, and an outbox (the mails waiting to go out) that survives a hub restart."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from cryptography.x509.oid import NameOID
 
 from hub.appointments import AppointmentDraft
 from hub.appointments_web import AppointmentDesk
-from hub.config import HubConfig
+from hub.config import HubConfig, parse_hub_config
+from hub.errors import HubConfigError
 from hub.db import open_db
 from hub.mail import compose
 from videokiosk.clock import FakeClock
@@ -77,7 +78,7 @@ def desk_for(tmp_path: Path, clock: FakeClock, **mail) -> AppointmentDesk:
     config = HubConfig.model_validate({
         "store": {"path": str(tmp_path / "hub.db")},
         "mail": {"sender": "videotermin@jobcenter.example", "public_url": "https://hub.example",
-                 "outbox_dir": str(tmp_path / "outbox"), "retry_base_s": 60, "max_attempts": 3, **mail},
+                 "eml_dir": str(tmp_path / "mails"), "retry_base_s": 60, "max_attempts": 3, **mail},
     })
     return AppointmentDesk.open(open_db(config.store.path), config, clock)
 
@@ -239,16 +240,25 @@ async def test_outbox_survives_a_hub_restart_and_the_sender_task_delivers_it(tmp
     assert inbox.messages[0]["Subject"] == "„Video randevum“ için davet"
 
 
-async def test_without_smtp_mails_land_in_the_outbox_folder(tmp_path):
+async def test_without_smtp_mails_land_in_the_eml_folder(tmp_path):
     desk = desk_for(tmp_path, FakeClock(START))
     desk.create(AppointmentDraft(**{**DRAFT, "language": "de"}), "anna")
     assert await desk.outbox.deliver_due() == 2
-    files = sorted((tmp_path / "outbox").glob("*.eml"))
+    files = sorted((tmp_path / "mails").glob("*.eml"))
     assert len(files) == 2
     mail = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert mail["Subject"] == "Einladung zu „Mein Videotermin“"
     assert "Montag, 2. März 2026 um 10:30 Uhr" in mail.get_body(("plain",)).get_content()
     assert "Wenn die Verbindung abbricht, treten Sie einfach erneut über diese E-Mail bei." in mail.get_body(("plain",)).get_content()
+
+
+def test_the_old_key_outbox_dir_still_names_the_eml_folder(tmp_path, caplog):
+    """``outbox_dir`` is deprecated (it is ``eml_dir`` now): a config written with it keeps working."""
+    config = parse_hub_config({"mail": {"outbox_dir": str(tmp_path / "old")}})
+    assert config.mail.eml_dir == tmp_path / "old"
+    assert "outbox_dir is deprecated, call it eml_dir" in caplog.text
+    with pytest.raises(HubConfigError, match="give only eml_dir"):
+        parse_hub_config({"mail": {"outbox_dir": "a", "eml_dir": "b"}})
 
 
 def test_the_customer_is_told_who_else_joins_or_that_nobody_does(tmp_path):

@@ -1,4 +1,4 @@
-"""What one hub socket costs: no permessage-deflate, and an idle outbox keeps nothing it sent.
+"""What one hub socket costs: no permessage-deflate, and an idle writer keeps nothing it sent.
 
 A hub holds thousands of sockets; these are the two things that made each one expensive (a
 compressor per socket; the last text sent, e.g. an advisor's snapshot of every booth, kept alive
@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from hub.sockets import Outbox
+from hub.sockets import SocketWriter
 
 
 async def test_hub_sockets_refuse_permessage_deflate(running_hub):
@@ -26,15 +26,15 @@ async def test_hub_sockets_refuse_permessage_deflate(running_hub):
         await sock.close()
 
 
-async def test_an_outbox_sends_in_order_and_then_holds_no_text():
+async def test_a_socket_writer_sends_in_order_and_then_holds_no_text():
     sent = "snapshot " + secrets.token_hex(8) + " " + "x" * 200_000  # one object, counted below
     before = sys.getrefcount(sent)
-    ready: asyncio.Future[Outbox] = asyncio.get_running_loop().create_future()
+    ready: asyncio.Future[SocketWriter] = asyncio.get_running_loop().create_future()
 
     async def handler(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(compress=False)
         await ws.prepare(request)
-        ready.set_result(Outbox(ws))
+        ready.set_result(SocketWriter(ws))
         async for _ in ws:
             pass
         return ws
@@ -45,14 +45,14 @@ async def test_an_outbox_sends_in_order_and_then_holds_no_text():
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as http, http.ws_connect(server.make_url("/ws"), max_msg_size=0) as ws:
-            outbox = await asyncio.wait_for(ready, 10)
-            outbox.put("first")
-            outbox.put("second")
-            outbox.put(sent)  # the last one sent is the one an idle writer kept
+            writer = await asyncio.wait_for(ready, 10)
+            writer.put("first")
+            writer.put("second")
+            writer.put(sent)  # the last one sent is the one an idle writer kept
             got = [(await ws.receive(timeout=10)).data for _ in range(3)]
             assert got == ["first", "second", sent]
             del got
-            assert sys.getrefcount(sent) == before  # the outbox let go of it once it was on the wire
-            await outbox.close()
+            assert sys.getrefcount(sent) == before  # the writer let go of it once it was on the wire
+            await writer.close()
     finally:
         await server.close()

@@ -5,16 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rtc.thresholds import javascript_module
-
 ROOT = Path(__file__).resolve().parents[2]
-GENERATED = [ROOT / "kiosk_ui" / "thresholds.js", ROOT / "hub" / "console" / "thresholds.js"]
+# That the copies are what rtc/thresholds.py generates: tests/test_pages.py.
 USERS = [ROOT / "kiosk_ui" / "browser_checks.js", ROOT / "hub" / "console" / "quality.js"]
-
-
-def test_the_pages_thresholds_are_generated_from_python():
-    for path in GENERATED:
-        assert path.read_text("utf-8") == javascript_module(), f"run: python -m rtc.thresholds {path.relative_to(ROOT)}"
 
 
 def test_the_pages_import_them_instead_of_writing_numbers():
