@@ -10,7 +10,6 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import ssl
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from .groupcall import GroupCalls
 from .guest_passes import GuestPasses
 from .chat import ChatRelay
 from .auth import APP_ADVISOR_SOCKETS, APP_LOGIN_GUARD, APP_ORIGINS, APP_SESSIONS, APP_USERS, add_auth_routes
-from .clientaddr import APP_TRUSTED_PROXIES, trusted_networks
+from .clientaddr import APP_TRUSTED_PROXIES, is_loopback, trusted_networks
 from .login_guard import LoginGuard
 from .sessions import AdvisorSessions, SocketWatch
 from .config import HubConfig
@@ -209,15 +208,6 @@ def refuse_plain_http(config: HubConfig, insecure_http: bool) -> None:
             f"server.host = {server.host!r} is reachable from the network, but no server.tls_cert / "
             "server.tls_key is configured: add a certificate, or pass --insecure-http if a TLS proxy "
             "in front of the hub terminates HTTPS")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 async def start_server(parts: HubParts, host: str, port: int) -> tuple[web.AppRunner, asyncio.Server]:

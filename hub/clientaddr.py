@@ -67,3 +67,13 @@ def client_of(request: web.Request) -> str:
     """The limit key of the client behind ``request``."""
     trusted = request.app.get(APP_TRUSTED_PROXIES, ())
     return client_key(forwarded_client(request.remote or "?", request.headers.get("X-Forwarded-For"), trusted))
+
+
+def is_loopback(host: str) -> bool:
+    """A listen address or host name that only this machine reaches (plain HTTP is fine there)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

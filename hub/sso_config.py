@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .clientaddr import is_loopback
 from .roles import LEAD, TECHNICIAN
 
 ADVISOR = "advisor"  # every account is an advisor; SSO needs it said, so nobody gets in by default
@@ -40,7 +41,6 @@ def roles_for(groups: Iterable[str], mapping: dict[str, list[str]]) -> set[str]:
 
 
 def _is_loopback_host(host: str | None) -> bool:
-    from .app import is_loopback  # here, not above: hub.app imports the config
 
     return host is not None and is_loopback(host)
 
