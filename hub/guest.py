@@ -4,8 +4,8 @@
 plays the booth daemon's part in the browser (consent, device check with the browser's camera and
 microphone, waiting room, call as the WebRTC peer, survey). The hub's side:
 
-- ``POST /api/join {token}``: checks the link (too early, expired, cancelled, unknown: rate-limited
-  per address) and, if good, sets an HttpOnly, SameSite=Strict cookie for this participant (its
+- ``POST /api/join {token}``: checks the link (too early, expired, cancelled, unknown: a guesser
+  is slowed down per address) and, if good, sets an HttpOnly, SameSite=Strict cookie for this participant (its
   pass, valid until the appointment is over);
 - ``POST /api/join/consent {session_id, language}``: records the consent (time, text version hash,
   language) before anything else, with the 14-day expiry;
@@ -40,6 +40,7 @@ from videokiosk.retention import expiry
 from .appointments import AppointmentError
 from .appointments_web import APP_DESK, AppointmentDesk, admission_json, error_json
 from .auth import same_origin
+from .clientaddr import client_of
 from .groupcall import GroupCalls
 from .guest_passes import GuestPass, GuestPasses, PassRefused
 from .registry import Booth
@@ -123,7 +124,7 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
     async def join(request: web.Request) -> web.Response:
         body = await _body(request)
         try:
-            admission = desk.book.admit_token(str(body.get("token", "")), client=request.remote or "?")
+            admission = desk.book.admit_token(str(body.get("token", "")), client=client_of(request))  # per address: slows the guesser
         except AppointmentError as exc:
             return error_json(exc)
         response = web.json_response(admission_json(admission))
