@@ -7,6 +7,10 @@ closed, the open-files limit raised at start, and a repeated error logged once w
 - **Idle and slow.** aiohttp closes a connection that has not completed a request within
   ``idle_timeout_s`` of opening it or of its last answer (keep-alive timeout), which also ends a
   slowloris dripping a header byte by byte; WebSockets keep their own heartbeat.
+- **Slow bodies.** aiohttp's keep-alive timer stops once the headers are in, so a client trickling
+  the body would hold its handler for good: :func:`body_deadline` gives the whole body
+  ``body_timeout_s`` from the headers on, then answers 408 and closes the connection. Its size is
+  capped by the app's ``client_max_size`` (the speed test caps its own upload).
 - **Open files.** :func:`raise_open_files_limit` lifts the soft limit to the hard one (the unit
   file sets the hard one, ``LimitNOFILE``).
 - **Quiet under attack.** :class:`RepeatedErrors` logs the first of a kind of loop error with its
@@ -98,6 +102,39 @@ class _Capped(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._inner.resume_writing()
+
+
+class BodyTooSlow(TimeoutError):
+    """Set on a request body that did not arrive in time. A TimeoutError, so that aiohttp's
+    lingering read after the answer ends quietly and closes the connection."""
+
+
+def body_deadline(timeout_s: float):
+    """A middleware: a request body not complete ``timeout_s`` after its headers ends the request
+    with 408 and the connection with it."""
+
+    @web.middleware
+    async def deadline(request: web.Request, handler):
+        if not request.body_exists:
+            return await handler(request)
+        body = request.content
+
+        def expire() -> None:
+            if not body.is_eof():
+                body.set_exception(BodyTooSlow())  # wakes the handler's read, now or later
+
+        timer = asyncio.get_running_loop().call_later(timeout_s, expire)
+        try:
+            return await handler(request)
+        except BodyTooSlow:
+            log.info("a request body did not arrive within %.0f s: connection closed", timeout_s)
+            response = web.json_response({"error": "the request body took too long", "reason": "too_slow"}, status=408)
+            response.force_close()
+            return response
+        finally:
+            timer.cancel()
+
+    return deadline
 
 
 class RepeatedErrors:
