@@ -49,6 +49,8 @@ from .sockets import APP_HUB, serve_booth
 
 COOKIE = "vk_guest"
 HOME = "home"
+# Consent records one link may leave (a new one per page load: reloads and rejoins, never hundreds).
+MAX_CONSENTS_PER_PARTICIPANT = 20
 SCHEMA = {
     # The consent record of a participant joining from home (on a booth, the booth stores it),
     # with whose link it was given: a withdrawal deletes that participant's record only.
@@ -139,6 +141,11 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
                 or not re.fullmatch(r"[a-z]{2}", str(language)):
             return web.json_response({"error": "session_id and language needed", "reason": "invalid"}, status=400)
         now, participant_id = desk.clock.now(), found.admission.participant.participant_id
+        given = db.execute("SELECT COUNT(*) FROM guest_consents WHERE participant_id = ? AND session_id != ?",
+                           [participant_id, session_id]).fetchone()[0]
+        if given >= MAX_CONSENTS_PER_PARTICIPANT:  # one link is one person, not a row generator
+            return web.json_response({"error": "too many consents for this link; open it again later",
+                                      "reason": "too_many"}, status=429)
         with db.conn:  # a session id another participant's consent already holds is not taken over
             db.execute(
                 "INSERT INTO guest_consents (session_id, participant_id, language, text_hash, consented_at, expires_at) "
