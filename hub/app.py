@@ -225,7 +225,7 @@ async def start_server(parts: HubParts, host: str, port: int) -> tuple[web.AppRu
     runner = web.AppRunner(make_app(parts), access_log=None, keepalive_timeout=server.idle_timeout_s)
     await runner.setup()
     listener = await listen(runner, host, port, per_address=server.max_connections_per_address,
-                            ssl_context=tls_context(parts.config))
+                            ssl_context=tls_context(parts.config), handshake_s=server.idle_timeout_s)
     return runner, listener
 
 
