@@ -33,7 +33,7 @@ from .clientaddr import APP_TRUSTED_PROXIES, is_loopback, trusted_networks
 from .login_guard import LoginGuard
 from .sessions import AdvisorSessions, SocketWatch
 from .config import HubConfig
-from .connlimits import listen, raise_open_files_limit
+from .connlimits import body_deadline, listen, raise_open_files_limit
 from .errors import HubConfigError
 from .enrolment import EnrolmentCodes, add_enrolment_routes
 from .fleet import FleetBoard, FleetCollector
@@ -148,7 +148,8 @@ def make_app(parts: HubParts) -> web.Application:
         advisor={p.Chat: chat.from_advisor, p.ScreenShare: chat.from_advisor, p.WaitingNote: chat.waiting_note},
         listeners=(groups,),
     )
-    app = web.Application(client_max_size=64 * 1024, middlewares=[_crafted_input])
+    app = web.Application(client_max_size=64 * 1024,
+                          middlewares=[body_deadline(config.server.body_timeout_s), _crafted_input])
     app[APP_HUB] = hub
     app[APP_REGISTRY] = parts.registry
     app[APP_USERS] = parts.users
@@ -217,7 +218,7 @@ async def start_server(parts: HubParts, host: str, port: int) -> tuple[web.AppRu
     runner = web.AppRunner(make_app(parts), access_log=None, keepalive_timeout=server.idle_timeout_s)
     await runner.setup()
     listener = await listen(runner, host, port, per_address=server.max_connections_per_address,
-                            ssl_context=tls_context(parts.config))
+                            ssl_context=tls_context(parts.config), handshake_s=server.idle_timeout_s)
     return runner, listener
 
 

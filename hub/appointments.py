@@ -7,7 +7,8 @@ gets two secrets, returned once for the invitation e-mail and stored only as SHA
 
 - a personal link token (``secrets.token_urlsafe(32)``: 256 bits, unguessable), and
 - a short appointment code for typing at a booth: 8 characters from an alphabet without
-  ambiguous letters (no 0/O, 1/I/L), about 40 bits; guessing is rate-limited per client.
+  ambiguous letters (no 0/O, 1/I/L), about 40 bits; a guesser is slowed down per booth or client
+  address (hub/backoff.py), never the other people at that booth.
 
 Links open 30 minutes before the appointment and expire when it is over (plus a grace period for
 rejoining). Every row carries ``expires_at`` (the appointment's end plus the retention period, 14
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -46,7 +48,7 @@ from videokiosk.clock import Clock
 from videokiosk.retention import MAX_RETENTION_DAYS
 
 from .errors import HubError
-from .limits import FailureLimit
+from .backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +60,6 @@ CODE_LENGTH = 8
 OPENS_BEFORE = timedelta(minutes=30)
 # After the booked end a dropped call can still be rejoined from the e-mail for a while.
 GRACE_AFTER = timedelta(minutes=30)
-MAX_GUESSES = 10
-GUESS_WINDOW_S = 15 * 60
 
 SCHEMA: dict[str, tuple[dict[str, type], str]] = {
     "appointments": (
@@ -83,10 +83,12 @@ Email = Annotated[str, Field(pattern=r"^[^@\s<>\"(),;:]{1,64}@[A-Za-z0-9.-]{1,19
 class AppointmentError(HubError):
     """A link or code cannot be used (now). ``reason`` is for machines and translation keys."""
 
-    def __init__(self, message: str, reason: str, opens_at: datetime | None = None) -> None:
+    def __init__(self, message: str, reason: str, opens_at: datetime | None = None,
+                 retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.reason = reason  # unknown | too_early | expired | cancelled | rate_limited | invalid
         self.opens_at = opens_at
+        self.retry_after_s = retry_after_s  # rate_limited: seconds until this client may try again
 
 
 class ExtraParticipant(BaseModel):
@@ -207,7 +209,7 @@ class AppointmentBook:
         self._db = db
         self._clock = clock
         self._retention = timedelta(days=retention_days)
-        self._guesses = FailureLimit(MAX_GUESSES, GUESS_WINDOW_S, clock)
+        self._guesses = Backoff.for_guesses(clock)  # per booth or client address
         for name, (columns, pk) in SCHEMA.items():
             db[name].create(columns, pk=pk, if_not_exists=True, transform=True)  # older files get new columns
         db["appointments"].create_index(["expires_at"], if_not_exists=True)
@@ -274,11 +276,13 @@ class AppointmentBook:
         return self._admit("code_hash", normalise_code(code), client, "code")
 
     def _admit(self, column: str, secret: str, client: str, what: str) -> Admission:
-        if self._guesses.blocked(client):
+        wait = self._guesses.wait_s(client)
+        if wait > 0:
+            # Not checked, so not counted: the wait does not grow while a person waits it out.
             # Logged without the client address: logs outlive the purge.
-            log.warning("appointments: a client is rate-limited (%d wrong %ss within %d min)",
-                        MAX_GUESSES, what, GUESS_WINDOW_S // 60)
-            raise AppointmentError("too many wrong attempts; please wait a few minutes", "rate_limited")
+            log.warning("appointments: a client is rate-limited after wrong %ss", what)
+            raise AppointmentError("too many wrong attempts; please wait a moment", "rate_limited",
+                                   retry_after_s=math.ceil(wait))
         row = None
         if secret:
             row = next(iter(self._db["appointment_participants"].rows_where(f"{column} = ?", [_hash(secret)])), None)

@@ -123,7 +123,11 @@ def error_json(exc: AppointmentError) -> web.Response:
     body = {"error": str(exc), "reason": exc.reason}
     if exc.opens_at is not None:
         body["opens_at"] = exc.opens_at.isoformat()
-    return web.json_response(body, status=STATUS_FOR.get(exc.reason, 400))
+    headers = {}
+    if exc.retry_after_s is not None:
+        body["retry_after_s"] = exc.retry_after_s
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return web.json_response(body, status=STATUS_FOR.get(exc.reason, 400), headers=headers)
 
 
 APP_DESK = web.AppKey("appointment_desk", AppointmentDesk)

@@ -23,6 +23,14 @@ from dataclasses import dataclass
 
 from videokiosk.clock import Clock
 
+# Anything a client may guess (appointment codes and links, enrolment codes): three free tries for
+# typos, then 4 s, 8 s, 16 s ... and at most one try a minute. A guesser at one booth or address
+# gets about seven tries in the first minute and one a minute after that (a 40-bit code stays out
+# of reach for years), while the right code is accepted as soon as the current wait has passed.
+GUESS_FREE = 3
+GUESS_BASE_S = 4.0
+GUESS_MAX_S = 60.0
+
 
 @dataclass
 class _Record:
@@ -40,6 +48,11 @@ class Backoff:
         self.forget_s = forget_s
         self.max_keys = max_keys
         self._records: OrderedDict[str, _Record] = OrderedDict()
+
+    @classmethod
+    def for_guesses(cls, clock: Clock) -> "Backoff":
+        """The back-off of a code or link guesser (per booth or per client address)."""
+        return cls(clock, free=GUESS_FREE, base_s=GUESS_BASE_S, max_s=GUESS_MAX_S)
 
     def delay_s(self, failures: int) -> float:
         """How long a key with this many failures waits after its last one."""

@@ -48,6 +48,9 @@ class ServerSection(_Section):
     # A connection that has not completed a request this long after opening (or after its last
     # answer) is closed: idle clients and slowloris alike.
     idle_timeout_s: Annotated[float, Field(gt=0, le=600)] = 15.0
+    # A request body (login, consent, the booth's speed test upload...) not complete this long
+    # after its headers ends the request with 408 and closes the connection: a trickled body.
+    body_timeout_s: Annotated[float, Field(gt=0, le=600)] = 20.0
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); nobody else's is.
     trusted_proxies: list[Annotated[str, Field(pattern=r"^[0-9A-Fa-f:.]+(/\d{1,3})?$")]] = []
 

@@ -30,6 +30,7 @@ import base64
 import binascii
 import hashlib
 import logging
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,16 +44,15 @@ from provisioning.protocol import ENROL_PATH, normalise_code, signed_message
 from videokiosk.clock import Clock
 
 from .errors import HubError, UnknownBooth
-from .limits import FailureLimit
+from .backoff import Backoff
+from .clientaddr import client_of
 from .registry import Booth, BoothRegistry
 
 log = logging.getLogger(__name__)
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
-CODE_LENGTH = 8  # 40 bits: guessing one in 24 hours against the attempt limit below is hopeless
+CODE_LENGTH = 8  # 40 bits: guessing one in 24 hours against the guess back-off (hub/backoff.py) is hopeless
 CODE_TTL = timedelta(hours=24)
-MAX_FAILURES_PER_CLIENT = 10
-FAILURE_WINDOW_S = 15 * 60
 
 # Ed25519 public keys of small order (libsodium's list, sign bit ignored): with one of them a
 # signature "verifies" without any private key, so it proves nothing and is refused.
@@ -181,14 +181,16 @@ def _b64(payload: dict, key: str) -> bytes:
 
 def add_enrolment_routes(app: web.Application, codes: EnrolmentCodes) -> None:
     """``POST /api/enrol`` with JSON ``{code, public_key, signature}`` -> ``{booth, token}``."""
-    limit = FailureLimit(MAX_FAILURES_PER_CLIENT, FAILURE_WINDOW_S, codes.clock)
+    guesses = Backoff.for_guesses(codes.clock)  # per client address
     app[APP_ENROLMENT] = codes
 
     async def enrol(request: web.Request) -> web.Response:
-        client = request.remote or "?"
-        if limit.blocked(client):
-            return web.json_response({"error": "too many wrong enrolment codes from this address",
-                                      "reason": "rate_limited"}, status=429)
+        client = client_of(request)
+        wait = math.ceil(guesses.wait_s(client))
+        if wait > 0:
+            return web.json_response({"error": "too many wrong enrolment codes from this address; please wait",
+                                      "reason": "rate_limited", "retry_after_s": wait}, status=429,
+                                     headers={"Retry-After": str(wait)})
         try:
             try:
                 payload = await request.json()
@@ -199,7 +201,7 @@ def add_enrolment_routes(app: web.Application, codes: EnrolmentCodes) -> None:
             result = codes.enrol(payload["code"][:64], _b64(payload, "public_key"), _b64(payload, "signature"))
         except EnrolmentError as exc:
             if exc.reason in ("unknown_code", "used", "expired"):
-                limit.failed(client)
+                guesses.failed(client)
             return web.json_response({"error": str(exc), "reason": exc.reason}, status=exc.status)
         booth = result.booth
         return web.json_response(

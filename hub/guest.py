@@ -4,8 +4,8 @@
 plays the booth daemon's part in the browser (consent, device check with the browser's camera and
 microphone, waiting room, call as the WebRTC peer, survey). The hub's side:
 
-- ``POST /api/join {token}``: checks the link (too early, expired, cancelled, unknown: rate-limited
-  per address) and, if good, sets an HttpOnly, SameSite=Strict cookie for this participant (its
+- ``POST /api/join {token}``: checks the link (too early, expired, cancelled, unknown: a guesser
+  is slowed down per address) and, if good, sets an HttpOnly, SameSite=Strict cookie for this participant (its
   pass, valid until the appointment is over);
 - ``POST /api/join/consent {session_id, language}``: records the consent (time, text version hash,
   language) before anything else, with the 14-day expiry;
@@ -40,6 +40,7 @@ from videokiosk.retention import expiry
 from .appointments import AppointmentError
 from .appointments_web import APP_DESK, AppointmentDesk, admission_json, error_json
 from .auth import same_origin
+from .clientaddr import client_of
 from .groupcall import GroupCalls
 from .guest_passes import GuestPass, GuestPasses, PassRefused
 from .registry import Booth
@@ -48,6 +49,8 @@ from .sockets import APP_HUB, serve_booth
 
 COOKIE = "vk_guest"
 HOME = "home"
+# Consent records one link may leave (a new one per page load: reloads and rejoins, never hundreds).
+MAX_CONSENTS_PER_PARTICIPANT = 20
 SCHEMA = {
     # The consent record of a participant joining from home (on a booth, the booth stores it),
     # with whose link it was given: a withdrawal deletes that participant's record only.
@@ -123,7 +126,7 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
     async def join(request: web.Request) -> web.Response:
         body = await _body(request)
         try:
-            admission = desk.book.admit_token(str(body.get("token", "")), client=request.remote or "?")
+            admission = desk.book.admit_token(str(body.get("token", "")), client=client_of(request))  # per address: slows the guesser
         except AppointmentError as exc:
             return error_json(exc)
         response = web.json_response(admission_json(admission))
@@ -138,6 +141,11 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
                 or not re.fullmatch(r"[a-z]{2}", str(language)):
             return web.json_response({"error": "session_id and language needed", "reason": "invalid"}, status=400)
         now, participant_id = desk.clock.now(), found.admission.participant.participant_id
+        given = db.execute("SELECT COUNT(*) FROM guest_consents WHERE participant_id = ? AND session_id != ?",
+                           [participant_id, session_id]).fetchone()[0]
+        if given >= MAX_CONSENTS_PER_PARTICIPANT:  # one link is one person, not a row generator
+            return web.json_response({"error": "too many consents for this link; open it again later",
+                                      "reason": "too_many"}, status=429)
         with db.conn:  # a session id another participant's consent already holds is not taken over
             db.execute(
                 "INSERT INTO guest_consents (session_id, participant_id, language, text_hash, consented_at, expires_at) "

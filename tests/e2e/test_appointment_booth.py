@@ -1,6 +1,6 @@
 """A booth customer with an appointment: "Ich habe einen Termin", the code on the on-screen
 keyboard, consent, device check, and the waiting room shows the appointment time; the advisor
-sees an appointment, not a walk-in. Wrong codes get clear messages, and ten of them a rate limit."""
+sees an appointment, not a walk-in. Wrong codes get clear messages, and a guesser a wait."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from playwright.sync_api import expect
 
-from hub.appointments import BERLIN, CODE_ALPHABET, MAX_GUESSES, AppointmentBook, AppointmentDraft
+from hub.appointments import BERLIN, CODE_ALPHABET, AppointmentBook, AppointmentDraft
 
 T = 20_000  # ms: generous on a shared machine, never a sleep
 
@@ -57,13 +57,14 @@ def test_booth_customer_types_the_code_and_waits_for_the_appointment(stack, kios
     assert entry.kind == "appointment"
     assert datetime.fromisoformat(entry.appointment_at).astimezone(BERLIN).strftime("%H:%M") == local_time
 
-    # Back to the start; a guesser gets ten tries, then a clear "wait" (the right code too)
+    # Back to the start; a guesser gets a few free tries, then a clear "wait" (slowed down, never locked)
     kiosk.get_by_role("button", name="Abbrechen").click()
     kiosk.get_by_role("button", name="Ich habe einen Termin").click(timeout=T)
-    for n in range(MAX_GUESSES - 1):  # one wrong code was typed above
+    limited = kiosk.get_by_text("Zu viele falsche Versuche.", exact=False)
+    for n in range(10):
         kiosk.get_by_role("textbox", name="Termin-Code").fill("")
         type_code(kiosk, f"ZZZZZZZ{CODE_ALPHABET[n]}")
         expect(kiosk.locator("#code-status")).to_be_hidden(timeout=T)
-    kiosk.get_by_role("textbox", name="Termin-Code").fill("")
-    type_code(kiosk, code)
-    expect(kiosk.get_by_text("Zu viele falsche Versuche.", exact=False)).to_be_visible(timeout=T)
+        if limited.is_visible():
+            break
+    expect(limited).to_be_visible(timeout=T)

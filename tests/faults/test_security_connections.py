@@ -45,6 +45,33 @@ async def _slowloris(host: str, port: int, writer: asyncio.StreamWriter, stop: a
             pass
 
 
+async def _trickled_body(host: str, port: int, writer: asyncio.StreamWriter, stop: asyncio.Event) -> None:
+    """Headers at once, then the promised body a byte every 0.2 s (it would take minutes)."""
+    writer.write(f"POST /api/login HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                 "Content-Length: 2000\r\n\r\n{".encode())
+    while not stop.is_set():
+        writer.write(b" ")
+        try:
+            await writer.drain()
+            await asyncio.wait_for(stop.wait(), 0.2)
+        except TimeoutError:
+            pass
+        except ConnectionError:
+            return
+
+
+async def _answer_then_closed(reader: asyncio.StreamReader, timeout_s: float) -> bytes:
+    """Everything the hub sends until it closes the connection (TimeoutError if it stays open)."""
+    got = b""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while chunk := await reader.read(1024):
+                got += chunk
+    except ConnectionError:
+        pass
+    return got
+
+
 @pytest.mark.slow
 async def test_the_demo_closes_idle_and_slowloris_connections(tmp_path):
     from videokiosk.demo import start_demo
@@ -55,22 +82,33 @@ async def test_the_demo_closes_idle_and_slowloris_connections(tmp_path):
     try:
         idle_r, idle_w = await asyncio.open_connection("127.0.0.1", port)
         slow_r, slow_w = await asyncio.open_connection("127.0.0.1", port)
+        body_r, body_w = await asyncio.open_connection("127.0.0.1", port)
         drip = asyncio.ensure_future(_slowloris("127.0.0.1", port, slow_w, stop))
+        trickle = asyncio.ensure_future(_trickled_body("127.0.0.1", port, body_w, stop))
         # The demo's limit is the default idle timeout (15 s); before, both stayed open for good.
         assert await _until_closed(idle_r, 25) and await _until_closed(slow_r, 25)
+        # A trickled body: the default body timeout (20 s) from its headers on; before, for good.
+        assert (await _answer_then_closed(body_r, 30)).startswith(b"HTTP/1.1 408")
         stop.set()
         await drip
+        await trickle
     finally:
         stop.set()
         await stop_demo()
 
 
-async def test_one_address_cannot_take_every_connection(tmp_path):
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+async def test_one_address_cannot_take_every_connection(tmp_path, tls):
+    """With TLS too: sockets that never say hello count against their address and are closed
+    (asyncio's own TLS layer held them 60 s before the cap saw them: 1100 of them made a hub
+    under a 1024 open-files limit unreachable)."""
     from hub.app import start_server
 
-    parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(tmp_path / "hub.db")},
-                                                    "server": {"max_connections_per_address": 20,
-                                                               "idle_timeout_s": 1}}))
+    server, client_tls = {"max_connections_per_address": 20, "idle_timeout_s": 1}, None
+    if tls:
+        files, client_tls = _tls_files(tmp_path)
+        server |= files
+    parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(tmp_path / "hub.db")}, "server": server}))
     runner, listener = await start_server(parts, "127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
     try:
@@ -80,7 +118,8 @@ async def test_one_address_cannot_take_every_connection(tmp_path):
             refused += await _until_closed(reader, 2)
         assert refused == 40
         async with aiohttp.ClientSession() as http:  # another address is served all the while
-            assert (await http.get(f"http://127.0.0.1:{port}/healthz")).status == 200
+            scheme = "https" if tls else "http"
+            assert (await http.get(f"{scheme}://127.0.0.1:{port}/healthz", ssl=client_tls or True)).status == 200
         for reader, _ in conns[:20]:  # and the 20 idle ones go after the idle timeout
             assert await _until_closed(reader, 5)
         for _, writer in conns:
@@ -88,6 +127,58 @@ async def test_one_address_cannot_take_every_connection(tmp_path):
     finally:
         listener.close()
         await runner.cleanup()
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+async def test_a_trickled_request_body_is_cut_off_and_others_are_served(tmp_path, tls):
+    from hub.app import start_server
+
+    server, client_tls = {"body_timeout_s": 1, "idle_timeout_s": 60}, None
+    if tls:
+        files, client_tls = _tls_files(tmp_path)
+        server |= files
+    parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(tmp_path / "hub.db")}, "server": server}))
+    parts.users.add_user("anna", "s3cret-pass-12")
+    runner, listener = await start_server(parts, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    stop = asyncio.Event()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_tls,
+                                                       server_hostname="127.0.0.1" if tls else None)
+        trickle = asyncio.ensure_future(_trickled_body("127.0.0.1", port, writer, stop))
+        # Before, the handler waited for the rest of the body as long as it kept coming.
+        answer = await _answer_then_closed(reader, 20)
+        assert answer.startswith(b"HTTP/1.1 408") and b"too_slow" in answer
+        stop.set()
+        await trickle
+        scheme = "https" if tls else "http"
+        async with aiohttp.ClientSession() as http:  # a whole body in time is read as ever
+            r = await http.post(f"{scheme}://127.0.0.1:{port}/api/login", ssl=client_tls or True,
+                                json={"username": "anna", "password": "s3cret-pass-12"})
+            assert r.status == 200
+            r = await http.post(f"{scheme}://127.0.0.1:{port}/api/login", ssl=client_tls or True,
+                                data=b"x" * (1024 * 1024), headers={"Content-Type": "application/json"})
+            assert r.status == 413  # and a body over the size cap is refused
+    finally:
+        stop.set()
+        listener.close()
+        await runner.cleanup()
+
+
+def _tls_files(tmp_path) -> tuple[dict, ssl.SSLContext]:
+    """A hub certificate for 127.0.0.1 from a CA of the test's own, and a client trusting that CA."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.rtc.test_hublink import _cert, make_ca
+
+    ca_key, ca_cert, ca_path = make_ca(tmp_path, "office-ca")
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert, key_file = tmp_path / "hub.pem", tmp_path / "hub.key"
+    cert.write_bytes(_cert("hub", ca_key, ca_cert.subject, key, ca=False).public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return {"tls_cert": str(cert), "tls_key": str(key_file)}, ssl.create_default_context(cafile=str(ca_path))
 
 
 def _low_fd_limit(limit: int):

@@ -109,3 +109,17 @@ async def test_only_the_booking_advisor_or_a_lead_sees_the_email_changes_or_canc
     s, csrf = await _advisor(url, "lena")
     assert (await s.post(f"{path}/cancel", headers={"X-CSRF-Token": csrf})).status == 200
     await s.close()
+
+
+async def test_one_link_cannot_fill_the_consent_records(home):
+    url, parts, http, cookie, _ = home
+    statuses = []
+    for i in range(60):  # a rogue link holder, consenting for made-up sessions
+        r = await http.post(f"{url}/api/join/consent", json={"session_id": f"s-made-up-{i:04d}", "language": "de"},
+                            headers={"Cookie": f"vk_guest={cookie}"})
+        statuses.append(r.status)
+    rows = parts.db["guest_consents"].count
+    assert rows <= 20 and statuses.count(200) == rows and set(statuses) == {200, 429}, statuses
+    r = await http.post(f"{url}/api/join/consent", json={"session_id": "s-made-up-0000", "language": "en"},
+                        headers={"Cookie": f"vk_guest={cookie}"})
+    assert r.status == 200  # a session already consented to may still change its language
