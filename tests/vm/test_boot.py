@@ -47,6 +47,9 @@ printf '[Service]\nTimeoutStartSec=600\n' > /etc/systemd/system/$unit.service.d/
 systemctl daemon-reload
 await 900 systemctl is-active -q $unit
 say ready pid=$(systemctl show -p MainPID --value $unit) status="$(systemctl show -p StatusText --value $unit)"
+say state-partition $(findmnt -no SOURCE,FSTYPE,LABEL /var/lib/videokiosk)
+# Where the guest's time goes (printed by the test; the slow steps are what to cut).
+say timing "$(systemd-analyze time | head -1)" / "$(systemd-analyze blame --no-pager | head -6 | tr -s ' ' | paste -sd ';')"
 
 # --- watchdog: freeze the daemon, systemd must kill and restart it -------------------------------
 old=$(systemctl show -p MainPID --value $unit)
@@ -125,6 +128,9 @@ def test_the_booth_unit_runs_under_systemd_with_watchdog_purge_and_start_limit(i
         print(f"vm: booth READY=1 {time.monotonic() - booted:.0f} s after qemu started")
         assert int(ready.group(1)) > 0
         assert "serving the kiosk page" in ready.group(2)  # the daemon's own STATUS= after READY=1
+        # The first boot made the state partition behind the root and mounted it for the store.
+        assert vm.wait_for(r"^VK state-partition (.*)$", 60).group(1).split() == ["/dev/vda2", "ext4", "vkstate"]
+        print(f"vm: {vm.wait_for(r'^VK timing (.*)$', 120).group(1)}")
 
         restarted = vm.wait_for(r"^VK watchdog-restarted after=(\d+) new=(\d+)$", 600)
         # Killed at the watchdog deadline and started again (the guest's clock reads in whole seconds).
