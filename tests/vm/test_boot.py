@@ -53,11 +53,15 @@ say timing "$(systemd-analyze time | head -1)" / "$(systemd-analyze blame --no-p
 
 # --- watchdog: freeze the daemon, systemd must kill and restart it -------------------------------
 old=$(systemctl show -p MainPID --value $unit)
-frozen=$SECONDS
+frozen=$(date +%s.%N)
 kill -STOP "$old"
 restarted() { local now; now=$(systemctl show -p MainPID --value $unit); [ "$now" != "$old" ] && [ "$now" != 0 ]; }
-await 300 restarted
-say watchdog-restarted after=$((SECONDS - frozen)) new=$(systemctl show -p MainPID --value $unit)
+await 600 restarted
+# systemd's own verdict, timed by its journal line: how long after the freeze it gave up on the
+# daemon (the kill, the core and the restart after it depend on how much CPU the host lends the guest).
+noticed=$(journalctl -u $unit -b --no-pager -o short-unix | grep 'Watchdog timeout' | tail -1 | cut -d' ' -f1)
+say watchdog-restarted noticed=$(awk "BEGIN { printf \"%d\", $noticed - $frozen + 0.5 }") \
+  after=$(awk "BEGIN { printf \"%d\", $(date +%s.%N) - $frozen }") new=$(systemctl show -p MainPID --value $unit)
 say watchdog-journal $(journalctl -u $unit -b --no-pager | grep -c 'Watchdog timeout')
 await 900 systemctl is-active -q $unit
 say ready-again
@@ -132,10 +136,11 @@ def test_the_booth_unit_runs_under_systemd_with_watchdog_purge_and_start_limit(i
         assert vm.wait_for(r"^VK state-partition (.*)$", 60).group(1).split() == ["/dev/vda2", "ext4", "vkstate"]
         print(f"vm: {vm.wait_for(r'^VK timing (.*)$', 120).group(1)}")
 
-        restarted = vm.wait_for(r"^VK watchdog-restarted after=(\d+) new=(\d+)$", 600)
-        # Killed at the watchdog deadline and started again (the guest's clock reads in whole seconds).
-        assert int(restarted.group(1)) <= WATCHDOG_SEC + 10, restarted.group(0)
-        assert int(restarted.group(2)) != int(ready.group(1))
+        restarted = vm.wait_for(r"^VK watchdog-restarted noticed=(\d+) after=(\d+) new=(\d+)$", 900)
+        print(f"vm: {restarted.group(0)}")
+        # systemd noticed the frozen daemon at the watchdog deadline and a new daemon runs.
+        assert WATCHDOG_SEC - 1 <= int(restarted.group(1)) <= WATCHDOG_SEC + 10, restarted.group(0)
+        assert int(restarted.group(3)) != int(ready.group(1))
         assert int(vm.wait_for(r"^VK watchdog-journal (\d+)$", 60).group(1)) >= 1
         vm.wait_for(r"^VK ready-again$", 900)
 
