@@ -104,7 +104,7 @@ systemctl start $unit
 
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory) -> Path:
+def cached_image() -> Path:
     if QEMU is None:
         pytest.skip("qemu-system-x86_64 is not installed: no TCG or KVM here")
     started = time.monotonic()
@@ -113,8 +113,14 @@ def image(tmp_path_factory) -> Path:
     except CannotBuild as exc:
         pytest.skip(f"cannot build the booth image here: {exc}")
     print(f"\nvm: image ready in {time.monotonic() - started:.0f} s ({cached.name})")
-    copy = tmp_path_factory.mktemp("vm") / "booth.ext4"
-    subprocess_copy(cached, copy)
+    return cached
+
+
+@pytest.fixture
+def image(cached_image, tmp_path) -> Path:
+    # Each test boots a fresh card: a first boot (state partition, machine id) is part of what it proves.
+    copy = tmp_path / "booth.ext4"
+    subprocess_copy(cached_image, copy)
     return copy
 
 
@@ -136,7 +142,7 @@ def test_the_booth_unit_runs_under_systemd_with_watchdog_purge_and_start_limit(i
         assert "serving the kiosk page" in ready.group(2)  # the daemon's own STATUS= after READY=1
         # The first boot made the state partition behind the root and mounted it for the store.
         assert vm.wait_for(r"^VK state-partition (.*)$", 60).group(1).split() == ["/dev/vda2", "ext4", "vkstate"]
-        print(f"vm: {vm.wait_for(r'^VK timing (.*)$', 120).group(1)}")
+        print(f"vm: {vm.wait_for(r'^VK timing (.*)$', 900).group(1)}")
 
         restarted = vm.wait_for(r"^VK watchdog-restarted noticed=(\d+) after=(\d+) new=(\d+)$", 900)
         print(f"vm: {restarted.group(0)}")
@@ -215,7 +221,7 @@ def test_a_booth_enrolled_as_the_readme_says_reaches_the_hub_and_calls(image, tm
     code = subprocess.run([*admin, "enrolment-code", "--config", str(hub.config), "--booth", "jc-vm-1"],
                           check=True, capture_output=True, text=True, timeout=120).stdout.split()[-1]
     subprocess.run([*admin, "add-user", "--config", str(hub.config), "--password-stdin", "anna"],
-                   input="s3cret-pass\n", check=True, capture_output=True, text=True, timeout=120)
+                   input="s3cret-pass-vm-test\n", check=True, capture_output=True, text=True, timeout=120)
     hub.start()
     script = ENROL_AND_CALL.format(hub=f"http://10.0.2.2:{hub.port}", code=code)
     vm = Machine(tmp_path, image, script, cmdline="systemd.mask=videokiosk-kiosk.service").start()
@@ -223,7 +229,7 @@ def test_a_booth_enrolled_as_the_readme_says_reaches_the_hub_and_calls(image, tm
     try:
         enrolled = vm.wait_for(r"^VK enrolled rc=(\d+) (.*)$", BOOT_S)
         assert enrolled.group(1) == "0" and "enrolled as booth jc-vm-1" in enrolled.group(2), enrolled.group(0)
-        advisor = loop_thread.run(AdvisorPeer.log_in(hub.url, "anna", "s3cret-pass", ice_servers=[]))
+        advisor = loop_thread.run(AdvisorPeer.log_in(hub.url, "anna", "s3cret-pass-vm-test", ice_servers=[]))
         vm.wait_for(r"^VK waiting$", 1800)
         entry = loop_thread.run(advisor.next_waiting(timeout=120), timeout=150)
         loop_thread.run(advisor.admit(entry["session_id"]))
