@@ -28,7 +28,7 @@ pytestmark = [
     pytest.mark.slow, pytest.mark.timeout(3600),
     # Opt-in (`make vm-test`), measured on the shared 2-core machine at load 20-35: the image alone
     # takes 8-9 min with a cached OS layer (pip fetches the lock, cp -a, mkfs), the OS layer several
-    # more from a clean cache, and one boot 10 min to READY=1 and 23 min for the booth proofs. CI
+    # more from a clean cache, and one boot 10-17 min to READY=1 before the proofs start. CI
     # starts with an empty cache, so this cannot fit `make test`'s 6 minutes; see `make vm-test`.
     pytest.mark.skipif(os.environ.get("VIDEOKIOSK_VM_TESTS") != "1",
                        reason="VM boot tests take tens of minutes under TCG (tests/vm/test_boot.py): "
