@@ -8,13 +8,14 @@ STAMP  := $(VENV)/.installed-stamp
 # root package.json, never a browser download.
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: demo test bench system-deps clean help image-test-arm64
+.PHONY: demo test bench vm-test image-test-arm64 system-deps clean help
 
 help:
 	@echo "make demo   - hub + one booth with simulated hardware (SQLite, no external services)"
 	@echo "make test   - install everything needed and run the test suite"
 	@echo "make bench  - run the benchmarks, print a table, write bench/results.json"
 	@echo "make image-test-arm64 - install the booth into an arm64 root (emulated, slow) and self-test it"
+	@echo "make vm-test - boot the booth image under systemd in qemu (TCG; slow, outside make test)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,10 @@ bench: $(STAMP) system-deps
 image-test-arm64: $(STAMP) system-deps
 	bash scripts/binfmt-arm64
 	VIDEOKIOSK_ARM64_TESTS=1 $(BIN)/python -m pytest tests/provisioning/test_arm64.py -q -s
+# The booth image booted under systemd in qemu (tests/vm): tens of minutes on a shared 2-core machine,
+# so opt-in (tests/vm/test_boot.py says why); root builds the image into ~/.cache/videokiosk.
+vm-test: $(STAMP) system-deps
+	VIDEOKIOSK_VM_TESTS=1 $(BIN)/python -m pytest tests/vm -q -s
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache node_modules

@@ -129,6 +129,7 @@ for unit in "$UNITS_DIR"/videokiosk-*.service "$UNITS_DIR"/videokiosk-*.timer "$
 done
 put 0755 "$UNITS_DIR/videokiosk-kiosk-session" "$PREFIX/libexec/videokiosk-kiosk-session"
 put 0755 "$UNITS_DIR/videokiosk-set-hostname" "$PREFIX/libexec/videokiosk-set-hostname"
+put 0755 "$UNITS_DIR/videokiosk-make-state" "$PREFIX/libexec/videokiosk-make-state"
 put 0644 "$PROV/chromium-policy.json" /etc/chromium/policies/managed/videokiosk.json
 put 0644 "$PROV/pam-videokiosk-kiosk" /etc/pam.d/videokiosk-kiosk
 # Technicians type `videokiosk selftest`, `videokiosk enrol`, ...
@@ -146,6 +147,9 @@ install -d -m 0700 -o "$booth_uid" -g "$booth_gid" "$ROOT/var/lib/videokiosk"
 # --- 5. enable -------------------------------------------------------------------------------
 systemctl --root="$ROOT" enable "${ENABLED_UNITS[@]}"
 systemctl --root="$ROOT" set-default graphical.target
+# e2scrub only serves LVM snapshots, which a booth has none of: its boot-time reaper cost minutes of
+# a slow boot in the VM test.
+systemctl --root="$ROOT" disable e2scrub_reap.service e2scrub_all.timer 2>/dev/null || true
 
 # --- 6. hostname, screen blanking, read-only root --------------------------------------------
 echo "$HOSTNAME_PREFIX" > "$ROOT/etc/hostname"
@@ -167,10 +171,13 @@ EndSection
 CONF
 
 # The state partition (label vkstate) keeps the store across reboots. With overlayroot's
-# recurse=0 only / is overlaid, so this mount stays a real, writable file system.
-FSTAB_LINE="LABEL=vkstate /var/lib/videokiosk ext4 defaults,noatime,nodev,nosuid,noexec,nofail,x-systemd.device-timeout=10s 0 2"
+# recurse=0 only / is overlaid, so this mount stays a real, writable file system. The first boot
+# makes it (videokiosk-make-state.service, pulled in by x-systemd.requires=); the device timeout
+# leaves that time to partition and format a card.
+FSTAB_LINE="LABEL=vkstate /var/lib/videokiosk ext4 defaults,noatime,nodev,nosuid,noexec,nofail,x-systemd.requires=videokiosk-make-state.service,x-systemd.device-timeout=3min 0 2"
 touch "$ROOT/etc/fstab"
-grep -q '^LABEL=vkstate ' "$ROOT/etc/fstab" || echo "$FSTAB_LINE" >> "$ROOT/etc/fstab"
+sed -i '/^LABEL=vkstate /d' "$ROOT/etc/fstab"  # a second run brings an older line up to date
+echo "$FSTAB_LINE" >> "$ROOT/etc/fstab"
 if [ "$READONLY_ROOT" -eq 1 ]; then
   # overlayroot: / becomes an overlay of the read-only card and a tmpfs; nothing a customer or a
   # crash does survives a reboot. Persistent changes: `sudo overlayroot-chroot`.

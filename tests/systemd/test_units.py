@@ -52,6 +52,7 @@ def test_these_are_the_units():
         "videokiosk-kiosk.service",
         "videokiosk-maintenance.path",
         "videokiosk-maintenance.service",
+        "videokiosk-make-state.service",
         "videokiosk-mark-good.service",
         "videokiosk-purge.service",
         "videokiosk-purge.timer",

@@ -21,6 +21,7 @@ EXECUTABLES = (
     "/opt/videokiosk/venv/bin/videokiosk",
     "/opt/videokiosk/libexec/videokiosk-kiosk-session",
     "/opt/videokiosk/libexec/videokiosk-set-hostname",
+    "/opt/videokiosk/libexec/videokiosk-make-state",
 )
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 

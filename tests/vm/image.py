@@ -1,7 +1,8 @@
 """The booth image for the VM tests: a Debian root with every real dependency installed the way the
 image installs them (the recipe's OS packages, then ``provisioning/install.sh`` with pip from the
 hashed lock), plus a small test agent, made into an ext4 disk image with ``mkfs.ext4 -d`` (no loop
-mounts). Booted with Debian's kernel (the host's ``linux-image-amd64``) by tests/vm/machine.py.
+mounts). Booted with Debian's kernel (the host's ``linux-image-amd64``) by tests/vm/machine.py. The disk has a
+partition table like a flashed card: the first boot makes the state partition behind the root.
 
 Built once per set of inputs and cached under ``~/.cache/videokiosk/`` (``VIDEOKIOSK_CACHE``): the
 OS layer is keyed by the suite and package list, the image by every file that goes into it. A
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +31,10 @@ VM_BASE = ["systemd", "systemd-sysv", "udev", "dbus", "kmod", "iproute2", "pytho
 # Raspberry Pi packages Debian does not have: the VM's booth uses fake camera, audio and pins.
 PI_ONLY = {"python3-picamera2", "rpicam-apps-lite", "python3-lgpio"}
 IMAGE_MB = 3072
+# The disk is laid out as a flashed card: a partition table, the root file system as partition 1
+# and free space behind it, where the first boot makes the state partition (videokiosk-make-state).
+ROOT_OFFSET_MB = 1
+FREE_MB = 1100
 APT_ARCHIVES = Path("/var/cache/apt/archives")
 
 
@@ -122,6 +128,7 @@ def _tree_digest() -> bytes:
         path = REPO / name
         if path.is_file():
             h.update(name.encode() + b"\0" + path.read_bytes())
+    h.update(Path(__file__).read_bytes())  # the image's layout
     return h.digest()
 
 
@@ -141,7 +148,10 @@ def booth_image(suite: str | None = None) -> Path:
         _install(work, version)
         tmp = image.with_suffix(".building")
         tmp.unlink(missing_ok=True)
-        _run(["mkfs.ext4", "-q", "-F", "-L", "vkroot", "-d", str(work), str(tmp), f"{IMAGE_MB}M"], "mkfs.ext4 -d")
+        _partition_table(tmp)
+        # Straight into partition 1 (-E offset): no loop mount, no second copy of 3 GB.
+        _run(["mkfs.ext4", "-q", "-F", "-L", "vkroot", "-E", f"offset={ROOT_OFFSET_MB << 20}", "-d", str(work), str(tmp),
+              f"{IMAGE_MB}M"], "mkfs.ext4 -d")
         tmp.rename(image)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -149,6 +159,26 @@ def booth_image(suite: str | None = None) -> Path:
         if old != image:
             old.unlink(missing_ok=True)
     return image
+
+
+def _partition_table(disk: Path) -> None:
+    """``disk``: an MBR table with partition 1 for the root and FREE_MB unpartitioned behind it."""
+    # The MBR written directly (the build machine needs no partitioning tool): one Linux partition,
+    # CHS fields saying "use LBA", a disk id, the boot signature.
+    entry = struct.pack("<B3sB3sII", 0, b"\xfe\xff\xff", 0x83, b"\xfe\xff\xff", ROOT_OFFSET_MB << 11,
+                        IMAGE_MB << 11)
+    mbr = bytearray(512)
+    mbr[440:444] = b"VKvm"
+    mbr[446:462] = entry
+    mbr[510:512] = b"\x55\xaa"
+    with open(disk, "wb") as out:
+        out.write(mbr)
+        out.truncate((ROOT_OFFSET_MB + IMAGE_MB + FREE_MB) << 20)
+
+
+def root_partition(disk: Path) -> str:
+    """The root file system inside ``disk`` as e2fsprogs' tools name it (no loop mount)."""
+    return f"{disk}?offset={ROOT_OFFSET_MB << 20}"
 
 
 def _install(root: Path, version: str) -> None:

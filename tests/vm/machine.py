@@ -21,7 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .image import CannotBuild, kernel
+from .image import CannotBuild, kernel, root_partition
 
 QEMU = shutil.which("qemu-system-x86_64")
 # Helpers every guest script may use: `say WHAT` reports to the host; `await CMD...` retries a
@@ -73,7 +73,7 @@ class Machine:
             QEMU, "-accel", "tcg", "-m", str(self.memory_mb), "-smp", "2", "-nodefaults", "-no-reboot",
             "-display", "none", "-vga", "none",
             "-kernel", str(vmlinuz), "-initrd", str(initrd),
-            "-append", f"root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1 {self.cmdline}".strip(),
+            "-append", f"root=/dev/vda1 rw console=ttyS0 net.ifnames=0 panic=-1 {self.cmdline}".strip(),
             "-drive", f"file={self.image},if=virtio,format=raw,cache=unsafe",
             "-drive", f"file={self._test_disk},if=virtio,format=raw,readonly=on",
             "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
@@ -121,6 +121,6 @@ class Machine:
     def journal(self, dest: Path) -> Path:
         """The guest's persistent journal, read out of the (stopped) image without mounting it."""
         dest.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["debugfs", "-R", f"rdump /var/log/journal {dest}", str(self.image)], capture_output=True,
+        subprocess.run(["debugfs", "-R", f"rdump /var/log/journal {dest}", root_partition(self.image)], capture_output=True,
                        timeout=120)
         return dest / "journal"

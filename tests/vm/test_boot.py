@@ -26,11 +26,13 @@ from .machine import QEMU, Machine
 
 pytestmark = [
     pytest.mark.slow, pytest.mark.timeout(3600),
-    # Not yet seen passing end to end (the one full run here, at load average 50, timed out at 600 s
-    # waiting for the first Python imports in the guest):
-    # opt in until it has been, then drop this line so `make test` runs it.
+    # Opt-in (`make vm-test`), measured on the shared 2-core machine at load 20-35: the image alone
+    # takes 8-9 min with a cached OS layer (pip fetches the lock, cp -a, mkfs), the OS layer several
+    # more from a clean cache, and one boot 10-17 min to READY=1 before the proofs start. CI
+    # starts with an empty cache, so this cannot fit `make test`'s 6 minutes; see `make vm-test`.
     pytest.mark.skipif(os.environ.get("VIDEOKIOSK_VM_TESTS") != "1",
-                       reason="VM boot tests are opt-in for now: VIDEOKIOSK_VM_TESTS=1"),
+                       reason="VM boot tests take tens of minutes under TCG (tests/vm/test_boot.py): "
+                              "VIDEOKIOSK_VM_TESTS=1 or make vm-test"),
 ]
 
 WATCHDOG_SEC = 30  # systemd/videokiosk-booth.service
@@ -47,14 +49,21 @@ printf '[Service]\nTimeoutStartSec=600\n' > /etc/systemd/system/$unit.service.d/
 systemctl daemon-reload
 await 900 systemctl is-active -q $unit
 say ready pid=$(systemctl show -p MainPID --value $unit) status="$(systemctl show -p StatusText --value $unit)"
+say state-partition $(findmnt -no SOURCE,FSTYPE,LABEL /var/lib/videokiosk)
+# Where the guest's time goes (printed by the test; the slow steps are what to cut).
+say timing "$(systemd-analyze time | head -1)" / "$(systemd-analyze blame --no-pager | head -6 | tr -s ' ' | paste -sd ';')"
 
 # --- watchdog: freeze the daemon, systemd must kill and restart it -------------------------------
 old=$(systemctl show -p MainPID --value $unit)
-frozen=$SECONDS
+frozen=$(date +%s.%N)
 kill -STOP "$old"
 restarted() { local now; now=$(systemctl show -p MainPID --value $unit); [ "$now" != "$old" ] && [ "$now" != 0 ]; }
-await 300 restarted
-say watchdog-restarted after=$((SECONDS - frozen)) new=$(systemctl show -p MainPID --value $unit)
+await 600 restarted
+# systemd's own verdict, timed by its journal line: how long after the freeze it gave up on the
+# daemon (the kill, the core and the restart after it depend on how much CPU the host lends the guest).
+noticed=$(journalctl -u $unit -b --no-pager -o short-unix | grep 'Watchdog timeout' | tail -1 | cut -d' ' -f1)
+say watchdog-restarted noticed=$(awk "BEGIN { printf \"%d\", $noticed - $frozen + 0.5 }") \
+  after=$(awk "BEGIN { printf \"%d\", $(date +%s.%N) - $frozen }") new=$(systemctl show -p MainPID --value $unit)
 say watchdog-journal $(journalctl -u $unit -b --no-pager | grep -c 'Watchdog timeout')
 await 900 systemctl is-active -q $unit
 say ready-again
@@ -95,7 +104,7 @@ systemctl start $unit
 
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory) -> Path:
+def cached_image() -> Path:
     if QEMU is None:
         pytest.skip("qemu-system-x86_64 is not installed: no TCG or KVM here")
     started = time.monotonic()
@@ -104,8 +113,14 @@ def image(tmp_path_factory) -> Path:
     except CannotBuild as exc:
         pytest.skip(f"cannot build the booth image here: {exc}")
     print(f"\nvm: image ready in {time.monotonic() - started:.0f} s ({cached.name})")
-    copy = tmp_path_factory.mktemp("vm") / "booth.ext4"
-    subprocess_copy(cached, copy)
+    return cached
+
+
+@pytest.fixture
+def image(cached_image, tmp_path) -> Path:
+    # Each test boots a fresh card: a first boot (state partition, machine id) is part of what it proves.
+    copy = tmp_path / "booth.ext4"
+    subprocess_copy(cached_image, copy)
     return copy
 
 
@@ -125,11 +140,15 @@ def test_the_booth_unit_runs_under_systemd_with_watchdog_purge_and_start_limit(i
         print(f"vm: booth READY=1 {time.monotonic() - booted:.0f} s after qemu started")
         assert int(ready.group(1)) > 0
         assert "serving the kiosk page" in ready.group(2)  # the daemon's own STATUS= after READY=1
+        # The first boot made the state partition behind the root and mounted it for the store.
+        assert vm.wait_for(r"^VK state-partition (.*)$", 60).group(1).split() == ["/dev/vda2", "ext4", "vkstate"]
+        print(f"vm: {vm.wait_for(r'^VK timing (.*)$', 900).group(1)}")
 
-        restarted = vm.wait_for(r"^VK watchdog-restarted after=(\d+) new=(\d+)$", 600)
-        # Killed at the watchdog deadline and started again (the guest's clock reads in whole seconds).
-        assert int(restarted.group(1)) <= WATCHDOG_SEC + 10, restarted.group(0)
-        assert int(restarted.group(2)) != int(ready.group(1))
+        restarted = vm.wait_for(r"^VK watchdog-restarted noticed=(\d+) after=(\d+) new=(\d+)$", 900)
+        print(f"vm: {restarted.group(0)}")
+        # systemd noticed the frozen daemon at the watchdog deadline and a new daemon runs.
+        assert WATCHDOG_SEC - 1 <= int(restarted.group(1)) <= WATCHDOG_SEC + 10, restarted.group(0)
+        assert int(restarted.group(3)) != int(ready.group(1))
         assert int(vm.wait_for(r"^VK watchdog-journal (\d+)$", 60).group(1)) >= 1
         vm.wait_for(r"^VK ready-again$", 900)
 
@@ -202,7 +221,7 @@ def test_a_booth_enrolled_as_the_readme_says_reaches_the_hub_and_calls(image, tm
     code = subprocess.run([*admin, "enrolment-code", "--config", str(hub.config), "--booth", "jc-vm-1"],
                           check=True, capture_output=True, text=True, timeout=120).stdout.split()[-1]
     subprocess.run([*admin, "add-user", "--config", str(hub.config), "--password-stdin", "anna"],
-                   input="s3cret-pass\n", check=True, capture_output=True, text=True, timeout=120)
+                   input="s3cret-pass-vm-test\n", check=True, capture_output=True, text=True, timeout=120)
     hub.start()
     script = ENROL_AND_CALL.format(hub=f"http://10.0.2.2:{hub.port}", code=code)
     vm = Machine(tmp_path, image, script, cmdline="systemd.mask=videokiosk-kiosk.service").start()
@@ -210,7 +229,7 @@ def test_a_booth_enrolled_as_the_readme_says_reaches_the_hub_and_calls(image, tm
     try:
         enrolled = vm.wait_for(r"^VK enrolled rc=(\d+) (.*)$", BOOT_S)
         assert enrolled.group(1) == "0" and "enrolled as booth jc-vm-1" in enrolled.group(2), enrolled.group(0)
-        advisor = loop_thread.run(AdvisorPeer.log_in(hub.url, "anna", "s3cret-pass", ice_servers=[]))
+        advisor = loop_thread.run(AdvisorPeer.log_in(hub.url, "anna", "s3cret-pass-vm-test", ice_servers=[]))
         vm.wait_for(r"^VK waiting$", 1800)
         entry = loop_thread.run(advisor.next_waiting(timeout=120), timeout=150)
         loop_thread.run(advisor.admit(entry["session_id"]))
