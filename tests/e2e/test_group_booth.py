@@ -91,6 +91,9 @@ def test_interpreter_at_home_joins_a_booth_call_and_all_three_see_and_hear_each_
     # The booth decodes the interpreter's camera (Chromium's fake one) ...
     link = booth_sees_the_interpreter(stack)
     assert link.role == "interpreter" and chromium_fake_camera_frame(link.last_remote_frame)
+    # (the booth stores the role, never a name, with its customer's session: the consent text)
+    roles = [(r["session_id"], r["kind"], r["role"], r["name"]) for r in stack.booth.daemon.store.rows("participants")]
+    assert roles == [(stack.booth.session.session_id, "other", "interpreter", None)]
     # ... the interpreter's browser shows the booth's test pattern ...
     advisor_sees_test_pattern(home, T, video="video[data-peer]")
     # ... the advisor sees both ...
