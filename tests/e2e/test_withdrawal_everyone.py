@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 from tests.hub.test_appointments_browser import book, home_context, join_from_home  # noqa: F401 (fixture)
 
 from .harness import Stack, advisor_sees_test_pattern, log_in
-from .test_group_booth import booth_sees_the_interpreter, kiosk_with_appointment
+from .test_group_booth import admitted_from_home, booth_sees_the_interpreter, kiosk_with_appointment
 from .test_withdrawal import gone_within_a_second, traces, type_details, withdraw
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -82,10 +82,7 @@ def test_a_customer_at_home_withdraws_in_the_call(stack, advisor_context, home_c
     _, [customer] = book(stack.parts, 10)
     advisor = advisor_context.new_page()
     log_in(advisor, stack.hub_url)
-    home = join_from_home(home_context, stack.hub_url, customer.token)
-    advisor.locator("#waiting-list tr").filter(has_text="Von zu Hause (Kundin / Kunde)") \
-        .get_by_role("button", name="Eintreten lassen").click(timeout=T)
-    expect(home.locator("#remote-view[data-live=true]")).to_be_visible(timeout=T)
+    home = admitted_from_home(stack, advisor, home_context, customer.token, "Von zu Hause (Kundin / Kunde)")
     [consent] = stack.parts.db["guest_consents"].rows
     [call] = stack.parts.db["calls"].rows
     needles = {"session id": consent["session_id"].encode(), "call id": call["call_id"].encode(),
