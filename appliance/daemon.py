@@ -139,7 +139,8 @@ class Booth:
                               technical_info=call_technical_info, on_quality=self._call_quality,
                               on_summary=self._call_summary, ice=self.ice, extensions=[self.chat])
             self.peer_links = PeerLinks(hub, self.devices.camera, self.devices.microphone, speaker, self.loopback,
-                                        in_call=self._in_call, muted=lambda: calls.muted, broadcast=self.broadcast)
+                                        in_call=self._in_call, muted=lambda: calls.muted, broadcast=self.broadcast,
+                                        joined=self._participant_joined)
         self.hub: HubLink = hub or NullHubLink()
         self.session = Session(
             config.ui, clock=self.clock, store=self.store, hub=self.hub, calls=calls or NullCallHandler(),
@@ -312,6 +313,14 @@ class Booth:
         self._session_of_call = self._session_of_call or self.session.session_id
         self.metrics.quality(sample.grade, sample.send_kbps, sample.recv_kbps)
         self.broadcast({"type": "quality", "grade": sample.grade})  # the kiosk's signal bars
+
+    def _participant_joined(self, role: str) -> None:
+        # The consent text: further participants are stored by their role, with the customer's
+        # session (so her withdrawal and the 14-day purge take it along).
+        try:
+            self.store.record_participant_role(self.session.session_id, role)
+        except ApplianceError as exc:  # consent withdrawn meanwhile: nothing to keep
+            log.info("participant role not stored: %s", exc)
 
     def _call_summary(self, grade: str | None, up: float | None, down: float | None) -> None:
         # The consented "transmission quality" of this session's call (the rates stay those the

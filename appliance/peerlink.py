@@ -144,10 +144,14 @@ class PeerLinks:
         in_call: Callable[[], bool],
         muted: Callable[[], bool] = lambda: False,
         broadcast: Callable[[dict[str, Any]], None] | None = None,
+        joined: Callable[[str], None] = lambda role: None,
     ) -> None:
+        """``joined(role)``: a further participant joined the booth's call (the daemon stores the
+        role with the customer's session, as the consent text says: never a name, there is none)."""
         self._link = link  # appliance.hublink.HubConnection: call_id, ice_servers, send()
         self.camera, self.microphone, self.speaker, self.loopback = camera, microphone, speaker, loopback
         self._in_call = in_call
+        self._joined = joined
         self.muted = muted
         self._broadcast = broadcast
         self.links: dict[str, PeerLink] = {}
@@ -187,6 +191,8 @@ class PeerLinks:
         slot = min(set(range(PEER_SLOTS)) - {k.slot for k in self.links.values()})
         new = self.links[call_id] = PeerLink(call_id, msg.role, slot, self, servers)
         log.info("peer link %s: %s (%s)", call_id, "offering" if isinstance(msg, p.Admitted) else "answering", msg.role)
+        if msg.role not in (None, "customer"):
+            self._joined(msg.role)
         self._changed()
         asyncio.ensure_future(self._in_order(new, msg))
         return True

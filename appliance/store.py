@@ -153,11 +153,15 @@ class BoothStore:
         self._write(write)
 
     def record_participant_role(self, session_id: str, role: str) -> None:
-        """A further participant (interpreter, legal representative): only the role is kept."""
-        self._write(lambda: self.db["participants"].insert({
-            "session_id": session_id, "kind": "other", "role": role,
-            "expires_at": self._expiry(self.clock.now()),
-        }))
+        """A further participant (interpreter, legal representative) joined the session's call: only
+        the role is kept, once per role (a participant who reconnects is not a second one)."""
+        def write() -> None:
+            with self.db.conn:
+                self.db.execute(
+                    "INSERT INTO participants (session_id, kind, role, expires_at) SELECT ?, 'other', ?, ? "
+                    "WHERE NOT EXISTS (SELECT 1 FROM participants WHERE session_id = ? AND kind = 'other' AND role = ?)",
+                    [session_id, role, self._expiry(self.clock.now()), session_id, role])
+        self._write(write)
 
     def record_technical(self, session_id: str, **fields: Any) -> None:
         """Merge technical fields (device check rates now, transmission quality after a call)."""

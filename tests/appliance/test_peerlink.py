@@ -62,9 +62,10 @@ async def booth():
     camera, interpreter_camera = SyntheticCamera(width=160, height=120, fps=10), SyntheticCamera(width=160, height=120, fps=10)
     speaker = MixingSpeaker(CountingSpeaker())
     loopback = Loopback(camera.video_track)
-    state = {"in_call": True}
+    state = {"in_call": True, "joined": []}
     link = HubLink()
-    links = PeerLinks(link, camera, ToneMicrophone(), speaker, loopback, in_call=lambda: state["in_call"])
+    links = PeerLinks(link, camera, ToneMicrophone(), speaker, loopback, in_call=lambda: state["in_call"],
+                      joined=state["joined"].append)
     yield links, link, state, speaker, loopback, interpreter_camera
     await links.close_all()
     await loopback.close()
@@ -102,7 +103,7 @@ async def test_the_booth_answers_an_interpreter_who_offers(booth):
 
 
 async def test_the_booth_offers_when_it_joins_later(booth):
-    links, link, _, speaker, loopback, camera = booth
+    links, link, state, speaker, loopback, camera = booth
     interpreter = Interpreter(camera)
     assert await links.route(p.Admitted(session_id="s-booth0001", call_id=LINK, role="interpreter"))
     offer = await link.next(p.Offer)
@@ -110,6 +111,7 @@ async def test_the_booth_offers_when_it_joins_later(booth):
     await interpreter.pc.setLocalDescription(await interpreter.pc.createAnswer())
     assert await links.route(p.Answer(call_id=LINK, sdp=interpreter.pc.localDescription.sdp))
     await flows_both_ways(links, speaker, loopback, interpreter)
+    assert state["joined"] == ["interpreter"]  # stored by the daemon with the customer's session
     await interpreter.pc.close()
 
 
@@ -119,5 +121,6 @@ async def test_nothing_is_built_outside_a_call(booth):
     state["in_call"] = False  # the customer is already on the survey screen
     assert await links.route(p.Admitted(session_id="s-booth0001", call_id=LINK, role="interpreter"))
     assert (await link.next(p.Hangup)).call_id == LINK and links.links == {}
+    assert state["joined"] == []  # refused: nobody joined, nothing to store
     link.call_id = None  # waiting room: no call, so no link, whatever comes
     assert not await links.route(p.Offer(call_id=LINK, sdp="v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"))

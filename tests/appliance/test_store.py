@@ -104,6 +104,13 @@ def test_other_participants_keep_a_role_and_never_a_name(store):
     store.record_consent("s", "de", "h")
     with pytest.raises(sqlite3.IntegrityError):
         store.db.execute("INSERT INTO participants (session_id, kind, name, expires_at) VALUES ('s','other','X','z')")
+    # A further participant who joins the call (twice: reconnected) is one row with the role alone,
+    # kept with the customer's session: her withdrawal takes it along.
+    store.record_participant_role("s", "interpreter")
+    store.record_participant_role("s", "interpreter")
+    assert [(r["kind"], r["role"], r["name"]) for r in store.rows("participants")] == [("other", "interpreter", None)]
+    store.withdraw("s")
+    assert store.rows("participants") == []
 
 
 def test_store_file_is_private(tmp_path, clock):

@@ -61,6 +61,15 @@ def booth_sees_the_interpreter(stack: Stack, timeout: float = 30.0):
         raise AssertionError(f"no frame of the interpreter reached the booth; links: {states}") from None
 
 
+def admitted_from_home(stack: Stack, advisor, context, token: str, row: str):
+    """Someone joins from home with their link, the (logged-in) advisor lets them in from the row
+    that says ``row``; returns their page once the advisor's picture is live on it."""
+    home = join_from_home(context, stack.hub_url, token)
+    advisor.get_by_role("row").filter(has_text=row).get_by_role("button", name="Eintreten lassen").click(timeout=T)
+    expect(home.locator("#remote-view[data-live=true]")).to_be_visible(timeout=T)
+    return home
+
+
 def kiosk_with_appointment(stack: Stack, context, code: str):
     """The customer at the booth: "Ich habe einen Termin", the code, consent, check, waiting room."""
     kiosk = context.new_page()
@@ -91,6 +100,9 @@ def test_interpreter_at_home_joins_a_booth_call_and_all_three_see_and_hear_each_
     # The booth decodes the interpreter's camera (Chromium's fake one) ...
     link = booth_sees_the_interpreter(stack)
     assert link.role == "interpreter" and chromium_fake_camera_frame(link.last_remote_frame)
+    # (the booth stores the role, never a name, with its customer's session: the consent text)
+    roles = [(r["session_id"], r["kind"], r["role"], r["name"]) for r in stack.booth.daemon.store.rows("participants")]
+    assert roles == [(stack.booth.session.session_id, "other", "interpreter", None)]
     # ... the interpreter's browser shows the booth's test pattern ...
     advisor_sees_test_pattern(home, T, video="video[data-peer]")
     # ... the advisor sees both ...
@@ -121,10 +133,7 @@ def test_a_booth_customer_joining_after_the_interpreter_offers_to_their_browser(
     _, [customer, interpreter] = book(stack.parts, 10, participants=[{"role": "interpreter", "email": "d@example.org"}])
     advisor = advisor_context.new_page()
     log_in(advisor, stack.hub_url)
-    home = join_from_home(home_context, stack.hub_url, interpreter.token)
-    advisor.get_by_role("row").filter(has_text="Von zu Hause (Dolmetscherin / Dolmetscher)") \
-        .get_by_role("button", name="Eintreten lassen").click(timeout=T)
-    expect(home.locator("#remote-view[data-live=true]")).to_be_visible(timeout=T)
+    home = admitted_from_home(stack, advisor, home_context, interpreter.token, "Von zu Hause (Dolmetscherin / Dolmetscher)")
 
     kiosk = kiosk_with_appointment(stack, kiosk_context, customer.code)
     advisor.get_by_role("row").filter(has_text="Kiosk 1").get_by_role("button", name="Eintreten lassen").click(timeout=T)
