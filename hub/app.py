@@ -17,7 +17,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlite_utils
+from .storage import Database
 from aiohttp import web
 
 from rtc import protocol as p
@@ -75,7 +75,7 @@ class HubParts:
     """Everything a hub is made of, built once and passed in (tests build their own)."""
 
     config: HubConfig
-    db: sqlite_utils.Database
+    db: Database
     state: SharedState
     registry: BoothRegistry
     users: UserStore

@@ -38,7 +38,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
+from .storage import Database
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rtc.protocol import CustomerNumber, PersonName
@@ -203,7 +203,7 @@ def format_code(code: str) -> str:
 class AppointmentBook:
     """Appointments in the hub's SQLite file, with their participants' hashed secrets."""
 
-    def __init__(self, db: sqlite_utils.Database, clock: Clock, retention_days: int = 14) -> None:
+    def __init__(self, db: Database, clock: Clock, retention_days: int = 14) -> None:
         self._db = db
         self._clock = clock
         self._retention = timedelta(days=retention_days)
@@ -222,7 +222,7 @@ class AppointmentBook:
 
     def create(self, draft: AppointmentDraft, created_by: str = "") -> tuple[Appointment, list[Invitation]]:
         appointment_id = "a-" + secrets.token_urlsafe(9)
-        with self._db.conn:
+        with self._db.transaction():
             self._db["appointments"].insert({
                 "appointment_id": appointment_id, "status": "booked", "sequence": 0, "created_by": created_by,
                 **self._fields(draft),
@@ -236,7 +236,7 @@ class AppointmentBook:
         old = self.get(appointment_id)
         if old.status == "cancelled":
             raise AppointmentError("a cancelled appointment cannot be changed; book a new one", "cancelled")
-        with self._db.conn:
+        with self._db.transaction():
             self._db["appointments"].update(appointment_id, {"sequence": old.sequence + 1, **self._fields(draft)})
             self._db.execute("DELETE FROM appointment_participants WHERE appointment_id = ?", [appointment_id])
             invitations = self._invite(appointment_id, draft, self._db["appointments"].get(appointment_id)["created_by"])
@@ -347,9 +347,9 @@ class AppointmentBook:
         )
 
 
-def purge_appointments(db: sqlite_utils.Database, now: datetime) -> int:
+def purge_appointments(db: Database, now: datetime) -> int:
     """Delete every appointment and participant row past its expiry, in one transaction."""
-    with db.conn:
+    with db.transaction():
         gone = db.execute("DELETE FROM appointment_participants WHERE expires_at <= ?", [now.isoformat()]).rowcount
         gone += db.execute("DELETE FROM appointments WHERE expires_at <= ?", [now.isoformat()]).rowcount
     return gone

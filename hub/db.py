@@ -20,9 +20,8 @@ import hashlib
 from datetime import datetime
 from pathlib import Path
 
-import sqlite_utils
+from .storage import Database, open_database
 
-from videokiosk.datafiles import erase_now, open_private
 
 SCHEMA: dict[str, tuple[dict[str, type], str]] = {
     "users": ({"username": str, "password_hash": str, "created_at": str}, "username"),
@@ -56,15 +55,9 @@ SCHEMA: dict[str, tuple[dict[str, type], str]] = {
 CALL_FIELDS = frozenset(SCHEMA["calls"][0]) - {"call_id", "expires_at"}
 
 
-def open_db(path: Path | str) -> sqlite_utils.Database:
+def open_db(path: Path | str) -> Database:
     """Open (creating if needed) the hub's database with its schema."""
-    # Built on one thread (CLI, demo, tests), used on the event loop's: never two at once.
-    # Private modes, WAL and secure delete: videokiosk/datafiles.py.
-    db = sqlite_utils.Database(open_private(path))
-    if str(path) != ":memory:":
-        # WAL + NORMAL: a commit costs no fsync (durable at checkpoint); a power cut may lose the
-        # last call row, never corrupt the file. Keeps the admit path free of disk waits.
-        db.execute("PRAGMA synchronous=NORMAL")
+    db = open_database(path)
     for name, (columns, pk) in SCHEMA.items():
         db[name].create(columns, pk=pk, if_not_exists=True)
     for name in ("calls", "call_sessions"):
@@ -73,7 +66,7 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
     return db
 
 
-def record_call_fields(db: sqlite_utils.Database, call_id: str, fields: dict, expires_at: datetime) -> None:
+def record_call_fields(db: Database, call_id: str, fields: dict, expires_at: datetime) -> None:
     """Store (or complete) one call's consented fields; anything not consented is dropped here."""
     row = {k: v for k, v in fields.items() if k in CALL_FIELDS and v is not None}
     db["calls"].upsert({"call_id": call_id, "expires_at": expires_at.isoformat(), **row}, pk="call_id")
@@ -83,27 +76,27 @@ def session_hash(booth_id: str, session_id: str) -> str:
     return hashlib.sha256(f"{booth_id}/{session_id}".encode("utf-8")).hexdigest()
 
 
-def link_call(db: sqlite_utils.Database, call_id: str, booth_id: str, session_id: str, expires_at: datetime) -> None:
+def link_call(db: Database, call_id: str, booth_id: str, session_id: str, expires_at: datetime) -> None:
     """Remember whose call ``call_id`` is, for a withdrawal after the call (as long as its row)."""
     db["call_sessions"].upsert({"call_id": call_id, "session_hash": session_hash(booth_id, session_id),
                                 "expires_at": expires_at.isoformat()}, pk="call_id")
 
 
-def forget_session(db: sqlite_utils.Database, booth_id: str, session_id: str) -> int:
+def forget_session(db: Database, booth_id: str, session_id: str) -> int:
     """Consent withdrawn: the call rows of that booth's session go at once, from the disk too."""
-    with db.conn:
+    with db.transaction():
         where = "call_id IN (SELECT call_id FROM call_sessions WHERE session_hash = ?)"
         key = [session_hash(booth_id, session_id)]
         gone = db.execute(f"DELETE FROM calls WHERE {where}", key).rowcount
         db.execute(f"DELETE FROM call_sessions WHERE {where}", key)
-    erase_now(db.conn)
+    db.erase_now()
     return gone
 
 
-def purge(db: sqlite_utils.Database, now: datetime) -> int:
+def purge(db: Database, now: datetime) -> int:
     """Delete every call row past its expiry, in one transaction; returns how many went."""
-    with db.conn:
+    with db.transaction():
         cursor = db.execute("DELETE FROM calls WHERE expires_at <= ?", [now.isoformat()])
         db.execute("DELETE FROM call_sessions WHERE expires_at <= ?", [now.isoformat()])
-    erase_now(db.conn)
+    db.erase_now()
     return cursor.rowcount

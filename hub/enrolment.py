@@ -34,7 +34,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlite_utils
+from .storage import Database
 from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -96,7 +96,7 @@ def _hash(code: str) -> str:
 
 
 class EnrolmentCodes:
-    def __init__(self, db: sqlite_utils.Database, registry: BoothRegistry, clock: Clock) -> None:
+    def __init__(self, db: Database, registry: BoothRegistry, clock: Clock) -> None:
         self._db = db
         self._registry = registry
         self._clock = clock
@@ -126,7 +126,7 @@ class EnrolmentCodes:
     def _redeem(self, code: str) -> str:
         """Mark the code used, atomically; returns its booth id or says why it cannot be used."""
         code_hash, now = _hash(code), self._clock.now().isoformat()
-        with self._db.conn:
+        with self._db.transaction():
             cursor = self._db.execute(
                 "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
                 [now, code_hash, now],

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
+from .storage import Database
 from prometheus_client.core import GaugeMetricFamily, Metric
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,12 +41,12 @@ AUDIT_ROWS = 200
 
 
 class FleetBoard:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.conn.executescript(SCHEMA)
+        db.executescript(SCHEMA)
 
     def record(self, booth_id: str, health: p.Health, at: datetime) -> None:
-        with self.db.conn:
+        with self.db.transaction():
             self.db.execute("INSERT OR REPLACE INTO booth_health (booth_id, report, received_at) VALUES (?, ?, ?)",
                             [booth_id, p.encode(health), at.isoformat(timespec="seconds")])
 
@@ -56,7 +56,7 @@ class FleetBoard:
         return {booth_id: (p.Health.model_validate_json(report), at) for booth_id, report, at in rows}
 
     def audit(self, username: str, booth_id: str, action: str, *, forced: bool, outcome: str, at: str) -> None:
-        with self.db.conn:
+        with self.db.transaction():
             self.db.execute("INSERT INTO fleet_audit (at, username, booth_id, action, forced, outcome) VALUES (?, ?, ?, ?, ?, ?)",
                             [at, username, booth_id, action, int(forced), outcome[:40]])
 

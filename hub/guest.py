@@ -30,7 +30,7 @@ import json
 import re
 from datetime import datetime
 
-import sqlite_utils
+from .storage import Database
 from aiohttp import web
 
 from kiosk_ui import I18N_DIR, STATIC_DIR
@@ -101,7 +101,7 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
     """``/join`` and its API; ``watch`` closes a pass's open sockets within a second once its
     appointment is changed, cancelled or over."""
     desk: AppointmentDesk = app[APP_DESK]
-    db: sqlite_utils.Database = desk.db
+    db: Database = desk.db
     for name, (columns, pk) in SCHEMA.items():
         db[name].create(columns, pk=pk, if_not_exists=True, transform=True)
     page = (STATIC_DIR / "index.html").read_text("utf-8").replace(
@@ -138,7 +138,7 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
                 or not re.fullmatch(r"[a-z]{2}", str(language)):
             return web.json_response({"error": "session_id and language needed", "reason": "invalid"}, status=400)
         now, participant_id = desk.clock.now(), found.admission.participant.participant_id
-        with db.conn:  # a session id another participant's consent already holds is not taken over
+        with db.transaction():  # a session id another participant's consent already holds is not taken over
             db.execute(
                 "INSERT INTO guest_consents (session_id, participant_id, language, text_hash, consented_at, expires_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET language = excluded.language, "
@@ -156,7 +156,7 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
         go at once, and nobody else's (an interpreter's withdrawal leaves the customer's alone)."""
         found = guest(request)
         session_id = str((await _body(request)).get("session_id", ""))[:64]
-        with db.conn:
+        with db.transaction():
             db.execute("DELETE FROM guest_consents WHERE session_id = ? AND participant_id = ?",
                        [session_id, found.admission.participant.participant_id])
         passes.withdraw(found)
@@ -222,6 +222,6 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
     app.router.add_static("/static/", STATIC_DIR, show_index=False)
 
 
-def purge_guest_consents(db: sqlite_utils.Database, now: datetime) -> int:
-    with db.conn:
+def purge_guest_consents(db: Database, now: datetime) -> int:
+    with db.transaction():
         return db.execute("DELETE FROM guest_consents WHERE expires_at <= ?", [now.isoformat()]).rowcount

@@ -29,7 +29,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlite_utils
+from .storage import Database
 
 from videokiosk.clock import Clock
 
@@ -68,7 +68,7 @@ class GuestPass:
 class GuestPasses:
     """Issue and check guest passes; the appointment book decides whether the link still holds."""
 
-    def __init__(self, db: sqlite_utils.Database, book: AppointmentBook, clock: Clock) -> None:
+    def __init__(self, db: Database, book: AppointmentBook, clock: Clock) -> None:
         self._db = db
         self._book = book
         self._clock = clock
@@ -140,22 +140,22 @@ class GuestPasses:
 
     def take_survey(self, guest: GuestPass) -> bool:
         """Whether ``guest`` may answer the survey now: once for each call it took part in."""
-        with self._db.conn:
+        with self._db.transaction():
             return self._db.execute(
                 "UPDATE guest_pass_calls SET surveyed = 1 WHERE call_id = (SELECT call_id FROM guest_pass_calls "
                 "WHERE pass_hash = ? AND COALESCE(surveyed, 0) = 0 LIMIT 1)", [guest.pass_hash]).rowcount == 1
 
     def withdraw(self, guest: GuestPass) -> None:
         """Consent withdrawn: the calls' rows go at once, and so do their links to this pass."""
-        with self._db.conn:
+        with self._db.transaction():
             self._db.execute("DELETE FROM calls WHERE call_id IN "
                              "(SELECT call_id FROM guest_pass_calls WHERE pass_hash = ?)", [guest.pass_hash])
             self._db.execute("DELETE FROM guest_pass_calls WHERE pass_hash = ?", [guest.pass_hash])
 
 
-def purge_guest_passes(db: sqlite_utils.Database, now: datetime) -> int:
+def purge_guest_passes(db: Database, now: datetime) -> int:
     """Delete every pass past its expiry or without its participant row (and their call links)."""
-    with db.conn:
+    with db.transaction():
         gone = db.execute("DELETE FROM guest_passes WHERE expires_at <= ? OR participant_id NOT IN "
                           "(SELECT participant_id FROM appointment_participants)", [now.isoformat()]).rowcount
         gone += db.execute("DELETE FROM guest_pass_calls WHERE expires_at <= ? OR pass_hash NOT IN "

@@ -32,7 +32,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-import sqlite_utils
+from .storage import Database
 
 from videokiosk.clock import Clock
 
@@ -112,7 +112,7 @@ def transport_for(config: MailSection) -> Transport:
 class MailOutbox:
     """Mails waiting to go out, and the delivery loop."""
 
-    def __init__(self, db: sqlite_utils.Database, config: MailSection, clock: Clock,
+    def __init__(self, db: Database, config: MailSection, clock: Clock,
                  transport: Transport | None = None) -> None:
         self._db = db
         self._config = config
@@ -133,7 +133,7 @@ class MailOutbox:
                "message": message.as_bytes(policy=policy.SMTP), "status": "pending", "attempts": 0,
                "next_attempt_at": now, "last_error": None, "created_at": now, "sent_at": None,
                "expires_at": expires_at.isoformat()}
-        with self._db.conn:
+        with self._db.transaction():
             mail_id = self._db["mail_outbox"].insert(row).last_pk
         self._wake.set()
         return mail_id
@@ -206,6 +206,6 @@ class MailOutbox:
                 pass
 
 
-def purge_outbox(db: sqlite_utils.Database, now: datetime) -> int:
-    with db.conn:
+def purge_outbox(db: Database, now: datetime) -> int:
+    with db.transaction():
         return db.execute("DELETE FROM mail_outbox WHERE expires_at <= ?", [now.isoformat()]).rowcount

@@ -16,9 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-import sqlite_utils
-
-from videokiosk.datafiles import erase_now
+from .storage import Database
 
 from .appointments import purge_appointments
 from .db import purge as purge_calls
@@ -26,7 +24,7 @@ from .guest import purge_guest_consents
 from .guest_passes import purge_guest_passes
 from .outbox import purge_outbox
 
-Purger = Callable[[sqlite_utils.Database, datetime], int]
+Purger = Callable[[Database, datetime], int]
 # Name -> what deletes it; the order keeps rows that point at others (passes, mails) first.
 PURGERS: dict[str, Purger] = {
     "calls": purge_calls,
@@ -37,9 +35,9 @@ PURGERS: dict[str, Purger] = {
 }
 
 
-def purge_all(db: sqlite_utils.Database, now: datetime) -> dict[str, int]:
+def purge_all(db: Database, now: datetime) -> dict[str, int]:
     """Delete every personal row whose expiry has come; how many went, per kind."""
     present = set(db.table_names())  # a hub that never booked an appointment has no such tables
     counts = {name: purge(db, now) if name in present else 0 for name, purge in PURGERS.items()}
-    erase_now(db.conn)
+    db.erase_now()
     return counts

@@ -11,7 +11,7 @@ Example::
 
 from __future__ import annotations
 
-import sqlite_utils
+from .storage import Database
 
 from .sessions import end_sessions
 
@@ -27,24 +27,24 @@ CREATE TABLE IF NOT EXISTS user_roles (
 """
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    db.conn.execute(SCHEMA.strip().rstrip(";"))  # one statement: no commit of anything else
+def ensure_schema(db: Database) -> None:
+    db.execute(SCHEMA.strip().rstrip(";"))  # one statement: no commit of anything else
 
 
-def grant_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> None:
+def grant_role(db: Database, username: str, role: str = LEAD) -> None:
     ensure_schema(db)
-    with db.conn:
+    with db.transaction():
         if db.execute("INSERT OR IGNORE INTO user_roles (username, role) VALUES (?, ?)", [username, role]).rowcount:
             end_sessions(db, username)  # a new role takes effect at the next log-in, on every hub
 
 
-def revoke_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> None:
+def revoke_role(db: Database, username: str, role: str = LEAD) -> None:
     ensure_schema(db)
-    with db.conn:
+    with db.transaction():
         if db.execute("DELETE FROM user_roles WHERE username = ? AND role = ?", [username, role]).rowcount:
             end_sessions(db, username)  # and a role taken away stops at once
 
 
-def has_role(db: sqlite_utils.Database, username: str, role: str = LEAD) -> bool:
+def has_role(db: Database, username: str, role: str = LEAD) -> bool:
     ensure_schema(db)  # a hub where nobody has a role yet has no table yet
     return bool(db.execute("SELECT 1 FROM user_roles WHERE username = ? AND role = ?", [username, role]).fetchone())

@@ -35,7 +35,7 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-import sqlite_utils
+from .storage import Database
 from videokiosk.surveypool import SurveyPool, rename_day_to_week, tally, week_of
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,9 @@ CSV_COLUMNS = (
 )
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
+def ensure_schema(db: Database) -> None:
     rename_day_to_week(db.conn, "stats_survey")
-    db.conn.executescript(SCHEMA)
+    db.executescript(SCHEMA)
 
 
 def wait_bucket(waited_s: float) -> int:
@@ -106,7 +106,7 @@ def percentile(buckets: dict[int, int], q: float) -> float | None:
 class HubStats:
     """Counts into the anonymous tables and reads them back as per-day, per-location rows."""
 
-    def __init__(self, db: sqlite_utils.Database, pool: SurveyPool | None = None) -> None:
+    def __init__(self, db: Database, pool: SurveyPool | None = None) -> None:
         self._db = db
         self._pool = pool or SurveyPool()
         ensure_schema(db)
@@ -115,7 +115,7 @@ class HubStats:
         cols = ", ".join(counts)
         sets = ", ".join(f"{c} = {c} + :{c}" for c in counts)
         vals = ", ".join(f":{c}" for c in counts)
-        with self._db.conn:
+        with self._db.transaction():
             self._db.execute(
                 f"INSERT INTO stats_daily (day, location, {cols}) VALUES (:day, :location, {vals}) "
                 f"ON CONFLICT (day, location) DO UPDATE SET {sets}",
@@ -125,7 +125,7 @@ class HubStats:
     def count_call(self, day: date, location: str, kind: str, waited_s: float) -> None:
         """A customer was admitted: one call, walk-in or appointment, and how long they waited."""
         self._bump(day, location, calls=1, walk_ins=int(kind != "appointment"), appointments=int(kind == "appointment"))
-        with self._db.conn:
+        with self._db.transaction():
             self._db.execute(
                 "INSERT INTO stats_wait (day, location, bucket_s, waits) VALUES (?, ?, ?, 1) "
                 "ON CONFLICT (day, location, bucket_s) DO UPDATE SET waits = waits + 1",
@@ -142,7 +142,7 @@ class HubStats:
         """Count each given answer, once the pool releases a batch of its week (never alone);
         anything not a known question and answer is ignored."""
         week, batch = self._pool.add(day, location, answers)
-        with self._db.conn:
+        with self._db.transaction():
             for (question, text), n in tally(batch, SURVEY_QUESTIONS).items():
                 self._db.execute(
                     "INSERT INTO stats_survey (week, location, question, answer, responses) VALUES (?, ?, ?, ?, ?) "
