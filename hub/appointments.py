@@ -15,9 +15,9 @@ days at most) and :func:`purge` deletes expired rows like the hub's call rows.
 
 Example::
 
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from videokiosk.clock import FakeClock
-    >>> book = AppointmentBook(open_db(":memory:"), FakeClock())
+    >>> book = AppointmentBook(open_database(":memory:"), FakeClock())
     >>> draft = AppointmentDraft(starts_local="2026-01-01T09:15", language="de",
     ...                          customer_email="kunde@example.org",
     ...                          participants=[{"role": "interpreter", "email": "dolmetsch@example.org"}])
@@ -61,21 +61,6 @@ GRACE_AFTER = timedelta(minutes=30)
 MAX_GUESSES = 10
 GUESS_WINDOW_S = 15 * 60
 
-SCHEMA: dict[str, tuple[dict[str, type], str]] = {
-    "appointments": (
-        {"appointment_id": str, "starts_at": str, "duration_min": int, "language": str,
-         "customer_number": str, "name": str, "status": str, "sequence": int,
-         "created_by": str, "updated_at": str, "expires_at": str},
-        "appointment_id",
-    ),
-    # One row per person invited. Extra participants: role and e-mail only, never a name, and the
-    # customer's prior agreement to them: recorded by which advisor, when (a peer link needs it).
-    "appointment_participants": (
-        {"participant_id": str, "appointment_id": str, "role": str, "email": str,
-         "token_hash": str, "code_hash": str, "agreed_by": str, "agreed_at": str, "expires_at": str},
-        "participant_id",
-    ),
-}
 
 Email = Annotated[str, Field(pattern=r"^[^@\s<>\"(),;:]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$", max_length=254)]
 
@@ -208,11 +193,6 @@ class AppointmentBook:
         self._clock = clock
         self._retention = timedelta(days=retention_days)
         self._guesses = FailureLimit(MAX_GUESSES, GUESS_WINDOW_S, clock)
-        for name, (columns, pk) in SCHEMA.items():
-            db[name].create(columns, pk=pk, if_not_exists=True, transform=True)  # older files get new columns
-        db["appointments"].create_index(["expires_at"], if_not_exists=True)
-        db["appointment_participants"].create_index(["token_hash"], if_not_exists=True)
-        db["appointment_participants"].create_index(["code_hash"], if_not_exists=True)
 
     @property
     def clock(self) -> Clock:
@@ -324,12 +304,13 @@ class AppointmentBook:
         now = self._clock.now().isoformat(timespec="seconds")
         people = [("customer", draft.customer_email)] + [(p.role, p.email) for p in draft.participants]
         invitations = []
-        for role, email in people:
+        for order, (role, email) in enumerate(people):
             participant = Participant("p-" + secrets.token_urlsafe(9), appointment_id, role, email)
             token, code = secrets.token_urlsafe(32), new_code()
             self._db["appointment_participants"].insert({
                 "participant_id": participant.participant_id, "appointment_id": appointment_id, "role": role,
                 "email": email, "token_hash": _hash(token), "code_hash": _hash(code), "expires_at": expires_at,
+                "list_order": order,
                 **({} if role == "customer" else {"agreed_by": advisor, "agreed_at": now}),
             })
             invitations.append(Invitation(participant, token, code))
@@ -337,7 +318,7 @@ class AppointmentBook:
 
     def _appointment(self, row: dict) -> Appointment:
         people = self._db["appointment_participants"].rows_where(
-            "appointment_id = ?", [row["appointment_id"]], order_by="rowid")
+            "appointment_id = ?", [row["appointment_id"]], order_by="list_order")
         return Appointment(
             row["appointment_id"], datetime.fromisoformat(row["starts_at"]), row["duration_min"], row["language"],
             row["customer_number"], row["name"], row["status"], row["sequence"],

@@ -15,9 +15,9 @@ reaches a server log or a Referer header.
 Example::
 
     >>> from hub.config import HubConfig
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from videokiosk.clock import FakeClock
-    >>> desk = AppointmentDesk.open(open_db(":memory:"), HubConfig(), FakeClock())
+    >>> desk = AppointmentDesk.open(open_database(":memory:"), HubConfig(), FakeClock())
     >>> desk.link("abc")
     'http://127.0.0.1:8080/join#abc'
 """

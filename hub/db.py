@@ -1,6 +1,4 @@
-"""The hub's SQLite file, with an explicit schema (sqlite-utils).
-
-Tables:
+"""The calls' consented fields in the hub database (tables: hub/storage/migrations).
 
 - ``users``: advisors; only a password hash (argon2), never the password.
 - ``booths``: the booth registry; the device token is stored as a SHA-256 hash.
@@ -9,61 +7,24 @@ Tables:
 
 Example::
 
-    >>> db = open_db(":memory:")
-    >>> sorted(db.table_names())
-    ['advisor_sessions', 'booths', 'call_sessions', 'calls', 'users']
+    >>> from hub.storage import open_database
+    >>> from datetime import datetime, timezone
+    >>> db = open_database(":memory:")
+    >>> record_call_fields(db, "c-1", {"quality": "good", "secret": "x"}, datetime(2026, 3, 2, tzinfo=timezone.utc))
+    >>> db["calls"].get("c-1")["quality"]
+    'good'
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from pathlib import Path
 
-from .storage import Database, open_database
+from .storage import Database
 
-
-SCHEMA: dict[str, tuple[dict[str, type], str]] = {
-    "users": ({"username": str, "password_hash": str, "created_at": str}, "username"),
-    # Logged-in advisors (hub/sessions.py): the cookie's hash, never the cookie; gone with the user.
-    "advisor_sessions": ({"sid_hash": str, "username": str, "csrf": str, "expires_at": str}, "sid_hash"),
-    "booths": (
-        {"booth_id": str, "name": str, "location": str, "token_hash": str, "created_at": str, "revoked": int},
-        "booth_id",
-    ),
-    # Exactly the consented fields (DEVELOPERS.md, point 2) plus the expiry; no advisor, no time.
-    "calls": (
-        {
-            "call_id": str,
-            "customer_number": str,
-            "name": str,
-            "ip_address": str,
-            "os": str,
-            "device": str,
-            "browser": str,
-            "upload_kbps": float,
-            "download_kbps": float,
-            "quality": str,
-            "expires_at": str,
-        },
-        "call_id",
-    ),
-    # Which session a call row belongs to, so a withdrawal after the call deletes it: a hash of
-    # booth and session id (the booth names its session, the hash keeps other booths out).
-    "call_sessions": ({"call_id": str, "session_hash": str, "expires_at": str}, "call_id"),
-}
-CALL_FIELDS = frozenset(SCHEMA["calls"][0]) - {"call_id", "expires_at"}
-
-
-def open_db(path: Path | str) -> Database:
-    """Open (creating if needed) the hub's database with its schema."""
-    db = open_database(path)
-    for name, (columns, pk) in SCHEMA.items():
-        db[name].create(columns, pk=pk, if_not_exists=True)
-    for name in ("calls", "call_sessions"):
-        db[name].create_index(["expires_at"], if_not_exists=True)
-    db["advisor_sessions"].create_index(["username"], if_not_exists=True)
-    return db
+# Exactly the consented fields (DEVELOPERS.md, point 2); the table: hub/storage/migrations.
+CALL_FIELDS = frozenset({"customer_number", "name", "ip_address", "os", "device", "browser", "upload_kbps",
+                         "download_kbps", "quality"})
 
 
 def record_call_fields(db: Database, call_id: str, fields: dict, expires_at: datetime) -> None:

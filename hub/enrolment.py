@@ -12,10 +12,10 @@ work once, and expire after 24 hours. The hub stores only their SHA-256 hash.
 
 Example::
 
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from hub.registry import BoothRegistry
     >>> from videokiosk.clock import FakeClock
-    >>> db, clock = open_db(":memory:"), FakeClock()
+    >>> db, clock = open_database(":memory:"), FakeClock()
     >>> registry = BoothRegistry(db)
     >>> _ = registry.create_booth("jc-halle-1", "Halle 1", "Musterstadt")
     >>> codes = EnrolmentCodes(db, registry, clock)
@@ -66,15 +66,6 @@ _SMALL_ORDER_KEYS = frozenset(bytes.fromhex(h) for h in (
     "ee" + "ff" * 30 + "7f",
 ))
 
-SCHEMA = {
-    "enrolment_codes": (
-        {"code_hash": str, "booth_id": str, "created_at": str, "expires_at": str, "used_at": str},
-        "code_hash",
-    ),
-    # The public key each booth enrolled with: proves later which device holds the credential.
-    "booth_keys": ({"booth_id": str, "public_key": str, "enrolled_at": str}, "booth_id"),
-}
-
 
 class EnrolmentError(HubError):
     """A code was wrong, used, expired, or the request was malformed. ``reason`` is for machines."""
@@ -100,8 +91,6 @@ class EnrolmentCodes:
         self._db = db
         self._registry = registry
         self._clock = clock
-        for name, (columns, pk) in SCHEMA.items():
-            db[name].create(columns, pk=pk, if_not_exists=True)
 
     @property
     def clock(self) -> Clock:

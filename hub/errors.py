@@ -25,3 +25,11 @@ class LoginError(HubError):
 
 class UnknownBooth(HubError):
     """No booth with that id is registered."""
+
+
+class StorageError(HubError):
+    """The hub database cannot be reached or used; the message says which and what to do."""
+
+
+class SchemaTooNew(StorageError):
+    """The hub database was migrated by a newer hub than this one (hub/storage/migrations.py)."""

@@ -8,8 +8,8 @@ data: the hub refuses an action on a busy booth before anything about a customer
 
 Example::
 
-    >>> from hub.db import open_db
-    >>> board = FleetBoard(open_db(":memory:"))
+    >>> from hub.storage import open_database
+    >>> board = FleetBoard(open_database(":memory:"))
     >>> board.audit("tom", "jc-halle-1", "selftest", forced=False, outcome="ok", at="2026-01-01T10:00:00+00:00")
     >>> board.audit_rows()[0]["action"]
     'selftest'
@@ -27,15 +27,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rtc import protocol as p
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS booth_health (
-    booth_id TEXT PRIMARY KEY, report TEXT NOT NULL, received_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS fleet_audit (
-    id INTEGER PRIMARY KEY, at TEXT NOT NULL, username TEXT NOT NULL, booth_id TEXT NOT NULL,
-    action TEXT NOT NULL, forced INTEGER NOT NULL, outcome TEXT NOT NULL
-);
-"""
 HOT_C = 80.0  # a Pi throttles from 80 °C on: worth a look before it does
 AUDIT_ROWS = 200
 
@@ -43,11 +34,11 @@ AUDIT_ROWS = 200
 class FleetBoard:
     def __init__(self, db: Database) -> None:
         self.db = db
-        db.executescript(SCHEMA)
 
     def record(self, booth_id: str, health: p.Health, at: datetime) -> None:
         with self.db.transaction():
-            self.db.execute("INSERT OR REPLACE INTO booth_health (booth_id, report, received_at) VALUES (?, ?, ?)",
+            self.db.execute("INSERT INTO booth_health (booth_id, report, received_at) VALUES (?, ?, ?) ON CONFLICT (booth_id) "
+                            "DO UPDATE SET report = excluded.report, received_at = excluded.received_at",
                             [booth_id, p.encode(health), at.isoformat(timespec="seconds")])
 
     def latest(self) -> dict[str, tuple[p.Health, str]]:

@@ -48,12 +48,6 @@ from .sockets import APP_HUB, serve_booth
 
 COOKIE = "vk_guest"
 HOME = "home"
-SCHEMA = {
-    # The consent record of a participant joining from home (on a booth, the booth stores it),
-    # with whose link it was given: a withdrawal deletes that participant's record only.
-    "guest_consents": ({"session_id": str, "participant_id": str, "language": str, "text_hash": str,
-                        "consented_at": str, "expires_at": str}, "session_id"),
-}
 _BROWSERS = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Version/", "Safari")]
 
 
@@ -102,8 +96,6 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
     appointment is changed, cancelled or over."""
     desk: AppointmentDesk = app[APP_DESK]
     db: Database = desk.db
-    for name, (columns, pk) in SCHEMA.items():
-        db[name].create(columns, pk=pk, if_not_exists=True, transform=True)
     page = (STATIC_DIR / "index.html").read_text("utf-8").replace(
         '<script type="module" src="/static/app.js">',
         '<script type="module" src="/static/browser.js"></script>\n<script type="module" src="/static/app.js">', 1)

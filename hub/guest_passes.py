@@ -14,9 +14,9 @@ not cancelled; until the purge the hub can still tell the page why not ("expired
 
 Example::
 
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from videokiosk.clock import FakeClock
-    >>> db = open_db(":memory:")
+    >>> db = open_database(":memory:")
     >>> passes = GuestPasses(db, AppointmentBook(db, FakeClock()), FakeClock())
     >>> passes.get("no-such-cookie") is None
     True
@@ -34,18 +34,6 @@ from .storage import Database
 from videokiosk.clock import Clock
 
 from .appointments import Admission, AppointmentBook, AppointmentError
-
-SCHEMA: dict[str, tuple[dict[str, type], str]] = {
-    # No cookie value, no name, no address: the hash of the cookie and whose link it was.
-    "guest_passes": (
-        {"pass_hash": str, "participant_id": str, "appointment_id": str, "expires_at": str},
-        "pass_hash",
-    ),
-    # The calls a pass took part in: what a withdrawal deletes at once. Gone with the pass.
-    # ``surveyed``: that call's one survey answer was counted (the answers themselves stay
-    # anonymous, hub/stats.py); a link cannot fill in the survey a hundred times.
-    "guest_pass_calls": ({"call_id": str, "pass_hash": str, "expires_at": str, "surveyed": int}, "call_id"),
-}
 
 
 def _hash(key: str) -> str:
@@ -72,11 +60,6 @@ class GuestPasses:
         self._db = db
         self._book = book
         self._clock = clock
-        for name, (columns, pk) in SCHEMA.items():
-            db[name].create(columns, pk=pk, if_not_exists=True)
-            db[name].create_index(["expires_at"], if_not_exists=True)
-        if "surveyed" not in db["guest_pass_calls"].columns_dict:  # a hub database from before
-            db["guest_pass_calls"].add_column("surveyed", int)
 
     def issue(self, admission: Admission) -> str:
         """A new pass for ``admission``; returns the cookie value (never stored)."""

@@ -6,15 +6,15 @@ which the systemd timer ``videokiosk-hub-purge.timer`` starts hourly even while 
 Example::
 
     >>> from datetime import datetime, timezone
-    >>> from hub.db import open_db
-    >>> purge_all(open_db(":memory:"), datetime(2026, 3, 2, tzinfo=timezone.utc))["calls"]
+    >>> from hub.storage import open_database
+    >>> purge_all(open_database(":memory:"), datetime(2026, 3, 2, tzinfo=timezone.utc))["calls"]
     0
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .storage import Database
 
@@ -33,6 +33,21 @@ PURGERS: dict[str, Purger] = {
     "mail_outbox": purge_outbox,
     "appointments": purge_appointments,
 }
+
+
+def purge_if_due(db: Database, now: datetime, interval_s: float) -> dict[str, int] | None:
+    """The purge once per interval across every hub on this database: under a lock (one hub at a
+    time), and only if no hub has run it within the interval. None: not this hub's turn."""
+    with db.exclusive("purge") as mine:
+        if not mine:
+            return None
+        last = db.execute("SELECT last_run_at FROM task_runs WHERE name = 'purge'").fetchone()
+        if last is not None and now < datetime.fromisoformat(last[0]) + timedelta(seconds=interval_s):
+            return None
+        counts = purge_all(db, now)
+        db.execute("INSERT INTO task_runs (name, last_run_at) VALUES ('purge', ?) ON CONFLICT (name) "
+                   "DO UPDATE SET last_run_at = excluded.last_run_at", [now.isoformat()])
+        return counts
 
 
 def purge_all(db: Database, now: datetime) -> dict[str, int]:

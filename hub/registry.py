@@ -6,8 +6,8 @@ is random, unlike a password. Enrolment (``hub/enrolment.py``) calls :meth:`Boot
 
 Example::
 
-    >>> from hub.db import open_db
-    >>> reg = BoothRegistry(open_db(":memory:"))
+    >>> from hub.storage import open_database
+    >>> reg = BoothRegistry(open_database(":memory:"))
     >>> token = reg.create_booth("jc-halle-1", "Halle 1", "Musterstadt")
     >>> reg.verify(token).booth_id
     'jc-halle-1'

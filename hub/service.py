@@ -9,10 +9,10 @@ Example (no sockets needed)::
 
     >>> import asyncio
     >>> from hub.config import HubConfig
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from hub.state import InMemoryState
     >>> from videokiosk.clock import SystemClock
-    >>> hub = Hub(HubConfig(), InMemoryState(), open_db(":memory:"), SystemClock())
+    >>> hub = Hub(HubConfig(), InMemoryState(), open_database(":memory:"), SystemClock())
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ office shares) so that a session can never outlive its user, not even for one re
 
 Example::
 
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from videokiosk.clock import FakeClock
-    >>> db = open_db(":memory:")
+    >>> db = open_database(":memory:")
     >>> _ = db["users"].insert({"username": "anna", "password_hash": "x", "created_at": ""})
     >>> sessions = AdvisorSessions(db, FakeClock(), ttl_s=3600)
     >>> cookie, s = sessions.create("anna")

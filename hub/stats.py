@@ -19,8 +19,8 @@ happen: hub/stats_recorder.py.
 Example::
 
     >>> from datetime import date
-    >>> from hub.db import open_db
-    >>> stats = HubStats(open_db(":memory:"))
+    >>> from hub.storage import open_database
+    >>> stats = HubStats(open_database(":memory:"))
     >>> stats.count_call(date(2026, 3, 2), "Musterstadt", "walk_in", waited_s=95)
     >>> stats.report(date(2026, 3, 1), date(2026, 3, 2))[0]["calls"]
     1
@@ -36,7 +36,7 @@ from datetime import date
 from typing import Any
 
 from .storage import Database
-from videokiosk.surveypool import SurveyPool, rename_day_to_week, tally, week_of
+from videokiosk.surveypool import SurveyPool, tally, week_of
 
 log = logging.getLogger(__name__)
 
@@ -46,36 +46,11 @@ OPEN_BUCKET = -1
 SURVEY_QUESTIONS = {"rating": ("1", "2", "3", "4", "5"), "easy": ("yes", "no"), "again": ("yes", "no")}
 DAILY_COUNTERS = ("calls", "walk_ins", "appointments", "calls_ended", "call_s_total",
                   "quality_good", "quality_fair", "quality_poor")
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS stats_daily (
-    day TEXT NOT NULL, location TEXT NOT NULL,
-    calls INTEGER NOT NULL DEFAULT 0, walk_ins INTEGER NOT NULL DEFAULT 0,
-    appointments INTEGER NOT NULL DEFAULT 0, calls_ended INTEGER NOT NULL DEFAULT 0,
-    call_s_total INTEGER NOT NULL DEFAULT 0, quality_good INTEGER NOT NULL DEFAULT 0,
-    quality_fair INTEGER NOT NULL DEFAULT 0, quality_poor INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, location)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS stats_wait (
-    day TEXT NOT NULL, location TEXT NOT NULL, bucket_s INTEGER NOT NULL,
-    waits INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, location, bucket_s)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS stats_survey (
-    week TEXT NOT NULL, location TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL,
-    responses INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (week, location, question, answer)
-) WITHOUT ROWID;
-"""
 CSV_COLUMNS = (
     "day", "location", "calls", "walk_ins", "appointments", "wait_median_s", "wait_p90_s",
     "call_mean_s", "quality_good", "quality_fair", "quality_poor", "good_share",
     *(f"rating_{a}" for a in SURVEY_QUESTIONS["rating"]), "easy_yes", "easy_no", "again_yes", "again_no",
 )
-
-
-def ensure_schema(db: Database) -> None:
-    rename_day_to_week(db.conn, "stats_survey")
-    db.executescript(SCHEMA)
 
 
 def wait_bucket(waited_s: float) -> int:
@@ -109,7 +84,6 @@ class HubStats:
     def __init__(self, db: Database, pool: SurveyPool | None = None) -> None:
         self._db = db
         self._pool = pool or SurveyPool()
-        ensure_schema(db)
 
     def _bump(self, day: date, location: str, **counts: int) -> None:
         cols = ", ".join(counts)

@@ -5,9 +5,9 @@ Changing a password or removing an advisor ends the advisor's sessions in the sa
 
 Example::
 
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from videokiosk.clock import FakeClock
-    >>> users = UserStore(open_db(":memory:"), FakeClock())
+    >>> users = UserStore(open_database(":memory:"), FakeClock())
     >>> users.add_user("anna", "correct horse battery")
     >>> users.verify(users.password_hash("anna"), "correct horse battery")
     True

@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 from hub.appointments import AppointmentDraft
 from hub.appointments_web import AppointmentDesk
 from hub.config import HubConfig
-from hub.db import open_db
+from hub.storage import open_database
 from hub.mail import compose
 from videokiosk.clock import FakeClock
 
@@ -79,7 +79,7 @@ def desk_for(tmp_path: Path, clock: FakeClock, **mail) -> AppointmentDesk:
         "mail": {"sender": "videotermin@jobcenter.example", "public_url": "https://hub.example",
                  "outbox_dir": str(tmp_path / "outbox"), "retry_base_s": 60, "max_attempts": 3, **mail},
     })
-    return AppointmentDesk.open(open_db(config.store.path), config, clock)
+    return AppointmentDesk.open(open_database(config.store.path), config, clock)
 
 
 def parse_ics(text: str) -> list[tuple[str, dict, str]]:
