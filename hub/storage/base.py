@@ -68,6 +68,10 @@ class Database(Protocol):
         per interval); with ``wait``, waits its turn (schema migrations)."""
         ...
 
+    def after_copy(self) -> None:
+        """After rows were copied in with their ids: new rows get ids after them."""
+        ...
+
     def erase_now(self) -> None:
         """After a delete: the deleted bytes off the disk as far as the backend allows."""
         ...

@@ -190,6 +190,14 @@ class PostgresDatabase:
             if held:
                 self.execute("SELECT pg_advisory_unlock(?)", [key])
 
+    def after_copy(self) -> None:
+        """Identity columns continue after the highest id copied in (hub/storage/copy.py)."""
+        for table, column in self.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND is_identity = 'YES'").fetchall():
+            self.execute(f'SELECT setval(pg_get_serial_sequence(\'"{table}"\', \'{column}\'), '
+                         f'coalesce(max({column}), 0) + 1, false) FROM "{table}"')
+
     def erase_now(self) -> None:
         """Nothing to do at once: a deleted row is invisible to every query from its commit on, and
         its bytes leave the table file at the next (auto)vacuum (docs/scale-out.md, "Deleting")."""

@@ -46,6 +46,9 @@ class SqliteDatabase(sqlite_utils.Database):
     def exclusive(self, name: str, wait: bool = False) -> Iterator[bool]:
         yield True  # one file, one machine: hubs sharing it repeat a purge at worst, which is harmless
 
+    def after_copy(self) -> None:
+        """Nothing: an INTEGER PRIMARY KEY continues after the highest id by itself."""
+
     def erase_now(self) -> None:
         erase_now(self.conn)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -142,7 +143,9 @@ class PostgresServer:
         return str(found[-1])
 
     def _as_owner(self, argv: list[str]) -> list[str]:
-        return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+        # setpriv execs in place (no parent left in between): the process started is postgres itself.
+        owner = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
+        return [*owner, *argv] if os.geteuid() == 0 else argv
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{self.USER}@127.0.0.1:{self.port}/{database}"
@@ -163,7 +166,22 @@ class PostgresServer:
                             "-c", "max_connections=200"]),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, timeout_s=30, proc=self.proc)
+        self._until_ready()
         return self
+
+    def _until_ready(self, timeout_s: float = 60.0) -> None:
+        """The port opens before recovery ends ("the database system is starting up"): until a session works."""
+        import psycopg
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                psycopg.connect(self.url(), connect_timeout=5).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.1)  # poll interval of a connect probe, not a wait for a result
 
     def new_database(self) -> str:
         """A fresh, empty database; its URL."""
@@ -176,6 +194,8 @@ class PostgresServer:
         return self.url(name)
 
     def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown: ends open sessions (SIGTERM waits for them)
         stop(self.proc)
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
