@@ -20,7 +20,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,redis,sso]'
+	$(BIN)/pip install --quiet -e '.[test,redis,sso,postgres]'
 	touch $(STAMP)
 
 $(NODE_STAMP): package.json package-lock.json | system-deps

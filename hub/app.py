@@ -15,7 +15,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlite_utils
+from .storage import Database, open_database
 from aiohttp import web
 
 from rtc import protocol as p
@@ -38,11 +38,9 @@ from .errors import HubConfigError
 from .enrolment import EnrolmentCodes, add_enrolment_routes
 from .fleet import FleetBoard, FleetCollector
 from .fleet_web import FleetDesk, add_fleet_routes
-from .db import open_db
-from .purge import purge_all
+from .purge import purge_if_due
 from .metrics import HubMetrics, add_metrics_route
 from .registry import BoothRegistry
-from .roles import ensure_schema as ensure_roles_schema
 from .service import Hub
 from .sockets import APP_BOOTH_SOCKETS, APP_HUB, APP_REGISTRY, advisor_socket, booth_credential, booth_socket
 from .state import InMemoryState, SharedState, state_lifecycle
@@ -75,7 +73,7 @@ class HubParts:
     """Everything a hub is made of, built once and passed in (tests build their own)."""
 
     config: HubConfig
-    db: sqlite_utils.Database
+    db: Database
     state: SharedState
     registry: BoothRegistry
     users: UserStore
@@ -84,8 +82,7 @@ class HubParts:
     @classmethod
     def open(cls, config: HubConfig, clock: Clock | None = None, state: SharedState | None = None) -> "HubParts":
         clock = clock or SystemClock()
-        db = open_db(config.store.path)
-        ensure_roles_schema(db)  # every table the register declares exists from the start
+        db = open_database(config.store.database_url or config.store.path)
         users = UserStore(db, clock)
         return cls(config, db, state or state_for(config), BoothRegistry(db), users, clock)
 
@@ -184,8 +181,9 @@ def make_app(parts: HubParts) -> web.Application:
     async def purge_forever(app: web.Application):
         async def loop() -> None:
             while True:
-                removed = purge_all(parts.db, parts.clock.now())  # first at start: catches up after downtime
-                if any(removed.values()):
+                # First at start (catches up after downtime), then once per interval across all hubs.
+                removed = purge_if_due(parts.db, parts.clock.now(), config.store.purge_interval_s)
+                if removed and any(removed.values()):
                     log.info("purge: deleted %s", removed)
                 await asyncio.sleep(config.store.purge_interval_s)
 

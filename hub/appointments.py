@@ -16,9 +16,9 @@ days at most) and :func:`purge` deletes expired rows like the hub's call rows.
 
 Example::
 
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from videokiosk.clock import FakeClock
-    >>> book = AppointmentBook(open_db(":memory:"), FakeClock())
+    >>> book = AppointmentBook(open_database(":memory:"), FakeClock())
     >>> draft = AppointmentDraft(starts_local="2026-01-01T09:15", language="de",
     ...                          customer_email="kunde@example.org",
     ...                          participants=[{"role": "interpreter", "email": "dolmetsch@example.org"}])
@@ -40,7 +40,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
+from .storage import Database
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rtc.protocol import LANGUAGES, CustomerNumber, PersonName
@@ -61,21 +61,6 @@ OPENS_BEFORE = timedelta(minutes=30)
 # After the booked end a dropped call can still be rejoined from the e-mail for a while.
 GRACE_AFTER = timedelta(minutes=30)
 
-SCHEMA: dict[str, tuple[dict[str, type], str]] = {
-    "appointments": (
-        {"appointment_id": str, "starts_at": str, "duration_min": int, "language": str,
-         "customer_number": str, "name": str, "status": str, "sequence": int,
-         "created_by": str, "updated_at": str, "expires_at": str},
-        "appointment_id",
-    ),
-    # One row per person invited. Extra participants: role and e-mail only, never a name, and the
-    # customer's prior agreement to them: recorded by which advisor, when (a peer link needs it).
-    "appointment_participants": (
-        {"participant_id": str, "appointment_id": str, "role": str, "email": str,
-         "token_hash": str, "code_hash": str, "agreed_by": str, "agreed_at": str, "expires_at": str},
-        "participant_id",
-    ),
-}
 
 Email = Annotated[str, Field(pattern=r"^[^@\s<>\"(),;:]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$", max_length=254)]
 
@@ -205,16 +190,11 @@ def format_code(code: str) -> str:
 class AppointmentBook:
     """Appointments in the hub's SQLite file, with their participants' hashed secrets."""
 
-    def __init__(self, db: sqlite_utils.Database, clock: Clock, retention_days: int = MAX_RETENTION_DAYS) -> None:
+    def __init__(self, db: Database, clock: Clock, retention_days: int = MAX_RETENTION_DAYS) -> None:
         self._db = db
         self._clock = clock
         self._retention = timedelta(days=retention_days)
         self._guesses = Backoff.for_guesses(clock)  # per booth or client address
-        for name, (columns, pk) in SCHEMA.items():
-            db[name].create(columns, pk=pk, if_not_exists=True, transform=True)  # older files get new columns
-        db["appointments"].create_index(["expires_at"], if_not_exists=True)
-        db["appointment_participants"].create_index(["token_hash"], if_not_exists=True)
-        db["appointment_participants"].create_index(["code_hash"], if_not_exists=True)
 
     @property
     def clock(self) -> Clock:
@@ -224,7 +204,7 @@ class AppointmentBook:
 
     def create(self, draft: AppointmentDraft, created_by: str = "") -> tuple[Appointment, list[Invitation]]:
         appointment_id = "a-" + secrets.token_urlsafe(9)
-        with self._db.conn:
+        with self._db.transaction():
             self._db["appointments"].insert({
                 "appointment_id": appointment_id, "status": "booked", "sequence": 0, "created_by": created_by,
                 **self._fields(draft),
@@ -238,7 +218,7 @@ class AppointmentBook:
         old = self.get(appointment_id)
         if old.status == "cancelled":
             raise AppointmentError("a cancelled appointment cannot be changed; book a new one", "cancelled")
-        with self._db.conn:
+        with self._db.transaction():
             self._db["appointments"].update(appointment_id, {"sequence": old.sequence + 1, **self._fields(draft)})
             self._db.execute("DELETE FROM appointment_participants WHERE appointment_id = ?", [appointment_id])
             invitations = self._invite(appointment_id, draft, self._db["appointments"].get(appointment_id)["created_by"])
@@ -328,12 +308,13 @@ class AppointmentBook:
         now = self._clock.now().isoformat(timespec="seconds")
         people = [("customer", draft.customer_email)] + [(p.role, p.email) for p in draft.participants]
         invitations = []
-        for role, email in people:
+        for order, (role, email) in enumerate(people):
             participant = Participant("p-" + secrets.token_urlsafe(9), appointment_id, role, email)
             token, code = secrets.token_urlsafe(32), new_code()
             self._db["appointment_participants"].insert({
                 "participant_id": participant.participant_id, "appointment_id": appointment_id, "role": role,
                 "email": email, "token_hash": _hash(token), "code_hash": _hash(code), "expires_at": expires_at,
+                "list_order": order,
                 **({} if role == "customer" else {"agreed_by": advisor, "agreed_at": now}),
             })
             invitations.append(Invitation(participant, token, code))
@@ -341,7 +322,7 @@ class AppointmentBook:
 
     def _appointment(self, row: dict) -> Appointment:
         people = self._db["appointment_participants"].rows_where(
-            "appointment_id = ?", [row["appointment_id"]], order_by="rowid")
+            "appointment_id = ?", [row["appointment_id"]], order_by="list_order")
         return Appointment(
             row["appointment_id"], datetime.fromisoformat(row["starts_at"]), row["duration_min"], row["language"],
             row["customer_number"], row["name"], row["status"], row["sequence"],
@@ -351,9 +332,9 @@ class AppointmentBook:
         )
 
 
-def purge_appointments(db: sqlite_utils.Database, now: datetime) -> int:
+def purge_appointments(db: Database, now: datetime) -> int:
     """Delete every appointment and participant row past its expiry, in one transaction."""
-    with db.conn:
+    with db.transaction():
         gone = db.execute("DELETE FROM appointment_participants WHERE expires_at <= ?", [now.isoformat()]).rowcount
         gone += db.execute("DELETE FROM appointments WHERE expires_at <= ?", [now.isoformat()]).rowcount
     return gone

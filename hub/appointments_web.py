@@ -15,9 +15,9 @@ reaches a server log or a Referer header.
 Example::
 
     >>> from hub.config import HubConfig
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from videokiosk.clock import FakeClock
-    >>> desk = AppointmentDesk.open(open_db(":memory:"), HubConfig(), FakeClock())
+    >>> desk = AppointmentDesk.open(open_database(":memory:"), HubConfig(), FakeClock())
     >>> desk.link("abc")
     'http://127.0.0.1:8080/join#abc'
 """
@@ -28,7 +28,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-import sqlite_utils
+from .storage import Database
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -52,14 +52,14 @@ STATUS_FOR = {"unknown": 404, "too_early": 403, "expired": 410, "cancelled": 410
 class AppointmentDesk:
     """The appointment book and the outbox, glued: every change mails the people concerned."""
 
-    db: sqlite_utils.Database
+    db: Database
     book: AppointmentBook
     outbox: MailOutbox
     config: HubConfig
     clock: Clock
 
     @classmethod
-    def open(cls, db: sqlite_utils.Database, config: HubConfig, clock: Clock, transport=None) -> "AppointmentDesk":
+    def open(cls, db: Database, config: HubConfig, clock: Clock, transport=None) -> "AppointmentDesk":
         book = AppointmentBook(db, clock, config.store.retention_days)
         return cls(db, book, MailOutbox(db, config.mail, clock, transport), config, clock)
 
@@ -142,7 +142,7 @@ class _Advisor:
         return self.lead or appointment.created_by == self.username
 
 
-def _advisor(request: web.Request, db: sqlite_utils.Database) -> _Advisor:
+def _advisor(request: web.Request, db: Database) -> _Advisor:
     session = current_session(request)
     if session is None:
         raise web.HTTPUnauthorized(text='{"error": "not_logged_in"}', content_type="application/json")

@@ -14,7 +14,7 @@ import hmac
 import json
 import math
 
-import sqlite_utils
+from .storage import Database
 from aiohttp import web
 
 from .clientaddr import client_of
@@ -43,7 +43,7 @@ def current_session(request: web.Request) -> AdvisorSession | None:
     return request.app[APP_SESSIONS].get(request.cookies.get(COOKIE))
 
 
-def require_role(request: web.Request, db: sqlite_utils.Database, role: str) -> AdvisorSession:
+def require_role(request: web.Request, db: Database, role: str) -> AdvisorSession:
     """The logged-in session of someone with ``role``; 401 without a log-in, 403 without the role."""
     session = current_session(request)
     if session is None:

@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "enrolment-code": "make a one-time enrolment code for a new booth",
     "set-role": "give an advisor the role lead (statistics) or technician (fleet), or --remove it",
     "purge": "delete personal data past its 14-day expiry, now (the systemd timer runs it hourly)",
+    "copy-database": "copy every row (with its expiry) of this hub's database into another, empty one "
+                     "(SQLite to PostgreSQL: docs/scale-out.md)",
 }
 
 
@@ -58,6 +60,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
             sp.add_argument("location")
         if name == "enrolment-code":
             sp.add_argument("--booth", required=True, metavar="BOOTH_ID", help="the registered booth's id")
+        if name == "copy-database":
+            sp.add_argument("target", metavar="TARGET", help="a postgresql:// URL or a SQLite file, empty")
         if name == "set-role":
             sp.add_argument("username", help="an advisor's user name")
             sp.add_argument("role", choices=list(ROLES), help="; ".join(f"{r}: {what}" for r, what in ROLES.items()))
@@ -67,7 +71,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     command = getattr(args, "hub_command", None) or "serve"
     # The newer commands name themselves in their messages; the first four say "hub".
-    prefix = f"videokiosk hub {command}" if command in ("enrolment-code", "set-role", "purge") else "videokiosk hub"
+    prefix = (f"videokiosk hub {command}" if command in ("enrolment-code", "set-role", "purge", "copy-database")
+              else "videokiosk hub")
     if not getattr(args, "config", None):
         print(f"{prefix}: --config is required", file=sys.stderr)
         return 2
@@ -91,6 +96,12 @@ def run(args: argparse.Namespace) -> int:
             return _enrolment_code(parts, args.booth)
         elif command == "set-role":
             return _set_role(parts, args.username, args.role, args.remove)
+        elif command == "copy-database":
+            from .storage import open_database
+            from .storage.copy import copy_database
+
+            counts = copy_database(parts.db, open_database(args.target))
+            print("copied: " + (", ".join(f"{name} {n}" for name, n in counts.items() if n) or "no rows"))
         elif command == "purge":
             from .purge import purge_all
 

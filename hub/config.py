@@ -12,10 +12,12 @@ allowed, and the CLI exits with code 2.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -63,8 +65,29 @@ class ServerSection(_Section):
 
 class StoreSection(_Section):
     path: Path = Path("/var/lib/videokiosk/hub.db")
+    # Hubs on several machines share one PostgreSQL instead (docs/scale-out.md); the password in
+    # ~/.pgpass or PGPASSFILE, not here. Off loopback only with a verified TLS connection.
+    database_url: Annotated[str, Field(pattern=r"^postgres(ql)?://")] | None = None
     retention_days: Annotated[int, Field(ge=1, le=MAX_RETENTION_DAYS)] = MAX_RETENTION_DAYS
     purge_interval_s: Annotated[float, Field(gt=0)] = 3600.0
+
+    @model_validator(mode="after")
+    def _tls_off_loopback(self) -> "StoreSection":
+        url = urlsplit(self.database_url or "postgresql://localhost")
+        host = url.hostname or "localhost"  # none: the local Unix socket
+        sslmode = parse_qs(url.query).get("sslmode", [""])[-1]
+        if not (host == "localhost" or host.startswith("/") or _is_loopback_ip(host)) \
+                and sslmode not in ("verify-ca", "verify-full"):
+            raise ValueError("store.database_url leaves this machine: add ?sslmode=verify-full (and the server's CA "
+                             "in ~/.postgresql/root.crt) so the hub's data travels encrypted to the right server")
+        return self
+
+
+def _is_loopback_ip(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class AuthSection(_Section):

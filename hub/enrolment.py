@@ -12,10 +12,10 @@ work once, and expire after 24 hours. The hub stores only their SHA-256 hash.
 
 Example::
 
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from hub.registry import BoothRegistry
     >>> from videokiosk.clock import FakeClock
-    >>> db, clock = open_db(":memory:"), FakeClock()
+    >>> db, clock = open_database(":memory:"), FakeClock()
     >>> registry = BoothRegistry(db)
     >>> _ = registry.create_booth("jc-halle-1", "Halle 1", "Musterstadt")
     >>> codes = EnrolmentCodes(db, registry, clock)
@@ -35,7 +35,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlite_utils
+from .storage import Database
 from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -66,15 +66,6 @@ _SMALL_ORDER_KEYS = frozenset(bytes.fromhex(h) for h in (
     "ee" + "ff" * 30 + "7f",
 ))
 
-SCHEMA = {
-    "enrolment_codes": (
-        {"code_hash": str, "booth_id": str, "created_at": str, "expires_at": str, "used_at": str},
-        "code_hash",
-    ),
-    # The public key each booth enrolled with: proves later which device holds the credential.
-    "booth_keys": ({"booth_id": str, "public_key": str, "enrolled_at": str}, "booth_id"),
-}
-
 
 class EnrolmentError(HubError):
     """A code was wrong, used, expired, or the request was malformed. ``reason`` is for machines."""
@@ -96,12 +87,10 @@ def _hash(code: str) -> str:
 
 
 class EnrolmentCodes:
-    def __init__(self, db: sqlite_utils.Database, registry: BoothRegistry, clock: Clock) -> None:
+    def __init__(self, db: Database, registry: BoothRegistry, clock: Clock) -> None:
         self._db = db
         self._registry = registry
         self._clock = clock
-        for name, (columns, pk) in SCHEMA.items():
-            db[name].create(columns, pk=pk, if_not_exists=True)
 
     @property
     def clock(self) -> Clock:
@@ -126,7 +115,7 @@ class EnrolmentCodes:
     def _redeem(self, code: str) -> str:
         """Mark the code used, atomically; returns its booth id or says why it cannot be used."""
         code_hash, now = _hash(code), self._clock.now().isoformat()
-        with self._db.conn:
+        with self._db.transaction():
             cursor = self._db.execute(
                 "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
                 [now, code_hash, now],

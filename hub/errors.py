@@ -34,3 +34,11 @@ class SsoError(HubError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class StorageError(HubError):
+    """The hub database cannot be reached or used; the message says which and what to do."""
+
+
+class SchemaTooNew(StorageError):
+    """The hub database was migrated by a newer hub than this one (hub/storage/migrations.py)."""

@@ -8,8 +8,8 @@ data: the hub refuses an action on a busy booth before anything about a customer
 
 Example::
 
-    >>> from hub.db import open_db
-    >>> board = FleetBoard(open_db(":memory:"))
+    >>> from hub.storage import open_database
+    >>> board = FleetBoard(open_database(":memory:"))
     >>> board.audit("tom", "jc-halle-1", "selftest", forced=False, outcome="ok", at="2026-01-01T10:00:00+00:00")
     >>> board.audit_rows()[0]["action"]
     'selftest'
@@ -21,36 +21,24 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
+from .storage import Database
 from prometheus_client.core import GaugeMetricFamily, Metric
 from pydantic import BaseModel, ConfigDict, Field
 
 from rtc import protocol as p
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS booth_health (
-    booth_id TEXT PRIMARY KEY, report TEXT NOT NULL, received_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS fleet_audit (
-    id INTEGER PRIMARY KEY, at TEXT NOT NULL, username TEXT NOT NULL, booth_id TEXT NOT NULL,
-    action TEXT NOT NULL, forced INTEGER NOT NULL, outcome TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS fleet_rollout (
-    id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, updated_at TEXT NOT NULL
-);
-"""
 HOT_C = 80.0  # a Pi throttles from 80 °C on: worth a look before it does
 AUDIT_ROWS = 200
 
 
 class FleetBoard:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.conn.executescript(SCHEMA)
 
     def record(self, booth_id: str, health: p.Health, at: datetime) -> None:
-        with self.db.conn:
-            self.db.execute("INSERT OR REPLACE INTO booth_health (booth_id, report, received_at) VALUES (?, ?, ?)",
+        with self.db.transaction():
+            self.db.execute("INSERT INTO booth_health (booth_id, report, received_at) VALUES (?, ?, ?) ON CONFLICT (booth_id) "
+                            "DO UPDATE SET report = excluded.report, received_at = excluded.received_at",
                             [booth_id, p.encode(health), at.isoformat(timespec="seconds")])
 
     def latest(self) -> dict[str, tuple[p.Health, str]]:
@@ -59,7 +47,7 @@ class FleetBoard:
         return {booth_id: (p.Health.model_validate_json(report), at) for booth_id, report, at in rows}
 
     def audit(self, username: str, booth_id: str, action: str, *, forced: bool, outcome: str, at: str) -> None:
-        with self.db.conn:
+        with self.db.transaction():
             self.db.execute("INSERT INTO fleet_audit (at, username, booth_id, action, forced, outcome) VALUES (?, ?, ?, ?, ?, ?)",
                             [at, username, booth_id, action, int(forced), outcome[:40]])
 
@@ -71,17 +59,12 @@ class FleetBoard:
     def change_rollout(self, change: Callable[[str | None], str | None], at: str) -> str | None:
         """Read, change and write the rollout in one write transaction: two hub instances sharing
         this database never both start a rollout, nor lose each other's booth states."""
-        conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = conn.execute("SELECT state FROM fleet_rollout WHERE id = 1").fetchone()
-            text = change(row[0] if row else None)
+        with self.db.exclusive("fleet_rollout", wait=True), self.db.transaction():
+            row = self.db.execute("SELECT state FROM fleet_rollout WHERE id = 1").fetchone()
+            text = change(row[0] if row else None)  # raising here writes nothing
             if text is not None:
-                conn.execute("INSERT OR REPLACE INTO fleet_rollout (id, state, updated_at) VALUES (1, ?, ?)", [text, at])
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
+                self.db.execute("INSERT INTO fleet_rollout (id, state, updated_at) VALUES (1, ?, ?) ON CONFLICT (id) "
+                                "DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at", [text, at])
         return text
 
     def audit_rows(self, limit: int = AUDIT_ROWS) -> list[dict[str, Any]]:

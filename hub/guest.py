@@ -30,7 +30,7 @@ import json
 import re
 from datetime import datetime
 
-import sqlite_utils
+from .storage import Database
 from aiohttp import web
 
 from kiosk_ui import I18N_DIR, STATIC_DIR
@@ -51,12 +51,6 @@ COOKIE = "vk_guest"
 HOME = "home"
 # Consent records one link may leave (a new one per page load: reloads and rejoins, never hundreds).
 MAX_CONSENTS_PER_PARTICIPANT = 20
-SCHEMA = {
-    # The consent record of a participant joining from home (on a booth, the booth stores it),
-    # with whose link it was given: a withdrawal deletes that participant's record only.
-    "guest_consents": ({"session_id": str, "participant_id": str, "language": str, "text_hash": str,
-                        "consented_at": str, "expires_at": str}, "session_id"),
-}
 _BROWSERS = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Version/", "Safari")]
 
 
@@ -104,9 +98,7 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
     """``/join`` and its API; ``watch`` closes a pass's open sockets within a second once its
     appointment is changed, cancelled or over."""
     desk: AppointmentDesk = app[APP_DESK]
-    db: sqlite_utils.Database = desk.db
-    for name, (columns, pk) in SCHEMA.items():
-        db[name].create(columns, pk=pk, if_not_exists=True, transform=True)
+    db: Database = desk.db
     page = (STATIC_DIR / "index.html").read_text("utf-8").replace(
         '<script type="module" src="/static/app.js">',
         '<script type="module" src="/static/browser.js"></script>\n<script type="module" src="/static/app.js">', 1)
@@ -146,7 +138,7 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
         if given >= MAX_CONSENTS_PER_PARTICIPANT:  # one link is one person, not a row generator
             return web.json_response({"error": "too many consents for this link; open it again later",
                                       "reason": "too_many"}, status=429)
-        with db.conn:  # a session id another participant's consent already holds is not taken over
+        with db.transaction():  # a session id another participant's consent already holds is not taken over
             db.execute(
                 "INSERT INTO guest_consents (session_id, participant_id, language, text_hash, consented_at, expires_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET language = excluded.language, "
@@ -164,7 +156,7 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
         go at once, and nobody else's (an interpreter's withdrawal leaves the customer's alone)."""
         found = guest(request)
         session_id = str((await _body(request)).get("session_id", ""))[:64]
-        with db.conn:
+        with db.transaction():
             db.execute("DELETE FROM guest_consents WHERE session_id = ? AND participant_id = ?",
                        [session_id, found.admission.participant.participant_id])
         passes.withdraw(found)
@@ -230,6 +222,6 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
     app.router.add_static("/static/", STATIC_DIR, show_index=False)
 
 
-def purge_guest_consents(db: sqlite_utils.Database, now: datetime) -> int:
-    with db.conn:
+def purge_guest_consents(db: Database, now: datetime) -> int:
+    with db.transaction():
         return db.execute("DELETE FROM guest_consents WHERE expires_at <= ?", [now.isoformat()]).rowcount

@@ -14,9 +14,9 @@ not cancelled; until the purge the hub can still tell the page why not ("expired
 
 Example::
 
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from videokiosk.clock import FakeClock
-    >>> db = open_db(":memory:")
+    >>> db = open_database(":memory:")
     >>> passes = GuestPasses(db, AppointmentBook(db, FakeClock()), FakeClock())
     >>> passes.get("no-such-cookie") is None
     True
@@ -29,23 +29,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlite_utils
+from .storage import Database
 
 from videokiosk.clock import Clock
 
 from .appointments import Admission, AppointmentBook, AppointmentError
-
-SCHEMA: dict[str, tuple[dict[str, type], str]] = {
-    # No cookie value, no name, no address: the hash of the cookie and whose link it was.
-    "guest_passes": (
-        {"pass_hash": str, "participant_id": str, "appointment_id": str, "expires_at": str},
-        "pass_hash",
-    ),
-    # The calls a pass took part in: what a withdrawal deletes at once. Gone with the pass.
-    # ``surveyed``: that call's one survey answer was counted (the answers themselves stay
-    # anonymous, hub/stats.py); a link cannot fill in the survey a hundred times.
-    "guest_pass_calls": ({"call_id": str, "pass_hash": str, "expires_at": str, "surveyed": int}, "call_id"),
-}
 
 
 def _hash(key: str) -> str:
@@ -68,15 +56,10 @@ class GuestPass:
 class GuestPasses:
     """Issue and check guest passes; the appointment book decides whether the link still holds."""
 
-    def __init__(self, db: sqlite_utils.Database, book: AppointmentBook, clock: Clock) -> None:
+    def __init__(self, db: Database, book: AppointmentBook, clock: Clock) -> None:
         self._db = db
         self._book = book
         self._clock = clock
-        for name, (columns, pk) in SCHEMA.items():
-            db[name].create(columns, pk=pk, if_not_exists=True)
-            db[name].create_index(["expires_at"], if_not_exists=True)
-        if "surveyed" not in db["guest_pass_calls"].columns_dict:  # a hub database from before
-            db["guest_pass_calls"].add_column("surveyed", int)
 
     def issue(self, admission: Admission) -> str:
         """A new pass for ``admission``; returns the cookie value (never stored)."""
@@ -140,22 +123,22 @@ class GuestPasses:
 
     def take_survey(self, guest: GuestPass) -> bool:
         """Whether ``guest`` may answer the survey now: once for each call it took part in."""
-        with self._db.conn:
+        with self._db.transaction():
             return self._db.execute(
                 "UPDATE guest_pass_calls SET surveyed = 1 WHERE call_id = (SELECT call_id FROM guest_pass_calls "
                 "WHERE pass_hash = ? AND COALESCE(surveyed, 0) = 0 LIMIT 1)", [guest.pass_hash]).rowcount == 1
 
     def withdraw(self, guest: GuestPass) -> None:
         """Consent withdrawn: the calls' rows go at once, and so do their links to this pass."""
-        with self._db.conn:
+        with self._db.transaction():
             self._db.execute("DELETE FROM calls WHERE call_id IN "
                              "(SELECT call_id FROM guest_pass_calls WHERE pass_hash = ?)", [guest.pass_hash])
             self._db.execute("DELETE FROM guest_pass_calls WHERE pass_hash = ?", [guest.pass_hash])
 
 
-def purge_guest_passes(db: sqlite_utils.Database, now: datetime) -> int:
+def purge_guest_passes(db: Database, now: datetime) -> int:
     """Delete every pass past its expiry or without its participant row (and their call links)."""
-    with db.conn:
+    with db.transaction():
         gone = db.execute("DELETE FROM guest_passes WHERE expires_at <= ? OR participant_id NOT IN "
                           "(SELECT participant_id FROM appointment_participants)", [now.isoformat()]).rowcount
         gone += db.execute("DELETE FROM guest_pass_calls WHERE expires_at <= ? OR pass_hash NOT IN "

@@ -19,9 +19,9 @@ checked by an LDAP bind instead of argon2, in the same pool, behind the same lim
 Example::
 
     >>> import asyncio
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from videokiosk.clock import FakeClock
-    >>> users = UserStore(open_db(":memory:"), FakeClock())
+    >>> users = UserStore(open_database(":memory:"), FakeClock())
     >>> users.add_user("anna", "correct horse battery")
     >>> guard = LoginGuard(users, FakeClock())
     >>> asyncio.run(guard.check("anna", "correct horse battery", "192.0.2.1"))

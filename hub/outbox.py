@@ -11,9 +11,9 @@ Example::
 
     >>> from email.message import EmailMessage
     >>> from hub.config import MailSection
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from videokiosk.clock import FakeClock
-    >>> outbox = MailOutbox(open_db(":memory:"), MailSection(), FakeClock())
+    >>> outbox = MailOutbox(open_database(":memory:"), MailSection(), FakeClock())
     >>> msg = EmailMessage(); msg["To"] = "kunde@example.org"; msg["Subject"] = "Hallo"
     >>> mail_id = outbox.put(msg, appointment_id="a-1", role="customer", kind="invite", expires_at=FakeClock().now())
     >>> outbox.status("a-1")[0]["status"]
@@ -32,7 +32,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-import sqlite_utils
+from .storage import Database
 
 from videokiosk.clock import Clock
 
@@ -40,15 +40,9 @@ from .config import MailSection
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 3600.0
-
-SCHEMA = {
-    "mail_outbox": (
-        {"mail_id": int, "appointment_id": str, "role": str, "kind": str, "recipient": str, "message": bytes,
-         "status": str, "attempts": int, "next_attempt_at": str, "last_error": str, "created_at": str,
-         "sent_at": str, "expires_at": str},
-        "mail_id",
-    ),
-}
+# A hub that claimed a mail and died before it said "sent" or "failed": the mail is due again
+# after this (longer than any SMTP conversation: MailSection.timeout_s).
+SEND_LEASE_S = 600.0
 
 
 class DeliveryError(Exception):
@@ -112,7 +106,7 @@ def transport_for(config: MailSection) -> Transport:
 class MailOutbox:
     """Mails waiting to go out, and the delivery loop."""
 
-    def __init__(self, db: sqlite_utils.Database, config: MailSection, clock: Clock,
+    def __init__(self, db: Database, config: MailSection, clock: Clock,
                  transport: Transport | None = None) -> None:
         self._db = db
         self._config = config
@@ -120,9 +114,6 @@ class MailOutbox:
         self.transport = transport or transport_for(config)
         self._wake = asyncio.Event()
         self.delivered = asyncio.Event()  # set after each pass that sent something (tests wait on it)
-        for name, (columns, pk) in SCHEMA.items():
-            db[name].create(columns, pk=pk, if_not_exists=True)
-        db["mail_outbox"].create_index(["status", "next_attempt_at"], if_not_exists=True)
 
     def put(self, message: EmailMessage, *, appointment_id: str, role: str, kind: str, expires_at: datetime) -> int:
         """Store one mail for delivery (committed before this returns) and wake the sender."""
@@ -133,7 +124,7 @@ class MailOutbox:
                "message": message.as_bytes(policy=policy.SMTP), "status": "pending", "attempts": 0,
                "next_attempt_at": now, "last_error": None, "created_at": now, "sent_at": None,
                "expires_at": expires_at.isoformat()}
-        with self._db.conn:
+        with self._db.transaction():
             mail_id = self._db["mail_outbox"].insert(row).last_pk
         self._wake.set()
         return mail_id
@@ -157,6 +148,8 @@ class MailOutbox:
             "status = 'pending' AND next_attempt_at <= ?", [now.isoformat()], order_by="mail_id"))
         sent = 0
         for row in due:
+            if not self._claim(row):
+                continue  # another hub on this database took it first
             try:
                 await asyncio.to_thread(self.transport.send, self._config.sender, row["recipient"], row["message"])
             except DeliveryError as exc:
@@ -170,6 +163,13 @@ class MailOutbox:
         if sent:
             self.delivered.set()
         return sent
+
+    def _claim(self, row: dict) -> bool:
+        """Several hubs may read the same due mail: only the one whose update lands sends it (the
+        update is atomic on SQLite and on PostgreSQL, a second one finds the row changed)."""
+        lease = (self._clock.now() + timedelta(seconds=SEND_LEASE_S)).isoformat()
+        return self._db.execute("UPDATE mail_outbox SET next_attempt_at = ? WHERE mail_id = ? AND status = 'pending' "
+                                "AND next_attempt_at = ?", [lease, row["mail_id"], row["next_attempt_at"]]).rowcount == 1
 
     def _failed(self, row: dict, error: str) -> None:
         attempts = row["attempts"] + 1
@@ -206,6 +206,6 @@ class MailOutbox:
                 pass
 
 
-def purge_outbox(db: sqlite_utils.Database, now: datetime) -> int:
-    with db.conn:
+def purge_outbox(db: Database, now: datetime) -> int:
+    with db.transaction():
         return db.execute("DELETE FROM mail_outbox WHERE expires_at <= ?", [now.isoformat()]).rowcount

@@ -6,19 +6,17 @@ which the systemd timer ``videokiosk-hub-purge.timer`` starts hourly even while 
 Example::
 
     >>> from datetime import datetime, timezone
-    >>> from hub.db import open_db
-    >>> purge_all(open_db(":memory:"), datetime(2026, 3, 2, tzinfo=timezone.utc))["calls"]
+    >>> from hub.storage import open_database
+    >>> purge_all(open_database(":memory:"), datetime(2026, 3, 2, tzinfo=timezone.utc))["calls"]
     0
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-import sqlite_utils
-
-from videokiosk.datafiles import erase_now
+from .storage import Database
 
 from .appointments import purge_appointments
 from .db import purge as purge_calls
@@ -26,7 +24,7 @@ from .guest import purge_guest_consents
 from .guest_passes import purge_guest_passes
 from .outbox import purge_outbox
 
-Purger = Callable[[sqlite_utils.Database, datetime], int]
+Purger = Callable[[Database, datetime], int]
 # Name -> what deletes it; the order keeps rows that point at others (passes, mails) first.
 PURGERS: dict[str, Purger] = {
     "calls": purge_calls,
@@ -37,9 +35,24 @@ PURGERS: dict[str, Purger] = {
 }
 
 
-def purge_all(db: sqlite_utils.Database, now: datetime) -> dict[str, int]:
+def purge_if_due(db: Database, now: datetime, interval_s: float) -> dict[str, int] | None:
+    """The purge once per interval across every hub on this database: under a lock (one hub at a
+    time), and only if no hub has run it within the interval. None: not this hub's turn."""
+    with db.exclusive("purge") as mine:
+        if not mine:
+            return None
+        last = db.execute("SELECT last_run_at FROM task_runs WHERE name = 'purge'").fetchone()
+        if last is not None and now < datetime.fromisoformat(last[0]) + timedelta(seconds=interval_s):
+            return None
+        counts = purge_all(db, now)
+        db.execute("INSERT INTO task_runs (name, last_run_at) VALUES ('purge', ?) ON CONFLICT (name) "
+                   "DO UPDATE SET last_run_at = excluded.last_run_at", [now.isoformat()])
+        return counts
+
+
+def purge_all(db: Database, now: datetime) -> dict[str, int]:
     """Delete every personal row whose expiry has come; how many went, per kind."""
     present = set(db.table_names())  # a hub that never booked an appointment has no such tables
     counts = {name: purge(db, now) if name in present else 0 for name, purge in PURGERS.items()}
-    erase_now(db.conn)
+    db.erase_now()
     return counts

@@ -6,8 +6,8 @@ is random, unlike a password. Enrolment (``hub/enrolment.py``) calls :meth:`Boot
 
 Example::
 
-    >>> from hub.db import open_db
-    >>> reg = BoothRegistry(open_db(":memory:"))
+    >>> from hub.storage import open_database
+    >>> reg = BoothRegistry(open_database(":memory:"))
     >>> token = reg.create_booth("jc-halle-1", "Halle 1", "Musterstadt")
     >>> reg.verify(token).booth_id
     'jc-halle-1'
@@ -23,7 +23,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import sqlite_utils
+from .storage import Database
 
 from .errors import UnknownBooth
 
@@ -44,7 +44,7 @@ def new_token() -> str:
 
 
 class BoothRegistry:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     def create_booth(self, booth_id: str, name: str, location: str, token: str | None = None) -> str:

@@ -9,10 +9,10 @@ Example (no sockets needed)::
 
     >>> import asyncio
     >>> from hub.config import HubConfig
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from hub.state import InMemoryState
     >>> from videokiosk.clock import SystemClock
-    >>> hub = Hub(HubConfig(), InMemoryState(), open_db(":memory:"), SystemClock())
+    >>> hub = Hub(HubConfig(), InMemoryState(), open_database(":memory:"), SystemClock())
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
+from .storage import Database
 
 from rtc import protocol as p
 from videokiosk.clock import Clock
@@ -54,7 +54,7 @@ class _BoothLink:
 
 
 class Hub:
-    def __init__(self, config: HubConfig, state: SharedState, db: sqlite_utils.Database, clock: Clock,
+    def __init__(self, config: HubConfig, state: SharedState, db: Database, clock: Clock,
                  listeners: list[Any] | None = None) -> None:
         self.config = config
         # Statistics and metrics listen here (hub/stats.py, hub/metrics.py): call_started, quality,

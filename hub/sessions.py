@@ -12,9 +12,9 @@ office shares) so that a session can never outlive its user, not even for one re
 
 Example::
 
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from videokiosk.clock import FakeClock
-    >>> db = open_db(":memory:")
+    >>> db = open_database(":memory:")
     >>> _ = db["users"].insert({"username": "anna", "password_hash": "x", "created_at": ""})
     >>> sessions = AdvisorSessions(db, FakeClock(), ttl_s=3600)
     >>> cookie, s = sessions.create("anna")
@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-import sqlite_utils
+from .storage import Database
 from aiohttp import web
 
 from videokiosk.clock import Clock
@@ -50,7 +50,7 @@ def _hash(cookie: str) -> str:
     return hashlib.sha256(cookie.encode("utf-8")).hexdigest()
 
 
-def end_sessions(db: sqlite_utils.Database, username: str) -> int:
+def end_sessions(db: Database, username: str) -> int:
     """Log ``username`` out everywhere (their open sockets close within a second); call it in
     the transaction that removes the advisor or changes a password or role."""
     return db.execute("DELETE FROM advisor_sessions WHERE username = ?", [username]).rowcount
@@ -64,7 +64,7 @@ class AdvisorSession:
 
 
 class AdvisorSessions:
-    def __init__(self, db: sqlite_utils.Database, clock: Clock, ttl_s: float) -> None:
+    def __init__(self, db: Database, clock: Clock, ttl_s: float) -> None:
         self._db = db
         self._clock = clock
         self._ttl = timedelta(seconds=ttl_s)
@@ -74,7 +74,7 @@ class AdvisorSessions:
         cookie = secrets.token_urlsafe(32)
         session = AdvisorSession(_hash(cookie), username, secrets.token_urlsafe(24))
         now = self._clock.now()
-        with self._db.conn:
+        with self._db.transaction():
             self._db.execute("DELETE FROM advisor_sessions WHERE expires_at <= ?", [now.isoformat()])
             self._db.execute("INSERT INTO advisor_sessions VALUES (?, ?, ?, ?)",
                              [session.sid, username, session.csrf, (now + self._ttl).isoformat()])
@@ -87,7 +87,7 @@ class AdvisorSessions:
         return AdvisorSession(*row) if row else None
 
     def drop(self, session: AdvisorSession) -> None:
-        with self._db.conn:
+        with self._db.transaction():
             self._db.execute("DELETE FROM advisor_sessions WHERE sid_hash = ?", [session.sid])
 
     def valid_among(self, sids: set[str]) -> set[str]:

@@ -16,9 +16,9 @@ local accounts: the row and its sessions go; the next sign-in is decided by the 
 
 Example::
 
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from videokiosk.clock import FakeClock
-    >>> accounts = SsoAccounts(open_db(":memory:"), FakeClock())
+    >>> accounts = SsoAccounts(open_database(":memory:"), FakeClock())
     >>> accounts.admit(SsoIdentity("oidc", "sub-17", "lena"), {"advisor", "lead"})
     'lena'
 """
@@ -28,22 +28,16 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-import sqlite_utils
 
 from videokiosk.clock import Clock
 
+from .storage import Database
 from .errors import SsoError
-from .roles import LEAD, TECHNICIAN, ensure_schema as ensure_roles_schema, grant_role, has_role, revoke_role
+from .roles import LEAD, TECHNICIAN, grant_role, has_role, revoke_role
 from .sessions import end_sessions
 
 # Not an argon2 hash: UserStore.verify answers False for it, whatever the password.
 SSO_PASSWORD_MARK = "!sso"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sso_links (
-    username TEXT PRIMARY KEY, source TEXT NOT NULL, subject TEXT NOT NULL,
-    UNIQUE (source, subject)
-)
-"""
 
 
 @dataclass(frozen=True)
@@ -64,11 +58,9 @@ def is_directory_account(stored_hash: str | None) -> bool:
 
 
 class SsoAccounts:
-    def __init__(self, db: sqlite_utils.Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-        db.conn.execute(SCHEMA.strip())
-        ensure_roles_schema(db)
 
     def admit(self, identity: SsoIdentity, roles: set[str]) -> str:
         """The account's user name, its row and roles brought up to date; :class:`SsoError`
@@ -76,7 +68,7 @@ class SsoAccounts:
         another account's."""
         if not username_ok(identity.username):
             raise SsoError("conflict", f"{identity.source}: the directory's user name is not usable here")
-        with self._db.conn:
+        with self._db.transaction():
             linked = self._db.execute("SELECT source, subject FROM sso_links WHERE username = ?",
                                       [identity.username]).fetchone()
             stored = self._db.execute("SELECT password_hash FROM users WHERE username = ?",

@@ -29,7 +29,6 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-import sqlite_utils
 from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -41,6 +40,7 @@ from joserfc.jws import JWSRegistry
 
 from videokiosk.clock import Clock
 
+from .storage import Database
 from .errors import SsoError
 from .sso_accounts import SsoAccounts, SsoIdentity
 from .sso_config import OidcSection, roles_for
@@ -49,12 +49,6 @@ log = logging.getLogger(__name__)
 SOURCE = "oidc"
 # Sign-ins started and not finished (each expires after pending_s): a flood of starts stops here.
 MAX_PENDING = 10_000
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sso_pending (
-    state_hash TEXT PRIMARY KEY, browser_hash TEXT NOT NULL, nonce TEXT NOT NULL,
-    verifier TEXT NOT NULL, expires_at TEXT NOT NULL
-)
-"""
 
 
 def _hash(value: str) -> str:
@@ -62,7 +56,7 @@ def _hash(value: str) -> str:
 
 
 class OidcLogin:
-    def __init__(self, config: OidcSection, db: sqlite_utils.Database, clock: Clock, accounts: SsoAccounts) -> None:
+    def __init__(self, config: OidcSection, db: Database, clock: Clock, accounts: SsoAccounts) -> None:
         self.config = config
         self._db = db
         self._clock = clock
@@ -70,14 +64,13 @@ class OidcLogin:
         self._metadata: dict[str, Any] | None = None  # the provider's discovery document, fetched once
         self._keys: KeySet | None = None
         self._http: aiohttp.ClientSession | None = None
-        db.conn.execute(SCHEMA.strip())
 
     async def start(self, browser: str) -> str:
         """The provider's URL to send this browser to (``browser``: its pre-login cookie)."""
         metadata = await self._discovery()
         state, nonce, verifier = generate_token(43), generate_token(43), generate_token(64)
         now = self._clock.now()
-        with self._db.conn:
+        with self._db.transaction():
             self._db.execute("DELETE FROM sso_pending WHERE expires_at <= ?", [now.isoformat()])
             if self._db.execute("SELECT count(*) FROM sso_pending").fetchone()[0] >= MAX_PENDING:
                 raise SsoError("busy", "oidc: too many sign-ins under way")
@@ -110,7 +103,7 @@ class OidcLogin:
 
     def _take_pending(self, state: str, browser: str) -> tuple[str, str]:
         """The sign-in ``state`` started in this browser, removed: it answers once."""
-        with self._db.conn:
+        with self._db.transaction():
             row = self._db.execute("SELECT browser_hash, nonce, verifier, expires_at FROM sso_pending "
                                    "WHERE state_hash = ?", [_hash(state)]).fetchone()
             if row is not None:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import logging
 import secrets
 
-import sqlite_utils
 from aiohttp import web
 
 from videokiosk.clock import Clock
 
+from .storage import Database
 from .auth import start_session
 from .errors import SsoError
 from .login_guard import Directory
@@ -31,7 +31,7 @@ PRELOGIN_COOKIE = "vk_sso"
 CALLBACK_PATH = "/sso/oidc/callback"
 
 
-def ldap_directory(config: SsoSection, db: sqlite_utils.Database, clock: Clock) -> Directory | None:
+def ldap_directory(config: SsoSection, db: Database, clock: Clock) -> Directory | None:
     """The office's LDAP directory for the login guard, if ``[sso.ldap]`` is configured."""
     if config.ldap is None:
         return None
@@ -40,7 +40,7 @@ def ldap_directory(config: SsoSection, db: sqlite_utils.Database, clock: Clock) 
     return LdapDirectory(config.ldap, SsoAccounts(db, clock))
 
 
-def add_sso_routes(app: web.Application, config: SsoSection, db: sqlite_utils.Database, clock: Clock) -> None:
+def add_sso_routes(app: web.Application, config: SsoSection, db: Database, clock: Clock) -> None:
     offered = {"oidc": {"name": config.oidc.display_name} if config.oidc else None, "ldap": config.ldap is not None}
 
     async def options(request: web.Request) -> web.Response:

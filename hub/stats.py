@@ -19,8 +19,8 @@ happen: hub/stats_recorder.py.
 Example::
 
     >>> from datetime import date
-    >>> from hub.db import open_db
-    >>> stats = HubStats(open_db(":memory:"))
+    >>> from hub.storage import open_database
+    >>> stats = HubStats(open_database(":memory:"))
     >>> stats.count_call(date(2026, 3, 2), "Musterstadt", "walk_in", waited_s=95)
     >>> stats.report(date(2026, 3, 1), date(2026, 3, 2))[0]["calls"]
     1
@@ -35,8 +35,8 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-import sqlite_utils
-from videokiosk.surveypool import SurveyPool, rename_day_to_week, tally, week_of
+from .storage import Database
+from videokiosk.surveypool import SurveyPool, tally, week_of
 
 log = logging.getLogger(__name__)
 
@@ -46,36 +46,11 @@ OPEN_BUCKET = -1
 SURVEY_QUESTIONS = {"rating": ("1", "2", "3", "4", "5"), "easy": ("yes", "no"), "again": ("yes", "no")}
 DAILY_COUNTERS = ("calls", "walk_ins", "appointments", "calls_ended", "call_s_total",
                   "quality_good", "quality_fair", "quality_poor")
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS stats_daily (
-    day TEXT NOT NULL, location TEXT NOT NULL,
-    calls INTEGER NOT NULL DEFAULT 0, walk_ins INTEGER NOT NULL DEFAULT 0,
-    appointments INTEGER NOT NULL DEFAULT 0, calls_ended INTEGER NOT NULL DEFAULT 0,
-    call_s_total INTEGER NOT NULL DEFAULT 0, quality_good INTEGER NOT NULL DEFAULT 0,
-    quality_fair INTEGER NOT NULL DEFAULT 0, quality_poor INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, location)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS stats_wait (
-    day TEXT NOT NULL, location TEXT NOT NULL, bucket_s INTEGER NOT NULL,
-    waits INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, location, bucket_s)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS stats_survey (
-    week TEXT NOT NULL, location TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL,
-    responses INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (week, location, question, answer)
-) WITHOUT ROWID;
-"""
 CSV_COLUMNS = (
     "day", "location", "calls", "walk_ins", "appointments", "wait_median_s", "wait_p90_s",
     "call_mean_s", "quality_good", "quality_fair", "quality_poor", "good_share",
     *(f"rating_{a}" for a in SURVEY_QUESTIONS["rating"]), "easy_yes", "easy_no", "again_yes", "again_no",
 )
-
-
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    rename_day_to_week(db.conn, "stats_survey")
-    db.conn.executescript(SCHEMA)
 
 
 def wait_bucket(waited_s: float) -> int:
@@ -106,16 +81,15 @@ def percentile(buckets: dict[int, int], q: float) -> float | None:
 class HubStats:
     """Counts into the anonymous tables and reads them back as per-day, per-location rows."""
 
-    def __init__(self, db: sqlite_utils.Database, pool: SurveyPool | None = None) -> None:
+    def __init__(self, db: Database, pool: SurveyPool | None = None) -> None:
         self._db = db
         self._pool = pool or SurveyPool()
-        ensure_schema(db)
 
     def _bump(self, day: date, location: str, **counts: int) -> None:
         cols = ", ".join(counts)
         sets = ", ".join(f"{c} = {c} + :{c}" for c in counts)
         vals = ", ".join(f":{c}" for c in counts)
-        with self._db.conn:
+        with self._db.transaction():
             self._db.execute(
                 f"INSERT INTO stats_daily (day, location, {cols}) VALUES (:day, :location, {vals}) "
                 f"ON CONFLICT (day, location) DO UPDATE SET {sets}",
@@ -125,7 +99,7 @@ class HubStats:
     def count_call(self, day: date, location: str, kind: str, waited_s: float) -> None:
         """A customer was admitted: one call, walk-in or appointment, and how long they waited."""
         self._bump(day, location, calls=1, walk_ins=int(kind != "appointment"), appointments=int(kind == "appointment"))
-        with self._db.conn:
+        with self._db.transaction():
             self._db.execute(
                 "INSERT INTO stats_wait (day, location, bucket_s, waits) VALUES (?, ?, ?, 1) "
                 "ON CONFLICT (day, location, bucket_s) DO UPDATE SET waits = waits + 1",
@@ -142,7 +116,7 @@ class HubStats:
         """Count each given answer, once the pool releases a batch of its week (never alone);
         anything not a known question and answer is ignored."""
         week, batch = self._pool.add(day, location, answers)
-        with self._db.conn:
+        with self._db.transaction():
             for (question, text), n in tally(batch, SURVEY_QUESTIONS).items():
                 self._db.execute(
                     "INSERT INTO stats_survey (week, location, question, answer, responses) VALUES (?, ?, ?, ?, ?) "

@@ -5,9 +5,9 @@ Changing a password or removing an advisor ends the advisor's sessions in the sa
 
 Example::
 
-    >>> from hub.db import open_db
+    >>> from hub.storage import open_database
     >>> from videokiosk.clock import FakeClock
-    >>> users = UserStore(open_db(":memory:"), FakeClock())
+    >>> users = UserStore(open_database(":memory:"), FakeClock())
     >>> users.add_user("anna", "correct horse battery")
     >>> users.verify(users.password_hash("anna"), "correct horse battery")
     True
@@ -15,7 +15,7 @@ Example::
 
 from __future__ import annotations
 
-import sqlite_utils
+from .storage import Database
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -32,7 +32,7 @@ _DUMMY_HASH = PasswordHasher().hash("not a password")
 
 
 class UserStore:
-    def __init__(self, db: sqlite_utils.Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
         self._hasher = PasswordHasher()
@@ -50,7 +50,7 @@ class UserStore:
     def _save(self, username: str, password: str) -> None:
         if not username or len(username) > 64:
             raise ValueError("user name must be 1 to 64 characters")
-        with self._db.conn:
+        with self._db.transaction():
             self._db["users"].upsert(
                 {"username": username, "password_hash": self._hasher.hash(password), "created_at": self._clock.now().isoformat()},
                 pk="username",
@@ -58,7 +58,7 @@ class UserStore:
             end_sessions(self._db, username)
 
     def remove_user(self, username: str) -> None:
-        with self._db.conn:
+        with self._db.transaction():
             self._db.execute("DELETE FROM users WHERE username = ?", [username])
             end_sessions(self._db, username)
 

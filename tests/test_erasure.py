@@ -30,6 +30,7 @@ from appliance.store import BoothStore
 from hub import db as hub_db
 from hub.appointments import AppointmentBook, AppointmentDraft
 from hub.purge import purge_all
+from hub.storage import open_database
 from videokiosk.clock import FakeClock
 
 
@@ -72,7 +73,7 @@ def booth_purge(path: Path, name: str, clock: FakeClock) -> Callable[[], object]
 
 
 def hub_withdraw(path: Path, name: str, clock: FakeClock) -> Callable[[], object]:
-    db = hub_db.open_db(path)
+    db = open_database(path)
     expires = clock.now() + timedelta(days=14)
     hub_db.record_call_fields(db, "c-erase01", {"name": name, "ip_address": "192.0.2.7"}, expires)
     hub_db.link_call(db, "c-erase01", "booth-1", "s-erase01", expires)
@@ -82,7 +83,7 @@ def hub_withdraw(path: Path, name: str, clock: FakeClock) -> Callable[[], object
 
 def hub_purge(path: Path, name: str, clock: FakeClock) -> Callable[[], object]:
     """The whole purge: a call row and an appointment booked with the name (purged after the calls)."""
-    db = hub_db.open_db(path)
+    db = open_database(path)
     hub_db.record_call_fields(db, "c-erase01", {"name": name}, clock.now() + timedelta(days=14))
     start = (clock.now() + timedelta(days=1)).replace(tzinfo=None).isoformat(timespec="minutes")
     AppointmentBook(db, clock).create(AppointmentDraft(starts_local=start, customer_email="k@example.org", name=name), "anna")

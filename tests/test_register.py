@@ -64,6 +64,18 @@ def test_personal_items_sit_only_in_tables_that_expire(databases):
             assert "expires_at" in table.columns and table.retention in ("days_14", "appointment_14"), table.name
 
 
+def test_the_postgresql_schema_is_the_register_too(postgres_url):
+    """A hub on PostgreSQL (hub/storage/postgres.py) holds exactly what the register declares, as on SQLite."""
+    parts = HubParts.open(HubConfig.model_validate({"store": {"database_url": postgres_url}}))
+    make_app(parts)
+    actual = {t: set(parts.db[t].columns_dict) for t in parts.db.table_names()}
+    parts.db.close()
+    declared = columns("hub")
+    undeclared = {t: sorted(cols - declared.get(t, set())) for t, cols in actual.items() if cols - declared.get(t, set())}
+    missing = {t: sorted(cols - actual.get(t, set())) for t, cols in declared.items() if cols - actual.get(t, set())}
+    assert undeclared == {} and missing == {}, (undeclared, missing)
+
+
 def test_the_privacy_report_names_every_column_in_german_and_english():
     done = subprocess.run([str(Path(sys.executable).with_name("videokiosk")), "privacy-report"],
                           capture_output=True, text=True, timeout=60)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from .logs import redact
+
 
 def describe_validation_error(source: str, err: ValidationError) -> str:
     """One line per problem: file, dotted key, the value given, and what is allowed."""
@@ -30,5 +32,5 @@ def describe_validation_error(source: str, err: ValidationError) -> str:
         elif problem["type"] == "extra_forbidden":
             lines.append(f"  {key} = {problem['input']!r}: unknown key (a typo?)")
         else:
-            lines.append(f"  {key} = {problem['input']!r}: {problem['msg']}")
+            lines.append(f"  {key} = {redact(repr(problem['input']))}: {problem['msg']}")
     return "\n".join(lines)

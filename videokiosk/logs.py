@@ -32,6 +32,8 @@ _SECRET_WORDS = ("bearer", "token", "password", "pwd", "ufrag")
 # (cheap test whether the pattern can match at all, pattern, placeholder): at DEBUG aiortc logs
 # every packet, so most lines must cost a few substring tests, not a regular expression each.
 _PATTERNS = [
+    # A URL's password (postgresql://hub:secret@db/...): before the e-mail rule sees "secret@db".
+    (lambda t: "://" in t, re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@"), r"\1<secret>@"),
     (lambda t: "::" in t or t.count(":") >= 7, re.compile(_IPV6), "<ip>"),
     (lambda t: t.count(".") >= 3, re.compile(_IPV4), "<ip>"),
     (lambda t: "@" in t, re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<e-mail>"),

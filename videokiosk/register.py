@@ -80,7 +80,8 @@ REGISTER: tuple[Table, ...] = (
            "created_by": "staff", "updated_at": "key", "expires_at": "key"}),
     Table("hub", "appointment_participants", "appointment", "appointment_14",
           {"participant_id": "key", "appointment_id": "key", "role": "booking", "email": "booking",
-           "token_hash": "key", "code_hash": "key", "agreed_by": "staff", "agreed_at": "agreement", "expires_at": "key"}),
+           "token_hash": "key", "code_hash": "key", "agreed_by": "staff", "agreed_at": "agreement", "expires_at": "key",
+           "list_order": "key"}),
     Table("hub", "mail_outbox", "invitation", "appointment_14",
           {"mail_id": "key", "appointment_id": "key", "role": "booking", "kind": "key", "recipient": "booking",
            "message": "booking", "status": "key", "attempts": "key", "next_attempt_at": "key", "last_error": "key",
@@ -114,6 +115,9 @@ REGISTER: tuple[Table, ...] = (
     # The update rollout under way (hub/rollout.py): bundle, version, booth ids, the technician's name.
     Table("hub", "fleet_rollout", "fleet_audit", "until_removed",
           {"id": "key", "state": "staff", "updated_at": "key"}),
+    # Which schema migrations the database has had (hub/storage/migrations.py).
+    Table("hub", "schema_version", "schema", "until_removed", _same("key", "version", "name", "applied_at")),
+    Table("hub", "task_runs", "tasks", "until_removed", _same("key", "name", "last_run_at")),
 )
 
 

@@ -14,24 +14,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hub.storage import is_postgres_url
+
 from .servers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 class HubProcess:
-    def __init__(self, directory: Path, *, db: Path, redis_url: str | None, prefix: str = "vk:",
+    def __init__(self, directory: Path, *, db: Path | str, redis_url: str | None, prefix: str = "vk:",
                  reconnect_timeout_s: float = 60.0, heartbeat_s: float = 5.0,
-                 max_connections_per_address: int = 256) -> None:
+                 max_connections_per_address: int = 256, extra: str = "") -> None:
+        """``db``: a SQLite file, or a ``postgresql://`` URL (then this hub's own folder holds no database)."""
         directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.config = directory / "hub.toml"
         self.log = directory / "hub.log"
         self.config.write_text(
             f'[server]\nhost = "127.0.0.1"\nport = {self.port}\nmax_connections_per_address = {max_connections_per_address}\n'
-            f'[store]\npath = "{db}"\n'
-            f'[calls]\nreconnect_timeout_s = {reconnect_timeout_s}\nheartbeat_s = {heartbeat_s}\n'
+            + (f'[store]\ndatabase_url = "{db}"\n' if is_postgres_url(db) else f'[store]\npath = "{db}"\n')
+            + f'[calls]\nreconnect_timeout_s = {reconnect_timeout_s}\nheartbeat_s = {heartbeat_s}\n'
             + (f'[state]\nbackend = "redis"\nredis_url = "{redis_url}"\nprefix = "{prefix}"\n' if redis_url else "")
+            + extra
         )
         self.proc: subprocess.Popen | None = None
 

@@ -1,4 +1,4 @@
-"""Real servers the fault tests start and stop themselves: redis-server on a free loopback port.
+"""Real servers the tests start and stop themselves: redis-server, coturn, a PostgreSQL cluster.
 
 Example::
 
@@ -8,9 +8,12 @@ Example::
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -115,3 +118,84 @@ class TurnServer:
 
     def __exit__(self, *exc) -> None:
         stop(self.proc)
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (``initdb``, then ``postgres``) on 127.0.0.1 and a free port,
+    trust authentication for the user ``vk``, no fsync: a test's data lives as long as the test run.
+    PostgreSQL refuses to run as root, so as root the cluster runs as the ``postgres`` system user
+    (the Debian package creates it), from a folder under /tmp that user may enter."""
+
+    USER = "vk"
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.directory: Path | None = None
+        self.proc: subprocess.Popen | None = None
+        self._databases = 0
+
+    @staticmethod
+    def binary(name: str) -> str:
+        found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+        if not found:
+            pytest.fail("PostgreSQL is missing (/usr/lib/postgresql/*/bin): run `make test` "
+                        "(scripts/system-packages.txt installs the Debian package postgresql)")
+        return str(found[-1])
+
+    def _as_owner(self, argv: list[str]) -> list[str]:
+        # setpriv execs in place (no parent left in between): the process started is postgres itself.
+        owner = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
+        return [*owner, *argv] if os.geteuid() == 0 else argv
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{self.USER}@127.0.0.1:{self.port}/{database}"
+
+    def __enter__(self) -> "PostgresServer":
+        self.directory = Path(tempfile.mkdtemp(prefix="vk-postgres-"))
+        data = self.directory / "data"
+        data.mkdir()
+        if os.geteuid() == 0:
+            os.chmod(self.directory, 0o755)
+            shutil.chown(data, "postgres", "postgres")
+        subprocess.run(self._as_owner([self.binary("initdb"), "-D", str(data), "-U", self.USER, "--auth=trust",
+                                       "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"]),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            self._as_owner([self.binary("postgres"), "-D", str(data), "-p", str(self.port), "-k", str(data),
+                            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
+                            "-c", "max_connections=200"]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, timeout_s=30, proc=self.proc)
+        self._until_ready()
+        return self
+
+    def _until_ready(self, timeout_s: float = 60.0) -> None:
+        """The port opens before recovery ends ("the database system is starting up"): until a session works."""
+        import psycopg
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                psycopg.connect(self.url(), connect_timeout=5).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.1)  # poll interval of a connect probe, not a wait for a result
+
+    def new_database(self) -> str:
+        """A fresh, empty database; its URL."""
+        import psycopg
+
+        self._databases += 1
+        name = f"t{os.getpid()}_{self._databases}"
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown: ends open sessions (SIGTERM waits for them)
+        stop(self.proc)
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)

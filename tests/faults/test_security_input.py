@@ -93,10 +93,10 @@ async def test_bidi_controls_never_reach_the_advisors_screen(hub):
 
 
 def test_local_passwords_have_at_least_12_characters(tmp_path):
-    from hub.db import open_db
+    from hub.storage import open_database
     from videokiosk.clock import SystemClock
 
-    users = UserStore(open_db(tmp_path / "hub.db"), SystemClock())
+    users = UserStore(open_database(tmp_path / "hub.db"), SystemClock())
     for short in ("demo", "s3cret-pass", "elevenchars"):
         with pytest.raises(ValueError, match="12 characters"):
             users.add_user("anna", short)

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from hub.app import HubParts, make_app
 from hub.config import HubConfig
-from hub.db import open_db
+from hub.storage import open_database
 from hub.roles import LEAD, grant_role
 from hub.users import UserStore
 from videokiosk.clock import SystemClock
@@ -94,15 +94,15 @@ async def test_wrong_passwords_from_one_address_do_not_lock_the_advisor_out_else
 
 
 def _remove(db_path, username):
-    UserStore(open_db(db_path), SystemClock()).remove_user(username)
+    UserStore(open_database(db_path), SystemClock()).remove_user(username)
 
 
 def _new_password(db_path, username):
-    UserStore(open_db(db_path), SystemClock()).add_user(username, "a-brand-new-password")
+    UserStore(open_database(db_path), SystemClock()).add_user(username, "a-brand-new-password")
 
 
 def _make_lead(db_path, username):
-    grant_role(open_db(db_path), username, LEAD)
+    grant_role(open_database(db_path), username, LEAD)
 
 
 async def _closes_within(ws: aiohttp.ClientWebSocketResponse, timeout_s: float) -> bool:

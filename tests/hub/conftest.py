@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestServer
 
 from hub.app import HubParts, make_app
 from hub.config import HubConfig
+from hub.storage import is_postgres_url
 from videokiosk.clock import FakeClock
 
 PASSWORD = "s3cret-pass-12"
@@ -66,6 +67,11 @@ class Socket:
     async def close(self) -> None:
         await self.ws.close()
         await self.session.close()
+
+
+def store_for(hub_database: str) -> dict:
+    """The ``[store]`` section for the ``hub_database`` fixture's SQLite file or PostgreSQL URL."""
+    return {"database_url": hub_database} if is_postgres_url(hub_database) else {"path": hub_database}
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pytest
 from hub.appointments import (CODE_ALPHABET, AppointmentBook, AppointmentDraft, AppointmentError,
                               normalise_code, purge_appointments)
 from hub.config import HubConfig
-from hub.db import open_db
+from hub.storage import open_database
 from videokiosk.clock import FakeClock
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, store_for
 
 START = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
 DRAFT = dict(starts_local="2026-03-02T10:30", language="de", customer_email="kunde@example.org",
@@ -30,8 +30,8 @@ def clock():
 
 
 @pytest.fixture
-def book(tmp_path, clock):
-    return AppointmentBook(open_db(tmp_path / "hub.db"), clock)
+def book(hub_database, clock):
+    return AppointmentBook(open_database(hub_database), clock)
 
 
 def at_berlin(clock: FakeClock, local: str) -> None:
@@ -50,9 +50,10 @@ def test_secrets_are_strong_stored_hashed_and_codes_easy_to_type(book):
     for inv in invitations:
         assert inv.token not in dump and inv.code not in dump
     # Extra participants: role and e-mail address, no name column at all
-    columns = {c.name for c in book._db["appointment_participants"].columns}  # noqa: SLF001
+    columns = set(book._db["appointment_participants"].columns_dict)  # noqa: SLF001
     assert columns == {"participant_id", "appointment_id", "role", "email", "token_hash", "code_hash",
-                       "agreed_by", "agreed_at", "expires_at"}  # agreed_*: the prior agreement to a further participant
+                       "agreed_by", "agreed_at", "expires_at",  # agreed_*: the prior agreement to a further participant
+                       "list_order"}
     assert normalise_code(f"{inv.code[:4].lower()} - {inv.code[4:]}") == inv.code
 
 
@@ -141,9 +142,9 @@ def test_drafts_are_validated():
 
 
 @pytest.fixture
-def hub_config(tmp_path) -> HubConfig:
+def hub_config(tmp_path, hub_database) -> HubConfig:
     return HubConfig.model_validate({
-        "store": {"path": str(tmp_path / "hub.db")},
+        "store": store_for(hub_database),  # every test here on SQLite and on PostgreSQL
         "mail": {"eml_dir": str(tmp_path / "mails"), "public_url": "https://hub.example"},
     })
 

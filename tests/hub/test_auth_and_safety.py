@@ -14,8 +14,14 @@ from hub.users import UserStore
 from rtc.protocol import MAX_MESSAGE_BYTES
 from videokiosk.register import columns
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, store_for
 from .test_hub_flow import WAITING
+
+
+@pytest.fixture
+def hub_config(hub_config, hub_database):
+    """Every test here on SQLite and on PostgreSQL."""
+    return hub_config.model_copy(update={"store": hub_config.store.model_copy(update=store_for(hub_database))})
 
 
 async def test_wrong_password_five_times_makes_this_address_wait(running_hub):
@@ -120,10 +126,10 @@ async def test_hub_stores_only_consented_call_fields_and_purges_after_14_days(ru
 
 
 def test_real_hub_refuses_to_start_with_the_demo_account(tmp_path):
-    from hub.db import open_db
+    from hub.storage import open_database
     from videokiosk.clock import FakeClock
 
-    users = UserStore(open_db(tmp_path / "hub.db"), FakeClock())
+    users = UserStore(open_database(tmp_path / "hub.db"), FakeClock())
     users.refuse_demo_account()
     users.add_demo_account()
     with pytest.raises(DemoAccountError, match="demo"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from hub.db import open_db
+from hub.storage import open_database
 from hub.registry import BoothRegistry
 from hub.users import UserStore
 from videokiosk.clock import SystemClock
@@ -22,11 +22,11 @@ def test_operator_commands_and_demo_refusal(tmp_path):
     done = vk("add-user", "--config", str(config), "--password-stdin", "anna", stdin="lang-genug-12\n")
     assert done.returncode == 0, done.stderr
     token = vk("add-booth", "--config", str(config), "jc-halle-1", "Halle 1", "Musterstadt").stdout.strip()
-    assert BoothRegistry(open_db(tmp_path / "hub.db")).verify(token).booth_id == "jc-halle-1"
+    assert BoothRegistry(open_database(tmp_path / "hub.db")).verify(token).booth_id == "jc-halle-1"
 
     short = vk("add-user", "--config", str(config), "--password-stdin", "demo", stdin="demo\n")
     assert short.returncode == 2 and "at least 12 characters" in short.stderr  # demo/demo: only `videokiosk demo`
-    UserStore(open_db(tmp_path / "hub.db"), SystemClock()).add_demo_account()  # as if copied from a demo
+    UserStore(open_database(tmp_path / "hub.db"), SystemClock()).add_demo_account()  # as if copied from a demo
     refused = vk("--config", str(config))
     assert refused.returncode == 2
     assert "demo account" in refused.stderr and "Traceback" not in refused.stderr

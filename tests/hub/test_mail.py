@@ -24,7 +24,7 @@ from hub.appointments import AppointmentDraft
 from hub.appointments_web import AppointmentDesk
 from hub.config import HubConfig, parse_hub_config
 from hub.errors import HubConfigError
-from hub.db import open_db
+from hub.storage import open_database
 from hub.mail import compose
 from videokiosk.clock import FakeClock
 
@@ -80,7 +80,7 @@ def desk_for(tmp_path: Path, clock: FakeClock, **mail) -> AppointmentDesk:
         "mail": {"sender": "videotermin@jobcenter.example", "public_url": "https://hub.example",
                  "eml_dir": str(tmp_path / "mails"), "retry_base_s": 60, "max_attempts": 3, **mail},
     })
-    return AppointmentDesk.open(open_db(config.store.path), config, clock)
+    return AppointmentDesk.open(open_database(config.store.path), config, clock)
 
 
 def parse_ics(text: str) -> list[tuple[str, dict, str]]:

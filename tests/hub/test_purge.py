@@ -15,7 +15,8 @@ from aiohttp.test_utils import TestServer
 
 from hub.app import HubParts, make_app
 from hub.config import HubConfig
-from hub.db import open_db, record_call_fields
+from hub.db import record_call_fields
+from hub.storage import open_database
 from videokiosk.clock import FakeClock, SystemClock
 
 HUB_UNITS = Path(__file__).parents[2] / "systemd" / "hub"
@@ -23,7 +24,7 @@ HUB_UNITS = Path(__file__).parents[2] / "systemd" / "hub"
 
 def two_calls(path: Path, now) -> None:
     """One call row 15 days old, one from today."""
-    db = open_db(path)
+    db = open_database(path)
     record_call_fields(db, "c-old", {"name": "Erika Muster"}, now - timedelta(days=1))
     record_call_fields(db, "c-new", {"name": "Max Muster"}, now + timedelta(days=13))
     db.conn.close()
@@ -54,7 +55,7 @@ def test_the_purge_command_deletes_expired_rows_only(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "calls 1" in done.stdout
-    assert [r["call_id"] for r in open_db(tmp_path / "hub.db")["calls"].rows] == ["c-new"]
+    assert [r["call_id"] for r in open_database(tmp_path / "hub.db")["calls"].rows] == ["c-new"]
     assert b"Erika Muster" not in b"".join(f.read_bytes() for f in tmp_path.glob("hub.db*"))
 
 

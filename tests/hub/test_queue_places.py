@@ -11,7 +11,7 @@ import asyncio
 from contextlib import asynccontextmanager
 
 from hub.config import HubConfig
-from hub.db import open_db
+from hub.storage import open_database
 from hub.registry import Booth
 from hub.service import ADVISORS, Hub, booth_channel
 from rtc import protocol as p
@@ -59,7 +59,7 @@ async def two_hubs(pair, per_hub: int = 2):
     """Yields (heard, hubs, booths); the first ``per_hub`` booths are on hub A, the rest on hub B."""
     heard = Heard()
     config = HubConfig.model_validate({"calls": {"average_call_s": PER_CALL_S}})
-    hubs = [Hub(config, state, open_db(":memory:"), SystemClock()) for state in (pair.a, pair.b)]
+    hubs = [Hub(config, state, open_database(":memory:"), SystemClock()) for state in (pair.a, pair.b)]
     booths = [Booth(f"booth-{n}", f"Halle {n}", "X") for n in range(1, 2 * per_hub + 1)]
     for n, booth in enumerate(booths):
         state = (pair.a, pair.b)[n // per_hub]

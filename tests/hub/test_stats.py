@@ -164,13 +164,13 @@ async def test_the_audit_attack_cannot_single_out_a_survey_answer(running_hub, h
 
 def test_survey_answers_of_one_week_cannot_be_told_apart(tmp_path):
     """The same answers arriving in another order leave the very same table: no trace of who said what."""
-    from hub.db import open_db
+    from hub.storage import open_database
 
     answers = [{"rating": 5, "easy": True}, {"rating": 5, "easy": False, "again": False}, {"rating": 3, "easy": True},
                {"rating": 4}, {"rating": 3, "again": True}]
     tables = []
     for n, order in enumerate((answers, list(reversed(answers)))):
-        stats = HubStats(open_db(tmp_path / f"hub{n}.db"))
+        stats = HubStats(open_database(tmp_path / f"hub{n}.db"))
         for i, given in enumerate(order):
             stats.count_survey(DAY + timedelta(days=i % 2), "Musterstadt", given)
         tables.append(sorted(stats._db.execute("SELECT * FROM stats_survey").fetchall()))
@@ -279,7 +279,7 @@ def test_set_role_command_grants_and_removes_lead(tmp_path, capsys):
     import sys
     from pathlib import Path
 
-    from hub.db import open_db
+    from hub.storage import open_database
     from hub.roles import has_role
 
     db_path = tmp_path / "hub.db"
@@ -292,8 +292,8 @@ def test_set_role_command_grants_and_removes_lead(tmp_path, capsys):
 
     done = cli("set-role", "--config", str(config), "lena", "lead")
     assert done.returncode == 0, done.stderr
-    assert has_role(open_db(db_path), "lena", "lead")
+    assert has_role(open_database(db_path), "lena", "lead")
     unknown = cli("set-role", "--config", str(config), "nobody", "lead")
     assert unknown.returncode == 2 and "no advisor 'nobody'" in unknown.stderr
     assert cli("set-role", "--config", str(config), "--remove", "lena", "lead").returncode == 0
-    assert not has_role(open_db(db_path), "lena", "lead")
+    assert not has_role(open_database(db_path), "lena", "lead")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -20,14 +19,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from appliance.config import load_config
 from hub.app import HubParts, make_app
 from hub.config import parse_hub_config
-from hub.db import open_db
+from hub.storage import open_database
 from hub.registry import BoothRegistry
 from hub.state import InMemoryState
 from hub.users import UserStore
@@ -59,8 +57,7 @@ def start_hub(tmp_path, loop_thread, tls: ssl.SSLContext | None = None) -> Hub:
     config = parse_hub_config({"store": {"path": str(tmp_path / "hub" / "hub.db")}})
     # The hub serves from the loop thread while the test reads the same file from its own thread,
     # one at a time (the test waits for each answer): a connection shared across threads is safe here.
-    open_db(config.store.path).conn.close()  # creates the schema
-    db = sqlite_utils.Database(sqlite3.connect(config.store.path, check_same_thread=False))
+    db = open_database(config.store.path)
     parts = HubParts(config, db, InMemoryState(), BoothRegistry(db),
                      UserStore(db, clock), clock)
     parts.registry.create_booth(*BOOTH)
