@@ -251,6 +251,9 @@ class LocalBooth extends EventTarget {
       case "chat": case "screen_share": this.chat.receive(msg); return; // the hub's fallback path
       case "waiting_note": this.chat.note(msg, this.sessionId, this.state); return;
       case "restart_call": if (this.state === "call" && msg.call_id === this.callId && this.callStream) await this.offerCall(); return;
+      // Back on the hub after a lost socket (a phone that locked its screen): offer afresh, as
+      // the booth does on rejoining; the advisor's end of the old connection may be dead.
+      case "welcome": if (this.state === "call" && this.callStream) await this.offerCall(); return;
       case "call_ended":
         if (msg.call_id === this.callId) this.endCall("survey");
         else if (peer) this.endPeer(msg.call_id);
@@ -334,6 +337,8 @@ class LocalBooth extends EventTarget {
     this.chat.attach(pc, callId); // the chat channel and the screen slot, before the offer
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "connected") this.hub({ type: "call_info", call_id: callId, ...this.rates });
+      // The media path died but the hub is there (the phone slept past ICE's patience): again.
+      if (pc.connectionState === "failed" && this.pc === pc && this.ws && this.ws.readyState === WebSocket.OPEN) this.offerCall();
     };
     await pc.setLocalDescription(await pc.createOffer());
     this.hub({ type: "offer", call_id: callId, sdp: pc.localDescription.sdp });
