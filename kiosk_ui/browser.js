@@ -5,7 +5,9 @@
 // /ws/guest, which speaks the booth protocol, docs/protocol.md). app.js stays as it is: it asks
 // window.vkTransport() for its "socket". Nothing is sent before the advisor admits.
 // The device check's measurements: browser_checks.js. Chat, the advisor's shared screen and the
-// waiting-room note: browser_chat.js; the customer's own mute and camera toggles: browser_controls.js.
+// waiting-room note: browser_chat.js; the customer's own mute and camera toggles: browser_controls.js;
+// "Kamera wechseln" (front/back): browser_camera.js.
+import { CameraSwitch } from "./browser_camera.js";
 import { HomeChat } from "./browser_chat.js";
 import { HomeControls } from "./browser_controls.js";
 import { CHECKS, checkCamera, checkMicrophone, checkRate, checkSpeaker, download, openDevices, stopAll, upload } from "./browser_checks.js";
@@ -43,6 +45,7 @@ class LocalBooth extends EventTarget {
     this.chat = new HomeChat({ emit: (message) => this.emit(message), viaHub: (message) => this.hub(message),
       onScreen: (track) => { this.screenVideo = track; this.showScreen(); } });
     this.controls = new HomeControls((off) => this.intent("set_camera", { off }).catch(() => this.emit({ type: "error" })));
+    this.camera = new CameraSwitch(() => this.switchCamera().catch(() => this.emit({ type: "error" })));
     setTimeout(() => this.open(), 0); // after app.js has added its listeners
   }
 
@@ -78,6 +81,13 @@ class LocalBooth extends EventTarget {
     const snap = this.snapshot();
     this.emit({ type: "state", state: snap });
     this.controls.render(snap);
+    this.camera.render(snap);
+  }
+
+  // "Kamera wechseln": the next camera on every connection that sends ours, the self-view too.
+  async switchCamera() {
+    if (this.state !== "call") return;
+    await this.camera.switch(this.callStream, [this.pc, ...this.peers.values(), this.loop]);
   }
 
   async open() {
