@@ -6,7 +6,7 @@
 // window.vkTransport() for its "socket". Nothing is sent before the advisor admits.
 // The device check's measurements: browser_checks.js. Chat, the advisor's shared screen and the
 // waiting-room note: browser_chat.js; the customer's own mute and camera toggles: browser_controls.js;
-// "Kamera wechseln" (front/back): browser_camera.js.
+// the camera switch (front/back): browser_camera.js.
 import { CameraSwitch } from "./browser_camera.js";
 import { HomeChat } from "./browser_chat.js";
 import { HomeControls } from "./browser_controls.js";
@@ -84,7 +84,7 @@ class LocalBooth extends EventTarget {
     this.camera.render(snap);
   }
 
-  // "Kamera wechseln": the next camera on every connection that sends ours, the self-view too.
+  // The camera switch: the next camera on every connection that sends ours, the self-view too.
   async switchCamera() {
     if (this.state !== "call") return;
     await this.camera.switch(this.callStream, [this.pc, ...this.peers.values(), this.loop]);

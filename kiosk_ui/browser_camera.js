@@ -1,4 +1,4 @@
-// "Kamera wechseln" at home (browser.js): a phone with a front and a back camera (any browser that
+// The camera switch at home (browser.js, call.camera_switch): a phone with a front and a back camera (any browser that
 // offers more than one video input) switches between them during the call. The new camera's track
 // takes the old one's place on every connection that sends it (RTCRtpSender.replaceTrack: no
 // renegotiation, the advisor's picture just changes) and in the call's stream; the old camera is
@@ -12,7 +12,7 @@ const cameras = async () => (navigator.mediaDevices && navigator.mediaDevices.en
   : []);
 
 export class CameraSwitch {
-  // onSwitch(): the customer pressed "Kamera wechseln".
+  // onSwitch(): the customer pressed the switch button.
   constructor(onSwitch) {
     this.onSwitch = onSwitch;
     this.button = null;
