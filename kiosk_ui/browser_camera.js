@@ -6,6 +6,7 @@
 // call and only while the browser offers more than one camera.
 import { loadCatalog, lookup } from "./i18n.js";
 import { VIDEO } from "./browser_checks.js";
+import { callButton } from "./browser_controls.js";
 
 const cameras = async () => (navigator.mediaDevices && navigator.mediaDevices.enumerateDevices
   ? (await navigator.mediaDevices.enumerateDevices()).filter((device) => device.kind === "videoinput")
@@ -54,17 +55,7 @@ export class CameraSwitch {
   }
 
   ensureButton() {
-    if (this.button) return this.button;
-    const mute = document.getElementById("mute");
-    if (!mute) return null;
-    const button = document.createElement("button");
-    button.type = "button";
-    button.id = "camera-switch";
-    button.className = mute.className; // the call controls' look: large and plain
-    button.hidden = true;
-    button.addEventListener("click", () => this.onSwitch());
-    (document.getElementById("camera-toggle") || mute).after(button);
-    this.button = button;
-    return button;
+    if (!this.button) this.button = callButton("camera-switch", "camera-toggle", () => this.onSwitch());
+    return this.button;
   }
 }

@@ -4,7 +4,7 @@
 // ({"live"}, {"said"}, {"heard"}, {"sharing"}, {"ended"}), the last with "ok".
 // Usage: node console_check.mjs <console url> <JSON: user, password, row, said, reply, bars>
 // ("bars": a page expression that is true once the booth's colour bars show in #remote-video).
-import { STEP_MS, button, framesAdvance, journey, say, until } from "./firefox.mjs";
+import { STEP_MS, button, chatBothWays, framesAdvance, journey, say, until } from "./firefox.mjs";
 
 const [url, config] = process.argv.slice(2);
 const { user, password, row, said, reply, bars } = JSON.parse(config);
@@ -23,13 +23,7 @@ await journey(async (page, step) => {
   await step("booth's picture", () => page.waitForFunction(bars, { timeout: STEP_MS, polling: 200 }));
   await step("booth's frames", () => framesAdvance(page, "#remote-video"));
   say({ live: true });
-  await step("say", async () => {
-    await page.type("#chat-input", said);
-    await (await button(page, "Senden", '//form[@id="chat-form"]')).click();
-  });
-  say({ said: true });
-  await step("hear", () => until(page, (text) => [...document.querySelectorAll("#chat-list li")].some((li) => li.textContent.includes(text)), reply));
-  say({ heard: true });
+  await chatBothWays(page, step, said, reply);
   await step("share", async () => {
     await (await button(page, "Bildschirm teilen")).click();
     await until(page, () => !document.getElementById("share-active").hidden || document.getElementById("share-error").textContent);

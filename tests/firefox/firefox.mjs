@@ -51,6 +51,17 @@ export async function journey(script, viewport) {
 export const button = (page, text, root = "") =>
   page.waitForSelector(`::-p-xpath(${root}//button[normalize-space()="${text}"])`, { visible: true, timeout: STEP_MS });
 
+// A chat line typed and sent ({"said"}), then the other side's line shown ({"heard"}).
+export async function chatBothWays(page, step, said, reply) {
+  await step("say", async () => {
+    await page.type("#chat-input", said);
+    await (await button(page, "Senden", '//form[@id="chat-form"]')).click();
+  });
+  say({ said: true });
+  await step("hear", () => until(page, (text) => [...document.querySelectorAll("#chat-list li")].some((li) => li.textContent.includes(text)), reply));
+  say({ heard: true });
+}
+
 export const until = (page, fn, arg, timeout = STEP_MS) => page.waitForFunction(fn, { timeout, polling: 200 }, arg);
 
 // Until ``count`` more frames of the <video> matching ``selector`` have been presented (counted by

@@ -5,7 +5,7 @@
 // the advisor's answer ({"heard"}); after the advisor ends the call, the survey. The last line
 // carries "ok"; exit code 0 on success.
 // Usage: node home_check.mjs <join url> <JSON: said, reply>
-import { STEP_MS, button, framesAdvance, journey, meanColour, say, until } from "./firefox.mjs";
+import { STEP_MS, button, chatBothWays, framesAdvance, journey, meanColour, say, until } from "./firefox.mjs";
 
 const [url, config] = process.argv.slice(2);
 const { said, reply } = JSON.parse(config);
@@ -23,13 +23,7 @@ await journey(async (page, step, result) => {
   say({ waiting: true });
   await step("advisor's frames", () => framesAdvance(page, "#remote-view", 10, STEP_MS * 2));
   say({ live: true, colour: await meanColour(page, "#remote-view") });
-  await step("say", async () => {
-    await page.type("#chat-input", said);
-    await (await button(page, "Senden", '//form[@id="chat-form"]')).click();
-  });
-  say({ said: true });
-  await step("hear", () => until(page, (text) => [...document.querySelectorAll("#chat-list li")].some((li) => li.textContent.includes(text)), reply));
-  say({ heard: true });
+  await chatBothWays(page, step, said, reply);
   await step("survey", () => shown(page, "survey"));
   await step("answer", () => page.click('#survey-form button[type="submit"]'));
   await step("goodbye", () => shown(page, "goodbye"));
