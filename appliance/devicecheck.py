@@ -3,7 +3,8 @@ upload/download rate, reported to the session one by one as they finish.
 
 Each result is a plain dict the page renders: ``status`` ("pass", "warn", "fail"), ``hint`` (a
 translation key under ``check.hints`` in kiosk_ui/i18n, None when there is nothing to say),
-``detail`` (English, for logs) and ``kbps`` for the rates.
+``detail`` (English, for logs) and ``kbps`` for the rates; ``retried`` when the check failed once
+and ran again before the customer saw a verdict (:func:`retried_once`).
 
 Example::
 
@@ -58,15 +59,15 @@ class DeviceCheck:
     async def run(self, report: Report) -> None:
         from hw import checks  # hw is the booth's hardware edge; imported when a check runs
 
-        async def camera() -> None:
+        async def camera(report: Report) -> None:
             await report("camera", from_hw(await checks.check_camera(self.devices.camera, timeout=self.camera_timeout)))
 
-        async def audio() -> None:
+        async def audio(report: Report) -> None:
             mic, speaker = await checks.check_audio(self.devices.microphone, self.devices.speaker)
             await report("microphone", from_hw(mic))
             await report("speaker", from_hw(speaker))
 
-        async def rates() -> None:
+        async def rates(report: Report) -> None:
             url = self._url() if callable(self._url) else self._url
             try:
                 connector = aiohttp.TCPConnector(ssl=self.ssl) if self.ssl is not None else None
@@ -80,20 +81,47 @@ class DeviceCheck:
             await report("upload", rate_result(up))
             await report("download", rate_result(down))
 
-        async def guarded(names: tuple[str, ...], check: Callable[[], Awaitable[None]], limit: float) -> None:
-            # Whatever hangs, the customer gets a verdict and "Erneut prüfen", not an endless spinner.
-            try:
-                await asyncio.wait_for(check(), limit)
-            except Exception as exc:
-                log.warning("device check %s did not finish: %r", "/".join(names), exc)
-                for name in names:
-                    await report(name, {"status": "fail", "hint": "check.error", "detail": repr(exc)})
-
         await asyncio.gather(
-            guarded(("camera",), camera, self.camera_timeout + 5),
-            guarded(("microphone", "speaker"), audio, 15),
-            guarded(("upload", "download"), rates, 2 * self.speedtest_timeout + 5),
+            retried_once(("camera",), camera, self.camera_timeout + 5, report),
+            retried_once(("microphone", "speaker"), audio, 15, report),
+            retried_once(("upload", "download"), rates, 2 * self.speedtest_timeout + 5, report),
         )
+
+
+Check = Callable[[Report], Awaitable[None]]
+
+
+async def guarded(names: tuple[str, ...], check: Check, limit: float, report: Report) -> None:
+    """Whatever hangs, the customer gets a verdict and "Erneut prüfen", not an endless spinner."""
+    try:
+        await asyncio.wait_for(check(report), limit)
+    except Exception as exc:
+        log.warning("device check %s did not finish: %r", "/".join(names), exc)
+        for name in names:
+            await report(name, {"status": "fail", "hint": "check.error", "detail": repr(exc)})
+
+
+async def retried_once(names: tuple[str, ...], check: Check, limit: float, report: Report) -> None:
+    """A check that fails runs once more before the customer sees the failure: a moment of load
+    on the booth (an update unpacking, a busy loop) must not read as a broken device. Passes show
+    at once; a failure waits for the retry, whose results say ``"retried": True`` and carry the
+    first attempt's detail."""
+    failed: dict[str, dict[str, Any]] = {}
+
+    async def first(name: str, result: dict[str, Any]) -> None:
+        if result["status"] == "fail":
+            failed[name] = result
+        else:
+            await report(name, result)
+
+    async def again(name: str, result: dict[str, Any]) -> None:
+        earlier = failed.get(name, {}).get("detail") or "passed"
+        await report(name, {**result, "retried": True, "detail": f"{result.get('detail', '')} (retried; first: {earlier})"})
+
+    await guarded(names, check, limit, first)
+    if failed:
+        log.info("device check %s failed once, retrying", "/".join(sorted(failed)))
+        await guarded(names, check, limit, again)
 
 
 class MicMeter:

@@ -6,7 +6,9 @@
 // /ws/guest, which speaks the booth protocol, docs/protocol.md). app.js stays as it is: it asks
 // window.vkTransport() for its "socket". Nothing is sent before the advisor admits.
 // The device check's measurements: browser_checks.js. Chat, the advisor's shared screen and the
-// waiting-room note: browser_chat.js; the customer's own mute and camera toggles: browser_controls.js.
+// waiting-room note: browser_chat.js; the customer's own mute and camera toggles: browser_controls.js;
+// the camera switch (front/back): browser_camera.js.
+import { CameraSwitch } from "./browser_camera.js";
 import { HomeChat } from "./browser_chat.js";
 import { HomeControls } from "./browser_controls.js";
 import { CHECKS, checkCamera, checkMicrophone, checkRate, checkSpeaker, download, openDevices, stopAll, upload } from "./browser_checks.js";
@@ -96,6 +98,7 @@ class LocalBooth extends EventTarget {
     this.chat = new HomeChat({ emit: (message) => this.emit(message), viaHub: (message) => this.hub(message),
       onScreen: (track) => { this.screenVideo = track; this.showScreen(); } });
     this.controls = new HomeControls((off) => this.intent("set_camera", { off }).catch(() => this.emit({ type: "error" })));
+    this.camera = new CameraSwitch(() => this.switchCamera().catch(() => this.emit({ type: "error" })));
     setTimeout(() => this.open(), 0); // after app.js has added its listeners
   }
 
@@ -131,6 +134,13 @@ class LocalBooth extends EventTarget {
     const snap = this.snapshot();
     this.emit({ type: "state", state: snap });
     this.controls.render(snap);
+    this.camera.render(snap);
+  }
+
+  // The camera switch: the next camera on every connection that sends ours, the self-view too.
+  async switchCamera() {
+    if (this.state !== "call") return;
+    await this.camera.switch(this.callStream, [this.pc, ...this.peers.values(), this.loop]);
   }
 
   async open() {
@@ -289,6 +299,9 @@ class LocalBooth extends EventTarget {
       case "chat": case "screen_share": this.chat.receive(msg); return; // the hub's fallback path
       case "waiting_note": this.chat.note(msg, this.sessionId, this.state); return;
       case "restart_call": if (this.state === "call" && msg.call_id === this.callId && this.callStream) await this.offerCall(); return;
+      // Back on the hub after a lost socket (a phone that locked its screen): offer afresh, as
+      // the booth does on rejoining; the advisor's end of the old connection may be dead.
+      case "welcome": if (this.state === "call" && this.callStream) await this.offerCall(); return;
       case "call_ended":
         if (msg.call_id === this.callId) return this.step("call_ended", msg);
         if (peer) this.endPeer(msg.call_id);
@@ -372,6 +385,8 @@ class LocalBooth extends EventTarget {
     this.chat.attach(pc, callId); // the chat channel and the screen slot, before the offer
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "connected") this.hub({ type: "call_info", call_id: callId, ...this.rates });
+      // The media path died but the hub is there (the phone slept past ICE's patience): again.
+      if (pc.connectionState === "failed" && this.pc === pc && this.ws && this.ws.readyState === WebSocket.OPEN) this.offerCall();
     };
     await pc.setLocalDescription(await pc.createOffer());
     this.hub({ type: "offer", call_id: callId, sdp: pc.localDescription.sdp });

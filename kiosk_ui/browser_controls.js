@@ -40,18 +40,25 @@ export class HomeControls {
   }
 
   ensureButton() {
-    if (this.button) return this.button;
-    const mute = document.getElementById("mute");
-    if (!mute) return null;
-    const button = document.createElement("button");
-    button.type = "button";
-    button.id = "camera-toggle";
-    button.className = mute.className; // the mute toggle's look: large, red while pressed
-    button.hidden = true;
-    button.setAttribute("aria-pressed", "false");
-    button.addEventListener("click", () => this.onCamera(!this.cameraOff));
-    mute.after(button);
-    this.button = button;
-    return button;
+    if (!this.button) {
+      this.button = callButton("camera-toggle", "mute", () => this.onCamera(!this.cameraOff));
+      if (this.button) this.button.setAttribute("aria-pressed", "false");
+    }
+    return this.button;
   }
+}
+
+// A call control after the element ``afterId`` (else after the mute toggle), in the mute toggle's
+// look (large, red while pressed), hidden until its owner shows it; null before the page has one.
+export function callButton(id, afterId, onClick) {
+  const mute = document.getElementById("mute");
+  if (!mute) return null;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.id = id;
+  button.className = mute.className;
+  button.hidden = true;
+  button.addEventListener("click", onClick);
+  (document.getElementById(afterId) || mute).after(button);
+  return button;
 }

@@ -118,6 +118,7 @@ def test_home_customer_gets_the_note_chats_mutes_turns_the_camera_off_and_sees_t
         home.get_by_role("button", name=press).click()
         expect(home.get_by_role("button", name=then)).to_have_attribute("aria-pressed", pressed)
         check()
+    expect(home.locator("#camera-switch")).to_be_hidden()  # one camera: nothing to switch to
 
     # The advisor shares a screen: large on the customer's page, and gone again when stopped
     screen = home.locator("#screen-view")
