@@ -13,6 +13,13 @@ each, on purpose):
 - **Per account, per address.** Wrong passwords for one account from one address slow down that
   pair alone: a flood from elsewhere cannot lock the real advisor out of her account.
 
+**Made-up names cost nothing.** A name without an account (and no directory to ask) has no
+password to check: it is answered "wrong" after as long as a real check has lately taken, so
+neither the answer nor its time tells it from a real name, and it takes no worker and no place in
+the queue. A flood of made-up names from any number of addresses leaves the checks to the people
+who have an account. (What remains visible: while real checks fill the queue, a real name may be
+told "busy" where a made-up one is not; finding that out needs a flood of real names already.)
+
 With an office directory (``directory``: hub/sso_ldap.py), a name without a local account is
 checked by an LDAP bind instead of argon2, in the same pool, behind the same limits.
 
@@ -32,6 +39,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
@@ -43,6 +52,8 @@ from .errors import LoginError
 from .users import UserStore
 
 BUSY_RETRY_S = 1.0  # what a refused log-in is told to wait when the checks are all taken
+# How fast the "typical check" follows the real ones: recent checks weigh most, one odd one little.
+TYPICAL_WEIGHT = 0.2
 ACCOUNT_WAIT_S = 30.0  # the first wait of an account at one address after its free failures
 
 
@@ -72,6 +83,10 @@ class LoginGuard:
         self._address = Backoff(clock, free=address_failures, base_s=1.0, max_s=max_wait_s)
         # One person mistyping a password five times waits half a minute, then twice as long...
         self._account = Backoff(clock, free=max_failures, base_s=min(ACCOUNT_WAIT_S, max_wait_s), max_s=max_wait_s)
+        self._typical_s: float | None = None  # how long a real password check takes on this machine
+        # Measured once at start (a check against the dummy hash), so that a flood arriving with the
+        # hub's first seconds already finds the made-up names answered without work.
+        self._pool.submit(self._timed_verify, None, "calibration only")
 
     async def check(self, username: str, password: str, client: str) -> str:
         """The user name if the password is right; :class:`LoginError` otherwise (``retry_after_s``
@@ -80,24 +95,28 @@ class LoginGuard:
         wait = max(self._address.wait_s(client), self._account.wait_s(pair))
         if wait > 0:
             raise LoginError("locked", locked_for_s=math.ceil(wait))
-        if self._under_way >= self._capacity or self._by_address[client] >= self._per_address:
+        stored = self._users.password_hash(username)
+        directory = self._directory if self._directory is not None and self._directory.handles(stored) else None
+        made_up = stored is None and directory is None and self._typical_s is not None
+        if self._by_address[client] >= self._per_address or (not made_up and self._under_way >= self._capacity):
             raise LoginError("busy", locked_for_s=BUSY_RETRY_S)
         # Counted before the check: parallel guesses must not all pass the wait above first.
         self._address.failed(client)
         self._account.failed(pair)
-        self._under_way += 1
         self._by_address[client] += 1
+        self._under_way += 0 if made_up else 1
         try:
-            stored = self._users.password_hash(username)
             loop = asyncio.get_running_loop()
-            directory = self._directory if self._directory is not None and self._directory.handles(stored) else None
-            if directory is not None:
+            if made_up:
+                await asyncio.sleep(self._typical_s * random.uniform(0.85, 1.15))
+                ok = False
+            elif directory is not None:
                 account = await loop.run_in_executor(self._pool, directory.authenticate, username, password)
                 ok = account is not None
             else:
-                ok = await loop.run_in_executor(self._pool, self._users.verify, stored, password)
+                ok = await loop.run_in_executor(self._pool, self._timed_verify, stored, password)
         finally:
-            self._under_way -= 1
+            self._under_way -= 0 if made_up else 1
             self._by_address[client] -= 1
             if self._by_address[client] <= 0:
                 del self._by_address[client]
@@ -109,6 +128,16 @@ class LoginGuard:
         self._address.forgive(client)
         self._account.succeeded(pair)
         return directory.admit(account) if directory is not None else username
+
+    def _timed_verify(self, stored: str | None, password: str) -> bool:
+        """The argon2 check, timed on its worker (the queue's wait is not the check's time)."""
+        started = time.perf_counter()
+        try:
+            return self._users.verify(stored, password)
+        finally:
+            took = time.perf_counter() - started
+            typical = self._typical_s
+            self._typical_s = took if typical is None else typical + TYPICAL_WEIGHT * (took - typical)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

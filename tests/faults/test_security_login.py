@@ -80,6 +80,25 @@ async def test_a_flood_from_many_addresses_is_bounded_by_the_queue(hub):
     assert auth.login_workers + auth.login_queue < len(statuses) / 2
 
 
+async def test_made_up_names_from_hundreds_of_addresses_leave_the_checks_to_the_advisor(hub):
+    """The flood the audit ran, from 250 addresses at once: made-up names have no password to
+    check, so they take no worker and no place in the queue, and are told "wrong" like anyone."""
+    url, parts = hub
+    addresses = [f"127.0.{n // 200}.{10 + n % 200}" for n in range(250)]
+    clients = [_from(a) for a in addresses]
+    try:
+        async with _from("127.0.0.1") as advisor:
+            for wave in range(3):
+                flood = [asyncio.ensure_future(_login(c, url, f"made-up-{wave}-{i}", "whatever-password"))
+                         for i, c in enumerate(clients)]
+                real = await _login(advisor, url, "anna", PASSWORD)
+                answers = await asyncio.gather(*flood)
+                assert real.status == 200, (wave, real.status, await real.text())
+                assert {r.status for r in answers} == {401}  # the answer a wrong password gets
+    finally:
+        await asyncio.gather(*(c.close() for c in clients))
+
+
 async def test_wrong_passwords_from_one_address_do_not_lock_the_advisor_out_elsewhere(hub):
     url, parts = hub
     async with _from("127.0.0.3") as attacker, _from("127.0.0.1") as advisor:
