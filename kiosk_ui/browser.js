@@ -27,7 +27,7 @@ async function post(path, body) {
 // What the journey table's actions do at home; at the booth Session._do_<action> does them. Each
 // runs before the move and refuses the event by returning false (then nothing changes). An action
 // missing here is one home has no part in (typing a code, speech and the booth's own settings,
-// "Sind Sie noch da?", service mode): its events are ignored, as the booth ignores an event its
+// the still-there question, service mode): its events are ignored, as the booth ignores an event its
 // table has no row for.
 const ACTIONS = {
   set_language: (home, { language }) => {

@@ -1,6 +1,8 @@
 // The page's only peer connection: to its own daemon on 127.0.0.1. It receives video only (the
 // self-view from the booth camera, and the advisor during a call); it never asks for a camera
 // or microphone (the kiosk browser has no such permission) and sends nothing.
+const RESTART_AFTER_MS = 5000; // a "disconnected" in-page link that has not healed by then is restarted
+
 export class SelfView {
   constructor(send, selfVideos, remoteVideo, screenVideo = null, peerVideos = []) {
     this.send = send;
@@ -26,6 +28,16 @@ export class SelfView {
     // The daemon counts transceivers (rtc/loopback.py): the screen's third comes before the peers'.
     if (this.screenVideo || this.peerVideos.length) pc.addTransceiver("video", { direction: "recvonly" });
     for (let i = 0; i < this.peerVideos.length; i += 1) pc.addTransceiver("video", { direction: "recvonly" });
+    // A page frozen for a while (a phone's screen locked, a stalled tab) loses even this link
+    // inside the page: its ICE consent runs out. The videos must come back with the call, so the
+    // link starts anew; a short "disconnected" is given a few seconds to heal by itself first.
+    let healing = null;
+    pc.addEventListener("connectionstatechange", () => {
+      if (this.pc !== pc) return;
+      clearTimeout(healing);
+      if (pc.connectionState === "failed") this.restart();
+      else if (pc.connectionState === "disconnected") healing = setTimeout(() => this.restart(), RESTART_AFTER_MS);
+    });
     pc.addEventListener("track", (event) => {
       const stream = new MediaStream([event.track]);
       const mid = event.transceiver ? event.transceiver.mid : null;
@@ -44,6 +56,11 @@ export class SelfView {
     await waitForIce(pc);
     if (this.pc !== pc) return;
     this.send({ type: "offer", sdp: pc.localDescription.sdp });
+  }
+
+  restart() {
+    this.stop();
+    this.start().catch(() => this.stop());
   }
 
   async answer(sdp) {

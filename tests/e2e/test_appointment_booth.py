@@ -45,7 +45,7 @@ def test_booth_customer_types_the_code_and_waits_for_the_appointment(stack, kios
     expect(kiosk.get_by_role("heading", name="Einwilligungserklärung")).to_be_visible(timeout=T)
     expect(kiosk.locator("details summary", has_text="Technische Voraussetzungen")).to_be_visible()
     kiosk.locator("summary", has_text="Datenschutzhinweise").click()  # shown in place, never a new page
-    expect(kiosk.get_by_text("Recht auf Auskunft", exact=False)).to_be_visible()
+    expect(kiosk.get_by_text("Rechte: Auskunft", exact=False)).to_be_visible()
     assert kiosk.url.rstrip("/") == stack.booth.url.rstrip("/")
     expect(kiosk.get_by_text("Nicht vergessen: Kamera und Mikrofon aktivieren.")).to_be_hidden()  # home only
     kiosk.get_by_role("button", name="Ich stimme zu").click()

@@ -262,10 +262,14 @@ def test_a_hub_on_the_network_refuses_plain_http_unless_told(tmp_path):
                                         cwd=ROOT, capture_output=True, text=True, timeout=60)
     refused = run()
     assert refused.returncode == 2 and "--insecure-http" in refused.stderr and "tls_cert" in refused.stderr
-    proc = subprocess.Popen([sys.executable, "-m", "videokiosk.cli", "hub", "serve", "--insecure-http", "--config", str(config)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    errors = tmp_path / "serve.err"
+    with errors.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "videokiosk.cli", "hub", "serve", "--insecure-http", "--config", str(config)],
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         wait_for_port(port, timeout_s=90, proc=proc)
+    except RuntimeError as exc:  # say why it stopped (a clean-clone run once saw exit 1 here)
+        raise AssertionError(f"{exc}: {errors.read_text()[-2000:]}") from None
     finally:
         proc.terminate()
         proc.wait(10)

@@ -94,11 +94,13 @@ def test_the_call_from_a_phone_survives_its_screen_locked_for_30_s(hub, loop_thr
             os.kill(pid, signal.SIGCONT)
         pids = []
 
-        # Unlocked: the same call, live again both ways (the phone's browser decodes the advisor's
-        # video again; its in-page self-view loop may itself need a restart, see the report).
+        # Unlocked: the same call, live again both ways: the phone decodes the advisor's video and
+        # shows it (its in-page link to the screen restarts when the lock broke it).
         expect(advisor.locator("#call-status")).to_have_text("Verbunden", timeout=CALL_T)
         advisor.evaluate(FRAMES, ["#remote-video", 10, CALL_T])
         phone.evaluate(DECODED, [10, CALL_T])
+        phone.wait_for_function("() => document.getElementById('remote-view').videoWidth > 0", timeout=CALL_T)
+        phone.evaluate(FRAMES, ["#remote-view", 10, CALL_T])
         assert phone.evaluate("window.vkLocalBooth.callId") == call_id
         expect(phone.locator('[data-screen="call"]')).to_be_visible()
         advisor.get_by_role("button", name="Beenden").click()

@@ -52,7 +52,7 @@ def test_three_touches_to_the_waiting_room_and_back_via_abbrechen(kiosk_context,
     history_at_start = page.evaluate("history.length")
     page.get_by_role("button", name="Videoberatung starten").click()                      # touch 1
     expect(page.get_by_role("heading", name="Einwilligungserklärung")).to_be_visible()
-    expect(page.get_by_text("nach 14 Tagen automatisch gelöscht")).to_be_visible()
+    expect(page.locator("li", has_text="nach 14 Tagen automatisch gelöscht")).to_be_visible()
     page.get_by_role("button", name="Ich stimme zu").click()                               # touch 2
     expect(page.get_by_role("heading", name="Geräteprüfung")).to_be_visible()
     # The camera preview comes from the daemon over the loopback connection, not getUserMedia.
