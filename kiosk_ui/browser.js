@@ -13,8 +13,8 @@ import { HomeChat } from "./browser_chat.js";
 import { HomeControls } from "./browser_controls.js";
 import { CHECKS, checkCamera, checkMicrophone, checkRate, checkSpeaker, download, openDevices, stopAll, upload } from "./browser_checks.js";
 import { JOURNEY } from "./journey.js";
+import { LANGUAGES } from "./languages.js";
 
-const LANGUAGES = ["de", "en", "tr", "ar", "uk", "ru"];
 const token = location.hash.slice(1);
 
 const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
