@@ -3,29 +3,14 @@ is red ("fault"), never "absent" and never "ok"; a touch-only booth's are "absen
 
 from __future__ import annotations
 
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory
 
 from appliance.daemon import Booth
 from appliance.fleet import FleetAgent
 from hw.devices import build_devices
+from tests.hw.conftest import FailingPin as ChipGone
 
 from .helpers import booth_config
-
-
-class ChipGone(MockPWMPin):
-    """Pins of a GPIO chip that vanishes when the test says so (lgpio then raises on every call)."""
-
-    gone = False
-
-    def _get_state(self):
-        if ChipGone.gone:
-            raise OSError("GPIO chip gone")
-        return super()._get_state()
-
-    def _set_state(self, value):
-        if ChipGone.gone:
-            raise OSError("GPIO chip gone")
-        return super()._set_state(value)
 
 
 async def no_send(message) -> bool:
@@ -44,13 +29,13 @@ async def test_a_lost_gpio_chip_shows_button_and_led_as_faults_and_the_journey_g
     try:
         assert devices_reported(booth) == {"camera": "ok", "microphone": "ok", "speaker": "ok",
                                            "button": "ok", "led": "ok"}
-        ChipGone.gone = True
+        ChipGone.broken = True
         assert await booth.session.handle("start")  # the LED changes pattern here and must not raise
         reported = devices_reported(booth)
         assert reported["button"] == "fault" and reported["led"] == "fault"
         assert reported["camera"] == "ok"
     finally:
-        ChipGone.gone = False
+        ChipGone.broken = False
         await booth.stop()
         factory.reset()
 

@@ -7,6 +7,7 @@ import os
 from types import SimpleNamespace
 
 import pytest
+from gpiozero.pins.mock import MockPWMPin
 
 
 def hardware_settings(**overrides) -> SimpleNamespace:
@@ -42,3 +43,20 @@ def real_gpiochip() -> bool:
 @pytest.fixture
 def settings():
     return hardware_settings()
+
+
+class FailingPin(MockPWMPin):
+    """A simulated pin whose GPIO chip goes away when a test sets ``FailingPin.broken``: every read
+    and write raises then, as lgpio does (button and LED health, the fleet page)."""
+
+    broken = False
+
+    def _get_state(self):
+        if FailingPin.broken:
+            raise OSError("GPIO chip gone")
+        return super()._get_state()
+
+    def _set_state(self, value):
+        if FailingPin.broken:
+            raise OSError("GPIO chip gone")
+        return super()._set_state(value)

@@ -12,7 +12,7 @@ from hw.button import GpioCallButton
 from hw.led import GpioStatusLed
 from hw.errors import UnsupportedSetting
 
-from .conftest import real_gpiochip, skip_with_reason
+from .conftest import FailingPin, real_gpiochip, skip_with_reason
 
 LONG_S = 0.3  # gpiozero-style hold timing needs real time: keep it tiny
 
@@ -239,22 +239,6 @@ def until(condition, timeout: float) -> bool:
         return True
     finally:
         deadline.cancel()
-
-
-class FailingPin(MockPWMPin):
-    """A pin whose chip went away: every read and write raises, as lgpio does then."""
-
-    broken = False
-
-    def _get_state(self):
-        if FailingPin.broken:
-            raise OSError("GPIO chip gone")
-        return super()._get_state()
-
-    def _set_state(self, value):
-        if FailingPin.broken:
-            raise OSError("GPIO chip gone")
-        return super()._set_state(value)
 
 
 def test_a_lost_gpio_chip_makes_button_and_led_unhealthy_without_stopping_the_journey():

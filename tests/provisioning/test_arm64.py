@@ -27,23 +27,8 @@ INSTALL = REPO / "provisioning" / "install.sh"
 # What Raspberry Pi OS brings and the venv takes from the OS (--system-site-packages); the Pi-only
 # packages (picamera2, lgpio, rpicam-apps) are not in Debian, and the test uses simulated devices.
 OS_PACKAGES = INCLUDE + ",python3-numpy,python3-gpiozero,python3-pyudev,ca-certificates"
-FAKE_BOOTH = """[booth]
-id = "arm64-test"
-name = "arm64"
-location = "-"
-
-[hardware]
-camera = "fake"
-audio = "fake"
-button = "fake"
-hotplug = "fake"
-width = 320
-height = 240
-fps = 5
-
-[store]
-path = "/var/lib/videokiosk/booth.db"
-"""
+# The VM booth's config: simulated camera, microphone, speaker and pins, a small picture.
+FAKE_BOOTH = (REPO / "tests" / "vm" / "guest" / "booth.toml").read_text()
 
 pytestmark = [
     pytest.mark.slow, pytest.mark.timeout(7200),
