@@ -424,14 +424,19 @@ class LocalBooth extends EventTarget {
     if (this.loop === loop) this.emit({ type: "answer", sdp: loop.localDescription.sdp });
   }
 
+  // The loop may be between its offer and its transceivers (answerSelfView awaits the offer): then
+  // there is no slot yet, and answerSelfView shows the tracks itself once there is. Never throw
+  // here: the device check calls this in the middle of its run.
   showSelf() {
     const stream = this.callStream || this.checkStream;
     const track = stream && stream.getVideoTracks()[0];
-    if (this.loop && track) this.loop.getTransceivers()[0].sender.replaceTrack(track);
+    const slot = this.loop && this.loop.getTransceivers()[0];
+    if (slot && track) slot.sender.replaceTrack(track).catch(() => {});
   }
 
   showRemote() {
-    if (this.loop && this.remoteVideo && this.loop.getTransceivers()[1]) this.loop.getTransceivers()[1].sender.replaceTrack(this.remoteVideo);
+    const slot = this.loop && this.loop.getTransceivers()[1];
+    if (slot && this.remoteVideo) slot.sender.replaceTrack(this.remoteVideo).catch(() => {});
   }
 
   // The page's third video (chat.js shows it large while sharing), as the booth's loopback does.
