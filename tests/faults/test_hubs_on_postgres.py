@@ -24,17 +24,10 @@ from hub.config import HubConfig
 from hub.storage import open_database
 
 from .hubproc import ROOT, HubProcess
-from .servers import RedisServer
 
 pytestmark = pytest.mark.slow
 PASSWORD = "s3cret-pass-12"
 PUBLIC_URL = "https://hub.example"
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    with RedisServer(tmp_path) as server:
-        yield server
 
 
 @pytest.fixture

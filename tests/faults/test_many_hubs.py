@@ -16,16 +16,9 @@ from .advisor import AdvisorPeer
 from .booth import booth_frames, into_waiting_room, start_booth
 from .hubproc import HubProcess
 from .lb import TcpBalancer
-from .servers import RedisServer
 
 pytestmark = pytest.mark.slow
 PASSWORD = "s3cret-pass-12"
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    with RedisServer(tmp_path) as server:
-        yield server
 
 
 @pytest.fixture
