@@ -104,7 +104,8 @@ class LoginGuard:
         self._address.failed(client)
         self._account.failed(pair)
         self._by_address[client] += 1
-        self._under_way += 0 if made_up else 1
+        if not made_up:  # a made-up name takes no place among the checks
+            self._under_way += 1
         try:
             loop = asyncio.get_running_loop()
             if made_up:
@@ -116,7 +117,8 @@ class LoginGuard:
             else:
                 ok = await loop.run_in_executor(self._pool, self._timed_verify, stored, password)
         finally:
-            self._under_way -= 0 if made_up else 1
+            if not made_up:
+                self._under_way -= 1
             self._by_address[client] -= 1
             if self._by_address[client] <= 0:
                 del self._by_address[client]
