@@ -85,7 +85,9 @@ async def test_fake_speaker_writes_no_file(tmp_path, monkeypatch):
 
 async def test_room_carries_speaker_tone_to_microphone():
     mic, speaker = fake_pair()
-    track = mic.audio_track()
+    # Every frame, in order: a reader slowed by a busy machine must not skip frames, or the tones'
+    # phase jumps between the frames it kept and one DFT bin no longer sums them.
+    track = mic.audio_track(every_frame=True)
     await speaker.play_test_tone(0.4)
     heard = np.concatenate([samples_of(await track.recv()) for _ in range(20)])
     track.stop()
