@@ -35,7 +35,7 @@ demo: $(STAMP)
 	$(BIN)/videokiosk demo
 
 test: $(STAMP) system-deps $(NODE_STAMP)
-	$(BIN)/python -m pytest --durations=25
+	bash scripts/run-tests
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench

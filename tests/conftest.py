@@ -67,12 +67,51 @@ def loop_thread() -> Iterator[LoopThread]:
         yield lt
 
 
+# How much a test file weighs when the suite is shared between processes (scripts/run-tests): a
+# rough cost per test, so both shares carry some browser and some slow tests and end together.
+SHARD_WEIGHT = {"browser": 10, "slow": 20, "plain": 1}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--shard", default=None, metavar="I/N",
+                     help="run only the I-th of N shares of the test files (make test runs 2 side by side)")
+
+
+def _uses_browser(item) -> bool:
+    return bool({"browser", "playwright_driver"} & set(getattr(item, "fixturenames", ())))
+
+
+def _weight(item) -> int:
+    if item.get_closest_marker("slow") is not None:
+        return SHARD_WEIGHT["slow"]
+    return SHARD_WEIGHT["browser" if _uses_browser(item) else "plain"]
+
+
+def _my_share(config, items) -> list:
+    """The files of shard I of N: whole files (their module fixtures, servers and cached roots stay in
+    one process), the heaviest first onto the lightest share, the same split in every process."""
+    index, count = (int(part) for part in config.getoption("shard").split("/"))
+    file_of = lambda item: item.nodeid.split("::")[0]
+    files: dict[str, int] = {}
+    for item in items:
+        files[file_of(item)] = files.get(file_of(item), 0) + _weight(item)
+    loads, owner = [0] * count, {}
+    for name, weight in sorted(files.items(), key=lambda kv: (-kv[1], kv[0])):
+        share = loads.index(min(loads))
+        owner[name], loads[share] = share, loads[share] + weight
+    return [item for item in items if owner[file_of(item)] == index - 1]
+
+
 def pytest_collection_modifyitems(config, items):
     """Browser tests run last. Once the session's sync Playwright is up, it owns an event loop in
     the main thread, and pytest-asyncio tests collected after it fail ("Runner.run() cannot be
     called from a running event loop"); async tests never use the browser, so order fixes it."""
-    uses_browser = lambda item: bool({"browser", "playwright_driver"} & set(getattr(item, "fixturenames", ())))
-    items.sort(key=uses_browser)  # stable: keeps the order within each group
+    if config.getoption("shard"):
+        mine = _my_share(config, items)
+        kept = set(mine)
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = mine
+    items.sort(key=_uses_browser)  # stable: keeps the order within each group
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ no Debian mirror configured).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import platform
@@ -83,6 +84,17 @@ def cached_rootfs(arch: str | None = None, include: str = INCLUDE) -> Path:
     target = CACHE / f"rootfs-{suite}-{arch}-{flavour}"
     if (target / ".videokiosk-complete").exists():
         return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    # make test runs the suite in two processes (scripts/run-tests) and other checkouts may share the
+    # cache: one builds, the others wait for it and take the finished root.
+    with open(CACHE / f"{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".videokiosk-complete").exists():
+            _debootstrap(target, suite, arch, include)
+    return target
+
+
+def _debootstrap(target: Path, suite: str, arch: str, include: str) -> None:
     binary, mirror = debootstrap_binary(), debian_mirror()
     building = target.with_name(target.name + ".building")
     shutil.rmtree(building, ignore_errors=True)
@@ -98,7 +110,6 @@ def cached_rootfs(arch: str | None = None, include: str = INCLUDE) -> Path:
     (building / ".videokiosk-complete").write_text(f"{suite} {arch} {mirror}\n")
     shutil.rmtree(target, ignore_errors=True)
     building.rename(target)
-    return target
 
 
 def fresh_copy(dest: Path, arch: str | None = None, include: str = INCLUDE) -> Path:
