@@ -140,7 +140,7 @@ def make_app(parts: HubParts) -> web.Application:
     # Every message the hub does not handle itself, and who handles it: the one routing table.
     hub.route(
         booth_first=(groups.from_booth,),  # a group call's peer links, relayed between participants
-        booth={p.Chat: chat.from_booth, p.AppointmentCheck: check_code_at_booth(hub, desk),
+        booth={p.Chat: chat.from_booth, p.AppointmentCheck: check_code_at_booth(hub, desk, groups.appointment_checked),
                p.Health: fleet.on_health, p.ActionResult: fleet.on_result},
         advisor={p.Chat: chat.from_advisor, p.ScreenShare: chat.from_advisor, p.WaitingNote: chat.waiting_note},
         listeners=(groups,),

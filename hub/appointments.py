@@ -60,6 +60,7 @@ CODE_LENGTH = 8
 OPENS_BEFORE = timedelta(minutes=30)
 # After the booked end a dropped call can still be rejoined from the e-mail for a while.
 GRACE_AFTER = timedelta(minutes=30)
+PARTICIPANT_PREFIX = "p-"  # of a participant's id (a participant at home is the virtual booth named after it)
 
 
 Email = Annotated[str, Field(pattern=r"^[^@\s<>\"(),;:]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$", max_length=254)]
@@ -239,6 +240,11 @@ class AppointmentBook:
             raise AppointmentError("no such appointment (it may have been deleted after 14 days)", "unknown")
         return self._appointment(row)
 
+    def participant(self, participant_id: str) -> Participant | None:
+        """One participant by id; None once purged (or replaced: a change gives everybody new ids)."""
+        row = next(iter(self._db["appointment_participants"].rows_where("participant_id = ?", [participant_id])), None)
+        return None if row is None else _participant(row)
+
     def upcoming(self) -> list[Appointment]:
         """Every appointment not yet over, soonest first (cancelled ones too, marked as such)."""
         since = (self._clock.now() - timedelta(hours=12)).isoformat()
@@ -309,7 +315,7 @@ class AppointmentBook:
         people = [("customer", draft.customer_email)] + [(p.role, p.email) for p in draft.participants]
         invitations = []
         for order, (role, email) in enumerate(people):
-            participant = Participant("p-" + secrets.token_urlsafe(9), appointment_id, role, email)
+            participant = Participant(PARTICIPANT_PREFIX + secrets.token_urlsafe(9), appointment_id, role, email)
             token, code = secrets.token_urlsafe(32), new_code()
             self._db["appointment_participants"].insert({
                 "participant_id": participant.participant_id, "appointment_id": appointment_id, "role": role,
@@ -326,10 +332,13 @@ class AppointmentBook:
         return Appointment(
             row["appointment_id"], datetime.fromisoformat(row["starts_at"]), row["duration_min"], row["language"],
             row["customer_number"], row["name"], row["status"], row["sequence"],
-            tuple(Participant(p["participant_id"], p["appointment_id"], p["role"], p["email"], p.get("agreed_at"))
-                  for p in people),
+            tuple(_participant(p) for p in people),
             row["created_by"] or "",
         )
+
+
+def _participant(row: dict) -> Participant:
+    return Participant(row["participant_id"], row["appointment_id"], row["role"], row["email"], row.get("agreed_at"))
 
 
 def purge_appointments(db: Database, now: datetime) -> int:

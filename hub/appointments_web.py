@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .storage import Database
@@ -167,8 +168,11 @@ async def _draft(request: web.Request) -> AppointmentDraft:
                                  content_type="application/json") from None
 
 
-def check_code_at_booth(hub: Hub, desk: AppointmentDesk):
-    """The handler of ``appointment_check``: a code typed at a booth, limited per booth."""
+def check_code_at_booth(hub: Hub, desk: AppointmentDesk,
+                        checked: Callable[[str, str, str | None], Awaitable[None]]):
+    """The handler of ``appointment_check``: a code typed at a booth, limited per booth.
+    ``checked(booth_id, appointment_id, role)`` is awaited before the booth hears "accepted"
+    (hub/groupcall.py: her call may then be linked to the appointment's other participants)."""
 
     async def handle(booth: Booth, msg: p.AppointmentCheck) -> None:
         try:
@@ -183,9 +187,7 @@ def check_code_at_booth(hub: Hub, desk: AppointmentDesk):
             a = admission.appointment
             result = p.AppointmentResult(ok=True, appointment_at=a.starts_at.isoformat(), language=a.language,
                                          role=admission.participant.role)
-            # Her call may then be linked to the appointment's other participants (hub/groupcall.py).
-            hub.emit("appointment_checked", booth_id=booth.booth_id, appointment_id=a.appointment_id,
-                     role=admission.participant.role)
+            await checked(booth.booth_id, a.appointment_id, admission.participant.role)
         await hub.state.publish(booth_channel(booth.booth_id), p.encode(result))
         return None
 
