@@ -4,13 +4,17 @@ and one redis-server (both started here): what one hub writes, every hub acts on
 - an appointment booked on hub A is joined by its link through hub B;
 - an advisor removed on hub A loses the console on hub B within a second (sessions are checked
   against the database on every request and by the socket watch);
-- the purge at start runs once across the three hubs (hub/purge.py: lock and last run)."""
+- the purge at start runs once across the three hubs (hub/purge.py: lock and last run);
+- a customer at a booth on hub A and her interpreter at home on hub B are linked in one group
+  call (the advisor on hub C), and the participant of another appointment is not
+  (hub/groupcall.py: the bookkeeping in the shared Redis state)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import email
+import json
 import subprocess
 import sys
 from email import policy
@@ -18,11 +22,20 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack
 
 from hub.app import HubParts
+from hub.appointments import BERLIN, AppointmentBook, AppointmentDraft
 from hub.config import HubConfig
+from hub.groupcall import PEERS, guest_booth_id
+from hub.state_redis import RedisState
 from hub.storage import open_database
+from hw.synthetic import SyntheticVideoTrack
+from tests.appliance.helpers import until
 
+from .advisor import AdvisorPeer
+from .booth import start_booth
 from .hubproc import ROOT, HubProcess
 
 pytestmark = pytest.mark.slow
@@ -110,3 +123,127 @@ async def test_the_purge_at_start_runs_once_across_three_hubs(three_hubs):
     assert db["task_runs"].count == 1
     purged = [hub.log.read_text().count("purge: deleted") for hub in hubs]
     assert sorted(purged) == [0, 0, 1]
+
+
+class Guest:
+    """A participant at home without a browser: the personal link's cookie, the booth protocol on
+    /ws/guest, every message kept (so a test can say what never came)."""
+
+    def __init__(self, http: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.http, self.ws = http, ws
+        self.seen: list[dict] = []
+        self._inbox: asyncio.Queue[dict] = asyncio.Queue()
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def join(cls, hub: HubProcess, token: str, session_id: str) -> "Guest":
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        r = await http.post(f"{hub.url}/api/join", json={"token": token})
+        assert r.status == 200, await r.text()
+        guest = cls(http, await http.ws_connect(f"{hub.url}/ws/guest"))
+        await guest.send({"type": "hello"})
+        await guest.expect("welcome")
+        await guest.send({"type": "waiting", "session_id": session_id, "language": "de", "kind": "appointment"})
+        return guest
+
+    async def send(self, msg: dict) -> None:
+        await self.ws.send_str(json.dumps(msg))
+
+    async def expect(self, type_: str, timeout: float = 30.0, **match) -> dict:
+        async def find() -> dict:
+            while True:
+                msg = await self._inbox.get()
+                if msg["type"] == type_ and all(msg.get(k) == v for k, v in match.items()):
+                    return msg
+        return await asyncio.wait_for(find(), timeout)
+
+    async def _read(self) -> None:
+        async for frame in self.ws:
+            if frame.type == aiohttp.WSMsgType.TEXT:
+                msg = json.loads(frame.data)
+                self.seen.append(msg)
+                await self._inbox.put(msg)
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        await self.ws.close()
+        await self.http.close()
+
+
+def booked(url: str, *roles: str):
+    """An appointment open now (it starts in five minutes) with ``roles`` as further participants."""
+    parts = HubParts.open(HubConfig.model_validate({"store": {"database_url": url}}))
+    try:
+        start = dt.datetime.now(BERLIN) + dt.timedelta(minutes=5)
+        draft = AppointmentDraft(starts_local=start.replace(tzinfo=None, second=0, microsecond=0), language="de",
+                                 customer_email="k@example.org",
+                                 participants=[{"role": r, "email": f"{r}@example.org"} for r in roles])
+        return AppointmentBook(parts.db, parts.clock).create(draft, "anna")[1]
+    finally:
+        parts.db.close()
+
+
+async def admit_when_waiting(advisor: AdvisorPeer, session_id: str) -> str:
+    """Once the advisor sees ``session_id`` in the waiting room, let it in; the call's id."""
+    while (await advisor.next_waiting(60))["session_id"] != session_id:
+        pass
+    return await advisor.admit(session_id)
+
+
+async def test_a_booth_on_hub_a_and_an_interpreter_on_hub_b_are_linked_and_another_appointment_is_not(
+        three_hubs, redis_server, tmp_path):
+    (hub_a, hub_b, hub_c), url = three_hubs
+    parts = HubParts.open(HubConfig.model_validate({"store": {"database_url": url}}))
+    token = parts.registry.create_booth("booth-1", "Kiosk 1", "Musterstadt")
+    parts.db.close()
+    customer, interpreter = booked(url, "interpreter")
+    _, stranger = booked(url, "interpreter")
+    advisor = await AdvisorPeer.log_in(hub_c.url, "anna", PASSWORD)
+    booth = await start_booth(hub_a.url, token, tmp_path)
+    guests: list[Guest] = []
+    offerer = RTCPeerConnection()
+    state = RedisState.from_url(redis_server.url, "vk:")  # what the hubs share, read as a hub reads it
+    try:
+        # The customer types her code at the booth (hub A) and waits; the advisor (hub C) lets her in.
+        session = booth.session
+        await session.handle("have_appointment")
+        await session.handle("submit_code", code=customer.code)
+        await until(session, lambda s: s["state"] == "consent", 30)
+        await session.handle("accept")
+        await until(session, lambda s: s.get("checks", {}).get("passed") is True, 30)
+        assert await session.handle("continue")
+        await admit_when_waiting(advisor, session.session_id)
+        await advisor.wait_frames(1, 60)  # her call with the advisor is up (the booth's offer answered)
+
+        # Another appointment's interpreter (hub C), admitted by the same advisor: never linked.
+        guests.append(await Guest.join(hub_c, stranger.token, "s-stranger1"))
+        await admit_when_waiting(advisor, "s-stranger1")
+        await guests[-1].expect("admitted", session_id="s-stranger1", role=None)
+
+        # Her own interpreter at home (hub B): the newcomer, told to offer to the customer.
+        home = await Guest.join(hub_b, interpreter.token, "s-home0001")
+        guests.append(home)
+        call_id = await admit_when_waiting(advisor, "s-home0001")
+        link = await home.expect("admitted", role="customer")
+        assert link["call_id"] != call_id and "name" not in link
+        offerer.addTrack(AudioStreamTrack())  # as a browser offers: audio first, then the camera
+        offerer.addTrack(SyntheticVideoTrack(320, 240, fps=15))
+        await offerer.setLocalDescription(await offerer.createOffer())
+        await home.send({"type": "offer", "call_id": link["call_id"], "sdp": offerer.localDescription.sdp})
+        answer = await home.expect("answer", call_id=link["call_id"])  # from the booth daemon, through A and B
+        await offerer.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+        booth_link = booth.peer_links.links[link["call_id"]]
+        assert booth_link.role == "interpreter"  # stamped by the hub: the offer came from the interpreter
+        await asyncio.wait_for(booth_link.first_frame.wait(), 60)  # the interpreter's picture reaches the booth
+
+        ends = {key: set(json.loads(raw)) for key, raw in (await state.records(PEERS)).items()}
+        home_booth = guest_booth_id(interpreter.participant.participant_id)
+        assert ends == {link["call_id"]: {"booth-1", home_booth}}
+        assert not any(m["type"] == "admitted" and m.get("role") for m in guests[0].seen)  # the stranger: no link
+    finally:
+        await state.close()
+        await offerer.close()
+        for guest in guests:
+            await guest.close()
+        await booth.stop()
+        await advisor.close()
