@@ -31,7 +31,7 @@ from .chat import ChatRelay
 from .auth import APP_ADVISOR_SOCKETS, APP_LOGIN_GUARD, APP_ORIGINS, APP_SESSIONS, APP_USERS, add_auth_routes
 from .clientaddr import APP_TRUSTED_PROXIES, is_loopback, trusted_networks
 from .login_guard import LoginGuard
-from .sessions import AdvisorSessions, SocketWatch
+from .sessions import SESSIONS_ENDED, AdvisorSessions, SocketWatch
 from .config import HubConfig
 from .connlimits import body_deadline, listen, raise_open_files_limit
 from .errors import HubConfigError
@@ -150,9 +150,10 @@ def make_app(parts: HubParts) -> web.Application:
     app[APP_HUB] = hub
     app[APP_REGISTRY] = parts.registry
     app[APP_USERS] = parts.users
-    sessions = app[APP_SESSIONS] = AdvisorSessions(parts.db, parts.clock, config.auth.session_ttl_s)
-    app[APP_ADVISOR_SOCKETS] = SocketWatch(sessions.valid_among)  # closes a removed advisor's console
     auth = config.auth
+    sessions = app[APP_SESSIONS] = AdvisorSessions(parts.db, parts.clock, auth.session_ttl_s)
+    # Closes a removed advisor's console: at once when announced, else at the next check.
+    consoles = app[APP_ADVISOR_SOCKETS] = SocketWatch(sessions.valid_among, auth.session_check_s)
     app[APP_LOGIN_GUARD] = LoginGuard(parts.users, parts.clock, workers=auth.login_workers, queue=auth.login_queue,
                                       per_address=auth.login_per_address, max_failures=auth.max_failures,
                                       address_failures=auth.address_failures, max_wait_s=auth.lockout_s,
@@ -194,7 +195,13 @@ def make_app(parts: HubParts) -> web.Application:
         await app[APP_ADVISOR_SOCKETS].close()
         app[APP_LOGIN_GUARD].close()
 
+    async def hear_sessions_ended(app: web.Application):
+        unsubscribe = parts.state.subscribe(SESSIONS_ENDED, lambda _: consoles.wake())  # after the state started
+        yield
+        unsubscribe()
+
     app.cleanup_ctx.append(state_lifecycle(parts.state))  # Redis: connect at start, close at the end
+    app.cleanup_ctx.append(hear_sessions_ended)
     app.cleanup_ctx.append(purge_forever)
     return app
 
