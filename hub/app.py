@@ -28,6 +28,7 @@ from .guest import add_guest_routes
 from .groupcall import GroupCalls
 from .guest_passes import GuestPasses
 from .chat import ChatRelay
+from .backoff import Failures, MemoryFailures
 from .auth import APP_ADVISOR_SOCKETS, APP_LOGIN_GUARD, APP_ORIGINS, APP_SESSIONS, APP_USERS, add_auth_routes
 from .clientaddr import APP_TRUSTED_PROXIES, is_loopback, trusted_networks
 from .login_guard import LoginGuard
@@ -87,6 +88,17 @@ class HubParts:
         return cls(config, db, state or state_for(config), BoothRegistry(db), users, clock)
 
 
+def failures_for(config: HubConfig, clock: Clock) -> Failures:
+    """Where the back-offs count wrong codes, links and passwords: with a shared Redis, there
+    (every hub sees every hub's failures); else in this process (hub/backoff.py)."""
+    section = config.state
+    if section.backend == "memory":
+        return MemoryFailures(clock)
+    from .backoff_redis import RedisFailures  # redis: the optional extra, as for the state
+
+    return RedisFailures.from_url(section.redis_url, section.prefix, clock)
+
+
 def state_for(config) -> SharedState:
     """The backend ``[state]`` in the hub config names: in-process (default) or Redis."""
     section = getattr(config, "state", None)
@@ -132,7 +144,8 @@ def make_app(parts: HubParts) -> web.Application:
     board = FleetBoard(parts.db)  # issue 17: the booths' latest health and the technicians' audit trail
     stats, metrics = HubStats(parts.db), HubMetrics(fleet=FleetCollector(board))  # anonymous statistics; technicians' metrics
     hub = Hub(config, parts.state, parts.db, parts.clock, listeners=[StatsRecorder(stats, parts.clock), metrics])
-    desk = AppointmentDesk.open(parts.db, config, parts.clock)  # appointments and invitations
+    failures = failures_for(config, parts.clock)  # wrong codes, links, passwords: counted across hubs
+    desk = AppointmentDesk.open(parts.db, config, parts.clock, failures=failures)  # appointments and invitations
     chat = ChatRelay(hub)  # chat and screen-share signals while a call's data channel is not open
     groups = GroupCalls(hub, desk.book)  # extra participants of one appointment (agreed beforehand) see each other
     passes = GuestPasses(parts.db, desk.book, parts.clock)  # home participants' passes: in the database
@@ -157,7 +170,7 @@ def make_app(parts: HubParts) -> web.Application:
     app[APP_LOGIN_GUARD] = LoginGuard(parts.users, parts.clock, workers=auth.login_workers, queue=auth.login_queue,
                                       per_address=auth.login_per_address, max_failures=auth.max_failures,
                                       address_failures=auth.address_failures, max_wait_s=auth.lockout_s,
-                                      directory=ldap_directory(config.sso, parts.db, parts.clock))
+                                      directory=ldap_directory(config.sso, parts.db, parts.clock), failures=failures)
     app[APP_TRUSTED_PROXIES] = trusted_networks(config.server.trusted_proxies)
     app[APP_ORIGINS] = list(config.server.extra_origins)
     app[APP_BOOTH_SOCKETS] = {}
@@ -167,7 +180,7 @@ def make_app(parts: HubParts) -> web.Application:
     app.router.add_static("/console/", CONSOLE, show_index=False)
     add_auth_routes(app)
     add_sso_routes(app, config.sso, parts.db, parts.clock)  # /api/login/options; /sso/oidc/* when configured
-    add_enrolment_routes(app, EnrolmentCodes(parts.db, parts.registry, parts.clock))  # POST /api/enrol
+    add_enrolment_routes(app, EnrolmentCodes(parts.db, parts.registry, parts.clock), failures)  # POST /api/enrol
     app.router.add_get("/ws/booth", booth_socket)
     app.router.add_get("/api/booth/credential", booth_credential)  # the booth's selftest
     app.router.add_get("/ws/advisor", advisor_socket)
@@ -194,6 +207,9 @@ def make_app(parts: HubParts) -> web.Application:
         await hub.close()
         await app[APP_ADVISOR_SOCKETS].close()
         app[APP_LOGIN_GUARD].close()
+        close_failures = getattr(failures, "close", None)  # Redis: its connection; in process: nothing
+        if close_failures is not None:
+            close_failures()
 
     async def hear_sessions_ended(app: web.Application):
         unsubscribe = parts.state.subscribe(SESSIONS_ENDED, lambda _: consoles.wake())  # after the state started

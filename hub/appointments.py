@@ -48,7 +48,7 @@ from videokiosk.clock import Clock
 from videokiosk.retention import MAX_RETENTION_DAYS
 
 from .errors import HubError
-from .backoff import Backoff
+from .backoff import Backoff, Failures, MemoryFailures
 
 log = logging.getLogger(__name__)
 
@@ -191,11 +191,14 @@ def format_code(code: str) -> str:
 class AppointmentBook:
     """Appointments in the hub's SQLite file, with their participants' hashed secrets."""
 
-    def __init__(self, db: Database, clock: Clock, retention_days: int = MAX_RETENTION_DAYS) -> None:
+    def __init__(self, db: Database, clock: Clock, retention_days: int = MAX_RETENTION_DAYS,
+                 failures: Failures | None = None) -> None:
+        """``failures``: where wrong codes and links are counted (shared by every hub: hub/backoff.py)."""
         self._db = db
         self._clock = clock
         self._retention = timedelta(days=retention_days)
-        self._guesses = Backoff.for_guesses(clock)  # per booth or client address
+        # per booth or client address
+        self._guesses = Backoff.for_guesses(failures or MemoryFailures(clock), "appointment")
 
     @property
     def clock(self) -> Clock:

@@ -38,6 +38,7 @@ from videokiosk.clock import Clock
 
 from .appointments import Admission, Appointment, AppointmentBook, AppointmentDraft, AppointmentError, Invitation
 from .auth import current_session, require_csrf
+from .backoff import Failures
 from .config import HubConfig
 from .mail import Kind, compose
 from .outbox import MailOutbox
@@ -60,8 +61,9 @@ class AppointmentDesk:
     clock: Clock
 
     @classmethod
-    def open(cls, db: Database, config: HubConfig, clock: Clock, transport=None) -> "AppointmentDesk":
-        book = AppointmentBook(db, clock, config.store.retention_days)
+    def open(cls, db: Database, config: HubConfig, clock: Clock, transport=None,
+             failures: Failures | None = None) -> "AppointmentDesk":
+        book = AppointmentBook(db, clock, config.store.retention_days, failures)
         return cls(db, book, MailOutbox(db, config.mail, clock, transport), config, clock)
 
     def link(self, token: str) -> str:

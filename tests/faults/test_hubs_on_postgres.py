@@ -7,6 +7,8 @@ and one redis-server (both started here): what one hub writes, every hub acts on
   checked against the database on every request too). The hubs' own periodic check is set to
   30 s here, so only the announcement can close it in time;
 - the purge at start runs once across the three hubs (hub/purge.py: lock and last run);
+- wrong links and wrong passwords spread round-robin over the three hubs are slowed down as if
+  all went to one (hub/backoff_redis.py: the failures counted in the shared Redis);
 - a customer at a booth on hub A and her interpreter at home on hub B are linked in one group
   call (the advisor on hub C), and the participant of another appointment is not
   (hub/groupcall.py: the bookkeeping in the shared Redis state)."""
@@ -30,6 +32,7 @@ from aiortc.mediastreams import AudioStreamTrack
 
 from hub.app import HubParts
 from hub.appointments import BERLIN, AppointmentBook, AppointmentDraft
+from hub.backoff import GUESS_BASE_S, GUESS_FREE
 from hub.config import HubConfig
 from hub.groupcall import PEERS, guest_booth_id
 from hub.state_redis import RedisState
@@ -135,6 +138,25 @@ async def test_the_purge_at_start_runs_once_across_three_hubs(three_hubs):
     assert db["task_runs"].count == 1
     purged = [hub.log.read_text().count("purge: deleted") for hub in hubs]
     assert sorted(purged) == [0, 0, 1]
+
+
+async def test_guesses_spread_over_three_hubs_are_slowed_down_as_on_one(three_hubs):
+    hubs, _ = three_hubs
+    max_failures = HubConfig().auth.max_failures
+    async with aiohttp.ClientSession() as guesser:
+        # Made-up personal links, one hub after the other: the free tries are the office's, not each hub's.
+        for i in range(GUESS_FREE + 1):
+            r = await guesser.post(f"{hubs[i % 3].url}/api/join", json={"token": f"made-up-link-{i:02d}-{'x' * 30}"})
+            assert r.status == (404 if i < GUESS_FREE else 429), (i, await r.text())
+        assert 0 < int(r.headers["Retry-After"]) <= GUESS_BASE_S
+        # Wrong passwords for one account from one address: locked after max_failures in all ...
+        statuses = [(await guesser.post(f"{hubs[i % 3].url}/api/login",
+                                        json={"username": "anna", "password": f"guess-number-{i}"})).status
+                    for i in range(max_failures)]
+        assert statuses == [401] * (max_failures - 1) + [429]
+        # ... so the next hub refuses even the right password from there.
+        r = await guesser.post(f"{hubs[max_failures % 3].url}/api/login", json={"username": "anna", "password": PASSWORD})
+        assert r.status == 429 and r.headers["Retry-After"].isdigit()
 
 
 class Guest:
