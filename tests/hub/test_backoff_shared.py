@@ -12,16 +12,10 @@ import pytest
 
 from hub.backoff import GUESS_BASE_S, GUESS_FREE, GUESS_MAX_S, Backoff, MemoryFailures
 from hub.backoff_redis import RedisFailures
-from tests.faults.servers import RedisServer, free_port
+from tests.faults.servers import free_port
 from videokiosk.clock import FakeClock
 
 ADDRESS = "203.0.113.7"
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
-        yield server
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -14,13 +14,6 @@ import pytest
 from hub.state import CallRoute, InMemoryState
 from hub.state_redis import RedisState
 from rtc.protocol import BoothInfo, WaitingEntry
-from tests.faults.servers import RedisServer
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
-        yield server
 
 
 class Pair:
