@@ -13,6 +13,10 @@ each, on purpose):
 - **Per account, per address.** Wrong passwords for one account from one address slow down that
   pair alone: a flood from elsewhere cannot lock the real advisor out of her account.
 
+The wrong attempts are counted where ``failures`` keeps them: in Redis when the hubs share one,
+so tries spread over the hubs behind a balancer count as on one hub (hub/backoff_redis.py). The
+bounded work (checks at once, in all and per address) is each hub's own: it guards its CPU.
+
 **Made-up names cost nothing.** A name without an account (and no directory to ask) has no
 password to check: it is answered "wrong" after as long as a real check has lately taken, so
 neither the answer nor its time tells it from a real name, and it takes no worker and no place in
