@@ -12,8 +12,9 @@ watch's next check against the database (``auth.session_check_s``), which catche
 announcement lost on the way. The announcement carries nothing but "check now": no name, no
 session; the database says whose sessions ended.
 
-Sessions live in the same SQLite file as the users table (the one every hub process of an
-office shares) so that a session can never outlive its user, not even for one request.
+Sessions live in the same database as the users table (the one every hub process of an office
+shares: SQLite, or PostgreSQL for hubs on several machines) so that a session can never outlive
+its user, not even for one request.
 
 Example::
 
