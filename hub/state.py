@@ -18,13 +18,13 @@ Example::
     >>> import asyncio
     >>> from rtc.protocol import WaitingEntry
     >>> state = InMemoryState()
-    >>> entry = WaitingEntry(session_id="s-0001", booth_id="b-1", booth_name="Halle", location="X",
+    >>> entry = WaitingEntry(session_id="s-0001", booth_id="booth-1", booth_name="Halle", location="X",
     ...                      since="2026-01-01T08:00:00+00:00", language="de", kind="walk_in")
     >>> asyncio.run(state.enqueue(entry))
     1
     >>> entry, route = asyncio.run(state.admit("s-0001", "c-0001", "anna", "advisor:1"))
     >>> route.booth_id, asyncio.run(state.admit("s-0001", "c-0002", "ben", "advisor:2"))
-    ('b-1', None)
+    ('booth-1', None)
 """
 
 from __future__ import annotations
