@@ -28,10 +28,11 @@ from .guest import add_guest_routes
 from .groupcall import GroupCalls
 from .guest_passes import GuestPasses
 from .chat import ChatRelay
+from .backoff import Failures, MemoryFailures
 from .auth import APP_ADVISOR_SOCKETS, APP_LOGIN_GUARD, APP_ORIGINS, APP_SESSIONS, APP_USERS, add_auth_routes
 from .clientaddr import APP_TRUSTED_PROXIES, is_loopback, trusted_networks
 from .login_guard import LoginGuard
-from .sessions import AdvisorSessions, SocketWatch
+from .sessions import SESSIONS_ENDED, AdvisorSessions, SocketWatch
 from .config import HubConfig
 from .connlimits import body_deadline, listen, raise_open_files_limit
 from .errors import HubConfigError
@@ -87,6 +88,17 @@ class HubParts:
         return cls(config, db, state or state_for(config), BoothRegistry(db), users, clock)
 
 
+def failures_for(config: HubConfig, clock: Clock) -> Failures:
+    """Where the back-offs count wrong codes, links and passwords: with a shared Redis, there
+    (every hub sees every hub's failures); else in this process (hub/backoff.py)."""
+    section = config.state
+    if section.backend == "memory":
+        return MemoryFailures(clock)
+    from .backoff_redis import RedisFailures  # redis: the optional extra, as for the state
+
+    return RedisFailures.from_url(section.redis_url, section.prefix, clock)
+
+
 def state_for(config) -> SharedState:
     """The backend ``[state]`` in the hub config names: in-process (default) or Redis."""
     section = getattr(config, "state", None)
@@ -132,7 +144,8 @@ def make_app(parts: HubParts) -> web.Application:
     board = FleetBoard(parts.db)  # issue 17: the booths' latest health and the technicians' audit trail
     stats, metrics = HubStats(parts.db), HubMetrics(fleet=FleetCollector(board))  # anonymous statistics; technicians' metrics
     hub = Hub(config, parts.state, parts.db, parts.clock, listeners=[StatsRecorder(stats, parts.clock), metrics])
-    desk = AppointmentDesk.open(parts.db, config, parts.clock)  # appointments and invitations
+    failures = failures_for(config, parts.clock)  # wrong codes, links, passwords: counted across hubs
+    desk = AppointmentDesk.open(parts.db, config, parts.clock, failures=failures)  # appointments and invitations
     chat = ChatRelay(hub)  # chat and screen-share signals while a call's data channel is not open
     groups = GroupCalls(hub, desk.book)  # extra participants of one appointment (agreed beforehand) see each other
     passes = GuestPasses(parts.db, desk.book, parts.clock)  # home participants' passes: in the database
@@ -140,7 +153,7 @@ def make_app(parts: HubParts) -> web.Application:
     # Every message the hub does not handle itself, and who handles it: the one routing table.
     hub.route(
         booth_first=(groups.from_booth,),  # a group call's peer links, relayed between participants
-        booth={p.Chat: chat.from_booth, p.AppointmentCheck: check_code_at_booth(hub, desk),
+        booth={p.Chat: chat.from_booth, p.AppointmentCheck: check_code_at_booth(hub, desk, groups.appointment_checked),
                p.Health: fleet.on_health, p.ActionResult: fleet.on_result},
         advisor={p.Chat: chat.from_advisor, p.ScreenShare: chat.from_advisor, p.WaitingNote: chat.waiting_note},
         listeners=(groups,),
@@ -150,13 +163,14 @@ def make_app(parts: HubParts) -> web.Application:
     app[APP_HUB] = hub
     app[APP_REGISTRY] = parts.registry
     app[APP_USERS] = parts.users
-    sessions = app[APP_SESSIONS] = AdvisorSessions(parts.db, parts.clock, config.auth.session_ttl_s)
-    app[APP_ADVISOR_SOCKETS] = SocketWatch(sessions.valid_among)  # closes a removed advisor's console
     auth = config.auth
+    sessions = app[APP_SESSIONS] = AdvisorSessions(parts.db, parts.clock, auth.session_ttl_s)
+    # Closes a removed advisor's console: at once when announced, else at the next check.
+    consoles = app[APP_ADVISOR_SOCKETS] = SocketWatch(sessions.valid_among, auth.session_check_s)
     app[APP_LOGIN_GUARD] = LoginGuard(parts.users, parts.clock, workers=auth.login_workers, queue=auth.login_queue,
                                       per_address=auth.login_per_address, max_failures=auth.max_failures,
                                       address_failures=auth.address_failures, max_wait_s=auth.lockout_s,
-                                      directory=ldap_directory(config.sso, parts.db, parts.clock))
+                                      directory=ldap_directory(config.sso, parts.db, parts.clock), failures=failures)
     app[APP_TRUSTED_PROXIES] = trusted_networks(config.server.trusted_proxies)
     app[APP_ORIGINS] = list(config.server.extra_origins)
     app[APP_BOOTH_SOCKETS] = {}
@@ -166,7 +180,7 @@ def make_app(parts: HubParts) -> web.Application:
     app.router.add_static("/console/", CONSOLE, show_index=False)
     add_auth_routes(app)
     add_sso_routes(app, config.sso, parts.db, parts.clock)  # /api/login/options; /sso/oidc/* when configured
-    add_enrolment_routes(app, EnrolmentCodes(parts.db, parts.registry, parts.clock))  # POST /api/enrol
+    add_enrolment_routes(app, EnrolmentCodes(parts.db, parts.registry, parts.clock), failures)  # POST /api/enrol
     app.router.add_get("/ws/booth", booth_socket)
     app.router.add_get("/api/booth/credential", booth_credential)  # the booth's selftest
     app.router.add_get("/ws/advisor", advisor_socket)
@@ -193,8 +207,17 @@ def make_app(parts: HubParts) -> web.Application:
         await hub.close()
         await app[APP_ADVISOR_SOCKETS].close()
         app[APP_LOGIN_GUARD].close()
+        close_failures = getattr(failures, "close", None)  # Redis: its connection; in process: nothing
+        if close_failures is not None:
+            close_failures()
+
+    async def hear_sessions_ended(app: web.Application):
+        unsubscribe = parts.state.subscribe(SESSIONS_ENDED, lambda _: consoles.wake())  # after the state started
+        yield
+        unsubscribe()
 
     app.cleanup_ctx.append(state_lifecycle(parts.state))  # Redis: connect at start, close at the end
+    app.cleanup_ctx.append(hear_sessions_ended)
     app.cleanup_ctx.append(purge_forever)
     return app
 

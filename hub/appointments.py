@@ -48,7 +48,7 @@ from videokiosk.clock import Clock
 from videokiosk.retention import MAX_RETENTION_DAYS
 
 from .errors import HubError
-from .backoff import Backoff
+from .backoff import Backoff, Failures, MemoryFailures
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ CODE_LENGTH = 8
 OPENS_BEFORE = timedelta(minutes=30)
 # After the booked end a dropped call can still be rejoined from the e-mail for a while.
 GRACE_AFTER = timedelta(minutes=30)
+PARTICIPANT_PREFIX = "p-"  # of a participant's id (a participant at home is the virtual booth named after it)
 
 
 Email = Annotated[str, Field(pattern=r"^[^@\s<>\"(),;:]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$", max_length=254)]
@@ -190,11 +191,14 @@ def format_code(code: str) -> str:
 class AppointmentBook:
     """Appointments in the hub's SQLite file, with their participants' hashed secrets."""
 
-    def __init__(self, db: Database, clock: Clock, retention_days: int = MAX_RETENTION_DAYS) -> None:
+    def __init__(self, db: Database, clock: Clock, retention_days: int = MAX_RETENTION_DAYS,
+                 failures: Failures | None = None) -> None:
+        """``failures``: where wrong codes and links are counted (shared by every hub: hub/backoff.py)."""
         self._db = db
         self._clock = clock
         self._retention = timedelta(days=retention_days)
-        self._guesses = Backoff.for_guesses(clock)  # per booth or client address
+        # per booth or client address
+        self._guesses = Backoff.for_guesses(failures or MemoryFailures(clock), "appointment")
 
     @property
     def clock(self) -> Clock:
@@ -238,6 +242,11 @@ class AppointmentBook:
         if row is None:
             raise AppointmentError("no such appointment (it may have been deleted after 14 days)", "unknown")
         return self._appointment(row)
+
+    def participant(self, participant_id: str) -> Participant | None:
+        """One participant by id; None once purged (or replaced: a change gives everybody new ids)."""
+        row = next(iter(self._db["appointment_participants"].rows_where("participant_id = ?", [participant_id])), None)
+        return None if row is None else _participant(row)
 
     def upcoming(self) -> list[Appointment]:
         """Every appointment not yet over, soonest first (cancelled ones too, marked as such)."""
@@ -309,7 +318,7 @@ class AppointmentBook:
         people = [("customer", draft.customer_email)] + [(p.role, p.email) for p in draft.participants]
         invitations = []
         for order, (role, email) in enumerate(people):
-            participant = Participant("p-" + secrets.token_urlsafe(9), appointment_id, role, email)
+            participant = Participant(PARTICIPANT_PREFIX + secrets.token_urlsafe(9), appointment_id, role, email)
             token, code = secrets.token_urlsafe(32), new_code()
             self._db["appointment_participants"].insert({
                 "participant_id": participant.participant_id, "appointment_id": appointment_id, "role": role,
@@ -326,10 +335,13 @@ class AppointmentBook:
         return Appointment(
             row["appointment_id"], datetime.fromisoformat(row["starts_at"]), row["duration_min"], row["language"],
             row["customer_number"], row["name"], row["status"], row["sequence"],
-            tuple(Participant(p["participant_id"], p["appointment_id"], p["role"], p["email"], p.get("agreed_at"))
-                  for p in people),
+            tuple(_participant(p) for p in people),
             row["created_by"] or "",
         )
+
+
+def _participant(row: dict) -> Participant:
+    return Participant(row["participant_id"], row["appointment_id"], row["role"], row["email"], row.get("agreed_at"))
 
 
 def purge_appointments(db: Database, now: datetime) -> int:

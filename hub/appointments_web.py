@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .storage import Database
@@ -37,6 +38,7 @@ from videokiosk.clock import Clock
 
 from .appointments import Admission, Appointment, AppointmentBook, AppointmentDraft, AppointmentError, Invitation
 from .auth import current_session, require_csrf
+from .backoff import Failures
 from .config import HubConfig
 from .mail import Kind, compose
 from .outbox import MailOutbox
@@ -59,8 +61,9 @@ class AppointmentDesk:
     clock: Clock
 
     @classmethod
-    def open(cls, db: Database, config: HubConfig, clock: Clock, transport=None) -> "AppointmentDesk":
-        book = AppointmentBook(db, clock, config.store.retention_days)
+    def open(cls, db: Database, config: HubConfig, clock: Clock, transport=None,
+             failures: Failures | None = None) -> "AppointmentDesk":
+        book = AppointmentBook(db, clock, config.store.retention_days, failures)
         return cls(db, book, MailOutbox(db, config.mail, clock, transport), config, clock)
 
     def link(self, token: str) -> str:
@@ -167,8 +170,11 @@ async def _draft(request: web.Request) -> AppointmentDraft:
                                  content_type="application/json") from None
 
 
-def check_code_at_booth(hub: Hub, desk: AppointmentDesk):
-    """The handler of ``appointment_check``: a code typed at a booth, limited per booth."""
+def check_code_at_booth(hub: Hub, desk: AppointmentDesk,
+                        checked: Callable[[str, str, str | None], Awaitable[None]]):
+    """The handler of ``appointment_check``: a code typed at a booth, limited per booth.
+    ``checked(booth_id, appointment_id, role)`` is awaited before the booth hears "accepted"
+    (hub/groupcall.py: her call may then be linked to the appointment's other participants)."""
 
     async def handle(booth: Booth, msg: p.AppointmentCheck) -> None:
         try:
@@ -183,9 +189,7 @@ def check_code_at_booth(hub: Hub, desk: AppointmentDesk):
             a = admission.appointment
             result = p.AppointmentResult(ok=True, appointment_at=a.starts_at.isoformat(), language=a.language,
                                          role=admission.participant.role)
-            # Her call may then be linked to the appointment's other participants (hub/groupcall.py).
-            hub.emit("appointment_checked", booth_id=booth.booth_id, appointment_id=a.appointment_id,
-                     role=admission.participant.role)
+            await checked(booth.booth_id, a.appointment_id, admission.participant.role)
         await hub.state.publish(booth_channel(booth.booth_id), p.encode(result))
         return None
 

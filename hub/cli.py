@@ -87,15 +87,20 @@ def run(args: argparse.Namespace) -> int:
             password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
             parts.users.add_user(args.username, password)
             print(f"advisor {args.username!r} saved")
+            _sessions_ended(parts.state)  # a new password logs the advisor out everywhere
         elif command == "remove-user":
             parts.users.remove_user(args.username)
             print(f"advisor {args.username!r} removed")
+            _sessions_ended(parts.state)
         elif command == "add-booth":
             print(parts.registry.create_booth(args.booth_id, args.name, args.location))
         elif command == "enrolment-code":
             return _enrolment_code(parts, args.booth)
         elif command == "set-role":
-            return _set_role(parts, args.username, args.role, args.remove)
+            done = _set_role(parts, args.username, args.role, args.remove)
+            if done == 0:
+                _sessions_ended(parts.state)
+            return done
         elif command == "copy-database":
             from .storage import open_database
             from .storage.copy import copy_database
@@ -111,6 +116,28 @@ def run(args: argparse.Namespace) -> int:
     except (HubError, ValueError) as exc:
         print(f"{prefix}: {exc}", file=sys.stderr)
         return 2
+
+
+def _sessions_ended(state) -> None:
+    """Tell the running hubs now that sessions ended (committed already), so each closes the
+    consoles they held at once rather than at its next check (hub/sessions.py)."""
+    import asyncio
+
+    from .sessions import announce_sessions_ended
+
+    async def announce() -> None:
+        try:
+            await announce_sessions_ended(state)
+        finally:
+            close = getattr(state, "close", None)  # Redis: its connection; in process: nothing to close
+            if close is not None:
+                await close()
+
+    try:
+        asyncio.run(announce())
+    except Exception as exc:  # Redis unreachable: the change stands, the hubs' own check finds it
+        print(f"videokiosk hub: the running hubs were not told at once ({type(exc).__name__}); "
+              "they close the advisor's open consoles at their next check (auth.session_check_s)", file=sys.stderr)
 
 
 def _enrolment_code(parts, booth_id: str) -> int:

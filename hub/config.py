@@ -101,6 +101,10 @@ class AuthSection(_Section):
     login_queue: Annotated[int, Field(ge=0, le=256)] = 8
     login_per_address: Annotated[int, Field(ge=1, le=16)] = 1
     session_ttl_s: Annotated[float, Field(gt=60, le=7 * 86400)] = 12 * 3600.0
+    # How often each hub checks its open consoles' sessions against the database. An ended session
+    # is announced to every hub at once (hub/sessions.py); this check catches what an announcement
+    # missed (Redis down, a message lost), so above 1 s a removed advisor may keep a console longer.
+    session_check_s: Annotated[float, Field(gt=0, le=60)] = 0.25
 
 
 class CallsSection(_Section):

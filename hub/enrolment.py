@@ -44,7 +44,7 @@ from provisioning.protocol import ENROL_PATH, normalise_code, signed_message
 from videokiosk.clock import Clock
 
 from .errors import HubError, UnknownBooth
-from .backoff import Backoff
+from .backoff import Backoff, Failures
 from .clientaddr import client_of
 from .registry import Booth, BoothRegistry
 
@@ -168,9 +168,10 @@ def _b64(payload: dict, key: str) -> bytes:
         raise EnrolmentError(f"{key!r} is not valid base64", "malformed") from None
 
 
-def add_enrolment_routes(app: web.Application, codes: EnrolmentCodes) -> None:
-    """``POST /api/enrol`` with JSON ``{code, public_key, signature}`` -> ``{booth, token}``."""
-    guesses = Backoff.for_guesses(codes.clock)  # per client address
+def add_enrolment_routes(app: web.Application, codes: EnrolmentCodes, failures: Failures) -> None:
+    """``POST /api/enrol`` with JSON ``{code, public_key, signature}`` -> ``{booth, token}``;
+    wrong codes are counted in ``failures`` (shared by every hub: hub/backoff.py)."""
+    guesses = Backoff.for_guesses(failures, "enrolment")  # per client address
     app[APP_ENROLMENT] = codes
 
     async def enrol(request: web.Request) -> web.Response:

@@ -41,7 +41,7 @@ from .appointments import AppointmentError
 from .appointments_web import APP_DESK, AppointmentDesk, admission_json, error_json
 from .auth import same_origin
 from .clientaddr import client_of
-from .groupcall import GroupCalls
+from .groupcall import GroupCalls, guest_booth_id
 from .guest_passes import GuestPass, GuestPasses, PassRefused
 from .registry import Booth
 from .sessions import SocketWatch
@@ -81,7 +81,7 @@ def consent_hash(language: str) -> str:
 
 def _booth_for(guest: GuestPass) -> Booth:
     participant = guest.admission.participant
-    return Booth(f"home-{participant.participant_id[2:]}", participant.role, HOME)
+    return Booth(guest_booth_id(participant.participant_id), participant.role, HOME)
 
 
 async def _body(request: web.Request) -> dict:
@@ -172,7 +172,6 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
         booth = _booth_for(found)
         hub = request.app[APP_HUB]
         technical = parse_user_agent(request.headers.get("User-Agent", ""))
-        groups.guest_joined(booth.booth_id, found.admission.appointment.appointment_id)
         appointment, participant = found.admission.appointment, found.admission.participant
         calls: set[str] = set()  # already linked to the pass (one row each, not one per candidate)
 

@@ -13,6 +13,10 @@ each, on purpose):
 - **Per account, per address.** Wrong passwords for one account from one address slow down that
   pair alone: a flood from elsewhere cannot lock the real advisor out of her account.
 
+The wrong attempts are counted where ``failures`` keeps them: in Redis when the hubs share one,
+so tries spread over the hubs behind a balancer count as on one hub (hub/backoff_redis.py). The
+bounded work (checks at once, in all and per address) is each hub's own: it guards its CPU.
+
 **Made-up names cost nothing.** A name without an account (and no directory to ask) has no
 password to check: it is answered "wrong" after as long as a real check has lately taken, so
 neither the answer nor its time tells it from a real name, and it takes no worker and no place in
@@ -47,7 +51,7 @@ from typing import Any, Protocol
 
 from videokiosk.clock import Clock
 
-from .backoff import Backoff
+from .backoff import Backoff, Failures, MemoryFailures
 from .errors import LoginError
 from .users import UserStore
 
@@ -70,7 +74,9 @@ class Directory(Protocol):
 class LoginGuard:
     def __init__(self, users: UserStore, clock: Clock, *, workers: int = 2, queue: int = 8,
                  per_address: int = 1, max_failures: int = 5, address_failures: int = 20,
-                 max_wait_s: float = 300.0, directory: Directory | None = None) -> None:
+                 max_wait_s: float = 300.0, directory: Directory | None = None,
+                 failures: Failures | None = None) -> None:
+        """``failures``: where wrong passwords are counted (shared by every hub: hub/backoff.py)."""
         self._users = users
         self._directory = directory
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="login")
@@ -80,9 +86,11 @@ class LoginGuard:
         self._by_address: Counter[str] = Counter()
         # An office behind one NAT shares an address: it may get many more wrong passwords than
         # one person at one account before it is slowed down.
-        self._address = Backoff(clock, free=address_failures, base_s=1.0, max_s=max_wait_s)
+        failures = failures or MemoryFailures(clock)
+        self._address = Backoff(failures, "login-address", free=address_failures, base_s=1.0, max_s=max_wait_s)
         # One person mistyping a password five times waits half a minute, then twice as long...
-        self._account = Backoff(clock, free=max_failures, base_s=min(ACCOUNT_WAIT_S, max_wait_s), max_s=max_wait_s)
+        self._account = Backoff(failures, "login-account", free=max_failures, base_s=min(ACCOUNT_WAIT_S, max_wait_s),
+                                max_s=max_wait_s)
         self._typical_s: float | None = None  # how long a real password check takes on this machine
         # Measured once at start (a check against the dummy hash), so that a flood arriving with the
         # hub's first seconds already finds the made-up names answered without work.

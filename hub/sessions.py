@@ -5,10 +5,16 @@ valid while it has not expired *and its advisor still exists*. Removing an advis
 password or a role deletes the advisor's sessions in the same transaction as the change
 (:func:`end_sessions`), whichever process makes it: the CLI, another hub behind the same load
 balancer, this one. Every request looks its session up, so the next request after a change is
-refused; :class:`SocketWatch` closes the sockets already open within a fraction of a second.
+refused. The sockets already open are closed by :class:`SocketWatch`: at once when the change is
+announced on the shared state's ``sessions_ended`` channel (:func:`announce_sessions_ended`,
+which the CLI sends after its commit; with Redis it reaches every hub), and otherwise at the
+watch's next check against the database (``auth.session_check_s``), which catches an
+announcement lost on the way. The announcement carries nothing but "check now": no name, no
+session; the database says whose sessions ended.
 
-Sessions live in the same SQLite file as the users table (the one every hub process of an
-office shares) so that a session can never outlive its user, not even for one request.
+Sessions live in the same database as the users table (the one every hub process of an office
+shares: SQLite, or PostgreSQL for hubs on several machines) so that a session can never outlive
+its user, not even for one request.
 
 Example::
 
@@ -41,7 +47,10 @@ from aiohttp import web
 
 from videokiosk.clock import Clock
 
+from .state import SharedState
+
 log = logging.getLogger(__name__)
+SESSIONS_ENDED = "sessions_ended"  # the shared-state channel: some sessions ended, check the open sockets now
 _VALID = ("SELECT s.sid_hash, s.username, s.csrf FROM advisor_sessions s JOIN users u ON u.username = s.username "
           "WHERE s.expires_at > ?")
 
@@ -54,6 +63,11 @@ def end_sessions(db: Database, username: str) -> int:
     """Log ``username`` out everywhere (their open sockets close within a second); call it in
     the transaction that removes the advisor or changes a password or role."""
     return db.execute("DELETE FROM advisor_sessions WHERE username = ?", [username]).rowcount
+
+
+async def announce_sessions_ended(state: SharedState) -> None:
+    """After the commit that ended sessions: every hub sharing ``state`` checks its open consoles now."""
+    await state.publish(SESSIONS_ENDED, "")
 
 
 @dataclass(frozen=True)
@@ -104,7 +118,8 @@ class SocketWatch:
     """Closes open sockets whose grant has ended: an advisor's session, a guest's pass.
 
     Each socket is registered with a key and the watch asks ``still_valid(keys)`` (one query for
-    all of them) every ``interval_s``: a change made by another process shows up within that.
+    all of them) every ``interval_s``, and at once when :meth:`wake` is called (a change was
+    announced): a change made by another process shows up within that.
     """
 
     def __init__(self, still_valid: Callable[[set[str]], set[str]], interval_s: float = 0.25) -> None:
@@ -112,6 +127,11 @@ class SocketWatch:
         self._interval_s = interval_s
         self._sockets: dict[web.WebSocketResponse, str] = {}
         self._task: asyncio.Task | None = None
+        self._woken = asyncio.Event()
+
+    def wake(self) -> None:
+        """Check now, not at the next interval (announced: some grants ended)."""
+        self._woken.set()
 
     def add(self, ws: web.WebSocketResponse, key: str) -> None:
         self._sockets[ws] = key
@@ -137,7 +157,11 @@ class SocketWatch:
     async def _run(self) -> None:
         try:
             while self._sockets:
-                await asyncio.sleep(self._interval_s)
+                try:  # the interval between checks, cut short by an announcement
+                    await asyncio.wait_for(self._woken.wait(), self._interval_s)
+                except asyncio.TimeoutError:
+                    pass
+                self._woken.clear()
                 try:
                     await self.sweep()
                 except Exception:  # a locked database for a moment: try again next round

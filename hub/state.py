@@ -9,18 +9,22 @@ instance and an advisor on another still reach each other:
 - ``booth:<booth_id>``: to one booth; ``advisor:<connection id>``: to one advisor socket;
 - ``advisors``: to every advisor socket.
 
+Beside these, small shared *tables* of text values by key (:meth:`SharedState.put_record` ...)
+hold what one hub writes and another acts on without a shape of its own in this interface: the
+group-call bookkeeping (hub/groupcall.py).
+
 Example::
 
     >>> import asyncio
     >>> from rtc.protocol import WaitingEntry
     >>> state = InMemoryState()
-    >>> entry = WaitingEntry(session_id="s-0001", booth_id="b-1", booth_name="Halle", location="X",
+    >>> entry = WaitingEntry(session_id="s-0001", booth_id="booth-1", booth_name="Halle", location="X",
     ...                      since="2026-01-01T08:00:00+00:00", language="de", kind="walk_in")
     >>> asyncio.run(state.enqueue(entry))
     1
     >>> entry, route = asyncio.run(state.admit("s-0001", "c-0001", "anna", "advisor:1"))
     >>> route.booth_id, asyncio.run(state.admit("s-0001", "c-0002", "ben", "advisor:2"))
-    ('b-1', None)
+    ('booth-1', None)
 """
 
 from __future__ import annotations
@@ -92,6 +96,17 @@ class SharedState(Protocol):
     async def drop_route(self, call_id: str) -> CallRoute | None: ...
     async def routes(self) -> list[CallRoute]: ...
 
+    # small shared tables of text values by key
+    async def put_record(self, table: str, key: str, value: str, *, only_new: bool = False) -> bool:
+        """Store ``value`` under ``key``; with ``only_new``, only if ``key`` is free. True if stored:
+        of several hubs claiming one key with ``only_new``, exactly one gets True."""
+
+    async def get_record(self, table: str, key: str) -> str | None: ...
+    async def take_record(self, table: str, key: str) -> str | None:
+        """Get and delete in one step: of several racing callers, one gets the value."""
+
+    async def records(self, table: str) -> dict[str, str]: ...
+
     # messages
     async def publish(self, channel: str, text: str) -> None: ...
     def subscribe(self, channel: str, handler: Handler) -> Callable[[], None]:
@@ -118,6 +133,7 @@ class InMemoryState:
         self._queue: dict[str, WaitingEntry] = {}  # dicts keep insertion order: the queue order
         self._informed: set[str] = set()
         self._routes: dict[str, CallRoute] = {}
+        self._tables: dict[str, dict[str, str]] = {}
         self._subscribers: dict[str, list[Handler]] = {}
 
     async def put_presence(self, booth: BoothInfo) -> None:
@@ -185,6 +201,22 @@ class InMemoryState:
 
     async def routes(self) -> list[CallRoute]:
         return list(self._routes.values())
+
+    async def put_record(self, table: str, key: str, value: str, *, only_new: bool = False) -> bool:
+        rows = self._tables.setdefault(table, {})
+        if only_new and key in rows:
+            return False
+        rows[key] = value
+        return True
+
+    async def get_record(self, table: str, key: str) -> str | None:
+        return self._tables.get(table, {}).get(key)
+
+    async def take_record(self, table: str, key: str) -> str | None:
+        return self._tables.get(table, {}).pop(key, None)
+
+    async def records(self, table: str) -> dict[str, str]:
+        return dict(self._tables.get(table, {}))
 
     async def publish(self, channel: str, text: str) -> None:
         self.deliver(channel, text)

@@ -8,6 +8,7 @@ Keys, all under one ``prefix`` so hubs of different offices can share a Redis:
   session ids scored by ``<p>queue:seq`` (arrival order survives updates and re-enqueues);
 - ``<p>informed``: set of session ids whose booth was told "advisor informed";
 - ``<p>routes``: hash call_id -> CallRoute JSON;
+- ``<p>t:<table>``: hash key -> text, one per shared table (:meth:`put_record` ...);
 - pub/sub channel ``<p>ch:<name>`` per :meth:`publish` channel.
 
 Every read-modify-write is one Lua script, so Redis runs it atomically: :meth:`admit` takes the
@@ -96,7 +97,8 @@ local route = cjson.encode({call_id = ARGV[2], booth_id = entry['booth_id'], ses
 redis.call('HSET', KEYS[4], ARGV[2], route)
 return {raw, route}
 """
-# KEYS: routes. ARGV: call_id. Get-and-delete, so only one caller ends a call.
+# KEYS: a hash (routes, a shared table). ARGV: field. Get-and-delete, so only one caller ends a
+# call or takes a record.
 _DROP = """
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if raw then redis.call('HDEL', KEYS[1], ARGV[1]) end
@@ -242,6 +244,26 @@ class RedisState:
 
     async def routes(self) -> list[CallRoute]:
         return [_route(raw) for raw in (await self._r.hgetall(self._k["routes"])).values()]
+
+    # --- small shared tables ----------------------------------------------------------------------
+
+    def _table(self, table: str) -> str:
+        return f"{self._p}t:{table}"
+
+    async def put_record(self, table: str, key: str, value: str, *, only_new: bool = False) -> bool:
+        if only_new:
+            return bool(await self._r.hsetnx(self._table(table), key, value))
+        await self._r.hset(self._table(table), key, value)
+        return True
+
+    async def get_record(self, table: str, key: str) -> str | None:
+        return await self._r.hget(self._table(table), key)
+
+    async def take_record(self, table: str, key: str) -> str | None:
+        return await self._scripts["drop"](keys=[self._table(table)], args=[key])
+
+    async def records(self, table: str) -> dict[str, str]:
+        return await self._r.hgetall(self._table(table))
 
     # --- messages ---------------------------------------------------------------------------------
 

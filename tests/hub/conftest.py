@@ -17,6 +17,15 @@ from videokiosk.clock import FakeClock
 PASSWORD = "s3cret-pass-12"
 
 
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    """One real ``redis-server`` per test module (tests/faults/servers.py); tests keep apart by key prefix."""
+    from tests.faults.servers import RedisServer
+
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
 @dataclass
 class RunningHub:
     url: str

@@ -6,6 +6,7 @@ appointment's participant are never linked; ending the booth's call ends its lin
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import aiohttp
@@ -14,7 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from hub.app import HubParts, make_app
 from hub.appointments import BERLIN, AppointmentBook, AppointmentDraft
-from hub.groupcall import GroupCalls
+from hub.groupcall import CALLS, PEERS, GroupCalls
 from hub.sockets import APP_HUB
 from videokiosk.clock import FakeClock
 
@@ -77,6 +78,11 @@ async def settled(hub) -> None:
     await asyncio.gather(*list(hub.groups._tasks))
 
 
+async def table(hub, name: str) -> dict:
+    """A group-call table of the hub's shared state (hub/groupcall.py), its values decoded."""
+    return {key: json.loads(raw) for key, raw in (await hub.parts.state.records(name)).items()}
+
+
 @pytest.mark.parametrize("booth_first", [True, False], ids=["interpreter-joins-booth", "booth-joins-interpreter"])
 async def test_booth_customer_and_interpreter_are_linked_and_the_hub_stamps_the_role(hub, booth_first):
     customer, interpreter = book(hub.parts, "interpreter")
@@ -103,11 +109,12 @@ async def test_booth_customer_and_interpreter_are_linked_and_the_hub_stamps_the_
 
     # The booth's call with the advisor ends: so does its link; the other call goes on
     booth = a if booth_first else b
-    booth_call = next(cid for cid, party in hub.groups._calls.items() if party.route.booth_id == "jc-halle-1")
+    booth_call = next(cid for cid, party in (await table(hub, CALLS)).items() if party["route"]["booth_id"] == "jc-halle-1")
     await booth.send({"type": "hangup", "call_id": booth_call, "reason": "ended"})
     other = b if booth_first else a
     await other.expect("call_ended", call_id=peer_id)
-    assert hub.groups._peers == {} and len(hub.groups._calls) == 1
+    await settled(hub)
+    assert await table(hub, PEERS) == {} and len(await table(hub, CALLS)) == 1
     for sock in (anna, a, b):
         await sock.close()
 
@@ -127,7 +134,7 @@ async def test_a_walk_in_and_another_appointment_are_never_linked(hub):
     other = await guest(hub, stranger.token, "s-home0002")
     await admit(anna, other, "s-home0002")
     await settled(hub)
-    assert hub.groups._peers == {}
+    assert await table(hub, PEERS) == {}
     # A booth cannot write into links it is not part of
     await booth.send({"type": "offer", "call_id": "c-notalink0000", "sdp": SDP})
     assert (await booth.expect("error", ref="offer"))["code"] == "unknown_call"
@@ -150,6 +157,6 @@ async def test_no_peer_link_without_the_recorded_prior_agreement(hub):
     home = await guest(hub, interpreter.token, "s-home0001")
     await admit(anna, home, "s-home0001")
     await settled(hub)
-    assert hub.groups._peers == {}
+    assert await table(hub, PEERS) == {}
     for sock in (anna, booth, home):
         await sock.close()

@@ -1,7 +1,7 @@
 """The shared-state contract, run against both backends: in-process and a real redis-server.
 
 Presence, queue order, exactly-once admit under racing callers (within one instance and across
-two instances sharing one Redis), routes, and messages crossing instances over pub/sub.
+two instances sharing one Redis), routes, the small shared tables, and messages crossing instances over pub/sub.
 """
 
 from __future__ import annotations
@@ -14,13 +14,6 @@ import pytest
 from hub.state import CallRoute, InMemoryState
 from hub.state_redis import RedisState
 from rtc.protocol import BoothInfo, WaitingEntry
-from tests.faults.servers import RedisServer
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
-        yield server
 
 
 class Pair:
@@ -126,6 +119,21 @@ async def test_routes_change_state_and_drop_once(pair):
     dropped = await asyncio.gather(*(s.drop_route("c-0001") for s in (pair.a, pair.b, pair.a)))
     assert [d is not None for d in dropped].count(True) == 1
     assert await pair.b.get_route("c-0001") is None and await pair.a.routes() == []
+
+
+async def test_records_are_shared_claimed_once_and_taken_once(pair):
+    """The small tables (the group-call bookkeeping): what one instance writes the other reads; a
+    key claimed with ``only_new`` by racing instances goes to exactly one; a take returns it once."""
+    await pair.a.put_record("t", "k1", "one")
+    await pair.b.put_record("t", "k1", "uno")
+    assert await pair.a.get_record("t", "k1") == "uno" and await pair.b.get_record("other", "k1") is None
+    claims = await asyncio.gather(*((pair.a if i % 2 else pair.b).put_record("t", "k2", f"v{i}", only_new=True)
+                                    for i in range(20)))
+    assert claims.count(True) == 1
+    assert await pair.b.records("t") == {"k1": "uno", "k2": f"v{claims.index(True)}"}
+    taken = await asyncio.gather(*(s.take_record("t", "k2") for s in (pair.a, pair.b, pair.a)))
+    assert [t is not None for t in taken].count(True) == 1
+    assert await pair.a.records("t") == {"k1": "uno"} and await pair.b.take_record("t", "k2") is None
 
 
 async def test_messages_reach_subscribers_on_every_instance_once(pair):
