@@ -11,7 +11,11 @@ import pytest
 
 from tests.support import LoopThread
 
+# Test order (browser tests last) and sharing the suite between processes: tests/sharing.py.
+pytest_plugins = ["tests.sharing"]
+
 CHROMIUM = Path("/usr/bin/chromium")
+EXPECT_TIMEOUT_MS = 15_000
 # Fake devices for the advisor's browser; no network beyond loopback; as root Chromium needs
 # --no-sandbox. The booth's own kiosk page never gets camera or mic (see kiosk_context).
 CHROMIUM_ARGS = [
@@ -40,6 +44,11 @@ def playwright_driver() -> Iterator[object]:
 def browser(playwright_driver):
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing at /usr/bin/chromium: run `make test`, which installs it")
+    from playwright.sync_api import expect
+
+    # A busy 2-core machine (CI runs two shares of the suite at once) can take longer than
+    # Playwright's 5 s for a page to react; what a test waits for stays an event, never a sleep.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     b = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
     yield b
     b.close()
@@ -65,53 +74,6 @@ def advisor_context(browser):
 def loop_thread() -> Iterator[LoopThread]:
     with LoopThread() as lt:
         yield lt
-
-
-# How much a test file weighs when the suite is shared between processes (scripts/run-tests): a
-# rough cost per test, so both shares carry some browser and some slow tests and end together.
-SHARD_WEIGHT = {"browser": 10, "slow": 20, "plain": 1}
-
-
-def pytest_addoption(parser):
-    parser.addoption("--shard", default=None, metavar="I/N",
-                     help="run only the I-th of N shares of the test files (make test runs 2 side by side)")
-
-
-def _uses_browser(item) -> bool:
-    return bool({"browser", "playwright_driver"} & set(getattr(item, "fixturenames", ())))
-
-
-def _weight(item) -> int:
-    if item.get_closest_marker("slow") is not None:
-        return SHARD_WEIGHT["slow"]
-    return SHARD_WEIGHT["browser" if _uses_browser(item) else "plain"]
-
-
-def _my_share(config, items) -> list:
-    """The files of shard I of N: whole files (their module fixtures, servers and cached roots stay in
-    one process), the heaviest first onto the lightest share, the same split in every process."""
-    index, count = (int(part) for part in config.getoption("shard").split("/"))
-    file_of = lambda item: item.nodeid.split("::")[0]
-    files: dict[str, int] = {}
-    for item in items:
-        files[file_of(item)] = files.get(file_of(item), 0) + _weight(item)
-    loads, owner = [0] * count, {}
-    for name, weight in sorted(files.items(), key=lambda kv: (-kv[1], kv[0])):
-        share = loads.index(min(loads))
-        owner[name], loads[share] = share, loads[share] + weight
-    return [item for item in items if owner[file_of(item)] == index - 1]
-
-
-def pytest_collection_modifyitems(config, items):
-    """Browser tests run last. Once the session's sync Playwright is up, it owns an event loop in
-    the main thread, and pytest-asyncio tests collected after it fail ("Runner.run() cannot be
-    called from a running event loop"); async tests never use the browser, so order fixes it."""
-    if config.getoption("shard"):
-        mine = _my_share(config, items)
-        kept = set(mine)
-        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
-        items[:] = mine
-    items.sort(key=_uses_browser)  # stable: keeps the order within each group
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from hub.storage import open_database
 from hub.registry import Booth
 from hub.service import ADVISORS, Hub, booth_channel
 from rtc import protocol as p
-from tests.hub.test_state_redis import pair, redis_server  # noqa: F401  (fixtures: both backends)
+from tests.hub.test_state_redis import pair  # noqa: F401  (fixture: both backends; redis_server is in conftest)
 from videokiosk.clock import SystemClock
 
 PER_CALL_S = 300
