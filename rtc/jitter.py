@@ -20,17 +20,22 @@ Example::
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCRtpTransceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtp import RtpPacket
 
 log = logging.getLogger("videokiosk.jitter")
 _ATTRIBUTE = "_RTCRtpReceiver__jitter_buffer"  # where aiortc's RTCRtpReceiver keeps it
+#: Sees each complete frame with the packets it came in (rtc/forward.py forwards it still encoded).
+Tap = Callable[[list[RtpPacket], JitterFrame], None]
 
 
 class MarkerJitterBuffer(JitterBuffer):
-    def __init__(self, capacity: int = 512) -> None:
+    def __init__(self, capacity: int = 512, tap: Tap | None = None) -> None:
         super().__init__(capacity=capacity, is_video=True)
+        self._tap = tap
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         packets = []
@@ -49,19 +54,21 @@ class MarkerJitterBuffer(JitterBuffer):
         else:
             return None
         self.remove(len(packets))
-        return JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)
+        frame = JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)
+        if self._tap is not None:
+            self._tap(packets, frame)
+        return frame
 
 
-def use_marker_jitter_buffer(pc: RTCPeerConnection) -> bool:
-    """Give every video receiver of ``pc`` a :class:`MarkerJitterBuffer`; False if not possible."""
-    swapped = False
-    for transceiver in pc.getTransceivers():
-        receiver = transceiver.receiver
-        if transceiver.kind != "video":
-            continue
-        if not isinstance(getattr(receiver, _ATTRIBUTE, None), JitterBuffer):
-            log.warning("aiortc's receiver has no %s any more: keeping its own jitter buffer", _ATTRIBUTE)
-            return False
-        setattr(receiver, _ATTRIBUTE, MarkerJitterBuffer())
-        swapped = True
-    return swapped
+def use_marker_jitter_buffer(pc: RTCPeerConnection, tap_for: Callable[[RTCRtpTransceiver], Tap] | None = None) -> bool:
+    """Give every video receiver of ``pc`` a :class:`MarkerJitterBuffer`; False if not possible.
+
+    ``tap_for(transceiver)``: the tap of that transceiver's buffer (none without it).
+    """
+    video = [t for t in pc.getTransceivers() if t.kind == "video"]
+    if not all(isinstance(getattr(t.receiver, _ATTRIBUTE, None), JitterBuffer) for t in video):
+        log.warning("aiortc's receiver has no %s any more: keeping its own jitter buffer", _ATTRIBUTE)
+        return False
+    for transceiver in video:
+        setattr(transceiver.receiver, _ATTRIBUTE, MarkerJitterBuffer(tap=tap_for(transceiver) if tap_for else None))
+    return bool(video)

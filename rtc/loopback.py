@@ -4,7 +4,9 @@ The booth's Chromium never gets camera or microphone permission: the daemon alon
 hands the page what it should show as video. The page offers two receive-only video
 transceivers; :meth:`Loopback.answer` sends the camera self-view on the first and the "remote"
 video (the advisor, during a call) on the second. :meth:`Loopback.set_remote_video` sets or
-replaces that second track at any time, also before the page has connected. A page that offers a
+replaces that second track at any time, also before the page has connected. Given the advisor's
+encoded frames as well (rtc/forward.py), the page gets those as they arrived, not decoded and
+encoded again here, whenever its connection negotiated the codec the advisor sends. A page that offers a
 third transceiver gets the advisor's shared screen on it (:meth:`Loopback.set_screen_video`, same
 rules). In a group call the page's fourth and fifth transceivers carry the further participants
 (an interpreter joining from home, say: :meth:`Loopback.set_peer_video`), each tile labelled by
@@ -31,6 +33,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from .codecs import prefer_codec
 from .errors import CallError
+from .forward import FORWARDABLE, EncodedVideo, ForwardedVideoTrack, pass_keyframe_requests, sent_mime
 from .timestamps import RisingTimestamps, RisingTimestampTrack
 from .videocopy import OwnVideoTrack
 
@@ -43,7 +46,9 @@ class Loopback:
     """At most one peer connection to the kiosk page; a new offer replaces the old one.
 
     ``camera_track`` returns a new live camera track each call (``hw`` Camera.video_track);
-    ``passthrough_codec`` is the camera's pre-encoded codec ("video/H264") if it has one.
+    ``passthrough_codec`` is the camera's pre-encoded codec ("video/H264") if it has one;
+    ``forward_encoded``: False re-encodes the advisor's video for the page even where it could
+    be forwarded (config ``[hardware] forward_encoded_video``; the bench's "before").
     """
 
     def __init__(
@@ -52,6 +57,7 @@ class Loopback:
         *,
         passthrough_codec: str | None = None,
         when_answered: Callable[[], None] | None = None,
+        forward_encoded: bool = True,
     ) -> None:
         self._camera_track = camera_track
         self._codec = passthrough_codec
@@ -60,6 +66,10 @@ class Loopback:
         # one per further participant of a group call.
         self._videos: dict[str, MediaStreamTrack | None] = {"remote": None, "screen": None}
         self._videos.update({f"peer{i}": None for i in range(PEER_SLOTS)})
+        self._forward = forward_encoded
+        self._encoded: dict[str, EncodedVideo | None] = {slot: None for slot in self._videos}
+        self._forwarded: dict[str, ForwardedVideoTrack] = {}  # what each slot forwards now
+        self._mimes: dict[str, str | None] = {}  # the codec each slot's sender negotiated
         self._senders: dict[str, RTCRtpSender] = {}
         self._pc: RTCPeerConnection | None = None
         self._self_track: MediaStreamTrack | None = None
@@ -96,16 +106,20 @@ class Loopback:
                 self._self_track = OwnVideoTrack(self._camera_track())
                 video[0].sender.replaceTrack(self._self_track)
                 video[0].direction = "sendonly"
-                for slot, transceiver in zip(self._videos, video[1:]):
+                slots = dict(zip(self._videos, video[1:]))
+                for transceiver in slots.values():
                     # Send-only even without a track yet: replaceTrack later needs no renegotiation.
                     transceiver.direction = "sendonly"
-                    self._senders[slot] = transceiver.sender
-                    self._set(slot, self._videos[slot])
                 for extra in video[1 + len(self._videos):] + [t for t in pc.getTransceivers() if t.kind != "video"]:
                     extra.direction = "inactive"
                 if self._codec:
                     self._prefer(video[:2], self._codec)
                 await pc.setLocalDescription(await pc.createAnswer())
+                for slot, transceiver in slots.items():  # now that each slot's codec is known
+                    self._senders[slot] = transceiver.sender
+                    self._mimes[slot] = sent_mime(pc, transceiver)
+                    pass_keyframe_requests(transceiver.sender, lambda slot=slot: self._keyframe_wanted(slot))
+                    self._set(slot, self._videos[slot], self._encoded[slot])
             except CallError:
                 await self._close_pc()
                 raise
@@ -121,9 +135,12 @@ class Loopback:
                 self.when_answered()
             return pc.localDescription.sdp
 
-    def set_remote_video(self, track: MediaStreamTrack | None) -> None:
-        """Show ``track`` as the remote video (None: nothing). Survives a page reconnect."""
-        self._set("remote", track)
+    def set_remote_video(self, track: MediaStreamTrack | None, encoded: EncodedVideo | None = None) -> None:
+        """Show ``track`` as the remote video (None: nothing). Survives a page reconnect.
+
+        ``encoded``: the same video's encoded frames (rtc/forward.py), forwarded where they can be.
+        """
+        self._set("remote", track, encoded)
 
     def set_screen_video(self, track: MediaStreamTrack | None) -> None:
         """Show ``track`` as the advisor's shared screen (None: not sharing)."""
@@ -135,13 +152,34 @@ class Loopback:
             raise CallError(f"the kiosk page shows {PEER_SLOTS} further participants at most")
         self._set(f"peer{index}", track)
 
-    def _set(self, slot: str, track: MediaStreamTrack | None) -> None:
-        self._videos[slot] = track
+    def _set(self, slot: str, track: MediaStreamTrack | None, encoded: EncodedVideo | None = None) -> None:
+        self._videos[slot], self._encoded[slot] = track, encoded
         sender = self._senders.get(slot)
-        if sender is not None:
-            # Unbuffered: the page gets the newest frame. A queue in front of an encoder that falls
-            # behind (a busy booth) only grew: the advisor's face reached the kiosk seconds late.
-            sender.replaceTrack(self._guarded(slot, self._relay.subscribe(track, buffered=False)) if track is not None else None)
+        if sender is None:
+            return
+        replaced = self._forwarded.pop(slot, None)
+        if replaced is not None:
+            replaced.detach()
+        if track is None:
+            sender.replaceTrack(None)
+            return
+        # Unbuffered: the page gets the newest frame. A queue in front of an encoder that falls
+        # behind (a busy booth) only grew: the advisor's face reached the kiosk seconds late.
+        shown = self._relay.subscribe(track, buffered=False)
+        mime = self._mimes.get(slot)
+        if self._forward and encoded is not None and mime in FORWARDABLE:
+            shown = self._forwarded[slot] = encoded.subscribe(mime, shown)
+        sender.replaceTrack(self._guarded(slot, shown))
+
+    def forwarded_frames(self, slot: str = "remote") -> int | None:
+        """Frames ``slot`` forwarded still encoded to the current page connection; None: it re-encodes."""
+        forwarded = self._forwarded.get(slot)
+        return None if forwarded is None or forwarded.fell_back else forwarded.forwarded
+
+    def _keyframe_wanted(self, slot: str) -> None:
+        forwarded = self._forwarded.get(slot)
+        if forwarded is not None:
+            forwarded.keyframe_wanted()
 
     def _guarded(self, slot: str, track: MediaStreamTrack) -> MediaStreamTrack:
         return RisingTimestampTrack(track, self._stamps[slot]) if track.kind == "video" else track
@@ -154,6 +192,9 @@ class Loopback:
     async def _close_pc(self) -> None:
         pc, self._pc = self._pc, None
         self._senders = {}
+        for forwarded in self._forwarded.values():
+            forwarded.detach()
+        self._forwarded = {}
         track, self._self_track = self._self_track, None
         if track is not None:
             track.stop()

@@ -24,13 +24,13 @@ from aiortc import MediaStreamTrack
 
 
 class RisingTimestamps:
-    """Rewrites frame timestamps in place so that each is after the one before."""
+    """Rewrites frame (or packet) timestamps in place so that each is after the one before."""
 
     def __init__(self) -> None:
         self._last: int | None = None
         self._offset = 0
 
-    def apply(self, frame: av.VideoFrame) -> av.VideoFrame:
+    def apply(self, frame: av.VideoFrame | av.Packet) -> av.VideoFrame | av.Packet:
         if frame.pts is None:
             return frame
         pts = frame.pts + self._offset
@@ -45,7 +45,9 @@ class RisingTimestampTrack(MediaStreamTrack):
     """``source`` with rising timestamps; give every track one sender ever sees the same ``stamps``.
 
     Frames from a ``MediaRelay`` are shared by its subscribers: only the timestamp is rewritten,
-    which none of this project's other consumers of a relayed track read.
+    which none of this project's other consumers of a relayed track read. Forwarded packets of the
+    advisor's video (rtc/forward.py) go through it too: the page's decoder sees one timeline
+    whether a slot forwards or re-encodes.
     """
 
     kind = "video"
@@ -56,10 +58,7 @@ class RisingTimestampTrack(MediaStreamTrack):
         self._stamps = stamps
 
     async def recv(self):
-        frame = await self._source.recv()
-        if isinstance(frame, av.Packet):
-            return frame  # pre-encoded passthrough: the camera's encoder keeps its own order
-        return self._stamps.apply(frame)
+        return self._stamps.apply(await self._source.recv())
 
     def stop(self) -> None:
         super().stop()
