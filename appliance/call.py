@@ -41,6 +41,7 @@ from rtc.adaptation import AdaptiveVideoTrack
 from rtc.grading import QualitySample, call_grade
 from rtc.quality import QualityMonitor
 from rtc.forward import EncodedTaps, tap_encoded_video
+from rtc.jitter import use_prompt_audio_jitter_buffer
 from rtc.peerconnection import RemoteCandidates, rtc_configuration, show_remote_video
 from rtc.sdp import with_start_bitrate
 from rtc.audiocopy import OwnAudioTrack
@@ -171,6 +172,7 @@ class BoothCall:
             # The advisor's frames decode one frame interval sooner (rtc/jitter.py), and reach
             # the kiosk page still encoded (rtc/forward.py).
             self._encoded = tap_encoded_video(pc)
+            use_prompt_audio_jitter_buffer(pc)  # the advisor's voice plays 80 ms sooner (rtc/jitter.py)
             use_prompt_ice(pc)  # connected when the checks succeed, not at aioice's next tick
             self._monitor = QualityMonitor(pc, video, interval_s=self._quality_interval_s,
                                            on_sample=lambda sample: self._quality(call_id, video, sample))

@@ -6,7 +6,7 @@ from aiortc import RTCPeerConnection
 from aiortc.mediastreams import VideoStreamTrack
 from aiortc.rtp import RtpPacket
 
-from rtc.jitter import MarkerJitterBuffer, use_marker_jitter_buffer
+from rtc.jitter import MarkerJitterBuffer, PromptAudioJitterBuffer, use_marker_jitter_buffer, use_prompt_audio_jitter_buffer
 
 
 def packet(seq: int, ts: int, data: bytes, marker: bool = False) -> RtpPacket:
@@ -44,4 +44,28 @@ async def test_swapped_into_the_video_receivers_only():
     assert use_marker_jitter_buffer(pc)
     kinds = {t.kind: type(getattr(t.receiver, "_RTCRtpReceiver__jitter_buffer")).__name__ for t in pc.getTransceivers()}
     assert kinds == {"video": "MarkerJitterBuffer", "audio": "JitterBuffer"}
+    await pc.close()
+
+
+def test_an_audio_packet_leaves_the_moment_it_comes_in():
+    jb = PromptAudioJitterBuffer()
+    assert jb.add(packet(100, 960, b"a"))[1].data == b"a"
+    assert jb.add(packet(101, 1920, b"b"))[1].data == b"b"
+
+
+def test_a_lost_audio_packet_holds_nothing_back_and_a_late_one_is_dropped():
+    jb = PromptAudioJitterBuffer()
+    jb.add(packet(100, 960, b"a"))
+    assert jb.add(packet(102, 2880, b"c"))[1].data == b"c"  # 101 lost: not waited for
+    assert jb.add(packet(101, 1920, b"b"))[1] is None  # after 102 was played: too late
+    assert jb.add(packet(103, 3840, b"d"))[1].data == b"d"
+
+
+async def test_the_audio_buffer_goes_into_the_audio_receivers_only():
+    pc = RTCPeerConnection()
+    pc.addTrack(VideoStreamTrack())
+    pc.addTransceiver("audio")
+    assert use_prompt_audio_jitter_buffer(pc)
+    kinds = {t.kind: type(getattr(t.receiver, "_RTCRtpReceiver__jitter_buffer")).__name__ for t in pc.getTransceivers()}
+    assert kinds == {"video": "JitterBuffer", "audio": "PromptAudioJitterBuffer"}
     await pc.close()
