@@ -40,6 +40,10 @@ from .videocopy import OwnVideoTrack
 log = logging.getLogger("videokiosk.loopback")
 #: Further participants a booth can show: four parties at most, the booth and the advisor among them.
 PEER_SLOTS = 2
+# In a call the self-view is a tile a quarter of the screen wide (kiosk_ui/style.css): half the
+# camera's width and height fill it, for a quarter of the encoding the booth's CPU does for it
+# (issue 20: a Pi's budget, and a self-view that competes less with the call's own encoder).
+SELF_VIEW_SCALE_IN_CALL = 0.5
 
 
 class Loopback:
@@ -103,7 +107,7 @@ class Loopback:
                 # frame it encodes in place, in its own thread: two encoders of one shared frame
                 # made the call's timestamps jump and its VP8 encoder die minutes into a call. The
                 # page's encoder gets a private copy (rtc/videocopy.py).
-                self._self_track = OwnVideoTrack(self._camera_track())
+                self._self_track = OwnVideoTrack(self._camera_track(), scale=self._self_view_scale)
                 video[0].sender.replaceTrack(self._self_track)
                 video[0].direction = "sendonly"
                 slots = dict(zip(self._videos, video[1:]))
@@ -170,6 +174,9 @@ class Loopback:
         if self._forward and encoded is not None and mime in FORWARDABLE:
             shown = self._forwarded[slot] = encoded.subscribe(mime, shown)
         sender.replaceTrack(self._guarded(slot, shown))
+
+    def _self_view_scale(self) -> float:
+        return SELF_VIEW_SCALE_IN_CALL if self._videos["remote"] is not None else 1.0
 
     def forwarded_frames(self, slot: str = "remote") -> int | None:
         """Frames ``slot`` forwarded still encoded to the current page connection; None: it re-encodes."""
