@@ -29,6 +29,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import collections
 import fractions
 import logging
 import time
@@ -47,9 +48,11 @@ from .jitter import use_marker_jitter_buffer
 log = logging.getLogger("videokiosk.forward")
 VIDEO_CLOCK = 90_000
 FORWARDABLE = ("video/VP8", "video/H264")
-# Frames a page's sender may fall behind before it skips to the next keyframe: a second at 30 fps.
-# A sender that far behind shows a stale face; a fresh keyframe is the fastest way back.
-MAX_QUEUED = 30
+# How far a page's sender may fall behind before it skips to the next keyframe. No frame can be
+# left out in between (the next ones refer to it), so a starved booth would otherwise show the face
+# ever later (bench_latency on a machine at load 19: seconds, while re-encoding drops frames); a
+# fresh keyframe, asked for at once, is the quickest way back. 200 ms: six frames at 30 fps.
+MAX_LAG_S = 0.2
 _PLI = "_send_rtcp_pli"  # aiortc's RTCRtpReceiver: sends a picture loss indication
 _KEYFRAME = "_send_keyframe"  # aiortc's RTCRtpSender: what an incoming PLI/FIR calls
 
@@ -87,7 +90,8 @@ class ForwardedVideoTrack(MediaStreamTrack):
         self._source = source
         self._mime = mime
         self._decoded = decoded
-        self._queue: asyncio.Queue[EncodedFrame | None] = asyncio.Queue()
+        self._frames: collections.deque[EncodedFrame | None] = collections.deque()  # None: the end
+        self._arrived = asyncio.Event()
         self._waiting = True  # for a keyframe: nothing before one decodes
         self._detached = False
         self._start = time.monotonic()
@@ -95,14 +99,21 @@ class ForwardedVideoTrack(MediaStreamTrack):
         self.fell_back = False
 
     def put(self, frame: EncodedFrame | None) -> None:
-        if self._detached and not self._queue.empty():
+        if self._detached and self._frames:
             self._source.unsubscribe(self)  # replaced, and its sender moved on: nobody reads it
             return
-        if frame is not None and self._queue.qsize() >= MAX_QUEUED:
-            while not self._queue.empty():  # all stale: the next keyframe is the way back
-                self._queue.get_nowait()
+        oldest = self._frames[0] if self._frames else None
+        if frame is not None and oldest is not None and frame.arrived - oldest.arrived > MAX_LAG_S:
+            self._frames.clear()  # all stale: the next keyframe is the way back
             self._skip_to_keyframe("the page's sender fell behind")
-        self._queue.put_nowait(frame)
+        self._frames.append(frame)
+        self._arrived.set()
+
+    async def _next(self) -> EncodedFrame | None:
+        while not self._frames:
+            self._arrived.clear()
+            await self._arrived.wait()
+        return self._frames.popleft()
 
     def _skip_to_keyframe(self, why: str) -> None:
         if not self._waiting:
@@ -127,7 +138,7 @@ class ForwardedVideoTrack(MediaStreamTrack):
         if self.readyState != "live":
             raise MediaStreamError
         while not self.fell_back:
-            frame = await self._queue.get()
+            frame = await self._next()
             if frame is None:
                 self.stop()
                 raise MediaStreamError

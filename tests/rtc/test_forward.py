@@ -174,8 +174,8 @@ class _Source:
         pass
 
 
-def _frame(data: bytes, follows: bool = True, mime: str = "video/VP8") -> EncodedFrame:
-    return EncodedFrame(mime=mime, data=data, keyframe=is_keyframe(mime, data), follows=follows, arrived=0.0)
+def _frame(data: bytes, follows: bool = True, mime: str = "video/VP8", arrived: float = 0.0) -> EncodedFrame:
+    return EncodedFrame(mime=mime, data=data, keyframe=is_keyframe(mime, data), follows=follows, arrived=arrived)
 
 
 KEY, DELTA = b"\x10rest", b"\x11rest"  # VP8 frame tags: P bit 0 (key) and 1 (inter)
@@ -192,6 +192,20 @@ async def test_a_page_starts_at_a_keyframe_and_waits_for_the_next_after_a_lost_f
     assert got == [KEY, DELTA, KEY + b"2", DELTA + b"3", KEY + b"4"]  # a keyframe after a loss needs nothing before it
     assert source.keyframes_asked == 1  # at the lost frame
     assert track.forwarded == 5
+
+
+async def test_a_page_that_fell_behind_skips_to_the_next_keyframe_instead_of_showing_the_past():
+    source = _Source()
+    track = ForwardedVideoTrack(source, "video/VP8", VideoStreamTrack())
+    track.put(_frame(KEY, arrived=0.0))
+    assert bytes(await asyncio.wait_for(track.recv(), 5)) == KEY
+    step = 1 / 30
+    for n in range(1, 10):  # the sender reads nothing for 300 ms: frames queue up
+        track.put(_frame(DELTA + bytes([n]), arrived=n * step))
+    track.put(_frame(KEY + b"new", follows=True, arrived=10 * step))
+    got = bytes(await asyncio.wait_for(track.recv(), 5))
+    assert got == KEY + b"new"  # not the delta frames 300 ms old
+    assert source.keyframes_asked == 1
 
 
 def test_keyframes_are_told_apart():
