@@ -53,6 +53,10 @@ FORWARDABLE = ("video/VP8", "video/H264")
 # ever later (bench_latency on a machine at load 19: seconds, while re-encoding drops frames); a
 # fresh keyframe, asked for at once, is the quickest way back. 200 ms: six frames at 30 fps.
 MAX_LAG_S = 0.2
+# Keyframe requests to the advisor's browser at most this often, later ones wait for their turn: a
+# page that cannot keep up (or is gone) must not make the advisor's encoder send keyframe after
+# keyframe, each several times a delta frame's size, to the detriment of the whole call.
+MIN_KEYFRAME_INTERVAL_S = 0.5
 _PLI = "_send_rtcp_pli"  # aiortc's RTCRtpReceiver: sends a picture loss indication
 _KEYFRAME = "_send_keyframe"  # aiortc's RTCRtpSender: what an incoming PLI/FIR calls
 
@@ -179,6 +183,8 @@ class EncodedVideo:
         self._subscribers: list[ForwardedVideoTrack] = []
         self._ssrc: int | None = None
         self._last_sequence: int | None = None
+        self._asked_at = -MIN_KEYFRAME_INTERVAL_S  # time.monotonic() of the last keyframe request
+        self._asking: asyncio.TimerHandle | None = None
 
     @property
     def receiver(self) -> RTCRtpReceiver:
@@ -216,14 +222,24 @@ class EncodedVideo:
             self._subscribers.remove(track)
 
     def request_keyframe(self) -> None:
-        if self._ssrc is not None:  # before the first packet: the advisor's first frame is a keyframe anyway
-            asyncio.ensure_future(getattr(self.receiver, _PLI)(self._ssrc))
+        # Before the first packet there is no one to ask: the advisor's first frame is a keyframe.
+        if self._ssrc is None or self._asking is not None:
+            return
+        wait = self._asked_at + MIN_KEYFRAME_INTERVAL_S - time.monotonic()
+        self._asking = asyncio.get_running_loop().call_later(max(0.0, wait), self._ask)
+
+    def _ask(self) -> None:
+        self._asking, self._asked_at = None, time.monotonic()
+        asyncio.ensure_future(getattr(self.receiver, _PLI)(self._ssrc))
 
     def close(self) -> None:
         """The call is over: every page connection's track ends, as a decoded track would."""
         for subscriber in list(self._subscribers):
             subscriber.put(None)
         self._subscribers = []
+        if self._asking is not None:
+            self._asking.cancel()
+            self._asking = None
 
 
 class EncodedTaps:

@@ -213,3 +213,45 @@ def test_keyframes_are_told_apart():
     idr, non_idr = b"\x00\x00\x00\x01\x67sps\x00\x00\x00\x01\x65slice", b"\x00\x00\x00\x01\x41slice"
     assert is_keyframe("video/H264", idr) and not is_keyframe("video/H264", non_idr)
     assert not is_keyframe("video/VP8", b"")
+
+
+class _Receiver:
+    def __init__(self) -> None:
+        self.asked: list[float] = []
+        self.changed = asyncio.Event()
+
+    async def _send_rtcp_pli(self, ssrc: int) -> None:
+        self.asked.append(asyncio.get_running_loop().time())
+        self.changed.set()
+
+    async def until_asked(self, times: int) -> None:
+        while len(self.asked) < times:
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), 5)
+
+
+class _Transceiver:
+    def __init__(self) -> None:
+        self.receiver = _Receiver()
+        self.mid = "0"
+
+
+async def test_keyframe_requests_reach_the_advisor_at_most_twice_a_second():
+    from aiortc.jitterbuffer import JitterFrame
+    from aiortc.rtp import RtpPacket
+
+    from rtc.forward import EncodedVideo
+
+    transceiver = _Transceiver()
+    asked = transceiver.receiver
+    video = EncodedVideo(None, transceiver)
+    video.tap([RtpPacket(payload_type=96, sequence_number=1, ssrc=1234)], JitterFrame(data=KEY, timestamp=0))
+    for _ in range(20):  # a page that keeps falling behind asks again and again
+        video.request_keyframe()
+    await asked.until_asked(1)
+    for _ in range(20):
+        video.request_keyframe()
+    await asked.until_asked(2)  # the next one waits for its turn
+    assert len(asked.asked) == 2
+    assert asked.asked[1] - asked.asked[0] >= 0.49  # the promise: twice a second at most
+    video.close()
