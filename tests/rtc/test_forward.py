@@ -75,12 +75,14 @@ async def camera():
     await cam.close()
 
 
-async def _advisor_on_page(loopback: Loopback, page: Page, frames: int = 10) -> list:
+async def _advisor_on_page(loopback: Loopback, page: Page, frames: int = 10) -> tuple[list, int | None]:
+    """The advisor's frames the page decodes while the call runs, and how many the loopback forwarded."""
     call = Call(loopback)
     try:
         await page.accept(await loopback.answer(await page.offer()))
         await call.connect()
-        return [await page.frame("1") for _ in range(frames)]
+        shown = [await page.frame("1") for _ in range(frames)]
+        return shown, loopback.forwarded_frames()
     finally:
         await call.close()
         await loopback.close()
@@ -89,76 +91,31 @@ async def _advisor_on_page(loopback: Loopback, page: Page, frames: int = 10) -> 
 
 async def test_the_advisor_reaches_the_page_still_encoded(camera):
     loopback = Loopback(camera.video_track)
-    shown = await _advisor_on_page(loopback, Page())
+    shown, forwarded = await _advisor_on_page(loopback, Page())
     assert {(f.width, f.height) for f in shown} == {ADVISOR_SIZE}
+    assert forwarded >= len(shown)
     assert loopback.forwarded_frames() is None  # the call is over: nothing forwards any more
 
 
-async def test_forwarded_frames_are_counted_while_the_call_runs(camera):
-    loopback = Loopback(camera.video_track)
-    page, call = Page(), Call(loopback)
-    try:
-        await page.accept(await loopback.answer(await page.offer()))
-        await call.connect()
-        for _ in range(10):
-            frame = await page.frame("1")
-        assert (frame.width, frame.height) == ADVISOR_SIZE
-        assert loopback.forwarded_frames() >= 10
-    finally:
-        await call.close()
-        await loopback.close()
-        await page.pc.close()
-
-
 async def test_a_page_that_took_another_codec_gets_the_advisor_re_encoded(camera):
-    loopback = Loopback(camera.video_track)
-    page, call = Page(), Call(loopback)
+    page = Page()
     h264 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/H264"]
     for transceiver in page.pc.getTransceivers():
         transceiver.setCodecPreferences(h264)  # the advisor sends VP8
-    try:
-        await page.accept(await loopback.answer(await page.offer()))
-        await call.connect()
-        for _ in range(5):
-            frame = await page.frame("1")
-        assert (frame.width, frame.height) == ADVISOR_SIZE
-        assert loopback.forwarded_frames() is None
-    finally:
-        await call.close()
-        await loopback.close()
-        await page.pc.close()
+    shown, forwarded = await _advisor_on_page(Loopback(camera.video_track), page, frames=5)
+    assert {(f.width, f.height) for f in shown} == {ADVISOR_SIZE} and forwarded is None
 
 
 async def test_without_aiortcs_picture_loss_request_the_advisor_is_re_encoded(camera, monkeypatch, caplog):
     monkeypatch.delattr(RTCRtpReceiver, "_send_rtcp_pli")
-    loopback = Loopback(camera.video_track)
-    page, call = Page(), Call(loopback)
-    try:
-        await page.accept(await loopback.answer(await page.offer()))
-        await call.connect()
-        for _ in range(5):
-            frame = await page.frame("1")
-        assert (frame.width, frame.height) == ADVISOR_SIZE
-        assert loopback.forwarded_frames() is None
-        assert "re-encoded" in caplog.text
-    finally:
-        await call.close()
-        await loopback.close()
-        await page.pc.close()
+    shown, forwarded = await _advisor_on_page(Loopback(camera.video_track), Page(), frames=5)
+    assert {(f.width, f.height) for f in shown} == {ADVISOR_SIZE} and forwarded is None
+    assert "re-encoded" in caplog.text
 
 
 async def test_switched_off_the_advisor_is_re_encoded(camera):
-    loopback = Loopback(camera.video_track, forward_encoded=False)
-    page, call = Page(), Call(loopback)
-    try:
-        await page.accept(await loopback.answer(await page.offer()))
-        await call.connect()
-        assert (await page.frame("1")).width == ADVISOR_SIZE[0]
-        assert loopback.forwarded_frames() is None
-    finally:
-        await call.close()
-        await loopback.close()
-        await page.pc.close()
+    shown, forwarded = await _advisor_on_page(Loopback(camera.video_track, forward_encoded=False), Page(), frames=5)
+    assert {(f.width, f.height) for f in shown} == {ADVISOR_SIZE} and forwarded is None
 
 
 class _Source:
