@@ -1,4 +1,5 @@
-"""The marker-bit jitter buffer: a frame leaves with its last packet, not one frame later."""
+"""The jitter buffers: a video frame leaves with its last packet, not one frame later; an audio
+packet the moment it comes in."""
 
 from __future__ import annotations
 
