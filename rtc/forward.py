@@ -97,15 +97,11 @@ class ForwardedVideoTrack(MediaStreamTrack):
         self._frames: collections.deque[EncodedFrame | None] = collections.deque()  # None: the end
         self._arrived = asyncio.Event()
         self._waiting = True  # for a keyframe: nothing before one decodes
-        self._detached = False
         self._start = time.monotonic()
         self.forwarded = 0
         self.fell_back = False
 
     def put(self, frame: EncodedFrame | None) -> None:
-        if self._detached and self._frames:
-            self._source.unsubscribe(self)  # replaced, and its sender moved on: nobody reads it
-            return
         oldest = self._frames[0] if self._frames else None
         if frame is not None and oldest is not None and frame.arrived - oldest.arrived > MAX_LAG_S:
             self._frames.clear()  # all stale: the next keyframe is the way back
@@ -124,15 +120,6 @@ class ForwardedVideoTrack(MediaStreamTrack):
             log.info("forwarded video: %s; waiting for a keyframe", why)
         self._waiting = True
         self._source.request_keyframe()
-
-    def detach(self) -> None:
-        """Replaced on its sender: one more frame at most (the sender may be waiting for one).
-
-        Ending the track instead would end the sender's loop for good (aiortc's ``RTCRtpSender``
-        stops at a track's end), and a track that never returns would hold it up for good.
-        """
-        self._detached = True
-        self._waiting = False
 
     def keyframe_wanted(self) -> None:
         """The page's browser asked the sender for a keyframe (its decoder lost track)."""
@@ -157,8 +144,6 @@ class ForwardedVideoTrack(MediaStreamTrack):
                 continue
             self._waiting = False
             self.forwarded += 1
-            if self._detached:
-                self._source.unsubscribe(self)
             packet = av.Packet(frame.data)
             # Stamped on arrival here, not with the advisor's capture clock: the page's jitter
             # buffer then sees this hop's jitter alone, and shows each frame as it comes.

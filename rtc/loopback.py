@@ -4,9 +4,11 @@ The booth's Chromium never gets camera or microphone permission: the daemon alon
 hands the page what it should show as video. The page offers two receive-only video
 transceivers; :meth:`Loopback.answer` sends the camera self-view on the first and the "remote"
 video (the advisor, during a call) on the second. :meth:`Loopback.set_remote_video` sets or
-replaces that second track at any time, also before the page has connected. Given the advisor's
-encoded frames as well (rtc/forward.py), the page gets those as they arrived, not decoded and
-encoded again here, whenever its connection negotiated the codec the advisor sends. A page that offers a
+replaces that second track at any time, also before the page has connected; each slot's sender
+reads one :class:`~rtc.slottrack.SlotTrack` for the whole page connection, so a track that ends
+(the call's peer connection offered anew) never ends the sender. Given the advisor's encoded
+frames as well (rtc/forward.py), the page gets those as they arrived, not decoded and encoded
+again here, whenever its connection negotiated the codec the advisor sends. A page that offers a
 third transceiver gets the advisor's shared screen on it (:meth:`Loopback.set_screen_video`, same
 rules). In a group call the page's fourth and fifth transceivers carry the further participants
 (an interpreter joining from home, say: :meth:`Loopback.set_peer_video`), each tile labelled by
@@ -27,14 +29,14 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
 from .codecs import prefer_codec
 from .errors import CallError
 from .forward import FORWARDABLE, EncodedVideo, ForwardedVideoTrack, pass_keyframe_requests, sent_mime
-from .timestamps import RisingTimestamps, RisingTimestampTrack
+from .slottrack import SlotTrack
 from .videocopy import OwnVideoTrack
 
 log = logging.getLogger("videokiosk.loopback")
@@ -74,11 +76,9 @@ class Loopback:
         self._encoded: dict[str, EncodedVideo | None] = {slot: None for slot in self._videos}
         self._forwarded: dict[str, ForwardedVideoTrack] = {}  # what each slot forwards now
         self._mimes: dict[str, str | None] = {}  # the codec each slot's sender negotiated
-        self._senders: dict[str, RTCRtpSender] = {}
+        self._slots: dict[str, SlotTrack] = {}  # what each slot's sender reads, per page connection
         self._pc: RTCPeerConnection | None = None
         self._self_track: MediaStreamTrack | None = None
-        # One per advisor slot: its encoder outlives every replaceTrack (see rtc/timestamps.py).
-        self._stamps: dict[str, RisingTimestamps] = {}
         self._lock = asyncio.Lock()
         #: Set while no connection to the page exists (await it to know the camera stopped here).
         self.idle = asyncio.Event()
@@ -102,7 +102,6 @@ class Loopback:
                 video = [t for t in pc.getTransceivers() if t.kind == "video"]
                 if not video:
                     raise CallError("the page offered no video to receive")
-                self._stamps = {slot: RisingTimestamps() for slot in self._videos}
                 # Camera tracks share their frames with the call, and every encoder rebases the
                 # frame it encodes in place, in its own thread: two encoders of one shared frame
                 # made the call's timestamps jump and its VP8 encoder die minutes into a call. The
@@ -120,7 +119,8 @@ class Loopback:
                     self._prefer(video[:2], self._codec)
                 await pc.setLocalDescription(await pc.createAnswer())
                 for slot, transceiver in slots.items():  # now that each slot's codec is known
-                    self._senders[slot] = transceiver.sender
+                    self._slots[slot] = SlotTrack()
+                    transceiver.sender.replaceTrack(self._slots[slot])
                     self._mimes[slot] = sent_mime(pc, transceiver)
                     pass_keyframe_requests(transceiver.sender, lambda slot=slot: self._keyframe_wanted(slot))
                     self._set(slot, self._videos[slot], self._encoded[slot])
@@ -158,14 +158,12 @@ class Loopback:
 
     def _set(self, slot: str, track: MediaStreamTrack | None, encoded: EncodedVideo | None = None) -> None:
         self._videos[slot], self._encoded[slot] = track, encoded
-        sender = self._senders.get(slot)
-        if sender is None:
+        sent = self._slots.get(slot)
+        if sent is None:
             return
-        replaced = self._forwarded.pop(slot, None)
-        if replaced is not None:
-            replaced.detach()
+        self._forwarded.pop(slot, None)
         if track is None:
-            sender.replaceTrack(None)
+            sent.switch(None)
             return
         # Unbuffered: the page gets the newest frame. A queue in front of an encoder that falls
         # behind (a busy booth) only grew: the advisor's face reached the kiosk seconds late.
@@ -173,7 +171,7 @@ class Loopback:
         mime = self._mimes.get(slot)
         if self._forward and encoded is not None and mime in FORWARDABLE:
             shown = self._forwarded[slot] = encoded.subscribe(mime, shown)
-        sender.replaceTrack(self._guarded(slot, shown))
+        sent.switch(shown)
 
     def _self_view_scale(self) -> float:
         return SELF_VIEW_SCALE_IN_CALL if self._videos["remote"] is not None else 1.0
@@ -188,9 +186,6 @@ class Loopback:
         if forwarded is not None:
             forwarded.keyframe_wanted()
 
-    def _guarded(self, slot: str, track: MediaStreamTrack) -> MediaStreamTrack:
-        return RisingTimestampTrack(track, self._stamps[slot]) if track.kind == "video" else track
-
     async def close(self) -> None:
         """Stop sending anything to the page (the camera stops streaming here)."""
         async with self._lock:
@@ -198,10 +193,9 @@ class Loopback:
 
     async def _close_pc(self) -> None:
         pc, self._pc = self._pc, None
-        self._senders = {}
-        for forwarded in self._forwarded.values():
-            forwarded.detach()
-        self._forwarded = {}
+        for sent in self._slots.values():
+            sent.stop()
+        self._slots, self._forwarded = {}, {}
         track, self._self_track = self._self_track, None
         if track is not None:
             track.stop()

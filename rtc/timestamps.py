@@ -20,7 +20,6 @@ Example::
 from __future__ import annotations
 
 import av
-from aiortc import MediaStreamTrack
 
 
 class RisingTimestamps:
@@ -39,27 +38,3 @@ class RisingTimestamps:
             pts = self._last + 1
         frame.pts = self._last = pts
         return frame
-
-
-class RisingTimestampTrack(MediaStreamTrack):
-    """``source`` with rising timestamps; give every track one sender ever sees the same ``stamps``.
-
-    Frames from a ``MediaRelay`` are shared by its subscribers: only the timestamp is rewritten,
-    which none of this project's other consumers of a relayed track read. Forwarded packets of the
-    advisor's video (rtc/forward.py) go through it too: the page's decoder sees one timeline
-    whether a slot forwards or re-encodes.
-    """
-
-    kind = "video"
-
-    def __init__(self, source: MediaStreamTrack, stamps: RisingTimestamps) -> None:
-        super().__init__()
-        self._source = source
-        self._stamps = stamps
-
-    async def recv(self):
-        return self._stamps.apply(await self._source.recv())
-
-    def stop(self) -> None:
-        super().stop()
-        self._source.stop()
