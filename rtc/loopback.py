@@ -150,11 +150,12 @@ class Loopback:
         """Show ``track`` as the advisor's shared screen (None: not sharing)."""
         self._set("screen", track)
 
-    def set_peer_video(self, index: int, track: MediaStreamTrack | None) -> None:
-        """Show ``track`` in the page's tile ``index`` (0 or 1) of further participants."""
+    def set_peer_video(self, index: int, track: MediaStreamTrack | None, encoded: EncodedVideo | None = None) -> None:
+        """Show ``track`` in the page's tile ``index`` (0 or 1) of further participants (``encoded``:
+        as :meth:`set_remote_video`)."""
         if not 0 <= index < PEER_SLOTS:
             raise CallError(f"the kiosk page shows {PEER_SLOTS} further participants at most")
-        self._set(f"peer{index}", track)
+        self._set(f"peer{index}", track, encoded)
 
     def _set(self, slot: str, track: MediaStreamTrack | None, encoded: EncodedVideo | None = None) -> None:
         self._videos[slot], self._encoded[slot] = track, encoded
