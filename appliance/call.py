@@ -5,7 +5,8 @@ it builds the peer connection from the ``hw`` tracks and sends its offer through
 with every candidate inside (aiortc gathers while setting the local description and does not
 trickle). With no STUN/TURN configured that is host candidates only, a few milliseconds. The
 advisor's Chromium answers and trickles its candidates. The advisor's audio goes to the speaker
-(never to a file), the advisor's video to the kiosk page through :class:`rtc.loopback.Loopback`.
+(never to a file), the advisor's video to the kiosk page through :class:`rtc.loopback.Loopback`:
+still encoded as it arrived where the page's connection allows (rtc/forward.py).
 
 After the hub link comes back mid-call, the booth offers a fresh peer connection for the same call:
 it cannot know whether the advisor's side survived, and a new offer costs one round trip.
@@ -20,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import platform
 import time
@@ -38,7 +40,8 @@ from rtc.codecs import prefer_codec
 from rtc.adaptation import AdaptiveVideoTrack
 from rtc.grading import QualitySample, call_grade
 from rtc.quality import QualityMonitor
-from rtc.jitter import use_marker_jitter_buffer
+from rtc.forward import EncodedTaps, tap_encoded_video
+from rtc.jitter import use_prompt_audio_jitter_buffer
 from rtc.peerconnection import RemoteCandidates, rtc_configuration, show_remote_video
 from rtc.sdp import with_start_bitrate
 from rtc.audiocopy import OwnAudioTrack
@@ -99,6 +102,7 @@ class BoothCall:
         self._pc: RTCPeerConnection | None = None
         self._tracks: list[MediaStreamTrack] = []
         self._candidates: RemoteCandidates | None = None  # the advisor's, for the current pc
+        self._encoded: EncodedTaps | None = None  # the advisor's encoded video, for the kiosk page
         self._watcher: asyncio.Task | None = None
         self._lock = asyncio.Lock()
         self.call_id: str | None = None
@@ -165,7 +169,10 @@ class BoothCall:
                 log.warning("call %s: this aiortc cannot send %s; the camera's packets cannot pass", call_id, codec)
             for extension in self._extensions:
                 extension.attach(pc, call_id)
-            use_marker_jitter_buffer(pc)  # the advisor's frames decode one frame interval sooner
+            # The advisor's frames decode one frame interval sooner (rtc/jitter.py), and reach
+            # the kiosk page still encoded (rtc/forward.py).
+            self._encoded = tap_encoded_video(pc)
+            use_prompt_audio_jitter_buffer(pc)  # the advisor's voice plays 80 ms sooner (rtc/jitter.py)
             use_prompt_ice(pc)  # connected when the checks succeed, not at aioice's next tick
             self._monitor = QualityMonitor(pc, video, interval_s=self._quality_interval_s,
                                            on_sample=lambda sample: self._quality(call_id, video, sample))
@@ -183,7 +190,8 @@ class BoothCall:
         if track.kind == "audio":
             asyncio.ensure_future(self._speaker.play(track))
             return
-        show = self._loopback.set_remote_video if self._loopback is not None else None
+        encoded = self._encoded.for_track(track) if self._encoded is not None else None
+        show = functools.partial(self._loopback.set_remote_video, encoded=encoded) if self._loopback is not None else None
         self._watcher = show_remote_video(track, show, self._remote_frame)
 
     def _remote_frame(self, frame) -> None:
@@ -252,6 +260,9 @@ class BoothCall:
             await monitor.stop()
         if self._loopback is not None:
             self._loopback.set_remote_video(None)
+        encoded, self._encoded = self._encoded, None
+        if encoded is not None:
+            encoded.close()
         for extension in self._extensions:
             extension.detach(self.call_id)
         if self._watcher is not None:

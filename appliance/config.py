@@ -101,6 +101,9 @@ class HardwareSection(_Section):
     led_pin: Annotated[int, Field(ge=0, le=27)] | None = 27
     long_press_s: Annotated[float, Field(gt=0.2, le=10)] = 2.0
     hotplug: Literal["fake", "udev", "none"] = "fake"
+    # The advisor's video goes to the kiosk screen as it arrived, not decoded and encoded again
+    # (rtc/forward.py); false: re-encoded on the booth (a fallback, and make bench's "before").
+    forward_encoded_video: bool = True
 
 
 class MetricsSection(_Section):

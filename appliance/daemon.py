@@ -111,7 +111,8 @@ class Booth:
         self.consent = ConsentCatalog(languages=tuple(config.ui.languages))
         self.loopback = Loopback(self.devices.camera.video_track,
                                  passthrough_codec=getattr(self.devices.camera, "passthrough_codec", None),
-                                 when_answered=self._tell_page_peers)
+                                 when_answered=self._tell_page_peers,
+                                 forward_encoded=config.hardware.forward_encoded_video)
         real_hub = hub is None and bool(config.hub.token or config.hub.token_file)
         # Until a hub is wired in, rates are measured against this booth's own server.
         self._speedtest_url = speedtest_url or (config.hub.url if hub is not None or real_hub else None)

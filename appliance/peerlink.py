@@ -12,7 +12,7 @@ advisor stays :class:`~appliance.call.BoothCall`; :class:`PeerLinks` holds the l
   the camera's one timeline (hw ``VideoTimeline``: no track has a clock of its own) and a private
   copy of every microphone frame (:class:`~rtc.audiocopy.OwnAudioTrack`), silent while muted;
 - the participant's voice joins the advisor's on the speaker (:class:`~rtc.audiomix.MixingSpeaker`)
-  and their picture goes to the kiosk page's tile for further participants
+  and their picture goes to the kiosk page's tile for further participants, still encoded (rtc/forward.py)
   (:meth:`~rtc.loopback.Loopback.set_peer_video`); the page is told the tile's role (a
   ``peers`` message), never a name, for there is none to tell;
 - a link ends when the hub ends it (``call_ended``: the other left), when its media path fails
@@ -29,6 +29,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +41,8 @@ from hw.base import Camera, Microphone
 from rtc import protocol as p
 from rtc.audiocopy import OwnAudioTrack
 from rtc.audiomix import MixingSpeaker
+from rtc.forward import EncodedTaps, tap_encoded_video
+from rtc.jitter import use_prompt_audio_jitter_buffer
 from rtc.loopback import PEER_SLOTS
 from rtc.peerconnection import RemoteCandidates, rtc_configuration, show_remote_video
 from rtc.videocopy import OwnVideoTrack
@@ -61,6 +64,7 @@ class PeerLink:
                                                 OwnAudioTrack(owner.microphone.audio_track(), owner.muted)]
         self._voice: MediaStreamTrack | None = None
         self._watcher: asyncio.Task | None = None
+        self._encoded: EncodedTaps | None = None  # the participant's encoded video, for the kiosk tile
         self._candidates = RemoteCandidates(self.pc)
         self.closed = False
         #: Frames decoded from the participant's camera (memory only) and when the first came.
@@ -97,12 +101,18 @@ class PeerLink:
         await self._candidates.add(msg)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
+        if self._encoded is None:
+            # The receivers exist now, and no packet can have come yet (the media path needs this
+            # description first): the call's jitter buffers (rtc/jitter.py), and the participant's
+            # picture to the kiosk tile still encoded (rtc/forward.py), as the advisor's.
+            self._encoded = tap_encoded_video(self.pc)
+            use_prompt_audio_jitter_buffer(self.pc)
         if track.kind == "audio":
             self._voice = track
             asyncio.ensure_future(self._owner.speaker.add(track))
             return
-        self._watcher = show_remote_video(track, lambda shown: self._owner.loopback.set_peer_video(self.slot, shown),
-                                          self._remote_frame)
+        show = functools.partial(self._owner.loopback.set_peer_video, self.slot, encoded=self._encoded.for_track(track))
+        self._watcher = show_remote_video(track, show, self._remote_frame)
 
     def _remote_frame(self, frame) -> None:
         """A decoded frame of the participant's video: note that frames arrive."""
@@ -121,6 +131,8 @@ class PeerLink:
             return
         self.closed = True
         self._owner.loopback.set_peer_video(self.slot, None)
+        if self._encoded is not None:
+            self._encoded.close()
         if self._voice is not None:
             await self._owner.speaker.discard(self._voice)
         if self._watcher is not None:

@@ -10,7 +10,9 @@ the browser gets the camera, offers, waits for ICE gathering to complete, posts 
 aiortc answers with a full SDP; no trickle. Both sides use host candidates only, like ours (no
 STUN/TURN configured), so the comparison is about the signalling pattern alone.
 
-Medians over ``RUNS`` runs each. Targets: under 150 ms to first frames, notification under 50 ms.
+Medians over ``RUNS`` runs each. Targets: first frames both ways at most ``TARGET_RATIO`` of the
+stock flow's time in the same run (issue 20; the absolute 150 ms stays beside it), notification
+under 50 ms.
 
     $ python -m bench bench_call
 """
@@ -29,12 +31,14 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaBlackhole
 from aiortc.mediastreams import MediaStreamError
 
+from bench.latency import summary
 from hw.audio_fake import ToneMicrophone
 from hw.synthetic import SyntheticCamera
 
 RUNS = 12
 PHASES = ("booth_admitted", "offer_sent", "offer_in_browser", "answer_sent", "answer_received", "booth_connected")
 TARGET_FIRST_FRAME_MS = 150.0
+TARGET_RATIO = 0.35
 TARGET_NOTIFY_MS = 50.0
 
 BASELINE_HTML = """<!doctype html><html><body>
@@ -132,6 +136,10 @@ class BaselineServer:
 
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def _p95(values: list[float]) -> float:
+    return summary(values)["p95"]
 
 
 class OursRun:
@@ -257,9 +265,11 @@ def run() -> list[dict]:
     for key, label in (("booth", "admit -> first decoded frame on the booth (aiortc)"),
                        ("browser", "admit -> first rendered frame in the advisor's browser")):
         value, base = _median(m["ours"][key]), _median(m["baseline"][key])
+        ratio = value / base
         rows.append({"name": label, "value": round(value, 1), "unit": "ms", "baseline": round(base, 1),
-                     "ratio": round(value / base, 2), "target": f"< {TARGET_FIRST_FRAME_MS:.0f}",
-                     "ok": value < TARGET_FIRST_FRAME_MS, "runs": len(m["ours"][key]), "load_avg": load,
+                     "ratio": round(ratio, 2), "target": f"<= {TARGET_RATIO}x, < {TARGET_FIRST_FRAME_MS:.0f}",
+                     "ok": ratio <= TARGET_RATIO and value < TARGET_FIRST_FRAME_MS, "runs": len(m["ours"][key]), "load_avg": load,
+                     "p95": round(_p95(m["ours"][key]), 1), "baseline_p95": round(_p95(m["baseline"][key]), 1),
                      "samples": [round(v, 1) for v in m["ours"][key]],
                      "baseline_samples": [round(v, 1) for v in m["baseline"][key]]})
     # Where the time goes (medians, ms after the click), so the next person knows what to attack.

@@ -1,9 +1,11 @@
-"""What rtc/jitter.py saves: capture -> decoded in aiortc, with our jitter buffer and with aiortc's.
+"""What rtc/jitter.py saves: capture -> decoded in aiortc, with our jitter buffers and with aiortc's.
 
 One Chromium page sends the same stamped canvas camera (bench/latency.py, 640x480, 30 fps, VP8)
-to two aiortc peer connections at once: one with :func:`rtc.jitter.use_marker_jitter_buffer`, one
-as aiortc ships. Each decoded frame's stamp is read in Python the moment ``recv()`` hands it over.
-Both receive the same frames at the same moments, so load hits both alike.
+and the same clicking microphone (hw/clicks.py) to two aiortc peer connections at once: one with
+:func:`rtc.jitter.use_marker_jitter_buffer` and :func:`rtc.jitter.use_prompt_audio_jitter_buffer`,
+one as aiortc ships. Each decoded frame's stamp is read in Python the moment ``recv()`` hands it
+over, each click found in the decoded audio the same way. Both receive the same packets at the same
+moments, so load hits both alike.
 
     $ python -m bench bench_jitter
 """
@@ -19,21 +21,24 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 from bench.latency import FPS, HEIGHT, WIDTH, install_script, summary
+from hw import clicks
+from hw.levels import samples_of
 from hw.stamp import latency_ms, read_stamp
-from rtc.jitter import use_marker_jitter_buffer
+from rtc.jitter import use_marker_jitter_buffer, use_prompt_audio_jitter_buffer
 
 WINDOW_S = 20.0
 SETTLE_S = 2.0
 VARIANTS = ("marker", "stock")
 
 SENDER = """async ([width, height, fps, count]) => {
-  const track = vkStamp.camera(width, height, fps);
+  const track = vkStamp.camera(width, height, fps), mic = vkStamp.clickMic();
   window.pcs = [];
   const offers = [];
   for (let i = 0; i < count; i++) {
     const pc = new RTCPeerConnection({ iceServers: [] });
     pcs.push(pc);
-    pc.addTrack(track, new MediaStream([track]));
+    pc.addTrack(track, new MediaStream([track, mic]));
+    pc.addTrack(mic, new MediaStream([track, mic]));
     await pc.setLocalDescription(await pc.createOffer());
     await new Promise((resolve) => {
       if (pc.iceGatheringState === 'complete') resolve();
@@ -52,16 +57,18 @@ class Receiver:
         self.marker = marker
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.latencies: list[float] = []
+        self.heard = clicks.OnsetFinder()
         self.counting = False
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
 
     async def answer(self, offer: str) -> str:
-        self.pc.on("track", lambda track: setattr(self, "_task", asyncio.ensure_future(self._consume(track))))
+        self.pc.on("track", lambda track: self._tasks.append(asyncio.ensure_future(
+            self._consume(track) if track.kind == "video" else self._listen(track))))
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
         for transceiver in self.pc.getTransceivers():
             transceiver.direction = "recvonly"
-        if self.marker and not use_marker_jitter_buffer(self.pc):
-            raise RuntimeError("rtc/jitter.py could not swap its buffer in: nothing to compare")
+        if self.marker and not (use_marker_jitter_buffer(self.pc) and use_prompt_audio_jitter_buffer(self.pc)):
+            raise RuntimeError("rtc/jitter.py could not swap its buffers in: nothing to compare")
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
 
@@ -77,13 +84,27 @@ class Receiver:
         except MediaStreamError:
             return
 
+    async def _listen(self, track) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                now = time.time()
+                if self.counting:
+                    samples = samples_of(frame)
+                    self.heard.feed(samples, now - samples.size / frame.sample_rate)  # the frame's first sample
+        except MediaStreamError:
+            return
+
+    def mouth_to_decoded_ms(self) -> list[float]:
+        return [clicks.latency_s(at) * 1000 for at in self.heard.heard]
+
     async def close(self) -> None:
         await self.pc.close()
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
 
 
-def measure(window_s: float = WINDOW_S) -> dict[str, list[float]]:
+def measure(window_s: float = WINDOW_S) -> dict[str, dict[str, list[float]]]:
     from playwright.sync_api import sync_playwright
 
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -115,20 +136,21 @@ def measure(window_s: float = WINDOW_S) -> dict[str, list[float]]:
                 lt.run(r.close())
             ctx.close()
             browser.close()
-    return {name: r.latencies for name, r in receivers.items()}
+    return {name: {"video": r.latencies, "audio": r.mouth_to_decoded_ms()} for name, r in receivers.items()}
 
 
 def run() -> list[dict]:
     load_before = os.getloadavg()[0]
     m = measure()
     load = round(max(load_before, os.getloadavg()[0]), 1)
-    ours, stock = summary(m["marker"]), summary(m["stock"])
     rows = []
-    for stat in ("median", "p95"):
-        ratio = ours[stat] / stock[stat]
-        rows.append({"name": f"capture -> decoded in aiortc, rtc/jitter.py vs aiortc's jitter buffer ({stat})",
-                     "value": round(ours[stat], 1), "unit": "ms", "baseline": round(stock[stat], 1), "ratio": round(ratio, 2),
-                     "target": "< 1", "ok": ratio < 1, "saved_ms": round(stock[stat] - ours[stat], 1),
-                     "frame_interval_ms": round(1000 / FPS, 1), "frames": ours["n"], "baseline_frames": stock["n"],
-                     "load_avg": load})
+    for kind, label in (("video", "capture -> decoded in aiortc"), ("audio", "click -> decoded in aiortc")):
+        ours, stock = summary(m["marker"][kind]), summary(m["stock"][kind])
+        for stat in ("median", "p95"):
+            ratio = ours[stat] / stock[stat]
+            rows.append({"name": f"{label}, rtc/jitter.py vs aiortc's jitter buffer ({stat})",
+                         "value": round(ours[stat], 1), "unit": "ms", "baseline": round(stock[stat], 1), "ratio": round(ratio, 2),
+                         "target": "< 1", "ok": ratio < 1, "saved_ms": round(stock[stat] - ours[stat], 1),
+                         "frames": ours["n"], "baseline_frames": stock["n"], "load_avg": load}
+                        | ({"frame_interval_ms": round(1000 / FPS, 1)} if kind == "video" else {}))
     return rows

@@ -6,9 +6,13 @@ camera is a stamped canvas (bench/latency.py). Booth -> advisor is read from the
 ``#remote-video``; advisor -> kiosk from the kiosk page's ``#remote-view`` (Chromium -> the daemon's
 aiortc -> loopback -> the kiosk's Chromium).
 
+The advisor's video reaches the kiosk page still encoded (rtc/forward.py); a second booth of the
+same kind with ``[hardware] forward_encoded_video = false`` decodes and re-encodes it as before,
+and its rows show what forwarding saves ("before" and "after" in the same run).
+
 Baseline: two Chromium pages in a call with each other, the same picture, rate, codec and watch.
-Rounds alternate baseline and ours (``ROUNDS`` of ``WINDOW_S`` each), so both see the same load on
-a shared machine; the load average goes into every row.
+Rounds alternate baseline, ours and ours re-encoding (``ROUNDS`` of ``WINDOW_S`` each), so all see
+the same load on a shared machine; the load average goes into every row.
 
     $ python -m bench bench_latency
 """
@@ -54,11 +58,13 @@ def clicking_devices(hardware):
 class OurCall:
     """Hub + booth daemon + kiosk page + console; one admitted call per round."""
 
-    def __init__(self, lt, browser, data_dir: Path) -> None:
+    def __init__(self, lt, browser, data_dir: Path, forward: bool = True) -> None:
         from tests.e2e.harness import Stack, log_in
 
         self.lt = lt
-        self.stack = Stack(lt, data_dir, hardware={"width": WIDTH, "height": HEIGHT, "fps": FPS}, devices=clicking_devices)
+        hardware = {"width": WIDTH, "height": HEIGHT, "fps": FPS, "forward_encoded_video": forward}
+        self.stack = Stack(lt, data_dir, hardware=hardware, devices=clicking_devices)
+        self.forwarded = 0  # frames the loopback forwarded still encoded, last window
         self.speaker_heard = OnsetFinder()
         self.probe = None
         self.decoded: list[float] = []
@@ -158,6 +164,7 @@ def _window(setup) -> tuple:
         taken, heard = setup.take(), setup.heard()
         if isinstance(setup, OurCall):
             taken["decoded_on_booth"] = setup.take_decoded()
+            taken["forwarded"] = setup.stack.booth.daemon.loopback.forwarded_frames() or 0
         return taken, heard
     finally:
         setup.disconnect()
@@ -170,12 +177,14 @@ def measure(rounds: int = ROUNDS) -> dict:
     from tests.support import LoopThread
 
     out: dict = {"ours": {d: {"latency": [], "frames": 0, "missed": 0} for d in DIRECTIONS},
+                 "reencoded": {"latency": [], "frames": 0, "missed": 0}, "forwarded": 0,
                  "baseline": {"latency": [], "frames": 0, "missed": 0},
                  "ears": {d: [] for d in EARS}, "baseline_ears": [], "decoded_on_booth": [], "failed": []}
     expect.set_options(timeout=30_000)  # the console's log-in and the kiosk's screens on a busy machine
     with tempfile.TemporaryDirectory() as tmp, LoopThread() as lt, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        pair, ours = ChromiumPair(lt, browser), OurCall(lt, browser, Path(tmp))
+        pair, ours = ChromiumPair(lt, browser), OurCall(lt, browser, Path(tmp) / "forwarding")
+        reencoding = OurCall(lt, browser, Path(tmp) / "reencoding", forward=False)
         try:
             for _ in range(rounds):
                 # A round the busy machine breaks (a call that never shows a frame) is counted, not fatal.
@@ -194,13 +203,21 @@ def measure(rounds: int = ROUNDS) -> dict:
                     print(f"  a round failed: {out['failed'][-1]}", flush=True)
                     continue
                 out["decoded_on_booth"] += taken.pop("decoded_on_booth")
+                out["forwarded"] += taken.pop("forwarded")
                 for direction, one in taken.items():
                     _add(out["ours"][direction], one)
                 for direction, values in heard.items():
                     out["ears"][direction] += values
+                try:
+                    taken, _heard = _window(reencoding)
+                except Exception as exc:
+                    out["failed"].append(f"re-encoding: {str(exc).splitlines()[0]}")
+                    continue
+                _add(out["reencoded"], taken["advisor_to_kiosk"])
         finally:
             pair.close()
             ours.close()
+            reencoding.close()
             browser.close()
     return out
 
@@ -234,7 +251,7 @@ def run() -> list[dict]:
     load = round(max(load_before, os.getloadavg()[0]), 1)
     common = {"rounds_failed": m["failed"], "load_avg": load}
     base_fps = round(m["baseline"]["frames"] / (2 * ROUNDS * WINDOW_S), 1)
-    decoded = summary(m["decoded_on_booth"])
+    decoded, reencoded = summary(m["decoded_on_booth"]), summary(m["reencoded"]["latency"])
     rows = []
     for direction, label in DIRECTIONS.items():
         ours = m["ours"][direction]
@@ -244,9 +261,19 @@ def run() -> list[dict]:
                       "unreadable_frames": ours["missed"]} | common
             if direction == "advisor_to_kiosk":  # where the time goes: up to the booth's decoder, then the loopback hop
                 fields["decoded_on_booth_ms"] = round(decoded[stat], 1)
+                fields["forwarded_frames"] = m["forwarded"]
+                fields["reencoded_ms"] = round(reencoded[stat], 1)
+                fields["reencoded_ratio"] = round(reencoded[stat] / summary(m["baseline"]["latency"])[stat], 2)
             return fields
 
         rows += _pair(label, ours["latency"], m["baseline"]["latency"], extra)
+    # Before and after: the kiosk screen's latency forwarded, beside the booth that re-encodes.
+    s, r = summary(m["ours"]["advisor_to_kiosk"]["latency"]), reencoded
+    for stat in ("median", "p95"):
+        rows.append({"name": f"advisor camera -> kiosk screen, forwarded vs re-encoded on the booth ({stat})", "value": round(s[stat], 1),
+                     "unit": "ms", "baseline": round(r[stat], 1), "ratio": round(s[stat] / r[stat], 2), "target": "< 1",
+                     "ok": s[stat] < r[stat], "samples": s["n"], "baseline_samples": r["n"], "forwarded_frames": m["forwarded"],
+                     "reencoded_shown_fps": round(m["reencoded"]["frames"] / (ROUNDS * WINDOW_S), 1), **common})
     for direction, label in EARS.items():
         rows += _pair(label, m["ears"][direction], m["baseline_ears"], lambda _stat: dict(common))
     return rows

@@ -1,4 +1,4 @@
-"""A video jitter buffer that hands a frame on as soon as its last packet is in.
+"""Jitter buffers that hand a frame on as soon as it is complete: video and audio.
 
 aiortc's :class:`~aiortc.jitterbuffer.JitterBuffer` only knows a video frame is complete when the
 first packet of the *next* frame arrives, so every frame (the first one included) waits one frame
@@ -6,31 +6,47 @@ interval, 33 ms at 30 fps, before it is decoded. RTP marks the last packet of a 
 the marker bit (RFC 7741 for VP8, RFC 6184 for H.264); this buffer uses it, and falls back to
 aiortc's rule for a sender that does not set it.
 
-:func:`use_marker_jitter_buffer` swaps it into one peer connection's video receivers. The
-receiver keeps its buffer in a private attribute, so the swap is checked and skipped (with a
-log line) if a future aiortc renames it; the call then simply works as before.
+aiortc's audio buffer holds four 20 ms packets (``prefetch=4``) before it lets the oldest go: 80 ms
+of every word the advisor says, on top of the booth's own mixer buffer (rtc/audiomix.py, 40 ms,
+which is what rides out network jitter here). :class:`PromptAudioJitterBuffer` hands each packet on
+the moment it comes in (an Opus packet is a whole frame); one that comes after a later one is
+dropped, as aiortc drops any that come after it let one go. aiortc's buffer, worse, waits for a
+lost packet (audio is never asked for again) until 16 more are in, and then stays that far behind.
+
+:func:`use_marker_jitter_buffer` swaps the video one into one peer connection's video receivers,
+:func:`use_prompt_audio_jitter_buffer` the audio one into its audio receivers. The receiver keeps
+its buffer in a private attribute, so the swap is checked and skipped (with a log line) if a future
+aiortc renames it; the call then simply works as before.
 
 Example::
 
     pc = RTCPeerConnection(config)
     pc.addTrack(camera_track)                  # creates the transceivers and their receivers
     use_marker_jitter_buffer(pc)               # before any packet arrives
+    use_prompt_audio_jitter_buffer(pc)
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCRtpTransceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtp import RtpPacket
+from aiortc.utils import uint16_add
 
 log = logging.getLogger("videokiosk.jitter")
 _ATTRIBUTE = "_RTCRtpReceiver__jitter_buffer"  # where aiortc's RTCRtpReceiver keeps it
+AUDIO_CAPACITY = 16  # packets, as aiortc's own audio buffer: 320 ms of 20 ms packets
+#: Sees each complete frame with the packets it came in (rtc/forward.py forwards it still encoded).
+Tap = Callable[[list[RtpPacket], JitterFrame], None]
 
 
 class MarkerJitterBuffer(JitterBuffer):
-    def __init__(self, capacity: int = 512) -> None:
+    def __init__(self, capacity: int = 512, tap: Tap | None = None) -> None:
         super().__init__(capacity=capacity, is_video=True)
+        self._tap = tap
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         packets = []
@@ -49,19 +65,46 @@ class MarkerJitterBuffer(JitterBuffer):
         else:
             return None
         self.remove(len(packets))
-        return JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)
+        frame = JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)
+        if self._tap is not None:
+            self._tap(packets, frame)
+        return frame
 
 
-def use_marker_jitter_buffer(pc: RTCPeerConnection) -> bool:
-    """Give every video receiver of ``pc`` a :class:`MarkerJitterBuffer`; False if not possible."""
-    swapped = False
-    for transceiver in pc.getTransceivers():
-        receiver = transceiver.receiver
-        if transceiver.kind != "video":
-            continue
-        if not isinstance(getattr(receiver, _ATTRIBUTE, None), JitterBuffer):
-            log.warning("aiortc's receiver has no %s any more: keeping its own jitter buffer", _ATTRIBUTE)
-            return False
-        setattr(receiver, _ATTRIBUTE, MarkerJitterBuffer())
-        swapped = True
-    return swapped
+class PromptAudioJitterBuffer(JitterBuffer):
+    """Each audio packet leaves the moment it comes in; any still missing before it are given up."""
+
+    def __init__(self, capacity: int = AUDIO_CAPACITY) -> None:
+        super().__init__(capacity=capacity, prefetch=0, is_video=False)
+
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        # add() stored the packet at or after the origin (one from before it is dropped there).
+        self.remove(uint16_add(sequence_number, -self._origin))
+        packet = self._packets[self._origin % self._capacity]
+        self.remove(1)
+        return JitterFrame(data=packet._data, timestamp=packet.timestamp)
+
+
+def use_marker_jitter_buffer(pc: RTCPeerConnection, tap_for: Callable[[RTCRtpTransceiver], Tap] | None = None) -> bool:
+    """Give every video receiver of ``pc`` a :class:`MarkerJitterBuffer`; False if not possible.
+
+    ``tap_for(transceiver)``: the tap of that transceiver's buffer (none without it).
+    """
+    video = [t for t in pc.getTransceivers() if t.kind == "video"]
+    if not all(isinstance(getattr(t.receiver, _ATTRIBUTE, None), JitterBuffer) for t in video):
+        log.warning("aiortc's receiver has no %s any more: keeping its own jitter buffer", _ATTRIBUTE)
+        return False
+    for transceiver in video:
+        setattr(transceiver.receiver, _ATTRIBUTE, MarkerJitterBuffer(tap=tap_for(transceiver) if tap_for else None))
+    return bool(video)
+
+
+def use_prompt_audio_jitter_buffer(pc: RTCPeerConnection) -> bool:
+    """Give every audio receiver of ``pc`` a :class:`PromptAudioJitterBuffer`; False if not possible."""
+    audio = [t for t in pc.getTransceivers() if t.kind == "audio"]
+    if not all(isinstance(getattr(t.receiver, _ATTRIBUTE, None), JitterBuffer) for t in audio):
+        log.warning("aiortc's receiver has no %s any more: keeping its own audio jitter buffer", _ATTRIBUTE)
+        return False
+    for transceiver in audio:
+        setattr(transceiver.receiver, _ATTRIBUTE, PromptAudioJitterBuffer())
+    return bool(audio)

@@ -20,17 +20,16 @@ Example::
 from __future__ import annotations
 
 import av
-from aiortc import MediaStreamTrack
 
 
 class RisingTimestamps:
-    """Rewrites frame timestamps in place so that each is after the one before."""
+    """Rewrites frame (or packet) timestamps in place so that each is after the one before."""
 
     def __init__(self) -> None:
         self._last: int | None = None
         self._offset = 0
 
-    def apply(self, frame: av.VideoFrame) -> av.VideoFrame:
+    def apply(self, frame: av.VideoFrame | av.Packet) -> av.VideoFrame | av.Packet:
         if frame.pts is None:
             return frame
         pts = frame.pts + self._offset
@@ -39,28 +38,3 @@ class RisingTimestamps:
             pts = self._last + 1
         frame.pts = self._last = pts
         return frame
-
-
-class RisingTimestampTrack(MediaStreamTrack):
-    """``source`` with rising timestamps; give every track one sender ever sees the same ``stamps``.
-
-    Frames from a ``MediaRelay`` are shared by its subscribers: only the timestamp is rewritten,
-    which none of this project's other consumers of a relayed track read.
-    """
-
-    kind = "video"
-
-    def __init__(self, source: MediaStreamTrack, stamps: RisingTimestamps) -> None:
-        super().__init__()
-        self._source = source
-        self._stamps = stamps
-
-    async def recv(self):
-        frame = await self._source.recv()
-        if isinstance(frame, av.Packet):
-            return frame  # pre-encoded passthrough: the camera's encoder keeps its own order
-        return self._stamps.apply(frame)
-
-    def stop(self) -> None:
-        super().stop()
-        self._source.stop()

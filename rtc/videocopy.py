@@ -38,9 +38,14 @@ from .timestamps import RisingTimestamps
 VIDEO_CLOCK = 90_000
 
 
-def copy_video_frame(frame: av.VideoFrame, pts: int) -> av.VideoFrame:
-    """A yuv420p copy of ``frame``'s pixels, stamped ``pts`` (90 kHz), sharing nothing with it."""
-    copy = av.VideoFrame.from_ndarray(frame.to_ndarray(format="yuv420p"), format="yuv420p")
+def copy_video_frame(frame: av.VideoFrame, pts: int, scale: float = 1.0) -> av.VideoFrame:
+    """A yuv420p copy of ``frame``'s pixels, stamped ``pts`` (90 kHz), sharing nothing with it;
+    ``scale`` below 1: that much smaller (even sizes, as yuv420p needs)."""
+    if scale < 1:  # a scaled frame is new pixels in a new buffer: a copy by itself, and cheaper
+        copy = frame.reformat(width=max(2, round(frame.width * scale / 2) * 2),
+                              height=max(2, round(frame.height * scale / 2) * 2), format="yuv420p")
+    else:  # reformat() to the same size and format would hand back the shared frame itself
+        copy = av.VideoFrame.from_ndarray(frame.to_ndarray(format="yuv420p"), format="yuv420p")
     copy.pts, copy.time_base = pts, fractions.Fraction(1, VIDEO_CLOCK)
     return copy
 
@@ -49,14 +54,17 @@ class OwnVideoTrack(MediaStreamTrack):
     """``source``'s frames as private copies with timestamps of their own, always rising.
 
     An own clock is safe here, unlike on shared frames (hw ``VideoTimeline``): the copies are
-    this track's alone.
+    this track's alone. ``scale()``, asked for each frame, shrinks them (the kiosk's small
+    self-view tile in a call: rtc/loopback.py).
     """
 
     kind = "video"
 
-    def __init__(self, source: MediaStreamTrack, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, source: MediaStreamTrack, now: Callable[[], float] = time.monotonic,
+                 scale: Callable[[], float] = lambda: 1.0) -> None:
         super().__init__()
         self._source = source
+        self._scale = scale
         self._now = now
         self._start = now()
         self._stamps = RisingTimestamps()  # two frames within one clock tick still rise
@@ -66,7 +74,7 @@ class OwnVideoTrack(MediaStreamTrack):
         if not isinstance(frame, av.VideoFrame):
             return frame  # pre-encoded packets are not touched by anyone
         pts = int((self._now() - self._start) * VIDEO_CLOCK)
-        return self._stamps.apply(copy_video_frame(frame, pts))
+        return self._stamps.apply(copy_video_frame(frame, pts, self._scale()))
 
     def stop(self) -> None:
         super().stop()

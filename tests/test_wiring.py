@@ -32,7 +32,12 @@ PATCHES_OF_THIRD_PARTY = {
     "rtc/icepace.py: connection.connect",
     # aiortc's RTCRtpReceiver builds its jitter buffer itself, which waits a frame interval longer
     # than it must (rtc/jitter.py checks the attribute is still there before swapping it).
-    "rtc/jitter.py: setattr(receiver, _ATTRIBUTE, MarkerJitterBuffer())",
+    "rtc/jitter.py: setattr(transceiver.receiver, _ATTRIBUTE, MarkerJitterBuffer(tap=tap_for(transceiver) if tap_for else None))",
+    "rtc/jitter.py: setattr(transceiver.receiver, _ATTRIBUTE, PromptAudioJitterBuffer())",
+    # aiortc's RTCRtpSender answers a keyframe request by encoding one, and has no event for it; a
+    # forwarded frame is never encoded here, so the request must reach the advisor (rtc/forward.py
+    # checks the handler is there first, and forwards nothing without it).
+    "rtc/forward.py: sender._send_keyframe",
 }
 
 

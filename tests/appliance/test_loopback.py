@@ -59,6 +59,11 @@ async def test_self_view_flows_and_the_remote_track_can_be_set_later(camera):
         loopback.set_remote_video(advisor)
         frame = await page.frame("1")
         assert frame.width > 0
+        # In the call the self-view is a small tile: half the camera's size is sent for it.
+        for _ in range(20):
+            if (frame := await page.frame("0")).width == 80:
+                break
+        assert (frame.width, frame.height) == (80, 60)
         assert loopback.active
     finally:
         await loopback.close()

@@ -33,6 +33,11 @@ def test_customer_is_admitted_and_frames_flow_both_ways(stack, advisor_context, 
     stack.lt.run(stack.booth.speaker.wait_played(48000), 20)  # a second of the advisor's audio
     expect(advisor.locator("#call-status")).to_have_text("Verbunden")
     expect(kiosk.locator("#remote-view")).to_have_attribute("data-live", "true", timeout=20000)
+    # The advisor's frames reach the kiosk still encoded (rtc/forward.py), and its Chromium decodes
+    # and paints them one after another (a broken stream would stop at the first delta frame).
+    kiosk.wait_for_function("() => document.querySelector('#remote-view').getVideoPlaybackQuality().totalVideoFrames >= 30",
+                            timeout=30000)
+    assert stack.booth.daemon.loopback.forwarded_frames() >= 30
 
     advisor.get_by_role("button", name="Beenden").click()
     expect(kiosk.get_by_role("heading", name="Kurze Umfrage")).to_be_visible()

@@ -111,6 +111,7 @@ def test_interpreter_at_home_joins_a_booth_call_and_all_three_see_and_hear_each_
     # ... the kiosk shows two pictures side by side, the interpreter's named by role only ...
     expect(kiosk.locator("#remote-view[data-live=true]")).to_be_visible(timeout=T)
     expect(kiosk.locator("#peer-view-0[data-live=true]")).to_be_visible(timeout=T)
+    assert stack.booth.daemon.loopback.forwarded_frames("peer0") is not None  # as it arrived (rtc/forward.py)
     expect(kiosk.locator("#peer-tile-0 figcaption")).to_have_text("Dolmetscherin / Dolmetscher")
     expect(kiosk.locator("#peer-tile-1")).to_be_hidden()
     # ... and the booth's speaker plays the advisor and the interpreter together.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .harness import advisor_sees_test_pattern, log_in
+from .harness import advisor_sees_test_pattern, kiosk_to_waiting, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -94,3 +94,28 @@ def test_advisor_reloading_the_console_mid_call_gets_the_customer_back(stack, ad
     stack.wait_booth_frames(5)
     page.get_by_role("button", name="Beenden").click()
     stack.wait_state("survey")
+
+
+REMOTE_FRAMES = "() => document.querySelector('#remote-view').getVideoPlaybackQuality().totalVideoFrames"
+
+
+@pytest.mark.parametrize("forward", [
+    pytest.param(True, marks=pytest.mark.stack(hardware={"forward_encoded_video": True}), id="forwarded"),
+    pytest.param(False, marks=pytest.mark.stack(hardware={"forward_encoded_video": False}), id="re-encoded"),
+])
+def test_the_kiosk_keeps_showing_the_advisor_after_the_console_reloads(stack, advisor_context, kiosk_context, forward):
+    # The booth offers a new peer connection: the advisor's old track ends, and the kiosk's sender
+    # for that picture used to end with it (the kiosk showed the advisor frozen; rtc/slottrack.py).
+    advisor = advisor_context.new_page()
+    log_in(advisor, stack.hub_url)
+    kiosk = kiosk_context.new_page()
+    kiosk_to_waiting(kiosk, stack.booth.url)
+    advisor.get_by_role("row").filter(has_text="Kiosk 1").get_by_role("button", name="Eintreten lassen").click()
+    stack.wait_state("call")
+    kiosk.wait_for_function(f"() => ({REMOTE_FRAMES})() >= 20", timeout=30000)
+    advisor.reload()
+    expect(advisor.locator("#call-status")).to_have_text("Verbunden", timeout=20000)
+    advisor_sees_test_pattern(advisor)
+    shown = kiosk.evaluate(REMOTE_FRAMES)
+    kiosk.wait_for_function(f"() => ({REMOTE_FRAMES})() >= {shown + 30}", timeout=30000)
+    assert (stack.booth.daemon.loopback.forwarded_frames() is not None) is forward

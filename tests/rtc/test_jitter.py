@@ -1,12 +1,14 @@
-"""The marker-bit jitter buffer: a frame leaves with its last packet, not one frame later."""
+"""The jitter buffers: a video frame leaves with its last packet, not one frame later; an audio
+packet the moment it comes in."""
 
 from __future__ import annotations
 
+import pytest
 from aiortc import RTCPeerConnection
 from aiortc.mediastreams import VideoStreamTrack
 from aiortc.rtp import RtpPacket
 
-from rtc.jitter import MarkerJitterBuffer, use_marker_jitter_buffer
+from rtc.jitter import MarkerJitterBuffer, PromptAudioJitterBuffer, use_marker_jitter_buffer, use_prompt_audio_jitter_buffer
 
 
 def packet(seq: int, ts: int, data: bytes, marker: bool = False) -> RtpPacket:
@@ -37,11 +39,28 @@ def test_without_marker_bits_the_next_frame_completes_it_as_before():
     assert jb.add(packet(102, 12000, b"c"))[1].data == b"ab"
 
 
-async def test_swapped_into_the_video_receivers_only():
+@pytest.mark.parametrize(("swap", "kinds"), [
+    (use_marker_jitter_buffer, {"video": "MarkerJitterBuffer", "audio": "JitterBuffer"}),
+    (use_prompt_audio_jitter_buffer, {"video": "JitterBuffer", "audio": "PromptAudioJitterBuffer"}),
+])
+async def test_each_buffer_goes_into_its_own_kind_of_receiver_only(swap, kinds):
     pc = RTCPeerConnection()
     pc.addTrack(VideoStreamTrack())
     pc.addTransceiver("audio")
-    assert use_marker_jitter_buffer(pc)
-    kinds = {t.kind: type(getattr(t.receiver, "_RTCRtpReceiver__jitter_buffer")).__name__ for t in pc.getTransceivers()}
-    assert kinds == {"video": "MarkerJitterBuffer", "audio": "JitterBuffer"}
+    assert swap(pc)
+    assert {t.kind: type(getattr(t.receiver, "_RTCRtpReceiver__jitter_buffer")).__name__ for t in pc.getTransceivers()} == kinds
     await pc.close()
+
+
+def test_an_audio_packet_leaves_the_moment_it_comes_in():
+    jb = PromptAudioJitterBuffer()
+    assert jb.add(packet(100, 960, b"a"))[1].data == b"a"
+    assert jb.add(packet(101, 1920, b"b"))[1].data == b"b"
+
+
+def test_a_lost_audio_packet_holds_nothing_back_and_a_late_one_is_dropped():
+    jb = PromptAudioJitterBuffer()
+    jb.add(packet(100, 960, b"a"))
+    assert jb.add(packet(102, 2880, b"c"))[1].data == b"c"  # 101 lost: not waited for
+    assert jb.add(packet(101, 1920, b"b"))[1] is None  # after 102 was played: too late
+    assert jb.add(packet(103, 3840, b"d"))[1].data == b"d"
