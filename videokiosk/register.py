@@ -1,4 +1,5 @@
-"""The register of processing: every table and column of both databases, and why it is there.
+"""The register of processing: every table and column of both databases (and every key family of
+the Redis that several hubs share), and why it is there.
 
 One declared list (database, table, column -> consent item; per table the purpose and the retention)
 from which
@@ -28,11 +29,12 @@ from pathlib import Path
 
 I18N = Path(__file__).parent / "register_i18n"
 LANGUAGES = ("de", "en")
+DATABASES = ("booth", "hub", "redis")
 
 
 @dataclass(frozen=True)
 class Table:
-    database: str  # "booth" (booth.db) or "hub" (hub.db)
+    database: str  # "booth" (booth.db), "hub" (hub.db) or "redis" (live state shared by hubs)
     name: str
     purpose: str  # key into register_i18n/*.json "purpose"
     retention: str  # key into "retention"
@@ -118,6 +120,25 @@ REGISTER: tuple[Table, ...] = (
     # Which schema migrations the database has had (hub/storage/migrations.py).
     Table("hub", "schema_version", "schema", "until_removed", _same("key", "version", "name", "applied_at")),
     Table("hub", "task_runs", "tasks", "until_removed", _same("key", "name", "last_run_at")),
+    # --- Redis, only where several hubs share live state ([state] backend = "redis") ------------
+    # Key families under the office's prefix (hub/state_redis.py, hub/backoff_redis.py); columns are
+    # the fields the values carry. Redis runs without persistence (docs/scale-out.md): nothing here
+    # reaches a disk, and each family goes when its moment is over.
+    Table("redis", "queue", "live_state", "while_waiting",
+          {"session_id": "key", "booth_id": "key", "booth_name": "staff", "location": "staff", "since": "key",
+           "language": "key", "kind": "key", "name": "name", "customer_number": "customer_number",
+           "appointment_at": "booking", "state": "key"}),
+    Table("redis", "queue:*", "live_state", "while_waiting", _same("key", "session_id", "order")),
+    Table("redis", "informed", "live_state", "while_waiting", _same("key", "session_id")),
+    Table("redis", "presence", "live_state", "while_online",
+          {"booth_id": "key", "name": "staff", "location": "staff", "state": "key", "faults": "key"}),
+    Table("redis", "routes", "live_state", "while_in_call",
+          {"call_id": "key", "booth_id": "key", "session_id": "key", "advisor": "staff",
+           "advisor_channel": "key", "state": "key"}),
+    Table("redis", "t:group:*", "group_links", "while_in_call",
+          {"call_id": "key", "booth_id": "key", "appointment_id": "key", "role": "role"}),
+    Table("redis", "backoff:*", "guess_limits", "minutes_15",
+          {"key_hash": "address_hash", "n": "key", "last": "key"}),
 )
 
 
@@ -134,7 +155,7 @@ def report(language: str) -> str:
     """The record of processing activities (GDPR Art. 30) as plain text in ``language``."""
     t = texts(language)
     lines = [t["title"], "=" * len(t["title"]), "", t["intro"], ""]
-    for database in ("booth", "hub"):
+    for database in DATABASES:
         lines += [t["database"][database], "-" * len(t["database"][database]), ""]
         for table in (x for x in REGISTER if x.database == database):
             lines.append(f"{table.name}: {t['purpose'][table.purpose]}")
