@@ -75,9 +75,10 @@ def store_for(hub_database: str) -> dict:
 
 
 @pytest.fixture
-def hub_config(tmp_path) -> HubConfig:
+def hub_config(hub_database) -> HubConfig:
+    """A hub on SQLite, and again on PostgreSQL (tests/conftest.py says which tests run on both)."""
     return HubConfig.model_validate({
-        "store": {"path": str(tmp_path / "hub.db")},
+        "store": store_for(hub_database),
         "calls": {"reconnect_timeout_s": 1.5, "heartbeat_s": 5},
         "ice_servers": [{"urls": ["stun:stun.example.org:3478"]}],
     })
