@@ -95,3 +95,4 @@ async def running_hub(hub_config):
     async with aiohttp.ClientSession() as http:
         yield RunningHub(str(server.make_url("")).rstrip("/"), parts, token, http)
     await server.close()
+    parts.db.close()  # on PostgreSQL a connection the server counts (max_connections), not only a file
