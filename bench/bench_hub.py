@@ -39,7 +39,6 @@ import socket
 import statistics
 import tempfile
 import time
-import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,6 +48,8 @@ from hub.app import HubParts
 from hub.config import HubConfig
 from hub.registry import hash_token, new_token
 from hub.storage import is_postgres_url
+
+from .parts import run_parts
 
 HEARTBEAT_S = 10.0
 ADVISOR_SHARE = 0.9  # thousands of advisors, hundreds of booths: most sockets are consoles
@@ -329,28 +330,16 @@ async def _run() -> list[dict]:
     from tests.faults.servers import RedisServer
 
     _raise_fd_limit()
-    rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench-hub-") as name:
         tmp = Path(name)
-        parts = (lambda: ice_bench(tmp), lambda: notification_bench(tmp, None), None,
-                 lambda: notification_bench(tmp, None, churn=True), lambda: connections_bench(tmp))
-        for n, part in enumerate(parts):
-            try:
-                if part is None:  # both Redis figures against one redis-server
-                    with RedisServer(tmp) as redis:
-                        new = await notification_bench(tmp, redis.url) + await notification_bench(tmp, redis.url, churn=True)
-                else:
-                    new = await part()
-            except Exception as exc:  # one broken part must not cost the figures of the others
-                traceback.print_exc()
-                new = [{"name": f"bench_hub part {n} failed: {type(exc).__name__}: {exc}"[:200], "value": float("nan"),
-                        "unit": "", "baseline": None, "ratio": None, "target": "runs", "ok": False}]
-            load = round(os.getloadavg()[0], 2)
-            for row in new:
-                row["load_avg"] = load
-                print(f"  {row['name']}: {row['value']:.1f} {row['unit']} (target {row['target']}, load {load})", flush=True)
-            rows += new
-    return rows
+
+        async def on_redis() -> list[dict]:  # both Redis figures against one redis-server
+            with RedisServer(tmp) as redis:
+                return await notification_bench(tmp, redis.url) + await notification_bench(tmp, redis.url, churn=True)
+
+        return await run_parts("bench_hub", (lambda: ice_bench(tmp), lambda: notification_bench(tmp, None), on_redis,
+                                             lambda: notification_bench(tmp, None, churn=True),
+                                             lambda: connections_bench(tmp)))
 
 
 def run() -> list[dict]:

@@ -27,7 +27,6 @@ import os
 import statistics
 import tempfile
 import time
-import traceback
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from hub.db import purge
 from hub.storage import Database, is_postgres_url, open_database
 
 from .bench_hub import PASSWORD, notification_bench
+from .parts import run_parts
 
 BACKENDS = ("sqlite", "postgres")
 DRAFT = {"starts_local": "2026-06-01T10:30", "language": "de", "customer_email": "kunde@example.org",
@@ -157,7 +157,6 @@ def _row(name: str, value: float, unit: str, baseline: float | None, target: str
 async def _run() -> list[dict]:
     from tests.faults.servers import PostgresServer, RedisServer
 
-    rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench-storage-") as name, PostgresServer() as pg:
         tmp = Path(name)
         targets = {"sqlite": lambda label: str(tmp / f"{label}.db"), "postgres": lambda label: pg.new_database()}
@@ -186,20 +185,7 @@ async def _run() -> list[dict]:
                      "baseline SQLite)", "baseline": sq_row["value"], "ratio": pg_row["value"] / sq_row["value"]}
                     for pg_row, sq_row in zip(by["postgres"], by["sqlite"])]
 
-        for n, part in enumerate((hub_figures, purge_figures, notify_figures)):
-            try:
-                new = await part()
-            except Exception as exc:  # one broken part must not cost the figures of the others
-                traceback.print_exc()
-                new = [{"name": f"bench_storage part {n} failed: {type(exc).__name__}: {exc}"[:200],
-                        "value": float("nan"), "unit": "", "baseline": None, "ratio": None, "target": "runs", "ok": False}]
-            load = round(os.getloadavg()[0], 2)
-            for row in new:
-                row["load_avg"] = load
-                print(f"  {row['name']}: {row['value']:.2f} {row['unit']} (baseline {row['baseline']}, load {load})",
-                      flush=True)
-            rows += new
-    return rows
+        return await run_parts("bench_storage", (hub_figures, purge_figures, notify_figures))
 
 
 def run() -> list[dict]:
