@@ -62,8 +62,6 @@ def _storage_errors() -> Iterator[None]:
     try:
         yield
     except psycopg.OperationalError as exc:
-        if isinstance(exc, psycopg.errors.QueryCanceled):  # a statement too slow is not an outage
-            raise
         raise unreachable(exc) from None
 
 
