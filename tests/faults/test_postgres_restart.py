@@ -35,6 +35,7 @@ async def test_a_hub_rides_out_a_postgresql_restart(own_postgres, tmp_path, capl
                                        "mail": {"eml_dir": str(tmp_path / "mails")}})
     parts = HubParts.open(config, clock=FakeClock())
     parts.users.add_user("anna", PASSWORD)
+    token = parts.registry.create_booth("jc-halle-1", "Halle 1", "Musterstadt")
     server = TestServer(make_app(parts), host="127.0.0.1")
     await server.start_server()
     url = str(server.make_url("")).rstrip("/")
@@ -46,7 +47,16 @@ async def test_a_hub_rides_out_a_postgresql_restart(own_postgres, tmp_path, capl
             assert r.status == 201, await r.text()
             booked = (await r.json())["appointment_id"]
 
+            booth = await s.ws_connect(f"{url}/ws/booth", headers={"Authorization": f"Bearer {token}"})
+            await booth.send_json({"type": "hello"})
+            assert (await booth.receive_json(timeout=10))["type"] == "welcome"
+
             own_postgres.stop_server()
+            # A socket message that needs the database (a code typed at the booth): told so, the socket stays.
+            await booth.send_json({"type": "appointment_check", "code": "K7M2X9PQ"})
+            reply = await booth.receive_json(timeout=10)
+            assert (reply["type"], reply["code"]) == ("error", "unavailable"), reply
+            await booth.close()
             for method, path, body in (("GET", "/api/appointments", None), ("POST", "/api/appointments", DRAFT),
                                        ("GET", "/api/me", None)):
                 r = await s.request(method, f"{url}{path}", json=body, headers={"X-CSRF-Token": csrf})
