@@ -74,6 +74,11 @@ def store_for(hub_database: str) -> dict:
     return {"database_url": hub_database} if is_postgres_url(hub_database) else {"path": hub_database}
 
 
+def store_toml(hub_database: str) -> str:
+    """The same ``[store]`` section as a hub.toml holds it, for the ``videokiosk hub`` commands."""
+    return "[store]\n" + "".join(f'{key} = "{value}"\n' for key, value in store_for(hub_database).items())
+
+
 @pytest.fixture
 def hub_config(hub_database) -> HubConfig:
     """A hub on SQLite, and again on PostgreSQL (tests/conftest.py says which tests run on both)."""

@@ -19,7 +19,7 @@ from hub.db import record_call_fields
 from hub.storage import open_database
 from videokiosk.clock import FakeClock, SystemClock
 
-from .conftest import store_for
+from .conftest import store_for, store_toml
 
 HUB_UNITS = Path(__file__).parents[2] / "systemd" / "hub"
 
@@ -52,7 +52,7 @@ async def test_the_hub_purges_as_soon_as_it_starts(hub_database):
 def test_the_purge_command_deletes_expired_rows_only(tmp_path, hub_database):
     two_calls(hub_database, SystemClock().now())
     config = tmp_path / "hub.toml"
-    config.write_text("[store]\n" + "".join(f'{key} = "{value}"\n' for key, value in store_for(hub_database).items()))
+    config.write_text(store_toml(hub_database))
     done = subprocess.run([str(Path(sys.executable).with_name("videokiosk")), "hub", "purge", "--config", str(config)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
