@@ -39,7 +39,6 @@ import socket
 import statistics
 import tempfile
 import time
-import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -48,6 +47,9 @@ import aiohttp
 from hub.app import HubParts
 from hub.config import HubConfig
 from hub.registry import hash_token, new_token
+from hub.storage import is_postgres_url
+
+from .parts import run_parts
 
 HEARTBEAT_S = 10.0
 ADVISOR_SHARE = 0.9  # thousands of advisors, hundreds of booths: most sockets are consoles
@@ -64,17 +66,20 @@ def _raise_fd_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def _seed(db: Path, booths: int, advisors: int = 1) -> list[str]:
-    """Booths straight into the registry in one transaction (10,000 single upserts take minutes)."""
-    parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(db)}}))
+def _seed(db: Path | str, booths: int, advisors: int = 1) -> list[str]:
+    """Booths straight into the registry in one transaction (10,000 single upserts take minutes);
+    ``db``: a SQLite file or a PostgreSQL URL."""
+    store = {"database_url": db} if is_postgres_url(db) else {"path": str(db)}
+    parts = HubParts.open(HubConfig.model_validate({"store": store}))
     for i in range(advisors):
         parts.users.add_user(f"adv{i}", PASSWORD)
     tokens = [new_token() for _ in range(booths)]
     now = datetime.now(timezone.utc).isoformat()
-    parts.db["booths"].insert_all(
-        ({"booth_id": f"bench-{i:05d}", "name": f"Kiosk {i}", "location": "Bench", "token_hash": hash_token(t),
-          "created_at": now, "revoked": 0} for i, t in enumerate(tokens)), pk="booth_id", replace=True)
-    parts.db.conn.commit()
+    with parts.db.transaction():
+        for i, t in enumerate(tokens):
+            parts.db["booths"].insert({"booth_id": f"bench-{i:05d}", "name": f"Kiosk {i}", "location": "Bench",
+                                       "token_hash": hash_token(t), "created_at": now, "revoked": 0})
+    parts.db.close()
     return tokens
 
 
@@ -175,18 +180,22 @@ async def connections_bench(tmp: Path) -> list[dict]:
     ]
 
 
-async def notification_bench(tmp: Path, redis_url: str | None, churn: bool = False) -> list[dict]:
+async def notification_bench(tmp: Path, redis_url: str | None, churn: bool = False, database: str | None = None,
+                             hubs: int = 2) -> list[dict]:
+    """``database``: a PostgreSQL URL or SQLite file the hubs share (default: a SQLite file of its
+    own); with Redis, ``hubs`` processes: the booths on all but the last, the advisor on the last."""
     from tests.faults.hubproc import HubProcess
 
     waiting = int(_env("VK_BENCH_WAITING", 1000))
     samples = int(_env("VK_BENCH_SAMPLES", 120))
-    tag = ("redis" if redis_url else "one") + ("-churn" if churn else "")
-    db = tmp / f"notify-{tag}.db"
+    tag = ("redis" if redis_url else "one") + ("-churn" if churn else "") + (f"-{hubs}" if redis_url else "")
+    tag += "-pg" if database and is_postgres_url(database) else ""
+    db = database or tmp / f"notify-{tag}.db"
     tokens = _seed(db, waiting + 1)
-    hubs = [HubProcess(tmp / f"notify-{tag}-{n}", db=db, redis_url=redis_url, heartbeat_s=HEARTBEAT_S, prefix=f"b{tag}:",
-                       max_connections_per_address=100_000).start()
-            for n in (("a", "b") if redis_url else ("a",))]
-    booth_hub, advisor_hub = hubs[0], hubs[-1]
+    processes = [HubProcess(tmp / f"notify-{tag}-{n}", db=db, redis_url=redis_url, heartbeat_s=HEARTBEAT_S,
+                            prefix=f"b{tag}:", max_connections_per_address=100_000).start()
+                 for n in ("abcdefgh"[:hubs] if redis_url else "a")]
+    booth_hubs, advisor_hub = processes[:-1] or processes, processes[-1]
     clients = Clients()
     seen: dict[str, float] = {}
     arrived = asyncio.Event()
@@ -206,7 +215,8 @@ async def notification_bench(tmp: Path, redis_url: str | None, churn: bool = Fal
         await clients.advisor(advisor_hub.url, cookie, csrf, on_advisor)
         sockets = []
         for i in range(0, waiting + 1, 100):
-            sockets += await asyncio.gather(*(clients.booth(booth_hub.url, t) for t in tokens[i:i + 100]))
+            sockets += await asyncio.gather(*(clients.booth(booth_hubs[(i // 100) % len(booth_hubs)].url, t)
+                                              for t in tokens[i:i + 100]))
         # Customers arrive a few at a time, as in a real office. (All 1,000 in one burst make the
         # hub close sockets as "slow": each arrival sends every waiting booth its new place.)
         for i, ws in enumerate(sockets[:waiting]):
@@ -232,13 +242,14 @@ async def notification_bench(tmp: Path, redis_url: str | None, churn: bool = Fal
             await probe.send_str(json.dumps({"type": "leave_waiting", "session_id": sid}))
     finally:
         await clients.close()
-        for hub in hubs:
+        for hub in processes:
             hub.stop()
     latencies.sort()
     median = statistics.median(latencies)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     prefix = ("notify_churn" if churn else "notify") + ("_redis" if redis_url else "")
-    where = "booths on hub A, advisor on hub B, Redis" if redis_url else "one hub"
+    where = "one hub" if not redis_url else (
+        f"booths on hub{'s' if len(booth_hubs) > 1 else ''} {'+'.join('ABCDEFGH'[:len(booth_hubs)])}, advisor on hub {'ABCDEFGH'[len(processes) - 1]}, Redis")
     target, ok = ("informational", lambda v: None) if churn else ("< 50 ms", lambda v: v < 50)
     return [
         {"name": f"{prefix}_median ({waiting} waiting, {where})", "value": median, "unit": "ms", "baseline": None,
@@ -319,28 +330,16 @@ async def _run() -> list[dict]:
     from tests.faults.servers import RedisServer
 
     _raise_fd_limit()
-    rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench-hub-") as name:
         tmp = Path(name)
-        parts = (lambda: ice_bench(tmp), lambda: notification_bench(tmp, None), None,
-                 lambda: notification_bench(tmp, None, churn=True), lambda: connections_bench(tmp))
-        for n, part in enumerate(parts):
-            try:
-                if part is None:  # both Redis figures against one redis-server
-                    with RedisServer(tmp) as redis:
-                        new = await notification_bench(tmp, redis.url) + await notification_bench(tmp, redis.url, churn=True)
-                else:
-                    new = await part()
-            except Exception as exc:  # one broken part must not cost the figures of the others
-                traceback.print_exc()
-                new = [{"name": f"bench_hub part {n} failed: {type(exc).__name__}: {exc}"[:200], "value": float("nan"),
-                        "unit": "", "baseline": None, "ratio": None, "target": "runs", "ok": False}]
-            load = round(os.getloadavg()[0], 2)
-            for row in new:
-                row["load_avg"] = load
-                print(f"  {row['name']}: {row['value']:.1f} {row['unit']} (target {row['target']}, load {load})", flush=True)
-            rows += new
-    return rows
+
+        async def on_redis() -> list[dict]:  # both Redis figures against one redis-server
+            with RedisServer(tmp) as redis:
+                return await notification_bench(tmp, redis.url) + await notification_bench(tmp, redis.url, churn=True)
+
+        return await run_parts("bench_hub", (lambda: ice_bench(tmp), lambda: notification_bench(tmp, None), on_redis,
+                                             lambda: notification_bench(tmp, None, churn=True),
+                                             lambda: connections_bench(tmp)))
 
 
 def run() -> list[dict]:

@@ -35,7 +35,7 @@ from .login_guard import LoginGuard
 from .sessions import SESSIONS_ENDED, AdvisorSessions, SocketWatch
 from .config import HubConfig
 from .connlimits import body_deadline, listen, raise_open_files_limit
-from .errors import HubConfigError
+from .errors import STORAGE_RETRY_S, HubConfigError, StorageError
 from .enrolment import EnrolmentCodes, add_enrolment_routes
 from .fleet import FleetBoard, FleetCollector
 from .fleet_web import FleetDesk, add_fleet_routes
@@ -131,6 +131,20 @@ async def _crafted_input(request: web.Request, handler):
                                            "or a number out of range", "reason": "invalid"}, status=400)
 
 
+@web.middleware
+async def _storage_unavailable(request: web.Request, handler):
+    """The hub database out of reach (PostgreSQL restarting, failing over): 503 with a reason the
+    pages explain, never a 500. Nothing half-done stays behind: what was acknowledged was committed
+    before its answer, and a failed request's transaction rolled back (hub/storage/postgres.py)."""
+    try:
+        return await handler(request)
+    except StorageError as exc:
+        log.warning("a request failed, the hub database is unavailable: %s", exc)
+        return web.json_response({"error": "unavailable", "reason": "unavailable",
+                                  "detail": "the hub's database cannot be reached right now; try again shortly"},
+                                 status=503, headers={"Retry-After": str(STORAGE_RETRY_S)})
+
+
 async def _index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(CONSOLE / "index.html", headers={"Cache-Control": "no-store"})
 
@@ -159,7 +173,7 @@ def make_app(parts: HubParts) -> web.Application:
         listeners=(groups,),
     )
     app = web.Application(client_max_size=64 * 1024,
-                          middlewares=[body_deadline(config.server.body_timeout_s), _crafted_input])
+                          middlewares=[body_deadline(config.server.body_timeout_s), _crafted_input, _storage_unavailable])
     app[APP_HUB] = hub
     app[APP_REGISTRY] = parts.registry
     app[APP_USERS] = parts.users
@@ -196,7 +210,11 @@ def make_app(parts: HubParts) -> web.Application:
         async def loop() -> None:
             while True:
                 # First at start (catches up after downtime), then once per interval across all hubs.
-                removed = purge_if_due(parts.db, parts.clock.now(), config.store.purge_interval_s)
+                try:
+                    removed = purge_if_due(parts.db, parts.clock.now(), config.store.purge_interval_s)
+                except StorageError as exc:  # the database is back by the next round, or another hub purges
+                    log.warning("purge skipped, the hub database is unavailable: %s", exc)
+                    removed = None
                 if removed and any(removed.values()):
                     log.info("purge: deleted %s", removed)
                 await asyncio.sleep(config.store.purge_interval_s)

@@ -40,5 +40,10 @@ class StorageError(HubError):
     """The hub database cannot be reached or used; the message says which and what to do."""
 
 
+# How soon to try the hub database again (a PostgreSQL restart or failover takes seconds): the
+# Retry-After of a 503, the outbox's next pass.
+STORAGE_RETRY_S = 5
+
+
 class SchemaTooNew(StorageError):
     """The hub database was migrated by a newer hub than this one (hub/storage/migrations.py)."""

@@ -32,6 +32,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
+from .errors import STORAGE_RETRY_S, StorageError
 from .storage import Database
 
 from videokiosk.clock import Clock
@@ -196,12 +197,16 @@ class MailOutbox:
         """Deliver forever: at start (what a restart left behind), on every new mail, when a retry is due."""
         while True:
             self._wake.clear()  # before the pass: a mail put during it wakes the next one
+            wait = float(STORAGE_RETRY_S)
             try:
                 await self.deliver_due()
+                wait = self._seconds_to_next()
+            except StorageError as exc:  # PostgreSQL restarting: the mails wait in it, the next pass sends them
+                log.warning("mail outbox: no delivery pass, the hub database is unavailable: %s", exc)
             except Exception:  # a broken row must not stop every later invitation
                 log.exception("mail outbox: delivery pass failed")
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._seconds_to_next())
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
             except asyncio.TimeoutError:
                 pass
 

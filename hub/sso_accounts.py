@@ -80,19 +80,27 @@ class SsoAccounts:
             if not roles:
                 if linked is not None:
                     end_sessions(self._db, identity.username)  # taken out of every mapped group
-                raise SsoError("no_role", f"{identity.source}: no group of this account is mapped to a role")
-            # A renamed directory account: its old name's sessions end, the link moves to the new name.
-            for (old,) in self._db.execute("SELECT username FROM sso_links WHERE source = ? AND subject = ? "
-                                           "AND username != ?", [identity.source, identity.subject,
-                                                                 identity.username]).fetchall():
-                self._db.execute("DELETE FROM sso_links WHERE username = ?", [old])
-                end_sessions(self._db, old)
-            if stored is None:
-                self._db.execute("INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
-                                 [identity.username, SSO_PASSWORD_MARK, self._clock.now().isoformat()])
-            self._db.execute("INSERT OR IGNORE INTO sso_links (username, source, subject) VALUES (?, ?, ?)",
-                             [identity.username, identity.source, identity.subject])
+            else:
+                self._link(identity, stored is None)
+        if not roles:  # refused after the commit: an error inside the block would undo the ended sessions
+            raise SsoError("no_role", f"{identity.source}: no group of this account is mapped to a role")
         for role in (LEAD, TECHNICIAN):  # each change ends older sessions (hub/roles.py): taken at once
             if (role in roles) != has_role(self._db, identity.username, role):
                 (grant_role if role in roles else revoke_role)(self._db, identity.username, role)
         return identity.username
+
+    def _link(self, identity: SsoIdentity, new: bool) -> None:
+        """The account's row (``new``: none yet) and its link to the directory's account, in the
+        caller's transaction."""
+        # A renamed directory account: its old name's sessions end, the link moves to the new name.
+        for (old,) in self._db.execute("SELECT username FROM sso_links WHERE source = ? AND subject = ? "
+                                       "AND username != ?", [identity.source, identity.subject,
+                                                             identity.username]).fetchall():
+            self._db.execute("DELETE FROM sso_links WHERE username = ?", [old])
+            end_sessions(self._db, old)
+        if new:
+            self._db.execute("INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
+                             [identity.username, SSO_PASSWORD_MARK, self._clock.now().isoformat()])
+        # ON CONFLICT DO NOTHING, not SQLite's OR IGNORE: the spelling PostgreSQL shares (storage/base.py).
+        self._db.execute("INSERT INTO sso_links (username, source, subject) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                         [identity.username, identity.source, identity.subject])

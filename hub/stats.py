@@ -87,7 +87,8 @@ class HubStats:
 
     def _bump(self, day: date, location: str, **counts: int) -> None:
         cols = ", ".join(counts)
-        sets = ", ".join(f"{c} = {c} + :{c}" for c in counts)
+        # The old value by the table's name: a bare column there is ambiguous on PostgreSQL (storage/base.py).
+        sets = ", ".join(f"{c} = stats_daily.{c} + excluded.{c}" for c in counts)
         vals = ", ".join(f":{c}" for c in counts)
         with self._db.transaction():
             self._db.execute(
@@ -102,7 +103,7 @@ class HubStats:
         with self._db.transaction():
             self._db.execute(
                 "INSERT INTO stats_wait (day, location, bucket_s, waits) VALUES (?, ?, ?, 1) "
-                "ON CONFLICT (day, location, bucket_s) DO UPDATE SET waits = waits + 1",
+                "ON CONFLICT (day, location, bucket_s) DO UPDATE SET waits = stats_wait.waits + 1",
                 [day.isoformat(), location, wait_bucket(max(0.0, waited_s))],
             )
 
@@ -120,7 +121,7 @@ class HubStats:
             for (question, text), n in tally(batch, SURVEY_QUESTIONS).items():
                 self._db.execute(
                     "INSERT INTO stats_survey (week, location, question, answer, responses) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (week, location, question, answer) DO UPDATE SET responses = responses + excluded.responses",
+                    "ON CONFLICT (week, location, question, answer) DO UPDATE SET responses = stats_survey.responses + excluded.responses",
                     [week.isoformat(), location, question, text, n],
                 )
 

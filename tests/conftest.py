@@ -100,9 +100,23 @@ def postgres_url(postgres_server) -> str:
     return postgres_server.new_database()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc):
+    """Every test that keeps hub state through ``hub_database`` (directly, or through the hub fixtures
+    of tests/hub/conftest.py) runs once per backend, so neither falls behind (issue 21). Browser
+    tests run on SQLite only: they are the slow part of the suite, and what the page does is the
+    same whichever database the hub writes to (the HTTP and socket tests beneath it run on both)."""
+    if "hub_database" not in metafunc.fixturenames:
+        return
+    in_browser = {"browser", "playwright_driver"} & set(metafunc.fixturenames) or metafunc.definition.get_closest_marker("browser")
+    metafunc.parametrize("hub_database", BACKENDS[:1] if in_browser else BACKENDS, indirect=True)
+
+
+@pytest.fixture
 def hub_database(request, tmp_path) -> str:
-    """Where a hub test keeps its durable state, once per backend: a SQLite file, a PostgreSQL URL."""
+    """Where a hub test keeps its durable state: a SQLite file, or a fresh PostgreSQL database's URL."""
     if request.param == "sqlite":
         return str(tmp_path / "hub.db")
     return request.getfixturevalue("postgres_url")

@@ -2,7 +2,8 @@
 
 One parameter style everywhere: ``?`` (and ``:name`` with a dict), as SQLite writes it; the
 PostgreSQL backend translates. The SQL itself is the subset both dialects share: ``INSERT ... ON
-CONFLICT (...) DO UPDATE/NOTHING`` for upserts, ``excluded.`` for the new values, ISO-8601 text for
+CONFLICT (...) DO UPDATE/NOTHING`` for upserts, ``excluded.`` for the new values and ``table.column``
+for the old ones (a bare column there is ambiguous on PostgreSQL), ISO-8601 text for
 every time (so ``expires_at <= ?`` compares the same on both), integers for flags.
 
 The table helpers (``db["calls"].upsert(...)``) are sqlite-utils' names and meanings, the subset the

@@ -12,13 +12,16 @@ turns it into psycopg's (``%s``, ``%(name)s``), leaving string literals alone:
 from __future__ import annotations
 
 import re
+import select
+import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from videokiosk.logs import redact
@@ -26,6 +29,11 @@ from videokiosk.logs import redact
 from ..errors import StorageError
 from .base import NotFoundError, Params
 
+CONNECT_TIMEOUT_S = 5  # a connect blocks the event loop: short, and not tried again at once (below)
+# After a failed connect, calls fail at once for this many times as long as that connect took: a
+# refused one (server restarting: a millisecond) is tried again by the next request, one that
+# waited for its timeout (a dead network path) blocks the event loop a tenth of the time at most.
+RECONNECT_PAUSE_FACTOR = 10
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|::|\?|(?<![:\w]):([A-Za-z_]\w*)|%")
 
 
@@ -41,6 +49,29 @@ def translate(sql: str) -> str:
         return token.replace("%", "%%")  # a literal, a quoted name or a cast: as written
 
     return _TOKENS.sub(swap, sql)
+
+
+def unreachable(exc: Exception) -> StorageError:
+    """The hub's error for a database it cannot reach, with libpq's reason (a password redacted)."""
+    return StorageError(f"cannot reach the hub database (store.database_url): {redact(str(exc))}".strip())
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """A connection that fails under a statement: the hub's :class:`StorageError`, not psycopg's."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise unreachable(exc) from None
+
+
+def _hung_up(conn: psycopg.Connection) -> bool:
+    """An idle connection's socket has something to read only when the server said goodbye
+    (terminated the session: a restart, a failover) or closed it: no round trip to find out."""
+    try:
+        return bool(select.select([conn.fileno()], [], [], 0)[0])
+    except (OSError, ValueError, psycopg.OperationalError):
+        return True
 
 
 def lock_key(name: str) -> int:
@@ -125,32 +156,69 @@ class PostgresTable:
 
 
 class PostgresDatabase:
+    """One connection per hub process, replaced when it drops (a restarted or failed-over server).
+
+    A statement is never sent twice: a dropped connection is noticed *before* a statement goes
+    out (the server's goodbye makes the idle socket readable) and replaced then; a statement that
+    fails on the wire raises :class:`StorageError` (the hub answers 503, hub/app.py), and the next
+    one reconnects. While the server is down, a reconnect is tried at most every
+    ``RECONNECT_PAUSE_FACTOR`` times as long as the last failed attempt took: in between, calls fail
+    at once instead of blocking the event loop for a connect timeout each.
+    """
+
     dialect = "postgres"
 
-    def __init__(self, conninfo: str) -> None:
-        # Autocommit: a statement outside ``transaction()`` commits at once, as on SQLite.
-        try:
-            self.conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
-        except psycopg.OperationalError as exc:  # libpq's words name host and user, never the password
-            raise StorageError(f"cannot connect to the hub database (store.database_url): {redact(str(exc))}"
-                               .strip()) from None
+    def __init__(self, conninfo: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self._conninfo = conninfo
+        self._clock = clock
+        self._retry_at = 0.0
         self._pks: dict[str, list[str]] = {}
+        self.conn = self._connect()
+
+    def _connect(self) -> psycopg.Connection:
+        # Autocommit: a statement outside ``transaction()`` commits at once, as on SQLite. Keepalives:
+        # a server behind a dead network path is noticed by the kernel, not after hours.
+        started = self._clock()
+        try:
+            return psycopg.connect(self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                                   keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
+        except psycopg.OperationalError as exc:  # libpq's words name host and user, never the password
+            ended = self._clock()
+            self._retry_at = ended + RECONNECT_PAUSE_FACTOR * (ended - started)
+            raise unreachable(exc) from None
+
+    def _connection(self) -> psycopg.Connection:
+        """The live connection: a dropped one replaced first (outside a transaction only: inside, its
+        statements are on the old one, and the block fails as a whole)."""
+        conn = self.conn
+        if conn.info.transaction_status == TransactionStatus.IDLE and _hung_up(conn):
+            conn.close()
+        if conn.closed:
+            if self._clock() < self._retry_at:
+                raise StorageError("the hub database cannot be reached (store.database_url): retrying shortly")
+            self.conn = conn = self._connect()
+        return conn
 
     def __getitem__(self, table: str) -> PostgresTable:
         return PostgresTable(self, table)
 
     def execute(self, sql: str, parameters: Params = None) -> psycopg.Cursor:
-        if parameters is None:
-            return self.conn.execute(sql)
-        return self.conn.execute(translate(sql), parameters)
+        with _storage_errors():
+            conn = self._connection()
+            if parameters is None:
+                return conn.execute(sql)
+            return conn.execute(translate(sql), parameters)
 
     def executescript(self, sql: str) -> None:
-        with self.conn.transaction():
-            self.conn.execute(sql)
+        with _storage_errors():
+            conn = self._connection()
+            with conn.transaction():
+                conn.execute(sql)
 
     def query(self, sql: str, params: Params = None) -> Iterator[dict[str, Any]]:
-        with self.conn.cursor(row_factory=dict_row) as cursor:
-            rows = cursor.execute(translate(sql) if params is not None else sql, params).fetchall()
+        with _storage_errors():
+            with self._connection().cursor(row_factory=dict_row) as cursor:
+                rows = cursor.execute(translate(sql) if params is not None else sql, params).fetchall()
         return iter(rows)
 
     def table_names(self) -> list[str]:
@@ -171,8 +239,10 @@ class PostgresDatabase:
                 "ORDER BY array_position(i.indkey, a.attnum)", [table])]
         return self._pks[table]
 
-    def transaction(self) -> psycopg.Transaction:
-        return self.conn.transaction()  # nested: a savepoint
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Transaction]:
+        with _storage_errors(), self._connection().transaction() as tx:  # nested: a savepoint
+            yield tx
 
     @contextmanager
     def exclusive(self, name: str, wait: bool = False) -> Iterator[bool]:
@@ -184,10 +254,11 @@ class PostgresDatabase:
             held = True
         else:
             held = self.execute("SELECT pg_try_advisory_lock(?)", [key]).fetchone()[0]
+        holder = self.conn
         try:
             yield held
         finally:
-            if held:
+            if held and holder is self.conn and not holder.closed:  # a lock ends with its connection anyway
                 self.execute("SELECT pg_advisory_unlock(?)", [key])
 
     def after_copy(self) -> None:

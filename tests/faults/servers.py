@@ -160,6 +160,12 @@ class PostgresServer:
         subprocess.run(self._as_owner([self.binary("initdb"), "-D", str(data), "-U", self.USER, "--auth=trust",
                                        "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"]),
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.start_server()
+        return self
+
+    def start_server(self) -> None:
+        """The server on the cluster (again, after :meth:`stop_server`), on the same port."""
+        data = self.directory / "data"
         self.proc = subprocess.Popen(
             self._as_owner([self.binary("postgres"), "-D", str(data), "-p", str(self.port), "-k", str(data),
                             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
@@ -167,7 +173,14 @@ class PostgresServer:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, timeout_s=30, proc=self.proc)
         self._until_ready()
-        return self
+
+    def stop_server(self) -> None:
+        """``pg_ctl stop -m fast``, as an administrator restarting it would: every session ended,
+        what was committed kept (on disk at the shutdown checkpoint)."""
+        subprocess.run(self._as_owner([self.binary("pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast",
+                                       "-w", "-t", "60", "stop"]),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc.wait(30)
 
     def _until_ready(self, timeout_s: float = 60.0) -> None:
         """The port opens before recovery ends ("the database system is starting up"): until a session works."""

@@ -83,10 +83,16 @@ def store_for(hub_database: str) -> dict:
     return {"database_url": hub_database} if is_postgres_url(hub_database) else {"path": hub_database}
 
 
+def store_toml(hub_database: str) -> str:
+    """The same ``[store]`` section as a hub.toml holds it, for the ``videokiosk hub`` commands."""
+    return "[store]\n" + "".join(f'{key} = "{value}"\n' for key, value in store_for(hub_database).items())
+
+
 @pytest.fixture
-def hub_config(tmp_path) -> HubConfig:
+def hub_config(hub_database) -> HubConfig:
+    """A hub on SQLite, and again on PostgreSQL (tests/conftest.py says which tests run on both)."""
     return HubConfig.model_validate({
-        "store": {"path": str(tmp_path / "hub.db")},
+        "store": store_for(hub_database),
         "calls": {"reconnect_timeout_s": 1.5, "heartbeat_s": 5},
         "ice_servers": [{"urls": ["stun:stun.example.org:3478"]}],
     })
@@ -103,3 +109,4 @@ async def running_hub(hub_config):
     async with aiohttp.ClientSession() as http:
         yield RunningHub(str(server.make_url("")).rstrip("/"), parts, token, http)
     await server.close()
+    parts.db.close()  # on PostgreSQL a connection the server counts (max_connections), not only a file

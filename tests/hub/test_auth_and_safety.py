@@ -14,14 +14,8 @@ from hub.users import UserStore
 from rtc.protocol import MAX_MESSAGE_BYTES
 from videokiosk.register import columns
 
-from .conftest import PASSWORD, store_for
+from .conftest import PASSWORD
 from .test_hub_flow import WAITING
-
-
-@pytest.fixture
-def hub_config(hub_config, hub_database):
-    """Every test here on SQLite and on PostgreSQL."""
-    return hub_config.model_copy(update={"store": hub_config.store.model_copy(update=store_for(hub_database))})
 
 
 async def test_wrong_password_five_times_makes_this_address_wait(running_hub):

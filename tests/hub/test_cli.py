@@ -10,23 +10,25 @@ from hub.registry import BoothRegistry
 from hub.users import UserStore
 from videokiosk.clock import SystemClock
 
+from .conftest import store_toml
+
 
 def vk(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "videokiosk.cli", "hub", *args], input=stdin,
                           capture_output=True, text=True, timeout=60)
 
 
-def test_operator_commands_and_demo_refusal(tmp_path):
+def test_operator_commands_and_demo_refusal(tmp_path, hub_database):
     config = tmp_path / "hub.toml"
-    config.write_text(f'[server]\nport = 0\n[store]\npath = "{tmp_path / "hub.db"}"\n')
+    config.write_text("[server]\nport = 0\n" + store_toml(hub_database))
     done = vk("add-user", "--config", str(config), "--password-stdin", "anna", stdin="lang-genug-12\n")
     assert done.returncode == 0, done.stderr
     token = vk("add-booth", "--config", str(config), "jc-halle-1", "Halle 1", "Musterstadt").stdout.strip()
-    assert BoothRegistry(open_database(tmp_path / "hub.db")).verify(token).booth_id == "jc-halle-1"
+    assert BoothRegistry(open_database(hub_database)).verify(token).booth_id == "jc-halle-1"
 
     short = vk("add-user", "--config", str(config), "--password-stdin", "demo", stdin="demo\n")
     assert short.returncode == 2 and "at least 12 characters" in short.stderr  # demo/demo: only `videokiosk demo`
-    UserStore(open_database(tmp_path / "hub.db"), SystemClock()).add_demo_account()  # as if copied from a demo
+    UserStore(open_database(hub_database), SystemClock()).add_demo_account()  # as if copied from a demo
     refused = vk("--config", str(config))
     assert refused.returncode == 2
     assert "demo account" in refused.stderr and "Traceback" not in refused.stderr

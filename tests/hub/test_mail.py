@@ -9,6 +9,7 @@ import email
 import ipaddress
 import socket
 import ssl
+from collections.abc import Callable
 from email import policy
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from hub.errors import HubConfigError
 from hub.storage import open_database
 from hub.mail import compose
 from videokiosk.clock import FakeClock
+
+from .conftest import store_for
 
 START = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
 
@@ -74,13 +77,18 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def desk_for(tmp_path: Path, clock: FakeClock, **mail) -> AppointmentDesk:
-    config = HubConfig.model_validate({
-        "store": {"path": str(tmp_path / "hub.db")},
-        "mail": {"sender": "videotermin@jobcenter.example", "public_url": "https://hub.example",
-                 "eml_dir": str(tmp_path / "mails"), "retry_base_s": 60, "max_attempts": 3, **mail},
-    })
-    return AppointmentDesk.open(open_database(config.store.path), config, clock)
+@pytest.fixture
+def desk_for(tmp_path: Path, hub_database: str) -> Callable[..., AppointmentDesk]:
+    """A hub's appointment desk on this test's database (SQLite, then PostgreSQL: the outbox is
+    durable state); each call is another hub process on the same database."""
+    def open_desk(clock: FakeClock, **mail) -> AppointmentDesk:
+        config = HubConfig.model_validate({
+            "store": store_for(hub_database),
+            "mail": {"sender": "videotermin@jobcenter.example", "public_url": "https://hub.example",
+                     "eml_dir": str(tmp_path / "mails"), "retry_base_s": 60, "max_attempts": 3, **mail},
+        })
+        return AppointmentDesk.open(open_database(hub_database), config, clock)
+    return open_desk
 
 
 def parse_ics(text: str) -> list[tuple[str, dict, str]]:
@@ -111,13 +119,13 @@ DRAFT = dict(starts_local="2026-03-02T10:30", language="tr", customer_email="kun
              participants=[{"role": "interpreter", "email": "dolmetsch@example.org"}])
 
 
-async def test_invitation_arrives_over_smtp_with_date_time_language_link_and_ics(tmp_path):
+async def test_invitation_arrives_over_smtp_with_date_time_language_link_and_ics(desk_for):
     inbox = Inbox()
     port = free_port()
     server = Controller(inbox, hostname="127.0.0.1", port=port)
     server.start()
     try:
-        desk = desk_for(tmp_path, FakeClock(START), smtp_host="127.0.0.1", smtp_port=port, starttls=False)
+        desk = desk_for(FakeClock(START), smtp_host="127.0.0.1", smtp_port=port, starttls=False)
         appointment = desk.create(AppointmentDraft(**DRAFT), "anna")
         assert await desk.outbox.deliver_due() == 2
     finally:
@@ -156,7 +164,7 @@ async def test_invitation_arrives_over_smtp_with_date_time_language_link_and_ics
     assert desk.book.admit_token(token, client="t").participant.role == "customer"
 
 
-async def test_starttls_with_login_and_a_certificate_made_here(tmp_path):
+async def test_starttls_with_login_and_a_certificate_made_here(tmp_path, desk_for):
     cert, key = self_signed(tmp_path)
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
@@ -172,16 +180,16 @@ async def test_starttls_with_login_and_a_certificate_made_here(tmp_path):
                         authenticator=authenticator, auth_require_tls=True)
     server.start()
     try:
-        desk = desk_for(tmp_path, FakeClock(START), smtp_host="127.0.0.1", smtp_port=port, starttls=True,
+        desk = desk_for(FakeClock(START), smtp_host="127.0.0.1", smtp_port=port, starttls=True,
                         ca_file=str(cert), username="vk", password="pw")
         desk.create(AppointmentDraft(**{**DRAFT, "participants": []}), "anna")
         assert await desk.outbox.deliver_due() == 1
         # Without trusting the certificate, the hub refuses to talk: the mail is not lost, just retried
-        untrusting = desk_for(tmp_path / "b", FakeClock(START), smtp_host="127.0.0.1", smtp_port=port, starttls=True,
+        untrusting = desk_for(FakeClock(START), smtp_host="127.0.0.1", smtp_port=port, starttls=True,
                               username="vk", password="pw")
-        untrusting.create(AppointmentDraft(**{**DRAFT, "participants": []}), "anna")
+        retried = untrusting.create(AppointmentDraft(**{**DRAFT, "participants": []}), "anna")
         assert await untrusting.outbox.deliver_due() == 0
-        [row] = [m for a in untrusting.book.upcoming() for m in untrusting.outbox.status(a.appointment_id)]
+        [row] = untrusting.outbox.status(retried.appointment_id)
         assert row["status"] == "pending" and "SSL" in row["last_error"]
     finally:
         server.stop()
@@ -190,14 +198,14 @@ async def test_starttls_with_login_and_a_certificate_made_here(tmp_path):
 
 
 @pytest.mark.parametrize("code", ["451 4.3.0 try again later", "550 5.1.1 mailbox unavailable"])
-async def test_refused_delivery_is_retried_with_backoff_then_shown_as_failed(tmp_path, code):
+async def test_refused_delivery_is_retried_with_backoff_then_shown_as_failed(desk_for, code):
     inbox = Inbox(refuse=1, code=code)
     port = free_port()
     server = Controller(inbox, hostname="127.0.0.1", port=port)
     server.start()
     clock = FakeClock(START)
     try:
-        desk = desk_for(tmp_path, clock, smtp_host="127.0.0.1", smtp_port=port, starttls=False)
+        desk = desk_for(clock, smtp_host="127.0.0.1", smtp_port=port, starttls=False)
         appointment = desk.create(AppointmentDraft(**{**DRAFT, "participants": []}), "anna")
         assert await desk.outbox.deliver_due() == 0
         [row] = desk.outbox.status(appointment.appointment_id)
@@ -218,11 +226,11 @@ async def test_refused_delivery_is_retried_with_backoff_then_shown_as_failed(tmp
         server.stop()
 
 
-async def test_outbox_survives_a_hub_restart_and_the_sender_task_delivers_it(tmp_path):
+async def test_outbox_survives_a_hub_restart_and_the_sender_task_delivers_it(desk_for):
     # First hub: SMTP unreachable (nothing listens), the invitation waits in the database
     port = free_port()
     clock = FakeClock(START)
-    first = desk_for(tmp_path, clock, smtp_host="127.0.0.1", smtp_port=port, starttls=False)
+    first = desk_for(clock, smtp_host="127.0.0.1", smtp_port=port, starttls=False)
     first.create(AppointmentDraft(**{**DRAFT, "participants": []}), "anna")
     assert await first.outbox.deliver_due() == 0
     first.db.conn.close()  # the hub stops
@@ -231,7 +239,7 @@ async def test_outbox_survives_a_hub_restart_and_the_sender_task_delivers_it(tmp
     server.start()
     try:
         clock.advance(dt.timedelta(minutes=2))
-        second = desk_for(tmp_path, clock, smtp_host="127.0.0.1", smtp_port=port, starttls=False)
+        second = desk_for(clock, smtp_host="127.0.0.1", smtp_port=port, starttls=False)
         task = asyncio.create_task(second.outbox.run())
         await asyncio.wait_for(inbox.arrived.wait(), 10)
         task.cancel()
@@ -240,8 +248,8 @@ async def test_outbox_survives_a_hub_restart_and_the_sender_task_delivers_it(tmp
     assert inbox.messages[0]["Subject"] == "„Video randevum“ için davet"
 
 
-async def test_without_smtp_mails_land_in_the_eml_folder(tmp_path):
-    desk = desk_for(tmp_path, FakeClock(START))
+async def test_without_smtp_mails_land_in_the_eml_folder(tmp_path, desk_for):
+    desk = desk_for(FakeClock(START))
     desk.create(AppointmentDraft(**{**DRAFT, "language": "de"}), "anna")
     assert await desk.outbox.deliver_due() == 2
     files = sorted((tmp_path / "mails").glob("*.eml"))
@@ -261,8 +269,8 @@ def test_the_old_key_outbox_dir_still_names_the_eml_folder(tmp_path, caplog):
         parse_hub_config({"mail": {"outbox_dir": "a", "eml_dir": "b"}})
 
 
-def test_the_customer_is_told_who_else_joins_or_that_nobody_does(tmp_path):
-    desk = desk_for(tmp_path, FakeClock(START))
+def test_the_customer_is_told_who_else_joins_or_that_nobody_does(desk_for):
+    desk = desk_for(FakeClock(START))
     alone = desk.create(AppointmentDraft(**{**DRAFT, "language": "de", "participants": []}), "anna")
     with_two = desk.create(AppointmentDraft(**{**DRAFT, "language": "de", "participants": [
         {"role": "interpreter", "email": "d@example.org"}, {"role": "legal_representative", "email": "v@example.org"}]}), "anna")

@@ -17,6 +17,7 @@ from hub.roles import TECHNICIAN, has_role
 from videokiosk.clock import FakeClock
 
 from ..support import private_ca_server
+from .conftest import store_for
 from .sso_servers import LDAP_SUFFIX, Slapd
 
 PASSWORD = "s3cret-pass-12"
@@ -90,8 +91,9 @@ def ldap_config(slapd: Slapd, **overrides) -> dict:
             "roles": ROLES, **overrides}
 
 
-async def start_hub(tmp_path, ldap: dict):
-    config = HubConfig.model_validate({"store": {"path": str(tmp_path / "hub.db")}, "sso": {"ldap": ldap}})
+async def start_hub(database: str, ldap: dict):
+    """A hub on ``database`` (a SQLite file or a PostgreSQL URL) signing in through ``ldap``."""
+    config = HubConfig.model_validate({"store": store_for(database), "sso": {"ldap": ldap}})
     parts = HubParts.open(config, clock=FakeClock())
     parts.users.add_user("anna", PASSWORD)
     server = TestServer(make_app(parts), host="127.0.0.1")
@@ -100,10 +102,12 @@ async def start_hub(tmp_path, ldap: dict):
 
 
 @pytest.fixture
-async def hub(tmp_path, slapd):
-    server, url, parts = await start_hub(tmp_path, ldap_config(slapd))
+async def hub(hub_database, slapd):
+    """On both backends: the directory's advisors and their sessions are durable state."""
+    server, url, parts = await start_hub(hub_database, ldap_config(slapd))
     yield url, parts
     await server.close()
+    parts.db.close()
 
 
 async def login(url: str, username: str, password: str, address: str = "127.0.0.1") -> tuple[int, dict, aiohttp.ClientSession]:
@@ -201,7 +205,7 @@ async def test_a_guesser_is_slowed_by_the_same_login_guard(hub):
 
 
 async def test_a_service_account_finds_the_user(tmp_path, slapd):
-    server, url, _ = await start_hub(tmp_path, ldap_config(
+    server, url, _ = await start_hub(str(tmp_path / "hub.db"), ldap_config(
         slapd, user_dn_template=None, user_base=PEOPLE, bind_dn=f"cn=reader,{LDAP_SUFFIX}", bind_password="reader-pass"))
     try:
         status, body, b = await login(url, "lena", "lena-directory-pass")
@@ -217,7 +221,7 @@ async def test_a_service_account_finds_the_user(tmp_path, slapd):
 @pytest.mark.parametrize("tls", ["starttls", "ldaps"])
 async def test_tls_to_the_directory_trusts_the_configured_ca_only(tmp_path, slapd, tls):
     secure = {"starttls": True} if tls == "starttls" else {"url": slapd.ldaps_url}
-    server, url, _ = await start_hub(tmp_path / "good", ldap_config(slapd, ca_file=str(slapd.ca_file), **secure))
+    server, url, _ = await start_hub(str(tmp_path / "good.db"), ldap_config(slapd, ca_file=str(slapd.ca_file), **secure))
     try:
         status, body, b = await login(url, "lena", "lena-directory-pass")
         await b.close()
@@ -226,7 +230,7 @@ async def test_tls_to_the_directory_trusts_the_configured_ca_only(tmp_path, slap
         await server.close()
     (tmp_path / "other").mkdir()
     other_ca, _ = private_ca_server(tmp_path / "other")
-    server, url, _ = await start_hub(tmp_path / "bad", ldap_config(slapd, ca_file=str(other_ca), **secure))
+    server, url, _ = await start_hub(str(tmp_path / "bad.db"), ldap_config(slapd, ca_file=str(other_ca), **secure))
     try:
         status, body, b = await login(url, "lena", "lena-directory-pass")
         await b.close()
@@ -236,7 +240,7 @@ async def test_tls_to_the_directory_trusts_the_configured_ca_only(tmp_path, slap
 
 
 async def test_a_directory_that_is_down_is_explained_not_a_500(tmp_path):
-    server, url, _ = await start_hub(tmp_path, {"url": "ldap://127.0.0.1:9", "user_dn_template": "uid={username},o=x",
+    server, url, _ = await start_hub(str(tmp_path / "hub.db"), {"url": "ldap://127.0.0.1:9", "user_dn_template": "uid={username},o=x",
                                                 "group_base": "o=x", "roles": ROLES, "timeout_s": 3})
     try:
         status, body, b = await login(url, "lena", "lena-directory-pass")

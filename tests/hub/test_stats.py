@@ -7,7 +7,6 @@ import csv
 import io
 import logging
 import re
-import sqlite3
 from datetime import date, timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from hub.config import HubConfig
 from hub.db import purge
 from hub.roles import grant_role
 from hub.stats import HubStats, percentile
+from hub.storage import Database, open_database
 from videokiosk.clock import FakeClock
 
 from .conftest import PASSWORD
@@ -113,8 +113,8 @@ async def test_statistics_are_counted_as_calls_happen_and_survive_the_purge(runn
     await session.close()
 
 
-def singled_out_answers(conn: sqlite3.Connection, log_lines: list[str]) -> list[str]:
-    """The audit's attack on one snapshot of hub.db plus the hub's log; what it can pin on a person.
+def singled_out_answers(db: Database, log_lines: list[str]) -> list[str]:
+    """The audit's attack on one snapshot of the hub database plus the hub's log; what it can pin on a person.
 
     - every stored survey count is joined to the calls of its period and location
       (``date(expires_at, '-14 days')``): with fewer than AT_LEAST surveys behind a count, the
@@ -124,15 +124,15 @@ def singled_out_answers(conn: sqlite3.Connection, log_lines: list[str]) -> list[
       its survey) to the call's row.
     """
     found = []
-    period = "week" if "week" in [r[1] for r in conn.execute("PRAGMA table_info(stats_survey)")] else "day"
-    for key, location, question, answered in conn.execute(
+    period = "week" if "week" in db["stats_survey"].columns_dict else "day"
+    for key, location, question, answered in db.execute(
             f"SELECT {period}, location, question, SUM(responses) FROM stats_survey GROUP BY 1, 2, 3"):
         if answered < AT_LEAST:
             found.append(f"{key} {location}: {answered} answer(s) to {question!r}, told apart by who called")
-    for (expires_at,) in conn.execute("SELECT expires_at FROM calls"):
+    for (expires_at,) in db.execute("SELECT expires_at FROM calls"):
         if not re.search(r"T00:00:00(\.0+)?(\+00:00|Z)?$", expires_at):
             found.append(f"expires_at {expires_at} says when the call was")
-    call_ids = {r[0] for r in conn.execute("SELECT call_id FROM calls")}
+    call_ids = {r[0] for r in db.execute("SELECT call_id FROM calls")}
     for line in log_lines:
         if any(c in line for c in call_ids) and re.search(r"\bs-[0-9a-z]{8}\b", line):
             found.append(f"log pairs a call with a session: {line}")
@@ -154,18 +154,16 @@ async def test_the_audit_attack_cannot_single_out_a_survey_answer(running_hub, h
         running_hub.parts.clock.advance(timedelta(minutes=17))
     await booth.send({"type": "survey", "call_id": "c-x"})  # one more round trip: all counted
     await booth.expect("error")
-    conn = sqlite3.connect(hub_config.store.path)
-    assert conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == customers - 1  # the withdrawn one is gone
-    assert singled_out_answers(conn, [r.getMessage() for r in caplog.records]) == []
-    conn.close()
+    snapshot = open_database(hub_config.store.database_url or hub_config.store.path)  # the attacker's own connection
+    assert snapshot.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == customers - 1  # the withdrawn one is gone
+    assert singled_out_answers(snapshot, [r.getMessage() for r in caplog.records]) == []
+    snapshot.close()
     for sock in (anna, booth):
         await sock.close()
 
 
 def test_survey_answers_of_one_week_cannot_be_told_apart(tmp_path):
     """The same answers arriving in another order leave the very same table: no trace of who said what."""
-    from hub.storage import open_database
-
     answers = [{"rating": 5, "easy": True}, {"rating": 5, "easy": False, "again": False}, {"rating": 3, "easy": True},
                {"rating": 4}, {"rating": 3, "again": True}]
     tables = []
@@ -279,7 +277,6 @@ def test_set_role_command_grants_and_removes_lead(tmp_path, capsys):
     import sys
     from pathlib import Path
 
-    from hub.storage import open_database
     from hub.roles import has_role
 
     db_path = tmp_path / "hub.db"

@@ -33,6 +33,7 @@ from hub.enrolment import APP_ENROLMENT, CODE_ALPHABET, EnrolmentCodes
 from provisioning.enrol import volatile_reason
 from provisioning.protocol import signed_message
 from videokiosk.cli import main
+from tests.hub.conftest import store_for
 from tests.support import private_ca_server
 from videokiosk.clock import FakeClock
 
@@ -48,16 +49,17 @@ class Hub:
 
 
 @pytest.fixture
-def hub(tmp_path, loop_thread) -> Hub:
-    return start_hub(tmp_path, loop_thread)
+def hub(hub_database, loop_thread) -> Hub:
+    """On SQLite and on PostgreSQL: enrolment codes and booth tokens are durable hub state."""
+    return start_hub(hub_database, loop_thread)
 
 
-def start_hub(tmp_path, loop_thread, tls: ssl.SSLContext | None = None) -> Hub:
+def start_hub(database: str, loop_thread, tls: ssl.SSLContext | None = None) -> Hub:
     clock = FakeClock()
-    config = parse_hub_config({"store": {"path": str(tmp_path / "hub" / "hub.db")}})
-    # The hub serves from the loop thread while the test reads the same file from its own thread,
+    config = parse_hub_config({"store": store_for(database)})
+    # The hub serves from the loop thread while the test reads the same database from its own thread,
     # one at a time (the test waits for each answer): a connection shared across threads is safe here.
-    db = open_database(config.store.path)
+    db = open_database(database)
     parts = HubParts(config, db, InMemoryState(), BoothRegistry(db),
                      UserStore(db, clock), clock)
     parts.registry.create_booth(*BOOTH)
@@ -119,7 +121,7 @@ def test_a_private_ca_is_kept_in_the_config_directory_and_named_absolutely(tmp_p
     home = tmp_path / "technician"
     home.mkdir()
     ca, server = private_ca_server(home)
-    hub = start_hub(tmp_path, loop_thread, tls=server)
+    hub = start_hub(str(tmp_path / "hub" / "hub.db"), loop_thread, tls=server)
     monkeypatch.chdir(home)
     rc = main(["enrol", "--hub", hub.url, "--code", hub.codes.create("jc-halle-1"), "--ca-file", "ca.pem",
                "--config", str(booth_dir / "booth.toml"), "--key", str(booth_dir / "booth-key.pem"),
