@@ -124,6 +124,10 @@ class LoginGuard:
                 ok = account is not None
             else:
                 ok = await loop.run_in_executor(self._pool, self._timed_verify, stored, password)
+        except Exception:  # the directory or the database failed: not checked, so not a wrong attempt
+            self._address.forgive(client)
+            self._account.forgive(pair)
+            raise
         finally:
             if not made_up:
                 self._under_way -= 1

@@ -178,3 +178,44 @@ async def test_remove_user_ends_the_advisors_sockets_on_every_hub_process(tmp_pa
     finally:
         for h in hubs:
             h.stop()
+
+
+class _FlakyDirectory:
+    """A directory (hub/login_guard.py: Directory) that is down until told otherwise."""
+
+    down = True
+
+    def handles(self, stored_hash):
+        return stored_hash is None
+
+    def authenticate(self, username, password):
+        if self.down:
+            raise OSError("the directory server does not answer")
+        return username if password == PASSWORD else None
+
+    def admit(self, account):
+        return account
+
+
+class _NoLocalUsers:
+    def password_hash(self, username):
+        return None
+
+
+async def test_attempts_a_failing_directory_could_not_check_do_not_lock_the_advisor_out():
+    """An outage is not a guesser: attempts that ended in an error were never checked, so they do
+    not count towards the lock-out (the advisor retrying through a directory outage gets in after)."""
+    from hub.login_guard import LoginError, LoginGuard
+
+    directory = _FlakyDirectory()
+    guard = LoginGuard(_NoLocalUsers(), SystemClock(), directory=directory, max_failures=2)
+    try:
+        for _ in range(6):
+            with pytest.raises(OSError):
+                await guard.check("anna", PASSWORD, "192.0.2.10")
+        directory.down = False
+        assert await guard.check("anna", PASSWORD, "192.0.2.10") == "anna"
+        with pytest.raises(LoginError):  # a wrong password still counts as before
+            await guard.check("anna", "wrong-password-1", "192.0.2.10")
+    finally:
+        guard.close()
