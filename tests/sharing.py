@@ -60,24 +60,33 @@ def _claim(share_dir: Path, part: str) -> bool:
 
 
 def run_claimed_files(session: pytest.Session, share_dir: Path) -> None:
-    """pytest's run loop, for the files this process claims."""
+    """pytest's run loop, for the files this process claims. The next file is claimed before the
+    last test of the current one runs, so pytest tears down towards the test that really comes next
+    (its module, package and class fixtures end; the session's stay)."""
     # A file with browser and other tests is two parts, one in each group (browser tests last).
     parts: dict[str, list[pytest.Item]] = {}
     for item in session.items:
         parts.setdefault(_file_of(item) + (" (browser)" if uses_browser(item) else ""), []).append(item)
     groups = list(parts.items())
-    for g, (part, items) in enumerate(groups):
-        if not _claim(share_dir, part):
-            continue
+
+    def claim_from(start: int) -> int | None:
+        return next((g for g in range(start, len(groups)) if _claim(share_dir, groups[g][0])), None)
+
+    current = claim_from(0)
+    while current is not None:
+        items, following_group = groups[current][1], None
         for i, item in enumerate(items):
-            # After a file's last test: the next file's first, so module fixtures end (session
-            # fixtures end at the session's finish, whichever file comes next).
-            following = items[i + 1] if i + 1 < len(items) else (groups[g + 1][1][0] if g + 1 < len(groups) else None)
+            if i + 1 < len(items):
+                following = items[i + 1]
+            else:
+                following_group = claim_from(current + 1)
+                following = groups[following_group][1][0] if following_group is not None else None
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
             if session.shouldfail:
                 raise session.Failed(session.shouldfail)
             if session.shouldstop:
                 raise session.Interrupted(session.shouldstop)
+        current = following_group
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

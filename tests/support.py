@@ -72,28 +72,58 @@ class LoopThread:
             self._thread.join(timeout=5)
 
 
+def certificate(subject: str, key, *, issuer: tuple | None = None, ca: bool, ip: str | None = None,
+                days: float = 2.0):
+    """A test certificate as strict verifiers want it (Python 3.13 verifies with
+    VERIFY_X509_STRICT: key identifiers and key usage present): self-signed unless ``issuer`` is
+    (issuer key, issuer certificate); ``ip`` becomes its subject alternative name."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    issuer_key, issuer_cert = issuer if issuer is not None else (key, None)
+    issuer_public = issuer_cert.public_key() if issuer_cert is not None else key.public_key()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(name)
+               .issuer_name(issuer_cert.subject if issuer_cert is not None else name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=days))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+               .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                            data_encipherment=False, key_agreement=False, key_cert_sign=ca,
+                                            crl_sign=ca, encipher_only=False, decipher_only=False), critical=True)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public), critical=False))
+    if ip is not None:
+        builder = (builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]),
+                                         critical=False)
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def write_pem(directory: Path, stem: str, cert, key=None) -> tuple[Path, Path | None]:
+    """``<stem>.pem`` (the certificate) and, given a key, ``<stem>-key.pem``."""
+    from cryptography.hazmat.primitives import serialization
+
+    cert_file = directory / f"{stem}.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    if key is None:
+        return cert_file, None
+    key_file = directory / f"{stem}-key.pem"
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
 def private_ca_server(directory: Path, host: str = "127.0.0.1") -> tuple[Path, ssl.SSLContext]:
     """A hub's private certificate: a self-signed CA certificate for ``host`` (the file a technician
     gets as ``ca.pem``) and the server context that presents it."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "videokiosk test hub")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
-            .sign(key, hashes.SHA256()))
-    ca = directory / "ca.pem"
-    ca.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file = directory / "hub-key.pem"
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    ca, key_file = write_pem(directory, "ca", certificate("videokiosk test hub", key, ca=True, ip=host), key)
+    key_file = key_file.rename(directory / "hub-key.pem")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(ca, key_file)
     return ca, context

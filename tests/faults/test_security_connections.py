@@ -175,7 +175,7 @@ def _tls_files(tmp_path) -> tuple[dict, ssl.SSLContext]:
     ca_key, ca_cert, ca_path = make_ca(tmp_path, "office-ca")
     key = ec.generate_private_key(ec.SECP256R1())
     cert, key_file = tmp_path / "hub.pem", tmp_path / "hub.key"
-    cert.write_bytes(_cert("hub", ca_key, ca_cert.subject, key, ca=False).public_bytes(serialization.Encoding.PEM))
+    cert.write_bytes(_cert("hub", ca_key, ca_cert, key, ca=False).public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return {"tls_cert": str(cert), "tls_key": str(key_file)}, ssl.create_default_context(cafile=str(ca_path))
@@ -303,7 +303,7 @@ async def test_a_hub_serving_tls_sends_hsts_and_plain_http_does_not(tmp_path):
 
     ca_key, ca_cert, ca_path = make_ca(tmp_path, "hsts-test-ca")
     key = ec.generate_private_key(ec.SECP256R1())
-    (tmp_path / "hub.pem").write_bytes(_cert("hub", ca_key, ca_cert.subject, key, ca=False).public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "hub.pem").write_bytes(_cert("hub", ca_key, ca_cert, key, ca=False).public_bytes(serialization.Encoding.PEM))
     (tmp_path / "hub.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                          serialization.NoEncryption()))
     for tls in (True, False):

@@ -4,48 +4,32 @@ from the hub dropped without harm, and the start-bitrate SDP edit."""
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import json
 import ssl
 
 import aiohttp
 import pytest
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from appliance.hublink import HubConnection
 from hub.app import HubParts, make_app, tls_context
 from hub.config import HubConfig
 from rtc.protocol import Heartbeat
 from rtc.sdp import with_start_bitrate
+from tests.support import certificate, write_pem
 
 
-def _cert(subject: str, issuer_key, issuer_name, key, *, ca: bool):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if not ca:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
+def _cert(subject: str, issuer_key, issuer_cert, key, *, ca: bool):
+    issuer = None if issuer_cert is None else (issuer_key, issuer_cert)
+    return certificate(subject, key, issuer=issuer, ca=ca, ip=None if ca else "127.0.0.1", days=1)
 
 
 def make_ca(tmp_path, name: str):
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = _cert(name, key, x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), key, ca=True)
-    path = tmp_path / f"{name}.pem"
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    cert = _cert(name, key, None, key, ca=True)
+    path, _ = write_pem(tmp_path, name, cert)
     return key, cert, path
 
 
@@ -118,7 +102,7 @@ async def test_bad_messages_from_the_hub_are_dropped_and_the_link_carries_on():
 def tls_hub(tmp_path):
     ca_key, ca_cert, ca_path = make_ca(tmp_path, "videokiosk-test-ca")
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = _cert("hub", ca_key, ca_cert.subject, key, ca=False)
+    cert = _cert("hub", ca_key, ca_cert, key, ca=False)
     (tmp_path / "hub.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (tmp_path / "hub.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                          serialization.NoEncryption()))
