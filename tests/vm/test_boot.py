@@ -14,6 +14,7 @@ and start-limit action are the unit's own.
 from __future__ import annotations
 
 import os
+import random
 import re
 import subprocess
 import time
@@ -38,18 +39,30 @@ pytestmark = [
 WATCHDOG_SEC = 30  # systemd/videokiosk-booth.service
 BOOT_S = 1800  # TCG boot plus the first imports; a loaded 2-core host reached basic.target only after ~7 min
 
-BOOTH_PROOFS = r"""
+# Every boot's script starts here: the guest imports aiortc, av and numpy ~15x slower than a Pi, so
+# the daemon's first start gets room (a drop-in on the root: every boot needs it again).
+SLOW_START = r"""
+unit=videokiosk-booth
+mkdir -p /etc/systemd/system/$unit.service.d
+printf '[Service]\nTimeoutStartSec=600\n' > /etc/systemd/system/$unit.service.d/vm-slow.conf
+systemctl daemon-reload
+"""
+# What must outlive the RAM overlay: where it is kept, and the booth's identity.
+KEPT = r"""
+say kept "$(systemctl is-active videokiosk-keep-state)" journal=$(findmnt -no SOURCE /var/log/journal) \
+  timers=$(findmnt -no SOURCE /var/lib/systemd/timers)
+say identity machine-id=$(cat /etc/machine-id) \
+  host-key=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2)
+"""
+
+BOOTH_PROOFS = SLOW_START + r"""
 # The venv's numpy is Debian's (python3-numpy; picamera2 is built against it), and the daemon's
 # media stack imports together with it.
 say imports "$(/opt/videokiosk/venv/bin/python -c 'import numpy, av, aiortc; print(numpy.__file__, numpy.__version__, av.__version__, aiortc.__version__)')"
-unit=videokiosk-booth
-mkdir -p /etc/systemd/system/$unit.service.d
-# The guest imports aiortc, av and numpy ~15x slower than a Pi: room for the first start.
-printf '[Service]\nTimeoutStartSec=600\n' > /etc/systemd/system/$unit.service.d/vm-slow.conf
-systemctl daemon-reload
 await 900 systemctl is-active -q $unit
 say ready pid=$(systemctl show -p MainPID --value $unit) status="$(systemctl show -p StatusText --value $unit)"
 say state-partition $(findmnt -no SOURCE,FSTYPE,LABEL /var/lib/videokiosk)
+""" + KEPT + r"""
 # Where the guest's time goes (printed by the test; the slow steps are what to cut).
 say timing "$(systemd-analyze time | head -1)" / "$(systemd-analyze blame --no-pager | head -6 | tr -s ' ' | paste -sd ';')"
 
@@ -87,6 +100,7 @@ purged() { journalctl -u videokiosk-purge -b --no-pager | grep -q 'purged: '; }
 await 600 purged
 say purge-journal "$(journalctl -u videokiosk-purge -b --no-pager -o cat | grep 'purged: ' | tail -1)"
 say rows-left $(runuser -u videokiosk -- /opt/videokiosk/venv/bin/python -c "import sqlite3; print(sqlite3.connect('/var/lib/videokiosk/booth.db').execute('select count(*) from consents').fetchone()[0])")
+say timer-stamp $(stat -c %Y /var/lib/systemd/timers/stamp-videokiosk-purge.timer)
 
 # --- the technician's self-test in the real root (fake devices in a VM) --------------------------
 runuser -u videokiosk -- videokiosk selftest --no-hub > /run/selftest.txt 2>&1
@@ -101,6 +115,32 @@ sync
 say start-limit-armed
 systemctl start $unit
 """
+
+
+# The second boot, after a reboot as overlayroot makes it (tests/vm/machine.py): what the first boot
+# left must be there. Then the first power cut's load.
+REBOOT_PROOFS = SLOW_START + KEPT + r"""
+say boots $(journalctl --list-boots --no-pager -q | grep -cE '[0-9a-f]{32}')
+say previous-boot watchdog=$(journalctl -b -1 -u $unit --no-pager | grep -c 'Watchdog timeout') \
+  start-limit=$(journalctl -b -1 --no-pager | grep -c 'Start request repeated too quickly')
+say timer-stamp $(stat -c %Y /var/lib/systemd/timers/stamp-videokiosk-purge.timer) now=$(date +%s)
+"""
+# After a power cut: the booth is back (READY=1, its status line), the store whole, no acknowledged
+# write lost (tests/vm/powercut/check.py).
+CUT_CHECK = SLOW_START + r"""
+await 900 systemctl is-active -q $unit
+say ready-after-cut status="$(systemctl show -p StatusText --value $unit)"
+cd /run/vk-test && runuser -u videokiosk -- /opt/videokiosk/venv/bin/python check.py
+"""
+# The load the next power cut lands in (tests/vm/powercut/load.py), with the booth running beside it.
+CUT_LOAD = r"""
+await 900 systemctl is-active -q $unit
+cd /run/vk-test && runuser -u videokiosk -- /opt/videokiosk/venv/bin/python load.py {mode}
+"""
+POWER_CUT_MODES = ("consent", "purge", "call")
+# The issue asks for 20 rounds (make bench, or VIDEOKIOSK_VM_POWER_CUTS=20): each cut is a boot.
+POWER_CUT_ROUNDS = int(os.environ.get("VIDEOKIOSK_VM_POWER_CUTS", "1"))
+POWERCUT_SCRIPTS = Path(__file__).resolve().parent / "powercut"
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +169,7 @@ def subprocess_copy(source: Path, dest: Path) -> None:
     subprocess.run(["cp", "--sparse=always", "--reflink=auto", str(source), str(dest)], check=True, timeout=600)
 
 
-def test_the_booth_unit_runs_under_systemd_with_watchdog_purge_and_start_limit(image, tmp_path):
+def test_the_booth_unit_runs_under_systemd_keeps_its_state_and_survives_power_cuts(cached_image, image, tmp_path):
     # The screen is proven on its own boot: here Chromium would only take the slow guest's CPU.
     vm = Machine(tmp_path, image, BOOTH_PROOFS, cmdline="systemd.mask=videokiosk-kiosk.service").start()
     try:
@@ -142,6 +182,9 @@ def test_the_booth_unit_runs_under_systemd_with_watchdog_purge_and_start_limit(i
         assert "serving the kiosk page" in ready.group(2)  # the daemon's own STATUS= after READY=1
         # The first boot made the state partition behind the root and mounted it for the store.
         assert vm.wait_for(r"^VK state-partition (.*)$", 60).group(1).split() == ["/dev/vda2", "ext4", "vkstate"]
+        kept = vm.wait_for(r"^VK kept (\S+) journal=(\S+) timers=(\S+)$", 300)
+        assert kept.groups() == ("active", "/dev/vda2[/os/journal]", "/dev/vda2[/os/timers]"), kept.group(0)
+        identity = vm.wait_for(r"^VK identity machine-id=([0-9a-f]{32}) host-key=(SHA256:\S+)$", 300).groups()
         print(f"vm: {vm.wait_for(r'^VK timing (.*)$', 900).group(1)}")
 
         restarted = vm.wait_for(r"^VK watchdog-restarted noticed=(\d+) after=(\d+) new=(\d+)$", 900)
@@ -155,6 +198,7 @@ def test_the_booth_unit_runs_under_systemd_with_watchdog_purge_and_start_limit(i
         assert vm.wait_for(r"^VK expired-rows (\d+)$", 600).group(1) == "1"
         assert "consent" in vm.wait_for(r"^VK purge-journal (.*)$", 700).group(1)
         assert vm.wait_for(r"^VK rows-left (\d+)$", 120).group(1) == "0"
+        stamp = int(vm.wait_for(r"^VK timer-stamp (\d+)$", 120).group(1))
 
         selftest = vm.wait_for(r"^VK selftest rc=(\d+) (.*)$", 900).group(2).split()
         assert selftest == ["camera=PASS", "microphone=PASS", "speaker=PASS"], selftest
@@ -165,8 +209,65 @@ def test_the_booth_unit_runs_under_systemd_with_watchdog_purge_and_start_limit(i
         assert re.search(r"reboot: Restarting system", console), vm.tail()
     finally:
         vm.kill()
-    journal = vm.journal(tmp_path / "journal-out")
-    print(f"vm: journal read back: {sorted(p.name for p in journal.rglob('*.journal'))[:3]}")
+    print(f"vm: first boot done {time.monotonic() - booted:.0f} s after qemu started")
+    reboot_keeps_state_then_power_cuts(vm, cached_image, identity, stamp, tmp_path)
+
+
+def reboot_keeps_state_then_power_cuts(vm: Machine, pristine: Path, identity: tuple[str, str], stamp: int,
+                                       tmp_path: Path) -> None:
+    """Boot 2 on the same card (its root as flashed, as overlayroot leaves it): the journal of boot 1,
+    the machine id, the host key and the purge timer's stamp are still there. Then power cuts: each
+    boot checks the last cut and starts the next load, SIGKILL on qemu lands in it."""
+    seed = int(os.environ.get("VIDEOKIOSK_VM_SEED", str(time.time_ns() % 10**6)))
+    chance = random.Random(seed)
+    modes = list(POWER_CUT_MODES) * POWER_CUT_ROUNDS
+    print(f"vm: power cuts {modes} (VIDEOKIOSK_VM_SEED={seed})")
+    files = {name: (POWERCUT_SCRIPTS / name).read_text() for name in ("load.py", "check.py")}
+    acked: list[str] = []
+    for boot, mode in enumerate([None, *modes], start=2):
+        vm.reboot_as_overlayroot(pristine)
+        script = (REBOOT_PROOFS if boot == 2 else CUT_CHECK) + (CUT_LOAD.format(mode=mode) if mode else "")
+        vm.set_script(script, {**files, "acked.txt": "\n".join(acked) + "\n"})
+        started = time.monotonic()
+        vm.start()
+        try:
+            if boot == 2:
+                assert vm.wait_for(r"^VK kept (\S+)", BOOT_S).group(1) == "active"
+                again = vm.wait_for(r"^VK identity machine-id=(\S+) host-key=(\S+)$", 300).groups()
+                assert again == identity, (identity, again)  # the same booth to journald and to ssh
+                # journalctl lists boot 1 (whose journal is on the state partition) and this one.
+                assert int(vm.wait_for(r"^VK boots (\d+)$", 300).group(1)) >= 2
+                previous = vm.wait_for(r"^VK previous-boot watchdog=(\d+) start-limit=(\d+)$", 300)
+                assert int(previous.group(1)) >= 1 and int(previous.group(2)) >= 1, previous.group(0)
+                kept, now = map(int, vm.wait_for(r"^VK timer-stamp (\d+) now=(\d+)$", 300).groups())
+                # Unless a full hour passed (the timer then catches up at boot), the stamp is boot 1's.
+                assert kept == stamp or (now // 3600 > stamp // 3600 and kept > stamp), (stamp, kept, now)
+                print(f"vm: boot 2 kept the journal, machine id, host key, timer stamp "
+                      f"{time.monotonic() - started:.0f} s after qemu started")
+            else:
+                check = vm.wait_for(r"^VK powercut-check integrity=(\S+) acked=(\d+) missing=(\d+) "
+                                    r"expired-left=(\d+) whole-batches=(\S+)$", BOOT_S)
+                print(f"vm: boot {boot} after the cut: {check.group(0)} "
+                      f"({time.monotonic() - started:.0f} s after qemu started)")
+                assert check.group(1) == "ok" and int(check.group(2)) == len(acked), check.group(0)
+                assert check.group(3) == "0" and check.group(5) == "True", check.group(0)
+            if mode is None:
+                break
+            acked = cut_the_power(vm, mode, chance)
+            print(f"vm: boot {boot}: power cut during {mode} after {len(acked)} acknowledged writes "
+                  f"({time.monotonic() - started:.0f} s after qemu started)")
+        finally:
+            vm.kill()
+
+
+def cut_the_power(vm: Machine, mode: str, chance: random.Random) -> list[str]:
+    """SIGKILL on qemu in the middle of ``mode``'s writes; the ids the guest saw acknowledged."""
+    if mode == "purge":
+        vm.wait_for(rf"^VK begin purge {chance.randint(1, 3)}$", BOOT_S)  # the purge is running now
+    else:
+        vm.wait_for(rf"^VK ack cut-{mode}-{chance.randint(3, 30)}-", BOOT_S)  # the next write is running now
+    vm.kill()
+    return [line.split()[2] for line in vm.lines() if line.startswith("VK ack ")]
 
 
 ENROL_AND_CALL = r"""
