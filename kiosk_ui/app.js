@@ -4,7 +4,7 @@ import { EASY, applyCatalog, format, loadCatalog, lookup, textLanguage } from ".
 import { accessIntent, renderAccess } from "./access.js";
 import { buildKeyboard } from "./keyboard.js";
 import { buildCodePad } from "./codepad.js";
-import { guardZoom } from "./lockdown.js";
+import { lockKiosk } from "./lockdown.js";
 import { SelfView } from "./selfview.js";
 import { ChatPanel } from "./chat.js";
 import { renderAppointment, renderConsent, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages, renderMute, renderPeers, renderOutOfService } from "./screens.js";
@@ -251,5 +251,6 @@ for (const kind of ["pointerdown", "keydown"]) {
   }, { capture: true, passive: true });
 }
 
-guardZoom(window);
+// At the booth only: at home (browser.js gives the transport) the customer's browser is their own.
+if (!window.vkTransport) lockKiosk(window);
 connect();

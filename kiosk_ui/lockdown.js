@@ -1,20 +1,25 @@
-// Zoom stays where the booth put it. A technician's keyboard left plugged in, or a mouse wheel
-// with Ctrl held, would otherwise zoom the page (Chromium's own Ctrl +, Ctrl -, Ctrl 0), pushing
-// the call button off the screen with nobody able to undo it; larger text is the page's own
-// control (access.js). Touch pinch is off by Chromium's --disable-pinch
-// (systemd/videokiosk-kiosk-session). What a page cannot stop (Ctrl+W, Alt+F4, Ctrl+N) the
-// kiosk's Chromium policy, --kiosk and the unit's Restart=always handle.
+// The booth's screen stays the booth's page, as it was laid out, whatever a keyboard left plugged
+// in (a technician's) or a mouse does. Chromium has no policy or flag that turns its shortcuts off
+// (Ctrl+W, Alt+F4 close; Ctrl+N, Ctrl+T open; Ctrl +/-/0 and Ctrl+wheel zoom, pushing the call
+// button off the screen with nobody able to undo it). But in --kiosk Chromium is full screen, and
+// full screen it hands every shortcut except Ctrl+Shift+Q (quit) and F11 to the page first
+// (BrowserCommandController::IsReservedCommandOrKey, crbug.com/680809): cancelled here, the browser
+// never acts on them. Ctrl+Shift+Q ends Chromium, and the kiosk unit's Restart=always brings it back.
+// The page needs none of these keys: it is touched, and keyboard users move with Tab, the arrows,
+// Enter, Space and Escape, which pass (AltGr, which types @ and € on a German keyboard, is not Alt).
+// Larger text is the page's own control (access.js); touch pinch is off by --disable-pinch
+// (systemd/videokiosk-kiosk-session). At home (browser.js) none of this applies: the customer's own
+// browser keeps its zoom and shortcuts.
 
-const ZOOM_KEYS = new Set(["+", "-", "=", "_", "0"]);
-const ZOOM_CODES = new Set(["NumpadAdd", "NumpadSubtract", "Numpad0", "Equal", "Minus", "Digit0"]);
+const BROWSER_KEYS = /^(F([1-9]|1[0-2])|Browser[A-Za-z]+)$/;
 
-export function isZoomKey(event) {
-  return (event.ctrlKey || event.metaKey) && (ZOOM_KEYS.has(event.key) || ZOOM_CODES.has(event.code));
+export function isBrowserShortcut(event) {
+  return event.ctrlKey || event.altKey || event.metaKey || BROWSER_KEYS.test(event.key);
 }
 
-export function guardZoom(target) {
+export function lockKiosk(target) {
   target.addEventListener("keydown", (event) => {
-    if (isZoomKey(event)) event.preventDefault();
+    if (isBrowserShortcut(event)) event.preventDefault();
   }, { capture: true });
   // Not passive: only a listener that may cancel the wheel stops Chromium's Ctrl+wheel zoom.
   target.addEventListener("wheel", (event) => {

@@ -189,11 +189,16 @@ else
 fi
 
 # What is per booth or must outlive the RAM overlay lives on the state partition
-# (videokiosk-keep-state, every boot). An image carries no SSH host keys (every card flashed from it
-# would share them) and no /var/log/journal (journald would fill the RAM overlay without a state
-# partition); a running system (--root /) keeps its own.
+# (videokiosk-keep-state, every boot). An image carries no SSH host keys and no machine id (every
+# card flashed from it would share them: systemd takes dbus's copy of the build's id when there is
+# one) and no /var/log/journal (journald would fill the RAM overlay without a state partition); a
+# running system (--root /) keeps its own.
 if [ "$ROOT" != / ]; then
   rm -f "$ROOT"/etc/ssh/ssh_host_*_key "$ROOT"/etc/ssh/ssh_host_*_key.pub
+  : > "$ROOT/etc/machine-id"
+  if [ -d "$ROOT/var/lib/dbus" ]; then
+    ln -sfn /etc/machine-id "$ROOT/var/lib/dbus/machine-id"
+  fi
   rm -rf "$ROOT/var/log/journal"
 fi
 

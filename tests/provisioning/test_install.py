@@ -84,6 +84,9 @@ def installed(tmp_path_factory, wheel) -> Iterator[Installed]:
     for name in ("ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "sshd_config"):
         (root / "etc/ssh" / name).write_text("from the image build\n")
     (root / "var/log/journal").mkdir(parents=True, exist_ok=True)
+    (root / "var/lib/dbus").mkdir(parents=True, exist_ok=True)
+    (root / "var/lib/dbus/machine-id").write_text("1c45673737fc410388761203e6f00601\n")  # as dbus's postinst leaves it
+    (root / "etc/machine-id").write_text("0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f\n")
     args = ("--skip-apt", "--no-deps", "--wheel", str(wheel))
     first = run_install(root, *args)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -177,11 +180,14 @@ def test_root_is_read_only_with_an_overlay_and_the_state_stays_writable(installe
     assert "nofail" in state_mounts[0][3].split(",")
 
 
-def test_an_image_carries_no_host_keys_and_no_journal_of_its_own(installed):
+def test_an_image_carries_no_host_keys_no_machine_id_and_no_journal_of_its_own(installed):
     # Every card flashed from the image would share the build's host keys; videokiosk-keep-state
     # makes them per booth at first boot, onto the state partition, as it does the journal.
     ssh = installed.root / "etc/ssh"
     assert sorted(p.name for p in ssh.iterdir()) == ["sshd_config"]
+    # No machine id either: systemd makes one at first boot (and would take dbus's copy of the build's).
+    assert (installed.root / "etc/machine-id").read_text() == ""
+    assert (installed.root / "var/lib/dbus/machine-id").readlink() == Path("/etc/machine-id")
     assert not (installed.root / "var/log/journal").exists()  # no state partition: journald stays in /run
     journald = (installed.root / "etc/systemd/journald.conf.d/videokiosk.conf").read_text()
     assert "Storage=auto" in journald and "SystemMaxUse=" in journald

@@ -20,6 +20,7 @@ import signal
 import struct
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 from .image import CannotBuild, kernel
@@ -81,6 +82,9 @@ class Machine:
             "-drive", f"file={self._test_disk},if=virtio,format=raw,readonly=on",
             "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
             "-device", "virtio-rng-pci",
+            # A board of its own each boot: systemd would derive the machine id from a VM's fixed
+            # UUID, where a Pi's first boot of a flashed root makes a random one every time.
+            "-uuid", str(uuid.uuid4()),
             "-serial", f"file:{self.console}", "-serial", f"file:{self.agent}",
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
