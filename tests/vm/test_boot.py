@@ -170,6 +170,9 @@ def subprocess_copy(source: Path, dest: Path) -> None:
 
 
 def test_the_booth_unit_runs_under_systemd_keeps_its_state_and_survives_power_cuts(cached_image, image, tmp_path):
+    # The card as flashed, for every reboot: a copy of its own (a rebuilt image replaces the cache's).
+    pristine = tmp_path / "pristine.ext4"
+    subprocess_copy(cached_image, pristine)
     # The screen is proven on its own boot: here Chromium would only take the slow guest's CPU.
     vm = Machine(tmp_path, image, BOOTH_PROOFS, cmdline="systemd.mask=videokiosk-kiosk.service").start()
     try:
@@ -212,11 +215,10 @@ def test_the_booth_unit_runs_under_systemd_keeps_its_state_and_survives_power_cu
     finally:
         vm.kill()
     print(f"vm: first boot done {time.monotonic() - booted:.0f} s after qemu started")
-    reboot_keeps_state_then_power_cuts(vm, cached_image, identity, stamp, tmp_path)
+    reboot_keeps_state_then_power_cuts(vm, pristine, identity, stamp)
 
 
-def reboot_keeps_state_then_power_cuts(vm: Machine, pristine: Path, identity: tuple[str, str], stamp: int,
-                                       tmp_path: Path) -> None:
+def reboot_keeps_state_then_power_cuts(vm: Machine, pristine: Path, identity: tuple[str, str], stamp: int) -> None:
     """Boot 2 on the same card (its root as flashed, as overlayroot leaves it): the journal of boot 1,
     the machine id, the host key and the purge timer's stamp are still there. Then power cuts: each
     boot checks the last cut and starts the next load, SIGKILL on qemu lands in it."""
