@@ -49,6 +49,8 @@ systemctl daemon-reload
 """
 # What must outlive the RAM overlay: where it is kept, and the booth's identity.
 KEPT = r"""
+settled() { case "$(systemctl is-active videokiosk-keep-state)" in active|failed) return 0 ;; *) return 1 ;; esac; }
+await 600 settled
 say kept "$(systemctl is-active videokiosk-keep-state)" journal=$(findmnt -no SOURCE /var/log/journal) \
   timers=$(findmnt -no SOURCE /var/lib/systemd/timers)
 say identity machine-id=$(cat /etc/machine-id) \
