@@ -279,8 +279,9 @@ def cut_the_power(vm: Machine, mode: str, chance: random.Random) -> list[str]:
 
 ENROL_AND_CALL = r"""
 await 900 systemctl is-active -q videokiosk-booth
-# provisioning/README.md, step 4, on a writable root (no overlayroot in the VM image).
-videokiosk enrol --hub {hub} --code {code} > /run/enrol.txt 2>&1
+# provisioning/README.md, step 4, on a writable root (no overlayroot in the VM image): a hub with a
+# private certificate, so --ca-file (the booth keeps its own copy, named absolutely).
+cd /run/vk-test && videokiosk enrol --hub {hub} --code {code} --ca-file ca.pem > /run/enrol.txt 2>&1
 say enrolled rc=$? "$(head -1 /run/enrol.txt)"
 systemctl restart videokiosk-booth
 await 900 systemctl is-active -q videokiosk-booth
@@ -317,12 +318,19 @@ say advisor-video
 
 
 def test_a_booth_enrolled_as_the_readme_says_reaches_the_hub_and_calls(image, tmp_path, loop_thread):
+    import ssl
     import sys
 
     from tests.faults.advisor import AdvisorPeer
     from tests.faults.hubproc import HubProcess
+    from tests.support import private_ca_server
 
+    # The booth refuses a hub on plain http:// off its own machine: the hub has TLS with a private
+    # CA, for the address the guest reaches the host at (qemu's user network).
+    ca, _ = private_ca_server(tmp_path, host="10.0.2.2")
     hub = HubProcess(tmp_path / "hub", db=tmp_path / "hub.db", redis_url=None)
+    hub.config.write_text(hub.config.read_text().replace(
+        "[server]\n", f'[server]\ntls_cert = "{ca}"\ntls_key = "{tmp_path / "hub-key.pem"}"\n', 1))
     admin = [sys.executable, "-m", "videokiosk.cli", "hub"]
     subprocess.run([*admin, "add-booth", "--config", str(hub.config), "jc-vm-1", "Halle VM", "Erdgeschoss"],
                    check=True, capture_output=True, timeout=120)
@@ -331,13 +339,18 @@ def test_a_booth_enrolled_as_the_readme_says_reaches_the_hub_and_calls(image, tm
     subprocess.run([*admin, "add-user", "--config", str(hub.config), "--password-stdin", "anna"],
                    input="s3cret-pass-vm-test\n", check=True, capture_output=True, text=True, timeout=120)
     hub.start()
-    script = ENROL_AND_CALL.format(hub=f"http://10.0.2.2:{hub.port}", code=code)
-    vm = Machine(tmp_path, image, script, cmdline="systemd.mask=videokiosk-kiosk.service").start()
+    script = ENROL_AND_CALL.format(hub=f"https://10.0.2.2:{hub.port}", code=code)
+    vm = Machine(tmp_path, image, script, cmdline="systemd.mask=videokiosk-kiosk.service",
+                 files={"ca.pem": ca.read_text()}).start()
+    # The advisor, on the host, reaches the same hub at 127.0.0.1: the CA is checked, the name is not.
+    advisor_tls = ssl.create_default_context(cafile=str(ca))
+    advisor_tls.check_hostname = False
     advisor = None
     try:
         enrolled = vm.wait_for(r"^VK enrolled rc=(\d+) (.*)$", BOOT_S)
         assert enrolled.group(1) == "0" and "enrolled as booth jc-vm-1" in enrolled.group(2), enrolled.group(0)
-        advisor = loop_thread.run(AdvisorPeer.log_in(hub.url, "anna", "s3cret-pass-vm-test", ice_servers=[]))
+        advisor = loop_thread.run(AdvisorPeer.log_in(f"https://127.0.0.1:{hub.port}", "anna", "s3cret-pass-vm-test",
+                                                     ice_servers=[], ssl=advisor_tls))
         vm.wait_for(r"^VK waiting$", 1800)
         entry = loop_thread.run(advisor.next_waiting(timeout=120), timeout=150)
         loop_thread.run(advisor.admit(entry["session_id"]))
