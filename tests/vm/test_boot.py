@@ -230,7 +230,7 @@ def reboot_keeps_state_then_power_cuts(vm: Machine, pristine: Path, identity: tu
     print(f"vm: power cuts {modes} (VIDEOKIOSK_VM_SEED={seed})")
     files = {name: (POWERCUT_SCRIPTS / name).read_text() for name in ("load.py", "check.py")}
     acked: list[str] = []
-    for boot, mode in enumerate([None, *modes], start=2):
+    for boot, mode in enumerate([*modes, None], start=2):
         vm.reboot_as_overlayroot(pristine)
         script = (REBOOT_PROOFS if boot == 2 else CUT_CHECK) + (CUT_LOAD.format(mode=mode) if mode else "")
         vm.set_script(script, {**files, "acked.txt": "\n".join(acked) + "\n"})
