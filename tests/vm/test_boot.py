@@ -230,6 +230,7 @@ def reboot_keeps_state_then_power_cuts(vm: Machine, pristine: Path, identity: tu
     print(f"vm: power cuts {modes} (VIDEOKIOSK_VM_SEED={seed})")
     files = {name: (POWERCUT_SCRIPTS / name).read_text() for name in ("load.py", "check.py")}
     acked: list[str] = []
+    checked = 0
     for boot, mode in enumerate([*modes, None], start=2):
         vm.reboot_as_overlayroot(pristine)
         script = (REBOOT_PROOFS if boot == 2 else CUT_CHECK) + (CUT_LOAD.format(mode=mode) if mode else "")
@@ -258,6 +259,7 @@ def reboot_keeps_state_then_power_cuts(vm: Machine, pristine: Path, identity: tu
                       f"({time.monotonic() - started:.0f} s after qemu started)")
                 assert check.group(1) == "ok" and int(check.group(2)) == len(acked), check.group(0)
                 assert check.group(3) == "0" and check.group(5) == "True", check.group(0)
+                checked += 1
             if mode is None:
                 break
             acked = cut_the_power(vm, mode, chance)
@@ -265,6 +267,7 @@ def reboot_keeps_state_then_power_cuts(vm: Machine, pristine: Path, identity: tu
                   f"({time.monotonic() - started:.0f} s after qemu started)")
         finally:
             vm.kill()
+    assert checked == len(modes)  # every cut was checked on the boot after it
 
 
 def cut_the_power(vm: Machine, mode: str, chance: random.Random) -> list[str]:
