@@ -3,7 +3,7 @@ a loop and reports each write the store acknowledged (its transaction committed)
 on the test agent's serial line, until the host pulls the plug (SIGKILL on qemu).
 
     load.py consent   consent records, one transaction each (what "I agree" writes)
-    load.py call      what a call writes: the technical record and the day's counters
+    load.py call      what a call writes: its consent, the technical record and the day's counters
     load.py purge     50 rows past their expiry and one live consent, then the 14-day purge of
                       those 50 (``VK begin purge`` just before it: the host cuts the power then)
 """
@@ -34,6 +34,7 @@ def main(mode: str) -> None:
         if mode == "consent":
             store.record_consent(sid, "de", "0" * 64)
         elif mode == "call":
+            store.record_consent(sid, "de", "0" * 64)  # a call's rows hang off its consent
             store.record_technical(sid, upload_kbps=900 + n, download_kbps=1800, transmission_quality="good")
             store.bump_stats(datetime.now(timezone.utc).date(), calls=1, call_s_total=60)
         else:
