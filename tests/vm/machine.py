@@ -107,6 +107,8 @@ class Machine:
                     return found
                 if line.startswith("VK timeout:"):
                     raise GuestTimeout(f"{line}\n{self.tail()}")
+                if line.startswith("VK agent-done"):  # the script is over: nothing more will come
+                    raise GuestTimeout(f"the guest's script ended before {pattern!r}:\n{self.tail()}")
             if self.proc is not None and self.proc.poll() is not None:
                 raise GuestTimeout(f"the VM stopped before {pattern!r}:\n{self.tail()}")
             if time.monotonic() > deadline:
