@@ -378,10 +378,15 @@ def test_a_booth_enrolled_as_the_readme_says_reaches_the_hub_and_calls(image, tm
 
 KIOSK = r"""
 await 900 systemctl is-active -q videokiosk-booth
+say kiosk-stage booth-ready
 await 900 systemctl is-active -q videokiosk-kiosk
-# The page is up when Chromium holds the daemon's /ws socket open.
+say kiosk-stage kiosk-active
+# The page is up when Chromium holds the daemon's /ws socket open. Until then, what the kiosk unit
+# says, once a minute (a screen that never comes up has so far left the test with nothing to read).
 page() { ss -Htn state established '( dport = :8081 )' | grep -q .; }
-await 1200 page
+report() { say kiosk-log "$(journalctl -u videokiosk-kiosk -b --no-pager -o cat | tail -4 | tr '\n' '|' | cut -c1-400)"; }
+for _ in $(seq 20); do page && break; report; await 60 page > /dev/null && break; done  # quiet: no "timeout" line
+await 1 page
 say kiosk-processes "$(ps -o comm= --ppid $(systemctl show -p MainPID --value videokiosk-kiosk) | head -1)" \
   "$(pgrep -u vkkiosk -a chromium | grep -o -- '--kiosk' | head -1)" "$(pgrep -u vkkiosk -af chromium | grep -o 'http://127.0.0.1:8081/' | head -1)"
 say kiosk-policy "$(python3 -c 'import json; p = json.load(open("/etc/chromium/policies/managed/videokiosk.json")); print(p["VideoCaptureAllowed"], p["AudioCaptureAllowed"])')"
