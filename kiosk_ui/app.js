@@ -4,6 +4,7 @@ import { EASY, applyCatalog, format, loadCatalog, lookup, textLanguage } from ".
 import { accessIntent, renderAccess } from "./access.js";
 import { buildKeyboard } from "./keyboard.js";
 import { buildCodePad } from "./codepad.js";
+import { lockKiosk } from "./lockdown.js";
 import { SelfView } from "./selfview.js";
 import { ChatPanel } from "./chat.js";
 import { renderAppointment, renderConsent, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages, renderMute, renderPeers, renderOutOfService } from "./screens.js";
@@ -250,4 +251,6 @@ for (const kind of ["pointerdown", "keydown"]) {
   }, { capture: true, passive: true });
 }
 
+// At the booth only: at home (browser.js gives the transport) the customer's browser is their own.
+if (!window.vkTransport) lockKiosk(window);
 connect();

@@ -64,7 +64,7 @@ PACKAGES="$PROV/pi-gen/stage-videokiosk/00-videokiosk/00-packages"
 PREFIX=/opt/videokiosk
 BOOTH_USER=videokiosk
 ENABLED_UNITS=(videokiosk-booth.service videokiosk-kiosk.service videokiosk-purge.timer videokiosk-hostname.service
-               videokiosk-maintenance.path videokiosk-mark-good.service)
+               videokiosk-maintenance.path videokiosk-mark-good.service videokiosk-keep-state.service)
 
 # Run a command inside the target (directly when the target is this system).
 in_root() {
@@ -130,6 +130,8 @@ done
 put 0755 "$UNITS_DIR/videokiosk-kiosk-session" "$PREFIX/libexec/videokiosk-kiosk-session"
 put 0755 "$UNITS_DIR/videokiosk-set-hostname" "$PREFIX/libexec/videokiosk-set-hostname"
 put 0755 "$UNITS_DIR/videokiosk-make-state" "$PREFIX/libexec/videokiosk-make-state"
+put 0755 "$UNITS_DIR/videokiosk-keep-state" "$PREFIX/libexec/videokiosk-keep-state"
+put 0644 "$PROV/journald-videokiosk.conf" /etc/systemd/journald.conf.d/videokiosk.conf
 put 0644 "$PROV/chromium-policy.json" /etc/chromium/policies/managed/videokiosk.json
 put 0644 "$PROV/pam-videokiosk-kiosk" /etc/pam.d/videokiosk-kiosk
 # Technicians type `videokiosk selftest`, `videokiosk enrol`, ...
@@ -184,6 +186,20 @@ if [ "$READONLY_ROOT" -eq 1 ]; then
   echo 'overlayroot="tmpfs:swap=1,recurse=0"' > "$ROOT/etc/overlayroot.local.conf"
 else
   rm -f "$ROOT/etc/overlayroot.local.conf"
+fi
+
+# What is per booth or must outlive the RAM overlay lives on the state partition
+# (videokiosk-keep-state, every boot). An image carries no SSH host keys and no machine id (every
+# card flashed from it would share them: systemd takes dbus's copy of the build's id when there is
+# one) and no /var/log/journal (journald would fill the RAM overlay without a state partition); a
+# running system (--root /) keeps its own.
+if [ "$ROOT" != / ]; then
+  rm -f "$ROOT"/etc/ssh/ssh_host_*_key "$ROOT"/etc/ssh/ssh_host_*_key.pub
+  : > "$ROOT/etc/machine-id"
+  if [ -d "$ROOT/var/lib/dbus" ]; then
+    ln -sfn /etc/machine-id "$ROOT/var/lib/dbus/machine-id"
+  fi
+  rm -rf "$ROOT/var/log/journal"
 fi
 
 say "done: units enabled (${ENABLED_UNITS[*]}); next: first boot, then \`videokiosk enrol\`"

@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "provisioning" / "install.sh"
 STAGE = REPO / "provisioning" / "pi-gen" / "stage-videokiosk"
 ENABLED = ["videokiosk-booth.service", "videokiosk-kiosk.service", "videokiosk-purge.timer",
-           "videokiosk-hostname.service", "videokiosk-maintenance.path", "videokiosk-mark-good.service"]
+           "videokiosk-hostname.service", "videokiosk-maintenance.path", "videokiosk-mark-good.service",
+           "videokiosk-keep-state.service"]
 CMDLINE = "console=serial0,115200 console=tty1 root=PARTUUID=0c0ffee-02 rootfstype=ext4 fsck.repair=yes rootwait"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
@@ -78,6 +79,14 @@ def installed(tmp_path_factory, wheel) -> Iterator[Installed]:
         pytest.skip(f"cannot build a Debian root file system here: {exc}")
     (root / "boot/firmware").mkdir(parents=True)
     (root / "boot/firmware/cmdline.txt").write_text(CMDLINE + "\n")
+    # What openssh-server's and systemd's packages leave in an image root (the OS layer has them).
+    (root / "etc/ssh").mkdir(parents=True, exist_ok=True)
+    for name in ("ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "sshd_config"):
+        (root / "etc/ssh" / name).write_text("from the image build\n")
+    (root / "var/log/journal").mkdir(parents=True, exist_ok=True)
+    (root / "var/lib/dbus").mkdir(parents=True, exist_ok=True)
+    (root / "var/lib/dbus/machine-id").write_text("1c45673737fc410388761203e6f00601\n")  # as dbus's postinst leaves it
+    (root / "etc/machine-id").write_text("0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f\n")
     args = ("--skip-apt", "--no-deps", "--wheel", str(wheel))
     first = run_install(root, *args)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -169,6 +178,20 @@ def test_root_is_read_only_with_an_overlay_and_the_state_stays_writable(installe
                     if line.startswith("LABEL=vkstate ")]
     assert state_mounts[0][1] == "/var/lib/videokiosk"
     assert "nofail" in state_mounts[0][3].split(",")
+
+
+def test_an_image_carries_no_host_keys_no_machine_id_and_no_journal_of_its_own(installed):
+    # Every card flashed from the image would share the build's host keys; videokiosk-keep-state
+    # makes them per booth at first boot, onto the state partition, as it does the journal.
+    ssh = installed.root / "etc/ssh"
+    assert sorted(p.name for p in ssh.iterdir()) == ["sshd_config"]
+    # No machine id either: systemd makes one at first boot (and would take dbus's copy of the build's).
+    assert (installed.root / "etc/machine-id").read_text() == ""
+    assert (installed.root / "var/lib/dbus/machine-id").readlink() == Path("/etc/machine-id")
+    assert not (installed.root / "var/log/journal").exists()  # no state partition: journald stays in /run
+    journald = (installed.root / "etc/systemd/journald.conf.d/videokiosk.conf").read_text()
+    assert "Storage=auto" in journald and "SystemMaxUse=" in journald
+    assert mode(installed.root / "opt/videokiosk/libexec/videokiosk-keep-state") == 0o755
 
 
 def test_no_screen_blanking(installed):

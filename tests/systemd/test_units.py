@@ -49,6 +49,7 @@ def test_these_are_the_units():
     assert UNITS == [
         "videokiosk-booth.service",
         "videokiosk-hostname.service",
+        "videokiosk-keep-state.service",
         "videokiosk-kiosk.service",
         "videokiosk-maintenance.path",
         "videokiosk-maintenance.service",

@@ -22,6 +22,7 @@ EXECUTABLES = (
     "/opt/videokiosk/libexec/videokiosk-kiosk-session",
     "/opt/videokiosk/libexec/videokiosk-set-hostname",
     "/opt/videokiosk/libexec/videokiosk-make-state",
+    "/opt/videokiosk/libexec/videokiosk-keep-state",
 )
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 

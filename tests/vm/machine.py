@@ -17,11 +17,13 @@ from __future__ import annotations
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
-from .image import CannotBuild, kernel, root_partition
+from .image import CannotBuild, kernel
 
 QEMU = shutil.which("qemu-system-x86_64")
 # Helpers every guest script may use: `say WHAT` reports to the host; `await CMD...` retries a
@@ -39,7 +41,7 @@ class GuestTimeout(AssertionError):
 
 class Machine:
     def __init__(self, workdir: Path, image: Path, script: str, *, memory_mb: int = 2048,
-                 cmdline: str = "") -> None:
+                 cmdline: str = "", files: dict[str, str] | None = None) -> None:
         if QEMU is None:
             raise CannotBuild("qemu-system-x86_64 is not installed (scripts/system-packages.txt lists it)")
         self.workdir = workdir
@@ -49,21 +51,23 @@ class Machine:
         self.console = workdir / "console.log"
         self.agent = workdir / "agent.log"
         self.proc: subprocess.Popen | None = None
-        self._test_disk = self._make_test_disk(script)
+        self._test_disk = self._make_test_disk(script, files or {})
 
-    def _make_test_disk(self, script: str) -> Path:
+    def _make_test_disk(self, script: str, extra: dict[str, str]) -> Path:
         files = self.workdir / "test-disk"
         shutil.rmtree(files, ignore_errors=True)
         files.mkdir(parents=True)
         (files / "run.sh").write_text(PRELUDE + script)
+        for name, text in extra.items():  # read by the script at /run/vk-test/NAME
+            (files / name).write_text(text)
         disk = self.workdir / "test-disk.ext4"
         disk.unlink(missing_ok=True)
         subprocess.run(["mkfs.ext4", "-q", "-d", str(files), str(disk), "16M"], check=True, timeout=60)
         return disk
 
-    def set_script(self, script: str) -> None:
-        """The script for the next boot."""
-        self._test_disk = self._make_test_disk(script)
+    def set_script(self, script: str, files: dict[str, str] | None = None) -> None:
+        """The script (and files beside it) for the next boot."""
+        self._test_disk = self._make_test_disk(script, files or {})
 
     def start(self) -> "Machine":
         vmlinuz, initrd, _ = kernel()
@@ -78,6 +82,9 @@ class Machine:
             "-drive", f"file={self._test_disk},if=virtio,format=raw,readonly=on",
             "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
             "-device", "virtio-rng-pci",
+            # A board of its own each boot: systemd would derive the machine id from a VM's fixed
+            # UUID, where a Pi's first boot of a flashed root makes a random one every time.
+            "-uuid", str(uuid.uuid4()),
             "-serial", f"file:{self.console}", "-serial", f"file:{self.agent}",
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -85,7 +92,10 @@ class Machine:
         return self
 
     def lines(self) -> list[str]:
-        return [line.strip() for line in self.agent.read_text(errors="replace").splitlines() if line.startswith("VK ")]
+        """The agent's complete lines so far (a line qemu was still writing when killed is not one)."""
+        text = self.agent.read_text(errors="replace")
+        complete = text[:text.rfind("\n") + 1]
+        return [line.strip() for line in complete.splitlines() if line.startswith("VK ")]
 
     def wait_for(self, pattern: str, timeout: float) -> re.Match:
         """The first agent line matching ``pattern`` (a regex), waiting up to ``timeout`` seconds."""
@@ -97,6 +107,8 @@ class Machine:
                     return found
                 if line.startswith("VK timeout:"):
                     raise GuestTimeout(f"{line}\n{self.tail()}")
+                if line.startswith("VK agent-done"):  # the script is over: nothing more will come
+                    raise GuestTimeout(f"the guest's script ended before {pattern!r}:\n{self.tail()}")
             if self.proc is not None and self.proc.poll() is not None:
                 raise GuestTimeout(f"the VM stopped before {pattern!r}:\n{self.tail()}")
             if time.monotonic() > deadline:
@@ -119,8 +131,46 @@ class Machine:
             self.proc.wait(30)
 
     def journal(self, dest: Path) -> Path:
-        """The guest's persistent journal, read out of the (stopped) image without mounting it."""
+        """The guest's persistent journal, read out of the (stopped) image's state partition
+        (videokiosk-keep-state keeps it in os/journal there) without mounting it."""
         dest.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["debugfs", "-R", f"rdump /var/log/journal {dest}", root_partition(self.image)], capture_output=True,
+        subprocess.run(["debugfs", "-R", f"rdump /os/journal {dest}", state_partition(self.image)], capture_output=True,
                        timeout=120)
         return dest / "journal"
+
+    def reboot_as_overlayroot(self, pristine: Path) -> None:
+        """The disk as the next boot of a booth finds it: the root file system as flashed (on a booth
+        everything written to it went to the RAM overlay), the partition table and the state
+        partition as this boot left them. The VM's root is writable (no overlayroot in Debian's
+        initrd), so this is how the test makes sure only the state partition carries anything over."""
+        assert self.proc is None or self.proc.poll() is not None, "stop the VM first"
+        start, _ = _partition(self.image, 2)
+        fresh = self.image.with_name(self.image.name + ".next")
+        subprocess.run(["cp", "--sparse=always", "--reflink=auto", str(pristine), str(fresh)], check=True, timeout=900)
+        with open(self.image, "rb") as old, open(fresh, "r+b") as new:
+            new.write(old.read(512))  # the partition table, with the state partition the first boot added
+            old.seek(start)
+            new.seek(start)
+            new.truncate(start)  # the state partition's bytes follow; holes stay holes
+            while chunk := old.read(1 << 20):
+                if chunk.count(0) == len(chunk):
+                    new.seek(len(chunk), 1)
+                else:
+                    new.write(chunk)
+            new.truncate(old.tell())
+        fresh.replace(self.image)
+
+
+def _partition(disk: Path, number: int) -> tuple[int, int]:
+    """Byte offset and size of MBR partition ``number`` (1-4) of ``disk``."""
+    with open(disk, "rb") as raw:
+        mbr = raw.read(512)
+    first, sectors = struct.unpack_from("<II", mbr, 446 + 16 * (number - 1) + 8)
+    if sectors == 0:
+        raise AssertionError(f"{disk} has no partition {number}")
+    return first * 512, sectors * 512
+
+
+def state_partition(disk: Path) -> str:
+    """The state partition the first boot made, as e2fsprogs' tools name it (no loop mount)."""
+    return f"{disk}?offset={_partition(disk, 2)[0]}"

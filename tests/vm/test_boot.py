@@ -1,9 +1,18 @@
 """The real booth image under systemd in a VM (TCG): the booth unit as a booth runs it.
 
-One boot proves, in order: the booth unit reaches READY=1 (Type=notify, active); a daemon frozen
-with SIGSTOP is killed by the watchdog and restarted within WatchdogSec; the purge timer fires and
-its sandboxed service purges an expired row; and a daemon that keeps failing ends in the unit's
-StartLimitAction (a reboot, which ends qemu because it runs with -no-reboot).
+The first boot proves, in order: the booth unit reaches READY=1 (Type=notify, active); the state
+partition is made and journal, timer stamps, machine id and host keys are kept on it; a daemon
+frozen with SIGSTOP is killed by the watchdog and restarted within WatchdogSec; the purge timer
+fires and its sandboxed service purges an expired row; and a daemon that keeps failing ends in the
+unit's StartLimitAction (a reboot, which ends qemu because it runs with -no-reboot). The second
+boot, on the same card with its root as flashed (what overlayroot leaves after a reboot), finds the
+first boot's journal, machine id, host key and timer stamp. Then power cuts: SIGKILL on qemu during
+consent writes, a purge and a call's writes; each next boot finds the store whole, every
+acknowledged write there and the booth READY again.
+
+Measured on the shared 2-core machine at load 14-20 (2 Dec 2026): OS layer from scratch 131 s,
+image 82-174 s, READY=1 90-166 s after qemu started, the first boot's proofs 330-455 s, the second
+boot's 82 s, each power-cut boot 130-150 s; the enrolment and call test 234 s.
 
 The guest is 15-19 times slower than the host: its waits are generous, and the test drops in two
 settings for speed only where the unit's own values would make the test wait for nothing (the
@@ -14,6 +23,7 @@ and start-limit action are the unit's own.
 from __future__ import annotations
 
 import os
+import random
 import re
 import subprocess
 import time
@@ -26,10 +36,9 @@ from .machine import QEMU, Machine
 
 pytestmark = [
     pytest.mark.slow, pytest.mark.timeout(3600),
-    # Opt-in (`make vm-test`), measured on the shared 2-core machine at load 20-35: the image alone
-    # takes 8-9 min with a cached OS layer (pip fetches the lock, cp -a, mkfs), the OS layer several
-    # more from a clean cache, and one boot 10-17 min to READY=1 before the proofs start. CI
-    # starts with an empty cache, so this cannot fit `make test`'s 6 minutes; see `make vm-test`.
+    # Opt-in (`make vm-test`): at load 20-35 the image took 8-9 min and a boot 10-17 min to READY=1;
+    # at load 14-20 (numbers above) the three tests take about 25 minutes from a clean cache, far
+    # over `make test`'s 6 minutes; see `make vm-test`.
     pytest.mark.skipif(os.environ.get("VIDEOKIOSK_VM_TESTS") != "1",
                        reason="VM boot tests take tens of minutes under TCG (tests/vm/test_boot.py): "
                               "VIDEOKIOSK_VM_TESTS=1 or make vm-test"),
@@ -38,18 +47,32 @@ pytestmark = [
 WATCHDOG_SEC = 30  # systemd/videokiosk-booth.service
 BOOT_S = 1800  # TCG boot plus the first imports; a loaded 2-core host reached basic.target only after ~7 min
 
-BOOTH_PROOFS = r"""
+# Every boot's script starts here: the guest imports aiortc, av and numpy ~15x slower than a Pi, so
+# the daemon's first start gets room (a drop-in on the root: every boot needs it again).
+SLOW_START = r"""
+unit=videokiosk-booth
+mkdir -p /etc/systemd/system/$unit.service.d
+printf '[Service]\nTimeoutStartSec=600\n' > /etc/systemd/system/$unit.service.d/vm-slow.conf
+systemctl daemon-reload
+"""
+# What must outlive the RAM overlay: where it is kept, and the booth's identity.
+KEPT = r"""
+settled() { case "$(systemctl is-active videokiosk-keep-state)" in active|failed) return 0 ;; *) return 1 ;; esac; }
+await 600 settled
+say kept "$(systemctl is-active videokiosk-keep-state)" journal=$(findmnt -no SOURCE /var/log/journal) \
+  timers=$(findmnt -no SOURCE /var/lib/systemd/timers)
+say identity machine-id=$(cat /etc/machine-id) \
+  host-key=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2)
+"""
+
+BOOTH_PROOFS = SLOW_START + r"""
 # The venv's numpy is Debian's (python3-numpy; picamera2 is built against it), and the daemon's
 # media stack imports together with it.
 say imports "$(/opt/videokiosk/venv/bin/python -c 'import numpy, av, aiortc; print(numpy.__file__, numpy.__version__, av.__version__, aiortc.__version__)')"
-unit=videokiosk-booth
-mkdir -p /etc/systemd/system/$unit.service.d
-# The guest imports aiortc, av and numpy ~15x slower than a Pi: room for the first start.
-printf '[Service]\nTimeoutStartSec=600\n' > /etc/systemd/system/$unit.service.d/vm-slow.conf
-systemctl daemon-reload
 await 900 systemctl is-active -q $unit
 say ready pid=$(systemctl show -p MainPID --value $unit) status="$(systemctl show -p StatusText --value $unit)"
 say state-partition $(findmnt -no SOURCE,FSTYPE,LABEL /var/lib/videokiosk)
+""" + KEPT + r"""
 # Where the guest's time goes (printed by the test; the slow steps are what to cut).
 say timing "$(systemd-analyze time | head -1)" / "$(systemd-analyze blame --no-pager | head -6 | tr -s ' ' | paste -sd ';')"
 
@@ -87,6 +110,7 @@ purged() { journalctl -u videokiosk-purge -b --no-pager | grep -q 'purged: '; }
 await 600 purged
 say purge-journal "$(journalctl -u videokiosk-purge -b --no-pager -o cat | grep 'purged: ' | tail -1)"
 say rows-left $(runuser -u videokiosk -- /opt/videokiosk/venv/bin/python -c "import sqlite3; print(sqlite3.connect('/var/lib/videokiosk/booth.db').execute('select count(*) from consents').fetchone()[0])")
+say timer-stamp $(stat -c %Y /var/lib/systemd/timers/stamp-videokiosk-purge.timer)
 
 # --- the technician's self-test in the real root (fake devices in a VM) --------------------------
 runuser -u videokiosk -- videokiosk selftest --no-hub > /run/selftest.txt 2>&1
@@ -101,6 +125,32 @@ sync
 say start-limit-armed
 systemctl start $unit
 """
+
+
+# The second boot, after a reboot as overlayroot makes it (tests/vm/machine.py): what the first boot
+# left must be there. Then the first power cut's load.
+REBOOT_PROOFS = SLOW_START + KEPT + r"""
+say boots $(journalctl --list-boots --no-pager -q | grep -cE '[0-9a-f]{32}')
+say previous-boot watchdog=$(journalctl -b -1 -u $unit --no-pager | grep -c 'Watchdog timeout') \
+  start-limit=$(journalctl -b -1 --no-pager | grep -c 'Start request repeated too quickly')
+say timer-stamp $(stat -c %Y /var/lib/systemd/timers/stamp-videokiosk-purge.timer) booted=$(date -d "$(uptime -s)" +%s)
+"""
+# After a power cut: the booth is back (READY=1, its status line), the store whole, no acknowledged
+# write lost (tests/vm/powercut/check.py).
+CUT_CHECK = SLOW_START + r"""
+await 900 systemctl is-active -q $unit
+say ready-after-cut status="$(systemctl show -p StatusText --value $unit)"
+cd /run/vk-test && runuser -u videokiosk -- /opt/videokiosk/venv/bin/python check.py
+"""
+# The load the next power cut lands in (tests/vm/powercut/load.py), with the booth running beside it.
+CUT_LOAD = r"""
+await 900 systemctl is-active -q $unit
+cd /run/vk-test && runuser -u videokiosk -- /opt/videokiosk/venv/bin/python load.py {mode}
+"""
+POWER_CUT_MODES = ("consent", "purge", "call")
+# The issue asks for 20 rounds (make bench, or VIDEOKIOSK_VM_POWER_CUTS=20): each cut is a boot.
+POWER_CUT_ROUNDS = int(os.environ.get("VIDEOKIOSK_VM_POWER_CUTS", "1"))
+POWERCUT_SCRIPTS = Path(__file__).resolve().parent / "powercut"
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +179,11 @@ def subprocess_copy(source: Path, dest: Path) -> None:
     subprocess.run(["cp", "--sparse=always", "--reflink=auto", str(source), str(dest)], check=True, timeout=600)
 
 
-def test_the_booth_unit_runs_under_systemd_with_watchdog_purge_and_start_limit(image, tmp_path):
+@pytest.mark.timeout(3600 + 900 * len(POWER_CUT_MODES) * POWER_CUT_ROUNDS)  # a boot per cut
+def test_the_booth_unit_runs_under_systemd_keeps_its_state_and_survives_power_cuts(cached_image, image, tmp_path):
+    # The card as flashed, for every reboot: a copy of its own (a rebuilt image replaces the cache's).
+    pristine = tmp_path / "pristine.ext4"
+    subprocess_copy(cached_image, pristine)
     # The screen is proven on its own boot: here Chromium would only take the slow guest's CPU.
     vm = Machine(tmp_path, image, BOOTH_PROOFS, cmdline="systemd.mask=videokiosk-kiosk.service").start()
     try:
@@ -142,12 +196,17 @@ def test_the_booth_unit_runs_under_systemd_with_watchdog_purge_and_start_limit(i
         assert "serving the kiosk page" in ready.group(2)  # the daemon's own STATUS= after READY=1
         # The first boot made the state partition behind the root and mounted it for the store.
         assert vm.wait_for(r"^VK state-partition (.*)$", 60).group(1).split() == ["/dev/vda2", "ext4", "vkstate"]
+        kept = vm.wait_for(r"^VK kept (\S+) journal=(\S+) timers=(\S+)$", 300)
+        assert kept.groups() == ("active", "/dev/vda2[/os/journal]", "/dev/vda2[/os/timers]"), kept.group(0)
+        identity = vm.wait_for(r"^VK identity machine-id=([0-9a-f]{32}) host-key=(SHA256:\S+)$", 300).groups()
         print(f"vm: {vm.wait_for(r'^VK timing (.*)$', 900).group(1)}")
 
         restarted = vm.wait_for(r"^VK watchdog-restarted noticed=(\d+) after=(\d+) new=(\d+)$", 900)
         print(f"vm: {restarted.group(0)}")
-        # systemd noticed the frozen daemon at the watchdog deadline and a new daemon runs.
-        assert WATCHDOG_SEC - 1 <= int(restarted.group(1)) <= WATCHDOG_SEC + 10, restarted.group(0)
+        # systemd noticed the frozen daemon at the watchdog deadline and a new daemon runs. The deadline
+        # counts from the last ping, which came up to half of WatchdogSec before the freeze (the daemon
+        # pings every WatchdogSec/2, appliance/sdnotify.py).
+        assert WATCHDOG_SEC / 2 - 2 <= int(restarted.group(1)) <= WATCHDOG_SEC + 10, restarted.group(0)
         assert int(restarted.group(3)) != int(ready.group(1))
         assert int(vm.wait_for(r"^VK watchdog-journal (\d+)$", 60).group(1)) >= 1
         vm.wait_for(r"^VK ready-again$", 900)
@@ -155,6 +214,7 @@ def test_the_booth_unit_runs_under_systemd_with_watchdog_purge_and_start_limit(i
         assert vm.wait_for(r"^VK expired-rows (\d+)$", 600).group(1) == "1"
         assert "consent" in vm.wait_for(r"^VK purge-journal (.*)$", 700).group(1)
         assert vm.wait_for(r"^VK rows-left (\d+)$", 120).group(1) == "0"
+        stamp = int(vm.wait_for(r"^VK timer-stamp (\d+)$", 120).group(1))
 
         selftest = vm.wait_for(r"^VK selftest rc=(\d+) (.*)$", 900).group(2).split()
         assert selftest == ["camera=PASS", "microphone=PASS", "speaker=PASS"], selftest
@@ -165,14 +225,75 @@ def test_the_booth_unit_runs_under_systemd_with_watchdog_purge_and_start_limit(i
         assert re.search(r"reboot: Restarting system", console), vm.tail()
     finally:
         vm.kill()
-    journal = vm.journal(tmp_path / "journal-out")
-    print(f"vm: journal read back: {sorted(p.name for p in journal.rglob('*.journal'))[:3]}")
+    print(f"vm: first boot done {time.monotonic() - booted:.0f} s after qemu started")
+    reboot_keeps_state_then_power_cuts(vm, pristine, identity, stamp)
+
+
+def reboot_keeps_state_then_power_cuts(vm: Machine, pristine: Path, identity: tuple[str, str], stamp: int) -> None:
+    """Boot 2 on the same card (its root as flashed, as overlayroot leaves it): the journal of boot 1,
+    the machine id, the host key and the purge timer's stamp are still there. Then power cuts: each
+    boot checks the last cut and starts the next load, SIGKILL on qemu lands in it."""
+    seed = int(os.environ.get("VIDEOKIOSK_VM_SEED", str(time.time_ns() % 10**6)))
+    chance = random.Random(seed)
+    modes = list(POWER_CUT_MODES) * POWER_CUT_ROUNDS
+    print(f"vm: power cuts {modes} (VIDEOKIOSK_VM_SEED={seed})")
+    files = {name: (POWERCUT_SCRIPTS / name).read_text() for name in ("load.py", "check.py")}
+    acked: list[str] = []
+    checked = 0
+    for boot, mode in enumerate([*modes, None], start=2):
+        vm.reboot_as_overlayroot(pristine)
+        script = (REBOOT_PROOFS if boot == 2 else CUT_CHECK) + (CUT_LOAD.format(mode=mode) if mode else "")
+        vm.set_script(script, {**files, "acked.txt": "\n".join(acked) + "\n"})
+        started = time.monotonic()
+        vm.start()
+        try:
+            if boot == 2:
+                assert vm.wait_for(r"^VK kept (\S+)", BOOT_S).group(1) == "active"
+                again = vm.wait_for(r"^VK identity machine-id=(\S+) host-key=(\S+)$", 300).groups()
+                assert again == identity, (identity, again)  # the same booth to journald and to ssh
+                # journalctl lists boot 1 (whose journal is on the state partition) and this one.
+                assert int(vm.wait_for(r"^VK boots (\d+)$", 300).group(1)) >= 2
+                previous = vm.wait_for(r"^VK previous-boot watchdog=(\d+) start-limit=(\d+)$", 300)
+                assert int(previous.group(1)) >= 1 and int(previous.group(2)) >= 1, previous.group(0)
+                kept, booted = map(int, vm.wait_for(r"^VK timer-stamp (\d+) booted=(\d+)$", 300).groups())
+                # The stamp boot 1 left (its timer may have fired again after the stamp was read), not
+                # one made now; unless an hour boundary passed: the timer then catches up at boot.
+                assert stamp <= kept < booted or booted // 3600 > stamp // 3600, (stamp, kept, booted)
+                print(f"vm: boot 2 kept the journal, machine id, host key, timer stamp "
+                      f"{time.monotonic() - started:.0f} s after qemu started")
+            else:
+                check = vm.wait_for(r"^VK powercut-check integrity=(\S+) acked=(\d+) missing=(\d+) "
+                                    r"expired-left=(\d+) whole-batches=(\S+)$", BOOT_S)
+                print(f"vm: boot {boot} after the cut: {check.group(0)} "
+                      f"({time.monotonic() - started:.0f} s after qemu started)")
+                assert check.group(1) == "ok" and int(check.group(2)) == len(acked), check.group(0)
+                assert check.group(3) == "0" and check.group(5) == "True", check.group(0)
+                checked += 1
+            if mode is None:
+                break
+            acked = cut_the_power(vm, mode, chance)
+            print(f"vm: boot {boot}: power cut during {mode} after {len(acked)} acknowledged writes "
+                  f"({time.monotonic() - started:.0f} s after qemu started)")
+        finally:
+            vm.kill()
+    assert checked == len(modes)  # every cut was checked on the boot after it
+
+
+def cut_the_power(vm: Machine, mode: str, chance: random.Random) -> list[str]:
+    """SIGKILL on qemu in the middle of ``mode``'s writes; the ids the guest saw acknowledged."""
+    if mode == "purge":
+        vm.wait_for(rf"^VK begin purge {chance.randint(1, 3)}$", BOOT_S)  # the purge is running now
+    else:
+        vm.wait_for(rf"^VK ack cut-{mode}-{chance.randint(3, 30)}-", BOOT_S)  # the next write is running now
+    vm.kill()
+    return [line.split()[2] for line in vm.lines() if line.startswith("VK ack ")]
 
 
 ENROL_AND_CALL = r"""
 await 900 systemctl is-active -q videokiosk-booth
-# provisioning/README.md, step 4, on a writable root (no overlayroot in the VM image).
-videokiosk enrol --hub {hub} --code {code} > /run/enrol.txt 2>&1
+# provisioning/README.md, step 4, on a writable root (no overlayroot in the VM image): a hub with a
+# private certificate, so --ca-file (the booth keeps its own copy, named absolutely).
+cd /run/vk-test && videokiosk enrol --hub {hub} --code {code} --ca-file ca.pem > /run/enrol.txt 2>&1
 say enrolled rc=$? "$(head -1 /run/enrol.txt)"
 systemctl restart videokiosk-booth
 await 900 systemctl is-active -q videokiosk-booth
@@ -209,12 +330,19 @@ say advisor-video
 
 
 def test_a_booth_enrolled_as_the_readme_says_reaches_the_hub_and_calls(image, tmp_path, loop_thread):
+    import ssl
     import sys
 
     from tests.faults.advisor import AdvisorPeer
     from tests.faults.hubproc import HubProcess
+    from tests.support import private_ca_server
 
+    # The booth refuses a hub on plain http:// off its own machine: the hub has TLS with a private
+    # CA, for the address the guest reaches the host at (qemu's user network).
+    ca, _ = private_ca_server(tmp_path, host="10.0.2.2")
     hub = HubProcess(tmp_path / "hub", db=tmp_path / "hub.db", redis_url=None)
+    hub.config.write_text(hub.config.read_text().replace(
+        "[server]\n", f'[server]\ntls_cert = "{ca}"\ntls_key = "{tmp_path / "hub-key.pem"}"\n', 1))
     admin = [sys.executable, "-m", "videokiosk.cli", "hub"]
     subprocess.run([*admin, "add-booth", "--config", str(hub.config), "jc-vm-1", "Halle VM", "Erdgeschoss"],
                    check=True, capture_output=True, timeout=120)
@@ -223,13 +351,18 @@ def test_a_booth_enrolled_as_the_readme_says_reaches_the_hub_and_calls(image, tm
     subprocess.run([*admin, "add-user", "--config", str(hub.config), "--password-stdin", "anna"],
                    input="s3cret-pass-vm-test\n", check=True, capture_output=True, text=True, timeout=120)
     hub.start()
-    script = ENROL_AND_CALL.format(hub=f"http://10.0.2.2:{hub.port}", code=code)
-    vm = Machine(tmp_path, image, script, cmdline="systemd.mask=videokiosk-kiosk.service").start()
+    script = ENROL_AND_CALL.format(hub=f"https://10.0.2.2:{hub.port}", code=code)
+    vm = Machine(tmp_path, image, script, cmdline="systemd.mask=videokiosk-kiosk.service",
+                 files={"ca.pem": ca.read_text()}).start()
+    # The advisor, on the host, reaches the same hub at 127.0.0.1: the CA is checked, the name is not.
+    advisor_tls = ssl.create_default_context(cafile=str(ca))
+    advisor_tls.check_hostname = False
     advisor = None
     try:
         enrolled = vm.wait_for(r"^VK enrolled rc=(\d+) (.*)$", BOOT_S)
         assert enrolled.group(1) == "0" and "enrolled as booth jc-vm-1" in enrolled.group(2), enrolled.group(0)
-        advisor = loop_thread.run(AdvisorPeer.log_in(hub.url, "anna", "s3cret-pass-vm-test", ice_servers=[]))
+        advisor = loop_thread.run(AdvisorPeer.log_in(f"https://127.0.0.1:{hub.port}", "anna", "s3cret-pass-vm-test",
+                                                     ice_servers=[], ssl=advisor_tls))
         vm.wait_for(r"^VK waiting$", 1800)
         entry = loop_thread.run(advisor.next_waiting(timeout=120), timeout=150)
         loop_thread.run(advisor.admit(entry["session_id"]))
@@ -245,10 +378,15 @@ def test_a_booth_enrolled_as_the_readme_says_reaches_the_hub_and_calls(image, tm
 
 KIOSK = r"""
 await 900 systemctl is-active -q videokiosk-booth
+say kiosk-stage booth-ready
 await 900 systemctl is-active -q videokiosk-kiosk
-# The page is up when Chromium holds the daemon's /ws socket open.
+say kiosk-stage kiosk-active
+# The page is up when Chromium holds the daemon's /ws socket open. Until then, what the kiosk unit
+# says, once a minute (a screen that never comes up has so far left the test with nothing to read).
 page() { ss -Htn state established '( dport = :8081 )' | grep -q .; }
-await 1200 page
+report() { say kiosk-log "$(journalctl -u videokiosk-kiosk -b --no-pager -o cat | tail -4 | tr '\n' '|' | cut -c1-400)"; }
+for _ in $(seq 20); do page && break; report; await 60 page > /dev/null && break; done  # quiet: no "timeout" line
+await 1 page
 say kiosk-processes "$(ps -o comm= --ppid $(systemctl show -p MainPID --value videokiosk-kiosk) | head -1)" \
   "$(pgrep -u vkkiosk -a chromium | grep -o -- '--kiosk' | head -1)" "$(pgrep -u vkkiosk -af chromium | grep -o 'http://127.0.0.1:8081/' | head -1)"
 say kiosk-policy "$(python3 -c 'import json; p = json.load(open("/etc/chromium/policies/managed/videokiosk.json")); print(p["VideoCaptureAllowed"], p["AudioCaptureAllowed"])')"
