@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 import secrets
 import sqlite3
+import threading
 
 import sqlite_utils
 
@@ -24,8 +25,10 @@ class SqliteDatabase(sqlite_utils.Database):
     dialect = "sqlite"
 
     def __init__(self, path: Path | str) -> None:
-        # Built on one thread (CLI, demo, tests), used on the event loop's: never two at once.
+        # Built on one thread (CLI, demo, tests), used on the event loop's.
         super().__init__(open_private(path))
+        self._blocks = threading.RLock()  # transaction(): one block at a time, nested ones inside it
+        self._depth = 0
         if str(path) != ":memory:":
             # WAL + NORMAL: a commit costs no fsync (durable at checkpoint); a power cut may lose the
             # last call row, never corrupt the file. Keeps the admit path free of disk waits.
@@ -36,26 +39,40 @@ class SqliteDatabase(sqlite_utils.Database):
         """All of the block or nothing of it. Not ``with conn:``: sqlite-utils 4 commits each write
         of ``execute`` at once when no transaction is open, so that block would keep half of a
         failed one. BEGIN IMMEDIATE takes the write lock up front: a second hub process on the file
-        waits for it (busy timeout) instead of failing half-way; nested, a savepoint."""
-        if self.conn.in_transaction:
-            savepoint = f"vk_{secrets.token_hex(8)}"
-            self.conn.execute(f"SAVEPOINT {savepoint}")
+        waits for it (busy timeout) instead of failing half-way; nested, a savepoint.
+
+        One block at a time on this connection, whichever thread opens it (the hub uses it from the
+        event loop; a CLI command or a test may write from another thread meanwhile): a block on
+        another thread would otherwise take the loop's open transaction for its own and end it."""
+        with self._blocks:
+            self._depth += 1
             try:
-                yield self
-            except BaseException:
-                if self.conn.in_transaction:  # an error may have ended the whole transaction already
-                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
-                    self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
-                raise
-            self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
+                if self._depth > 1 or self.conn.in_transaction:
+                    with self._savepoint():
+                        yield self
+                    return
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self
+                except BaseException:
+                    self.conn.rollback()
+                    raise
+                self.conn.commit()
+            finally:
+                self._depth -= 1
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        savepoint = f"vk_{secrets.token_hex(8)}"
+        self.conn.execute(f"SAVEPOINT {savepoint}")
         try:
-            yield self
+            yield
         except BaseException:
-            self.conn.rollback()
+            if self.conn.in_transaction:  # an error may have ended the whole transaction already
+                self.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
             raise
-        self.conn.commit()
+        self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
 
     def executescript(self, sql: str) -> None:
         """All of it or none: sqlite3's own executescript commits first, then runs statement by statement."""

@@ -25,3 +25,32 @@ def test_a_failed_transaction_leaves_nothing_and_a_nested_one_is_a_savepoint(hub
     assert db["advisor_sessions"].count_where() == 1
     assert [r["call_id"] for r in db["calls"].rows_where()] == ["c-2"]
     db.close()
+
+
+def test_a_block_on_another_thread_never_joins_the_loops_open_transaction(tmp_path):
+    """The hub writes on its event loop while a command or a test writes from another thread: the
+    second block waits for the first. Joined into it instead (as a savepoint), its row would go when
+    the first block fails, although its own block had returned: an acknowledged write lost."""
+    import threading
+
+    db = open_database(str(tmp_path / "hub.db"))
+    inside, other_returned = threading.Event(), threading.Event()
+
+    def other_thread():
+        inside.wait(10)
+        with db.transaction():
+            db.execute("INSERT INTO calls (call_id, expires_at) VALUES ('from-other-thread', 'x')")
+        other_returned.set()
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    with pytest.raises(RuntimeError):
+        with db.transaction():
+            db.execute("INSERT INTO calls (call_id, expires_at) VALUES ('from-the-loop', 'x')")
+            inside.set()
+            other_returned.wait(1.0)  # it must not get in now; if it could, it would within this second
+            raise RuntimeError("the loop's block fails")
+    worker.join(10)
+    assert other_returned.is_set()
+    assert [r["call_id"] for r in db["calls"].rows_where()] == ["from-other-thread"]
+    db.close()
