@@ -59,7 +59,7 @@ def three_hubs(tmp_path, redis_server, postgres_url):
     parts.db["calls"].insert({"call_id": "c-expired", "expires_at": yesterday})  # for the purge at start
     parts.db.close()
     hubs = [HubProcess(tmp_path / name, db=postgres_url, redis_url=redis_server.url,
-                       extra=f'[mail]\npublic_url = "{PUBLIC_URL}"\noutbox_dir = "{tmp_path / name / "outbox"}"\n'
+                       extra=f'[mail]\npublic_url = "{PUBLIC_URL}"\neml_dir = "{tmp_path / name / "outbox"}"\n'
                              f'[auth]\nsession_check_s = {SLOW_CHECK_S}\n')
             for name in ("a", "b", "c")]
     try:

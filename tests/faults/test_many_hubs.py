@@ -11,6 +11,7 @@ import pytest
 from hub.app import HubParts
 from hub.config import HubConfig
 from tests.appliance.helpers import until
+from tests.hub.conftest import store_for
 
 from .advisor import AdvisorPeer
 from .booth import booth_frames, into_waiting_room, start_booth
@@ -22,12 +23,15 @@ PASSWORD = "s3cret-pass-12"
 
 
 @pytest.fixture
-def two_hubs(tmp_path, redis_server):
-    db = tmp_path / "hub.db"
-    parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(db)}}))
+def two_hubs(tmp_path, redis_server, hub_database):
+    """Two hub processes on one Redis: on one machine's SQLite file, and on PostgreSQL with nothing
+    shared on disk (each its own folder), as hubs on two machines are."""
+    parts = HubParts.open(HubConfig.model_validate({"store": store_for(hub_database)}))
     parts.users.add_user("anna", PASSWORD)
     token = parts.registry.create_booth("booth-1", "Kiosk 1", "Musterstadt")
-    hubs = [HubProcess(tmp_path / name, db=db, redis_url=redis_server.url, reconnect_timeout_s=20) for name in ("a", "b")]
+    parts.db.close()
+    hubs = [HubProcess(tmp_path / name, db=hub_database, redis_url=redis_server.url, reconnect_timeout_s=20)
+            for name in ("a", "b")]
     try:
         for hub in hubs:
             hub.start()
