@@ -225,9 +225,7 @@ def make_app(parts: HubParts) -> web.Application:
         await hub.close()
         await app[APP_ADVISOR_SOCKETS].close()
         app[APP_LOGIN_GUARD].close()
-        close_failures = getattr(failures, "close", None)  # Redis: its connection; in process: nothing
-        if close_failures is not None:
-            close_failures()
+        failures.close()
 
     async def hear_sessions_ended(app: web.Application):
         unsubscribe = parts.state.subscribe(SESSIONS_ENDED, lambda _: consoles.wake())  # after the state started

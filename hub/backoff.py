@@ -57,6 +57,9 @@ class Failures(Protocol):
 
     def table(self, name: str, *, forget_s: float, max_keys: int) -> FailureTable: ...
 
+    def close(self) -> None:
+        """At the hub's end (Redis: its connection)."""
+
 
 @dataclass
 class _Record:
@@ -114,6 +117,9 @@ class MemoryFailures:
         if name not in self._tables:
             self._tables[name] = _MemoryTable(self._clock, forget_s, max_keys)
         return self._tables[name]
+
+    def close(self) -> None:
+        """Nothing to let go: the tables go with the process."""
 
 
 class Backoff:
