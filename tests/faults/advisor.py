@@ -28,6 +28,16 @@ from aiortc.mediastreams import MediaStreamError
 from hw.synthetic import SyntheticVideoTrack
 
 
+
+async def next_matching(inbox: asyncio.Queue, type_: str, timeout: float, **match: Any) -> dict:
+    """The next message in ``inbox`` of ``type_`` whose fields equal ``match`` (others are skipped)."""
+    async def find() -> dict:
+        while True:
+            msg = await inbox.get()
+            if msg["type"] == type_ and all(msg.get(k) == v for k, v in match.items()):
+                return msg
+    return await asyncio.wait_for(find(), timeout)
+
 class AdvisorPeer:
     def __init__(self, http: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse, ice_servers: list[dict] | None = None) -> None:
         self.http = http
@@ -63,12 +73,7 @@ class AdvisorPeer:
 
     async def expect(self, type_: str, timeout: float = 10.0, **match: Any) -> dict:
         """The next message of ``type_`` whose fields equal ``match`` (others are skipped)."""
-        async def find() -> dict:
-            while True:
-                msg = await self.inbox.get()
-                if msg["type"] == type_ and all(msg.get(k) == v for k, v in match.items()):
-                    return msg
-        return await asyncio.wait_for(find(), timeout)
+        return await next_matching(self.inbox, type_, timeout, **match)
 
     async def next_waiting(self, timeout: float = 20.0) -> dict:
         return (await self.expect("waiting_added", timeout))["entry"]

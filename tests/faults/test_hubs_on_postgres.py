@@ -40,7 +40,7 @@ from hub.storage import open_database
 from hw.synthetic import SyntheticVideoTrack
 from tests.appliance.helpers import until
 
-from .advisor import AdvisorPeer
+from .advisor import AdvisorPeer, next_matching
 from .booth import start_booth
 from .hubproc import ROOT, HubProcess
 
@@ -184,12 +184,7 @@ class Guest:
         await self.ws.send_str(json.dumps(msg))
 
     async def expect(self, type_: str, timeout: float = 30.0, **match) -> dict:
-        async def find() -> dict:
-            while True:
-                msg = await self._inbox.get()
-                if msg["type"] == type_ and all(msg.get(k) == v for k, v in match.items()):
-                    return msg
-        return await asyncio.wait_for(find(), timeout)
+        return await next_matching(self._inbox, type_, timeout, **match)
 
     async def _read(self) -> None:
         async for frame in self.ws:
