@@ -12,7 +12,8 @@ acknowledged write there and the booth READY again.
 
 Measured on the shared 2-core machine at load 14-20 (2 Dec 2026): OS layer from scratch 131 s,
 image 82-174 s, READY=1 90-166 s after qemu started, the first boot's proofs 330-455 s, the second
-boot's 82 s, each power-cut boot 130-150 s; the enrolment and call test 234 s.
+boot's 82 s, each power-cut boot 130-150 s. The enrolment and call (with READY=1 and the watchdog)
+are tests/vm/test_appliance.py, in `make test`.
 
 The guest is 15-19 times slower than the host: its waits are generous, and the test drops in two
 settings for speed only where the unit's own values would make the test wait for nothing (the
@@ -37,8 +38,8 @@ from .proofs import (BOOT_S, READY, SLOW_START, TIMING, WATCHDOG, check_ready, c
 pytestmark = [
     pytest.mark.slow, pytest.mark.timeout(3600),
     # Opt-in (`make vm-test`): at load 20-35 the image took 8-9 min and a boot 10-17 min to READY=1;
-    # at load 14-20 (numbers above) the three tests take about 25 minutes from a clean cache, far
-    # over `make test`'s 6 minutes; see `make vm-test`.
+    # at load 14-20 (numbers above) these tests take about 20 minutes from a clean cache, far over
+    # `make test`'s 6 minutes; see `make vm-test`. make test boots the image once: test_appliance.py.
     pytest.mark.skipif(os.environ.get("VIDEOKIOSK_VM_TESTS") != "1",
                        reason="VM boot tests take tens of minutes under TCG (tests/vm/test_boot.py): "
                               "VIDEOKIOSK_VM_TESTS=1 or make vm-test"),
