@@ -24,6 +24,7 @@ slower than the host, so every wait is generous and none is a sleep.
 
 from __future__ import annotations
 
+import os
 import ssl
 import subprocess
 import sys
@@ -35,10 +36,18 @@ import pytest
 from .machine import Machine
 from .proofs import BOOT_S, READY, SLOW_START, TIMING, WATCHDOG, check_ready, check_watchdog, fresh_card, image_or_skip
 
-pytestmark = [pytest.mark.slow, pytest.mark.vm, pytest.mark.timeout(2400)]
+pytestmark = [
+    pytest.mark.slow, pytest.mark.vm, pytest.mark.timeout(2400),
+    # The one way to leave it out of a run on purpose (a machine too loaded for a TCG boot); said, not silent.
+    pytest.mark.skipif(os.environ.get("VIDEOKIOSK_VM_TESTS") == "0",
+                       reason="VIDEOKIOSK_VM_TESTS=0: the booth VM boot is left out of this run"),
+]
 
 # Only this test's boot: no screen packages in its image, so no kiosk unit to start.
 CMDLINE = "systemd.mask=videokiosk-kiosk.service"
+# One vCPU: make test's other process runs the rest of the suite (browsers, hubs) beside this boot on
+# a 2-core machine, and each TCG vCPU is a host thread that is busy whenever the guest is.
+CPUS = 1
 
 # provisioning/README.md, step 4, on a writable root (no overlayroot in the VM image): a hub with a
 # private certificate, so --ca-file (the booth keeps its own copy, named absolutely).
@@ -110,7 +119,7 @@ def test_the_booth_image_runs_under_systemd_survives_a_frozen_daemon_enrols_and_
     script = (SLOW_START + READY + TIMING + ENROL.format(hub=f"https://10.0.2.2:{hub.port}", code=code)
               + WATCHDOG + CALL)
     card = fresh_card(cached_image, tmp_path / "booth.ext4")
-    vm = Machine(tmp_path, card, script, cmdline=CMDLINE, files={"ca.pem": ca.read_text()}).start()
+    vm = Machine(tmp_path, card, script, cpus=CPUS, cmdline=CMDLINE, files={"ca.pem": ca.read_text()}).start()
     # The advisor, on the host, reaches the same hub at 127.0.0.1: the CA is checked, the name is not.
     advisor_tls = ssl.create_default_context(cafile=str(ca))
     advisor_tls.check_hostname = False
