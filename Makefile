@@ -15,7 +15,7 @@ help:
 	@echo "make test   - install everything needed and run the test suite"
 	@echo "make bench  - run the benchmarks, print a table, write bench/results.json"
 	@echo "make image-test-arm64 - install the booth into an arm64 root (emulated, slow) and self-test it"
-	@echo "make vm-test - boot the booth image under systemd in qemu (TCG; slow, outside make test)"
+	@echo "make vm-test - the heavier booth VM proofs under systemd in qemu (TCG; slow, outside make test)"
 	@echo "make vm-power-cuts - 21 power cuts (SIGKILL on qemu) during writes, each checked on the next boot (hours)"
 
 $(STAMP): pyproject.toml
@@ -45,8 +45,9 @@ bench: $(STAMP) system-deps
 image-test-arm64: $(STAMP) system-deps
 	bash scripts/binfmt-arm64
 	VIDEOKIOSK_ARM64_TESTS=1 $(BIN)/python -m pytest tests/provisioning/test_arm64.py -q -s
-# The booth image booted under systemd in qemu (tests/vm): tens of minutes on a shared 2-core machine,
-# so opt-in (tests/vm/test_boot.py says why); root builds the image into ~/.cache/videokiosk.
+# The booth image's heavier VM proofs (tests/vm/test_boot.py: state, reboot, power cuts, the kiosk):
+# tens of minutes on a shared 2-core machine, so opt-in. `make test` boots the image once
+# (tests/vm/test_appliance.py). Root builds the images into ~/.cache/videokiosk.
 vm-test: $(STAMP) system-deps
 	VIDEOKIOSK_VM_TESTS=1 $(BIN)/python -m pytest tests/vm -q -s
 # The issue's 20 power cuts: 7 rounds of (consent write, purge, a call's writes) = 21 cuts, one boot

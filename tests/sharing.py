@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 
 # A rough cost per test, to put the long files first: the last files to start should be short ones.
-FILE_WEIGHT = {"browser": 10, "slow": 20, "plain": 1}
+# A VM boot (marker ``vm``, tests/vm/test_appliance.py) outweighs any file: it starts first and its
+# image build and TCG boot overlap the rest of the suite in the other process.
+FILE_WEIGHT = {"vm": 10_000, "browser": 10, "slow": 20, "plain": 1}
 
 
 def uses_browser(item: pytest.Item) -> bool:
@@ -29,6 +31,8 @@ def uses_browser(item: pytest.Item) -> bool:
 
 
 def _weight(item: pytest.Item) -> int:
+    if item.get_closest_marker("vm") is not None:
+        return FILE_WEIGHT["vm"]
     if item.get_closest_marker("slow") is not None:
         return FILE_WEIGHT["slow"]
     return FILE_WEIGHT["browser" if uses_browser(item) else "plain"]

@@ -30,6 +30,10 @@ VM_BASE = ["systemd", "systemd-sysv", "udev", "dbus", "kmod", "iproute2", "pytho
            "ca-certificates", "openssh-server", "e2fsprogs", "systemd-timesyncd"]
 # Raspberry Pi packages Debian does not have: the VM's booth uses fake camera, audio and pins.
 PI_ONLY = {"python3-picamera2", "rpicam-apps-lite", "python3-lgpio"}
+# The screen's packages: only the kiosk unit (cage, Chromium and its fonts) uses them. The VM test in
+# `make test` proves the booth unit on an image without them (screen=False): Chromium is most of the
+# OS layer's download and install, and a clean clone pays for all of it.
+SCREEN_ONLY = {"chromium", "cage", "fonts-dejavu-core", "fonts-noto-core"}
 IMAGE_MB = 3072
 # The disk is laid out as a flashed card: a partition table, the root file system as partition 1
 # and free space behind it, where the first boot makes the state partition (videokiosk-make-state).
@@ -40,6 +44,11 @@ APT_ARCHIVES = Path("/var/cache/apt/archives")
 
 class CannotBuild(CannotBootstrap):
     """This machine cannot build the booth image; the message says why."""
+
+
+class BuildFailed(Exception):
+    """A build step failed on a machine that can build: the image's recipe (install.sh, the lock,
+    the package list) or the network is broken. Unlike CannotBuild, a test must not skip on it."""
 
 
 def kernel() -> tuple[Path, Path, str]:
@@ -55,16 +64,18 @@ def kernel() -> tuple[Path, Path, str]:
     return vmlinuz, initrd, version
 
 
-def os_packages() -> list[str]:
+def os_packages(screen: bool = True) -> list[str]:
+    """The recipe's packages a VM can have; without the screen's when ``screen`` is False."""
+    left_out = PI_ONLY | (set() if screen else SCREEN_ONLY)
     listed = [line.strip() for line in PACKAGES.read_text().splitlines() if line.strip() and not line.startswith("#")]
-    return VM_BASE + [p for p in listed if p not in PI_ONLY and p not in VM_BASE]
+    return VM_BASE + [p for p in listed if p not in left_out and p not in VM_BASE]
 
 
 def _run(args: list[str], what: str, timeout: float = 1800, **kw) -> None:
     done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-25:])
-        raise CannotBuild(f"{what} failed:\n{tail}")
+        raise BuildFailed(f"{what} failed:\n{tail}")
 
 
 def _digest(*parts: bytes) -> str:
@@ -74,11 +85,12 @@ def _digest(*parts: bytes) -> str:
     return h.hexdigest()[:16]
 
 
-def os_layer(suite: str) -> Path:
+def os_layer(suite: str, screen: bool = True) -> Path:
     """Debian ``suite`` with the OS packages installed (apt, as the recipe's package list does)."""
     if os.geteuid() != 0:
         raise CannotBuild("building a root file system needs root")
-    key = _digest(suite.encode(), " ".join(os_packages()).encode())
+    packages = os_packages(screen)
+    key = _digest(suite.encode(), " ".join(packages).encode())
     target = CACHE / f"vm-os-{suite}-amd64-{key}"
     if (target / ".videokiosk-complete").exists():
         return target
@@ -102,7 +114,7 @@ def os_layer(suite: str) -> Path:
                     os.link(deb, archives / deb.name)
                 except OSError:
                     shutil.copy(deb, archives / deb.name)
-    _run(["chroot", str(building), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *os_packages()],
+    _run(["chroot", str(building), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
          "apt-get install of the recipe's packages", env=env)
     _run(["chroot", str(building), "apt-get", "clean"], "apt-get clean", env=env)
     (building / ".videokiosk-complete").write_text(f"{suite} {mirror}\n")
@@ -134,20 +146,24 @@ def _tree_digest() -> bytes:
     return h.digest()
 
 
-def booth_image(suite: str | None = None) -> Path:
-    """The ext4 image of the installed booth (cached); copy it before booting (it is written to)."""
+def booth_image(suite: str | None = None, screen: bool = True) -> Path:
+    """The ext4 image of the installed booth (cached); copy it before booting (it is written to).
+    ``screen=False``: the same install without the kiosk unit's packages (its unit is there, and
+    fails: a test that boots it masks it)."""
     suite = suite or _host_suite()
-    base = os_layer(suite)
+    base = os_layer(suite, screen)
     _, _, version = kernel()
     key = _digest(base.name.encode(), _tree_digest(), version.encode())
-    image = CACHE / f"vm-booth-{suite}-{key}.ext4"
+    # Each variant keeps its own latest image (another checkout's older code removes vm-booth-<suite>-*).
+    family = f"vm-booth-{suite}" if screen else f"vm-booth-noscreen-{suite}"
+    image = CACHE / f"{family}-{key}.ext4"
     if image.exists():
         return image
-    work = CACHE / f"vm-booth-{suite}-{key}.root"
+    work = CACHE / f"{family}-{key}.root"
     shutil.rmtree(work, ignore_errors=True)
     _run(["cp", "-a", str(base), str(work)], "copying the OS layer", timeout=900)
     try:
-        _install(work, version)
+        _install(work, version, screen)
         tmp = image.with_suffix(".building")
         tmp.unlink(missing_ok=True)
         _partition_table(tmp)
@@ -157,7 +173,7 @@ def booth_image(suite: str | None = None) -> Path:
         tmp.rename(image)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    for old in CACHE.glob(f"vm-booth-{suite}-*.ext4"):  # one image per suite is enough
+    for old in CACHE.glob(f"{family}-*.ext4"):  # one image per suite and variant is enough
         if old != image:
             old.unlink(missing_ok=True)
     return image
@@ -183,7 +199,7 @@ def root_partition(disk: Path) -> str:
     return f"{disk}?offset={ROOT_OFFSET_MB << 20}"
 
 
-def _install(root: Path, version: str) -> None:
+def _install(root: Path, version: str, screen: bool) -> None:
     wheel_dir = root.with_name(root.name + ".wheel")
     shutil.rmtree(wheel_dir, ignore_errors=True)
     wheel_dir.mkdir(parents=True)
@@ -214,10 +230,11 @@ def _install(root: Path, version: str) -> None:
     dropins = root / "etc/systemd/system/videokiosk-kiosk.service.d"
     dropins.mkdir(parents=True, exist_ok=True)
     shutil.copy(guest / "kiosk-headless.conf", dropins / "vm-headless.conf")
-    # grim takes the kiosk's screenshot for the test (wlroots' screencopy); test images only.
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    _run(["chroot", str(root), "apt-get", "install", "-y", "-qq", "--no-install-recommends", "grim"],
-         "apt-get install grim", env=env)
+    if screen:
+        # grim takes the kiosk's screenshot for the test (wlroots' screencopy); test images only.
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        _run(["chroot", str(root), "apt-get", "install", "-y", "-qq", "--no-install-recommends", "grim"],
+             "apt-get install grim", env=env)
     _run(["systemctl", f"--root={root}", "enable", "systemd-networkd.service", "vk-test-agent.service"],
          "enabling the network and the test agent")
     (root / "etc/machine-id").write_text("")  # made at first boot, as on a fresh card

@@ -40,13 +40,14 @@ class GuestTimeout(AssertionError):
 
 
 class Machine:
-    def __init__(self, workdir: Path, image: Path, script: str, *, memory_mb: int = 2048,
+    def __init__(self, workdir: Path, image: Path, script: str, *, memory_mb: int = 2048, cpus: int = 2,
                  cmdline: str = "", files: dict[str, str] | None = None) -> None:
         if QEMU is None:
             raise CannotBuild("qemu-system-x86_64 is not installed (scripts/system-packages.txt lists it)")
         self.workdir = workdir
         self.image = image
         self.memory_mb = memory_mb
+        self.cpus = cpus  # each TCG vCPU is a busy host thread: fewer leave the host's cores to others
         self.cmdline = cmdline  # e.g. systemd.mask=... for a boot that proves something else
         self.console = workdir / "console.log"
         self.agent = workdir / "agent.log"
@@ -74,7 +75,7 @@ class Machine:
         for log in (self.console, self.agent):
             log.write_bytes(b"")
         args = [
-            QEMU, "-accel", "tcg", "-m", str(self.memory_mb), "-smp", "2", "-nodefaults", "-no-reboot",
+            QEMU, "-accel", "tcg", "-m", str(self.memory_mb), "-smp", str(self.cpus), "-nodefaults", "-no-reboot",
             "-display", "none", "-vga", "none",
             "-kernel", str(vmlinuz), "-initrd", str(initrd),
             "-append", f"root=/dev/vda1 rw console=ttyS0 net.ifnames=0 panic=-1 {self.cmdline}".strip(),

@@ -12,7 +12,8 @@ acknowledged write there and the booth READY again.
 
 Measured on the shared 2-core machine at load 14-20 (2 Dec 2026): OS layer from scratch 131 s,
 image 82-174 s, READY=1 90-166 s after qemu started, the first boot's proofs 330-455 s, the second
-boot's 82 s, each power-cut boot 130-150 s; the enrolment and call test 234 s.
+boot's 82 s, each power-cut boot 130-150 s. The enrolment and call (with READY=1 and the watchdog)
+are tests/vm/test_appliance.py, in `make test`.
 
 The guest is 15-19 times slower than the host: its waits are generous, and the test drops in two
 settings for speed only where the unit's own values would make the test wait for nothing (the
@@ -25,36 +26,25 @@ from __future__ import annotations
 import os
 import random
 import re
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from .image import CannotBuild, booth_image
-from .machine import QEMU, Machine
+from .machine import Machine
+from .proofs import (BOOT_S, READY, SLOW_START, TIMING, WATCHDOG, check_ready, check_watchdog, fresh_card,
+                     image_or_skip)
 
 pytestmark = [
     pytest.mark.slow, pytest.mark.timeout(3600),
     # Opt-in (`make vm-test`): at load 20-35 the image took 8-9 min and a boot 10-17 min to READY=1;
-    # at load 14-20 (numbers above) the three tests take about 25 minutes from a clean cache, far
-    # over `make test`'s 6 minutes; see `make vm-test`.
+    # at load 14-20 (numbers above) these tests take about 20 minutes from a clean cache, far over
+    # `make test`'s 6 minutes; see `make vm-test`. make test boots the image once: test_appliance.py.
     pytest.mark.skipif(os.environ.get("VIDEOKIOSK_VM_TESTS") != "1",
                        reason="VM boot tests take tens of minutes under TCG (tests/vm/test_boot.py): "
                               "VIDEOKIOSK_VM_TESTS=1 or make vm-test"),
 ]
 
-WATCHDOG_SEC = 30  # systemd/videokiosk-booth.service
-BOOT_S = 1800  # TCG boot plus the first imports; a loaded 2-core host reached basic.target only after ~7 min
-
-# Every boot's script starts here: the guest imports aiortc, av and numpy ~15x slower than a Pi, so
-# the daemon's first start gets room (a drop-in on the root: every boot needs it again).
-SLOW_START = r"""
-unit=videokiosk-booth
-mkdir -p /etc/systemd/system/$unit.service.d
-printf '[Service]\nTimeoutStartSec=600\n' > /etc/systemd/system/$unit.service.d/vm-slow.conf
-systemctl daemon-reload
-"""
 # What must outlive the RAM overlay: where it is kept, and the booth's identity.
 KEPT = r"""
 settled() { case "$(systemctl is-active videokiosk-keep-state)" in active|failed) return 0 ;; *) return 1 ;; esac; }
@@ -69,25 +59,11 @@ BOOTH_PROOFS = SLOW_START + r"""
 # The venv's numpy is Debian's (python3-numpy; picamera2 is built against it), and the daemon's
 # media stack imports together with it.
 say imports "$(/opt/videokiosk/venv/bin/python -c 'import numpy, av, aiortc; print(numpy.__file__, numpy.__version__, av.__version__, aiortc.__version__)')"
-await 900 systemctl is-active -q $unit
-say ready pid=$(systemctl show -p MainPID --value $unit) status="$(systemctl show -p StatusText --value $unit)"
+""" + READY + r"""
 say state-partition $(findmnt -no SOURCE,FSTYPE,LABEL /var/lib/videokiosk)
-""" + KEPT + r"""
-# Where the guest's time goes (printed by the test; the slow steps are what to cut).
-say timing "$(systemd-analyze time | head -1)" / "$(systemd-analyze blame --no-pager | head -6 | tr -s ' ' | paste -sd ';')"
-
+""" + KEPT + TIMING + r"""
 # --- watchdog: freeze the daemon, systemd must kill and restart it -------------------------------
-old=$(systemctl show -p MainPID --value $unit)
-frozen=$(date +%s.%N)
-kill -STOP "$old"
-restarted() { local now; now=$(systemctl show -p MainPID --value $unit); [ "$now" != "$old" ] && [ "$now" != 0 ]; }
-await 600 restarted
-# systemd's own verdict, timed by its journal line: how long after the freeze it gave up on the
-# daemon (the kill, the core and the restart after it depend on how much CPU the host lends the guest).
-noticed=$(journalctl -u $unit -b --no-pager -o short-unix | grep 'Watchdog timeout' | tail -1 | cut -d' ' -f1)
-say watchdog-restarted noticed=$(awk "BEGIN { printf \"%d\", $noticed - $frozen + 0.5 }") \
-  after=$(awk "BEGIN { printf \"%d\", $(date +%s.%N) - $frozen }") new=$(systemctl show -p MainPID --value $unit)
-say watchdog-journal $(journalctl -u $unit -b --no-pager | grep -c 'Watchdog timeout')
+""" + WATCHDOG + r"""
 await 900 systemctl is-active -q $unit
 say ready-again
 
@@ -155,60 +131,34 @@ POWERCUT_SCRIPTS = Path(__file__).resolve().parent / "powercut"
 
 @pytest.fixture(scope="module")
 def cached_image() -> Path:
-    if QEMU is None:
-        pytest.skip("qemu-system-x86_64 is not installed: no TCG or KVM here")
-    started = time.monotonic()
-    try:
-        cached = booth_image()
-    except CannotBuild as exc:
-        pytest.skip(f"cannot build the booth image here: {exc}")
-    print(f"\nvm: image ready in {time.monotonic() - started:.0f} s ({cached.name})")
-    return cached
+    return image_or_skip()
 
 
 @pytest.fixture
 def image(cached_image, tmp_path) -> Path:
     # Each test boots a fresh card: a first boot (state partition, machine id) is part of what it proves.
-    copy = tmp_path / "booth.ext4"
-    subprocess_copy(cached_image, copy)
-    return copy
-
-
-def subprocess_copy(source: Path, dest: Path) -> None:
-    # The cached image stays pristine; the VM writes to its copy (sparse: 3 GB, mostly holes).
-    subprocess.run(["cp", "--sparse=always", "--reflink=auto", str(source), str(dest)], check=True, timeout=600)
+    return fresh_card(cached_image, tmp_path / "booth.ext4")
 
 
 @pytest.mark.timeout(3600 + 900 * len(POWER_CUT_MODES) * POWER_CUT_ROUNDS)  # a boot per cut
 def test_the_booth_unit_runs_under_systemd_keeps_its_state_and_survives_power_cuts(cached_image, image, tmp_path):
     # The card as flashed, for every reboot: a copy of its own (a rebuilt image replaces the cache's).
-    pristine = tmp_path / "pristine.ext4"
-    subprocess_copy(cached_image, pristine)
+    pristine = fresh_card(cached_image, tmp_path / "pristine.ext4")
     # The screen is proven on its own boot: here Chromium would only take the slow guest's CPU.
     vm = Machine(tmp_path, image, BOOTH_PROOFS, cmdline="systemd.mask=videokiosk-kiosk.service").start()
     try:
         booted = time.monotonic()
         imports = vm.wait_for(r"^VK imports (\S+) (\S+) (\S+) (\S+)$", BOOT_S)
         assert imports.group(1).startswith("/usr/lib/python3/dist-packages/numpy/"), imports.group(0)
-        ready = vm.wait_for(r"^VK ready pid=(\d+) status=(.*)$", BOOT_S)
+        ready_pid = check_ready(vm)
         print(f"vm: booth READY=1 {time.monotonic() - booted:.0f} s after qemu started")
-        assert int(ready.group(1)) > 0
-        assert "serving the kiosk page" in ready.group(2)  # the daemon's own STATUS= after READY=1
         # The first boot made the state partition behind the root and mounted it for the store.
         assert vm.wait_for(r"^VK state-partition (.*)$", 60).group(1).split() == ["/dev/vda2", "ext4", "vkstate"]
         kept = vm.wait_for(r"^VK kept (\S+) journal=(\S+) timers=(\S+)$", 300)
         assert kept.groups() == ("active", "/dev/vda2[/os/journal]", "/dev/vda2[/os/timers]"), kept.group(0)
         identity = vm.wait_for(r"^VK identity machine-id=([0-9a-f]{32}) host-key=(SHA256:\S+)$", 300).groups()
         print(f"vm: {vm.wait_for(r'^VK timing (.*)$', 900).group(1)}")
-
-        restarted = vm.wait_for(r"^VK watchdog-restarted noticed=(\d+) after=(\d+) new=(\d+)$", 900)
-        print(f"vm: {restarted.group(0)}")
-        # systemd noticed the frozen daemon at the watchdog deadline and a new daemon runs. The deadline
-        # counts from the last ping, which came up to half of WatchdogSec before the freeze (the daemon
-        # pings every WatchdogSec/2, appliance/sdnotify.py).
-        assert WATCHDOG_SEC / 2 - 2 <= int(restarted.group(1)) <= WATCHDOG_SEC + 10, restarted.group(0)
-        assert int(restarted.group(3)) != int(ready.group(1))
-        assert int(vm.wait_for(r"^VK watchdog-journal (\d+)$", 60).group(1)) >= 1
+        print(f"vm: {check_watchdog(vm, ready_pid).group(0)}")
         vm.wait_for(r"^VK ready-again$", 900)
 
         assert vm.wait_for(r"^VK expired-rows (\d+)$", 600).group(1) == "1"
@@ -287,93 +237,6 @@ def cut_the_power(vm: Machine, mode: str, chance: random.Random) -> list[str]:
         vm.wait_for(rf"^VK ack cut-{mode}-{chance.randint(3, 30)}-", BOOT_S)  # the next write is running now
     vm.kill()
     return [line.split()[2] for line in vm.lines() if line.startswith("VK ack ")]
-
-
-ENROL_AND_CALL = r"""
-await 900 systemctl is-active -q videokiosk-booth
-# provisioning/README.md, step 4, on a writable root (no overlayroot in the VM image): a hub with a
-# private certificate, so --ca-file (the booth keeps its own copy, named absolutely).
-cd /run/vk-test && videokiosk enrol --hub {hub} --code {code} --ca-file ca.pem > /run/enrol.txt 2>&1
-say enrolled rc=$? "$(head -1 /run/enrol.txt)"
-systemctl restart videokiosk-booth
-await 900 systemctl is-active -q videokiosk-booth
-say ready-enrolled
-# The customer's three touches, sent as the kiosk page sends them (its /ws socket).
-/opt/videokiosk/venv/bin/python - <<'PY'
-import asyncio, json, aiohttp
-
-async def main():
-    async with aiohttp.ClientSession() as http, http.ws_connect("http://127.0.0.1:8081/ws") as ws:
-        async def until(pred, limit):
-            async with asyncio.timeout(limit):
-                async for frame in ws:
-                    msg = json.loads(frame.data)
-                    if msg.get("type") == "state" and pred(msg["state"]):
-                        return msg
-        intent = lambda event: ws.send_json({{"type": "intent", "event": event, "data": {{}}}})
-        await intent("start")
-        await until(lambda s: s["state"] == "consent", 300)
-        await intent("accept")
-        await until(lambda s: (s.get("checks") or {{}}).get("passed") is True, 900)
-        await intent("continue")
-        await until(lambda s: s["state"] == "waiting", 300)
-        print("VK waiting", flush=True)
-        await until(lambda s: s["state"] == "call", 900)
-        print("VK in-call", flush=True)
-
-asyncio.run(main())
-PY
-video() {{ journalctl -u videokiosk-booth -b --no-pager | grep -q "the advisor's video arrives"; }}
-await 900 video
-say advisor-video
-"""
-
-
-def test_a_booth_enrolled_as_the_readme_says_reaches_the_hub_and_calls(image, tmp_path, loop_thread):
-    import ssl
-    import sys
-
-    from tests.faults.advisor import AdvisorPeer
-    from tests.faults.hubproc import HubProcess
-    from tests.support import private_ca_server
-
-    # The booth refuses a hub on plain http:// off its own machine: the hub has TLS with a private
-    # CA, for the address the guest reaches the host at (qemu's user network).
-    ca, _ = private_ca_server(tmp_path, host="10.0.2.2")
-    hub = HubProcess(tmp_path / "hub", db=tmp_path / "hub.db", redis_url=None)
-    hub.config.write_text(hub.config.read_text().replace(
-        "[server]\n", f'[server]\ntls_cert = "{ca}"\ntls_key = "{tmp_path / "hub-key.pem"}"\n', 1))
-    admin = [sys.executable, "-m", "videokiosk.cli", "hub"]
-    subprocess.run([*admin, "add-booth", "--config", str(hub.config), "jc-vm-1", "Halle VM", "Erdgeschoss"],
-                   check=True, capture_output=True, timeout=120)
-    code = subprocess.run([*admin, "enrolment-code", "--config", str(hub.config), "--booth", "jc-vm-1"],
-                          check=True, capture_output=True, text=True, timeout=120).stdout.split()[-1]
-    subprocess.run([*admin, "add-user", "--config", str(hub.config), "--password-stdin", "anna"],
-                   input="s3cret-pass-vm-test\n", check=True, capture_output=True, text=True, timeout=120)
-    hub.start()
-    script = ENROL_AND_CALL.format(hub=f"https://10.0.2.2:{hub.port}", code=code)
-    vm = Machine(tmp_path, image, script, cmdline="systemd.mask=videokiosk-kiosk.service",
-                 files={"ca.pem": ca.read_text()}).start()
-    # The advisor, on the host, reaches the same hub at 127.0.0.1: the CA is checked, the name is not.
-    advisor_tls = ssl.create_default_context(cafile=str(ca))
-    advisor_tls.check_hostname = False
-    advisor = None
-    try:
-        enrolled = vm.wait_for(r"^VK enrolled rc=(\d+) (.*)$", BOOT_S)
-        assert enrolled.group(1) == "0" and "enrolled as booth jc-vm-1" in enrolled.group(2), enrolled.group(0)
-        advisor = loop_thread.run(AdvisorPeer.log_in(f"https://127.0.0.1:{hub.port}", "anna", "s3cret-pass-vm-test",
-                                                     ice_servers=[], ssl=advisor_tls))
-        vm.wait_for(r"^VK waiting$", 1800)
-        entry = loop_thread.run(advisor.next_waiting(timeout=120), timeout=150)
-        loop_thread.run(advisor.admit(entry["session_id"]))
-        vm.wait_for(r"^VK in-call$", 600)
-        loop_thread.run(advisor.wait_frames(5, timeout=600), timeout=650)  # the booth's camera, at the hub
-        vm.wait_for(r"^VK advisor-video$", 900)  # and the advisor's picture, in the booth
-    finally:
-        if advisor is not None:
-            loop_thread.run(advisor.close())
-        vm.kill()
-        hub.stop()
 
 
 KIOSK = r"""

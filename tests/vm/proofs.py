@@ -1,0 +1,99 @@
+"""Guest script pieces and their checks that more than one VM test uses (tests/vm/test_*.py).
+
+A script piece is bash run by the guest's test agent after ``machine.PRELUDE`` (``say``, ``await``);
+the host side reads its ``VK ...`` lines with ``Machine.wait_for``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.provisioning.rootfs import CannotBootstrap
+
+from .image import booth_image
+from .machine import QEMU, Machine
+
+WATCHDOG_SEC = 30  # systemd/videokiosk-booth.service
+BOOT_S = 1800  # TCG boot plus the first imports; a loaded 2-core host reached basic.target only after ~7 min
+
+# Every boot's script starts here: the guest imports aiortc, av and numpy ~15x slower than a Pi, so
+# the daemon's first start gets room (a drop-in on the root: every boot needs it again).
+SLOW_START = r"""
+unit=videokiosk-booth
+mkdir -p /etc/systemd/system/$unit.service.d
+printf '[Service]\nTimeoutStartSec=600\n' > /etc/systemd/system/$unit.service.d/vm-slow.conf
+systemctl daemon-reload
+"""
+
+# The booth unit is up: READY=1 reached systemd (Type=notify), and the daemon's own status line.
+READY = r"""
+await 900 systemctl is-active -q $unit
+say ready pid=$(systemctl show -p MainPID --value $unit) status="$(systemctl show -p StatusText --value $unit)"
+"""
+READY_LINE = r"^VK ready pid=(\d+) status=(.*)$"
+
+# Where the guest's time goes (printed by the test; the slow steps are what to cut).
+TIMING = r"""
+say timing "$(systemd-analyze time | head -1)" / "$(systemd-analyze blame --no-pager | head -6 | tr -s ' ' | paste -sd ';')"
+"""
+
+# Freeze the daemon: systemd's watchdog must kill and restart it.
+WATCHDOG = r"""
+old=$(systemctl show -p MainPID --value $unit)
+frozen=$(date +%s.%N)
+kill -STOP "$old"
+restarted() { local now; now=$(systemctl show -p MainPID --value $unit); [ "$now" != "$old" ] && [ "$now" != 0 ]; }
+await 600 restarted
+# systemd's own verdict, timed by its journal line: how long after the freeze it gave up on the
+# daemon (the kill, the core and the restart after it depend on how much CPU the host lends the guest).
+noticed=$(journalctl -u $unit -b --no-pager -o short-unix | grep 'Watchdog timeout' | tail -1 | cut -d' ' -f1)
+say watchdog-restarted noticed=$(awk "BEGIN { printf \"%d\", $noticed - $frozen + 0.5 }") \
+  after=$(awk "BEGIN { printf \"%d\", $(date +%s.%N) - $frozen }") new=$(systemctl show -p MainPID --value $unit)
+say watchdog-journal $(journalctl -u $unit -b --no-pager | grep -c 'Watchdog timeout')
+"""
+
+
+def check_ready(vm: Machine) -> int:
+    """The daemon's pid once the booth unit is active after its READY=1."""
+    ready = vm.wait_for(READY_LINE, BOOT_S)
+    assert int(ready.group(1)) > 0
+    assert "serving the kiosk page" in ready.group(2), ready.group(0)  # the daemon's STATUS= after READY=1
+    return int(ready.group(1))
+
+
+def check_watchdog(vm: Machine, frozen_pid: int) -> re.Match:
+    """The WATCHDOG piece's verdict: systemd noticed the frozen daemon at the watchdog deadline and
+    started a new one."""
+    restarted = vm.wait_for(r"^VK watchdog-restarted noticed=(\d+) after=(\d+) new=(\d+)$", 900)
+    # The deadline counts from the last ping, which came up to half of WatchdogSec before the freeze
+    # (the daemon pings every WatchdogSec/2, appliance/sdnotify.py).
+    assert WATCHDOG_SEC / 2 - 2 <= int(restarted.group(1)) <= WATCHDOG_SEC + 10, restarted.group(0)
+    assert int(restarted.group(3)) not in (0, frozen_pid), restarted.group(0)
+    assert int(vm.wait_for(r"^VK watchdog-journal (\d+)$", 60).group(1)) >= 1
+    return restarted
+
+
+def image_or_skip(screen: bool = True) -> Path:
+    """The cached booth image (built on first use), or a skip saying why this machine cannot boot
+    one: no qemu, not root, no debootstrap, no Debian mirror or kernel. A build step that fails
+    where it can run is an error, not a skip."""
+    if QEMU is None:
+        pytest.skip("qemu-system-x86_64 is not installed: no TCG or KVM here (scripts/system-packages.txt)")
+    started = time.monotonic()
+    try:
+        cached = booth_image(screen=screen)
+    except CannotBootstrap as exc:
+        pytest.skip(f"cannot build the booth image here: {exc}")
+    print(f"\nvm: image ready in {time.monotonic() - started:.0f} s ({cached.name})")
+    return cached
+
+
+def fresh_card(cached: Path, dest: Path) -> Path:
+    """A copy of the cached image to boot (the VM writes to it; sparse: 3 GB, mostly holes)."""
+    subprocess.run(["cp", "--sparse=always", "--reflink=auto", str(cached), str(dest)], check=True, timeout=600)
+    return dest
