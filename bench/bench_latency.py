@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from bench.booth_process import BenchHub, BoothProcess
-from bench.latency import (FPS, HEIGHT, WIDTH, ChromiumPair, fake_camera_script, install_script, latencies, mouth_to_ear_ms,
+from bench.latency import (received, receiving, FPS, HEIGHT, WIDTH, ChromiumPair, fake_camera_script, install_script, latencies, mouth_to_ear_ms,
                            summary, take, watch)
 from hw import clicks
 
@@ -52,6 +52,7 @@ class OurCall:
         data_dir.mkdir()
         self.hub = BenchHub(lt, data_dir)
         self.booth = BoothProcess(self.hub, data_dir, forward=forward, command=BoothProcess.BENCH_BOOTH)
+        self.mixer_ms: list[float] = []  # the advisor's voice waiting in the booth's mixer, at each window's end
         viewport = {"width": 1280, "height": 800}
         self.advisor_ctx = browser.new_context(viewport=viewport, permissions=["camera", "microphone"])
         self.advisor_ctx.add_init_script(fake_camera_script())
@@ -75,9 +76,14 @@ class OurCall:
     def take(self) -> dict[str, dict]:
         return {"booth_to_advisor": take(self.advisor, "#remote-video"), "advisor_to_kiosk": take(self.kiosk, "#remote-view")}
 
+    def receiving(self) -> dict:
+        """What the advisor's browser reports of receiving the booth (bench/latency.py)."""
+        return receiving([self.advisor])
+
     def heard(self) -> dict[str, list[float]]:
         """Mouth-to-ear latencies (ms) of the clicks heard since the last call, by direction."""
-        at_speaker = self.booth.ask("heard")["heard"]
+        answer = self.booth.ask("heard")
+        at_speaker, self.mixer_ms = answer["heard"], self.mixer_ms + answer["mixer_ms"]
         return {"booth_to_advisor": [mouth_to_ear_ms(at) for at in self.advisor.evaluate("() => vkHeard.take()")],
                 "advisor_to_booth": [clicks.latency_s(at) * 1000 for at in at_speaker]}
 
@@ -104,11 +110,13 @@ def _window(setup) -> tuple:
         time.sleep(SETTLE_S)  # a fixed measuring window, not a wait for an event
         setup.take()
         setup.heard()
+        before = setup.receiving()
         time.sleep(WINDOW_S)
         taken, heard = setup.take(), setup.heard()
+        receivers = received(before, setup.receiving())
         if isinstance(setup, OurCall):
             taken["forwarded"] = setup.forwarded()
-        return taken, heard
+        return taken, heard, receivers
     finally:
         setup.disconnect()
 
@@ -122,7 +130,8 @@ def measure(rounds: int = ROUNDS) -> dict:
     out: dict = {"ours": {d: {"latency": [], "frames": 0, "missed": 0} for d in DIRECTIONS},
                  "reencoded": {"latency": [], "frames": 0, "missed": 0}, "forwarded": 0,
                  "baseline": {"latency": [], "frames": 0, "missed": 0},
-                 "ears": {d: [] for d in EARS}, "baseline_ears": [], "failed": []}
+                 "ears": {d: [] for d in EARS}, "baseline_ears": [], "failed": [],
+                 "receivers": {"ours": [], "baseline": []}}
     expect.set_options(timeout=30_000)  # the console's log-in and the kiosk's screens on a busy machine
     with tempfile.TemporaryDirectory() as tmp, LoopThread() as lt, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
@@ -132,36 +141,43 @@ def measure(rounds: int = ROUNDS) -> dict:
             for _ in range(rounds):
                 # A round the busy machine breaks (a call that never shows a frame) is counted, not fatal.
                 try:
-                    taken, heard = _window(pair)
+                    taken, heard, receivers = _window(pair)
                 except Exception as exc:
                     out["failed"].append(f"baseline: {str(exc).splitlines()[0]}")
                 else:
                     for one in taken:
                         _add(out["baseline"], one)
                     out["baseline_ears"] += heard
+                    out["receivers"]["baseline"].append(receivers)
                 try:
-                    taken, heard = _window(ours)
+                    taken, heard, receivers = _window(ours)
                 except Exception as exc:
                     out["failed"].append(f"ours: {str(exc).splitlines()[0]}")
                     print(f"  a round failed: {out['failed'][-1]}", flush=True)
                     continue
                 out["forwarded"] += taken.pop("forwarded")
+                out["receivers"]["ours"].append(receivers)
                 for direction, one in taken.items():
                     _add(out["ours"][direction], one)
                 for direction, values in heard.items():
                     out["ears"][direction] += values
                 try:
-                    taken, _heard = _window(reencoding)
+                    taken, _heard, _receivers = _window(reencoding)
                 except Exception as exc:
                     out["failed"].append(f"re-encoding: {str(exc).splitlines()[0]}")
                     continue
                 _add(out["reencoded"], taken["advisor_to_kiosk"])
         finally:
             pair.close()
+            out["mixer_ms"] = [round(ms, 1) for ms in ours.mixer_ms]
             ours.close()
             reencoding.close()
             browser.close()
     return out
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
 
 
 def _add(into: dict, taken: dict) -> None:
@@ -192,6 +208,10 @@ def run() -> list[dict]:
                 for label in (*DIRECTIONS.values(), *EARS.values())]
     load = round(max(load_before, os.getloadavg()[0]), 1)
     common = {"rounds_failed": m["failed"], "load_avg": load}
+    # Where the booth -> advisor delay sits: in the advisor's browser's jitter buffer (the sender's
+    # timing) or its decoder, beside the same of the baseline's receivers (means over the windows).
+    receivers = {f"{key} ({who})": _mean([w[key] for w in m["receivers"][who] if w[key] is not None])
+                 for who in ("ours", "baseline") for key in ("video_jitter_buffer_ms", "video_decode_ms", "audio_jitter_buffer_ms")}
     base_fps = round(m["baseline"]["frames"] / (2 * ROUNDS * WINDOW_S), 1)
     reencoded = summary(m["reencoded"]["latency"])
     rows = []
@@ -201,6 +221,8 @@ def run() -> list[dict]:
         def extra(stat: str, ours=ours, direction=direction) -> dict:
             fields = {"shown_fps": round(ours["frames"] / (ROUNDS * WINDOW_S), 1), "baseline_shown_fps": base_fps,
                       "unreadable_frames": ours["missed"]} | common
+            if direction == "booth_to_advisor":
+                fields["advisor_receiver"] = receivers
             if direction == "advisor_to_kiosk":  # what forwarding saves: the same booth re-encoding
                 fields["forwarded_frames"] = m["forwarded"]
                 fields["reencoded_ms"] = round(reencoded[stat], 1)
@@ -216,7 +238,9 @@ def run() -> list[dict]:
                      "ok": s[stat] < r[stat], "samples": s["n"], "baseline_samples": r["n"], "forwarded_frames": m["forwarded"],
                      "reencoded_shown_fps": round(m["reencoded"]["frames"] / (ROUNDS * WINDOW_S), 1), **common})
     for direction, label in EARS.items():
-        rows += _pair(label, m["ears"][direction], m["baseline_ears"], lambda _stat: dict(common))
+        rows += _pair(label, m["ears"][direction], m["baseline_ears"],
+                      lambda _stat, direction=direction: common | ({"advisor_receiver": receivers} if direction == "booth_to_advisor"
+                                                                   else {"booth_mixer_buffered_ms": m["mixer_ms"]}))
     return rows
 
 

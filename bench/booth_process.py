@@ -14,7 +14,8 @@ advisor's screen came out 1.90x a Chromium <-> Chromium call whose ends each hav
 
     waiting  the customer's touches up to the waiting room (the device check again if the busy
              machine failed it: it says why)
-    heard    wall-clock times of the clicks the speaker played since the last ``heard``
+    heard    wall-clock times of the clicks the speaker played since the last ``heard``, and how
+             much of each voice waits in the booth's mixer now (ms)
     forwarded  frames the loopback forwarded still encoded to the kiosk page, this page connection
     leave    the call over (once the advisor's hang-up arrived), back to the start screen
 
@@ -151,7 +152,8 @@ class Commands:
 
     async def heard(self) -> dict:
         heard, self.ear.heard = self.ear.heard, []
-        return {"heard": heard}
+        mixer = self.booth.peer_links.speaker.mixer  # the call's and the peer links' one speaker
+        return {"heard": heard, "mixer_ms": mixer.buffered_ms()}
 
     async def forwarded(self) -> dict:
         return {"forwarded": self.booth.loopback.forwarded_frames() or 0}

@@ -99,6 +99,10 @@ class AudioMixer(MediaStreamTrack):
         """Per input: frames received so far and the loudest frame's level (dBFS). For tests."""
         return [(i.frames, i.loudest_dbfs) for i in self._inputs.values()]
 
+    def buffered_ms(self) -> list[float]:
+        """Per input: how much of it waits to be played, in ms (``make bench``: where a voice's delay sits)."""
+        return [1000 * i.buffer.size / RATE for i in self._inputs.values()]
+
     def add(self, track: MediaStreamTrack) -> None:
         if track in self._inputs:
             return
