@@ -42,9 +42,11 @@ MAX_BUFFERED = 10 * FRAME  # beyond 200 ms the oldest samples go: latency must n
 # A burst (the network, or this loop, stalled and then caught up) leaves more buffered than PRIME,
 # and since frames come in as fast as they are played, it would stay: every later word heard that
 # much later (make bench measured the advisor's voice 210 ms mouth-to-ear, 2.3-2.8x Chromium's,
-# its buffer near MAX_BUFFERED). More than PRIME after a take for this many frames in a row: one
-# frame of the oldest goes, 20 ms of sound once in half a second at most, until it is back at PRIME.
-SETTLE_FRAMES = 25
+# its buffer near MAX_BUFFERED). More than PRIME after a take for this many frames in a row (200 ms:
+# not a moment's jitter): the oldest go, down to PRIME, in one cut. A loaded booth stalls again and
+# again (make bench at load 10: 100-160 ms still buffered when the drain took a frame per half
+# second); one cut per stall is one audible glitch, where the stall itself already was one.
+SETTLE_FRAMES = 10
 SILENT_DBFS = -100.0
 
 
@@ -76,7 +78,7 @@ class _Input:
         out, self.buffer = self.buffer[:FRAME], self.buffer[FRAME:]
         self.over = self.over + 1 if self.buffer.size > PRIME else 0
         if self.over >= SETTLE_FRAMES:
-            self.buffer, self.over = self.buffer[FRAME:], 0
+            self.buffer, self.over = self.buffer[-PRIME:], 0
         return out
 
 
