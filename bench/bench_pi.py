@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.booth_process import BenchHub, BoothProcess
+from bench.booth_process import BenchHub, BoothProcess, stop
 from bench.latency import FPS, HEIGHT, WIDTH, fake_camera_script, latencies, summary, take, watch
 
 QUOTA_CORES = 1.5
@@ -170,12 +170,7 @@ class PiBooth:
             pass
         self.advisor_ctx.close()
         self.kiosk_cdp.close()
-        self.kiosk_browser.terminate()
-        try:
-            self.kiosk_browser.wait(10)
-        except subprocess.TimeoutExpired:
-            self.kiosk_browser.kill()
-            self.kiosk_browser.wait()
+        stop(self.kiosk_browser)
         self.daemon.close()
 
 

@@ -105,13 +105,18 @@ class BoothProcess:
         return answer
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop(self.proc)
         self.log.close()
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Ask ``proc`` to end (SIGTERM), and make it if it has not within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def clicking_devices(hardware):
