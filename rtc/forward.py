@@ -18,9 +18,9 @@ While every page connection forwards, the booth itself decodes the advisor's key
 first frame among them, which the call's bookkeeping and a technician's look rest on): decoding
 each frame here as well cost the booth 0.8 ms of CPU per 640x480 frame at the advisor's start rate
 on the bench machine (bench/bench_forward.py; several times that on a Pi's cores), on the cores its
-own camera's encoder needs. Once a page wants
-decoded frames again (it fell back, or there is no page), decoding resumes at the next keyframe,
-asked for at once: a decoder that skipped frames would show garbage until then.
+own camera's encoder needs. Once a page wants decoded frames again (it fell back, or there is no
+page), decoding resumes at the next keyframe, asked for at once: a decoder that skipped frames
+would show garbage until then.
 
 Version-checked like rtc/icepace.py: with an aiortc lacking the private parts used here (the
 receiver's jitter buffer and PLI, the sender's keyframe request) :func:`tap_encoded_video` still
@@ -53,7 +53,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription
 
-from .jitter import use_marker_jitter_buffer
+from .jitter import Tap, use_marker_jitter_buffer
 
 log = logging.getLogger("videokiosk.forward")
 VIDEO_CLOCK = 90_000
@@ -300,7 +300,7 @@ def tap_encoded_video(pc: RTCPeerConnection) -> EncodedTaps:
         return EncodedTaps([])
     videos: dict[RTCRtpTransceiver, EncodedVideo] = {}
 
-    def tap_for(transceiver: RTCRtpTransceiver) -> Callable[[list[RtpPacket], JitterFrame], None]:
+    def tap_for(transceiver: RTCRtpTransceiver) -> Tap:
         videos[transceiver] = EncodedVideo(pc, transceiver, may_skip_decoding=may_skip_decoding)
         return videos[transceiver].tap
 

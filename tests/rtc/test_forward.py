@@ -127,6 +127,23 @@ async def test_while_the_page_forwards_the_booth_decodes_keyframes_alone_and_aft
         await page.pc.close()
 
 
+async def test_with_an_aiortc_that_decodes_otherwise_the_booth_decodes_every_frame(camera, monkeypatch, caplog):
+    monkeypatch.setattr("rtc.forward._DECODER_QUEUE", "_RTCRtpReceiver__no_such_queue")
+    loopback = Loopback(camera.video_track)
+    page, call = Page(), Call(loopback)
+    try:
+        await page.accept(await loopback.answer(await page.offer()))
+        await call.connect()
+        for _ in range(10):
+            await page.frame("1")
+        await call.decoded_at_least(10)  # still forwarded to the page, and decoded here as before
+        assert loopback.forwarded_frames() >= 10 and "decodes the advisor's video" in caplog.text
+    finally:
+        await call.close()
+        await loopback.close()
+        await page.pc.close()
+
+
 async def test_a_page_that_took_another_codec_gets_the_advisor_re_encoded(camera):
     page = Page()
     h264 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/H264"]
