@@ -124,9 +124,9 @@ class SyntheticVideoTrack(MediaStreamTrack):
 
     Each frame's timestamp is when it was made, as a camera driver stamps the capture time (V4L2's
     buffer timestamps, which aiortc's player passes on), not when it was due: on a busy machine a
-    frame made late but stamped on time looks to the receiver like network jitter, and the
-    advisor's browser held every frame that much longer (make bench: 98 ms in its jitter buffer,
-    13 ms for Chromium <-> Chromium).
+    frame made late but stamped on time looks to the receiver like network jitter, and makes it
+    hold every frame longer. (The advisor's browser still holds the booth's frames longer than
+    Chromium's own, make bench: 94 ms against 23 ms at load 9; that lateness comes after capture.)
     """
 
     kind = "video"
