@@ -211,7 +211,8 @@ def run() -> list[dict]:
     # Where the booth -> advisor delay sits: in the advisor's browser's jitter buffer (the sender's
     # timing) or its decoder, beside the same of the baseline's receivers (means over the windows).
     receivers = {f"{key} ({who})": _mean([w[key] for w in m["receivers"][who] if w[key] is not None])
-                 for who in ("ours", "baseline") for key in ("video_jitter_buffer_ms", "video_decode_ms", "audio_jitter_buffer_ms")}
+                 for who in ("ours", "baseline") for key in ("video_jitter_buffer_ms", "video_target_ms", "video_minimum_ms", "video_decode_ms",
+                                                                  "audio_jitter_buffer_ms", "audio_target_ms", "audio_minimum_ms")}
     base_fps = round(m["baseline"]["frames"] / (2 * ROUNDS * WINDOW_S), 1)
     reencoded = summary(m["reencoded"]["latency"])
     rows = []

@@ -90,7 +90,10 @@ def received(before: dict, after: dict) -> dict[str, float | None]:
         return 1000 * (after[kind][total] - before[kind][total]) / n if n > 0 else None
 
     return {"video_jitter_buffer_ms": per("video", "delayS", "emitted"), "video_decode_ms": per("video", "decodeS", "decoded"),
-            "audio_jitter_buffer_ms": per("audio", "delayS", "emitted")}
+            "audio_jitter_buffer_ms": per("audio", "delayS", "emitted"),
+            # Its target, and the least it would be for jitter alone: the difference is A/V sync's.
+            "video_target_ms": per("video", "targetS", "emitted"), "video_minimum_ms": per("video", "minimumS", "emitted"),
+            "audio_target_ms": per("audio", "targetS", "emitted"), "audio_minimum_ms": per("audio", "minimumS", "emitted")}
 
 
 def summary(values: list[float]) -> dict:
