@@ -21,7 +21,6 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import platform
 import time
@@ -70,6 +69,8 @@ class CallStats:
         self.answer_at: float | None = None
         self.connected_at: float | None = None
         self.first_remote_frame_at: float | None = None
+        # Frames of the advisor's video, decoded or not: while the kiosk page gets them still
+        # encoded, the booth decodes the keyframes alone (rtc/forward.py), the first among them.
         self.remote_frames = 0
         self.first_frame = asyncio.Event()
         self.frame_arrived = asyncio.Event()  # set on every frame; waiters clear it
@@ -191,14 +192,16 @@ class BoothCall:
             asyncio.ensure_future(self._speaker.play(track))
             return
         encoded = self._encoded.for_track(track) if self._encoded is not None else None
-        show = functools.partial(self._loopback.set_remote_video, encoded=encoded) if self._loopback is not None else None
-        self._watcher = show_remote_video(track, show, self._remote_frame)
+        show = self._loopback.set_remote_video if self._loopback is not None else None
+        self._watcher = show_remote_video(track, show, self._remote_frame, encoded)
 
     def _remote_frame(self, frame) -> None:
-        """A decoded frame of the advisor's video: note when frames arrive."""
-        self.last_remote_frame = frame
+        """A frame of the advisor's video, decoded (None: forwarded to the page undecoded): note when frames arrive."""
         self.stats.remote_frames += 1
         self.stats.frame_arrived.set()
+        if frame is None:
+            return
+        self.last_remote_frame = frame
         if self.stats.first_remote_frame_at is None:
             self.stats.first_remote_frame_at = time.time()
             self.stats.first_frame.set()

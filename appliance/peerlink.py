@@ -111,14 +111,16 @@ class PeerLink:
             self._voice = track
             asyncio.ensure_future(self._owner.speaker.add(track))
             return
-        show = functools.partial(self._owner.loopback.set_peer_video, self.slot, encoded=self._encoded.for_track(track))
-        self._watcher = show_remote_video(track, show, self._remote_frame)
+        show = functools.partial(self._owner.loopback.set_peer_video, self.slot)
+        self._watcher = show_remote_video(track, show, self._remote_frame, self._encoded.for_track(track))
 
     def _remote_frame(self, frame) -> None:
-        """A decoded frame of the participant's video: note that frames arrive."""
-        self.last_remote_frame = frame
+        """A frame of the participant's video, decoded (None: forwarded to the page undecoded):
+        note that frames arrive."""
         self.remote_frames += 1
-        self.first_frame.set()
+        if frame is not None:
+            self.last_remote_frame = frame
+            self.first_frame.set()
 
     def _on_state(self) -> None:
         log.info("peer link %s: %s", self.call_id, self.pc.connectionState)

@@ -1,7 +1,7 @@
 """Glass-to-glass latency of a call, both ways, beside Chromium <-> Chromium in the same run.
 
-Ours: a real hub, a real booth daemon (synthetic camera at 640x480, 30 fps, stamping each frame's
-capture time), the kiosk page in one browser context and the advisor's console in another, whose
+Ours: a real hub, a real booth daemon in its own process as on a booth (bench/booth_process.py:
+synthetic camera at 640x480, 30 fps, stamping each frame's capture time), the kiosk page in one browser context and the advisor's console in another, whose
 camera is a stamped canvas (bench/latency.py). Booth -> advisor is read from the console's
 ``#remote-video``; advisor -> kiosk from the kiosk page's ``#remote-view`` (Chromium -> the daemon's
 aiortc -> loopback -> the kiosk's Chromium).
@@ -10,7 +10,9 @@ The advisor's video reaches the kiosk page still encoded (rtc/forward.py); a sec
 same kind with ``[hardware] forward_encoded_video = false`` decodes and re-encodes it as before,
 and its rows show what forwarding saves ("before" and "after" in the same run).
 
-Baseline: two Chromium pages in a call with each other, the same picture, rate, codec and watch.
+Baseline: two Chromium pages in a call with each other, the same picture, rate, codec and watch;
+their WebRTC runs in Chromium's renderer processes, apart from the process driving the bench, as
+the booth's call now does in its own.
 Rounds alternate baseline, ours and ours re-encoding (``ROUNDS`` of ``WINDOW_S`` each), so all see
 the same load on a shared machine; the load average goes into every row.
 
@@ -19,19 +21,15 @@ the same load on a shared machine; the load average goes into every row.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import os
 import tempfile
 import time
 from pathlib import Path
 
-from bench.latency import (FPS, HEIGHT, WIDTH, ChromiumPair, fake_camera_script, install_script, latencies, mouth_to_ear_ms,
+from bench.booth_process import BenchHub, BoothProcess
+from bench.latency import (received, receiving, FPS, HEIGHT, WIDTH, ChromiumPair, fake_camera_script, install_script, latencies, mouth_to_ear_ms,
                            summary, take, watch)
 from hw import clicks
-from hw.audio_fake import ToneMicrophone
-from hw.clicks import OnsetFinder
-from hw.stamp import latency_ms, read_stamp
 
 ROUNDS = 3
 WINDOW_S = 10.0
@@ -47,28 +45,14 @@ EARS = {
 }
 
 
-def clicking_devices(hardware):
-    """The booth's fake devices, its microphone clicking on the beat (hw/clicks.py)."""
-    from hw.devices import build_devices
-
-    devices = build_devices(hardware)
-    return dataclasses.replace(devices, microphone=ToneMicrophone(room=devices.speaker.room, clicks=True))
-
-
 class OurCall:
-    """Hub + booth daemon + kiosk page + console; one admitted call per round."""
+    """Hub + booth (its own process, bench/booth_process.py) + kiosk page + console; one admitted call per round."""
 
     def __init__(self, lt, browser, data_dir: Path, forward: bool = True) -> None:
-        from tests.e2e.harness import Stack, log_in
-
-        self.lt = lt
-        hardware = {"width": WIDTH, "height": HEIGHT, "fps": FPS, "forward_encoded_video": forward}
-        self.stack = Stack(lt, data_dir, hardware=hardware, devices=clicking_devices)
-        self.forwarded = 0  # frames the loopback forwarded still encoded, last window
-        self.speaker_heard = OnsetFinder()
-        self.probe = None
-        self.decoded: list[float] = []
-        self.stack.booth.speaker.listen(self.speaker_heard.feed)
+        data_dir.mkdir()
+        self.hub = BenchHub(lt, data_dir)
+        self.booth = BoothProcess(self.hub, data_dir, forward=forward, command=BoothProcess.BENCH_BOOTH)
+        self.mixer_ms: list[float] = []  # the advisor's voice waiting in the booth's mixer, at each window's end
         viewport = {"width": 1280, "height": 800}
         self.advisor_ctx = browser.new_context(viewport=viewport, permissions=["camera", "microphone"])
         self.advisor_ctx.add_init_script(fake_camera_script())
@@ -76,82 +60,48 @@ class OurCall:
         self.kiosk_ctx.add_init_script(install_script())
         self.advisor = self.advisor_ctx.new_page()
         self.kiosk = self.kiosk_ctx.new_page()
-        log_in(self.advisor, self.stack.hub_url)
-        self.kiosk.goto(self.stack.booth.url)  # the page follows the daemon's states from here on
-
-    async def _to_waiting(self) -> None:
-        """The customer's touches; the device check again if the busy machine failed it (it says why)."""
-        from tests.appliance.helpers import until
-
-        session = self.stack.booth.session
-        await session.handle("start")
-        await session.handle("accept")
-        for _attempt in range(3):
-            await until(session, lambda s: s.get("checks", {}).get("running") is False, 60)
-            snapshot = session.snapshot()
-            if snapshot["checks"].get("passed"):
-                await session.handle("continue")
-                return
-            failed = {k: v.get("detail") for k, v in snapshot["checks"]["results"].items() if v.get("status") != "pass"}
-            print(f"  device check failed on this busy machine ({failed}); checking again", flush=True)
-            await session.handle("recheck")
-        raise RuntimeError("the booth's device check kept failing")
+        self.hub.log_in(self.advisor)
+        self.kiosk.goto(self.booth.url)  # the page follows the daemon's states from here on
 
     def connect(self) -> None:
-        self.lt.run(self._to_waiting(), 120)
+        self.booth.ask("waiting")
         self.advisor.get_by_role("button", name="Eintreten lassen").click()
-        self.stack.wait_state("call")
         ready = "(sel) => { const v = document.querySelector(sel); return v && v.videoWidth > 0 && v.currentTime > 0; }"
         self.advisor.wait_for_function(ready, arg="#remote-video", timeout=60000)
         self.kiosk.wait_for_function(ready, arg="#remote-view", timeout=60000)
         watch(self.advisor, "#remote-video")
         watch(self.kiosk, "#remote-view")
-        self.decoded = []
-        self.probe = asyncio.run_coroutine_threadsafe(self._probe_decoded(), self.lt.loop)
         self.advisor.evaluate("() => { window.vkHeard = vkStamp.hear(document.querySelector('#remote-video').srcObject.getAudioTracks()[0]); }")
 
     def take(self) -> dict[str, dict]:
         return {"booth_to_advisor": take(self.advisor, "#remote-video"), "advisor_to_kiosk": take(self.kiosk, "#remote-view")}
 
+    def receiving(self) -> dict:
+        """What the advisor's browser reports of receiving the booth (bench/latency.py)."""
+        return receiving([self.advisor])
+
     def heard(self) -> dict[str, list[float]]:
         """Mouth-to-ear latencies (ms) of the clicks heard since the last call, by direction."""
-        at_speaker = self.lt.run(self._drain_speaker())
+        answer = self.booth.ask("heard")
+        at_speaker, self.mixer_ms = answer["heard"], self.mixer_ms + answer["mixer_ms"]
         return {"booth_to_advisor": [mouth_to_ear_ms(at) for at in self.advisor.evaluate("() => vkHeard.take()")],
                 "advisor_to_booth": [clicks.latency_s(at) * 1000 for at in at_speaker]}
 
-    async def _probe_decoded(self) -> None:
-        """Where the advisor's frames are decoded on the booth: splits advisor -> kiosk in two."""
-        stats = self.stack.booth.call.stats
-        while True:
-            stats.frame_arrived.clear()
-            await stats.frame_arrived.wait()
-            now_ms = time.time() * 1000
-            frame = self.stack.booth.call.last_remote_frame
-            value = read_stamp(frame.to_ndarray(format="gray")) if frame is not None else None
-            if value is not None:
-                self.decoded.append(latency_ms(value, now_ms))
-
-    def take_decoded(self) -> list[float]:
-        taken, self.decoded = self.decoded, []
-        return taken
-
-    async def _drain_speaker(self) -> list[float]:
-        heard, self.speaker_heard.heard = self.speaker_heard.heard, []
-        return heard
+    def forwarded(self) -> int:
+        """Frames the loopback forwarded still encoded to the kiosk page, this call."""
+        return self.booth.ask("forwarded")["forwarded"]
 
     def disconnect(self) -> None:
-        if self.probe is not None:
-            self.probe.cancel()
-            self.probe = None
-        if self.stack.booth.session.state.value == "call":
-            self.advisor.get_by_role("button", name="Beenden").click()
-            self.stack.wait_state("survey")
-        self.lt.run(self.stack.booth.session.handle("cancel"))  # back to the start screen from anywhere
+        try:
+            self.advisor.get_by_role("button", name="Beenden").click(timeout=5000)
+        except Exception:  # no call to end (the round broke before it began): the booth leaves anyway
+            pass
+        self.booth.ask("leave")
 
     def close(self) -> None:
         self.advisor_ctx.close()
         self.kiosk_ctx.close()
-        self.stack.close()
+        self.booth.close()
 
 
 def _window(setup) -> tuple:
@@ -160,12 +110,13 @@ def _window(setup) -> tuple:
         time.sleep(SETTLE_S)  # a fixed measuring window, not a wait for an event
         setup.take()
         setup.heard()
+        before = setup.receiving()
         time.sleep(WINDOW_S)
         taken, heard = setup.take(), setup.heard()
+        receivers = received(before, setup.receiving())
         if isinstance(setup, OurCall):
-            taken["decoded_on_booth"] = setup.take_decoded()
-            taken["forwarded"] = setup.stack.booth.daemon.loopback.forwarded_frames() or 0
-        return taken, heard
+            taken["forwarded"] = setup.forwarded()
+        return taken, heard, receivers
     finally:
         setup.disconnect()
 
@@ -179,7 +130,8 @@ def measure(rounds: int = ROUNDS) -> dict:
     out: dict = {"ours": {d: {"latency": [], "frames": 0, "missed": 0} for d in DIRECTIONS},
                  "reencoded": {"latency": [], "frames": 0, "missed": 0}, "forwarded": 0,
                  "baseline": {"latency": [], "frames": 0, "missed": 0},
-                 "ears": {d: [] for d in EARS}, "baseline_ears": [], "decoded_on_booth": [], "failed": []}
+                 "ears": {d: [] for d in EARS}, "baseline_ears": [], "failed": [],
+                 "receivers": {"ours": [], "baseline": []}}
     expect.set_options(timeout=30_000)  # the console's log-in and the kiosk's screens on a busy machine
     with tempfile.TemporaryDirectory() as tmp, LoopThread() as lt, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
@@ -189,37 +141,43 @@ def measure(rounds: int = ROUNDS) -> dict:
             for _ in range(rounds):
                 # A round the busy machine breaks (a call that never shows a frame) is counted, not fatal.
                 try:
-                    taken, heard = _window(pair)
+                    taken, heard, receivers = _window(pair)
                 except Exception as exc:
                     out["failed"].append(f"baseline: {str(exc).splitlines()[0]}")
                 else:
                     for one in taken:
                         _add(out["baseline"], one)
                     out["baseline_ears"] += heard
+                    out["receivers"]["baseline"].append(receivers)
                 try:
-                    taken, heard = _window(ours)
+                    taken, heard, receivers = _window(ours)
                 except Exception as exc:
                     out["failed"].append(f"ours: {str(exc).splitlines()[0]}")
                     print(f"  a round failed: {out['failed'][-1]}", flush=True)
                     continue
-                out["decoded_on_booth"] += taken.pop("decoded_on_booth")
                 out["forwarded"] += taken.pop("forwarded")
+                out["receivers"]["ours"].append(receivers)
                 for direction, one in taken.items():
                     _add(out["ours"][direction], one)
                 for direction, values in heard.items():
                     out["ears"][direction] += values
                 try:
-                    taken, _heard = _window(reencoding)
+                    taken, _heard, _receivers = _window(reencoding)
                 except Exception as exc:
                     out["failed"].append(f"re-encoding: {str(exc).splitlines()[0]}")
                     continue
                 _add(out["reencoded"], taken["advisor_to_kiosk"])
         finally:
             pair.close()
+            out["mixer_ms"] = [round(ms, 1) for ms in ours.mixer_ms]
             ours.close()
             reencoding.close()
             browser.close()
     return out
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
 
 
 def _add(into: dict, taken: dict) -> None:
@@ -250,8 +208,13 @@ def run() -> list[dict]:
                 for label in (*DIRECTIONS.values(), *EARS.values())]
     load = round(max(load_before, os.getloadavg()[0]), 1)
     common = {"rounds_failed": m["failed"], "load_avg": load}
+    # Where the booth -> advisor delay sits: in the advisor's browser's jitter buffer (the sender's
+    # timing) or its decoder, beside the same of the baseline's receivers (means over the windows).
+    receivers = {f"{key} ({who})": _mean([w[key] for w in m["receivers"][who] if w[key] is not None])
+                 for who in ("ours", "baseline") for key in ("video_jitter_buffer_ms", "video_target_ms", "video_minimum_ms", "video_decode_ms",
+                                                                  "audio_jitter_buffer_ms", "audio_target_ms", "audio_minimum_ms")}
     base_fps = round(m["baseline"]["frames"] / (2 * ROUNDS * WINDOW_S), 1)
-    decoded, reencoded = summary(m["decoded_on_booth"]), summary(m["reencoded"]["latency"])
+    reencoded = summary(m["reencoded"]["latency"])
     rows = []
     for direction, label in DIRECTIONS.items():
         ours = m["ours"][direction]
@@ -259,8 +222,9 @@ def run() -> list[dict]:
         def extra(stat: str, ours=ours, direction=direction) -> dict:
             fields = {"shown_fps": round(ours["frames"] / (ROUNDS * WINDOW_S), 1), "baseline_shown_fps": base_fps,
                       "unreadable_frames": ours["missed"]} | common
-            if direction == "advisor_to_kiosk":  # where the time goes: up to the booth's decoder, then the loopback hop
-                fields["decoded_on_booth_ms"] = round(decoded[stat], 1)
+            if direction == "booth_to_advisor":
+                fields["advisor_receiver"] = receivers
+            if direction == "advisor_to_kiosk":  # what forwarding saves: the same booth re-encoding
                 fields["forwarded_frames"] = m["forwarded"]
                 fields["reencoded_ms"] = round(reencoded[stat], 1)
                 fields["reencoded_ratio"] = round(reencoded[stat] / summary(m["baseline"]["latency"])[stat], 2)
@@ -275,7 +239,9 @@ def run() -> list[dict]:
                      "ok": s[stat] < r[stat], "samples": s["n"], "baseline_samples": r["n"], "forwarded_frames": m["forwarded"],
                      "reencoded_shown_fps": round(m["reencoded"]["frames"] / (ROUNDS * WINDOW_S), 1), **common})
     for direction, label in EARS.items():
-        rows += _pair(label, m["ears"][direction], m["baseline_ears"], lambda _stat: dict(common))
+        rows += _pair(label, m["ears"][direction], m["baseline_ears"],
+                      lambda _stat, direction=direction: common | ({"advisor_receiver": receivers} if direction == "booth_to_advisor"
+                                                                   else {"booth_mixer_buffered_ms": m["mixer_ms"]}))
     return rows
 
 

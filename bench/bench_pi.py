@@ -21,14 +21,13 @@ cannot, the rows say so instead of a number.
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.booth_process import BenchHub, BoothProcess, stop
 from bench.latency import FPS, HEIGHT, WIDTH, fake_camera_script, latencies, summary, take, watch
 
 QUOTA_CORES = 1.5
@@ -105,32 +104,12 @@ class PiBooth:
     """Hub in this process; booth daemon and kiosk Chromium as their own processes in ``group``."""
 
     def __init__(self, lt, pw, browser, group: CpuGroup, tmp: Path, forward: bool = True) -> None:
-        from hub.app import HubParts, make_app
-        from hub.config import HubConfig
         from tests.conftest import CHROMIUM, CHROMIUM_ARGS
-        from tests.e2e.harness import PASSWORD, log_in
-        from videokiosk.clock import SystemClock
 
         self.lt = lt
-        config = HubConfig.model_validate({"store": {"path": str(tmp / "hub.db")}})
-        self.parts = HubParts.open(config, clock=SystemClock())
-        self.parts.users.add_user("anna", PASSWORD)
-        hub_url = lt.serve(make_app(self.parts))
-        token = self.parts.registry.create_booth("booth-pi", "Kiosk Pi", "Musterstadt")
-        booth_toml = tmp / "booth.toml"
-        booth_toml.write_text(
-            f'[booth]\nid = "booth-pi"\nname = "Kiosk Pi"\nlocation = "Musterstadt"\n'
-            f'[hub]\nurl = "{hub_url}"\ntoken = "{token}"\n'
-            f'[store]\npath = "{tmp / "booth.db"}"\n[metrics]\nenabled = false\n'
-            f"[hardware]\nwidth = {WIDTH}\nheight = {HEIGHT}\nfps = {FPS}\nforward_encoded_video = {str(forward).lower()}\n")
-        self.daemon_log = (tmp / "daemon.log").open("w")
-        self.daemon = subprocess.Popen([sys.executable, "-m", "videokiosk.cli", "booth", "--config", str(booth_toml), "--port", "0"],
-                                       stdout=subprocess.PIPE, stderr=self.daemon_log, text=True, preexec_fn=group.join)
-        line = self.daemon.stdout.readline()
-        found = re.search(r"kiosk page at (\S+)", line)
-        if not found:
-            raise RuntimeError(f"the booth daemon did not start: {line!r}")
-        self.booth_url = found.group(1)
+        hub = BenchHub(lt, tmp)
+        self.daemon = BoothProcess(hub, tmp, forward=forward, preexec_fn=group.join)
+        self.booth_url = self.daemon.url
         port = _free_port()
         self.kiosk_browser = subprocess.Popen(
             [str(CHROMIUM), "--headless", f"--remote-debugging-port={port}", f"--user-data-dir={tmp / 'kiosk-profile'}",
@@ -141,7 +120,7 @@ class PiBooth:
         self.advisor_ctx = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["camera", "microphone"])
         self.advisor_ctx.add_init_script(fake_camera_script())
         self.advisor = self.advisor_ctx.new_page()
-        log_in(self.advisor, hub_url)
+        hub.log_in(self.advisor)
 
     @staticmethod
     def _connect(pw, port: int):
@@ -191,14 +170,8 @@ class PiBooth:
             pass
         self.advisor_ctx.close()
         self.kiosk_cdp.close()
-        for proc in (self.kiosk_browser, self.daemon):
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self.daemon_log.close()
+        stop(self.kiosk_browser)
+        self.daemon.close()
 
 
 def measure(rounds: int = ROUNDS) -> dict:

@@ -71,6 +71,31 @@ def take(page, selector: str) -> dict:
     return page.evaluate("(sel) => window.vkWatch[sel].take()", selector)
 
 
+def receiving(pages) -> dict:
+    """What the receivers of ``pages`` report, summed (cumulative; see :func:`received`)."""
+    totals: dict = {}
+    for page in pages:
+        for kind, sums in page.evaluate("() => vkStamp.receiving()").items():
+            for key, value in sums.items():
+                totals.setdefault(kind, {}).setdefault(key, 0.0)
+                totals[kind][key] += value
+    return totals
+
+
+def received(before: dict, after: dict) -> dict[str, float | None]:
+    """Mean ms a video frame and an audio sample waited in the jitter buffer, and a frame's decode, between two :func:`receiving`."""
+
+    def per(kind: str, total: str, count: str) -> float | None:
+        n = after[kind][count] - before[kind][count]
+        return 1000 * (after[kind][total] - before[kind][total]) / n if n > 0 else None
+
+    return {"video_jitter_buffer_ms": per("video", "delayS", "emitted"), "video_decode_ms": per("video", "decodeS", "decoded"),
+            "audio_jitter_buffer_ms": per("audio", "delayS", "emitted"),
+            # Its target, and the least it would be for jitter alone: the difference is A/V sync's.
+            "video_target_ms": per("video", "targetS", "emitted"), "video_minimum_ms": per("video", "minimumS", "emitted"),
+            "audio_target_ms": per("audio", "targetS", "emitted"), "audio_minimum_ms": per("audio", "minimumS", "emitted")}
+
+
 def summary(values: list[float]) -> dict:
     if not values:
         return {"median": float("nan"), "p95": float("nan"), "n": 0}
@@ -137,6 +162,9 @@ class ChromiumPair:
 
     def take(self) -> list[dict]:
         return [take(page, "#remote") for page in self.pages]
+
+    def receiving(self) -> dict:
+        return receiving(self.pages)
 
     def heard(self) -> list[float]:
         """Mouth-to-ear latencies (ms) of the clicks both pages heard since the last call."""

@@ -153,5 +153,29 @@
     return { take() { return heard.splice(0); } };
   }
 
-  window.vkStamp = { paint, read, camera, watch, clickMic, hear };
+  // Every peer connection the page makes, for what its receivers report: how long frames and audio
+  // wait in the jitter buffer says whether delay comes from the sender's timing or the receiver.
+  const Native = window.RTCPeerConnection, made = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) { super(...args); made.push(this); }
+  };
+  async function receiving() {
+    // targetS beside minimumS: what the receiver adds for reasons other than jitter (A/V sync).
+    const sums = { video: { delayS: 0, emitted: 0, targetS: 0, minimumS: 0, decodeS: 0, decoded: 0 },
+                   audio: { delayS: 0, emitted: 0, targetS: 0, minimumS: 0 } };
+    for (const pc of made.filter((p) => p.connectionState !== 'closed')) {
+      (await pc.getStats()).forEach((s) => {
+        if (s.type !== 'inbound-rtp' || !sums[s.kind]) return;
+        const into = sums[s.kind];
+        into.delayS += s.jitterBufferDelay || 0;
+        into.emitted += s.jitterBufferEmittedCount || 0;
+        into.targetS += s.jitterBufferTargetDelay || 0;
+        into.minimumS += s.jitterBufferMinimumDelay || 0;
+        if (s.kind === 'video') { into.decodeS += s.totalDecodeTime || 0; into.decoded += s.framesDecoded || 0; }
+      });
+    }
+    return sums;
+  }
+
+  window.vkStamp = { paint, read, camera, watch, clickMic, hear, receiving };
 }

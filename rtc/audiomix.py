@@ -39,6 +39,14 @@ RATE = 48_000
 FRAME = 960  # 20 ms
 PRIME = 2 * FRAME  # an input plays once this much is buffered: rides out a little network jitter
 MAX_BUFFERED = 10 * FRAME  # beyond 200 ms the oldest samples go: latency must not build up
+# A burst (the network, or this loop, stalled and then caught up) leaves more buffered than PRIME,
+# and since frames come in as fast as they are played, it would stay: every later word heard that
+# much later (make bench measured the advisor's voice 210 ms mouth-to-ear, 2.3-2.8x Chromium's,
+# its buffer near MAX_BUFFERED). More than PRIME after a take for this many frames in a row (200 ms:
+# not a moment's jitter): the oldest go, down to PRIME, in one cut. A loaded booth stalls again and
+# again (make bench at load 10: 100-160 ms still buffered when the drain took a frame per half
+# second); one cut per stall is one audible glitch, where the stall itself already was one.
+SETTLE_FRAMES = 10
 SILENT_DBFS = -100.0
 
 
@@ -51,6 +59,7 @@ class _Input:
         self.level_dbfs = SILENT_DBFS
         self.loudest_dbfs = SILENT_DBFS
         self.frames = 0
+        self.over = 0  # takes in a row that left more than PRIME buffered
         self.task: asyncio.Task | None = None
 
     def push(self, samples: np.ndarray) -> None:
@@ -67,6 +76,9 @@ class _Input:
         if self.buffer.size < FRAME:
             self.primed = False  # ran dry: buffer a little again before playing on
         out, self.buffer = self.buffer[:FRAME], self.buffer[FRAME:]
+        self.over = self.over + 1 if self.buffer.size > PRIME else 0
+        if self.over >= SETTLE_FRAMES:
+            self.buffer, self.over = self.buffer[-PRIME:], 0
         return out
 
 
@@ -88,6 +100,10 @@ class AudioMixer(MediaStreamTrack):
     def levels(self) -> list[tuple[int, float]]:
         """Per input: frames received so far and the loudest frame's level (dBFS). For tests."""
         return [(i.frames, i.loudest_dbfs) for i in self._inputs.values()]
+
+    def buffered_ms(self) -> list[float]:
+        """Per input: how much of it waits to be played, in ms (``make bench``: where a voice's delay sits)."""
+        return [1000 * i.buffer.size / RATE for i in self._inputs.values()]
 
     def add(self, track: MediaStreamTrack) -> None:
         if track in self._inputs:

@@ -14,10 +14,20 @@ connection) starts at a keyframe and asks the advisor's browser for one (RTCP PL
 frame the jitter buffer gave up on) or a page that fell behind it waits for the next keyframe again,
 and the kiosk browser's own keyframe requests are passed on to the advisor.
 
+While every page connection forwards, the booth itself decodes the advisor's keyframes alone (the
+first frame among them, which the call's bookkeeping and a technician's look rest on): decoding
+each frame here as well cost the booth 0.8 ms of CPU per 640x480 frame at the advisor's start rate
+on the bench machine (bench/bench_forward.py; several times that on a Pi's cores), on the cores its
+own camera's encoder needs. Once a page wants decoded frames again (it fell back, or there is no
+page), decoding resumes at the next keyframe, asked for at once: a decoder that skipped frames
+would show garbage until then.
+
 Version-checked like rtc/icepace.py: with an aiortc lacking the private parts used here (the
 receiver's jitter buffer and PLI, the sender's keyframe request) :func:`tap_encoded_video` still
 installs rtc/jitter.py's buffer but forwards nothing, and the page gets decoded frames re-encoded,
-as it would with a page that negotiated another codec than the advisor sends.
+as it would with a page that negotiated another codec than the advisor sends. With an aiortc whose
+receiver does not decode what its jitter buffer hands it (its decoder queue), the booth decodes
+every frame as before.
 
 Example::
 
@@ -43,7 +53,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription
 
-from .jitter import use_marker_jitter_buffer
+from .jitter import Tap, use_marker_jitter_buffer
 
 log = logging.getLogger("videokiosk.forward")
 VIDEO_CLOCK = 90_000
@@ -59,6 +69,9 @@ MAX_LAG_S = 0.2
 MIN_KEYFRAME_INTERVAL_S = 0.5
 _PLI = "_send_rtcp_pli"  # aiortc's RTCRtpReceiver: sends a picture loss indication
 _KEYFRAME = "_send_keyframe"  # aiortc's RTCRtpSender: what an incoming PLI/FIR calls
+# aiortc's RTCRtpReceiver queues each frame its jitter buffer completes for its decoder thread, and
+# none when the buffer returns None: what lets a forwarded frame go undecoded.
+_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 
 
 def is_keyframe(mime: str, data: bytes) -> bool:
@@ -161,9 +174,12 @@ class ForwardedVideoTrack(MediaStreamTrack):
 class EncodedVideo:
     """The complete encoded frames of one video receiver, for any number of page connections."""
 
-    def __init__(self, pc: RTCPeerConnection, transceiver: RTCRtpTransceiver) -> None:
+    def __init__(self, pc: RTCPeerConnection, transceiver: RTCRtpTransceiver, *, may_skip_decoding: bool = False) -> None:
         self._pc = pc
         self._transceiver = transceiver
+        self._may_skip_decoding = may_skip_decoding
+        self._decoder_in_step = True  # the receiver's decoder had every frame since its last keyframe
+        self._undecoded: Callable[[], None] | None = None
         self._mimes: dict[int, str] | None = None
         self._subscribers: list[ForwardedVideoTrack] = []
         self._ssrc: int | None = None
@@ -175,18 +191,44 @@ class EncodedVideo:
     def receiver(self) -> RTCRtpReceiver:
         return self._transceiver.receiver
 
-    def tap(self, packets: list[RtpPacket], frame: JitterFrame) -> None:
-        """rtc/jitter.py's buffer completed ``frame`` from ``packets``: hand it to every page."""
+    def tap(self, packets: list[RtpPacket], frame: JitterFrame) -> bool:
+        """rtc/jitter.py's buffer completed ``frame`` from ``packets``: hand it to every page.
+
+        Returns whether the receiver decodes it as well (see :meth:`_decode`).
+        """
         first, last = packets[0], packets[-1]
         follows = self._last_sequence is not None and first.sequence_number == (self._last_sequence + 1) % 65536
         self._last_sequence, self._ssrc = last.sequence_number, last.ssrc
-        if not self._subscribers:
-            return
+        if not (self._subscribers or self._may_skip_decoding):
+            return True  # nothing to forward, nothing to skip: decoded as by aiortc alone
         mime = self._mime(first.payload_type)
-        encoded = EncodedFrame(mime=mime, data=frame.data, keyframe=is_keyframe(mime, frame.data), follows=follows,
-                               arrived=time.monotonic())
-        for subscriber in self._subscribers:
-            subscriber.put(encoded)
+        keyframe = is_keyframe(mime, frame.data)
+        if self._subscribers:
+            encoded = EncodedFrame(mime=mime, data=frame.data, keyframe=keyframe, follows=follows, arrived=time.monotonic())
+            for subscriber in self._subscribers:
+                subscriber.put(encoded)
+        decode = self._decode(keyframe)
+        if not decode and self._undecoded is not None:
+            self._undecoded()
+        return decode
+
+    def when_undecoded(self, arrived: Callable[[], None]) -> None:
+        """``arrived()`` for each frame the receiver does not decode (it counts that frames come)."""
+        self._undecoded = arrived
+
+    def _decode(self, keyframe: bool) -> bool:
+        """Every frame while decoded frames are wanted (no page connection, or one fell back to
+        them), else keyframes alone; after skipped frames, from the next keyframe on."""
+        if keyframe or not self._may_skip_decoding:
+            self._decoder_in_step = True
+            return True
+        if self._subscribers and not any(s.fell_back for s in self._subscribers):
+            self._decoder_in_step = False
+            return False
+        if not self._decoder_in_step:
+            self.request_keyframe()
+            return False
+        return True
 
     def _mime(self, payload_type: int) -> str:
         if self._mimes is None:  # the booth's offer or answer names the payload types both sides use
@@ -249,14 +291,17 @@ def tap_encoded_video(pc: RTCPeerConnection) -> EncodedTaps:
     transceivers exist. Without the aiortc parts forwarding needs, nothing is tapped (a log line).
     """
     receivers = [t.receiver for t in pc.getTransceivers() if t.kind == "video"]
+    may_skip_decoding = all(hasattr(r, _DECODER_QUEUE) for r in receivers)
+    if not may_skip_decoding:
+        log.warning("aiortc's receiver changed: the booth decodes the advisor's video it forwards")
     if not all(callable(getattr(r, _PLI, None)) for r in receivers) or not callable(getattr(RTCRtpSender, _KEYFRAME, None)):
         log.warning("aiortc's receiver or sender changed: the advisor's video is re-encoded for the kiosk page")
         use_marker_jitter_buffer(pc)
         return EncodedTaps([])
     videos: dict[RTCRtpTransceiver, EncodedVideo] = {}
 
-    def tap_for(transceiver: RTCRtpTransceiver) -> Callable[[list[RtpPacket], JitterFrame], None]:
-        videos[transceiver] = EncodedVideo(pc, transceiver)
+    def tap_for(transceiver: RTCRtpTransceiver) -> Tap:
+        videos[transceiver] = EncodedVideo(pc, transceiver, may_skip_decoding=may_skip_decoding)
         return videos[transceiver].tap
 
     swapped = use_marker_jitter_buffer(pc, tap_for=tap_for)

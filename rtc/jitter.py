@@ -39,8 +39,9 @@ from aiortc.utils import uint16_add
 log = logging.getLogger("videokiosk.jitter")
 _ATTRIBUTE = "_RTCRtpReceiver__jitter_buffer"  # where aiortc's RTCRtpReceiver keeps it
 AUDIO_CAPACITY = 16  # packets, as aiortc's own audio buffer: 320 ms of 20 ms packets
-#: Sees each complete frame with the packets it came in (rtc/forward.py forwards it still encoded).
-Tap = Callable[[list[RtpPacket], JitterFrame], None]
+#: Sees each complete frame with the packets it came in (rtc/forward.py forwards it still encoded);
+#: returns whether the receiver decodes the frame as well (False: the buffer hands it no frame).
+Tap = Callable[[list[RtpPacket], JitterFrame], bool]
 
 
 class MarkerJitterBuffer(JitterBuffer):
@@ -66,8 +67,8 @@ class MarkerJitterBuffer(JitterBuffer):
             return None
         self.remove(len(packets))
         frame = JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)
-        if self._tap is not None:
-            self._tap(packets, frame)
+        if self._tap is not None and not self._tap(packets, frame):
+            return None  # aiortc's receiver decodes what add() returns, and nothing when it is None
         return frame
 
 

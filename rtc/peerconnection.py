@@ -11,7 +11,7 @@ Example::
     await candidates.add(msg)               # held until the other side's description is set
     await pc.setRemoteDescription(answer)
     await candidates.described()            # now the held ones go in, and later ones at once
-    watcher = show_remote_video(track, loopback.set_remote_video, on_frame=count)
+    watcher = show_remote_video(track, loopback.set_remote_video, on_frame=count, encoded=taps.for_track(track))
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.sdp import candidate_from_sdp
 
 from . import protocol as p
+from .forward import EncodedVideo
 
 
 def rtc_configuration(servers: list[p.IceServer]) -> RTCConfiguration:
@@ -74,11 +75,12 @@ class RemoteCandidates:
             await self.add(msg)
 
 
-def show_remote_video(track: MediaStreamTrack, show: Callable[[MediaStreamTrack], None] | None,
-                      on_frame: Callable[[Any], None]) -> asyncio.Task:
-    """The other side's video: one copy to ``show`` (the kiosk page's tile; None: nowhere), one
-    drained here so nothing queues up, each decoded frame (memory only) to ``on_frame``. Returns
-    the drain's task."""
+def show_remote_video(track: MediaStreamTrack, show: Callable[[MediaStreamTrack, EncodedVideo | None], None] | None,
+                      on_frame: Callable[[Any | None], None], encoded: EncodedVideo | None = None) -> asyncio.Task:
+    """The other side's video: one copy to ``show`` (the kiosk page's tile; None: nowhere) with
+    ``encoded``, the same video's encoded frames (rtc/forward.py); one drained here so nothing
+    queues up, each decoded frame (memory only) to ``on_frame``, and None for each frame that
+    reached the page still encoded and was not decoded here. Returns the drain's task."""
     relay = MediaRelay()
     watched = relay.subscribe(track, buffered=False)
 
@@ -90,6 +92,8 @@ def show_remote_video(track: MediaStreamTrack, show: Callable[[MediaStreamTrack]
             return
 
     task = asyncio.ensure_future(drain())
+    if encoded is not None:
+        encoded.when_undecoded(lambda: on_frame(None))
     if show is not None:
-        show(relay.subscribe(track))
+        show(relay.subscribe(track), encoded)
     return task

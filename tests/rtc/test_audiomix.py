@@ -130,3 +130,19 @@ async def test_each_consumer_of_the_microphone_gets_its_own_frames():
     assert a2.pts == pts + FRAME and a.pts == pts  # its own rising count; frames once handed out stay
     call.stop()
     link.stop()
+
+
+def test_after_a_burst_the_voice_plays_no_later_than_before_it():
+    """A burst must not delay every later word: what is buffered beyond PRIME drains away, without a gap."""
+    from rtc.audiomix import MAX_BUFFERED, PRIME, _Input
+
+    voice = _Input()
+    frame = np.ones(FRAME, dtype=np.int16)
+    for _ in range(MAX_BUFFERED // FRAME):  # a stall caught up: 200 ms arrive at once
+        voice.push(frame)
+    played = []
+    for _ in range(10 * RATE // FRAME):  # ten seconds of a frame played per frame arriving
+        played.append(voice.take())
+        voice.push(frame)
+    assert all(out is not None and out.size == FRAME for out in played)  # never a gap
+    assert voice.buffer.size <= PRIME + FRAME  # as late as when it was first primed, no later

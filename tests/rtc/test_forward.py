@@ -9,7 +9,7 @@ re-encoded where it did not, or where this aiortc lacks what forwarding needs.
 from __future__ import annotations
 
 import asyncio
-import functools
+import itertools
 
 import pytest
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription, VideoStreamTrack
@@ -36,6 +36,7 @@ class Call:
         self.advisor, self.booth = RTCPeerConnection(), RTCPeerConnection()
         self.loopback = loopback
         self.decoded = 0
+        self.decoded_one = asyncio.Event()  # set on every frame the booth decodes; waiters clear it
         self.watcher = None
         self.taps = None
 
@@ -52,11 +53,21 @@ class Call:
 
     def _on_track(self, track) -> None:
         encoded = self.taps.for_track(track) if self.taps else None
-        self.watcher = show_remote_video(track, functools.partial(self.loopback.set_remote_video, encoded=encoded),
-                                         self._frame)
+        self.watcher = show_remote_video(track, self.loopback.set_remote_video, self._frame, encoded)
 
-    def _frame(self, _frame) -> None:
+    def _frame(self, frame) -> None:
+        if frame is None:
+            return  # forwarded to the page, not decoded here
         self.decoded += 1
+        self.decoded_one.set()
+
+    async def decoded_at_least(self, count: int, timeout: float = 20.0) -> None:
+        async def more() -> None:
+            while self.decoded < count:
+                self.decoded_one.clear()
+                await self.decoded_one.wait()
+
+        await asyncio.wait_for(more(), timeout)
 
     async def close(self) -> None:
         if self.watcher is not None:
@@ -95,6 +106,42 @@ async def test_the_advisor_reaches_the_page_still_encoded(camera):
     assert {(f.width, f.height) for f in shown} == {ADVISOR_SIZE}
     assert forwarded >= len(shown)
     assert loopback.forwarded_frames() is None  # the call is over: nothing forwards any more
+
+
+async def test_while_the_page_forwards_the_booth_decodes_keyframes_alone_and_after_it_every_frame(camera):
+    """A second decode of every forwarded frame costs the booth's CPU what its camera's encoder needs."""
+    loopback = Loopback(camera.video_track)
+    page, call = Page(), Call(loopback)
+    try:
+        await page.accept(await loopback.answer(await page.offer()))
+        await call.connect()
+        shown = [await page.frame("1") for _ in range(20)]
+        assert {(f.width, f.height) for f in shown} == {ADVISOR_SIZE}
+        # The first frame (a keyframe: the call's bookkeeping rests on it) and any keyframe asked for.
+        assert 1 <= call.decoded <= 3, call.decoded
+        await loopback.close()  # the page is gone: the booth decodes again, from a keyframe it asks for
+        await call.decoded_at_least(call.decoded + 10)
+    finally:
+        await call.close()
+        await loopback.close()
+        await page.pc.close()
+
+
+async def test_with_an_aiortc_that_decodes_otherwise_the_booth_decodes_every_frame(camera, monkeypatch, caplog):
+    monkeypatch.setattr("rtc.forward._DECODER_QUEUE", "_RTCRtpReceiver__no_such_queue")
+    loopback = Loopback(camera.video_track)
+    page, call = Page(), Call(loopback)
+    try:
+        await page.accept(await loopback.answer(await page.offer()))
+        await call.connect()
+        for _ in range(10):
+            await page.frame("1")
+        await call.decoded_at_least(10)  # still forwarded to the page, and decoded here as before
+        assert loopback.forwarded_frames() >= 10 and "decodes the advisor's video" in caplog.text
+    finally:
+        await call.close()
+        await loopback.close()
+        await page.pc.close()
 
 
 async def test_a_page_that_took_another_codec_gets_the_advisor_re_encoded(camera):
@@ -211,4 +258,35 @@ async def test_keyframe_requests_reach_the_advisor_at_most_twice_a_second():
     await asked.until_asked(2)  # the next one waits for its turn
     assert len(asked.asked) == 2
     assert asked.asked[1] - asked.asked[0] >= 0.49  # the promise: twice a second at most
+    video.close()
+
+
+class _Pc:
+    """What EncodedVideo reads of the booth's peer connection: its description's payload types."""
+
+    class localDescription:  # noqa: N801 - aiortc's attribute name
+        sdp = ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n"
+               "a=mid:0\r\na=rtpmap:96 VP8/90000\r\n")
+
+
+async def test_the_booth_decodes_what_it_forwards_only_at_keyframes_and_resumes_at_one_it_asks_for():
+    from aiortc.jitterbuffer import JitterFrame
+    from aiortc.rtp import RtpPacket
+
+    from rtc.forward import EncodedVideo
+
+    transceiver = _Transceiver()
+    sequence = itertools.count(1)
+    video = EncodedVideo(_Pc(), transceiver, may_skip_decoding=True)
+
+    def decoded(data: bytes) -> bool:
+        packet = RtpPacket(payload_type=96, sequence_number=next(sequence), ssrc=1234)
+        return video.tap([packet], JitterFrame(data=data, timestamp=0))
+
+    page = video.subscribe("video/VP8", VideoStreamTrack())
+    assert [decoded(KEY), decoded(DELTA), decoded(DELTA)] == [True, False, False]
+    page.stop()  # no page forwards any more: the booth decodes again, from a keyframe on
+    assert [decoded(DELTA), decoded(DELTA)] == [False, False]  # they refer to frames its decoder never had
+    await transceiver.receiver.until_asked(1)  # ... so it asks the advisor for one at once
+    assert [decoded(KEY), decoded(DELTA)] == [True, True]
     video.close()
