@@ -21,10 +21,12 @@ In one run, boot by boot:
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.cookiejar
 import http.server
 import json
 import os
+import shutil
 import ssl
 import subprocess
 import sys
@@ -35,6 +37,7 @@ from pathlib import Path
 
 import pytest
 
+from . import ab
 from .ab import BOOT_OFFSET, ab_disk, ab_root, slot_device, slot_image
 from .image import CannotBuild
 from .machine import QEMU, Machine
@@ -193,34 +196,55 @@ def root() -> Path:
     return built
 
 
-@pytest.fixture
-def bundles(root, tmp_path):
-    """The card, and the bundles served over HTTP (the guest reaches the host's loopback at 10.0.2.2)."""
+def update_kit(root: Path) -> Path:
+    """The office's and another office's keys, slot A's image and the three bundles, made once per
+    A/B root (cached beside it: the bundles take minutes on a loaded 2-core host)."""
     from provisioning.bundle import make_bundle
     from tests.provisioning.test_bundle import office_pki
 
-    office, other = office_pki(tmp_path / "office", "Jobcenter VM"), office_pki(tmp_path / "other", "Someone else")
-    served = tmp_path / "served"
-    served.mkdir()
-    timings = {}
+    key = hashlib.sha256(Path(ab.__file__).read_bytes() + f"{OLD} {NEW} {BROKEN}".encode()).hexdigest()[:12]
+    kit = root.with_name(root.name.removesuffix(".root") + f"-kit-{key}")
+    if (kit / ".videokiosk-complete").exists():
+        return kit
+    for stale in root.parent.glob(root.name.removesuffix(".root") + "-kit-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    building = kit.with_name(kit.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    (building / "served").mkdir(parents=True)
     started = time.monotonic()
-    old = slot_image(root, office["ca"], OLD, tmp_path / "old.ext4")
-    new = slot_image(root, office["ca"], NEW, tmp_path / "new.ext4")
-    broken = slot_image(root, office["ca"], BROKEN, tmp_path / "broken.ext4", crashes=True)
-    timings["slot images"] = time.monotonic() - started
-    started = time.monotonic()
-    make_bundle(new, NEW, office["cert"], office["key"], served / "new.raucb", keyring=office["ca"])
-    make_bundle(broken, BROKEN, office["cert"], office["key"], served / "broken.raucb", keyring=office["ca"])
-    make_bundle(new, NEW, other["cert"], other["key"], served / "foreign.raucb")
-    timings["bundles"] = time.monotonic() - started
-    slot_mb = max(p.stat().st_size for p in (old, new, broken)) // (1 << 20) + 64
-    disk = ab_disk(tmp_path / "card.img", old, slot_mb)
-    for image in (old, new, broken):
+    office = office_pki(building / "office", "Jobcenter VM")
+    other = office_pki(building / "other", "Someone else")
+    slot_image(root, office["ca"], OLD, building / "old.ext4")
+    new = slot_image(root, office["ca"], NEW, building / "new.ext4")
+    broken = slot_image(root, office["ca"], BROKEN, building / "broken.ext4", crashes=True)
+    images = time.monotonic() - started
+    make_bundle(new, NEW, office["cert"], office["key"], building / "served/new.raucb", keyring=office["ca"])
+    make_bundle(broken, BROKEN, office["cert"], office["key"], building / "served/broken.raucb", keyring=office["ca"])
+    # Refused on its signature before its image matters: a small one keeps the guest's download short.
+    small = building / "small"
+    (small / "etc").mkdir(parents=True)
+    (small / "etc/payload").write_bytes(os.urandom(64 * 1024))  # a verity bundle's squashfs must exceed 4 KiB
+    subprocess.run(["mkfs.ext4", "-q", "-d", str(small), str(building / "small.ext4"), "8M"], check=True,
+                   capture_output=True)
+    make_bundle(building / "small.ext4", NEW, other["cert"], other["key"], building / "served/foreign.raucb")
+    for image in (new, broken):
         image.unlink()
-    sizes = {p.name: p.stat().st_size >> 20 for p in served.iterdir()}
-    print(f"vm: slot images {timings['slot images']:.0f} s, bundles {timings['bundles']:.0f} s {sizes} MB, "
-          f"slots {slot_mb} MB, load {os.getloadavg()[0]:.1f}")
-    handler = functools.partial(QuietFiles, directory=str(served))
+    sizes = {p.name: p.stat().st_size >> 20 for p in (building / "served").iterdir()}
+    print(f"vm: slot images {images:.0f} s, bundles {time.monotonic() - started - images:.0f} s {sizes} MB, "
+          f"load {os.getloadavg()[0]:.1f}")
+    (building / ".videokiosk-complete").write_text("\n")
+    building.rename(kit)
+    return kit
+
+
+@pytest.fixture
+def bundles(root, tmp_path):
+    """The card, and the bundles served over HTTP (the guest reaches the host's loopback at 10.0.2.2)."""
+    kit = update_kit(root)
+    old = kit / "old.ext4"
+    slot_mb = old.stat().st_size // (1 << 20) + 64  # every slot image of this root is made the same size
+    disk = ab_disk(tmp_path / "card.img", old, slot_mb)
+    handler = functools.partial(QuietFiles, directory=str(kit / "served"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
