@@ -27,7 +27,9 @@ import http.server
 import json
 import os
 import shutil
+import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -57,14 +59,20 @@ SCRIPT = BootScript.from_boot_cmd()
 PASSWORD = "s3cret-pass-vm-update"
 BOOTH = "jc-vm-ab"
 
-# Every boot says where it runs from and what (the harness checks the slot it chose is the one RAUC sees).
+# Every boot first points timesyncd at the host (TimeServer below): the daemon's self-test at start
+# fails an unsynchronised clock, and mark-good then marks the new slot bad. A booth gets its time
+# from the office's network; qemu's user network reaches no NTP server. Then it says where it runs
+# from and what (the harness checks the slot it chose is the one RAUC sees).
 BOOTED = r"""
+mkdir -p /etc/systemd/timesyncd.conf.d
+printf '[Time]\nNTP=10.0.2.2\n' > /etc/systemd/timesyncd.conf.d/vm-host.conf
+systemctl try-restart systemd-timesyncd
 say booted slot=$(sed -n 's/.*rauc\.slot=\([AB]\).*/\1/p' /proc/cmdline) \
   version=$(/opt/videokiosk/venv/bin/python -c 'import videokiosk; print(videokiosk.__version__)')
 """
 ALIVE = BOOTED + r"""
 await 900 systemctl is-active -q videokiosk-booth
-say ready
+say ready clock-synchronised=$(timedatectl show --property=NTPSynchronized --value)
 """
 # What must survive every update: the store's rows, the booth's identity, U-Boot's view of the slots.
 KEPT = r"""
@@ -143,6 +151,39 @@ class Card:
         assert booted.group(1) == slot, vm.tail()
         print(f"vm: boot {len(self.booted)} runs {booted.group(2)} from slot {slot}")
         return vm
+
+
+class TimeServer:
+    """An SNTP server on the host's loopback, port 123 (the guest's 10.0.2.2:123): the host's clock."""
+
+    UNIX_TO_NTP = 2208988800
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 123))
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @classmethod
+    def _stamp(cls, t: float) -> bytes:
+        seconds = t + cls.UNIX_TO_NTP
+        return struct.pack("!II", int(seconds), int((seconds % 1) * 2**32))
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                request, client = self.sock.recvfrom(512)
+            except OSError:  # closed
+                return
+            if len(request) < 48:
+                continue
+            received = time.time()
+            # LI 0, version 4, mode 4 (server); stratum 1 ("GPS"); the client's transmit time as origin.
+            reply = (struct.pack("!BBbb", 0x24, 1, 6, -20) + struct.pack("!II", 0, 1 << 10) + b"GPS\0"
+                     + self._stamp(received) + request[40:48] + self._stamp(received) + self._stamp(time.time()))
+            self.sock.sendto(reply, client)
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class Technician:
@@ -284,8 +325,19 @@ def hub(tmp_path):
         hub.stop()
 
 
+@pytest.fixture
+def time_server():
+    try:
+        server = TimeServer()
+    except OSError as exc:
+        pytest.fail(f"the guest's time server needs the host's UDP port 123 on 127.0.0.1: {exc}")
+    yield server
+    server.close()
+
+
 @pytest.mark.timeout(3 * 3600)
-def test_a_good_update_runs_from_the_other_slot_and_a_crashing_one_rolls_back_by_itself(bundles, hub, tmp_path):
+def test_a_good_update_runs_from_the_other_slot_and_a_crashing_one_rolls_back_by_itself(bundles, hub, time_server,
+                                                                                        tmp_path):
     disk, served = bundles
     hub, ca, code = hub
     card = Card(disk, tmp_path)
@@ -296,7 +348,7 @@ def test_a_good_update_runs_from_the_other_slot_and_a_crashing_one_rolls_back_by
     vm = card.boot(FIRST_BOOT.format(hub=f"https://10.0.2.2:{hub.port}", code=code),
                    files={"ca.pem": ca.read_text()})
     try:
-        vm.wait_for(r"^VK ready$", BOOT_S)
+        vm.wait_for(r"^VK ready ", BOOT_S)
         phases["boot 1 ready"] = time.monotonic() - started
         enrolled = vm.wait_for(r"^VK enrolled rc=(\d+) (.*)$", 900)
         assert enrolled.group(1) == "0", enrolled.group(0)
@@ -329,7 +381,7 @@ def test_a_good_update_runs_from_the_other_slot_and_a_crashing_one_rolls_back_by
     before = time.monotonic()
     vm = card.boot(MARKED_GOOD)
     try:
-        vm.wait_for(r"^VK ready$", BOOT_S)
+        vm.wait_for(r"^VK ready ", BOOT_S)
         marked = vm.wait_for(r"^VK mark-good (.*)$", 1800).group(1)
         assert f"version {NEW} is well: slot marked good" in marked, marked
         assert vm.wait_for(r"^VK kept rows=(\S*) token=(\w+)$", 600).groups() == kept  # the state partition's
@@ -365,7 +417,7 @@ def test_a_good_update_runs_from_the_other_slot_and_a_crashing_one_rolls_back_by
     before = time.monotonic()
     vm = card.boot(ROLLED_BACK)
     try:
-        vm.wait_for(r"^VK ready$", BOOT_S)
+        vm.wait_for(r"^VK ready ", BOOT_S)
         assert vm.wait_for(r"^VK kept rows=(\S*) token=(\w+)$", 600).groups() == kept
         status = vm.wait_for(r"^VK rauc (.*)$", 120).group(1)
         print(f"vm: after the fallback: {status}")
