@@ -31,8 +31,9 @@ from pathlib import Path
 
 import pytest
 
-from .image import CannotBuild, booth_image
-from .machine import QEMU, Machine
+from .built import built_or_skip
+from .image import booth_image
+from .machine import Machine
 
 pytestmark = [
     pytest.mark.slow, pytest.mark.timeout(3600),
@@ -155,15 +156,7 @@ POWERCUT_SCRIPTS = Path(__file__).resolve().parent / "powercut"
 
 @pytest.fixture(scope="module")
 def cached_image() -> Path:
-    if QEMU is None:
-        pytest.skip("qemu-system-x86_64 is not installed: no TCG or KVM here")
-    started = time.monotonic()
-    try:
-        cached = booth_image()
-    except CannotBuild as exc:
-        pytest.skip(f"cannot build the booth image here: {exc}")
-    print(f"\nvm: image ready in {time.monotonic() - started:.0f} s ({cached.name})")
-    return cached
+    return built_or_skip(booth_image, "booth image")
 
 
 @pytest.fixture

@@ -41,8 +41,8 @@ import pytest
 
 from . import ab
 from .ab import BOOT_OFFSET, ab_disk, ab_root, slot_device, slot_image
-from .image import CannotBuild
-from .machine import QEMU, Machine
+from .built import built_or_skip
+from .machine import Machine
 from .uboot import BootScript, choose, read_env, write_env
 
 pytestmark = [
@@ -230,15 +230,7 @@ class Technician:
 
 @pytest.fixture(scope="module")
 def root() -> Path:
-    if QEMU is None:
-        pytest.skip("qemu-system-x86_64 is not installed: no TCG or KVM here")
-    started = time.monotonic()
-    try:
-        built = ab_root()
-    except CannotBuild as exc:
-        pytest.skip(f"cannot build the A/B booth root here: {exc}")
-    print(f"\nvm: A/B root ready in {time.monotonic() - started:.0f} s ({built.name})")
-    return built
+    return built_or_skip(ab_root, "A/B booth root")
 
 
 def update_kit(root: Path) -> Path:
