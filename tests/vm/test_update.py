@@ -411,8 +411,9 @@ def test_a_good_update_runs_from_the_other_slot_and_a_crashing_one_rolls_back_by
     for _ in range(SCRIPT.attempts):
         vm = card.boot(BROKEN_BOOT)
         try:
-            vm.wait_for(r"^VK crashed$", BOOT_S)
-            assert vm.wait_exit(BOOT_S) == 0  # StartLimitAction=reboot
+            # StartLimitAction=reboot; the crash loop can beat the script's report of it (the
+            # fallback boot reads this boot's journal instead).
+            assert vm.wait_exit(BOOT_S) == 0
         finally:
             vm.kill()
     phases["broken boots"] = time.monotonic() - before
