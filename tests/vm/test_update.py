@@ -128,7 +128,7 @@ await 1500 crashed
 say crashed
 """
 ROLLED_BACK = ALIVE + KEPT + r"""
-say previous-boot crashes=$(journalctl -b -1 -u videokiosk-booth --no-pager -o cat | grep -c "daemon crashes at start") \
+say previous-boot crashes=$(journalctl -b -1 -u videokiosk-booth --no-pager -o cat | grep -c "Main process exited, code=exited, status=1/FAILURE") \
   start-limit=$(journalctl -b -1 --no-pager | grep -c 'Start request repeated too quickly')
 """
 
