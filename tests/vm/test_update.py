@@ -22,7 +22,9 @@ Measured on the shared 2-core machine (2 Dec 2026): the A/B root 166 s from the 
 load 9.4 (cached beside the root after that). With them cached, at load 1-7: boot 1 (enrol, the
 foreign bundle refused, the good one's 234 MB downloaded and installed, reboot) 250 s; boot 2 (READY,
 marked good, seen at the hub, the broken bundle installed, reboot) 210 s; each broken boot 44-52 s
-to its StartLimitAction; the fallback boot 66 s to READY; about 12 minutes in all.
+to its StartLimitAction; the fallback boot 66 s to READY; about 12 minutes in all. The first
+complete pass, at load 2.4: 453 s (boot 1 READY 51 s, install and reboot 58 s, boot 2 marked good
+74 s, broken install 52 s, three broken boots 108 s, fallback boot seen at the hub 56 s).
 """
 
 from __future__ import annotations
