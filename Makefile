@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 # root package.json, never a browser download.
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: demo test bench vm-test vm-power-cuts image-test-arm64 system-deps clean help
+.PHONY: demo test bench vm-test vm-update-test vm-power-cuts image-test-arm64 system-deps clean help
 
 help:
 	@echo "make demo   - hub + one booth with simulated hardware (SQLite, no external services)"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench  - run the benchmarks, print a table, write bench/results.json"
 	@echo "make image-test-arm64 - install the booth into an arm64 root (emulated, slow) and self-test it"
 	@echo "make vm-test - the heavier booth VM proofs under systemd in qemu (TCG; slow, outside make test)"
+	@echo "make vm-update-test - A/B update with rollback in the booth VM: good bundle, crashing bundle, foreign key"
 	@echo "make vm-power-cuts - 21 power cuts (SIGKILL on qemu) during writes, each checked on the next boot (hours)"
 
 $(STAMP): pyproject.toml
@@ -50,6 +51,10 @@ image-test-arm64: $(STAMP) system-deps
 # (tests/vm/test_appliance.py). Root builds the images into ~/.cache/videokiosk.
 vm-test: $(STAMP) system-deps
 	VIDEOKIOSK_VM_TESTS=1 $(BIN)/python -m pytest tests/vm -q -s
+# Issue 17's A/B update with rollback, in the booth VM with a hub on the host (tests/vm/test_update.py:
+# six or more boots, an hour at low load); also part of vm-test.
+vm-update-test: $(STAMP) system-deps
+	VIDEOKIOSK_VM_TESTS=1 $(BIN)/python -m pytest tests/vm/test_update.py -q -s
 # The issue's 20 power cuts: 7 rounds of (consent write, purge, a call's writes) = 21 cuts, one boot
 # each (about 2-4 min per boot at low load). VIDEOKIOSK_VM_SEED=<printed seed> repeats a run's cut points.
 vm-power-cuts: $(STAMP) system-deps

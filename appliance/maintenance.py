@@ -117,6 +117,14 @@ def _write_reply(path: Path, text: str) -> None:
         f.write(text)
 
 
+def _rauc_reason(output: str) -> str:
+    """Why ``rauc install`` failed. Through RAUC's service its last line only says "Installing `URL`
+    failed"; the reason (a signature from another key, say) is on its ``LastError:`` line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line.split("LastError:", 1)[1].strip() for line in lines if "LastError:" in line]
+    return errors[-1] if errors else (lines[-1] if lines else "rauc install failed without a word")
+
+
 def carry_out(request_dir: Path, run: Runner = lambda argv: subprocess.run(argv, capture_output=True, text=True)) -> list[str]:
     """Do what the daemon asked (as root); returns the commands run. An update installs into the
     other slot (RAUC checks the bundle's signature against the office's keyring first) and then
@@ -133,9 +141,9 @@ def carry_out(request_dir: Path, run: Runner = lambda argv: subprocess.run(argv,
         result = run(["rauc", "install", url]) if url else None
         done.append(f"rauc install {url}")
         if result is None or result.returncode != 0:
-            why = (result.stderr or result.stdout).strip().splitlines()[-1:] if result else ["unreadable request"]
-            _write_reply(request_dir / INSTALL_FAILED, scrub(" ".join(why))[:200])
-            log.error("update refused: %s", " ".join(why))
+            why = _rauc_reason(result.stdout + "\n" + result.stderr) if result else "unreadable request"
+            _write_reply(request_dir / INSTALL_FAILED, scrub(why)[:200])
+            log.error("update refused: %s", scrub(why))
         else:
             _write_reply(request_dir / REBOOT, "reboot\n")
     if (request_dir / REBOOT).exists() or (request_dir / REBOOT).is_symlink():

@@ -9,8 +9,9 @@ status mark-bad booted`` and exits 1; the unit's ``FailureAction=reboot`` then b
 A slot never marked good also runs out of boot attempts by itself (provisioning/rauc/boot.cmd),
 so a daemon that crashes before it gets here is rolled back too.
 
-On an ordinary boot (no update pending) it touches nothing: a broken camera must never make a
-booth switch slots.
+On an ordinary boot (no update pending) it only renews the running slot's boot attempts (``rauc
+status mark-good booted``, at once): a broken camera must never make a booth switch slots, and a
+slot whose attempts boot.cmd used up would be left for the other one.
 
 Example::
 
@@ -80,7 +81,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="how long the booth has to pass its self-test and reach the hub (600)")
 
 
-def run(args: argparse.Namespace) -> int:
+def rauc_status(command: str) -> int:
+    return subprocess.run(["rauc", "status", command, "booted"], check=False).returncode
+
+
+def run(args: argparse.Namespace, rauc: Callable[[str], int] = rauc_status) -> int:
     from videokiosk import __version__
 
     from .maintenance import Requests
@@ -92,14 +97,18 @@ def run(args: argparse.Namespace) -> int:
     tracker = UpdateTracker(Path(config.store.path).parent, __version__,
                             install_failure=Requests(config.fleet.request_dir).install_failure)
     if tracker.state().state != "installed":
-        print("videokiosk mark-good: no freshly installed update to confirm; nothing to do")
+        # The running slot proved itself before (or is the one the bootloader fell back to): only its
+        # boot attempts are renewed. boot.cmd spends one per boot, so without this an ordinary booth
+        # would run out of them after three reboots and start the other slot. Never a failure: the
+        # unit's FailureAction would reboot a booth that is well.
+        if rauc("mark-good") != 0:
+            print("videokiosk mark-good: no freshly installed update to confirm; RAUC could not renew this slot's "
+                  "boot attempts", file=sys.stderr)
+            return 0
+        print("videokiosk mark-good: no freshly installed update to confirm; this slot's boot attempts renewed")
         return 0
     host = config.metrics.host if ":" not in config.metrics.host else f"[{config.metrics.host}]"
     url = f"http://{host}:{config.metrics.port}/metrics"
-
-    def rauc(command: str) -> int:
-        return subprocess.run(["rauc", "status", command, "booted"], check=False).returncode
-
     verdict = mark(lambda: read_figures(url), rauc, timeout_s=args.timeout)
     if verdict == "good":
         tracker.mark_good()

@@ -1,7 +1,8 @@
 """``videokiosk bundle``: build a signed RAUC update bundle, or check one against the office's key.
 
-A bundle holds one root file system image (``rootfs.ext4``) and a manifest naming its version
-(provisioning/rauc/manifest.raucm.in). It is signed with the office's signing key; booths trust
+A bundle holds one root file system image (``rootfs.ext4``), a manifest naming its version
+(provisioning/rauc/manifest.raucm.in) and a slot hook (provisioning/rauc/hook) that carries the
+booth's enrolment into the new slot. It is signed with the office's signing key; booths trust
 only bundles whose certificate chains up to the office CA in their keyring
 (``/etc/rauc/keyring.pem``, provisioning/rauc/system.conf). Bundles are in RAUC's ``verity``
 format: the booth checks every block as it reads it.
@@ -33,6 +34,7 @@ from pathlib import Path
 from .errors import BundleRefused
 
 MANIFEST = Path(__file__).parent / "rauc" / "manifest.raucm.in"
+HOOK = MANIFEST.with_name("hook")  # carries the booth's enrolment into the new slot
 VERSION = re.compile(r"^[A-Za-z0-9_.+:~-]{1,80}$")
 TIMEOUT_S = 300
 
@@ -61,6 +63,8 @@ def make_bundle(rootfs: Path, version: str, cert: Path, key: Path, out: Path, ke
         content.mkdir()
         (content / "manifest.raucm").write_text(MANIFEST.read_text().replace("@VERSION@", version))
         shutil.copyfile(rootfs, content / "rootfs.ext4")
+        shutil.copyfile(HOOK, content / HOOK.name)
+        (content / HOOK.name).chmod(0o755)
         args = [f"--cert={cert}", f"--key={key}", *([f"--keyring={keyring}"] if keyring else []), "bundle", str(content), str(out)]
         result = _rauc(*args)
     if result.returncode != 0:

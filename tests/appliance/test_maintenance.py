@@ -42,6 +42,19 @@ def test_a_refused_bundle_is_reported_back_and_nothing_reboots(tmp_path):
     assert "signature verification failed" in requests.install_failure()
 
 
+def test_the_reason_rauc_gives_through_its_service_is_reported_not_its_last_line(tmp_path):
+    requests = Requests(tmp_path)
+    requests.install("http://10.0.2.2:8000/foreign.raucb", "0.2.0")
+    machine = Machine(rauc_rc=1, rauc_err=(
+        "installing `http://10.0.2.2:8000/foreign.raucb`: LastError: signature verification failed: Verify error:"
+        "unable to get local issuer certificate\n"
+        "installing `http://10.0.2.2:8000/foreign.raucb`: idle\nInstalling `http://10.0.2.2:8000/foreign.raucb` failed\n"))
+    carry_out(tmp_path, machine)
+    reason = requests.install_failure()
+    assert reason.startswith("signature verification failed"), reason
+    assert "10.0.2.2" not in reason
+
+
 def test_the_root_side_follows_no_link_the_daemon_planted(tmp_path):
     secret = tmp_path / "shadow"
     secret.write_text("root:x:...\n")

@@ -1,5 +1,6 @@
 """After an update the new slot is marked good only when the booth is well (self-test passed and
-hub reached); otherwise bad, so the bootloader goes back. An ordinary boot touches nothing."""
+hub reached); otherwise bad, so the bootloader goes back. An ordinary boot only renews its slot's
+boot attempts."""
 
 from __future__ import annotations
 
@@ -57,11 +58,17 @@ async def test_the_daemon_serves_its_self_test_verdict_for_mark_good(tmp_path):
         await booth.stop()
 
 
-def test_an_ordinary_boot_touches_no_slot(tmp_path, capsys):
+def test_an_ordinary_boot_only_renews_its_slots_boot_attempts(tmp_path, capsys):
     (tmp_path / "booth.toml").write_text(f'[booth]\nid = "jc-1"\nname = "A"\nlocation = "B"\n'
                                          f'[store]\npath = "{tmp_path / "booth.db"}"\n')
-    assert run(argparse.Namespace(config=tmp_path / "booth.toml", timeout=1.0)) == 0
-    assert "nothing to do" in capsys.readouterr().out
+    told: list[str] = []
+    args = argparse.Namespace(config=tmp_path / "booth.toml", timeout=1.0)
+    # No self-test wait and never bad: boot.cmd spends an attempt per boot, this gives it back.
+    assert run(args, rauc=lambda command: told.append(command) or 0) == 0
+    assert told == ["mark-good"] and "boot attempts renewed" in capsys.readouterr().out
+    # RAUC failing here must not reboot a well booth (the unit's FailureAction): a warning only.
+    assert run(args, rauc=lambda command: 1) == 0
+    assert "could not renew" in capsys.readouterr().err
 
 
 async def test_the_image_has_the_daemon_run_its_self_test_at_start(tmp_path):

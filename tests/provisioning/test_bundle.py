@@ -108,3 +108,17 @@ def test_the_booths_system_conf_is_accepted_by_rauc_and_only_takes_verity_bundle
     assert "videokiosk-booth" in result.stdout  # the bundle's compatible matches the booth's
     text = (RAUC / "system.conf").read_text()
     assert "bundle-formats=-plain" in text and "[slot.rootfs.0]" in text and "[slot.rootfs.1]" in text
+
+
+def test_every_bundle_carries_the_hook_that_moves_the_enrolment_into_the_new_slot(pki, rootfs, tmp_path):
+    """/etc/videokiosk is on the root slot: without the hook a new slot cannot reach the hub, is never
+    marked good and every update rolls back (tests/vm/test_update.py proves the hook on a booth)."""
+    office = pki["office"]
+    bundle = make_bundle(rootfs, "0.2.0", office["cert"], office["key"], tmp_path / "good.raucb")
+    info = subprocess.run(["rauc", f"--keyring={office['ca']}", "info", "--output-format=shell", str(bundle)],
+                          capture_output=True, text=True, timeout=120)
+    assert "RAUC_IMAGE_HOOKS_0='post-install'" in info.stdout, info.stdout + info.stderr
+    subprocess.run(["rauc", f"--keyring={office['ca']}", "extract", str(bundle), str(tmp_path / "payload")], check=True,
+                   capture_output=True, timeout=120)
+    hook = tmp_path / "payload" / "hook"
+    assert hook.read_text() == (RAUC / "hook").read_text() and hook.stat().st_mode & 0o111

@@ -159,6 +159,14 @@ def test_a_daemon_that_keeps_failing_reboots_the_booth():
     assert int(unit["StartLimitBurst"][0]) >= 3
 
 
+def test_mark_good_stopped_with_a_restarting_daemon_does_not_reboot_the_booth():
+    # Requires= stops mark-good with SIGTERM when the daemon restarts; for a oneshot that is a failure
+    # unless said otherwise, and its FailureAction=reboot would reboot a well booth.
+    unit = read_unit("videokiosk-mark-good.service")
+    assert unit["Unit"]["FailureAction"] == ["reboot"] and "videokiosk-booth.service" in unit["Unit"]["Requires"]
+    assert "SIGTERM" in " ".join(unit["Service"].get("SuccessExitStatus", [])).split()
+
+
 def test_lgpio_writes_its_pipes_to_a_writable_runtime_directory():
     # lgpio puts .lgd-nfy* files into LG_WD or the working directory; / is read-only on a booth.
     service = read_unit("videokiosk-booth.service")["Service"]

@@ -216,7 +216,10 @@ def _install(root: Path, version: str, screen: bool) -> None:
               "--writable-root"], "provisioning/install.sh", timeout=1800, env=env)
     finally:
         build_ca.unlink(missing_ok=True)
-    # Debian's kernel modules (virtio network and friends) for the kernel the VM boots.
+    # Debian's kernel modules (virtio network and friends) for the kernel the VM boots. A minbase root
+    # has no /lib/modules: without it cp would name the copy /lib/modules itself, where modprobe never
+    # looks (the guest then had only what its initrd loaded: no loop, squashfs or dm-verity for RAUC).
+    (root / "lib/modules").mkdir(parents=True, exist_ok=True)
     _run(["cp", "-a", f"/lib/modules/{version}", str(root / "lib/modules/")], "copying the kernel modules")
     guest = HERE / "guest"
     (root / "etc/fstab").write_text("LABEL=vkroot / ext4 defaults 0 1\n" + (root / "etc/fstab").read_text())

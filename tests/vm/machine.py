@@ -41,7 +41,7 @@ class GuestTimeout(AssertionError):
 
 class Machine:
     def __init__(self, workdir: Path, image: Path, script: str, *, memory_mb: int = 2048, cpus: int = 2,
-                 cmdline: str = "", files: dict[str, str] | None = None) -> None:
+                 cmdline: str = "", files: dict[str, str] | None = None, root: str = "/dev/vda1") -> None:
         if QEMU is None:
             raise CannotBuild("qemu-system-x86_64 is not installed (scripts/system-packages.txt lists it)")
         self.workdir = workdir
@@ -49,6 +49,7 @@ class Machine:
         self.memory_mb = memory_mb
         self.cpus = cpus  # each TCG vCPU is a busy host thread: fewer leave the host's cores to others
         self.cmdline = cmdline  # e.g. systemd.mask=... for a boot that proves something else
+        self.root = root  # the A/B test boots the slot its harness-bootloader chose (tests/vm/uboot.py)
         self.console = workdir / "console.log"
         self.agent = workdir / "agent.log"
         self.proc: subprocess.Popen | None = None
@@ -78,7 +79,7 @@ class Machine:
             QEMU, "-accel", "tcg", "-m", str(self.memory_mb), "-smp", str(self.cpus), "-nodefaults", "-no-reboot",
             "-display", "none", "-vga", "none",
             "-kernel", str(vmlinuz), "-initrd", str(initrd),
-            "-append", f"root=/dev/vda1 rw console=ttyS0 net.ifnames=0 panic=-1 {self.cmdline}".strip(),
+            "-append", f"root={self.root} rw console=ttyS0 net.ifnames=0 panic=-1 {self.cmdline}".strip(),
             "-drive", f"file={self.image},if=virtio,format=raw,cache=unsafe",
             "-drive", f"file={self._test_disk},if=virtio,format=raw,readonly=on",
             "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -78,19 +79,23 @@ def check_watchdog(vm: Machine, frozen_pid: int) -> re.Match:
     return restarted
 
 
-def image_or_skip(screen: bool = True) -> Path:
-    """The cached booth image (built on first use), or a skip saying why this machine cannot boot
-    one: no qemu, not root, no debootstrap, no Debian mirror or kernel. A build step that fails
-    where it can run is an error, not a skip."""
+def built_or_skip(build: Callable[[], Path], what: str) -> Path:
+    """``build()``'s result (the image, the A/B root; cached after the first use), timed, or a skip
+    saying why this machine cannot boot one: no qemu, not root, no debootstrap, no Debian mirror or
+    kernel. A build step that fails where it can run (BuildFailed) is an error, not a skip."""
     if QEMU is None:
         pytest.skip("qemu-system-x86_64 is not installed: no TCG or KVM here (scripts/system-packages.txt)")
     started = time.monotonic()
     try:
-        cached = booth_image(screen=screen)
+        built = build()
     except CannotBootstrap as exc:
-        pytest.skip(f"cannot build the booth image here: {exc}")
-    print(f"\nvm: image ready in {time.monotonic() - started:.0f} s ({cached.name})")
-    return cached
+        pytest.skip(f"cannot build the {what} here: {exc}")
+    print(f"\nvm: {what} ready in {time.monotonic() - started:.0f} s ({built.name})")
+    return built
+
+
+def image_or_skip(screen: bool = True) -> Path:
+    return built_or_skip(lambda: booth_image(screen=screen), "booth image")
 
 
 def fresh_card(cached: Path, dest: Path) -> Path:
