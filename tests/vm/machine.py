@@ -41,13 +41,17 @@ class GuestTimeout(AssertionError):
 
 class Machine:
     def __init__(self, workdir: Path, image: Path, script: str, *, memory_mb: int = 2048, cpus: int = 2,
-                 cmdline: str = "", files: dict[str, str] | None = None, root: str = "/dev/vda1") -> None:
+                 cmdline: str = "", files: dict[str, str] | None = None, root: str = "/dev/vda1",
+                 cpu_model: str | None = None) -> None:
         if QEMU is None:
             raise CannotBuild("qemu-system-x86_64 is not installed (scripts/system-packages.txt lists it)")
         self.workdir = workdir
         self.image = image
         self.memory_mb = memory_mb
         self.cpus = cpus  # each TCG vCPU is a busy host thread: fewer leave the host's cores to others
+        # qemu's default model under TCG (qemu64) lacks SSSE3 and SSE4, which Debian's Chromium uses: it
+        # dies at start (SIGTRAP/SIGILL) there. Nehalem has them without AVX, which TCG emulates slowly.
+        self.cpu_model = cpu_model
         self.cmdline = cmdline  # e.g. systemd.mask=... for a boot that proves something else
         self.root = root  # the A/B test boots the slot its harness-bootloader chose (tests/vm/uboot.py)
         self.console = workdir / "console.log"
@@ -77,7 +81,7 @@ class Machine:
             log.write_bytes(b"")
         args = [
             QEMU, "-accel", "tcg", "-m", str(self.memory_mb), "-smp", str(self.cpus), "-nodefaults", "-no-reboot",
-            "-display", "none", "-vga", "none",
+            *(["-cpu", self.cpu_model] if self.cpu_model else []), "-display", "none", "-vga", "none",
             "-kernel", str(vmlinuz), "-initrd", str(initrd),
             "-append", f"root={self.root} rw console=ttyS0 net.ifnames=0 panic=-1 {self.cmdline}".strip(),
             "-drive", f"file={self.image},if=virtio,format=raw,cache=unsafe",

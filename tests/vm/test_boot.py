@@ -265,7 +265,7 @@ def test_the_kiosk_unit_shows_the_kiosk_page_in_chromium_under_cage(image, tmp_p
     import base64
     import struct
 
-    vm = Machine(tmp_path, image, KIOSK).start()
+    vm = Machine(tmp_path, image, KIOSK, cpu_model="Nehalem").start()
     try:
         processes = vm.wait_for(r"^VK kiosk-processes (\S+) (\S+) (\S+)$", 2400)
         assert processes.groups() == ("chromium", "--kiosk", "http://127.0.0.1:8081/")  # cage's one client
