@@ -7,7 +7,7 @@
 # Raspberry Pi OS (--root /) and, for the tests, on any Debian root file system.
 #
 #   install.sh --root DIR [--source DIR] [--wheel FILE] [--skip-apt] [--skip-pip] [--no-deps]
-#              [--hostname-prefix booth] [--writable-root]
+#              [--hostname-prefix booth] [--writable-root] [--update-keyring office-ca.pem]
 #
 #   --root DIR           the target root file system (/ on a running booth)
 #   --source DIR         the videokiosk source tree (default: the one this script is in)
@@ -21,6 +21,8 @@
 # is made with --system-site-packages and uses the OS's python3-numpy (picamera2 is built against it).
 #   --hostname-prefix P  booths are named P-<serial> (default: booth)
 #   --writable-root      leave the root file system writable (a development booth)
+#   --update-keyring F   the office's update CA (PEM): RAUC installs only bundles signed under it.
+#                        Without it the booth has no keyring and refuses every update bundle.
 set -euo pipefail
 
 ROOT=""
@@ -31,6 +33,7 @@ SKIP_PIP=0
 NO_DEPS=0
 HOSTNAME_PREFIX=booth
 READONLY_ROOT=1
+UPDATE_KEYRING=""
 
 die() { echo "install.sh: $*" >&2; exit 2; }
 say() { echo "install.sh: $*"; }
@@ -45,6 +48,7 @@ while [ $# -gt 0 ]; do
     --no-deps) NO_DEPS=1; shift ;;
     --hostname-prefix) HOSTNAME_PREFIX="${2:?--hostname-prefix needs a value}"; shift 2 ;;
     --writable-root) READONLY_ROOT=0; shift ;;
+    --update-keyring) UPDATE_KEYRING="${2:?--update-keyring needs a file}"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -57,6 +61,8 @@ ROOT="$(cd "$ROOT" && pwd)"
 [ -f "$SOURCE/systemd/videokiosk-booth.service" ] || die "--source $SOURCE is not a videokiosk source tree"
 [[ "$HOSTNAME_PREFIX" =~ ^[a-z][a-z0-9-]{0,40}$ ]] || die "--hostname-prefix must be lower-case letters, digits, dashes"
 [ -z "$WHEEL" ] || [ -f "$WHEEL" ] || die "--wheel $WHEEL does not exist"
+[ -z "$UPDATE_KEYRING" ] || grep -q "BEGIN CERTIFICATE" "$UPDATE_KEYRING" 2>/dev/null \
+  || die "--update-keyring $UPDATE_KEYRING is not a PEM certificate file"
 
 PROV="$SOURCE/provisioning"
 UNITS_DIR="$SOURCE/systemd"
@@ -134,6 +140,15 @@ put 0755 "$UNITS_DIR/videokiosk-keep-state" "$PREFIX/libexec/videokiosk-keep-sta
 put 0644 "$PROV/journald-videokiosk.conf" /etc/systemd/journald.conf.d/videokiosk.conf
 put 0644 "$PROV/chromium-policy.json" /etc/chromium/policies/managed/videokiosk.json
 put 0644 "$PROV/pam-videokiosk-kiosk" /etc/pam.d/videokiosk-kiosk
+# Updates (provisioning/README.md, section 9): RAUC's slots and U-Boot's environment; the keyring
+# only when given, so an image never trusts a key its office did not choose.
+put 0644 "$PROV/rauc/system.conf" /etc/rauc/system.conf
+put 0644 "$PROV/rauc/fw_env.config" /etc/fw_env.config
+if [ -n "$UPDATE_KEYRING" ]; then
+  put 0644 "$UPDATE_KEYRING" /etc/rauc/keyring.pem
+else
+  say "no --update-keyring: this booth refuses every update bundle until /etc/rauc/keyring.pem exists"
+fi
 # Technicians type `videokiosk selftest`, `videokiosk enrol`, ...
 install -d "$ROOT/usr/local/bin"
 ln -sfn "$PREFIX/venv/bin/videokiosk" "$ROOT/usr/local/bin/videokiosk"

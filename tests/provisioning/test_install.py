@@ -211,6 +211,31 @@ def test_hostname_pattern(installed):
     assert done.stdout.strip() == "booth-abcdef12", done.stderr
 
 
+def test_updates_are_configured_and_trust_only_the_keyring_the_office_gives(installed, tmp_path):
+    """RAUC's slots and U-Boot's environment file come with every install; the update CA only with
+    --update-keyring, so an image built without one refuses every bundle rather than trusting some key."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.support import certificate, write_pem
+
+    root = installed.root
+    rauc = REPO / "provisioning" / "rauc"
+    assert (root / "etc/rauc/system.conf").read_text() == (rauc / "system.conf").read_text()
+    assert (root / "etc/fw_env.config").read_text() == (rauc / "fw_env.config").read_text()
+    assert not (root / "etc/rauc/keyring.pem").exists()
+    assert "refuses every update bundle" in installed.first.stdout
+    not_pem = tmp_path / "office-ca.pem"
+    not_pem.write_text("not a certificate\n")
+    refused = run_install(root, "--skip-apt", "--skip-pip", "--update-keyring", str(not_pem))
+    assert refused.returncode == 2 and "--update-keyring" in refused.stderr and "Traceback" not in refused.stderr
+    key = ec.generate_private_key(ec.SECP256R1())
+    ca, _ = write_pem(tmp_path, "office-update-ca", certificate("Jobcenter update CA", key, ca=True))
+    given = run_install(root, "--skip-apt", "--skip-pip", "--update-keyring", str(ca))
+    assert given.returncode == 0, given.stderr
+    assert (root / "etc/rauc/keyring.pem").read_bytes() == ca.read_bytes()
+    assert mode(root / "etc/rauc/keyring.pem") == 0o644
+
+
 def test_bad_usage_gets_a_clear_message(tmp_path):
     missing_root = subprocess.run(["bash", str(INSTALL)], capture_output=True, text=True, timeout=60)
     assert missing_root.returncode == 2 and "--root is required" in missing_root.stderr

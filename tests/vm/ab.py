@@ -91,7 +91,7 @@ def _configure(root: Path) -> None:
     no stale copy of provisioning/rauc/system.conf)."""
     (root / "etc/rauc").mkdir(parents=True, exist_ok=True)
     (root / "etc/rauc/system.conf").write_text(system_conf())
-    (root / "etc/fw_env.config").write_text(f"/boot/firmware/{uboot.ENV_FILE} 0x0000 {uboot.ENV_SIZE:#x}\n")
+    shutil.copy(uboot.FW_ENV_CONFIG, root / "etc/fw_env.config")
     # Both slots hold a root labelled vkroot: the kernel's root= names the slot, fstab must not.
     fstab = [line for line in (root / "etc/fstab").read_text().splitlines()
              if not line.startswith(("LABEL=vkroot ", "LABEL=vkboot "))]

@@ -29,8 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BOOT_CMD = Path(__file__).resolve().parents[2] / "provisioning" / "rauc" / "boot.cmd"
-ENV_FILE = "uboot.env"
-ENV_SIZE = 0x4000  # /etc/fw_env.config says the same (tests/vm/ab.py writes it from this)
+# Where the environment is and how big, as the booth's /etc/fw_env.config says (install.sh installs it).
+FW_ENV_CONFIG = BOOT_CMD.with_name("fw_env.config")
+_ENV_PATH, _ENV_OFFSET, _ENV_SIZE = next(line.split() for line in FW_ENV_CONFIG.read_text().splitlines()
+                                         if line.strip() and not line.startswith("#"))
+ENV_FILE = Path(_ENV_PATH).name
+ENV_SIZE = int(_ENV_SIZE, 0)
 
 
 class BadEnvironment(ValueError):
