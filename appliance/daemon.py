@@ -51,7 +51,7 @@ from .session import Session, State
 from .speech import SpeechGuide
 from .store import BoothStore
 from .uiserver import UIServer
-from .update import UpdateTracker
+from .update import UpdateTracker, booted_slot
 
 log = logging.getLogger("videokiosk.booth")
 DEFAULT_CONFIG = Path("/etc/videokiosk/booth.toml")
@@ -167,7 +167,8 @@ class Booth:
         self.service = ServiceMode(self.session, self.devices, config.out_of_service, self.clock,
                                    flag_file=state_dir / "out-of-service")
         self.selftest = SelfTest(config, self.devices, self.clock)
-        self.updates = UpdateTracker(state_dir, __version__, install_failure=requests.install_failure)
+        self.updates = UpdateTracker(state_dir, __version__, install_failure=requests.install_failure,
+                                     booted_slot=booted_slot())
         on_message = getattr(self.hub, "on_message", None)  # the real hub link's
         self.fleet = FleetAgent(self, self.hub.send, requests=requests) if on_message is not None else None
         if self.fleet is not None:

@@ -32,6 +32,7 @@ from rtc import protocol as p
 
 log = logging.getLogger("videokiosk.update")
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+KERNEL_CMDLINE = Path("/proc/cmdline")
 
 
 def current_boot_id() -> str:
@@ -39,6 +40,23 @@ def current_boot_id() -> str:
         return BOOT_ID.read_text().strip()
     except OSError:
         return "unknown"
+
+
+def booted_slot(cmdline: Path = KERNEL_CMDLINE) -> str | None:
+    """The A/B slot this boot runs from, as the bootloader told the kernel (``rauc.slot=B``, what
+    boot.cmd sets and RAUC itself reads); None on a machine without slots.
+
+    >>> import tempfile
+    >>> line = Path(tempfile.mkdtemp()) / "cmdline"; _ = line.write_text("root=/dev/mmcblk0p3 rauc.slot=B rootwait\\n")
+    >>> booted_slot(line)
+    'B'
+    """
+    try:
+        words = cmdline.read_text().split()
+    except OSError:
+        return None
+    slots = [word.removeprefix("rauc.slot=") for word in words if word.startswith("rauc.slot=")]
+    return slots[-1] if slots and slots[-1].isalnum() else None
 
 
 class UpdateTracker:

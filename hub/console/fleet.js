@@ -43,6 +43,11 @@ function when(iso) {
   return iso ? new Date(iso).toLocaleString(document.documentElement.lang) : "–";
 }
 
+// Which of the A/B root slots the booth runs from (RAUC), when it has slots: "1.4.0 (Slot B)".
+function slotText(h) {
+  return h.update && h.update.booted_slot ? ` (${t("booted_slot")} ${h.update.booted_slot})` : "";
+}
+
 function stateText(row) {
   if (!row.problems.length) return t(`activity_${row.health.activity}`);
   return row.problems.map((p) => t(`problem_${p}`)).join(", ");
@@ -94,7 +99,7 @@ function render(data) {
     const selftest = h && h.selftest ? `${t(h.selftest.ok ? "selftest_ok" : "selftest_failed")} (${when(h.selftest.at)})` : "–";
     tr.append(
       cell(`${row.name} (${row.booth_id})`), cell(row.location), cell(stateText(row), "state"),
-      cell(h ? `${h.version} · ${h.os}` : null), cell(h ? duration(h.uptime_s) : null), cell(when(row.last_seen)),
+      cell(h ? `${h.version}${slotText(h)} · ${h.os}` : null), cell(h ? duration(h.uptime_s) : null), cell(when(row.last_seen)),
       cell(h && h.link_rtt_ms != null ? `${Math.round(h.link_rtt_ms)} ms` : null), cell(h ? String(h.watchdog_restarts) : null),
       deviceCell(h), cell(selftest, "selftest"),
       cell(h && h.disk_free_bytes != null ? `${(h.disk_free_bytes / 1e9).toFixed(1)} GB` : null),

@@ -213,9 +213,10 @@ async def test_a_staged_rollout_goes_to_a_few_first_then_all_and_pauses_when_one
     async def rollout() -> dict:
         return (await (await s.get(f"{fleet_hub.url}/api/fleet")).json())["rollout"]
 
-    async def report(bid: str, version: str, state: str, then) -> dict:
+    async def report(bid: str, version: str, state: str, then, slot: str = "A") -> dict:
         """The booth reports where it stands; returns the rollout once ``then(rollout)`` holds."""
-        await socks[bid].send({**HEALTH, "seq": 2, "version": version, "update": {"state": state, "target_version": "0.2.0"}})
+        await socks[bid].send({**HEALTH, "seq": 2, "version": version,
+                               "update": {"state": state, "target_version": "0.2.0", "booted_slot": slot}})
         for _ in range(200):  # the hub handles the report, and asks the next wave, in the background
             status = await rollout()
             if status["booths"][bid] == state and then(status):
@@ -225,7 +226,7 @@ async def test_a_staged_rollout_goes_to_a_few_first_then_all_and_pauses_when_one
 
     await report(first[0], "0.2.0", "installed", lambda r: r["phase"] == "first_wave")  # the other is not back yet
     await report(first[1], "0.2.0", "good", lambda r: r["phase"] == "all" and len(r["booths"]) == 4
-                 and "asked" not in r["booths"].values())
+                 and "asked" not in r["booths"].values(), slot="B")
     assert sorted(asked) == ids
     rest = [bid for bid in ids if bid not in first]
     status = await report(rest[0], "0.1.0", "rolled_back", lambda r: r["phase"] == "paused")  # never came up good
@@ -241,6 +242,8 @@ async def test_a_staged_rollout_goes_to_a_few_first_then_all_and_pauses_when_one
     assert elsewhere.status() == status
     data = await (await s.get(f"{fleet_hub.url}/api/fleet")).json()
     assert "update_rolled_back" in next(r for r in data["booths"] if r["booth_id"] == rest[0])["problems"]
+    # The fleet page says which slot each booth runs from (the updated one from B).
+    assert next(r for r in data["booths"] if r["booth_id"] == first[1])["health"]["update"]["booted_slot"] == "B"
     r = await s.post(f"{fleet_hub.url}/api/fleet/rollout/cancel", headers=headers)
     assert (await r.json())["rollout"]["phase"] == "cancelled"
     r = await s.post(f"{fleet_hub.url}/api/fleet/rollout", json={**bundle, "bundle_url": "file:///etc/passwd"}, headers=headers)
