@@ -247,5 +247,5 @@ def test_the_image_recipe_calls_the_one_install_script():
     run = (STAGE / "00-videokiosk" / "01-run.sh").read_text()
     assert "/opt/videokiosk/src/provisioning/install.sh --root / --skip-apt" in run and "on_chroot" in run
     packages = (STAGE / "00-videokiosk" / "00-packages").read_text().split()
-    for package in ("python3-picamera2", "chromium", "cage", "overlayroot", "python3-venv"):
+    for package in ("python3-picamera2", "chromium", "cage", "xwayland", "overlayroot", "python3-venv"):
         assert package in packages
