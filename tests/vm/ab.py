@@ -59,7 +59,7 @@ def system_conf() -> str:
 def ab_root() -> Path:
     """The installed booth root, smaller (cached); slot_image configures it for the VM's slots."""
     suite = _host_suite()
-    base = os_layer(suite)
+    base = os_layer(suite, screen=False)  # the kiosk never runs in this VM: no Chromium to copy and slim
     _, _, version = kernel()
     key = _digest(base.name.encode(), _tree_digest(), version.encode())  # as image.py's: what _install puts in
     root = CACHE / f"vm-ab-{suite}-{key}.root"
@@ -70,7 +70,7 @@ def ab_root() -> Path:
     work = root.with_name(root.name + ".building")
     shutil.rmtree(work, ignore_errors=True)
     _run(["cp", "-a", str(base), str(work)], "copying the OS layer", timeout=900)
-    _install(work, version)
+    _install(work, version, screen=False)
     _slim(work)
     (work / ".videokiosk-complete").write_text("\n")
     work.rename(root)
