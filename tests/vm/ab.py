@@ -31,7 +31,8 @@ BOOT_OFFSET = 1 << 20  # partition 1, where the harness reads and writes U-Boot'
 FREE_MB = 1100  # behind the slots: videokiosk-make-state's 1G state partition
 # What the update proofs never use (they boot with the kiosk unit masked): smaller slot images,
 # a shorter bundle download and install under TCG.
-SLIMMED = ["usr/lib/chromium", "usr/share/doc", "usr/share/man", "usr/share/locale", "usr/share/fonts/truetype/noto",
+# (Chromium and its fonts are not there at all: the root is the screenless install, image.SCREEN_ONLY.)
+SLIMMED = ["usr/share/doc", "usr/share/man", "usr/share/locale",
            "var/cache/apt", "var/lib/apt/lists", "usr/share/icons", "usr/lib/x86_64-linux-gnu/libLLVM-*",
            "usr/lib/x86_64-linux-gnu/dri", *(f"usr/lib/modules/*/kernel/{hardware}" for hardware in (
                "sound", "drivers/gpu", "drivers/media", "drivers/net/wireless", "drivers/net/ethernet", "drivers/scsi",
