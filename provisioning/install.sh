@@ -176,6 +176,14 @@ echo "$HOSTNAME_PREFIX" > "$ROOT/etc/hostname"
 CMDLINE="$ROOT/boot/firmware/cmdline.txt"
 if [ -f "$CMDLINE" ]; then
   grep -qw 'consoleblank=0' "$CMDLINE" || sed -i '1 s/$/ consoleblank=0/' "$CMDLINE"
+  # Raspberry Pi OS grows the root partition over the whole card at its first boot (pi-gen's
+  # cmdline.txt ends in "resize", which its initramfs reads; older images start init=.../firstboot
+  # or init_resize.sh). That free space is where the first boot makes the state partition
+  # (videokiosk-make-state): a grown root would leave none, and every booth would need a technician
+  # with parted. The booth never grows its root. (Old firstboot also made SSH host keys: the booth
+  # makes its own, videokiosk-keep-state.)
+  sed -i -e '1 s/ resize\( \|$\)/\1/' -e '1 s# init=/usr/lib/raspberrypi-sys-mods/firstboot\( \|$\)#\1#' \
+    -e '1 s# init=/usr/lib/raspi-config/init_resize\.sh\( \|$\)#\1#' "$CMDLINE"
 fi
 mkdir -p "$ROOT/etc/X11/xorg.conf.d"  # a desktop session, should anyone start one, must not blank
 cat > "$ROOT/etc/X11/xorg.conf.d/10-videokiosk-noblank.conf" <<'CONF'

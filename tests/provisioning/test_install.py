@@ -29,6 +29,9 @@ ENABLED = ["videokiosk-booth.service", "videokiosk-kiosk.service", "videokiosk-p
            "videokiosk-hostname.service", "videokiosk-maintenance.path", "videokiosk-mark-good.service",
            "videokiosk-keep-state.service"]
 CMDLINE = "console=serial0,115200 console=tty1 root=PARTUUID=0c0ffee-02 rootfstype=ext4 fsck.repair=yes rootwait"
+# Raspberry Pi OS's first-boot triggers that grow the root over the card: today's (pi-gen's
+# "resize") and the older one, both in one line so one install shows both removed.
+GROW_ROOT = " init=/usr/lib/raspberrypi-sys-mods/firstboot resize"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
@@ -78,7 +81,7 @@ def installed(tmp_path_factory, wheel) -> Iterator[Installed]:
     except CannotBootstrap as exc:
         pytest.skip(f"cannot build a Debian root file system here: {exc}")
     (root / "boot/firmware").mkdir(parents=True)
-    (root / "boot/firmware/cmdline.txt").write_text(CMDLINE + "\n")
+    (root / "boot/firmware/cmdline.txt").write_text(CMDLINE + GROW_ROOT + "\n")
     # What openssh-server's and systemd's packages leave in an image root (the OS layer has them).
     (root / "etc/ssh").mkdir(parents=True, exist_ok=True)
     for name in ("ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "sshd_config"):
@@ -194,9 +197,10 @@ def test_an_image_carries_no_host_keys_no_machine_id_and_no_journal_of_its_own(i
     assert mode(installed.root / "opt/videokiosk/libexec/videokiosk-keep-state") == 0o755
 
 
-def test_no_screen_blanking(installed):
+def test_no_screen_blanking_and_the_first_boot_leaves_the_cards_free_space_to_the_state_partition(installed):
     cmdline = (installed.root / "boot/firmware/cmdline.txt").read_text()
-    assert cmdline.strip() == CMDLINE + " consoleblank=0"  # appended to the one line, nothing lost
+    # appended to the one line, the root-growing triggers gone, nothing else lost
+    assert cmdline.strip() == CMDLINE + " consoleblank=0"
     assert '"BlankTime" "0"' in (installed.root / "etc/X11/xorg.conf.d/10-videokiosk-noblank.conf").read_text()
 
 
