@@ -28,8 +28,9 @@ LOCK = REPO / "provisioning" / "requirements-booth.txt"
 # What a VM needs on top of the recipe's packages (the Pi image has these from Raspberry Pi OS).
 VM_BASE = ["systemd", "systemd-sysv", "udev", "dbus", "kmod", "iproute2", "python3-venv", "python3-numpy",
            "ca-certificates", "openssh-server", "e2fsprogs", "systemd-timesyncd"]
-# Raspberry Pi packages Debian does not have: the VM's booth uses fake camera, audio and pins.
-PI_ONLY = {"python3-picamera2", "rpicam-apps-lite", "python3-lgpio"}
+# Raspberry Pi packages Debian does not have for amd64: the VM's booth uses fake camera, audio and
+# pins, and its harness plays U-Boot (tests/vm/uboot.py).
+PI_ONLY = {"python3-picamera2", "rpicam-apps-lite", "python3-lgpio", "u-boot-rpi"}
 # The screen's packages: only the kiosk unit (cage, Chromium and its fonts) uses them. The VM test in
 # `make test` proves the booth unit on an image without them (screen=False): Chromium is most of the
 # OS layer's download and install, and a clean clone pays for all of it.
