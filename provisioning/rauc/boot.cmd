@@ -1,4 +1,4 @@
-# U-Boot boot script for the booth's A/B slots (mkimage -A arm -T script -C none -d boot.cmd boot.scr).
+# U-Boot boot script for the booth's A/B slots; the image's stage makes boot.scr of it (pi-gen 02-run.sh, mkimage).
 # RAUC's uboot backend sets BOOT_ORDER and BOOT_<slot>_LEFT through fw_setenv; this script spends
 # one attempt per boot and falls back to the other slot when a slot has none left.
 # The Pi's firmware reads config.txt (kernel=u-boot.bin) and cmdline.txt; U-Boot gets the firmware's
