@@ -5,10 +5,17 @@ bundles made with provisioning/bundle.py and served over HTTP; every update aske
 rollout and carried out by the booth's own path (its request file, videokiosk-maintenance, ``rauc
 install``, a reboot).
 
-In one run, boot by boot:
+The same hub serves four more booths: real booth daemons with fake hardware on the host
+(tests/booths.py). Together this is issue 17's "Done when", all through the hub's fleet API as a
+technician (login, CSRF token), in one run, boot by boot:
 
-1. slot A, version OLD: enrolled; a bundle signed with another key is refused with RAUC's reason
-   and the hub shows the failed update; then the good bundle is installed into slot B;
+1. slot A, version OLD: enrolled; the fleet shows every booth's health (version, slot, devices,
+   self-test, what it is doing); a host booth with a customer waiting refuses "out of service"
+   until the technician forces it; the VM booth is taken out of service and back (its own
+   metrics say so in the guest, the hub shows it), its self-test runs from the hub and answers
+   with its table; the audit trail has every action. Then a bundle signed with another key is
+   refused with RAUC's reason and the hub shows the failed update; then the good bundle is
+   installed into slot B;
 2. slot B, version NEW: ``videokiosk mark-good`` marks it good (RAUC and the environment say so),
    the store's rows and the device token are the ones slot A had; the hub shows NEW, good. Then
    the bundle whose daemon crashes is installed into slot A;
@@ -72,8 +79,9 @@ BOOTH = "jc-vm-ab"
 HOST_BOOTHS = {"jc-aachen-1": "Aachen", "jc-aachen-2": "Aachen", "jc-bonn-1": "Bonn", "jc-bonn-2": "Bonn"}
 
 # Every boot first points timesyncd at the host (TimeServer below): the daemon's self-test at start
-# fails an unsynchronised clock, and mark-good then marks the new slot bad. A booth gets its time
-# from the office's network; qemu's user network reaches no NTP server. Then it says where it runs
+# fails an unsynchronised clock, and mark-good marks the new slot bad when it still fails after the
+# retries ([fleet] selftest_attempts). A booth gets its time from the office's network; qemu's user
+# network reaches no NTP server. Then it says where it runs
 # from and what (the harness checks the slot it chose is the one RAUC sees).
 BOOTED = r"""
 mkdir -p /etc/systemd/timesyncd.conf.d /etc/systemd/system/videokiosk-booth.service.d
