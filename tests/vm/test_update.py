@@ -128,11 +128,14 @@ store.close()
 PY
 """ + KEPT + r"""
 # The technician takes the booth out of service and back from the hub: the daemon's own state, as
-# its metrics say it (the hub's view is the health report's).
+# its metrics say it (the hub's view is the health report's). Waited for on the flag the daemon
+# keeps (appliance/service_mode.py): scraping the metrics twice a second would starve the guest.
 state_is() {{ (exec 3<>/dev/tcp/127.0.0.1/9101 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 \
   && grep -q "^videokiosk_booth_state{{state=\"$1\"}} 1" <&3); }}
-await 1800 state_is out_of_service && say out-of-service
-await 900 state_is idle && say back-in-service
+flagged() {{ test -e /var/lib/videokiosk/out-of-service; }}
+unflagged() {{ ! flagged; }}
+await 1800 flagged && await 120 state_is out_of_service && say out-of-service
+await 900 unflagged && await 120 state_is idle && say back-in-service
 refused() {{ test -e /run/videokiosk/maintenance/install.failed; }}
 await 1800 refused
 say refused "$(cat /run/videokiosk/maintenance/install.failed)"
