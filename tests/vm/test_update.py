@@ -75,8 +75,10 @@ INSTALL_S = 2400  # the bundle's download, check and write under TCG, then the r
 SCRIPT = BootScript.from_boot_cmd()
 PASSWORD = "s3cret-pass-vm-update"
 BOOTH = "jc-vm-ab"
-# The VM booth's fleet: booth daemons on the host (fake hardware), booth id -> office.
+# The VM booth's fleet: booth daemons on the host (fake hardware), booth id -> office. Rollouts go
+# to the VM's office only (the fleet page's office filter): the host booths cannot reboot into a slot.
 HOST_BOOTHS = {"jc-aachen-1": "Aachen", "jc-aachen-2": "Aachen", "jc-bonn-1": "Bonn", "jc-bonn-2": "Bonn"}
+VM_OFFICE = "Erdgeschoss"
 
 # Every boot first points timesyncd at the host (TimeServer below): the daemon's self-test at start
 # fails an unsynchronised clock, and mark-good marks the new slot bad when it still fails after the
@@ -256,7 +258,8 @@ class Technician:
 
     def roll_out(self, bundle_url: str, version: str) -> dict:
         self._call("POST", "/api/fleet/rollout/cancel")  # one rollout at a time: the last one is over
-        return self._call("POST", "/api/fleet/rollout", {"bundle_url": bundle_url, "version": version, "first": 1})
+        return self._call("POST", "/api/fleet/rollout", {"bundle_url": bundle_url, "version": version, "first": 1,
+                                                         "office": VM_OFFICE})
 
     def fleet(self) -> dict:
         return self._call("GET", "/api/fleet")
@@ -438,7 +441,7 @@ def hub(tmp_path):
     def run(*args: str, stdin: str | None = None) -> str:
         return subprocess.run([*admin, *args], input=stdin, check=True, capture_output=True, text=True, timeout=120).stdout
 
-    run("add-booth", "--config", str(hub.config), BOOTH, "Halle VM", "Erdgeschoss")
+    run("add-booth", "--config", str(hub.config), BOOTH, "Halle VM", VM_OFFICE)
     code = run("enrolment-code", "--config", str(hub.config), "--booth", BOOTH).split()[-1]
     run("add-user", "--config", str(hub.config), "--password-stdin", "tom", stdin=PASSWORD + "\n")
     run("set-role", "--config", str(hub.config), "tom", "technician")
