@@ -78,7 +78,7 @@ BOOTH = "jc-vm-ab"
 HOST_BOOTHS = {"jc-aachen-1": "Aachen", "jc-aachen-2": "Aachen", "jc-bonn-1": "Bonn", "jc-bonn-2": "Bonn"}
 VM_OFFICE = "Erdgeschoss"
 
-# Every boot first points timesyncd at the host (TimeServer below): the daemon's self-test at start
+# Every boot first points timesyncd at the host (proofs.TimeServer): the daemon's self-test at start
 # fails an unsynchronised clock, and mark-good marks the new slot bad when it still fails after the
 # retries ([fleet] selftest_attempts). A booth gets its time from the office's network; qemu's user
 # network reaches no NTP server. Then it says where it runs
