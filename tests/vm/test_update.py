@@ -32,6 +32,11 @@ marked good, seen at the hub, the broken bundle installed, reboot) 210 s; each b
 to its StartLimitAction; the fallback boot 66 s to READY; about 12 minutes in all. The first
 complete pass, at load 2.4: 453 s (boot 1 READY 51 s, install and reboot 58 s, boot 2 marked good
 74 s, broken install 52 s, three broken boots 108 s, fallback boot seen at the hub 56 s).
+With the four host booths and the technician's actions (2 Dec 2026, load 9-18, two other VM tests
+running): the busy host booth refused and forced 1 s (while the VM boots), boot 1 READY 134 s, the
+fleet's health, out of service and back and the remote self-test 18 s, install and reboot 103 s,
+boot 2 marked good 170 s, broken install 102 s, three broken boots 355 s, fallback seen at the hub
+104 s; 1073 s in all (the kit was cached: its bundles took 402 s at load 9-11 before).
 """
 
 from __future__ import annotations
