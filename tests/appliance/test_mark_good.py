@@ -62,6 +62,8 @@ async def test_the_daemon_serves_its_self_test_verdict_for_mark_good(tmp_path):
         await booth.selftest.run()
         figures = await asyncio.to_thread(read_figures, url)
         assert figures["videokiosk_booth_selftest_passed"] == (1.0 if booth.selftest.last.ok else 0.0)
+        # What mark-good counts before it calls a failure lasting.
+        assert figures["videokiosk_booth_selftest_failed_in_a_row"] == booth.selftest.failed_in_a_row
     finally:
         await booth.stop()
 
