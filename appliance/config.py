@@ -132,6 +132,15 @@ class FleetSection(_Section):
     # Run the self-test once the daemon is up (the image turns it on: an update is marked good only
     # after a passed self-test). It plays the test tone, so development setups leave it off.
     selftest_at_start: bool = False
+    # A failed self-test at start counts only when it persists: a Pi has no clock of its own and
+    # fails the clock check until NTP answers (up to a minute after boot on an office network), and
+    # a slow first start can starve the speaker's tone. So the daemon runs it again every
+    # selftest_retry_s until it passes, at most selftest_attempts times (two minutes), and
+    # `videokiosk mark-good` marks an update bad only after that many failures in a row
+    # (appliance/fleet.py:SelfTest.run_until_passed, appliance/mark_good.py:decide). mark-good's
+    # --timeout (600 s) must leave room for the whole window.
+    selftest_attempts: Annotated[int, Field(ge=1, le=20)] = 5
+    selftest_retry_s: Annotated[float, Field(gt=0, le=600)] = 30.0
     # The privileged maintenance service (systemd/videokiosk-maintenance.path) picks up reboot and
     # update requests here: the daemon itself has no privileges.
     request_dir: Path = Path("/run/videokiosk/maintenance")

@@ -259,8 +259,8 @@ class Booth:
 
     async def _first_selftest(self) -> None:
         try:
-            await self.selftest.run()
-        except Exception:  # the verdict stays "none": mark-good waits and then rolls back
+            await self.selftest.run_until_passed()
+        except Exception:  # no verdict that persisted: mark-good waits and then rolls back
             log.exception("self-test at start failed to run")
 
     def request_exit(self, code: int = 0) -> None:

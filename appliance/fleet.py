@@ -38,25 +38,50 @@ RESTART_EXIT_CODE = 75  # EX_TEMPFAIL: systemd's Restart=on-failure starts the d
 Send = Callable[[p.Message], Awaitable[bool]]
 
 
-class SelfTest:
-    """The daemon's own self-test, on its open devices; ``last`` is the newest verdict."""
+Checks = Callable[[], Awaitable[list]]
 
-    def __init__(self, config: Any, devices: Any, clock: Any) -> None:
+
+class SelfTest:
+    """The daemon's own self-test, on its open devices; ``last`` is the newest verdict and
+    ``failed_in_a_row`` how many verdicts in a row were failures (mark-good reads both)."""
+
+    def __init__(self, config: Any, devices: Any, clock: Any, *, checks: Checks | None = None) -> None:
+        """``checks``: what one run checks (default: ``videokiosk selftest``'s device and system checks)."""
         self.config, self.devices, self.clock = config, devices, clock
+        self.checks = checks or self._all_checks
         self.last: p.SelfTestSummary | None = None
+        self.failed_in_a_row = 0
         self._lock = asyncio.Lock()
+
+    async def _all_checks(self) -> list:
+        from .selftest_cli import check_devices, check_system
+
+        return [*await check_devices(self.config, self.devices), *await check_system(self.config)]
 
     async def run(self) -> str:
         """Run every check; returns the table a technician reads (as `videokiosk selftest` prints it)."""
-        from .selftest_cli import check_devices, check_system, format_report
+        from .selftest_cli import format_report
 
         async with self._lock:
-            results = [*await check_devices(self.config, self.devices), *await check_system(self.config)]
+            results = await self.checks()
         failed = [r.name for r in results if not r.ok]
         at = self.clock.now().astimezone(timezone.utc).isoformat(timespec="seconds")
         self.last = p.SelfTestSummary(ok=not failed, at=at, failed=failed)
+        self.failed_in_a_row = self.failed_in_a_row + 1 if failed else 0
         log.info("self-test: %s", "passed" if not failed else f"failed: {', '.join(failed)}")
         return format_report(results)
+
+    async def run_until_passed(self, pause: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> bool:
+        """The self-test at start: again every ``[fleet] selftest_retry_s`` until it passes, at most
+        ``selftest_attempts`` runs (config.py says why). True when one passed."""
+        fleet = self.config.fleet
+        for attempt in range(fleet.selftest_attempts):
+            if attempt:
+                await pause(fleet.selftest_retry_s)
+            await self.run()
+            if self.last is not None and self.last.ok:
+                return True
+        return False
 
 
 def activity(state: State) -> str:

@@ -4,8 +4,10 @@ systemd/videokiosk-mark-good.service runs this after videokiosk-booth.service is
 ``Type=notify``, so ``After=`` waits for READY=1). When the booth has just booted into a freshly
 installed slot (appliance/update.py says ``installed``), this waits until the daemon's own
 metrics say its self-test passed and its hub link is up, then runs ``rauc status mark-good
-booted``. If that does not happen within ``--timeout``, or the self-test fails, it runs ``rauc
-status mark-bad booted`` and exits 1; the unit's ``FailureAction=reboot`` then boots the old slot.
+booted``. If that does not happen within ``--timeout``, or the self-test keeps failing (``[fleet]
+selftest_attempts`` times in a row: the daemon runs it again meanwhile, so a clock that NTP sets
+a minute after boot is no reason to go back), it runs ``rauc status mark-bad booted`` and exits
+1; the unit's ``FailureAction=reboot`` then boots the old slot.
 A slot never marked good also runs out of boot attempts by itself (provisioning/rauc/boot.cmd),
 so a daemon that crashes before it gets here is rolled back too.
 
@@ -15,11 +17,13 @@ slot whose attempts boot.cmd used up would be left for the other one.
 
 Example::
 
-    >>> decide({"videokiosk_booth_selftest_passed": 1.0, "videokiosk_booth_hub_connected": 1.0})
+    >>> decide({"videokiosk_booth_selftest_passed": 1.0, "videokiosk_booth_hub_connected": 1.0}, attempts=5)
     'good'
-    >>> decide({"videokiosk_booth_selftest_passed": 0.0, "videokiosk_booth_hub_connected": 1.0})
+    >>> decide({"videokiosk_booth_selftest_passed": 0.0, "videokiosk_booth_selftest_failed_in_a_row": 1.0}, attempts=5)
+    'wait'
+    >>> decide({"videokiosk_booth_selftest_passed": 0.0, "videokiosk_booth_selftest_failed_in_a_row": 5.0}, attempts=5)
     'bad'
-    >>> decide({"videokiosk_booth_hub_connected": 1.0})
+    >>> decide({"videokiosk_booth_hub_connected": 1.0}, attempts=5)
     'wait'
 """
 
@@ -40,11 +44,12 @@ DEFAULT_CONFIG = Path("/etc/videokiosk/booth.toml")
 POLL_S = 2.0
 
 
-def decide(figures: dict[str, float]) -> str:
-    """'good', 'bad' (the self-test failed) or 'wait' (no verdict or no hub link yet)."""
+def decide(figures: dict[str, float], *, attempts: int) -> str:
+    """'good', 'bad' (the self-test failed ``attempts`` times in a row) or 'wait' (no verdict, a
+    failure the daemon is still trying again, or no hub link yet)."""
     selftest = figures.get("videokiosk_booth_selftest_passed")
     if selftest == 0:
-        return "bad"
+        return "bad" if figures.get("videokiosk_booth_selftest_failed_in_a_row", 0) >= attempts else "wait"
     if selftest == 1 and figures.get("videokiosk_booth_hub_connected") == 1:
         return "good"
     return "wait"
@@ -61,13 +66,13 @@ def read_figures(url: str, timeout: float = 3.0) -> dict[str, float]:
     return {name: value for name, labels, value in read_samples(text) if not labels}
 
 
-def mark(read: Callable[[], dict[str, float]], rauc: Callable[[str], int], *, timeout_s: float,
+def mark(read: Callable[[], dict[str, float]], rauc: Callable[[str], int], *, timeout_s: float, attempts: int,
          now: Callable[[], float] = time.monotonic, pause: Callable[[float], None] = time.sleep) -> str:
     """Wait for a verdict, then tell RAUC. Returns 'good' or 'bad'."""
     deadline = now() + timeout_s
     verdict = "wait"
     while verdict == "wait" and now() < deadline:
-        verdict = decide(read())
+        verdict = decide(read(), attempts=attempts)
         if verdict == "wait":
             pause(POLL_S)
     verdict = "good" if verdict == "good" else "bad"
@@ -109,11 +114,12 @@ def run(args: argparse.Namespace, rauc: Callable[[str], int] = rauc_status) -> i
         return 0
     host = config.metrics.host if ":" not in config.metrics.host else f"[{config.metrics.host}]"
     url = f"http://{host}:{config.metrics.port}/metrics"
-    verdict = mark(lambda: read_figures(url), rauc, timeout_s=args.timeout)
+    verdict = mark(lambda: read_figures(url), rauc, timeout_s=args.timeout, attempts=config.fleet.selftest_attempts)
     if verdict == "good":
         tracker.mark_good()
         print(f"videokiosk mark-good: version {__version__} is well: slot marked good")
         return 0
-    print(f"videokiosk mark-good: version {__version__} did not pass its self-test and reach the hub within "
-          f"{args.timeout:.0f} s: slot marked bad, the booth goes back to the previous version", file=sys.stderr)
+    print(f"videokiosk mark-good: version {__version__} did not pass its self-test (up to "
+          f"{config.fleet.selftest_attempts} tries) and reach the hub within {args.timeout:.0f} s: slot marked bad, "
+          "the booth goes back to the previous version", file=sys.stderr)
     return 1

@@ -18,6 +18,7 @@ Names and labels are a contract (dashboards, alerts and ``videokiosk status`` re
                                                          speaker, button)
 ``videokiosk_booth_hub_connected``               gauge   1/0 (absent without a hub)
 ``videokiosk_booth_selftest_passed``             gauge   1/0 for the last self-test (absent before one)
+``videokiosk_booth_selftest_failed_in_a_row``    gauge   failed self-tests since the last passed one
 ``videokiosk_booth_cpu_temperature_celsius``     gauge   from /sys/class/thermal (absent if none)
 ``videokiosk_booth_cpu_throttled``               gauge   1/0, a Pi's firmware ``get_throttled``
 ``videokiosk_booth_undervoltage``                gauge   1/0, same source (absent elsewhere)
@@ -163,6 +164,9 @@ class _LiveCollector:
             return
         yield GaugeMetricFamily("videokiosk_booth_selftest_passed", "1 when the last self-test passed",
                                 value=1 if last.ok else 0)
+        yield GaugeMetricFamily("videokiosk_booth_selftest_failed_in_a_row",
+                                "Failed self-tests since the last passed one (mark-good counts lasting failures only)",
+                                value=booth.selftest.failed_in_a_row)
 
     def _machine(self, booth) -> Iterator[Metric]:
         free = disk_free_bytes(Path(booth.store.path))

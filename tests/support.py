@@ -72,11 +72,12 @@ class LoopThread:
             self._thread.join(timeout=5)
 
 
-def certificate(subject: str, key, *, issuer: tuple | None = None, ca: bool, ip: str | None = None,
+def certificate(subject: str, key, *, issuer: tuple | None = None, ca: bool, ip: str | tuple[str, ...] | None = None,
                 days: float = 2.0):
     """A test certificate as strict verifiers want it (Python 3.13 verifies with
     VERIFY_X509_STRICT: key identifiers and key usage present): self-signed unless ``issuer`` is
-    (issuer key, issuer certificate); ``ip`` becomes its subject alternative name."""
+    (issuer key, issuer certificate); ``ip`` (one address or several) becomes its subject
+    alternative name."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -96,8 +97,8 @@ def certificate(subject: str, key, *, issuer: tuple | None = None, ca: bool, ip:
                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public), critical=False))
     if ip is not None:
-        builder = (builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]),
-                                         critical=False)
+        addresses = [x509.IPAddress(ipaddress.ip_address(a)) for a in ((ip,) if isinstance(ip, str) else ip)]
+        builder = (builder.add_extension(x509.SubjectAlternativeName(addresses), critical=False)
                    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
     return builder.sign(issuer_key, hashes.SHA256())
 
@@ -116,9 +117,9 @@ def write_pem(directory: Path, stem: str, cert, key=None) -> tuple[Path, Path | 
     return cert_file, key_file
 
 
-def private_ca_server(directory: Path, host: str = "127.0.0.1") -> tuple[Path, ssl.SSLContext]:
-    """A hub's private certificate: a self-signed CA certificate for ``host`` (the file a technician
-    gets as ``ca.pem``) and the server context that presents it."""
+def private_ca_server(directory: Path, host: str | tuple[str, ...] = "127.0.0.1") -> tuple[Path, ssl.SSLContext]:
+    """A hub's private certificate: a self-signed CA certificate for ``host`` (an address or
+    several: the file a technician gets as ``ca.pem``) and the server context that presents it."""
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key = ec.generate_private_key(ec.SECP256R1())

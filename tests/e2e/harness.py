@@ -9,52 +9,20 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from appliance.call import BoothCall
-from appliance.config import parse_config
-from appliance.daemon import Booth as BoothDaemon
-from appliance.hublink import HubConnection
-from appliance.peerlink import PeerLinks
-from appliance.session import Session
 from hub.app import HubParts, make_app
 from hub.config import HubConfig
 from hw.synthetic import BARS, BARS_END
 from tests.appliance.helpers import until
+from tests.booths import Booth, start_booth, to_waiting
 from tests.support import LoopThread
 from videokiosk.clock import SystemClock
 
 PASSWORD = "s3cret-pass-12"
-
-
-@dataclass
-class Booth:
-    daemon: BoothDaemon
-    url: str
-
-    @property
-    def session(self) -> Session:
-        return self.daemon.session
-
-    @property
-    def link(self) -> HubConnection:
-        return self.daemon.session.hub
-
-    @property
-    def call(self) -> BoothCall:
-        return self.daemon.session.calls
-
-    @property
-    def peer_links(self) -> PeerLinks:
-        return self.daemon.peer_links
-
-    @property
-    def speaker(self):
-        return self.daemon.devices.speaker
 
 
 class Stack:
@@ -69,7 +37,7 @@ class Stack:
         self.data_dir = data_dir
         self.locations = locations  # booth i stands in locations[i % len(locations)]
         self.booth_config = booth_config or {}  # more config sections for every booth (e.g. [fleet])
-        self.hardware = {"width": 320, "height": 240} | (hardware or {})
+        self.hardware = hardware
         self.devices = devices
         config = HubConfig.model_validate({
             "store": {"path": str(data_dir / "hub.db")},
@@ -86,33 +54,13 @@ class Stack:
         booth_id = f"booth-{index + 1}"
         location = self.locations[index % len(self.locations)]
         token = self.parts.registry.create_booth(booth_id, f"Kiosk {index + 1}", location)
-        config = parse_config({
-            **self.booth_config,
-            "booth": {"id": booth_id, "name": f"Kiosk {index + 1}", "location": location},
-            "hub": {"url": self.hub_url, "token": token},
-            "ui": {"port": 0},
-            "store": {"path": str(self.data_dir / booth_id / "booth.db")},  # own state dir per booth
-            "hardware": self.hardware,
-            "metrics": {"enabled": False},
-        })
-        daemon = BoothDaemon(config, hub_backoff_s=(0.1, 0.5),  # reconnect quickly in tests
-                             devices=self.devices(config.hardware) if self.devices else None)
-        url = await daemon.start(port=0)
-        await asyncio.wait_for(daemon.session.hub.connected.wait(), 10)
-        return Booth(daemon, url)
+        return await start_booth(booth_id, f"Kiosk {index + 1}", location, hub_url=self.hub_url, token=token,
+                                 state_dir=self.data_dir / booth_id, sections=self.booth_config,
+                                 hardware=self.hardware, devices=self.devices)
 
     def to_waiting(self, booth: Booth | None = None) -> str:
         """The customer's three touches: start, consent, continue. Returns the session id."""
-        booth = booth or self.booth
-
-        async def journey() -> str:
-            await booth.session.handle("start")
-            await booth.session.handle("accept")
-            await until(booth.session, lambda s: s.get("checks", {}).get("passed") is True)
-            assert await booth.session.handle("continue")
-            return booth.session.session_id
-
-        return self.lt.run(journey())
+        return self.lt.run(to_waiting(booth or self.booth))
 
     def wait_informed(self, booth: Booth | None = None) -> None:
         """Until the booth shows "Ihr Berater / Ihre Beraterin wurde informiert"."""

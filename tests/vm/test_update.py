@@ -5,10 +5,17 @@ bundles made with provisioning/bundle.py and served over HTTP; every update aske
 rollout and carried out by the booth's own path (its request file, videokiosk-maintenance, ``rauc
 install``, a reboot).
 
-In one run, boot by boot:
+The same hub serves four more booths: real booth daemons with fake hardware on the host
+(tests/booths.py). Together this is issue 17's "Done when", all through the hub's fleet API as a
+technician (login, CSRF token), in one run, boot by boot:
 
-1. slot A, version OLD: enrolled; a bundle signed with another key is refused with RAUC's reason
-   and the hub shows the failed update; then the good bundle is installed into slot B;
+1. slot A, version OLD: enrolled; the fleet shows every booth's health (version, slot, devices,
+   self-test, what it is doing); a host booth with a customer waiting refuses "out of service"
+   until the technician forces it; the VM booth is taken out of service and back (its own
+   metrics say so in the guest, the hub shows it), its self-test runs from the hub and answers
+   with its table; the audit trail has every action. Then a bundle signed with another key is
+   refused with RAUC's reason and the hub shows the failed update; then the good bundle is
+   installed into slot B;
 2. slot B, version NEW: ``videokiosk mark-good`` marks it good (RAUC and the environment say so),
    the store's rows and the device token are the ones slot A had; the hub shows NEW, good. Then
    the bundle whose daemon crashes is installed into slot A;
@@ -25,6 +32,11 @@ marked good, seen at the hub, the broken bundle installed, reboot) 210 s; each b
 to its StartLimitAction; the fallback boot 66 s to READY; about 12 minutes in all. The first
 complete pass, at load 2.4: 453 s (boot 1 READY 51 s, install and reboot 58 s, boot 2 marked good
 74 s, broken install 52 s, three broken boots 108 s, fallback boot seen at the hub 56 s).
+With the four host booths and the technician's actions (2 Dec 2026, load 9-18, two other VM tests
+running): the busy host booth refused and forced 1 s (while the VM boots), boot 1 READY 134 s, the
+fleet's health, out of service and back and the remote self-test 18 s, install and reboot 103 s,
+boot 2 marked good 170 s, broken install 102 s, three broken boots 355 s, fallback seen at the hub
+104 s; 1073 s in all (the kit was cached: its bundles took 402 s at load 9-11 before).
 """
 
 from __future__ import annotations
@@ -36,13 +48,12 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import ssl
-import struct
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -51,7 +62,7 @@ import pytest
 from . import ab
 from .ab import BOOT_OFFSET, ab_disk, ab_root, slot_device, slot_image
 from .machine import Machine
-from .proofs import built_or_skip
+from .proofs import built_or_skip, serving_time
 from .uboot import BootScript, choose, read_env, write_env
 
 pytestmark = [
@@ -67,10 +78,15 @@ INSTALL_S = 2400  # the bundle's download, check and write under TCG, then the r
 SCRIPT = BootScript.from_boot_cmd()
 PASSWORD = "s3cret-pass-vm-update"
 BOOTH = "jc-vm-ab"
+# The VM booth's fleet: booth daemons on the host (fake hardware), booth id -> office. Rollouts go
+# to the VM's office only (the fleet page's office filter): the host booths cannot reboot into a slot.
+HOST_BOOTHS = {"jc-aachen-1": "Aachen", "jc-aachen-2": "Aachen", "jc-bonn-1": "Bonn", "jc-bonn-2": "Bonn"}
+VM_OFFICE = "Erdgeschoss"
 
-# Every boot first points timesyncd at the host (TimeServer below): the daemon's self-test at start
-# fails an unsynchronised clock, and mark-good then marks the new slot bad. A booth gets its time
-# from the office's network; qemu's user network reaches no NTP server. Then it says where it runs
+# Every boot first points timesyncd at the host (proofs.TimeServer): the daemon's self-test at start
+# fails an unsynchronised clock, and mark-good marks the new slot bad when it still fails after the
+# retries ([fleet] selftest_attempts). A booth gets its time from the office's network; qemu's user
+# network reaches no NTP server. Then it says where it runs
 # from and what (the harness checks the slot it chose is the one RAUC sees).
 BOOTED = r"""
 mkdir -p /etc/systemd/timesyncd.conf.d /etc/systemd/system/videokiosk-booth.service.d
@@ -116,6 +132,15 @@ store.record_consent("vm-before-updates", "de", "0" * 64)
 store.close()
 PY
 """ + KEPT + r"""
+# The technician takes the booth out of service and back from the hub: the daemon's own state, as
+# its metrics say it (the hub's view is the health report's). Waited for on the flag the daemon
+# keeps (appliance/service_mode.py): scraping the metrics twice a second would starve the guest.
+state_is() {{ (exec 3<>/dev/tcp/127.0.0.1/9101 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 \
+  && grep -q "^videokiosk_booth_state{{state=\"$1\"}} 1" <&3); }}
+flagged() {{ test -e /var/lib/videokiosk/out-of-service; }}
+unflagged() {{ ! flagged; }}
+await 1800 flagged && await 120 state_is out_of_service && say out-of-service
+await 900 unflagged && await 120 state_is idle && say back-in-service
 refused() {{ test -e /run/videokiosk/maintenance/install.failed; }}
 await 1800 refused
 say refused "$(cat /run/videokiosk/maintenance/install.failed)"
@@ -174,45 +199,11 @@ class Card:
         return vm
 
 
-class TimeServer:
-    """An SNTP server on the host's loopback, port 123 (the guest's 10.0.2.2:123): the host's clock."""
-
-    UNIX_TO_NTP = 2208988800
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 123))
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    @classmethod
-    def _stamp(cls, t: float) -> bytes:
-        seconds = t + cls.UNIX_TO_NTP
-        return struct.pack("!II", int(seconds), int((seconds % 1) * 2**32))
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                request, client = self.sock.recvfrom(512)
-            except OSError:  # closed
-                return
-            if len(request) < 48:
-                continue
-            received = time.time()
-            # LI 0, version 4, mode 4 (server); stratum 1 ("GPS"); the client's transmit time as origin.
-            reply = (struct.pack("!BBbb", 0x24, 1, 6, -20) + struct.pack("!II", 0, 1 << 10) + b"GPS\0"
-                     + self._stamp(received) + request[40:48] + self._stamp(received) + self._stamp(time.time()))
-            self.sock.sendto(reply, client)
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 class Technician:
     """The fleet page's calls, as a technician's browser makes them (session cookie, CSRF token)."""
 
     def __init__(self, url: str, ca: Path) -> None:
         context = ssl.create_default_context(cafile=str(ca))
-        context.check_hostname = False  # the certificate names 10.0.2.2, the guest's way to the host
         self.url = url
         self.http = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context),
                                                 urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
@@ -225,24 +216,116 @@ class Technician:
         with self.http.open(request, timeout=60) as response:
             return json.loads(response.read())
 
+    def act(self, booth_id: str, action: str, *, force: bool = False) -> tuple[int, dict]:
+        """A remote action as the page's confirm dialog sends it: (HTTP status, answer)."""
+        try:
+            return 200, self._call("POST", f"/api/fleet/{booth_id}/actions", {"action": action, "force": force})
+        except urllib.error.HTTPError as refused:  # 409 busy/offline, 504 no answer: the page shows them
+            return refused.code, json.loads(refused.read())
+
+    def audit(self) -> list[dict]:
+        return self._call("GET", "/api/fleet/audit")["audit"]
+
     def roll_out(self, bundle_url: str, version: str) -> dict:
         self._call("POST", "/api/fleet/rollout/cancel")  # one rollout at a time: the last one is over
-        return self._call("POST", "/api/fleet/rollout", {"bundle_url": bundle_url, "version": version, "first": 1})
+        return self._call("POST", "/api/fleet/rollout", {"bundle_url": bundle_url, "version": version, "first": 1,
+                                                         "office": VM_OFFICE})
 
     def fleet(self) -> dict:
         return self._call("GET", "/api/fleet")
 
-    def wait_for_booth(self, what: str, predicate, timeout: float) -> dict:
-        """The booth's fleet row once ``predicate(row, rollout)`` holds (its health arrives every 30 s)."""
+    def wait_for(self, what: str, predicate, timeout: float) -> dict:
+        """The fleet (``GET /api/fleet``) once ``predicate(fleet)`` holds (the VM's health arrives every 30 s)."""
         deadline = time.monotonic() + timeout
         while True:
             fleet = self.fleet()
-            row = next(r for r in fleet["booths"] if r["booth_id"] == BOOTH)
-            if predicate(row, fleet["rollout"]):
-                return row
+            if predicate(fleet):
+                return fleet
             if time.monotonic() > deadline:
-                raise AssertionError(f"the hub never showed {what}: {json.dumps(row)} rollout={fleet['rollout']}")
-            time.sleep(2)  # polling another machine's report through the hub's API
+                raise AssertionError(f"the hub never showed {what}: {json.dumps(fleet)}")
+            time.sleep(2)  # polling other machines' reports through the hub's API
+
+    def wait_for_booth(self, what: str, predicate, timeout: float, booth_id: str = BOOTH) -> dict:
+        """The booth's fleet row once ``predicate(row, rollout)`` holds."""
+        def row(fleet: dict) -> dict:
+            return next(r for r in fleet["booths"] if r["booth_id"] == booth_id)
+
+        return row(self.wait_for(what, lambda fleet: predicate(row(fleet), fleet["rollout"]), timeout))
+
+
+def activity(row: dict) -> str | None:
+    return (row["health"] or {}).get("activity")
+
+
+def refused_while_a_customer_waits(technician: Technician, lt, booth_id: str, booth) -> None:
+    """Out of service on a booth where a customer waits: refused, done only when forced; audited."""
+    from tests.booths import to_waiting
+
+    lt.run(to_waiting(booth), 120)
+    technician.wait_for_booth("a customer waiting", lambda row, _: activity(row) == "in_use", 120, booth_id)
+    status, answer = technician.act(booth_id, "out_of_service")
+    assert (status, answer.get("error")) == (409, "busy"), answer
+    assert booth.session.state == "waiting"
+    status, answer = technician.act(booth_id, "out_of_service", force=True)
+    assert status == 200 and answer["ok"], answer
+    technician.wait_for_booth("the forced out of service", lambda row, _: activity(row) == "out_of_service", 120, booth_id)
+    assert technician.act(booth_id, "back_in_service")[0] == 200
+
+
+def shows_every_booths_health(technician: Technician) -> dict[str, dict]:
+    """Every booth of the fleet, the VM's and the host's, with its version, slot, devices,
+    self-test and what it is doing (all idle by now)."""
+    def reported(fleet: dict) -> bool:
+        rows = fleet["booths"]
+        return len(rows) == 1 + len(HOST_BOOTHS) and all(
+            row["online"] and row["health"] and row["health"]["selftest"] and activity(row) == "idle" for row in rows)
+
+    rows = {row["booth_id"]: row for row in technician.wait_for("every booth's health", reported, 900)["booths"]}
+    from videokiosk import __version__
+
+    for booth_id, row in rows.items():
+        health = row["health"]
+        vm = booth_id == BOOTH
+        assert (health["version"], health["update"]["booted_slot"]) == ((OLD, "A") if vm else (__version__, None)), row
+        assert {d: health["devices"].get(d) for d in ("camera", "microphone", "speaker", "button")} == dict.fromkeys(
+            ("camera", "microphone", "speaker", "button"), "ok"), row
+        assert health["selftest"]["at"] and row["last_seen"], row
+        print(f"vm: fleet: {booth_id} {row['location']}: {health['version']} slot {health['update']['booted_slot']} "
+              f"self-test {'passed' if health['selftest']['ok'] else health['selftest']['failed']} "
+              f"{activity(row)} problems {row['problems']}")
+    return rows
+
+
+def out_of_service_and_back_and_self_test(technician: Technician, vm: Machine) -> str:
+    """The technician's remote actions on the VM booth; the booth itself says it is out of service
+    and back (its own metrics, in the guest). Returns the self-test's table."""
+    status, answer = technician.act(BOOTH, "out_of_service")
+    assert status == 200 and answer["ok"], answer
+    vm.wait_for(r"^VK out-of-service$", 900)
+    row = technician.wait_for_booth("the VM booth out of service", lambda row, _: activity(row) == "out_of_service", 300)
+    assert row["health"]["out_of_service_reason"] == "technician" and "out_of_service" in row["problems"], row
+    status, answer = technician.act(BOOTH, "back_in_service")
+    assert status == 200 and answer["ok"], answer
+    vm.wait_for(r"^VK back-in-service$", 900)
+    technician.wait_for_booth("the VM booth back in service", lambda row, _: activity(row) == "idle", 300)
+    status, answer = technician.act(BOOTH, "selftest")
+    assert status == 200, answer
+    table = answer["detail"]
+    assert table.startswith("CHECK") and all(f"\n{check} " in table for check in ("camera", "speaker", "clock", "hub")), table
+    return table
+
+
+def audited(technician: Technician, busy_booth: str) -> None:
+    """Who, what, when, which booth, how it ended; nothing about a customer."""
+    rows = technician.audit()
+    assert all(set(row) == {"at", "username", "booth_id", "action", "forced", "outcome"} and row["username"] == "tom"
+               for row in rows), rows
+    vm = [(r["action"], r["outcome"]) for r in rows if r["booth_id"] == BOOTH]
+    assert [action for action, _ in vm] == ["selftest", "back_in_service", "out_of_service"], vm
+    assert vm[1][1] == vm[2][1] == "ok" and vm[0][1] in ("ok", "failed: error"), vm
+    busy = [(r["action"], r["forced"], r["outcome"]) for r in rows if r["booth_id"] == busy_booth]
+    assert busy == [("back_in_service", False, "ok"), ("out_of_service", True, "ok"),
+                    ("out_of_service", False, "refused: busy")], busy
 
 
 @pytest.fixture(scope="module")
@@ -314,11 +397,12 @@ class QuietFiles(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def hub(tmp_path):
-    """A hub with TLS (a private CA for 10.0.2.2), the booth registered, a technician."""
+    """A hub with TLS (a private CA for 10.0.2.2, the guest's way to the host, and 127.0.0.1, the
+    host booths'), the booth registered, a technician."""
     from tests.faults.hubproc import HubProcess
     from tests.support import private_ca_server
 
-    ca, _ = private_ca_server(tmp_path, host="10.0.2.2")
+    ca, _ = private_ca_server(tmp_path, host=("10.0.2.2", "127.0.0.1"))
     hub = HubProcess(tmp_path / "hub", db=tmp_path / "hub.db", redis_url=None)
     hub.config.write_text(hub.config.read_text().replace(
         "[server]\n", f'[server]\ntls_cert = "{ca}"\ntls_key = "{tmp_path / "hub-key.pem"}"\n', 1))
@@ -327,40 +411,71 @@ def hub(tmp_path):
     def run(*args: str, stdin: str | None = None) -> str:
         return subprocess.run([*admin, *args], input=stdin, check=True, capture_output=True, text=True, timeout=120).stdout
 
-    run("add-booth", "--config", str(hub.config), BOOTH, "Halle VM", "Erdgeschoss")
+    run("add-booth", "--config", str(hub.config), BOOTH, "Halle VM", VM_OFFICE)
     code = run("enrolment-code", "--config", str(hub.config), "--booth", BOOTH).split()[-1]
     run("add-user", "--config", str(hub.config), "--password-stdin", "tom", stdin=PASSWORD + "\n")
     run("set-role", "--config", str(hub.config), "tom", "technician")
+    tokens = {booth_id: run("add-booth", "--config", str(hub.config), booth_id, f"Kiosk {booth_id}", office).strip()
+              for booth_id, office in HOST_BOOTHS.items()}
     hub.start()
     try:
-        yield hub, ca, code
+        yield hub, ca, code, tokens
     finally:
         hub.stop()
 
 
 @pytest.fixture
-def time_server():
+def host_booths(hub, loop_thread, tmp_path):
+    """The rest of the fleet: real booth daemons with fake hardware on the host, at the same hub."""
+    from tests.booths import start_booth
+
+    hub, ca, _, tokens = hub
+    booths = {}
     try:
-        server = TimeServer()
-    except OSError as exc:
-        pytest.fail(f"the guest's time server needs the host's UDP port 123 on 127.0.0.1: {exc}")
+        for booth_id, office in HOST_BOOTHS.items():
+            state = tmp_path / "host-booths" / booth_id
+            booths[booth_id] = loop_thread.run(start_booth(
+                booth_id, f"Kiosk {booth_id}", office, hub_url=f"https://127.0.0.1:{hub.port}", token=tokens[booth_id],
+                ca_file=ca, state_dir=state, sections={"fleet": {
+                    # As the image's (a self-test at start, shown on the fleet page), one try: no NTP here either way.
+                    "selftest_at_start": True, "selftest_attempts": 1, "request_dir": str(state / "requests")}}), 60)
+        yield booths
+    finally:
+        for booth in booths.values():
+            loop_thread.run(booth.daemon.stop(), 60)
+
+
+@pytest.fixture
+def time_server():
+    server = serving_time()  # None: another VM test on this machine serves the host's clock already
     yield server
-    server.close()
+    if server is not None:
+        server.close()
 
 
 @pytest.mark.timeout(3 * 3600)
-def test_a_good_update_runs_from_the_other_slot_and_a_crashing_one_rolls_back_by_itself(bundles, hub, time_server,
+def test_a_good_update_runs_from_the_other_slot_and_a_crashing_one_rolls_back_by_itself(bundles, hub, host_booths,
+                                                                                        time_server, loop_thread,
                                                                                         tmp_path):
+    """Issue 17's "Done when" in one run: the hub with many booths (daemons on the host and the VM
+    booth) shows their health; the technician takes the VM booth out of service and back, runs
+    its self-test, updates it and sees a bad update roll back by itself."""
     disk, served = bundles
-    hub, ca, code = hub
+    hub, ca, code, _ = hub
     card = Card(disk, tmp_path)
     started = time.monotonic()
     phases: dict[str, float] = {}
+    technician = Technician(f"https://127.0.0.1:{hub.port}", ca)
 
     # --- boot 1: slot A, enrolled; a foreign bundle refused; the good one installed ---------------
     vm = card.boot(FIRST_BOOT.format(hub=f"https://10.0.2.2:{hub.port}", code=code),
                    files={"ca.pem": ca.read_text()})
     try:
+        # While the VM comes up: a host booth with a customer waiting refuses until forced.
+        before = time.monotonic()
+        busy = "jc-bonn-2"
+        refused_while_a_customer_waits(technician, loop_thread, busy, host_booths[busy])
+        phases["host booth: busy, forced"] = time.monotonic() - before
         vm.wait_for(r"^VK ready ", BOOT_S)
         phases["boot 1 ready"] = time.monotonic() - started
         enrolled = vm.wait_for(r"^VK enrolled rc=(\d+) (.*)$", 900)
@@ -368,9 +483,15 @@ def test_a_good_update_runs_from_the_other_slot_and_a_crashing_one_rolls_back_by
         kept = vm.wait_for(r"^VK kept rows=(\S*) token=(\w+)$", 900).groups()
         assert kept[0] == "vm-before-updates", kept
         print(f"vm: {vm.wait_for(r'^VK rauc (.*)$', 120).group(0)}")
-        technician = Technician(f"https://127.0.0.1:{hub.port}", ca)
         technician.wait_for_booth("the booth idle on the old version",
                                   lambda row, _: row["online"] and (row["health"] or {}).get("version") == OLD, 900)
+
+        # The fleet with every booth's health; the VM booth out of service and back, its self-test.
+        before = time.monotonic()
+        shows_every_booths_health(technician)
+        print("vm: the VM booth's self-test, run from the hub:\n" + out_of_service_and_back_and_self_test(technician, vm))
+        audited(technician, busy)
+        phases["fleet, out of service and back, self-test"] = time.monotonic() - before
 
         # (3) signed with another key: refused in the guest, with RAUC's reason, and shown at the hub.
         technician.roll_out(f"{served}/foreign.raucb", NEW)
