@@ -4,8 +4,8 @@ U-Boot (tests/vm/uboot.py).
 
     p1  boot   ext4 "vkboot", mounted at /boot/firmware: U-Boot's environment file (uboot.env)
     p2  slot A the booth's root file system, version as built
-    p3  slot B empty until the first update
-    p4  state  made by the first boot behind the slots (videokiosk-make-state), as on a card
+    p3  slot B made by the first boot (videokiosk-make-state), as big as slot A, as on a card
+    p4  state  made by the first boot behind slot B (videokiosk-make-state)
 
 The root is the VM image's (tests/vm/image.py: the recipe's packages, install.sh, the test agent),
 built into a directory of its own (cached under ``~/.cache/videokiosk/vm-ab-*``, never deleted by
@@ -28,7 +28,7 @@ from .image import CACHE, REPO, _digest, _host_suite, _install, _run, _tree_dige
 RAUC = REPO / "provisioning" / "rauc"
 BOOT_MB = 8
 BOOT_OFFSET = 1 << 20  # partition 1, where the harness reads and writes U-Boot's environment
-FREE_MB = 1100  # behind the slots: videokiosk-make-state's 1G state partition
+FREE_MB = 1100  # behind slot B: videokiosk-make-state's 1G state partition
 # What the update proofs never use (they boot with the kiosk unit masked): smaller slot images,
 # a shorter bundle download and install under TCG.
 # (Chromium and its fonts are not there at all: the root is the screenless install, image.SCREEN_ONLY.)
@@ -138,13 +138,14 @@ def slot_image(root: Path, keyring: Path, version: str, out: Path, *, crashes: b
 
 
 def ab_disk(out: Path, slot_a: Path, slot_mb: int) -> Path:
-    """The card: boot partition, slot A holding ``slot_a``, an empty slot B, free space behind."""
+    """The card as flashed: boot partition, slot A holding ``slot_a``, free space behind for the
+    slot B and the state partition the first boot makes."""
     boot_dir = out.with_name(out.name + ".boot")
     boot_dir.mkdir(exist_ok=True)
     boot = out.with_name(out.name + ".boot.ext4")
     boot.unlink(missing_ok=True)
     _run(["mkfs.ext4", "-q", "-L", "vkboot", "-d", str(boot_dir), str(boot), f"{BOOT_MB}M"], "mkfs.ext4 of vkboot")
-    parts = [(BOOT_OFFSET >> 20, BOOT_MB), (1 + BOOT_MB, slot_mb), (1 + BOOT_MB + slot_mb, slot_mb)]
+    parts = [(BOOT_OFFSET >> 20, BOOT_MB), (1 + BOOT_MB, slot_mb)]
     mbr = bytearray(512)
     mbr[440:444] = b"VKab"
     for i, (start, size) in enumerate(parts):
@@ -153,7 +154,7 @@ def ab_disk(out: Path, slot_a: Path, slot_mb: int) -> Path:
     mbr[510:512] = b"\x55\xaa"
     with open(out, "wb") as disk:
         disk.write(mbr)
-        disk.truncate((parts[-1][0] + slot_mb + FREE_MB) << 20)
+        disk.truncate((parts[-1][0] + 2 * slot_mb + FREE_MB) << 20)
         for (start, _), image in zip(parts, (boot, slot_a)):
             _copy_sparse(image, disk, start << 20)
     boot.unlink()

@@ -119,6 +119,8 @@ say rauc $(rauc status --detailed --output-format=shell 2>&1 | grep -E '^RAUC_(S
 say env $(fw_printenv BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT 2>&1 | tr '\n' ' ')
 """
 FIRST_BOOT = ALIVE + r"""
+# The card came with slot A only: the first boot made slot B (as big) and the state partition.
+say partitions $(lsblk -rnbo NAME,SIZE /dev/vda | tr '\n' ' ') made="$(journalctl -b -o cat -u videokiosk-make-state | grep -c '^slot B: made partition 3')"
 # provisioning/README.md, step 4 (a writable root in the VM: no overlayroot-chroot needed).
 cd /run/vk-test && videokiosk enrol --hub {hub} --code {code} --ca-file ca.pem > /run/enrol.txt 2>&1
 say enrolled rc=$? "$(head -1 /run/enrol.txt)"
@@ -478,6 +480,9 @@ def test_a_good_update_runs_from_the_other_slot_and_a_crashing_one_rolls_back_by
         phases["host booth: busy, forced"] = time.monotonic() - before
         vm.wait_for(r"^VK ready ", BOOT_S)
         phases["boot 1 ready"] = time.monotonic() - started
+        laid_out = vm.wait_for(r"^VK partitions (.*) made=(\d+)$", 120)
+        sizes = dict(zip(*[iter(laid_out.group(1).split())] * 2))
+        assert laid_out.group(2) == "1" and sizes.get("vda3") == sizes.get("vda2") and "vda4" in sizes, laid_out.group(0)
         enrolled = vm.wait_for(r"^VK enrolled rc=(\d+) (.*)$", 900)
         assert enrolled.group(1) == "0", enrolled.group(0)
         kept = vm.wait_for(r"^VK kept rows=(\S*) token=(\w+)$", 900).groups()
