@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 # root package.json, never a browser download.
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: demo test bench vm-test vm-update-test vm-power-cuts image-test-arm64 system-deps clean help
+.PHONY: demo test bench vm-test vm-test-trixie vm-update-test vm-power-cuts image-test-arm64 system-deps clean help
 
 help:
 	@echo "make demo   - hub + one booth with simulated hardware (SQLite, no external services)"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench  - run the benchmarks, print a table, write bench/results.json"
 	@echo "make image-test-arm64 - install the booth into an arm64 root (emulated, slow) and self-test it"
 	@echo "make vm-test - the heavier booth VM proofs under systemd in qemu (TCG; slow, outside make test)"
+	@echo "make vm-test-trixie - make test's booth VM proofs on Debian 13 (trixie, Python 3.13), Raspberry Pi OS's current base"
 	@echo "make vm-update-test - A/B update with rollback in the booth VM: good bundle, crashing bundle, foreign key"
 	@echo "make vm-power-cuts - 21 power cuts (SIGKILL on qemu) during writes, each checked on the next boot (hours)"
 
@@ -51,6 +52,10 @@ image-test-arm64: $(STAMP) system-deps
 # (tests/vm/test_appliance.py). Root builds the images into ~/.cache/videokiosk.
 vm-test: $(STAMP) system-deps
 	VIDEOKIOSK_VM_TESTS=1 $(BIN)/python -m pytest tests/vm -q -s
+# make test's VM proofs (tests/vm/test_appliance.py) on trixie, the base of Raspberry Pi OS since late 2025,
+# while make test keeps booting this machine's bookworm: a second OS layer and image, a second boot.
+vm-test-trixie: $(STAMP) system-deps
+	VIDEOKIOSK_VM_RELEASE=trixie $(BIN)/python -m pytest tests/vm/test_appliance.py -q -s
 # Issue 17's A/B update with rollback, in the booth VM with a hub on the host (tests/vm/test_update.py:
 # six or more boots, an hour at low load); also part of vm-test.
 vm-update-test: $(STAMP) system-deps
