@@ -27,9 +27,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,redis,sso,postgres]'
 	touch $(STAMP)
 
+# A node_modules that is a link (a worktree sharing another checkout's packages) is left alone: npm ci
+# empties the linked directory under every checkout that uses it, then fills a new one here.
 $(NODE_STAMP): package.json package-lock.json | system-deps
-	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
-	touch $(NODE_STAMP)
+	@if [ -L node_modules ]; then echo "node_modules links to $$(readlink node_modules): not reinstalled here"; \
+	else PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --silent && touch $(NODE_STAMP); fi
 
 # OS packages the tests drive for real (Chromium, and the servers later issues need).
 system-deps:
