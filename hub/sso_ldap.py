@@ -38,6 +38,23 @@ class DirectoryAccount:
     groups: frozenset[str]  # each group's name attribute and its DN: the role map may use either
 
 
+class _OpenSslTls(ldap3.Tls):
+    """ldap3's TLS, with the directory's certificate and its name both checked by OpenSSL (a default
+    context trusting ``ca_file``, else the system's CAs). ldap3 2.9 turns OpenSSL's name check off and
+    checks the name itself with ``ssl.match_hostname``, gone since Python 3.12: its fallback knows no
+    IP addresses, so on Python 3.13 (Debian 13) every directory reached by IP was refused."""
+
+    def __init__(self, ca_file: str | None) -> None:
+        super().__init__(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file)
+        self._ca_file = ca_file
+
+    def wrap_socket(self, connection: ldap3.Connection, do_handshake: bool = False) -> None:
+        # Made per connection, as ldap3 does: a CA file renewed on disk counts from the next log-in.
+        context = ssl.create_default_context(cafile=self._ca_file)
+        connection.socket = context.wrap_socket(connection.socket, server_hostname=connection.server.host,
+                                                do_handshake_on_connect=do_handshake)
+
+
 class LdapDirectory:
     def __init__(self, config: LdapSection, accounts: SsoAccounts) -> None:
         self.config = config
@@ -45,7 +62,7 @@ class LdapDirectory:
         parts = urlsplit(config.url)
         tls = None
         if parts.scheme == "ldaps" or config.starttls:
-            tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, version=ssl.PROTOCOL_TLS_CLIENT, ca_certs_file=config.ca_file)
+            tls = _OpenSslTls(config.ca_file)
         self._server = ldap3.Server(parts.hostname, port=parts.port, use_ssl=parts.scheme == "ldaps", tls=tls,
                                     connect_timeout=math.ceil(config.timeout_s), get_info=ldap3.NONE)
 

@@ -113,7 +113,7 @@ if [ "$SKIP_PIP" -eq 0 ]; then
     target="$PREFIX/dist/$(basename "$WHEEL")"
   else
     mkdir -p "$ROOT$PREFIX/src"
-    tar -C "$SOURCE" --exclude=.git --exclude=.venv --exclude='*.egg-info' --exclude=__pycache__ \
+    tar -C "$SOURCE" --exclude=.git --exclude='.venv*' --exclude='*.egg-info' --exclude=__pycache__ \
         --exclude=tests --exclude=bench -cf - . | tar -C "$ROOT$PREFIX/src" -xf -
     target="$PREFIX/src"
   fi

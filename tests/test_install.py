@@ -120,7 +120,7 @@ def test_pip_install_without_extras_then_demo(tmp_path):
     # A copy of the source: pip's in-tree build/ must neither dirty the checkout nor serve stale files.
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
+        ".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
         "node_modules", "demo-data"))
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)

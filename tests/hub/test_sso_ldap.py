@@ -239,6 +239,22 @@ async def test_tls_to_the_directory_trusts_the_configured_ca_only(tmp_path, slap
         await server.close()
 
 
+@pytest.mark.parametrize("tls", ["starttls", "ldaps"])
+async def test_a_directory_whose_certificate_names_another_host_gets_no_password(tmp_path, slapd, tls):
+    # The directory's certificate is for 127.0.0.1; the hub is told to reach it as localhost (the same
+    # server): a trusted CA is not enough, the name must match too (hub/sso_ldap.py checks it with OpenSSL).
+    url = (slapd.url if tls == "starttls" else slapd.ldaps_url).replace("127.0.0.1", "localhost")
+    secure = {"starttls": True} if tls == "starttls" else {}
+    server, hub_url, _ = await start_hub(str(tmp_path / "hub.db"),
+                                         ldap_config(slapd, url=url, ca_file=str(slapd.ca_file), **secure))
+    try:
+        status, body, b = await login(hub_url, "lena", "lena-directory-pass")
+        await b.close()
+        assert (status, body.get("error")) == (503, "unavailable"), body
+    finally:
+        await server.close()
+
+
 async def test_a_directory_that_is_down_is_explained_not_a_500(tmp_path):
     server, url, _ = await start_hub(str(tmp_path / "hub.db"), {"url": "ldap://127.0.0.1:9", "user_dn_template": "uid={username},o=x",
                                                 "group_base": "o=x", "roles": ROLES, "timeout_s": 3})

@@ -4,6 +4,10 @@ hashed lock), plus a small test agent, made into an ext4 disk image with ``mkfs.
 mounts). Booted with Debian's kernel (the host's ``linux-image-amd64``) by tests/vm/machine.py. The disk has a
 partition table like a flashed card: the first boot makes the state partition behind the root.
 
+The Debian release is a parameter (``VIDEOKIOSK_VM_RELEASE``, default: this machine's, bookworm here):
+Raspberry Pi OS is bookworm on booths already out and trixie (Python 3.13) since late 2025, and the
+same recipe, install.sh and lock must work on both (``make vm-test-trixie``).
+
 Built once per set of inputs and cached under ``~/.cache/videokiosk/`` (``VIDEOKIOSK_CACHE``): the
 OS layer is keyed by the suite and package list, the image by every file that goes into it. A
 rebuilt image takes a minute or two; the OS layer from scratch several minutes more.
@@ -130,6 +134,12 @@ def _host_suite() -> str:
     return codename()
 
 
+def release() -> str:
+    """The Debian release the VM tests boot: ``VIDEOKIOSK_VM_RELEASE`` or this machine's. Every cache
+    entry is named by it, so releases never share (or remove) each other's OS layer and image."""
+    return os.environ.get("VIDEOKIOSK_VM_RELEASE") or _host_suite()
+
+
 def _tree_digest() -> bytes:
     """Every file install.sh copies, and the agent: a change to any of them rebuilds the image."""
     h = hashlib.sha256()
@@ -151,7 +161,7 @@ def booth_image(suite: str | None = None, screen: bool = True) -> Path:
     """The ext4 image of the installed booth (cached); copy it before booting (it is written to).
     ``screen=False``: the same install without the kiosk unit's packages (its unit is there, and
     fails: a test that boots it masks it)."""
-    suite = suite or _host_suite()
+    suite = suite or release()
     base = os_layer(suite, screen)
     _, _, version = kernel()
     key = _digest(base.name.encode(), _tree_digest(), version.encode())

@@ -15,6 +15,9 @@ What makes it fit in `make test` (tests/vm/test_boot.py has the heavier proofs, 
   its enrolment (the README says reboot; any restart of the unit does the same).
 - tests/sharing.py starts this file first in its process (the ``vm`` marker): the image build and the
   boot overlap the rest of the suite.
+- ``make test`` boots this machine's Debian release (bookworm); ``make vm-test-trixie``
+  (``VIDEOKIOSK_VM_RELEASE=trixie``) runs the same proofs on Raspberry Pi OS's current base, Debian 13
+  with Python 3.13, which the guest reports and the test checks.
 Measured on the shared 2-core machine at load 4-8 (2 Dec 2026), from an empty cache (the host's apt
 archives held the packages, pip fetched the lock from PyPI): OS layer and image 93 s, READY=1 107 s
 after qemu started (the booth unit 26 s of it), the watchdog noticed the freeze after 28 s, the
@@ -33,6 +36,7 @@ from pathlib import Path
 
 import pytest
 
+from .image import release
 from .machine import Machine
 from .proofs import BOOT_S, READY, SLOW_START, TIMING, WATCHDOG, check_ready, check_watchdog, fresh_card, image_or_skip
 
@@ -49,6 +53,10 @@ CMDLINE = "systemd.mask=videokiosk-kiosk.service"
 # a 2-core machine, and each TCG vCPU is a host thread that is busy whenever the guest is.
 CPUS = 1
 
+# Which Debian and which Python the booth's venv runs on: the release asked for, not the build host's.
+RELEASE = r"""
+say release "$(. /etc/os-release && echo "$VERSION_CODENAME")" "$(/opt/videokiosk/venv/bin/python -V)"
+"""
 # provisioning/README.md, step 4, on a writable root (no overlayroot in the VM image): a hub with a
 # private certificate, so --ca-file (the booth keeps its own copy, named absolutely).
 ENROL = r"""
@@ -116,7 +124,7 @@ def test_the_booth_image_runs_under_systemd_survives_a_frozen_daemon_enrols_and_
     subprocess.run([*admin, "add-user", "--config", str(hub.config), "--password-stdin", "anna"],
                    input="s3cret-pass-vm-test\n", check=True, capture_output=True, text=True, timeout=120)
     hub.start()
-    script = (SLOW_START + READY + TIMING + ENROL.format(hub=f"https://10.0.2.2:{hub.port}", code=code)
+    script = (SLOW_START + READY + RELEASE + TIMING + ENROL.format(hub=f"https://10.0.2.2:{hub.port}", code=code)
               + WATCHDOG + CALL)
     card = fresh_card(cached_image, tmp_path / "booth.ext4")
     vm = Machine(tmp_path, card, script, cpus=CPUS, cmdline=CMDLINE, files={"ca.pem": ca.read_text()}).start()
@@ -127,6 +135,9 @@ def test_the_booth_image_runs_under_systemd_survives_a_frozen_daemon_enrols_and_
     try:
         pid = check_ready(vm)
         print(f"vm: booth READY=1 {time.monotonic() - vm.started_at:.0f} s after qemu started")
+        booted = vm.wait_for(r"^VK release (\S*) (.*)$", 300)
+        assert booted.group(1) == release(), booted.group(0)
+        print(f"vm: Debian {booted.group(1)}, the booth's venv on {booted.group(2)}")
         print(f"vm: {vm.wait_for(r'^VK timing (.*)$', 900).group(1)}")
         enrolled = vm.wait_for(r"^VK enrolled rc=(\d+) (.*)$", BOOT_S)
         assert enrolled.group(1) == "0" and "enrolled as booth jc-vm-1" in enrolled.group(2), enrolled.group(0)

@@ -3,7 +3,7 @@
 # Everything else is provisioning/install.sh, the one script the tests run as well.
 VIDEOKIOSK_SRC="${VIDEOKIOSK_SRC:-$(cd ../../../.. && pwd)}"
 install -d "${ROOTFS_DIR}/opt/videokiosk/src"
-tar -C "${VIDEOKIOSK_SRC}" --exclude=.git --exclude=.venv --exclude='*.egg-info' --exclude=__pycache__ \
+tar -C "${VIDEOKIOSK_SRC}" --exclude=.git --exclude='.venv*' --exclude='*.egg-info' --exclude=__pycache__ \
 	--exclude=tests --exclude=bench -cf - . | tar -C "${ROOTFS_DIR}/opt/videokiosk/src" -xf -
 
 # The office's update CA, when the config names one (without it the booths refuse every bundle).
