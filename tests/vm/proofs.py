@@ -7,7 +7,10 @@ the host side reads its ``VK ...`` lines with ``Machine.wait_for``.
 from __future__ import annotations
 
 import re
+import socket
+import struct
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +60,67 @@ say watchdog-restarted noticed=$(awk "BEGIN { printf \"%d\", $noticed - $frozen 
   after=$(awk "BEGIN { printf \"%d\", $(date +%s.%N) - $frozen }") new=$(systemctl show -p MainPID --value $unit)
 say watchdog-journal $(journalctl -u $unit -b --no-pager | grep -c 'Watchdog timeout')
 """
+
+
+# The guest's clock from the host (TimeServer below): qemu's user network reaches no NTP server, and
+# the self-test and the daemon's start fail an unsynchronised clock. A booth gets its time from the
+# office's network.
+HOST_CLOCK = r"""
+mkdir -p /etc/systemd/timesyncd.conf.d
+printf '[Time]\nNTP=10.0.2.2\n' > /etc/systemd/timesyncd.conf.d/vm-host.conf
+systemctl try-restart systemd-timesyncd
+"""
+
+
+class TimeServer:
+    """An SNTP server on the host's loopback, port 123 (the guest's 10.0.2.2:123): the host's clock."""
+
+    UNIX_TO_NTP = 2208988800
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 123))
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @classmethod
+    def _stamp(cls, t: float) -> bytes:
+        seconds = t + cls.UNIX_TO_NTP
+        return struct.pack("!II", int(seconds), int((seconds % 1) * 2**32))
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                request, client = self.sock.recvfrom(512)
+            except OSError:  # closed
+                return
+            if len(request) < 48:
+                continue
+            received = time.time()
+            # LI 0, version 4, mode 4 (server); stratum 1 ("GPS"); the client's transmit time as origin.
+            reply = (struct.pack("!BBbb", 0x24, 1, 6, -20) + struct.pack("!II", 0, 1 << 10) + b"GPS\0"
+                     + self._stamp(received) + request[40:48] + self._stamp(received) + self._stamp(time.time()))
+            self.sock.sendto(reply, client)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def serving_time() -> TimeServer | None:
+    """A TimeServer for the guest, or None where an SNTP server already answers on the port (another
+    VM test on this machine serving the same host clock: both cannot bind it). A port held by
+    anything else fails the test, saying so."""
+    try:
+        return TimeServer()
+    except OSError as exc:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.settimeout(2)
+            probe.sendto(b"\x23" + bytes(47), ("127.0.0.1", 123))  # version 4, mode 3 (client)
+            try:
+                if len(probe.recv(512)) >= 48:
+                    return None
+            except OSError:
+                pass
+        pytest.fail(f"the guest's time server needs the host's UDP port 123 on 127.0.0.1: {exc}")
 
 
 def check_ready(vm: Machine) -> int:

@@ -36,9 +36,7 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import ssl
-import struct
 import subprocess
 import sys
 import threading
@@ -51,7 +49,7 @@ import pytest
 from . import ab
 from .ab import BOOT_OFFSET, ab_disk, ab_root, slot_device, slot_image
 from .machine import Machine
-from .proofs import built_or_skip
+from .proofs import TimeServer, built_or_skip
 from .uboot import BootScript, choose, read_env, write_env
 
 pytestmark = [
@@ -172,39 +170,6 @@ class Card:
         assert booted.group(1) == slot, vm.tail()
         print(f"vm: boot {len(self.booted)} runs {booted.group(2)} from slot {slot}")
         return vm
-
-
-class TimeServer:
-    """An SNTP server on the host's loopback, port 123 (the guest's 10.0.2.2:123): the host's clock."""
-
-    UNIX_TO_NTP = 2208988800
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 123))
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    @classmethod
-    def _stamp(cls, t: float) -> bytes:
-        seconds = t + cls.UNIX_TO_NTP
-        return struct.pack("!II", int(seconds), int((seconds % 1) * 2**32))
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                request, client = self.sock.recvfrom(512)
-            except OSError:  # closed
-                return
-            if len(request) < 48:
-                continue
-            received = time.time()
-            # LI 0, version 4, mode 4 (server); stratum 1 ("GPS"); the client's transmit time as origin.
-            reply = (struct.pack("!BBbb", 0x24, 1, 6, -20) + struct.pack("!II", 0, 1 << 10) + b"GPS\0"
-                     + self._stamp(received) + request[40:48] + self._stamp(received) + self._stamp(time.time()))
-            self.sock.sendto(reply, client)
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class Technician:
