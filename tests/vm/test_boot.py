@@ -235,8 +235,10 @@ def reboot_keeps_state_then_power_cuts(vm: Machine, pristine: Path, identity: tu
             if mode is None:
                 break
             acked = cut_the_power(vm, mode, chance)
-            print(f"vm: boot {boot}: power cut during {mode} after {len(acked)} acknowledged writes "
-                  f"({time.monotonic() - started:.0f} s after qemu started)")
+            # Where it landed: the guest's last whole line before the plug was pulled ("begin purge N"
+            # with no "purged" after it: inside the purge; "ack ID": in the write after that one).
+            print(f"vm: boot {boot}: power cut during {mode} after {len(acked)} acknowledged writes, "
+                  f"last line {vm.lines()[-1]!r} ({time.monotonic() - started:.0f} s after qemu started)")
         finally:
             vm.kill()
     assert checked == len(modes)  # every cut was checked on the boot after it
