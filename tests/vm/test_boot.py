@@ -248,6 +248,9 @@ def cut_the_power(vm: Machine, mode: str, chance: random.Random) -> list[str]:
     """SIGKILL on qemu in the middle of ``mode``'s writes; the ids the guest saw acknowledged."""
     if mode == "purge":
         vm.wait_for(rf"^VK begin purge {chance.randint(1, 3)}$", BOOT_S)  # the purge is running now
+        # The cut's place inside the (stretched, powercut/load.py) purge: a random point in its first
+        # second, on top of the half second wait_for may take to see the line.
+        time.sleep(chance.uniform(0, 1))
     else:
         vm.wait_for(rf"^VK ack cut-{mode}-{chance.randint(3, 30)}-", BOOT_S)  # the next write is running now
     vm.kill()
@@ -255,6 +258,15 @@ def cut_the_power(vm: Machine, mode: str, chance: random.Random) -> list[str]:
 
 
 KIOSK = r"""
+# Speed only, for TCG: Chromium's child processes (network service, GPU, renderers) kill themselves
+# when the browser has not connected to them within 15 s ("Terminating current process after 15
+# seconds with no connection"); the emulated browser takes longer than that, loses its network
+# service and GPU process over and over and never opens the page (found with tests/vm/tracing.py,
+# 2 Dec 2026). --ipc-connection-timeout is Chromium's own switch for slow machines (its browser
+# tests raise it too); the browser forwards it to every child. Debian's wrapper reads
+# /etc/chromium.d: the kiosk unit and its flags stay as a booth has them.
+echo 'export CHROMIUM_FLAGS="$CHROMIUM_FLAGS --ipc-connection-timeout=600"' > /etc/chromium.d/vm-tcg
+systemctl try-restart videokiosk-kiosk
 await 900 systemctl is-active -q videokiosk-booth
 say kiosk-stage booth-ready
 await 900 systemctl is-active -q videokiosk-kiosk
