@@ -264,8 +264,10 @@ KIOSK = r"""
 # service and GPU process over and over and never opens the page (found with tests/vm/tracing.py,
 # 2 Dec 2026). --ipc-connection-timeout is Chromium's own switch for slow machines (its browser
 # tests raise it too); the browser forwards it to every child. Debian's wrapper reads
-# /etc/chromium.d: the kiosk unit and its flags stay as a booth has them.
-echo 'export CHROMIUM_FLAGS="$CHROMIUM_FLAGS --ipc-connection-timeout=600"' > /etc/chromium.d/vm-tcg
+# /etc/chromium.d: the kiosk unit and its flags stay as a booth has them. Chromium's own log goes to
+# the unit's journal too (kiosk-log below: what a screen that does not come up says).
+echo 'export CHROMIUM_FLAGS="$CHROMIUM_FLAGS --ipc-connection-timeout=600 --enable-logging=stderr"' \
+  > /etc/chromium.d/vm-tcg
 systemctl try-restart videokiosk-kiosk
 await 900 systemctl is-active -q videokiosk-booth
 say kiosk-stage booth-ready
@@ -274,7 +276,8 @@ say kiosk-stage kiosk-active
 # The page is up when Chromium holds the daemon's /ws socket open. Until then, what the kiosk unit
 # says, once a minute (a screen that never comes up has so far left the test with nothing to read).
 page() { ss -Htn state established '( dport = :8081 )' | grep -q .; }
-report() { say kiosk-log "$(journalctl -u videokiosk-kiosk -b --no-pager -o cat | tail -4 | tr '\n' '|' | cut -c1-400)"; }
+report() { say kiosk-log "$(journalctl -u videokiosk-kiosk -b --no-pager -o cat | grep -v -e dbus -e '^$' | tail -5 | cut -c1-200 | tr '\n' '|')"
+  say kiosk-ps "$(ps -u vkkiosk -o stat=,pcpu=,etime=,args= | sed -E 's/ --(enable-crash-reporter|change-stack-guard-on-fork|shared-files|metrics-shmem|field-trial|variations|ozone|crashpad|log-)[^ ]*//g' | cut -c1-110 | tr '\n' '|')"; }
 for _ in $(seq 20); do page && break; report; await 60 page > /dev/null && break; done  # quiet: no "timeout" line
 await 1 page
 say kiosk-processes "$(ps -o comm= --ppid $(systemctl show -p MainPID --value videokiosk-kiosk) | head -1)" \
