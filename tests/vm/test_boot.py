@@ -281,7 +281,8 @@ report() { say kiosk-log "$(journalctl -b --no-pager -o cat _COMM=cage _COMM=chr
   say kiosk-ps "$(ps -u vkkiosk -o stat=,pcpu=,etime=,args= | sed -E 's/ --(enable-crash-reporter|change-stack-guard-on-fork|shared-files|metrics-shmem|field-trial|variations|ozone|crashpad|log-)[^ ]*//g' | cut -c1-110 | tr '\n' '|')"; }
 for _ in $(seq 20); do page && break; report; await 60 page > /dev/null && break; done  # quiet: no "timeout" line
 await 1 page
-say kiosk-processes "$(ps -o comm= --ppid $(systemctl show -p MainPID --value videokiosk-kiosk) | head -1)" \
+# cage's children: Chromium, and systemd's PAM helper, forked before cage was exec'd in its place.
+say kiosk-processes "$(ps -o comm= --ppid $(systemctl show -p MainPID --value videokiosk-kiosk) | grep -vx '(sd-pam)' | head -1)" \
   "$(pgrep -u vkkiosk -a chromium | grep -o -- '--kiosk' | head -1)" "$(pgrep -u vkkiosk -af chromium | grep -o 'http://127.0.0.1:8081/' | head -1)"
 say kiosk-policy "$(python3 -c 'import json; p = json.load(open("/etc/chromium/policies/managed/videokiosk.json")); print(p["VideoCaptureAllowed"], p["AudioCaptureAllowed"])')"
 # cage's socket is in the unit's RuntimeDirectory (systemd/videokiosk-kiosk-session says why).
