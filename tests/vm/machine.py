@@ -41,7 +41,7 @@ class GuestTimeout(AssertionError):
 
 class Machine:
     def __init__(self, workdir: Path, image: Path, script: str, *, memory_mb: int = 2048, cpus: int = 2,
-                 cmdline: str = "", files: dict[str, str] | None = None, root: str = "/dev/vda1",
+                 cmdline: str = "", files: dict[str, str | bytes] | None = None, root: str = "/dev/vda1",
                  cpu_model: str | None = None) -> None:
         if QEMU is None:
             raise CannotBuild("qemu-system-x86_64 is not installed (scripts/system-packages.txt lists it)")
@@ -59,19 +59,26 @@ class Machine:
         self.proc: subprocess.Popen | None = None
         self._test_disk = self._make_test_disk(script, files or {})
 
-    def _make_test_disk(self, script: str, extra: dict[str, str]) -> Path:
+    def _make_test_disk(self, script: str, extra: dict[str, str | bytes]) -> Path:
         files = self.workdir / "test-disk"
         shutil.rmtree(files, ignore_errors=True)
         files.mkdir(parents=True)
         (files / "run.sh").write_text(PRELUDE + script)
-        for name, text in extra.items():  # read by the script at /run/vk-test/NAME
-            (files / name).write_text(text)
+        for name, content in extra.items():  # read by the script at /run/vk-test/NAME
+            path = files / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):  # a tool for the guest (tests/vm/tracing.py): runnable
+                path.write_bytes(content)
+                path.chmod(0o755)
+            else:
+                path.write_text(content)
+        size_mb = 16 + sum(f.stat().st_size for f in files.rglob("*") if f.is_file()) * 2 // (1 << 20)
         disk = self.workdir / "test-disk.ext4"
         disk.unlink(missing_ok=True)
-        subprocess.run(["mkfs.ext4", "-q", "-d", str(files), str(disk), "16M"], check=True, timeout=60)
+        subprocess.run(["mkfs.ext4", "-q", "-d", str(files), str(disk), f"{size_mb}M"], check=True, timeout=60)
         return disk
 
-    def set_script(self, script: str, files: dict[str, str] | None = None) -> None:
+    def set_script(self, script: str, files: dict[str, str | bytes] | None = None) -> None:
         """The script (and files beside it) for the next boot."""
         self._test_disk = self._make_test_disk(script, files or {})
 

@@ -6,11 +6,18 @@ on the test agent's serial line, until the host pulls the plug (SIGKILL on qemu)
     load.py call      what a call writes: its consent, the technical record and the day's counters
     load.py purge     50 rows past their expiry and one live consent, then the 14-day purge of
                       those 50 (``VK begin purge`` just before it: the host cuts the power then)
+
+The guest deletes 50 rows in milliseconds, far less than the host needs to see ``begin purge`` and
+pull the plug: the first 21 cuts all landed after the purge had committed (2 Dec 2026). So the
+purge's statements are stretched here (a pause every few SQLite opcodes, PURGE_STRETCH): the
+host's random delay after ``begin purge`` then lands inside the DELETEs, at their commit or in the
+checkpoint after it. The store's code is the booth's; only its pace is the test's.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -19,6 +26,8 @@ from videokiosk.clock import FakeClock
 
 DB = "/var/lib/videokiosk/booth.db"
 EXPIRED_BATCH = 50  # tests/vm/powercut/check.py: a purge is all or nothing
+# During the purge: a pause of this many seconds every this many SQLite opcodes (a few seconds in all).
+PURGE_STRETCH = (0.01, 20)
 
 
 def say(*words: object) -> None:
@@ -46,8 +55,12 @@ def main(mode: str) -> None:
             store.record_consent(sid, "de", "0" * 64)
         say("ack", sid)
         if mode == "purge":
+            pause, every = PURGE_STRETCH
+            store.db.conn.set_progress_handler(lambda: time.sleep(pause) or 0, every)  # 0: go on
             say("begin purge", n)
-            say("purged", store.purge(datetime.now(timezone.utc)))
+            purged = store.purge(datetime.now(timezone.utc))
+            store.db.conn.set_progress_handler(None, 0)
+            say("purged", purged)
 
 
 if __name__ == "__main__":
