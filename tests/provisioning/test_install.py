@@ -204,6 +204,12 @@ def test_no_screen_blanking_and_the_first_boot_leaves_the_cards_free_space_to_th
     assert '"BlankTime" "0"' in (installed.root / "etc/X11/xorg.conf.d/10-videokiosk-noblank.conf").read_text()
 
 
+def test_the_kiosk_user_may_activate_its_screen_session_and_nothing_else(installed):
+    rule = (installed.root / "etc/polkit-1/rules.d/50-videokiosk-kiosk.rules").read_text()
+    assert '"org.freedesktop.login1.chvt"' in rule and 'subject.user == "vkkiosk"' in rule
+    assert rule.count("polkit.Result.YES") == 1
+
+
 def test_hostname_pattern(installed):
     root = installed.root
     assert (root / "etc/videokiosk/hostname-prefix").read_text().strip() == "booth"
@@ -251,5 +257,5 @@ def test_the_image_recipe_calls_the_one_install_script():
     run = (STAGE / "00-videokiosk" / "01-run.sh").read_text()
     assert "/opt/videokiosk/src/provisioning/install.sh --root / --skip-apt" in run and "on_chroot" in run
     packages = (STAGE / "00-videokiosk" / "00-packages").read_text().split()
-    for package in ("python3-picamera2", "chromium", "cage", "xwayland", "overlayroot", "python3-venv"):
+    for package in ("python3-picamera2", "chromium", "cage", "xwayland", "polkitd", "overlayroot", "python3-venv"):
         assert package in packages
