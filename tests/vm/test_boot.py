@@ -33,7 +33,7 @@ import pytest
 
 from .machine import Machine
 from .proofs import (BOOT_S, HOST_CLOCK, READY, SLOW_START, TIMING, WATCHDOG, check_ready, check_watchdog,
-                     fresh_card, image_or_skip, serving_time)
+                     fresh_card, image_or_skip)
 
 pytestmark = [
     pytest.mark.slow, pytest.mark.timeout(3600),
@@ -114,9 +114,9 @@ say previous-boot watchdog=$(journalctl -b -1 -u $unit --no-pager | grep -c 'Wat
 say timer-stamp $(stat -c %Y /var/lib/systemd/timers/stamp-videokiosk-purge.timer) booted=$(date -d "$(uptime -s)" +%s)
 """
 # After a power cut: the store whole, no acknowledged write lost (tests/vm/powercut/check.py), the
-# booth back (READY=1, its status line). The store is read as the cut left it, before anything purges: the daemon purges at its start
-# (appliance/daemon.py) and the purge timer may catch up at boot, and either would delete the
-# expired rows a cut purge left behind. Checked after the booth was up, the first 21 cuts' "whole
+# booth back (READY=1, its status line). The store is read as the cut left it, before anything
+# purges: the daemon purges at its start (appliance/daemon.py) and the purge timer may catch up at
+# boot, and either would delete the expired rows a cut purge left behind. Checked after the booth was up, the first 21 cuts' "whole
 # batches" could not have failed (2 Dec 2026). purged-before-check proves the order.
 CUT_CHECK = SLOW_START + r"""
 mounted() { findmnt -n /var/lib/videokiosk > /dev/null; }
@@ -140,15 +140,6 @@ POWERCUT_SCRIPTS = Path(__file__).resolve().parent / "powercut"
 @pytest.fixture(scope="module")
 def cached_image() -> Path:
     return image_or_skip()
-
-
-@pytest.fixture
-def host_clock():
-    """The host's clock for the guest's timesyncd (proofs.HOST_CLOCK): the self-test checks it."""
-    server = serving_time()
-    yield
-    if server is not None:
-        server.close()
 
 
 @pytest.fixture

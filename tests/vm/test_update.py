@@ -62,7 +62,7 @@ import pytest
 from . import ab
 from .ab import BOOT_OFFSET, ab_disk, ab_root, slot_device, slot_image
 from .machine import Machine
-from .proofs import built_or_skip, serving_time
+from .proofs import built_or_skip
 from .uboot import BootScript, choose, read_env, write_env
 
 pytestmark = [
@@ -245,7 +245,7 @@ class Technician:
                 return fleet
             if time.monotonic() > deadline:
                 raise AssertionError(f"the hub never showed {what}: {json.dumps(fleet)}")
-            time.sleep(2)  # polling other machines' reports through the hub's API
+            time.sleep(0.5)  # polling other machines' reports through the hub's API (as Machine.wait_for)
 
     def wait_for_booth(self, what: str, predicate, timeout: float, booth_id: str = BOOTH) -> dict:
         """The booth's fleet row once ``predicate(row, rollout)`` holds."""
@@ -447,17 +447,9 @@ def host_booths(hub, loop_thread, tmp_path):
             loop_thread.run(booth.daemon.stop(), 60)
 
 
-@pytest.fixture
-def time_server():
-    server = serving_time()  # None: another VM test on this machine serves the host's clock already
-    yield server
-    if server is not None:
-        server.close()
-
-
 @pytest.mark.timeout(3 * 3600)
 def test_a_good_update_runs_from_the_other_slot_and_a_crashing_one_rolls_back_by_itself(bundles, hub, host_booths,
-                                                                                        time_server, loop_thread,
+                                                                                        host_clock, loop_thread,
                                                                                         tmp_path):
     """Issue 17's "Done when" in one run: the hub with many booths (daemons on the host and the VM
     booth) shows their health; the technician takes the VM booth out of service and back, runs
