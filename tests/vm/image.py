@@ -35,9 +35,10 @@ VM_BASE = ["systemd", "systemd-sysv", "udev", "dbus", "kmod", "iproute2", "pytho
 # Raspberry Pi packages Debian does not have for amd64: the VM's booth uses fake camera, audio and
 # pins, and its harness plays U-Boot (tests/vm/uboot.py).
 PI_ONLY = {"python3-picamera2", "rpicam-apps-lite", "python3-lgpio", "u-boot-rpi"}
-# The screen's packages: only the kiosk unit (cage and its seat's polkit, Chromium and its fonts) uses them. The VM test in
-# `make test` proves the booth unit on an image without them (screen=False): Chromium is most of the
-# OS layer's download and install, and a clean clone pays for all of it.
+# The screen's packages: only the kiosk unit (cage and its seat's polkit, Chromium and its fonts)
+# uses them. The VM test in `make test` proves the booth unit on an image without them
+# (screen=False): Chromium is most of the OS layer's download and install, and a clean clone pays
+# for all of it.
 SCREEN_ONLY = {"chromium", "cage", "xwayland", "polkitd", "fonts-dejavu-core", "fonts-noto-core"}
 IMAGE_MB = 3072
 # The disk is laid out as a flashed card: a partition table, the root file system as partition 1
