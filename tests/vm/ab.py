@@ -71,7 +71,7 @@ def ab_root() -> Path:
     work = root.with_name(root.name + ".building")
     shutil.rmtree(work, ignore_errors=True)
     _run(["cp", "-a", str(base), str(work)], "copying the OS layer", timeout=900)
-    _install(work, version, screen=False)
+    _install(work, version)
     _slim(work)
     (work / ".videokiosk-complete").write_text("\n")
     work.rename(root)

@@ -36,9 +36,8 @@ VM_BASE = ["systemd", "systemd-sysv", "udev", "dbus", "kmod", "iproute2", "pytho
 # pins, and its harness plays U-Boot (tests/vm/uboot.py).
 PI_ONLY = {"python3-picamera2", "rpicam-apps-lite", "python3-lgpio", "u-boot-rpi"}
 # The screen's packages: only the kiosk unit (cage and its seat's polkit, Chromium and its fonts)
-# uses them. The VM test in `make test` proves the booth unit on an image without them
-# (screen=False): Chromium is most of the OS layer's download and install, and a clean clone pays
-# for all of it.
+# uses them. The A/B update VM (tests/vm/ab.py) never shows a screen and leaves them out
+# (screen=False): Chromium is most of the OS layer's download and install.
 SCREEN_ONLY = {"chromium", "cage", "xwayland", "polkitd", "fonts-dejavu-core", "fonts-noto-core"}
 IMAGE_MB = 3072
 # The disk is laid out as a flashed card: a partition table, the root file system as partition 1
@@ -158,16 +157,13 @@ def _tree_digest() -> bytes:
     return h.digest()
 
 
-def booth_image(suite: str | None = None, screen: bool = True) -> Path:
-    """The ext4 image of the installed booth (cached); copy it before booting (it is written to).
-    ``screen=False``: the same install without the kiosk unit's packages (its unit is there, and
-    fails: a test that boots it masks it)."""
+def booth_image(suite: str | None = None) -> Path:
+    """The ext4 image of the installed booth (cached); copy it before booting (it is written to)."""
     suite = suite or release()
-    base = os_layer(suite, screen)
+    base = os_layer(suite)
     _, _, version = kernel()
     key = _digest(base.name.encode(), _tree_digest(), version.encode())
-    # Each variant keeps its own latest image (another checkout's older code removes vm-booth-<suite>-*).
-    family = f"vm-booth-{suite}" if screen else f"vm-booth-noscreen-{suite}"
+    family = f"vm-booth-{suite}"
     image = CACHE / f"{family}-{key}.ext4"
     if image.exists():
         return image
@@ -175,7 +171,7 @@ def booth_image(suite: str | None = None, screen: bool = True) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     _run(["cp", "-a", str(base), str(work)], "copying the OS layer", timeout=900)
     try:
-        _install(work, version, screen)
+        _install(work, version)
         tmp = image.with_suffix(".building")
         tmp.unlink(missing_ok=True)
         _partition_table(tmp)
@@ -185,7 +181,7 @@ def booth_image(suite: str | None = None, screen: bool = True) -> Path:
         tmp.rename(image)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    for old in CACHE.glob(f"{family}-*.ext4"):  # one image per suite and variant is enough
+    for old in CACHE.glob(f"{family}-*.ext4"):  # one image per suite is enough
         if old != image:
             old.unlink(missing_ok=True)
     return image
@@ -211,7 +207,7 @@ def root_partition(disk: Path) -> str:
     return f"{disk}?offset={ROOT_OFFSET_MB << 20}"
 
 
-def _install(root: Path, version: str, screen: bool) -> None:
+def _install(root: Path, version: str) -> None:
     wheel_dir = root.with_name(root.name + ".wheel")
     shutil.rmtree(wheel_dir, ignore_errors=True)
     wheel_dir.mkdir(parents=True)
@@ -244,12 +240,7 @@ def _install(root: Path, version: str, screen: bool) -> None:
     os.chmod(root / "etc/videokiosk/booth.toml", 0o644)
     dropins = root / "etc/systemd/system/videokiosk-kiosk.service.d"
     dropins.mkdir(parents=True, exist_ok=True)
-    shutil.copy(guest / "kiosk-headless.conf", dropins / "vm-headless.conf")
-    if screen:
-        # grim takes the kiosk's screenshot for the test (wlroots' screencopy); test images only.
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        _run(["chroot", str(root), "apt-get", "install", "-y", "-qq", "--no-install-recommends", "grim"],
-             "apt-get install grim", env=env)
+    shutil.copy(guest / "kiosk-vm.conf", dropins / "vm.conf")
     _run(["systemctl", f"--root={root}", "enable", "systemd-networkd.service", "vk-test-agent.service"],
          "enabling the network and the test agent")
     (root / "etc/machine-id").write_text("")  # made at first boot, as on a fresh card

@@ -4,6 +4,8 @@ the booth image as /dev/vda and a test disk with ``run.sh`` as /dev/vdb. systemd
 The guest's test agent (tests/vm/guest/vk-test-agent) runs ``run.sh`` and writes to the second
 serial port; ``wait_for`` reads those lines. The kernel and systemd talk on the first one
 (``console.log``). The user-mode network lets the guest reach the host's loopback at 10.0.2.2.
+``display=True`` gives the guest a screen (a virtio GPU, as a Pi has a KMS display) that the test
+reads with ``screendump`` through qemu's QMP socket; the guest cannot tell it from a monitor.
 
 Example::
 
@@ -14,9 +16,11 @@ Example::
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import time
@@ -42,7 +46,7 @@ class GuestTimeout(AssertionError):
 class Machine:
     def __init__(self, workdir: Path, image: Path, script: str, *, memory_mb: int = 2048, cpus: int = 2,
                  cmdline: str = "", files: dict[str, str | bytes] | None = None, root: str = "/dev/vda1",
-                 cpu_model: str | None = None) -> None:
+                 cpu_model: str | None = None, display: bool = False) -> None:
         if QEMU is None:
             raise CannotBuild("qemu-system-x86_64 is not installed (scripts/system-packages.txt lists it)")
         self.workdir = workdir
@@ -54,6 +58,10 @@ class Machine:
         self.cpu_model = cpu_model
         self.cmdline = cmdline  # e.g. systemd.mask=... for a boot that proves something else
         self.root = root  # the A/B test boots the slot its harness-bootloader chose (tests/vm/uboot.py)
+        # A virtio GPU, not qemu's standard VGA: cage's DRM backend refuses the bochs device ("PRIME
+        # import not supported"); virtio-gpu gives KMS with dumb buffers, as a Pi's display driver does.
+        self.display = display
+        self.qmp = workdir / "qmp.sock"
         self.console = workdir / "console.log"
         self.agent = workdir / "agent.log"
         self.proc: subprocess.Popen | None = None
@@ -89,6 +97,7 @@ class Machine:
         args = [
             QEMU, "-accel", "tcg", "-m", str(self.memory_mb), "-smp", str(self.cpus), "-nodefaults", "-no-reboot",
             *(["-cpu", self.cpu_model] if self.cpu_model else []), "-display", "none", "-vga", "none",
+            *(["-device", "virtio-gpu-pci", "-qmp", f"unix:{self.qmp},server=on,wait=off"] if self.display else []),
             "-kernel", str(vmlinuz), "-initrd", str(initrd),
             "-append", f"root={self.root} rw console=ttyS0 net.ifnames=0 panic=-1 {self.cmdline}".strip(),
             "-drive", f"file={self.image},if=virtio,format=raw,cache=unsafe",
@@ -127,6 +136,22 @@ class Machine:
             if time.monotonic() > deadline:
                 raise GuestTimeout(f"no {pattern!r} within {timeout:.0f} s:\n{self.tail()}")
             time.sleep(0.5)  # polling the guest's serial file; the event is in another machine
+
+    def screendump(self, dest: Path) -> Path:
+        """What the guest's screen shows now, as a PPM file at ``dest`` (``display=True`` only)."""
+        assert self.display, "a Machine(display=True) has a screen"
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(60)
+            sock.connect(str(self.qmp))
+            replies = sock.makefile("r")
+            replies.readline()  # qemu's greeting
+            for command in ({"execute": "qmp_capabilities"},
+                            {"execute": "screendump", "arguments": {"filename": str(dest)}}):
+                sock.sendall(json.dumps(command).encode() + b"\n")
+                while "return" not in (reply := json.loads(replies.readline())):  # events come in between
+                    if "error" in reply:
+                        raise AssertionError(f"qemu refused {command['execute']}: {reply['error']}")
+        return dest
 
     def wait_exit(self, timeout: float) -> int:
         assert self.proc is not None

@@ -62,6 +62,43 @@ say watchdog-journal $(journalctl -u $unit -b --no-pager | grep -c 'Watchdog tim
 """
 
 
+# The purge timer: an expired row (consented 15 days ago), the timer fires, the sandboxed purge
+# service deletes it. Rows that are not expired (a call's consent earlier in the boot) stay. The
+# drop-in only makes the timer fire now instead of at its hourly calendar time with a random delay.
+PURGE = r"""
+systemctl stop videokiosk-kiosk $unit
+runuser -u videokiosk -- /opt/videokiosk/venv/bin/python - <<'PY'
+from datetime import datetime, timedelta, timezone
+from appliance.store import BoothStore
+from videokiosk.clock import FakeClock
+store = BoothStore("/var/lib/videokiosk/booth.db", clock=FakeClock(datetime.now(timezone.utc) - timedelta(days=15)))
+store.record_consent("vm-expired", "de", "0" * 64)
+store.close()
+PY
+consents() { runuser -u videokiosk -- /opt/videokiosk/venv/bin/python -c "import sqlite3; db = sqlite3.connect('/var/lib/videokiosk/booth.db'); print(*db.execute(\"select count(*) filter (where session_id = 'vm-expired'), count(*) from consents\").fetchone())"; }
+say expired-rows $(consents)
+mkdir -p /etc/systemd/system/videokiosk-purge.timer.d
+printf '[Timer]\nOnActiveSec=5s\nRandomizedDelaySec=0\n' > /etc/systemd/system/videokiosk-purge.timer.d/vm-now.conf
+systemctl daemon-reload
+systemctl restart videokiosk-purge.timer
+purged() { journalctl -u videokiosk-purge -b --no-pager | grep -q 'purged: '; }
+await 600 purged
+say purge-journal "$(journalctl -u videokiosk-purge -b --no-pager -o cat | grep 'purged: ' | tail -1)"
+say rows-left $(consents)
+say timer-stamp $(stat -c %Y /var/lib/systemd/timers/stamp-videokiosk-purge.timer)
+"""
+
+# A config that keeps the daemon failing: the unit's StartLimitAction (reboot) follows. The drop-in
+# only lowers the count of failures before it (each failed start imports the daemon: slow here).
+START_LIMIT = r"""
+printf '[Unit]\nStartLimitBurst=3\n[Service]\nRestartSec=1\n' > /etc/systemd/system/$unit.service.d/vm-fewer.conf
+echo 'this is not toml' > /etc/videokiosk/booth.toml
+systemctl daemon-reload
+sync
+say start-limit-armed
+systemctl start $unit
+"""
+
 # The guest's clock from the host (TimeServer below): qemu's user network reaches no NTP server, and
 # the self-test and the daemon's start fail an unsynchronised clock. A booth gets its time from the
 # office's network.
@@ -143,6 +180,25 @@ def check_watchdog(vm: Machine, frozen_pid: int) -> re.Match:
     return restarted
 
 
+def check_purge(vm: Machine) -> tuple[int, int]:
+    """The PURGE piece's verdict: the expired row was there and the timer's service deleted it. The
+    timer's stamp (seconds) and the consents that stayed (not expired) are returned."""
+    before = vm.wait_for(r"^VK expired-rows (\d+) (\d+)$", 600)
+    assert before.group(1) == "1", before.group(0)
+    assert "consent" in vm.wait_for(r"^VK purge-journal (.*)$", 700).group(1)
+    after = vm.wait_for(r"^VK rows-left (\d+) (\d+)$", 120)
+    assert after.group(1) == "0", after.group(0)
+    assert int(after.group(2)) == int(before.group(2)) - 1, (before.group(0), after.group(0))  # only the expired one
+    return int(vm.wait_for(r"^VK timer-stamp (\d+)$", 120).group(1)), int(after.group(2))
+
+
+def check_start_limit(vm: Machine) -> None:
+    """The START_LIMIT piece's verdict: StartLimitAction=reboot rebooted the guest, and qemu (run with
+    -no-reboot) exited by itself."""
+    vm.wait_for(r"^VK start-limit-armed$", 900)
+    assert vm.wait_exit(900) == 0
+    assert re.search(r"reboot: Restarting system", vm.console.read_text(errors="replace")), vm.tail()
+
 def built_or_skip(build: Callable[[], Path], what: str) -> Path:
     """``build()``'s result (the image, the A/B root; cached after the first use), timed, or a skip
     saying why this machine cannot boot one: no qemu, not root, no debootstrap, no Debian mirror or
@@ -158,8 +214,8 @@ def built_or_skip(build: Callable[[], Path], what: str) -> Path:
     return built
 
 
-def image_or_skip(screen: bool = True) -> Path:
-    return built_or_skip(lambda: booth_image(screen=screen), "booth image")
+def image_or_skip() -> Path:
+    return built_or_skip(booth_image, "booth image")
 
 
 def fresh_card(cached: Path, dest: Path) -> Path:

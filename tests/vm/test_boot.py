@@ -12,8 +12,8 @@ acknowledged write there and the booth READY again.
 
 Measured on the shared 2-core machine at load 14-20 (2 Dec 2026): OS layer from scratch 131 s,
 image 82-174 s, READY=1 90-166 s after qemu started, the first boot's proofs 330-455 s, the second
-boot's 82 s, each power-cut boot 130-150 s. The enrolment and call (with READY=1 and the watchdog)
-are tests/vm/test_appliance.py, in `make test`.
+boot's 82 s, each power-cut boot 130-150 s. The enrolment and call (with READY=1, the watchdog, the
+purge timer and the start limit) and the kiosk screen are tests/vm/test_appliance.py, in `make test`.
 
 The guest is 15-19 times slower than the host: its waits are generous, and the test drops in two
 settings for speed only where the unit's own values would make the test wait for nothing (the
@@ -25,21 +25,20 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import time
 from pathlib import Path
 
 import pytest
 
 from .machine import Machine
-from .proofs import (BOOT_S, HOST_CLOCK, READY, SLOW_START, TIMING, WATCHDOG, check_ready, check_watchdog,
-                     fresh_card, image_or_skip)
+from .proofs import (BOOT_S, HOST_CLOCK, PURGE, READY, SLOW_START, START_LIMIT, TIMING, WATCHDOG, check_purge,
+                     check_ready, check_start_limit, check_watchdog, fresh_card, image_or_skip)
 
 pytestmark = [
     pytest.mark.slow, pytest.mark.timeout(3600),
     # Opt-in (`make vm-test`): at load 20-35 the image took 8-9 min and a boot 10-17 min to READY=1;
     # at load 14-20 (numbers above) these tests take about 20 minutes from a clean cache, far over
-    # `make test`'s 6 minutes; see `make vm-test`. make test boots the image once: test_appliance.py.
+    # `make test`'s 6 minutes; see `make vm-test`. make test boots the image twice: test_appliance.py.
     pytest.mark.skipif(os.environ.get("VIDEOKIOSK_VM_TESTS") != "1",
                        reason="VM boot tests take tens of minutes under TCG (tests/vm/test_boot.py): "
                               "VIDEOKIOSK_VM_TESTS=1 or make vm-test"),
@@ -67,27 +66,7 @@ say state-partition $(findmnt -no SOURCE,FSTYPE,LABEL /var/lib/videokiosk)
 await 900 systemctl is-active -q $unit
 say ready-again
 
-# --- purge timer: an expired row, the timer fires, the sandboxed service deletes it ---------------
-systemctl stop videokiosk-kiosk $unit
-runuser -u videokiosk -- /opt/videokiosk/venv/bin/python - <<'PY'
-from datetime import datetime, timedelta, timezone
-from appliance.store import BoothStore
-from videokiosk.clock import FakeClock
-store = BoothStore("/var/lib/videokiosk/booth.db", clock=FakeClock(datetime.now(timezone.utc) - timedelta(days=15)))
-store.record_consent("vm-expired", "de", "0" * 64)
-store.close()
-PY
-say expired-rows $(runuser -u videokiosk -- /opt/videokiosk/venv/bin/python -c "import sqlite3; print(sqlite3.connect('/var/lib/videokiosk/booth.db').execute('select count(*) from consents').fetchone()[0])")
-mkdir -p /etc/systemd/system/videokiosk-purge.timer.d
-printf '[Timer]\nOnActiveSec=5s\nRandomizedDelaySec=0\n' > /etc/systemd/system/videokiosk-purge.timer.d/vm-now.conf
-systemctl daemon-reload
-systemctl restart videokiosk-purge.timer
-purged() { journalctl -u videokiosk-purge -b --no-pager | grep -q 'purged: '; }
-await 600 purged
-say purge-journal "$(journalctl -u videokiosk-purge -b --no-pager -o cat | grep 'purged: ' | tail -1)"
-say rows-left $(runuser -u videokiosk -- /opt/videokiosk/venv/bin/python -c "import sqlite3; print(sqlite3.connect('/var/lib/videokiosk/booth.db').execute('select count(*) from consents').fetchone()[0])")
-say timer-stamp $(stat -c %Y /var/lib/systemd/timers/stamp-videokiosk-purge.timer)
-
+""" + PURGE + r"""
 # --- the technician's self-test in the real root (fake devices in a VM) --------------------------
 synced() { [ "$(timedatectl show --property=NTPSynchronized --value)" = yes ]; }
 await 300 synced
@@ -95,14 +74,7 @@ runuser -u videokiosk -- videokiosk selftest --no-hub > /run/selftest.txt 2>&1
 say selftest rc=$? $(grep -E '^(camera|microphone|speaker) ' /run/selftest.txt | awk '{print $1 "=" $2}' | tr '
 ' ' ')
 
-# --- start limit: a config that keeps the daemon failing; the unit's StartLimitAction follows -----
-printf '[Unit]\nStartLimitBurst=3\n[Service]\nRestartSec=1\n' > /etc/systemd/system/$unit.service.d/vm-fewer.conf
-echo 'this is not toml' > /etc/videokiosk/booth.toml
-systemctl daemon-reload
-sync
-say start-limit-armed
-systemctl start $unit
-"""
+""" + START_LIMIT
 
 
 # The second boot, after a reboot as overlayroot makes it (tests/vm/machine.py): what the first boot
@@ -153,7 +125,7 @@ def test_the_booth_unit_runs_under_systemd_keeps_its_state_and_survives_power_cu
                                                                                   host_clock):
     # The card as flashed, for every reboot: a copy of its own (a rebuilt image replaces the cache's).
     pristine = fresh_card(cached_image, tmp_path / "pristine.ext4")
-    # The screen is proven on its own boot: here Chromium would only take the slow guest's CPU.
+    # The screen is proven on its own boot (test_appliance.py): here Chromium would only take the slow guest's CPU.
     vm = Machine(tmp_path, image, BOOTH_PROOFS, cmdline="systemd.mask=videokiosk-kiosk.service").start()
     try:
         booted = time.monotonic()
@@ -170,19 +142,12 @@ def test_the_booth_unit_runs_under_systemd_keeps_its_state_and_survives_power_cu
         print(f"vm: {check_watchdog(vm, ready_pid).group(0)}")
         vm.wait_for(r"^VK ready-again$", 900)
 
-        assert vm.wait_for(r"^VK expired-rows (\d+)$", 600).group(1) == "1"
-        assert "consent" in vm.wait_for(r"^VK purge-journal (.*)$", 700).group(1)
-        assert vm.wait_for(r"^VK rows-left (\d+)$", 120).group(1) == "0"
-        stamp = int(vm.wait_for(r"^VK timer-stamp (\d+)$", 120).group(1))
+        stamp, _ = check_purge(vm)
 
         selftest = vm.wait_for(r"^VK selftest rc=(\d+) (.*)$", 900)
         assert selftest.group(2).split() == ["camera=PASS", "microphone=PASS", "speaker=PASS"], selftest.group(0)
         assert selftest.group(1) == "0", selftest.group(0)  # every check, the clock too (HOST_CLOCK)
-        vm.wait_for(r"^VK start-limit-armed$", 120)
-        # StartLimitAction=reboot: the guest reboots, and qemu (-no-reboot) exits by itself.
-        assert vm.wait_exit(900) == 0
-        console = vm.console.read_text(errors="replace")
-        assert re.search(r"reboot: Restarting system", console), vm.tail()
+        check_start_limit(vm)
     finally:
         vm.kill()
     print(f"vm: first boot done {time.monotonic() - booted:.0f} s after qemu started")
@@ -255,70 +220,3 @@ def cut_the_power(vm: Machine, mode: str, chance: random.Random) -> list[str]:
         vm.wait_for(rf"^VK ack cut-{mode}-{chance.randint(3, 30)}-", BOOT_S)  # the next write is running now
     vm.kill()
     return [line.split()[2] for line in vm.lines() if line.startswith("VK ack ")]
-
-
-KIOSK = r"""
-# Speed only, for TCG: Chromium's child processes (network service, GPU, renderers) kill themselves
-# when the browser has not connected to them within 15 s ("Terminating current process after 15
-# seconds with no connection"). In the guest the emulated browser took longer than that: its
-# network service "crashed" and was restarted, and headless Chromium had not loaded a local page
-# after 240 s (--enable-logging, 2 Dec 2026). --ipc-connection-timeout is Chromium's own switch for
-# slow machines (its browser tests raise it too); the browser forwards it to every child. Debian's wrapper reads
-# /etc/chromium.d: the kiosk unit and its flags stay as a booth has them. Chromium's own log goes to
-# the unit's journal too (kiosk-log below: what a screen that does not come up says).
-echo 'export CHROMIUM_FLAGS="$CHROMIUM_FLAGS --ipc-connection-timeout=600 --enable-logging=stderr"' \
-  > /etc/chromium.d/vm-tcg
-systemctl try-restart videokiosk-kiosk
-await 900 systemctl is-active -q videokiosk-booth
-say kiosk-stage booth-ready
-await 900 systemctl is-active -q videokiosk-kiosk
-say kiosk-stage kiosk-active
-# The page is up when Chromium holds the daemon's /ws socket open. Until then, what the kiosk unit
-# says, once a minute (a screen that never comes up has so far left the test with nothing to read).
-page() { ss -Htn state established '( dport = :8081 )' | grep -q .; }
-# cage's and Chromium's own lines: journald files them under their command, not always the unit.
-report() { say kiosk-log "$(journalctl -b --no-pager -o cat _COMM=cage _COMM=chromium | grep -v -e dbus -e '^$' | tail -5 | cut -c1-200 | tr '\n' '|')"
-  say kiosk-ps "$(ps -u vkkiosk -o stat=,pcpu=,etime=,args= | sed -E 's/ --(enable-crash-reporter|change-stack-guard-on-fork|shared-files|metrics-shmem|field-trial|variations|ozone|crashpad|log-)[^ ]*//g' | cut -c1-110 | tr '\n' '|')"; }
-for _ in $(seq 20); do page && break; report; await 60 page > /dev/null && break; done  # quiet: no "timeout" line
-await 1 page
-# cage's children: Chromium, and systemd's PAM helper, forked before cage was exec'd in its place.
-say kiosk-processes "$(ps -o comm= --ppid $(systemctl show -p MainPID --value videokiosk-kiosk) | grep -vx '(sd-pam)' | head -1)" \
-  "$(pgrep -u vkkiosk -a chromium | grep -o -- '--kiosk' | head -1)" "$(pgrep -u vkkiosk -af chromium | grep -o 'http://127.0.0.1:8081/' | head -1)"
-say kiosk-policy "$(python3 -c 'import json; p = json.load(open("/etc/chromium/policies/managed/videokiosk.json")); print(p["VideoCaptureAllowed"], p["AudioCaptureAllowed"])')"
-# cage's socket is in the unit's RuntimeDirectory (systemd/videokiosk-kiosk-session says why).
-# Chromium holds the socket before its first frame is on the screen (the first shot under TCG was
-# all black): shoot until the output carries a page.
-shot() { runuser -u vkkiosk -- env XDG_RUNTIME_DIR=/run/videokiosk-kiosk WAYLAND_DISPLAY=wayland-0 grim /tmp/shot.png &&
-  [ "$(stat -c %s /tmp/shot.png)" -gt PAINTED_BYTES ]; }
-await 900 shot
-say shot-begin
-base64 -w0 /tmp/shot.png; echo
-say shot-end
-"""
-# A PNG of the kiosk's output larger than this has text and colour; a blank (one-colour) one of
-# 1280x720 compresses to about 2.8 KB.
-PAINTED_BYTES = 5_000
-KIOSK = KIOSK.replace("PAINTED_BYTES", str(PAINTED_BYTES))
-
-
-def test_the_kiosk_unit_shows_the_kiosk_page_in_chromium_under_cage(image, tmp_path):
-    import base64
-    import struct
-
-    vm = Machine(tmp_path, image, KIOSK, cpu_model="Nehalem").start()
-    try:
-        processes = vm.wait_for(r"^VK kiosk-processes (\S+) (\S+) (\S+)$", 2400)
-        assert processes.groups() == ("chromium", "--kiosk", "http://127.0.0.1:8081/")  # cage's one client
-        assert vm.wait_for(r"^VK kiosk-policy (.*)$", 120).group(1) == "False False"  # camera, microphone
-        vm.wait_for(r"^VK shot-end$", 1200)
-    finally:
-        vm.kill()
-    text = vm.agent.read_text(errors="replace")
-    encoded = text.split("VK shot-begin", 1)[1].split("VK shot-end", 1)[0].strip()
-    png = base64.b64decode(encoded)
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", png[16:24])
-    (tmp_path / "kiosk.png").write_bytes(png)
-    print(f"vm: kiosk screenshot {width}x{height}, {len(png)} bytes at {tmp_path / 'kiosk.png'}")
-    assert width >= 640 and height >= 480
-    assert len(png) > PAINTED_BYTES  # a page with text and colour, not a blank output
