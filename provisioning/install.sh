@@ -140,7 +140,6 @@ put 0755 "$UNITS_DIR/videokiosk-keep-state" "$PREFIX/libexec/videokiosk-keep-sta
 put 0644 "$PROV/journald-videokiosk.conf" /etc/systemd/journald.conf.d/videokiosk.conf
 put 0644 "$PROV/chromium-policy.json" /etc/chromium/policies/managed/videokiosk.json
 put 0644 "$PROV/pam-videokiosk-kiosk" /etc/pam.d/videokiosk-kiosk
-put 0644 "$PROV/polkit-videokiosk-kiosk.rules" /etc/polkit-1/rules.d/50-videokiosk-kiosk.rules
 # Updates (provisioning/README.md, section 9): RAUC's slots and U-Boot's environment; the keyring
 # only when given, so an image never trusts a key its office did not choose.
 put 0644 "$PROV/rauc/system.conf" /etc/rauc/system.conf

@@ -204,10 +204,12 @@ def test_no_screen_blanking_and_the_first_boot_leaves_the_cards_free_space_to_th
     assert '"BlankTime" "0"' in (installed.root / "etc/X11/xorg.conf.d/10-videokiosk-noblank.conf").read_text()
 
 
-def test_the_kiosk_user_may_activate_its_screen_session_and_nothing_else(installed):
-    rule = (installed.root / "etc/polkit-1/rules.d/50-videokiosk-kiosk.rules").read_text()
-    assert '"org.freedesktop.login1.chvt"' in rule and 'subject.user == "vkkiosk"' in rule
-    assert rule.count("polkit.Result.YES") == 1
+def test_the_kiosk_user_gets_no_polkit_rule(installed):
+    # polkit's defaults let the screen's session take its seat and tty1, even back from a technician's
+    # console (tests/vm/test_appliance.py proves it without any rule): the kiosk needs no more.
+    rules = installed.root / "etc/polkit-1/rules.d"
+    granted = [f.name for f in rules.glob("*") if "vkkiosk" in f.read_text()] if rules.is_dir() else []
+    assert granted == []
 
 
 def test_hostname_pattern(installed):

@@ -183,8 +183,10 @@ KIOSK = r"""
 echo 'export CHROMIUM_FLAGS="$CHROMIUM_FLAGS --ipc-connection-timeout=600 --enable-logging=stderr"' \
   > /etc/chromium.d/vm-tcg
 # A technician's console in front (Ctrl+Alt+F2, cage -s) while the screen (re)starts: the kiosk must
-# take tty1 back (provisioning/polkit-videokiosk-kiosk.rules), or the booth stays dark after a visit.
-chvt 2
+# take tty1 back, or the booth stays dark after the visit.
+# (VT_ACTIVATE and VT_WAITACTIVE on /dev/tty0, as chvt does: the image has no kbd package.)
+python3 -c 'import fcntl, os; tty = os.open("/dev/tty0", os.O_RDWR); fcntl.ioctl(tty, 0x5606, 2); fcntl.ioctl(tty, 0x5607, 2)'
+say kiosk-front-before "$(cat /sys/class/tty/tty0/active)"
 systemctl try-restart videokiosk-kiosk
 await 900 systemctl is-active -q videokiosk-booth
 say kiosk-stage booth-ready
@@ -236,6 +238,7 @@ def test_the_kiosk_unit_shows_the_kiosk_page_in_chromium_under_cage(cached_image
     vm = Machine(tmp_path, card, KIOSK, cpus=CPUS, cpu_model="Nehalem", display=True).start()
     shot = tmp_path / "kiosk.ppm"
     try:
+        assert vm.wait_for(r"^VK kiosk-front-before (.*)$", BOOT_S).group(1) == "tty2"  # the technician's console
         processes = vm.wait_for(r"^VK kiosk-processes (\S+) (\S+) (\S+)$", 2400)
         assert processes.groups() == ("chromium", "--kiosk", "http://127.0.0.1:8081/")  # cage's one client
         assert vm.wait_for(r"^VK kiosk-policy (.*)$", 120).group(1) == "False False"  # camera, microphone
