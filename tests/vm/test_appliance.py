@@ -1,4 +1,4 @@
-"""The booth as an appliance, in `make test`: the booth image under systemd in a VM (TCG), two boots.
+"""The booth as an appliance, in `make test`: the booth image under systemd in a VM (TCG), three boots.
 
 The booth, in order, on a fresh card: the booth unit reaches READY=1 with systemd as PID 1; the
 booth is enrolled against a hub on the host as provisioning/README.md tells a technician (a hub with
@@ -9,10 +9,12 @@ frames flow both ways; the purge timer fires and its sandboxed service deletes a
 leaves the call's; a daemon that keeps failing ends in the unit's StartLimitAction (a reboot, which
 ends qemu: it runs with -no-reboot).
 
-The screen, on a second fresh card with a display (a virtio GPU, read by qemu's screendump): the
-kiosk unit runs cage on tty1 as the kiosk user's active logind session, with Chromium its one
-client, in kiosk mode on the daemon's page, camera and microphone refused by the managed policy,
-and the screen shows the kiosk page (its start button's colour, counted in the screenshot).
+The screen, on a second fresh card with a display (a virtio GPU, read by qemu's screendump): with a
+technician's console (tty2) in front when the screen starts, the kiosk unit runs cage on tty1 as the
+kiosk user's active logind session, with Chromium its one client, in kiosk mode on the daemon's
+page, camera and microphone refused by the managed policy, and the screen shows the kiosk page (its
+start button's colour, counted in the screenshot). Then the plug is pulled (SIGKILL on qemu), and
+the next boot finds the last boot's journal and a whole store, and shows the page again.
 
 What makes it fit in `make test` (tests/vm/test_boot.py has the heavier proofs, `make vm-test`:
 reboot as overlayroot leaves it, power cuts):
@@ -233,26 +235,51 @@ def brand_share(ppm: Path) -> float:
     return float((abs(rgb - numpy.array(BRAND)) <= BRAND_TOLERANCE).all(axis=1).mean())
 
 
-def test_the_kiosk_unit_shows_the_kiosk_page_in_chromium_under_cage(cached_image, tmp_path):
+def see_the_kiosk(vm: Machine, shot: Path) -> None:
+    """The KIOSK piece's verdict: the screen (re)started with the technician's console in front, cage
+    and Chromium as the unit runs them, and the page on the screen (``shot``: what it showed)."""
+    assert vm.wait_for(r"^VK kiosk-front-before (.*)$", BOOT_S).group(1) == "tty2"  # the technician's console
+    processes = vm.wait_for(r"^VK kiosk-processes (\S+) (\S+) (\S+)$", 2400)
+    assert processes.groups() == ("chromium", "--kiosk", "http://127.0.0.1:8081/")  # cage's one client
+    assert vm.wait_for(r"^VK kiosk-policy (.*)$", 120).group(1) == "False False"  # camera, microphone
+    # cage holds tty1 as the kiosk user's active logind session, and tty1 is in front again.
+    assert vm.wait_for(r"^VK kiosk-seat (.*)$", 120).group(1) == "tty1 yes tty1"
+    vm.wait_for(r"^VK kiosk-page$", 120)
+    # Chromium holds the page's socket before its first frame reaches the screen (under TCG the
+    # first frames come tens of seconds later): read the screen until the page is on it, as a
+    # person in front of the booth would look again. Each read is a whole QMP round trip.
+    deadline = time.monotonic() + 900
+    while (share := brand_share(vm.screendump(shot))) < BRAND_SHARE and time.monotonic() < deadline:
+        time.sleep(1)  # polling another machine's screen; there is no event to wait on
+    print(f"vm: kiosk screen {shot} {time.monotonic() - vm.started_at:.0f} s after qemu started, "
+          f"{share:.1%} in the start button's colour")
+    assert share >= BRAND_SHARE, f"the kiosk page is not on the screen ({share:.2%} start-button colour): {shot}"
+
+
+# The boot after a pulled plug (SIGKILL on qemu while the page was on the screen): the last boot's
+# journal is on the state partition, and the booth's store is whole. Then the screen again (KIOSK).
+AFTER_THE_PLUG = r"""
+mounted() { findmnt -n /var/lib/videokiosk > /dev/null; }
+await 600 mounted
+say boots $(journalctl --list-boots --no-pager -q | grep -cE '[0-9a-f]{32}') \
+  last-boot-booth=$(journalctl -b -1 -u videokiosk-booth --no-pager -o cat | grep -c .)
+say store "$(runuser -u videokiosk -- /opt/videokiosk/venv/bin/python -c "import sqlite3; print(sqlite3.connect('/var/lib/videokiosk/booth.db').execute('pragma integrity_check').fetchone()[0])")"
+"""
+
+
+def test_the_kiosk_screen_shows_the_page_and_comes_back_after_a_pulled_plug(cached_image, tmp_path):
     card = fresh_card(cached_image, tmp_path / "booth.ext4")
     vm = Machine(tmp_path, card, KIOSK, cpus=CPUS, cpu_model="Nehalem", display=True).start()
-    shot = tmp_path / "kiosk.ppm"
     try:
-        assert vm.wait_for(r"^VK kiosk-front-before (.*)$", BOOT_S).group(1) == "tty2"  # the technician's console
-        processes = vm.wait_for(r"^VK kiosk-processes (\S+) (\S+) (\S+)$", 2400)
-        assert processes.groups() == ("chromium", "--kiosk", "http://127.0.0.1:8081/")  # cage's one client
-        assert vm.wait_for(r"^VK kiosk-policy (.*)$", 120).group(1) == "False False"  # camera, microphone
-        # cage holds tty1 as the kiosk user's active logind session, and tty1 is in front again.
-        assert vm.wait_for(r"^VK kiosk-seat (.*)$", 120).group(1) == "tty1 yes tty1"
-        vm.wait_for(r"^VK kiosk-page$", 120)
-        # Chromium holds the page's socket before its first frame reaches the screen (under TCG the
-        # first frames come tens of seconds later): read the screen until the page is on it, as a
-        # person in front of the booth would look again. Each read is a whole QMP round trip.
-        deadline = time.monotonic() + 900
-        while brand_share(vm.screendump(shot)) < BRAND_SHARE and time.monotonic() < deadline:
-            time.sleep(1)  # polling another machine's screen; there is no event to wait on
+        see_the_kiosk(vm, tmp_path / "kiosk.ppm")
+    finally:
+        vm.kill()  # the pulled plug
+    vm.set_script(AFTER_THE_PLUG + KIOSK)
+    vm.start()
+    try:
+        boots = vm.wait_for(r"^VK boots (\d+) last-boot-booth=(\d+)$", BOOT_S)
+        assert int(boots.group(1)) >= 2 and int(boots.group(2)) >= 1, boots.group(0)  # the logs outlived the plug
+        assert vm.wait_for(r"^VK store (.*)$", 600).group(1) == "ok"
+        see_the_kiosk(vm, tmp_path / "kiosk-after-the-plug.ppm")
     finally:
         vm.kill()
-    share = brand_share(shot)
-    print(f"vm: kiosk screen {shot} ({shot.stat().st_size} bytes), {share:.1%} in the start button's colour")
-    assert share >= BRAND_SHARE, f"the kiosk page is not on the screen ({share:.2%} start-button colour): {shot}"
