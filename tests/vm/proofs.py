@@ -41,6 +41,13 @@ say ready pid=$(systemctl show -p MainPID --value $unit) status="$(systemctl sho
 """
 READY_LINE = r"^VK ready pid=(\d+) status=(.*)$"
 
+# videokiosk-keep-state has done its work (or failed, which the caller checks): the journal and the
+# timer stamps are on the state partition from here on.
+STATE_SETTLED = r"""
+settled() { case "$(systemctl is-active videokiosk-keep-state)" in active|failed) return 0 ;; *) return 1 ;; esac; }
+await 600 settled
+"""
+
 # Where the guest's time goes (printed by the test; the slow steps are what to cut).
 TIMING = r"""
 say timing "$(systemd-analyze time | head -1)" / "$(systemd-analyze blame --no-pager | head -6 | tr -s ' ' | paste -sd ';')"

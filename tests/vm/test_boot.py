@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from .machine import Machine
-from .proofs import (BOOT_S, HOST_CLOCK, PURGE, READY, SLOW_START, START_LIMIT, TIMING, WATCHDOG, check_purge,
+from .proofs import (BOOT_S, HOST_CLOCK, PURGE, READY, SLOW_START, START_LIMIT, STATE_SETTLED, TIMING, WATCHDOG, check_purge,
                      check_ready, check_start_limit, check_watchdog, fresh_card, image_or_skip)
 
 pytestmark = [
@@ -45,9 +45,7 @@ pytestmark = [
 ]
 
 # What must outlive the RAM overlay: where it is kept, and the booth's identity.
-KEPT = r"""
-settled() { case "$(systemctl is-active videokiosk-keep-state)" in active|failed) return 0 ;; *) return 1 ;; esac; }
-await 600 settled
+KEPT = STATE_SETTLED + r"""
 say kept "$(systemctl is-active videokiosk-keep-state)" journal=$(findmnt -no SOURCE /var/log/journal) \
   timers=$(findmnt -no SOURCE /var/lib/systemd/timers)
 say identity machine-id=$(cat /etc/machine-id) \
