@@ -210,7 +210,8 @@ await 1 page
 say kiosk-processes "$(ps -o comm= --ppid "$(pgrep -u vkkiosk -x cage | head -1)" | head -1)" \
   "$(pgrep -u vkkiosk -a chromium | grep -o -- '--kiosk' | head -1)" "$(pgrep -u vkkiosk -af chromium | grep -o 'http://127.0.0.1:8081/' | head -1)"
 say kiosk-policy "$(python3 -c 'import json; p = json.load(open("/etc/chromium/policies/managed/videokiosk.json")); print(p["VideoCaptureAllowed"], p["AudioCaptureAllowed"])')"
-session=$(loginctl list-sessions --no-legend | awk '$3 == "vkkiosk" { print $1; exit }')
+# The kiosk user's session on tty1 (trixie lists its user manager's session too, and more columns).
+session=$(loginctl list-sessions --no-legend | awk '$3 == "vkkiosk" && / tty1( |$)/ { print $1; exit }')
 say kiosk-seat "$(loginctl show-session "$session" -p TTY --value)" "$(loginctl show-session "$session" -p Active --value)" \
   "$(cat /sys/class/tty/tty0/active)"
 say kiosk-page
