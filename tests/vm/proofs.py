@@ -206,6 +206,7 @@ def check_start_limit(vm: Machine) -> None:
     assert vm.wait_exit(900) == 0
     assert re.search(r"reboot: Restarting system", vm.console.read_text(errors="replace")), vm.tail()
 
+
 def built_or_skip(build: Callable[[], Path], what: str) -> Path:
     """``build()``'s result (the image, the A/B root; cached after the first use), timed, or a skip
     saying why this machine cannot boot one: no qemu, not root, no debootstrap, no Debian mirror or
