@@ -14,6 +14,7 @@ pairs with their IP addresses (``test_the_scan_sees_what_the_libraries_log``).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import random
 import re
@@ -37,19 +38,37 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 LIBRARIES = ("aiortc", "aioice", "aiohttp", "aiohttp.access", "aiohttp.server", "aiohttp.web", "asyncio")
 
 
+def ffmpeg_logs_to_stderr() -> None:
+    """FFmpeg's own log callback at DEBUG: it writes to the process's stderr (fd 2), which the test
+    reads with capfd. Not PyAV's callback into Python logging (av.logging.set_level): that one takes
+    the GIL inside FFmpeg's codec lock, and two encoders opening at once deadlocked the whole test
+    process, beyond pytest's timeout (gdb: one thread holding the GIL waited in avcodec_open2 for
+    the lock, the other held the lock and waited for the GIL in PyAV's log callback)."""
+    with open("/proc/self/maps") as maps:  # the libavutil PyAV loaded (its wheel names it with a hash)
+        path = next(line.split()[-1] for line in maps if "libavutil" in line)
+    libavutil = ctypes.CDLL(path)
+    libavutil.av_log_set_level(ctypes.c_int(48))  # AV_LOG_DEBUG
+    libavutil.av_log_set_callback(ctypes.cast(libavutil.av_log_default_callback, ctypes.c_void_p))
+
+
 @pytest.fixture
 def at_debug(caplog):
-    """Call it to put every logger at DEBUG from then on, FFmpeg's own log (through PyAV) too;
+    """Call it to put every logger at DEBUG from then on, FFmpeg's own log too (see everything());
     PyAV's default (FFmpeg's log ignored) comes back after the test."""
     def every_logger_at_debug(ffmpeg: bool = True) -> None:
         if ffmpeg:
-            av.logging.set_level(av.logging.DEBUG)
+            ffmpeg_logs_to_stderr()
         caplog.set_level(logging.DEBUG)
         for name in (*LIBRARIES, *logging.Logger.manager.loggerDict):
             caplog.set_level(logging.DEBUG, logger=name)
 
     yield every_logger_at_debug
-    av.logging.set_level(None)
+    av.logging.set_level(None)  # PyAV's silent callback again
+
+
+def everything(caplog, capfd) -> str:
+    """Every Python log line of the test, and FFmpeg's (from stderr, marked "libav")."""
+    return caplog.text + "".join(f"libav: {line}\n" for line in capfd.readouterr().err.splitlines())
 
 
 def random_strings(rng: random.SystemRandom, alphabet: str, n: int = 9) -> str:
@@ -80,7 +99,8 @@ def findings(text: str, needles: dict[str, str]) -> list[str]:
     return found
 
 
-def test_a_whole_booth_journey_at_debug_logs_nothing_personal(stack, advisor_context, kiosk_context, caplog, at_debug):
+def test_a_whole_booth_journey_at_debug_logs_nothing_personal(stack, advisor_context, kiosk_context, caplog, capfd,
+                                                              at_debug):
     logs.install()  # what `videokiosk booth`, `videokiosk hub serve` and `videokiosk demo` do first
     caplog.set_level(logging.INFO)
     rng = random.SystemRandom()
@@ -105,8 +125,9 @@ def test_a_whole_booth_journey_at_debug_logs_nothing_personal(stack, advisor_con
     expect(kiosk.get_by_role("button", name="Videoberatung starten")).to_be_visible(timeout=30_000)
 
     needles = {"name": name, "customer number": number, "chat text": chat, **secrets_of(stack, advisor_context)}
-    heard_everybody(caplog.text, BOOTH_LOGGERS)
-    assert findings(caplog.text, needles) == []
+    text = everything(caplog, capfd)
+    heard_everybody(text, BOOTH_LOGGERS)
+    assert findings(text, needles) == []
 
 
 def test_a_whole_home_journey_at_debug_logs_nothing_personal(stack, advisor_context, home_context, caplog, at_debug):  # noqa: F811
@@ -161,9 +182,7 @@ def test_a_group_call_at_debug_logs_nothing_personal(stack, advisor_context, kio
     kiosk = kiosk_with_appointment(stack, kiosk_context, customer.code)
     home = join_from_home(home_context, stack.hub_url, interpreter.token)
     # After both device checks (the booth's timed audio loop, as in the booth journey). FFmpeg's
-    # log stays off here: PyAV hands it to Python from every decoder thread, and with the call's
-    # and the peer link's decoders at once the test hung past its timeout (PyAV's docs warn of it);
-    # the booth journey above runs with it.
+    # log stays off here (the booth journey above reads it): the peer link adds nothing FFmpeg-side.
     at_debug(ffmpeg=False)
     type_details(kiosk, name, number)
     advisor.get_by_role("row").filter(has_text="Kiosk 1").get_by_role("button", name="Eintreten lassen").click(timeout=30_000)
