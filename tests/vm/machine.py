@@ -25,6 +25,7 @@ import struct
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from .image import CannotBuild, kernel
@@ -37,6 +38,11 @@ say() { echo "VK $*"; }
 await() { local limit=$1; shift; local end=$((SECONDS + limit)); until "$@"; do
   [ $SECONDS -lt $end ] || { say "timeout: $*"; return 1; }; sleep 0.5; done; }
 """
+
+
+# How often the host looks at what the guest shows (its serial lines, its screen): they belong to
+# another machine, and no event of the guest's reaches a host-side wait.
+POLL_S = 0.5
 
 
 class GuestTimeout(AssertionError):
@@ -135,7 +141,7 @@ class Machine:
                 raise GuestTimeout(f"the VM stopped before {pattern!r}:\n{self.tail()}")
             if time.monotonic() > deadline:
                 raise GuestTimeout(f"no {pattern!r} within {timeout:.0f} s:\n{self.tail()}")
-            time.sleep(0.5)  # polling the guest's serial file; the event is in another machine
+            time.sleep(POLL_S)
 
     def screendump(self, dest: Path) -> Path:
         """What the guest's screen shows now, as a PPM file at ``dest`` (``display=True`` only)."""
@@ -152,6 +158,16 @@ class Machine:
                     if "error" in reply:
                         raise AssertionError(f"qemu refused {command['execute']}: {reply['error']}")
         return dest
+
+    def wait_for_screen(self, shown: Callable[[Path], bool], dest: Path, timeout: float) -> bool:
+        """Reads the screen into ``dest`` (``screendump``) until ``shown(dest)``, up to ``timeout``
+        seconds; whether it was shown. ``dest`` keeps the last read, for the test to report."""
+        deadline = time.monotonic() + timeout
+        while not shown(self.screendump(dest)):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(POLL_S)
+        return True
 
     def wait_exit(self, timeout: float) -> int:
         assert self.proc is not None

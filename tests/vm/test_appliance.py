@@ -251,10 +251,9 @@ def see_the_kiosk(vm: Machine, shot: Path) -> None:
     vm.wait_for(r"^VK kiosk-page$", 120)
     # Chromium holds the page's socket before its first frame reaches the screen (under TCG the
     # first frames come tens of seconds later): read the screen until the page is on it, as a
-    # person in front of the booth would look again. Each read is a whole QMP round trip.
-    deadline = time.monotonic() + 900
-    while (share := brand_share(vm.screendump(shot))) < BRAND_SHARE and time.monotonic() < deadline:
-        time.sleep(1)  # polling another machine's screen; there is no event to wait on
+    # person in front of the booth would look again.
+    vm.wait_for_screen(lambda ppm: brand_share(ppm) >= BRAND_SHARE, shot, 900)
+    share = brand_share(shot)
     print(f"vm: kiosk screen {shot} {time.monotonic() - vm.started_at:.0f} s after qemu started, "
           f"{share:.1%} in the start button's colour")
     assert share >= BRAND_SHARE, f"the kiosk page is not on the screen ({share:.2%} start-button colour): {shot}"

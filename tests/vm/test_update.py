@@ -61,7 +61,7 @@ import pytest
 
 from . import ab
 from .ab import BOOT_OFFSET, ab_disk, ab_root, slot_device, slot_image
-from .machine import Machine
+from .machine import POLL_S, Machine
 from .proofs import built_or_skip
 from .uboot import BootScript, choose, read_env, write_env
 
@@ -245,7 +245,7 @@ class Technician:
                 return fleet
             if time.monotonic() > deadline:
                 raise AssertionError(f"the hub never showed {what}: {json.dumps(fleet)}")
-            time.sleep(0.5)  # polling other machines' reports through the hub's API (as Machine.wait_for)
+            time.sleep(POLL_S)  # other machines' reports, through the hub's API (as Machine.wait_for)
 
     def wait_for_booth(self, what: str, predicate, timeout: float, booth_id: str = BOOTH) -> dict:
         """The booth's fleet row once ``predicate(row, rollout)`` holds."""
