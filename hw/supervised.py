@@ -4,8 +4,8 @@ A driver subclasses :class:`SupervisedSource` (through :class:`hw.camera.Supervi
 :class:`hw.alsa.AlsaMicrophone`) and implements ``_open_source()``, which opens the device and
 returns a raw aiortc track, or raises :class:`~hw.errors.DeviceUnavailable`. This class:
 
-- hands out :class:`~hw.switchable.SwitchableTrack` objects fed from that one source through an
-  aiortc ``MediaRelay`` (the kiosk preview and the call can both watch the camera), and releases the
+- hands out :class:`~hw.switchable.SwitchableTrack` objects fed from that one source through a
+  :class:`~hw.relay.Relay` (the kiosk preview and the call can both watch the camera), and releases the
   device when the last track stops (a camera that nobody watches is off);
 - on a hot-plug "remove" of its device, or when the source stops delivering, marks itself unhealthy,
   tells listeners, and puts the placeholder (picture or silence) on every track;
@@ -21,13 +21,13 @@ import logging
 from collections.abc import Callable
 
 import av
-from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
 from .base import HealthListener, HotplugEvent, HotplugSource
 from .errors import DeviceUnavailable
 from .health import Health
-from .switchable import DecodedTrack, SwitchableTrack, VideoTimeline
+from .relay import Relay
+from .switchable import AUDIO_PTIME, DecodedTrack, SwitchableTrack, VideoTimeline
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 RECOVER_RETRIES_S = (0.5, 1.0, 2.0, 4.0)
 # ... and after those, this often for as long as it is missing.
 POLL_S = 5.0
+# A reader of raw audio that lags keeps this much rather than lose a frame (a gap in the voice);
+# beyond it the oldest go, so a reader that stopped reading holds no more. The booth's event loop
+# was seen late by up to 80 ms in a call on a busy machine (make bench).
+AUDIO_BACKLOG_S = 0.2
 
 
 class SupervisedSource:
@@ -53,7 +57,7 @@ class SupervisedSource:
         self._fps = fps
         self._placeholder = placeholder
         self._health = Health(self.role, healthy=True)  # until an open fails
-        self._relay = MediaRelay()
+        self._relay = Relay()
         self._source: MediaStreamTrack | None = None
         self._tracks: list[SwitchableTrack] = []
         self._timeline = VideoTimeline()
@@ -98,10 +102,15 @@ class SupervisedSource:
         """This track's own view of the current source."""
         assert self._source is not None
         # Encoded packets must all arrive (a dropped one breaks the picture until the next
-        # keyframe); raw frames are better dropped than queued when a consumer lags, unless the
-        # consumer measures them all (the device check's microphone).
+        # keyframe), and a consumer that measures gets every frame (the device check's
+        # microphone). A lagging consumer of raw video is better shown the latest picture than
+        # queued ones; of raw audio, it catches up on a short backlog, as a sound card's buffer does.
         encoded = getattr(self, "passthrough_codec", None) is not None
-        proxy = self._relay.subscribe(self._source, buffered=encoded or track.every_frame)
+        if encoded or track.every_frame:
+            keep = None
+        else:
+            keep = round(AUDIO_BACKLOG_S / AUDIO_PTIME) if self.kind == "audio" else 1
+        proxy = self._relay.subscribe(self._source, keep=keep)
         if encoded and not track.encoded:
             return DecodedTrack(proxy)
         return proxy
