@@ -6,7 +6,14 @@ its own frames. Where a ``<video>`` presents a frame, the page reads the stamp b
 and notes the wall-clock time the frame is shown. Browser and Python share the machine's clock.
 
 The baseline is Chromium <-> Chromium in the same browser, both ways at once, the same picture
-size, frame rate and codec (VP8) as the call, measured with the same watch.
+size, frame rate and codec (VP8) as the call, measured with the same watch. Each of its two pages
+presents what it receives as the call's receiver in that direction does (:data:`PRESENTATIONS`):
+one like the advisor's console, the other's voice and face in one audible ``<video>``; one like
+the kiosk page, the picture alone in a muted ``<video>`` (the booth plays the advisor's voice
+through its own speaker). How a page presents moves its frames a whole screen refresh: a
+Chromium call shown as the console shows it measured 37-40 ms glass to glass, the same call with
+both pages muted 19-24 ms (issue 20), so a baseline presented otherwise than the call measures
+the presentation, not the call.
 """
 
 from __future__ import annotations
@@ -105,11 +112,15 @@ def summary(values: list[float]) -> dict:
 
 
 BASELINE_PAGE = """<!doctype html><html><body style="margin:0">
-<video id="remote" autoplay playsinline muted style="width:640px;height:480px"></video></body></html>"""
+<video id="remote" autoplay playsinline style="width:640px;height:480px"></video></body></html>"""
+
+# How each baseline page presents the other's tracks, as the call's receiver in that direction:
+# "console" (hub/console/call.js: one stream, both tracks, audible), "kiosk" (the picture alone).
+PRESENTATIONS = ("console", "kiosk")
 
 # Both ends of the baseline: a peer connection that sends the stamped canvas and shows the other.
 # addTrack, not addTransceiver: the answerer's offer then takes this transceiver (JSEP reuses those).
-BASELINE_PEER = """async ([width, height, fps]) => {
+BASELINE_PEER = """async ([width, height, fps, presentation]) => {
   const pc = new RTCPeerConnection({ iceServers: [] });
   window.pc = pc;
   const track = vkStamp.camera(width, height, fps), mic = vkStamp.clickMic();
@@ -118,9 +129,12 @@ BASELINE_PEER = """async ([width, height, fps]) => {
   pc.addTrack(mic, stream);
   const vp8 = RTCRtpReceiver.getCapabilities('video').codecs.filter((c) => c.mimeType === 'video/VP8');
   pc.getTransceivers()[0].setCodecPreferences(vp8);
+  const video = document.getElementById('remote'), remote = new MediaStream();
+  video.muted = presentation !== 'console';
+  video.srcObject = remote;
   pc.ontrack = (e) => {
-    if (e.track.kind === 'video') document.getElementById('remote').srcObject = new MediaStream([e.track]);
-    else window.vkHeard = vkStamp.hear(e.track);
+    if (e.track.kind === 'video' || presentation === 'console') remote.addTrack(e.track);
+    if (e.track.kind === 'audio') window.vkHeard = vkStamp.hear(e.track);
   };
   window.describe = async (description) => {
     await pc.setLocalDescription(description);
@@ -153,9 +167,9 @@ class ChromiumPair:
 
     def connect(self) -> None:
         a, b = self.pages
-        for page in self.pages:
+        for page, presentation in zip(self.pages, PRESENTATIONS):
             page.goto(self.url)
-            page.evaluate(BASELINE_PEER, [WIDTH, HEIGHT, FPS])
+            page.evaluate(BASELINE_PEER, [WIDTH, HEIGHT, FPS, presentation])
         # Full SDPs with every host candidate: no trickle to carry across.
         offer = a.evaluate("async () => describe(await pc.createOffer())")
         answer = b.evaluate("async (o) => { await pc.setRemoteDescription(o); return describe(await pc.createAnswer()); }", offer)
@@ -165,8 +179,9 @@ class ChromiumPair:
                                    timeout=20000)
             watch(page, "#remote")
 
-    def take(self) -> list[dict]:
-        return [take(page, "#remote") for page in self.pages]
+    def take(self) -> dict[str, dict]:
+        """What each page showed since the last take, by its presentation."""
+        return {presentation: take(page, "#remote") for page, presentation in zip(self.pages, PRESENTATIONS)}
 
     def receiving(self) -> dict:
         return receiving(self.pages)

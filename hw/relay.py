@@ -109,7 +109,7 @@ class Relay:
             while True:
                 try:
                     item = await source.recv()
-                except Exception as exc:  # MediaStreamError at the end, or the driver's own error
+                except Exception as exc:  # noqa: BLE001 -- MediaStreamError at the end, or the driver's own error
                     item = _Ended(exc)
                 for reader in list(self._readers.get(source, ())):
                     reader.put(item)

@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import fractions
 import functools
 import time
@@ -127,6 +128,11 @@ class SyntheticVideoTrack(MediaStreamTrack):
     frame made late but stamped on time looks to the receiver like network jitter, and makes it
     hold every frame longer. (The advisor's browser still holds the booth's frames longer than
     Chromium's own, make bench: 94 ms against 23 ms at load 9; that lateness comes after capture.)
+
+    The picture is drawn and converted to the encoders' yuv420p in a worker thread, as a real
+    camera's frames arrive from its driver's thread: drawn on the event loop, it took about a
+    third of the booth's loop time in a call (py-spy, make bench's booth), a loop that also
+    sends the customer's voice every 20 ms.
     """
 
     kind = "video"
@@ -144,10 +150,15 @@ class SyntheticVideoTrack(MediaStreamTrack):
         index = await self._pacer.wait()
         made = self._now()
         self._started = made if self._started is None else self._started
-        frame = av.VideoFrame.from_ndarray(pattern_image(self.width, self.height, index, made), format="rgb24")
+        frame = await asyncio.get_running_loop().run_in_executor(None, self._picture, index, made)
         frame.pts = round((made - self._started) * VIDEO_CLOCK)
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
         return frame
+
+    def _picture(self, index: int, made: float) -> av.VideoFrame:
+        # A new frame, seen by no other thread until it is returned: safe to convert here.
+        rgb = av.VideoFrame.from_ndarray(pattern_image(self.width, self.height, index, made), format="rgb24")
+        return rgb.reformat(format="yuv420p")
 
 
 class SyntheticCamera(SupervisedCamera):

@@ -60,7 +60,7 @@ async def test_a_late_booth_loses_none_of_the_voice():
     track = mic.audio_track()
     try:
         frames = [await asyncio.wait_for(track.recv(), 5)]
-        time.sleep(0.1)  # the fault: the event loop blocked (five frames fall due meanwhile)
+        time.sleep(0.1)  # noqa: ASYNC251 -- the fault: the event loop blocked (five frames fall due meanwhile)
         frames += [await asyncio.wait_for(track.recv(), 5) for _ in range(6)]
     finally:
         track.stop()
