@@ -60,6 +60,18 @@ class BenchHub:
 
         log_in(page, self.url, ADVISOR)
 
+    def invite(self) -> str:
+        """A new appointment with ``anna`` in a few minutes; the customer's link token (for ``/join#``)."""
+        from datetime import UTC, datetime, timedelta
+
+        from hub.appointments import BERLIN, AppointmentBook, AppointmentDraft
+
+        start = (datetime.now(UTC) + timedelta(minutes=5)).astimezone(BERLIN)
+        draft = AppointmentDraft(starts_local=start.replace(tzinfo=None).isoformat(timespec="minutes"), language="de",
+                                 customer_email="kunde@example.org")
+        _appointment, [customer] = AppointmentBook(self.parts.db, self.parts.clock).create(draft, ADVISOR)
+        return customer.token
+
 
 class BoothProcess:
     """One booth for ``hub`` in its own process (``command``: after ``python -m``), data in ``tmp``.

@@ -177,5 +177,14 @@
     return sums;
   }
 
-  window.vkStamp = { paint, read, camera, watch, clickMic, hear, receiving };
+  // The first live track of `kind` the page receives (a page that plays it in an element of its own).
+  function remoteTrack(kind) {
+    for (const pc of made.filter((p) => p.connectionState !== 'closed')) {
+      const receiver = pc.getReceivers().find((r) => r.track.kind === kind && r.track.readyState === 'live');
+      if (receiver) return receiver.track;
+    }
+    return null;
+  }
+
+  window.vkStamp = { paint, read, camera, watch, clickMic, hear, receiving, remoteTrack };
 }
