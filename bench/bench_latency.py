@@ -60,8 +60,16 @@ EARS = {
 }
 VIEWPORT = {"width": 1280, "height": 800}
 READY = "(sel) => { const v = document.querySelector(sel); return v && v.videoWidth > 0 && v.currentTime > 0; }"
-# The console plays the other end's voice with its face, in #remote-video: the clicks are heard there.
-HEAR_CONSOLE = "() => { window.vkHeard = vkStamp.hear(document.querySelector('#remote-video').srcObject.getAudioTracks()[0]); }"
+
+
+def admit(advisor, customer) -> None:
+    """The advisor lets the waiting customer in; both watch the other's picture, the advisor hears the voice."""
+    advisor.get_by_role("button", name="Eintreten lassen").click()
+    advisor.wait_for_function(READY, arg="#remote-video", timeout=60000)
+    customer.wait_for_function(READY, arg="#remote-view", timeout=60000)
+    watch(advisor, "#remote-video")
+    watch(customer, "#remote-view")
+    advisor.evaluate("() => { window.vkHeard = vkStamp.hear(document.querySelector('#remote-video').srcObject.getAudioTracks()[0]); }")
 
 
 class OurCall:
@@ -83,12 +91,7 @@ class OurCall:
 
     def connect(self) -> None:
         self.booth.ask("waiting")
-        self.advisor.get_by_role("button", name="Eintreten lassen").click()
-        self.advisor.wait_for_function(READY, arg="#remote-video", timeout=60000)
-        self.kiosk.wait_for_function(READY, arg="#remote-view", timeout=60000)
-        watch(self.advisor, "#remote-video")
-        watch(self.kiosk, "#remote-view")
-        self.advisor.evaluate(HEAR_CONSOLE)
+        admit(self.advisor, self.kiosk)
 
     def take(self) -> dict[str, dict]:
         return {"booth_to_advisor": take(self.advisor, "#remote-video"), "advisor_to_kiosk": take(self.kiosk, "#remote-view")}
@@ -142,12 +145,7 @@ class HomeCall:
         self.home.get_by_role("button", name="Ich stimme zu").click()
         expect(self.home.get_by_role("button", name="Weiter")).to_be_enabled(timeout=CHECK_MS)
         self.home.get_by_role("button", name="Weiter").click()
-        self.advisor.get_by_role("button", name="Eintreten lassen").click()
-        self.advisor.wait_for_function(READY, arg="#remote-video", timeout=60000)
-        self.home.wait_for_function(READY, arg="#remote-view", timeout=60000)
-        watch(self.advisor, "#remote-video")
-        watch(self.home, "#remote-view")
-        self.advisor.evaluate(HEAR_CONSOLE)
+        admit(self.advisor, self.home)
         self.home.evaluate("() => { window.vkHeard = vkStamp.hear(vkStamp.remoteTrack('audio')); }")
 
     def take(self) -> dict[str, dict]:
