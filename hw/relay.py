@@ -6,9 +6,8 @@ reader, neither right for a microphone:
 
 - one that keeps only the latest item lost a 20 ms frame of the customer's voice each time the
   booth's event loop was one frame late: a gap in the voice, and the call's audio timestamps (a
-  running sample count) fell 20 ms behind the wall clock for good. The advisor's browser saw that
-  as jitter and held the booth's audio 60-100 ms instead of 30, and the booth's picture with it
-  (lip sync): ``make bench``, issue 20;
+  running sample count) fell 20 ms further behind the wall clock each time, for good (issue 20: a
+  probe on the booth's sender saw three such steps in a 13-second call of ``make bench``);
 - one that keeps every item grows without end behind a reader that stopped reading but was not
   stopped (a level meter whose screen is gone).
 
@@ -73,8 +72,7 @@ class RelayedTrack(MediaStreamTrack):
             await self._arrived.wait()
         item = self._items.popleft()
         if isinstance(item, _Ended):
-            self._items.appendleft(item)  # every later read ends the same way
-            self.stop()
+            self.stop()  # later reads find the track ended (MediaStreamError)
             raise item.error
         return item
 
