@@ -419,6 +419,7 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(config: BoothConfig, port: int | None) -> int:
     from hw.errors import HardwareError
 
+    from .collections_out_of_calls import CollectionsOutOfCalls
     from .sdnotify import SystemdNotifier, watchdog_interval
     from .watchdog import ServiceManagerLink, booth_health_checks
 
@@ -428,6 +429,7 @@ async def _serve(config: BoothConfig, port: int | None) -> int:
         print(f"videokiosk booth: {exc}", file=sys.stderr)
         return 2
     on_stop_signal(booth.request_exit)
+    booth.session.subscribe(CollectionsOutOfCalls().follow)  # gc is this process's: here, not in Booth
     url = await booth.start(port=port)
     print(f"videokiosk booth {config.booth.id}: kiosk page at {url}", flush=True)
     # systemd (Type=notify, WatchdogSec=): READY=1 now that the page is served, then watchdog pings

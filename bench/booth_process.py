@@ -186,9 +186,11 @@ class Commands:
 
 
 async def _serve(config) -> int:
+    from appliance.collections_out_of_calls import CollectionsOutOfCalls
     from appliance.daemon import Booth
 
     booth = Booth(config, devices=clicking_devices(config.hardware))
+    booth.session.subscribe(CollectionsOutOfCalls().follow)  # as the daemon's own root does (appliance/daemon.py)
     url = await booth.start(port=0)
     await asyncio.wait_for(booth.session.hub.connected.wait(), 30)
     print(f"bench booth {config.booth.id}: kiosk page at {url}", flush=True)
