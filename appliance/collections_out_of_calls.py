@@ -25,8 +25,7 @@ Example::
 from __future__ import annotations
 
 import gc
-from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from .journey import State
 
@@ -34,10 +33,18 @@ from .journey import State
 FROZEN_IN = frozenset({State.WAITING, State.CALL})
 
 
+class Collector(Protocol):
+    """What is used of ``gc`` (a test passes its own)."""
+
+    def collect(self) -> int: ...
+    def freeze(self) -> None: ...
+    def unfreeze(self) -> None: ...
+
+
 class CollectionsOutOfCalls:
     """Follows the session's snapshots (``session.subscribe(quiet.follow)``); ``collector`` is ``gc``."""
 
-    def __init__(self, collector: ModuleType = gc) -> None:
+    def __init__(self, collector: Collector = gc) -> None:
         self._gc = collector
         self._frozen = False
 
