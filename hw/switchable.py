@@ -89,8 +89,8 @@ class DecodedTrack(MediaStreamTrack):
 class VideoTimeline:
     """One video clock per device, shared by all its tracks.
 
-    The device's tracks watch one source through a ``MediaRelay``, which hands every subscriber the
-    same frame object. Two field failures came from that sharing:
+    The device's tracks watch one source through a :class:`~hw.relay.Relay`, which hands every
+    subscriber the same frame object. Two field failures came from that sharing:
 
     - each track restamped the frame with a clock of its own, so the call's encoder saw the
       preview's timestamps, met one that went backwards ("avcodec_send_frame() Invalid data") and

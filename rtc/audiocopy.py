@@ -1,6 +1,6 @@
 """Each consumer of the microphone gets its own copy of every audio frame.
 
-The microphone hands all its tracks the same frame objects (hw's ``MediaRelay``), and each track
+The microphone hands all its tracks the same frame objects (hw's ``Relay``), and each track
 restamps the shared frame's ``pts`` in place. With two peer connections (the call with the advisor
 and a link to an interpreter, appliance/peerlink.py) one encoder's thread would read a ``pts`` the
 other track has just rewritten, and a mute that zeroes the shared samples would silence every
