@@ -74,6 +74,19 @@ def admit(advisor, customer) -> None:
     advisor.evaluate("() => { window.vkHeard = vkStamp.hear(document.querySelector('#remote-video').srcObject.getAudioTracks()[0]); }")
 
 
+def seen(advisor, customer) -> dict[str, dict]:
+    """The frames each end showed of the other since the last look, by direction."""
+    return {"booth_to_advisor": take(advisor, "#remote-video"), "advisor_to_kiosk": take(customer, "#remote-view")}
+
+
+def hang_up(advisor) -> None:
+    """The advisor ends the call, if one began (a round the busy machine broke may have none)."""
+    try:
+        advisor.get_by_role("button", name="Beenden").click(timeout=5000)
+    except Exception:  # no call to end
+        pass
+
+
 class OurCall:
     """Hub + booth (its own process, bench/booth_process.py) + kiosk page + console; one admitted call per round."""
 
@@ -96,7 +109,7 @@ class OurCall:
         admit(self.advisor, self.kiosk)
 
     def take(self) -> dict[str, dict]:
-        return {"booth_to_advisor": take(self.advisor, "#remote-video"), "advisor_to_kiosk": take(self.kiosk, "#remote-view")}
+        return seen(self.advisor, self.kiosk)
 
     def receiving(self) -> dict:
         """What the advisor's browser reports of receiving the booth (bench/latency.py)."""
@@ -114,11 +127,8 @@ class OurCall:
         return self.booth.ask("forwarded")["forwarded"]
 
     def disconnect(self) -> None:
-        try:
-            self.advisor.get_by_role("button", name="Beenden").click(timeout=5000)
-        except Exception:  # no call to end (the round broke before it began): the booth leaves anyway
-            pass
-        self.booth.ask("leave")
+        hang_up(self.advisor)
+        self.booth.ask("leave")  # with or without a call that ended
 
     def close(self) -> None:
         self.advisor_ctx.close()
@@ -151,7 +161,7 @@ class HomeCall:
         self.home.evaluate("() => { window.vkHeard = vkStamp.hear(vkStamp.remoteTrack('audio')); }")
 
     def take(self) -> dict[str, dict]:
-        return {"booth_to_advisor": take(self.advisor, "#remote-video"), "advisor_to_kiosk": take(self.home, "#remote-view")}
+        return seen(self.advisor, self.home)
 
     def receiving(self) -> dict:
         return receiving([self.advisor])
@@ -161,10 +171,7 @@ class HomeCall:
                 "advisor_to_booth": [mouth_to_ear_ms(at) for at in self.home.evaluate("() => vkHeard.take()")]}
 
     def disconnect(self) -> None:
-        try:
-            self.advisor.get_by_role("button", name="Beenden").click(timeout=5000)
-        except Exception:  # no call to end (the round broke before it began)
-            pass
+        hang_up(self.advisor)
         self.home.goto("about:blank")  # the customer leaves; the canvas camera and the clicks stop
 
     def close(self) -> None:
@@ -214,10 +221,7 @@ def measure(rounds: int = ROUNDS) -> dict:
                     out["failed"].append(f"baseline: {str(exc).splitlines()[0]}")
                     print(f"  a round failed: {out['failed'][-1]}", flush=True)
                 else:
-                    for direction, one in taken.items():
-                        _add(out["baseline"][direction], one)
-                    for direction, values in heard.items():
-                        out["baseline_ears"][direction] += values
+                    _record(out["baseline"], out["baseline_ears"], taken, heard)
                     out["receivers"]["baseline"].append(receivers)
                 try:
                     taken, heard, receivers = _window(ours)
@@ -227,10 +231,7 @@ def measure(rounds: int = ROUNDS) -> dict:
                     continue
                 out["forwarded"] += taken.pop("forwarded")
                 out["receivers"]["ours"].append(receivers)
-                for direction, one in taken.items():
-                    _add(out["ours"][direction], one)
-                for direction, values in heard.items():
-                    out["ears"][direction] += values
+                _record(out["ours"], out["ears"], taken, heard)
                 try:
                     taken, _heard, _receivers = _window(reencoding)
                 except Exception as exc:
@@ -248,6 +249,14 @@ def measure(rounds: int = ROUNDS) -> dict:
 
 def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
+
+
+def _record(videos: dict, ears: dict, taken: dict, heard: dict) -> None:
+    """One window of a call, by direction: the frames seen and the clicks heard."""
+    for direction, one in taken.items():
+        _add(videos[direction], one)
+    for direction, values in heard.items():
+        ears[direction] += values
 
 
 def _add(into: dict, taken: dict) -> None:
