@@ -64,6 +64,8 @@ class _Client:
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=256)
+        #: The page's video negotiations in progress (see UIServer._receive), ended with the socket.
+        self.negotiations: set[asyncio.Task] = set()
 
     def send(self, message: dict[str, Any]) -> None:
         try:
@@ -144,6 +146,8 @@ class UIServer:
         finally:
             self._clients.discard(client)
             pump.cancel()
+            for negotiation in client.negotiations:
+                negotiation.cancel()
         return ws
 
     async def _receive(self, client: _Client, raw: str) -> None:
@@ -154,19 +158,32 @@ class UIServer:
             log.info("ui: rejected a malformed message")
             client.send(_error("invalid", str(exc)))
             return
-        try:
-            if kind == "offer":
-                await self._offer(client, name)
-            elif kind != "intent":
-                handler = self.handlers.get(kind)
-                if handler is None:
-                    client.send(_error("not_now", f"no {kind} on this booth"))
-                else:
-                    await handler(name)
+        if kind == "offer":
+            # Answered beside the socket, not in its line: an answer takes about a second (a peer
+            # connection is built), and the touch that came after the page's offer, "Einwilligung
+            # widerrufen" in the first second of a call, waited behind it (tests/e2e/test_withdrawal.py:
+            # the booth got the withdrawal 0.86 s after the touch; the promise is one second).
+            negotiation = asyncio.get_running_loop().create_task(self._guarded(client, kind, self._offer(client, name)))
+            client.negotiations.add(negotiation)
+            negotiation.add_done_callback(client.negotiations.discard)
+        elif kind != "intent":
+            handler = self.handlers.get(kind)
+            if handler is None:
+                client.send(_error("not_now", f"no {kind} on this booth"))
             else:
-                accepted = await self.session.handle(name, **data)
-                if not accepted:
-                    client.send({"type": "ignored", "event": name, "state": str(self.session.state)})
+                await self._guarded(client, kind, handler(name))
+        else:
+            await self._guarded(client, kind, self._intent(client, name, data))
+
+    async def _intent(self, client: _Client, name: str, data: dict[str, Any]) -> None:
+        accepted = await self.session.handle(name, **data)
+        if not accepted:
+            client.send({"type": "ignored", "event": name, "state": str(self.session.state)})
+
+    async def _guarded(self, client: _Client, kind: str, handling: Awaitable[None]) -> None:
+        """Handle one page message; what goes wrong goes back to the page, never ends the daemon."""
+        try:
+            await handling
         except (ApplianceError, RtcError) as exc:
             client.send(_error("invalid", str(exc)))
         except Exception:  # the daemon keeps running whatever one message does
@@ -174,11 +191,20 @@ class UIServer:
             client.send(_error("internal", "the booth could not handle this message"))
 
     async def _offer(self, client: _Client, sdp: str) -> None:
-        if self.loopback is None or not self.session.snapshot().get("self_view"):
+        if self.loopback is None or not self._video_shown():
             client.send(_error("not_now", "no video is shown in this state"))
             return
         answer = await self.loopback.answer(sdp)
+        if not self._video_shown():
+            # The customer left the check or the call while the answer was made (the daemon's
+            # close of the loopback may have come first): the camera stops here too.
+            await self.loopback.close()
+            client.send(_error("not_now", "no video is shown in this state"))
+            return
         client.send({"type": "answer", "sdp": answer})
+
+    def _video_shown(self) -> bool:
+        return bool(self.session.snapshot().get("self_view"))
 
 
 def _error(code: str, message: str) -> dict[str, str]:

@@ -1,10 +1,12 @@
-"""The kiosk page's server: malformed messages, headers, origin, and the daemon keeps running."""
+"""The kiosk page's server: malformed messages, headers, origin, and the daemon keeps running; a
+touch is never held up by the page's video negotiation."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
+from collections.abc import Callable
 
 import aiohttp
 import pytest
@@ -19,12 +21,36 @@ from videokiosk.clock import FakeClock
 from .helpers import CannedChecks
 
 
+class SlowLoopback:
+    """A loopback whose answer to the page's offer takes as long as the test says (a booth's
+    takes about a second: a peer connection is built); it records what it did."""
+
+    def __init__(self) -> None:
+        self.answering = asyncio.Event()  # an answer is being made
+        self.done = asyncio.Event()  # ... may be finished
+        self.did: list[str] = []
+
+    async def answer(self, sdp: str) -> str:
+        self.answering.set()
+        await self.done.wait()
+        self.did.append("answered")
+        return "v=0\r\n"
+
+    async def close(self) -> None:
+        self.did.append("closed")
+
+
 @pytest.fixture
-async def served(tmp_path):
+def loopback() -> SlowLoopback:
+    return SlowLoopback()
+
+
+@pytest.fixture
+async def served(tmp_path, loopback):
     clock = FakeClock()
     store = BoothStore(tmp_path / "booth.db", clock=clock)
     session = Session(UISection(), clock=clock, store=store, checks=CannedChecks())
-    server = UIServer(session)
+    server = UIServer(session, loopback=loopback)
     runner = web.AppRunner(server.app())
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -45,6 +71,20 @@ async def receive(ws, kind: str, timeout: float = 5.0) -> dict:
             if msg["type"] == kind:
                 return msg
     return await asyncio.wait_for(next_of_kind(), timeout)
+
+
+async def messages_until(ws, last: Callable[[dict], bool], timeout: float = 5.0) -> list[dict]:
+    """Every message the page gets, up to and with the first for which ``last`` is true."""
+    seen: list[dict] = []
+    async def until() -> list[dict]:
+        while not seen or not last(seen[-1]):
+            seen.append(json.loads((await ws.receive()).data))
+        return seen
+    return await asyncio.wait_for(until(), timeout)
+
+
+def shows(state: str) -> Callable[[dict], bool]:
+    return lambda msg: msg["type"] == "state" and msg["state"]["state"] == state
 
 
 async def test_malformed_messages_get_an_error_and_change_nothing(served):
@@ -115,3 +155,24 @@ async def test_a_foreign_origin_cannot_drive_the_booth(served):
     assert err.value.status == 403
     async with http.ws_connect(f"{base}/ws", headers={"Origin": base}) as ws:
         assert (await receive(ws, "state"))["type"] == "state"
+
+
+async def test_a_withdrawal_is_not_held_up_by_the_pages_video_negotiation(served, loopback):
+    """The page asks for its video as the check (or the call) begins, and the customer withdraws
+    before the answer is made: the withdrawal takes effect at once, and the video never starts."""
+    base, http, _, store = served
+    async with http.ws_connect(f"{base}/ws") as ws:
+        for event in ("start", "accept"):
+            await ws.send_str(json.dumps({"type": "intent", "event": event}))
+        await messages_until(ws, shows("device_check"))
+        assert store.rows("consents")
+        await ws.send_str(json.dumps({"type": "offer", "sdp": "v=0\r\n"}))
+        await asyncio.wait_for(loopback.answering.wait(), 5)
+        await ws.send_str(json.dumps({"type": "intent", "event": "withdraw"}))
+        await messages_until(ws, shows("idle"))  # while the answer is still being made
+        assert store.rows("consents") == [] and loopback.did == []
+        loopback.done.set()
+        replies = [msg for msg in await messages_until(ws, lambda msg: msg["type"] == "error") if msg["type"] != "state"]
+        assert [msg["type"] for msg in replies] == ["error"] and replies[0]["code"] == "not_now"
+        assert loopback.did == ["answered", "closed"]  # the page got no video: the camera is off
+
