@@ -82,9 +82,7 @@ class AdvisorPeer:
         await self.send({"type": "admit", "session_id": session_id})
         result = await self.expect("admit_result", session_id=session_id)
         assert result["ok"], result
-        self.call_id = result["call_id"]
-        self._hub_ice = result.get("ice_servers") or []
-        return self.call_id
+        return result["call_id"]  # self.call_id was set by _read()
 
     async def hang_up(self) -> None:
         if self.call_id:
@@ -98,6 +96,12 @@ class AdvisorPeer:
                 self.frame_arrived.clear()
                 await self.frame_arrived.wait()
         await asyncio.wait_for(wait(), timeout)
+
+    def describe(self) -> str:
+        """What this advisor saw of the call, for a test's failure message."""
+        pc = self.pc
+        media = f"{pc.connectionState}, ICE {pc.iceConnectionState}" if pc is not None else "no peer connection"
+        return f"call {self.call_id}, {self.offers} offer(s), {media}, {self.frames} frame(s), states {self.states}"
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -114,7 +118,12 @@ class AdvisorPeer:
             if frame.type != aiohttp.WSMsgType.TEXT:
                 break
             msg = json.loads(frame.data)
-            if msg["type"] == "offer" and msg["call_id"] == self.call_id:
+            if msg["type"] == "admit_result" and msg.get("ok"):
+                # Taken here, before the next message is read: the booth's offer may be right
+                # behind it, before the task that admitted has read the result from the inbox.
+                self.call_id = msg["call_id"]
+                self._hub_ice = msg.get("ice_servers") or []
+            elif msg["type"] == "offer" and msg["call_id"] == self.call_id:
                 await self._answer(msg["sdp"])
             elif msg["type"] == "call_state":
                 self.states.append(msg["state"])
