@@ -26,10 +26,12 @@ function notice(key, vars) { $("notice").textContent = key ? t(key, vars) : ""; 
 // --- log-in ------------------------------------------------------------------------------------
 
 async function start() {
-  await load(language);
+  // The language buttons work from the moment they are on screen, before the page's own words
+  // have arrived: a touch in that time was lost (seen in the console's accessibility test).
   for (const button of document.querySelectorAll("[data-lang]")) {
     button.addEventListener("click", async () => { await load(button.dataset.lang); render(); renderSso(); });
   }
+  await load(language);
   await offerSso();
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", logout);

@@ -13,10 +13,17 @@ export function apply(root = document) {
   for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
 }
 
+// Which load() is the latest: a language touched while the page's own first load is on its way
+// must not be overwritten by that load's later answer.
+let loads = 0;
+
 export async function load(lang) {
+  const mine = ++loads;
   const response = await fetch(`/console/i18n/${lang}.json`);
   if (!response.ok) return;
-  dict = await response.json();
+  const words = await response.json();
+  if (mine !== loads) return;
+  dict = words;
   language = lang;
   localStorage.setItem("vk-console-lang", lang);
   document.documentElement.lang = lang;

@@ -76,6 +76,31 @@ def test_before_its_words_arrive_a_page_shows_nothing_unlabelled(hub, advisor_co
     assert not found, f"{page_name} before its words: " + "; ".join(f"{v['id']} {v['nodes']}" for v in found)
 
 
+def test_a_language_touched_before_the_pages_words_arrive_is_kept(hub, advisor_context):  # noqa: F811
+    """The language buttons are on screen before the console's words have arrived: a touch then
+    counts (it was lost, the buttons had no handler yet), and the page's own first words, arriving
+    after the touched language's, do not overwrite them."""
+    url, _, _ = hub
+    page = advisor_context.new_page()
+    held = []
+    page.route("**/console/i18n/*.json", lambda route: route.continue_() if held else held.append(route))
+    with page.expect_request("**/console/i18n/*.json"):
+        page.goto(url)
+    for _ in range(100):  # the route's handler runs when Playwright next reads its events
+        if held:
+            break
+        page.evaluate("1")
+    first = "en" if held[0].request.url.endswith("/en.json") else "de"
+    touched, words = ("de", "Anmeldung") if first == "en" else ("en", "Sign-in")
+    page.locator(f'.lang button[data-lang="{touched}"]').click()
+    expect(page.locator("html")).to_have_attribute("lang", touched, timeout=T)
+    with page.expect_response(held[0].request.url):
+        held[0].continue_()
+    page.evaluate("() => new Promise((done) => setTimeout(done))")  # the page reads that answer first
+    expect(page.locator("html")).to_have_attribute("lang", touched)
+    expect(page.locator("#login-heading")).to_contain_text(words)
+
+
 FOCUS_SHOWN = """() => {
   const el = document.activeElement, st = getComputedStyle(el);
   return { tag: el.tagName, text: (el.textContent || "").trim().slice(0, 40),
