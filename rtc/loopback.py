@@ -36,6 +36,8 @@ from aiortc.mediastreams import MediaStreamTrack
 from .codecs import prefer_codec
 from .errors import CallError
 from .forward import FORWARDABLE, EncodedVideo, ForwardedVideoTrack, pass_keyframe_requests, sent_mime
+from .peerconnection import rtc_configuration
+from .sdp import without_mdns_candidates
 from .slottrack import SlotTrack
 from .videocopy import OwnVideoTrack
 
@@ -94,11 +96,15 @@ class Loopback:
         """Answer the page's offer; returns the answer SDP (ICE candidates included)."""
         async with self._lock:
             await self._close_pc()
-            pc = RTCPeerConnection()
+            # No ICE server: the page is on this machine. aiortc's default would ask Google's
+            # public STUN server at every answer, telling a third party of each customer's visit
+            # from the booth's address; on a booth cut off from it, each answer waited for it.
+            pc = RTCPeerConnection(rtc_configuration([]))
             self._pc = pc
             self.idle.clear()
             try:
-                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+                offer = RTCSessionDescription(sdp=without_mdns_candidates(offer_sdp), type="offer")
+                await pc.setRemoteDescription(offer)
                 video = [t for t in pc.getTransceivers() if t.kind == "video"]
                 if not video:
                     raise CallError("the page offered no video to receive")

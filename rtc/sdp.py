@@ -13,6 +13,8 @@ import re
 
 _RTPMAP = re.compile(r"^a=rtpmap:(\d+) (VP8|VP9|H264|AV1)/", re.IGNORECASE)
 _FMTP = re.compile(r"^a=fmtp:(\d+) ")
+# a=candidate:<foundation> <component> <transport> <priority> <address> <port> typ ...
+_MDNS_CANDIDATE = re.compile(r"^a=candidate:\S+ \d+ \S+ \d+ \S+\.local \d+ ", re.IGNORECASE)
 
 
 def with_start_bitrate(sdp: str, kbps: int) -> str:
@@ -36,3 +38,24 @@ def with_start_bitrate(sdp: str, kbps: int) -> str:
         if rtpmap and rtpmap.group(1) not in has_fmtp:
             out.append(f"a=fmtp:{rtpmap.group(1)} x-google-start-bitrate={kbps}")
     return "\r\n".join(out)
+
+
+def without_mdns_candidates(sdp: str) -> str:
+    """``sdp`` without the candidates a browser named by mDNS (``<uuid>.local``).
+
+    A page without camera permission (the kiosk page) names its addresses so. aiortc resolves
+    each such name before ``setRemoteDescription`` returns, and one that nobody answers for costs
+    a second (aioice's timeout). For a peer on the same machine that was a second of every
+    negotiation, in which the page's later messages waited. The browser's connectivity checks
+    still reach our own candidates, so the connection forms without them (peer-reflexive); an
+    end-of-candidates goes too, or aioice would give up before those checks arrive.
+
+    >>> sdp = "m=video 9 UDP/TLS/RTP/SAVPF 97\\r\\na=candidate:1 1 udp 2113937151 0f1e.local 54277 typ host\\r\\n"
+    >>> without_mdns_candidates(sdp + "a=end-of-candidates\\r\\n")
+    'm=video 9 UDP/TLS/RTP/SAVPF 97\\r\\n'
+    """
+    lines = sdp.split("\r\n")
+    kept = [line for line in lines if not _MDNS_CANDIDATE.match(line)]
+    if len(kept) < len(lines):
+        kept = [line for line in kept if line != "a=end-of-candidates"]
+    return "\r\n".join(kept)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
+import aioice.ice
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from aiortc.rtcicetransport import RTCIceGatherer
 
 from hw.synthetic import SyntheticCamera
 from rtc.errors import CallError
@@ -16,7 +19,7 @@ class Page:
     """Stands in for the kiosk page's side: two receive-only video transceivers, nothing sent."""
 
     def __init__(self, videos: int = 2) -> None:
-        self.pc = RTCPeerConnection()
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # on this machine, as the kiosk's
         for _ in range(videos):
             self.pc.addTransceiver("video", direction="recvonly")
         loop = asyncio.get_running_loop()
@@ -131,6 +134,54 @@ async def test_a_group_call_shows_further_participants_in_their_own_tiles(camera
         assert (await page.frame("4")).width > 0
         with pytest.raises(CallError, match="2 further participants at most"):
             loopback.set_peer_video(2, VideoStreamTrack())
+    finally:
+        await loopback.close()
+        await page.pc.close()
+
+
+async def test_the_pages_video_asks_no_server_beyond_this_machine(camera, monkeypatch):
+    """The page is on the booth itself. aiortc, given no server list, asks Google's public STUN
+    server: a booth in a public office would tell a third party of every customer's check and call."""
+    asked = []
+    monkeypatch.setattr(RTCIceGatherer, "getDefaultIceServers", classmethod(lambda cls: asked.append(cls) or []))
+    loopback = Loopback(camera.video_track)
+    page = Page()
+    try:
+        await page.accept(await loopback.answer(await page.offer()))
+        assert (await page.frame("0")).width == 160
+    finally:
+        await loopback.close()
+        await page.pc.close()
+    assert asked == [], "the loopback's peer connection fell back to aiortc's public STUN server"
+
+
+class _NobodyAnswers:
+    """The multicast DNS of a machine where no one answers for the page's names."""
+
+    async def resolve(self, hostname: str, timeout: float | None = 1.0) -> str | None:
+        await asyncio.Event().wait()  # aioice gives up after its timeout; here, never
+        return None
+
+
+async def test_a_page_that_names_its_addresses_by_mdns_is_answered_at_once(camera, monkeypatch):
+    """A page without camera permission (the kiosk page) names its candidates "<uuid>.local".
+    aiortc resolved each before answering, a second each time nobody answered for it (aioice's
+    timeout), while the page's later messages (a withdrawal) waited. The picture still comes: the
+    page's checks reach the booth's own candidates (this page, as Firefox does, also says it has
+    no more candidates: that must not make the booth give up before the checks arrive)."""
+    async def nobody(subscriber):
+        return _NobodyAnswers()
+
+    monkeypatch.setattr(aioice.ice, "get_or_create_mdns_protocol", nobody)
+    loopback = Loopback(camera.video_track)
+    page = Page()
+    try:
+        offer = re.sub(r"^(a=candidate:\S+ \d+ \S+ \d+ )\S+", lambda m: m.group(1) + "0f1e2d3c.local",
+                       await page.offer(), flags=re.MULTILINE)
+        assert ".local" in offer
+        answer = await asyncio.wait_for(loopback.answer(offer), 10)
+        await page.accept(answer)
+        assert (await page.frame("0")).width == 160
     finally:
         await loopback.close()
         await page.pc.close()
