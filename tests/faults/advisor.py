@@ -97,11 +97,17 @@ class AdvisorPeer:
                 await self.frame_arrived.wait()
         await asyncio.wait_for(wait(), timeout)
 
-    def describe(self) -> str:
+    async def describe(self) -> str:
         """What this advisor saw of the call, for a test's failure message."""
         pc = self.pc
-        media = f"{pc.connectionState}, ICE {pc.iceConnectionState}" if pc is not None else "no peer connection"
-        return f"call {self.call_id}, {self.offers} offer(s), {media}, {self.frames} frame(s), states {self.states}"
+        if pc is None:
+            media = "no peer connection"
+        else:
+            received = [f"{s.kind} {s.packetsReceived} packets ({s.packetsLost} lost)"
+                        for s in (await pc.getStats()).values() if s.type == "inbound-rtp"]
+            media = f"{pc.connectionState}, ICE {pc.iceConnectionState}, received {', '.join(received) or 'nothing'}"
+        return (f"call {self.call_id}, {self.offers} offer(s), {media}, {self.frames} frame(s) decoded, "
+                f"states {self.states}")
 
     async def close(self) -> None:
         for task in self._tasks:
