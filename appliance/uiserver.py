@@ -64,7 +64,7 @@ class _Client:
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=256)
-        #: The page's video negotiations in progress (see UIServer._receive), ended with the socket.
+        #: The page's video negotiations in progress (see UIServer._receive): held until done.
         self.negotiations: set[asyncio.Task] = set()
 
     def send(self, message: dict[str, Any]) -> None:
@@ -146,8 +146,8 @@ class UIServer:
         finally:
             self._clients.discard(client)
             pump.cancel()
-            for negotiation in client.negotiations:
-                negotiation.cancel()
+            # A negotiation under way finishes (its answer goes nowhere): cancelled halfway, it
+            # would leave a peer connection half built, holding the camera.
         return ws
 
     async def _receive(self, client: _Client, raw: str) -> None:
