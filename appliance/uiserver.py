@@ -159,10 +159,11 @@ class UIServer:
             client.send(_error("invalid", str(exc)))
             return
         if kind == "offer":
-            # Answered beside the socket, not in its line: an answer takes about a second (a peer
-            # connection is built), and the touch that came after the page's offer, "Einwilligung
-            # widerrufen" in the first second of a call, waited behind it (tests/e2e/test_withdrawal.py:
-            # the booth got the withdrawal 0.86 s after the touch; the promise is one second).
+            # Answered beside the socket, not in its line: a touch that came after the page's
+            # offer waited for the whole answer. "Einwilligung widerrufen" in the first second
+            # of a call reached the booth 0.86 s after the touch while aiortc still resolved the
+            # page's mDNS names (rtc/sdp.py); the promise is one second, and building a peer
+            # connection on a Pi is never instant.
             negotiation = asyncio.get_running_loop().create_task(self._guarded(client, kind, self._offer(client, name)))
             client.negotiations.add(negotiation)
             negotiation.add_done_callback(client.negotiations.discard)

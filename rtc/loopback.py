@@ -97,8 +97,8 @@ class Loopback:
         async with self._lock:
             await self._close_pc()
             # No ICE server: the page is on this machine. aiortc's default would ask Google's
-            # public STUN server at every answer, telling a third party of each customer's visit
-            # from the booth's address; on a booth cut off from it, each answer waited for it.
+            # public STUN server at every answer, telling a third party of each customer's check
+            # and call, from the office's address.
             pc = RTCPeerConnection(rtc_configuration([]))
             self._pc = pc
             self.idle.clear()
