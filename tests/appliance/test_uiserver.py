@@ -22,8 +22,8 @@ from .helpers import CannedChecks
 
 
 class SlowLoopback:
-    """A loopback whose answer to the page's offer takes as long as the test says (a booth's
-    takes about a second: a peer connection is built); it records what it did."""
+    """A loopback whose answer to the page's offer takes as long as the test says (a booth's took
+    a second while aiortc waited on the page's mDNS names); it records what it did."""
 
     def __init__(self) -> None:
         self.answering = asyncio.Event()  # an answer is being made
@@ -175,4 +175,3 @@ async def test_a_withdrawal_is_not_held_up_by_the_pages_video_negotiation(served
         replies = [msg for msg in await messages_until(ws, lambda msg: msg["type"] == "error") if msg["type"] != "state"]
         assert [msg["type"] for msg in replies] == ["error"] and replies[0]["code"] == "not_now"
         assert loopback.did == ["answered", "closed"]  # the page got no video: the camera is off
-
