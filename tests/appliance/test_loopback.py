@@ -7,7 +7,12 @@ import re
 
 import aioice.ice
 import pytest
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
 from aiortc.rtcicetransport import RTCIceGatherer
 
 from hw.synthetic import SyntheticCamera
