@@ -55,23 +55,30 @@ def test_no_axe_violation_in_any_console_view(hub, advisor_context, loop_thread,
     assert not problems, "\n".join(problems)
 
 
+def goto_with_words_held(page, url: str, words: str):
+    """Open ``url`` with the first request for its words (the glob ``words``) held, later ones let
+    through; returns that request's route, to be continued."""
+    held = []
+    page.route(words, lambda route: route.continue_() if held else held.append(route))
+    with page.expect_request(words):
+        page.goto(url)
+    for _ in range(100):  # the route's handler runs when Playwright next reads its events
+        if held:
+            break
+        page.evaluate("1")
+    assert held, "the language file was never requested"
+    return held[0]
+
+
 @pytest.mark.parametrize("page_name", ["stats", "fleet"])
 def test_before_its_words_arrive_a_page_shows_nothing_unlabelled(hub, advisor_context, page_name):  # noqa: F811
     """The words come as JSON after the page: until then no form, button or chart may be on screen
     (a CSS display rule once beat the hidden attribute, so the statistics form showed unlabelled)."""
     url, _, _ = hub
     page = advisor_context.new_page()
-    held = []
-    page.route(f"**/{page_name}_i18n/*.json", lambda route: held.append(route))
-    with page.expect_request(f"**/{page_name}_i18n/*.json"):
-        page.goto(f"{url}/{page_name}")
+    words = goto_with_words_held(page, f"{url}/{page_name}", f"**/{page_name}_i18n/*.json")
     found = axe_violations(page)
-    for _ in range(100):  # the route's handler runs when Playwright next reads its events
-        if held:
-            break
-        page.evaluate("1")
-    assert held, "the language file was never requested"
-    held[0].continue_()
+    words.continue_()
     expect(page.locator("html")).to_have_attribute("lang", "de", timeout=T)
     assert not found, f"{page_name} before its words: " + "; ".join(f"{v['id']} {v['nodes']}" for v in found)
 
@@ -82,20 +89,13 @@ def test_a_language_touched_before_the_pages_words_arrive_is_kept(hub, advisor_c
     after the touched language's, do not overwrite them."""
     url, _, _ = hub
     page = advisor_context.new_page()
-    held = []
-    page.route("**/console/i18n/*.json", lambda route: route.continue_() if held else held.append(route))
-    with page.expect_request("**/console/i18n/*.json"):
-        page.goto(url)
-    for _ in range(100):  # the route's handler runs when Playwright next reads its events
-        if held:
-            break
-        page.evaluate("1")
-    first = "en" if held[0].request.url.endswith("/en.json") else "de"
+    first_words = goto_with_words_held(page, url, "**/console/i18n/*.json")
+    first = "en" if first_words.request.url.endswith("/en.json") else "de"
     touched, words = ("de", "Anmeldung") if first == "en" else ("en", "Sign-in")
     page.locator(f'.lang button[data-lang="{touched}"]').click()
     expect(page.locator("html")).to_have_attribute("lang", touched, timeout=T)
-    with page.expect_response(held[0].request.url):
-        held[0].continue_()
+    with page.expect_response(first_words.request.url):
+        first_words.continue_()
     page.evaluate("() => new Promise((done) => setTimeout(done))")  # the page reads that answer first
     expect(page.locator("html")).to_have_attribute("lang", touched)
     expect(page.locator("#login-heading")).to_contain_text(words)
