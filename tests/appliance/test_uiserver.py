@@ -65,12 +65,7 @@ async def served(tmp_path, loopback):
 
 async def receive(ws, kind: str, timeout: float = 5.0) -> dict:
     """The next message of ``kind`` (state messages may come in between)."""
-    async def next_of_kind():
-        while True:
-            msg = json.loads((await ws.receive()).data)
-            if msg["type"] == kind:
-                return msg
-    return await asyncio.wait_for(next_of_kind(), timeout)
+    return (await messages_until(ws, lambda msg: msg["type"] == kind, timeout))[-1]
 
 
 async def messages_until(ws, last: Callable[[dict], bool], timeout: float = 5.0) -> list[dict]:
