@@ -291,7 +291,8 @@ def run() -> list[dict]:
     # timing) or its decoder, beside the same of the baseline's receivers (means over the windows).
     receivers = {f"{key} ({who})": _mean([w[key] for w in m["receivers"][who] if w[key] is not None])
                  for who in ("ours", "baseline") for key in ("video_jitter_buffer_ms", "video_target_ms", "video_minimum_ms", "video_decode_ms",
-                                                                  "audio_jitter_buffer_ms", "audio_target_ms", "audio_minimum_ms")}
+                                                                  "audio_jitter_buffer_ms", "audio_target_ms", "audio_minimum_ms",
+                                                                  "audio_interarrival_jitter_ms", "audio_accelerated_per_mille", "audio_concealed_per_mille")}
     reencoded = summary(m["reencoded"]["latency"])
     rows = []
     for direction, label in DIRECTIONS.items():

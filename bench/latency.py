@@ -89,7 +89,10 @@ def received(before: dict, after: dict) -> dict[str, float | None]:
             "audio_jitter_buffer_ms": per("audio", "delayS", "emitted"),
             # Its target, and the least it would be for jitter alone: the difference is A/V sync's.
             "video_target_ms": per("video", "targetS", "emitted"), "video_minimum_ms": per("video", "minimumS", "emitted"),
-            "audio_target_ms": per("audio", "targetS", "emitted"), "audio_minimum_ms": per("audio", "minimumS", "emitted")}
+            "audio_target_ms": per("audio", "targetS", "emitted"), "audio_minimum_ms": per("audio", "minimumS", "emitted"),
+            # The sending rhythm as the advisor sees it; the voice cut to catch up, or made up (per mille).
+            "audio_interarrival_jitter_ms": 1000 * after["audio"]["jitterS"],
+            "audio_accelerated_per_mille": per("audio", "removed", "samples"), "audio_concealed_per_mille": per("audio", "concealed", "samples")}
 
 
 def summary(values: list[float]) -> dict:
