@@ -111,10 +111,11 @@ class PiBooth:
         self.daemon = BoothProcess(hub, tmp, forward=forward, preexec_fn=group.join)
         self.booth_url = self.daemon.url
         port = _free_port()
+        # A session of its own, as its unit gives the kiosk (bench/booth_process.py says why).
         self.kiosk_browser = subprocess.Popen(
             [str(CHROMIUM), "--headless", f"--remote-debugging-port={port}", f"--user-data-dir={tmp / 'kiosk-profile'}",
              "--window-size=1280,800", *[a for a in CHROMIUM_ARGS if "fake-device" not in a and "fake-ui" not in a], "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=group.join)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=group.join)
         self.kiosk_cdp = self._connect(pw, port)
         self.kiosk = self.kiosk_cdp.contexts[0].pages[0]
         self.advisor_ctx = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["camera", "microphone"])

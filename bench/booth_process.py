@@ -76,6 +76,9 @@ class BenchHub:
 class BoothProcess:
     """One booth for ``hub`` in its own process (``command``: after ``python -m``), data in ``tmp``.
 
+    The booth gets a session of its own, as systemd starts its unit: the kernel shares the CPU
+    between sessions first (autogroups) and only then between their processes, so a booth in the
+    bench's session would compete with the bench's own hub and browser driver as no booth does.
     ``preexec_fn``: run in the child before it starts (bench_pi: join a CPU cgroup).
     """
 
@@ -95,7 +98,7 @@ class BoothProcess:
         self.log = (tmp / "daemon.log").open("w")
         self.proc = subprocess.Popen([sys.executable, "-m", *command, "--config", str(config), "--port", "0"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
-                                     preexec_fn=preexec_fn)
+                                     start_new_session=True, preexec_fn=preexec_fn)
         line = self.proc.stdout.readline()
         found = re.search(r"kiosk page at (\S+)", line)
         if not found:
