@@ -161,7 +161,7 @@
   };
   async function receiving() {
     // targetS beside minimumS: what the receiver adds for reasons other than jitter (A/V sync).
-    const sums = { video: { delayS: 0, emitted: 0, targetS: 0, minimumS: 0, decodeS: 0, decoded: 0 },
+    const sums = { video: { delayS: 0, emitted: 0, targetS: 0, minimumS: 0, decodeS: 0, decoded: 0, received: 0 },
                    audio: { delayS: 0, emitted: 0, targetS: 0, minimumS: 0, jitterS: 0, samples: 0, removed: 0, concealed: 0 } };
     for (const pc of made.filter((p) => p.connectionState !== 'closed')) {
       (await pc.getStats()).forEach((s) => {
@@ -171,7 +171,9 @@
         into.emitted += s.jitterBufferEmittedCount || 0;
         into.targetS += s.jitterBufferTargetDelay || 0;
         into.minimumS += s.jitterBufferMinimumDelay || 0;
-        if (s.kind === 'video') { into.decodeS += s.totalDecodeTime || 0; into.decoded += s.framesDecoded || 0; }
+        if (s.kind === 'video') {
+          into.decodeS += s.totalDecodeTime || 0; into.decoded += s.framesDecoded || 0; into.received += s.framesReceived || 0;
+        }
         if (s.kind === 'audio') {
           // Interarrival jitter (RFC 3550, the latest estimate) and what NetEq cut to catch up.
           into.jitterS += s.jitter || 0; into.samples += s.totalSamplesReceived || 0;
