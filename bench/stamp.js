@@ -175,7 +175,7 @@
           into.decodeS += s.totalDecodeTime || 0; into.decoded += s.framesDecoded || 0; into.received += s.framesReceived || 0;
         }
         if (s.kind === 'audio') {
-          // Interarrival jitter (RFC 3550, the latest estimate) and what NetEq cut to catch up.
+          // Interarrival jitter (RFC 3550, the latest estimate); what NetEq cut to catch up, or made up.
           into.jitterS += s.jitter || 0; into.samples += s.totalSamplesReceived || 0;
           into.removed += s.removedSamplesForAcceleration || 0; into.concealed += s.concealedSamples || 0;
         }
