@@ -83,6 +83,17 @@ def store_for(hub_database: str) -> dict:
     return {"database_url": hub_database} if is_postgres_url(hub_database) else {"path": hub_database}
 
 
+def stored_bytes(config: HubConfig, db) -> bytes:
+    """All the hub's store holds, to search for what must never be there: a SQLite store's files
+    byte for byte (freed pages and the write-ahead log too), a PostgreSQL store's every row as
+    text (its server's files are not ours to read). A check that read the SQLite default path
+    on PostgreSQL searched a file the test never wrote, or none."""
+    if config.store.database_url:
+        return "\n".join(db.iterdump()).encode()
+    path = config.store.path
+    return b"".join(f.read_bytes() for f in path.parent.glob(path.name + "*"))
+
+
 def store_toml(hub_database: str) -> str:
     """The same ``[store]`` section as a hub.toml holds it, for the ``videokiosk hub`` commands."""
     return "[store]\n" + "".join(f'{key} = "{value}"\n' for key, value in store_for(hub_database).items())

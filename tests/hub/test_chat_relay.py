@@ -1,10 +1,12 @@
 """The hub's chat relay of last resort (hub/chat.py) over real sockets: each end reaches the other,
 nobody else's call can be written into, bad lines are refused, the waiting-room note reaches its
-booth only, and the hub keeps no trace of a line (SQLite file, logs)."""
+booth only, and the hub keeps no trace of a line (its store, on SQLite or PostgreSQL; logs)."""
 
 from __future__ import annotations
 
 import logging
+
+from .conftest import stored_bytes
 
 WAITING = {"type": "waiting", "session_id": "s-0009abcd", "language": "ar", "kind": "walk_in"}
 GERMAN = "Bitte halten Sie Ihren Bescheid bereit."
@@ -60,7 +62,7 @@ async def test_chat_relayed_both_ways_and_only_within_the_call(running_hub, hub_
         await sock.close()
 
     texts = [GERMAN, ARABIC, NOTE, "noch da"]
-    raw = b"".join(f.read_bytes() for f in hub_config.store.path.parent.glob(hub_config.store.path.name + "*"))
+    raw = stored_bytes(hub_config, running_hub.parts.db)
     assert not [t for t in texts if t.encode() in raw]
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert not [t for t in texts if t in logged]

@@ -21,7 +21,7 @@ from hub.purge import purge_all
 from tests.support import LoopThread
 from videokiosk.clock import FakeClock
 
-from .conftest import PASSWORD, Socket
+from .conftest import PASSWORD, Socket, stored_bytes
 from .test_appointments_browser import T, book, home_context, join_from_home, until  # noqa: F401 (fixture)
 
 DRAFT = {"starts_local": "2026-01-01T09:10", "customer_email": "kunde@example.org",
@@ -95,7 +95,7 @@ async def test_a_home_participant_stays_logged_in_across_a_hub_restart_until_the
             # Only the cookie's hash is stored, never the value
             stored = [dict(row) for row in second.db["guest_passes"].rows]
             assert len(stored) == 1 and cookie not in str(stored)
-            assert cookie.encode() not in hub_config.store.path.read_bytes()
+            assert cookie.encode() not in stored_bytes(hub_config, second.db)
             assert set(stored[0]) == {"pass_hash", "participant_id", "appointment_id", "expires_at"}  # no name, no address, no cookie
             # Withdrawal after the restart: the call's row goes at once, and so does its link
             r = await http.post(f"{url}/api/join/withdraw", json={"session_id": "s-home0001"}, headers=headers(cookie))
