@@ -101,6 +101,11 @@ async def main():
         print("VK waiting", flush=True)
         await until(lambda s: s["state"] == "call", 900)
         print("VK in-call", flush=True)
+        # The host hangs up once it has the booth's frames, and only then may this script go on to
+        # stop the daemon (the purge below). Going on at the advisor's picture raced the host: the
+        # daemon stopped when the advisor had decoded 4 of the 5 frames it waits for (seen twice).
+        await until(lambda s: s["state"] != "call", 1800)
+        print("VK call-over", flush=True)
 
 asyncio.run(main())
 PY
@@ -169,8 +174,11 @@ def test_the_booth_image_runs_under_systemd_survives_a_frozen_daemon_enrols_and_
             loop_thread.run(advisor.wait_frames(5, timeout=600), timeout=650)  # the booth's camera, at the hub
         except TimeoutError:
             seen = loop_thread.run(advisor.describe(), timeout=60)
+            loop_thread.run(advisor.hang_up())  # the guest says what the booth logged once the call is over
             raise AssertionError(f"no video from the booth at the advisor: {seen}; the booth logged: "
                                  f"{vm.wait_for(r'^VK call-log (.*)$', 300).group(1)}") from None
+        loop_thread.run(advisor.hang_up())  # the guest goes on (it stops the daemon) once the call is over
+        vm.wait_for(r"^VK call-over$", 300)
         vm.wait_for(r"^VK advisor-video$", 900)  # and the advisor's picture, in the booth
         print(f"vm: frames both ways {time.monotonic() - vm.started_at:.0f} s after qemu started")
         _, kept = check_purge(vm)
