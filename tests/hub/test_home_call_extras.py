@@ -98,7 +98,7 @@ def test_home_customer_gets_the_note_chats_mutes_turns_the_camera_off_and_sees_t
     # With the data channel closed, lines go through the hub (the fallback), both ways
     home.evaluate("window.vkLocalBooth.chat.channel.close()")
     home.wait_for_function("() => !window.vkLocalBooth.chat.direct", timeout=T)
-    advisor.wait_for_function("window.__channels.every((channel) => channel.readyState === 'closed')", timeout=T)
+    advisor.wait_for_function("() => window.__channels.every((channel) => channel.readyState === 'closed')", timeout=T)
     advisor_says(advisor, ARABIC)
     expect(home.locator("#chat-list li").filter(has_text=ARABIC)).to_be_visible(timeout=T)
     home.locator("#chat-input").fill("Über den Hub angekommen?")
