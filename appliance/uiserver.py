@@ -192,15 +192,17 @@ class UIServer:
             client.send(_error("internal", "the booth could not handle this message"))
 
     async def _offer(self, client: _Client, sdp: str) -> None:
+        # "no_video", not "not_now": an offer that crossed a change of screen is no fault of the
+        # customer's, and the page closes its link quietly instead of saying something failed.
         if self.loopback is None or not self._video_shown():
-            client.send(_error("not_now", "no video is shown in this state"))
+            client.send(_error("no_video", "no video is shown in this state"))
             return
         answer = await self.loopback.answer(sdp)
         if not self._video_shown():
             # The customer left the check or the call while the answer was made (the daemon's
             # close of the loopback may have come first): the camera stops here too.
             await self.loopback.close()
-            client.send(_error("not_now", "no video is shown in this state"))
+            client.send(_error("no_video", "no video is shown in this state"))
             return
         client.send({"type": "answer", "sdp": answer})
 

@@ -57,8 +57,17 @@ async function onMessage(message) {
   else if (message.type === "quality") showSignal(message.grade);
   else if (message.type === "peers") { peers = Array.isArray(message.peers) ? message.peers : []; if (catalog) renderPeers(peers, catalog); }
   else if (message.type === "answer") await selfView.answer(message.sdp);
-  else if (message.type === "error") showError("common.error");
+  else if (message.type === "error") onError(message);
   else chat.onMessage(message);
+}
+
+// "no_video": the page's video offer crossed a change of screen (the call ended while it
+// travelled). Nothing the customer did went wrong, so nothing is said: the link closes, and the
+// next screen that shows video starts a new one. A box saying "that did not work" on the survey
+// would only puzzle them.
+function onError(message) {
+  if (message.code === "no_video") selfView.stop();
+  else showError("common.error");
 }
 
 // Signal bars during the call: the daemon's transmission-quality grade (rtc/quality.py).
@@ -191,6 +200,8 @@ function showError(key) {
   const box = $("#error");
   box.textContent = text;
   box.hidden = !text;
+  // In the page's flow above the screen (style.css), so it covers no button: bring it into view.
+  if (text) box.scrollIntoView({ block: "nearest" });
 }
 
 document.addEventListener("click", (event) => {

@@ -64,7 +64,9 @@ export class SelfView {
   }
 
   async answer(sdp) {
-    if (!this.pc) return;
+    // An answer to a link that was closed or restarted since its offer (the screen changed, or
+    // the link healed itself) belongs to no offer of ours: it is dropped, not an error to show.
+    if (!this.pc || this.pc.signalingState !== "have-local-offer") return;
     await this.pc.setRemoteDescription({ type: "answer", sdp });
   }
 

@@ -127,7 +127,7 @@ async def test_an_intent_out_of_place_is_ignored_with_a_reply(served):
         await ws.send_str(json.dumps({"type": "intent", "event": "continue"}))
         assert (await receive(ws, "ignored")) == {"type": "ignored", "event": "continue", "state": "idle"}
         await ws.send_str(json.dumps({"type": "offer", "sdp": "v=0\r\n"}))
-        assert (await receive(ws, "error"))["code"] == "not_now"
+        assert (await receive(ws, "error"))["code"] == "no_video"
 
 
 async def test_every_response_carries_the_security_headers(served):
@@ -168,5 +168,5 @@ async def test_a_withdrawal_is_not_held_up_by_the_pages_video_negotiation(served
         assert store.rows("consents") == [] and loopback.did == []
         loopback.done.set()
         replies = [msg for msg in await messages_until(ws, lambda msg: msg["type"] == "error") if msg["type"] != "state"]
-        assert [msg["type"] for msg in replies] == ["error"] and replies[0]["code"] == "not_now"
+        assert [msg["type"] for msg in replies] == ["error"] and replies[0]["code"] == "no_video"
         assert loopback.did == ["answered", "closed"]  # the page got no video: the camera is off

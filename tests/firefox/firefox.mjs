@@ -6,6 +6,9 @@
 import puppeteer from "puppeteer-core";
 
 export const STEP_MS = 60_000;
+// Firefox's start, until it tells puppeteer its BiDi address: puppeteer's 30 s ran out in stop 28's
+// CI while the suite's two qemu VMs held both cores; the test's own timeout still bounds it.
+const LAUNCH_MS = 120_000;
 
 // FIREFOX_DISPLAY (an X display, the test's own Xvfb): Firefox runs on it with a window instead of
 // headless, for screen sharing: headless Firefox has no screen, and getDisplayMedia answers
@@ -14,6 +17,7 @@ export async function launchFirefox({ width = 1280, height = 800 } = {}) {
   const display = process.env.FIREFOX_DISPLAY;
   return puppeteer.launch({
     browser: "firefox",
+    timeout: LAUNCH_MS,
     executablePath: process.env.FIREFOX || "/usr/bin/firefox-esr",
     headless: !display,
     env: display ? { ...process.env, DISPLAY: display } : process.env,
