@@ -7,6 +7,29 @@ from playwright.sync_api import expect
 T = 15_000  # ms: the machine is shared, a reload may take a while
 # Checking a screen may take seconds on a loaded machine: no timer may move on meanwhile.
 WALK_LIMITS = {"goodbye_s": 120, "idle_timeout_s": 600}
+
+# Every visible button of the screen (of the open dialog, if one is open) whose middle is on
+# screen: is it the button a touch there reaches? Sticky bars and boxes laid over the page must not
+# cover one (WCAG 2.4.11): the survey's two bars once hid "Absenden", an error box the withdrawal.
+COVERED_BUTTONS = """() => {
+  const dialog = [...document.querySelectorAll(".overlay")].find((o) => !o.hidden);
+  return [...(dialog || document).querySelectorAll("button")].filter((button) => {
+    const box = button.getBoundingClientRect();
+    if (!button.checkVisibility() || box.width === 0 || (!dialog && button.closest(".overlay"))) return false;
+    const x = box.left + box.width / 2, y = box.top + box.height / 2;
+    if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) return false;
+    return !button.contains(document.elementFromPoint(x, y));
+  }).map((button) => button.textContent.trim());
+}"""
+
+
+def covered_buttons(page) -> list[str]:
+    """The buttons something covers, with the screen at its top and scrolled to its foot."""
+    covered = page.evaluate(COVERED_BUTTONS)
+    page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    covered += page.evaluate(COVERED_BUTTONS)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    return sorted(set(covered))
 LANGUAGES = ["de", "en", "tr", "ar", "uk", "ru", "de-LS"]  # de-LS: Leichte Sprache
 
 

@@ -14,20 +14,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.appliance.helpers import CannedChecks
+from tests.kiosk_ui.screens import covered_buttons
 from tests.kiosk_ui.test_journey import SLOW, texts
 
 pytestmark = pytest.mark.browser
 GERMAN = texts("de")
-
-# Every visible button whose middle is on screen: is it the button a touch there reaches?
-COVERED_BUTTONS = """() => [...document.querySelectorAll("button")].filter((button) => {
-  const box = button.getBoundingClientRect();
-  if (!button.checkVisibility() || box.width === 0) return false;
-  const x = box.left + box.width / 2, y = box.top + box.height / 2;
-  if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) return false;
-  return !button.contains(document.elementFromPoint(x, y));
-}).map((button) => button.textContent.trim())"""
-
 
 class DaemonLine:
     """The page's socket, routed: what the page and the daemon say passes through unchanged.
@@ -87,7 +78,7 @@ def test_an_offer_that_crossed_the_end_of_the_call_says_nothing_and_the_withdraw
     refusal = line.as_the_page(json.dumps({"type": "offer", "sdp": "v=0\r\n"}))  # the late offer
     assert refusal["code"] == "no_video", refusal
     expect(page.get_by_role("alert")).to_be_hidden()
-    assert page.evaluate(COVERED_BUTTONS) == []
+    assert covered_buttons(page) == []
     page.get_by_role("button", name="Einwilligung widerrufen").click()
     expect(page.get_by_role("alertdialog", name="Einwilligung widerrufen?")).to_be_visible()
 
@@ -99,7 +90,7 @@ def test_an_error_the_customer_is_told_covers_no_button(kiosk_context, start_boo
     to_the_survey(page, booth)
     assert line.as_the_page(b"\x00\x01")["code"] == "malformed"  # a frame the daemon cannot read
     expect(page.get_by_role("alert")).to_have_text(GERMAN["common"]["error"])
-    assert page.evaluate(COVERED_BUTTONS) == []
+    assert covered_buttons(page) == []
     page.get_by_role("button", name="Einwilligung widerrufen").click(timeout=5_000)
     page.get_by_role("button", name="Ja, widerrufen").click(timeout=5_000)
     expect(page.get_by_role("button", name="Videoberatung starten")).to_be_visible()

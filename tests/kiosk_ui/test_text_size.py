@@ -1,4 +1,4 @@
-"""At 200 % text ("Große Schrift") nothing overlaps, nothing is cut off and nothing needs sideways
+"""At 200 % text ("Große Schrift") nothing overlaps or covers a button, nothing is cut off and nothing needs sideways
 scrolling, on every kiosk screen, in every language (Arabic right to left, Leichte Sprache too), and
 axe-core finds no WCAG 2.2 A/AA violation there. The setting is kept for the session and gone
 after the wipe."""
@@ -12,7 +12,7 @@ from hw.tts import RecordingSpeech
 from tests.appliance.helpers import CannedChecks
 from tests.axe import axe_violations
 
-from .screens import LANGUAGES, WALK_LIMITS, screens
+from .screens import LANGUAGES, WALK_LIMITS, covered_buttons, screens
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -65,6 +65,7 @@ def test_nothing_overlaps_or_is_cut_off_and_axe_finds_nothing_at_200_percent_tex
         assert found["rootPx"] >= 2 * normal_px, found["rootPx"]  # 200 % of the normal 20 px
         problems += [f"{name} ({language}): {p}" for p in found["problems"]]
         problems += [f"{name} ({language}): axe {v['id']} {v['help']} {v['nodes']}" for v in axe_violations(page)]
+        problems += [f"{name} ({language}): something covers {label!r}" for label in covered_buttons(page)]
     assert not problems, "\n".join(problems)
 
 
