@@ -36,7 +36,8 @@ from hw.audio_fake import ToneMicrophone
 from hw.synthetic import SyntheticCamera
 
 RUNS = 12
-PHASES = ("booth_admitted", "offer_sent", "offer_in_browser", "answer_sent", "answer_received", "booth_connected")
+PHASES = ("booth_admitted", "offer_sent", "offer_in_browser", "answer_sent", "answer_received", "booth_connected",
+          "advisor_media")
 TARGET_FIRST_FRAME_MS = 150.0
 TARGET_RATIO = 0.35
 TARGET_NOTIFY_MS = 50.0
@@ -170,7 +171,7 @@ class OursRun:
         session_id, entered = lt.run(enter(), 60)
         page.wait_for_function("(sid) => window.vkConsole.timings.shown[sid]", arg=session_id)
         shown = page.evaluate("(sid) => window.vkConsole.timings.shown[sid]", session_id)
-        page.evaluate("() => { window.vkConsole.timings.firstFrame = null; }")
+        page.evaluate("() => { window.vkConsole.timings.firstFrame = null; window.vkConsole.timings.mediaAt = null; }")
         page.get_by_role("button", name="Eintreten lassen").click()
         page.wait_for_function("() => window.vkConsole.timings.firstFrame", timeout=20000)
         lt.run(asyncio.wait_for(booth.call.stats.first_frame.wait(), 20), 25)
@@ -183,7 +184,8 @@ class OursRun:
         booth_s = {"booth_admitted": stats.started_at, "offer_sent": stats.offer_sent_at,
                    "answer_received": stats.answer_at, "booth_connected": stats.connected_at}
         at_ms = {key: at * 1000 for key, at in booth_s.items() if at is not None}
-        at_ms |= {key: timings[js] for key, js in (("offer_in_browser", "offerAt"), ("answer_sent", "answerAt")) if timings.get(js)}
+        at_ms |= {key: timings[js] for key, js in (("offer_in_browser", "offerAt"), ("answer_sent", "answerAt"), ("advisor_media", "mediaAt"))
+                  if timings.get(js)}
         out |= {key: at - admit for key, at in at_ms.items()}
         page.get_by_role("button", name="Beenden").click()
         self.stack.wait_state("survey")

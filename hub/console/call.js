@@ -23,7 +23,10 @@ export class Call {
   prepareMedia() {
     if (!this.media) {
       this.media = navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480, frameRate: 30 } });
-      this.media.then((stream) => { $("local-video").srcObject = stream; }, () => this.status("call_media_error"));
+      this.media.then((stream) => {
+        this.timings.mediaAt = performance.timeOrigin + performance.now();
+        $("local-video").srcObject = stream;
+      }, () => this.status("call_media_error"));
     }
     return this.media;
   }
