@@ -90,9 +90,19 @@ class Relay:
         self._readers: dict[MediaStreamTrack, set[RelayedTrack]] = {}
         self._tasks: dict[MediaStreamTrack, asyncio.Future] = {}
 
-    def subscribe(self, source: MediaStreamTrack, keep: int | None) -> RelayedTrack:
-        """A new reader of ``source``; it starts receiving at its first ``recv()``."""
-        return RelayedTrack(self, source, keep)
+    def subscribe(self, source: MediaStreamTrack, keep: int | None, now: bool = False) -> RelayedTrack:
+        """A new reader of ``source``; it starts receiving at its first ``recv()``, or at once if
+        ``now`` (inside a running event loop).
+
+        ``now`` is for a picture: the call's camera track is made at the admit, but aiortc reads it
+        only once the connection is up, some 70 ms later. Read from the admit, the camera is open
+        and its latest frame at hand by then (a V4L2 camera takes far longer than that for its
+        first frame); read from the first ``recv()``, the first frame waits for all of that.
+        """
+        reader = RelayedTrack(self, source, keep)
+        if now and _loop_running():
+            self.start(reader)
+        return reader
 
     def start(self, reader: RelayedTrack) -> None:
         self._readers.setdefault(reader.source, set()).add(reader)
@@ -116,3 +126,11 @@ class Relay:
         finally:
             self._readers.pop(source, None)
             self._tasks.pop(source, None)
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

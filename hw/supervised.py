@@ -110,7 +110,9 @@ class SupervisedSource:
             keep = None
         else:
             keep = round(AUDIO_BACKLOG_S / AUDIO_PTIME) if self.kind == "audio" else 1
-        proxy = self._relay.subscribe(self._source, keep=keep)
+        # A view of live video (the call's, made at the admit) reads the camera from now on: its
+        # first frame is at hand when the connection is up (hw/relay.py).
+        proxy = self._relay.subscribe(self._source, keep=keep, now=self.kind == "video" and keep == 1)
         if encoded and not track.encoded:
             return DecodedTrack(proxy)
         return proxy
