@@ -16,6 +16,9 @@ pytest_plugins = ["tests.sharing"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 EXPECT_TIMEOUT_MS = 15_000
+# Chromium's start, until Playwright has it: Playwright's 30 s is the same margin that puppeteer's
+# Firefox start ran out of in stop 28's CI, while the suite's two qemu VMs held both cores.
+LAUNCH_TIMEOUT_MS = 120_000
 # Fake devices for the advisor's browser; no network beyond loopback; as root Chromium needs
 # --no-sandbox. The booth's own kiosk page never gets camera or mic (see kiosk_context).
 CHROMIUM_ARGS = [
@@ -49,7 +52,8 @@ def browser(playwright_driver):
     # A busy 2-core machine (CI runs two shares of the suite at once) can take longer than
     # Playwright's 5 s for a page to react; what a test waits for stays an event, never a sleep.
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
-    b = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    b = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+                                         timeout=LAUNCH_TIMEOUT_MS)
     yield b
     b.close()
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import LAUNCH_TIMEOUT_MS
+
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 FIREFOX = Path("/usr/bin/firefox-esr")
@@ -51,7 +53,7 @@ class FirefoxJourney:
     """``display``: an X display (see :func:`virtual_display`) for Firefox with a screen."""
 
     def __init__(self, node: str, script: str, *args: str, display: str | None = None) -> None:
-        env = {**os.environ, "FIREFOX_DISPLAY": display} if display else None
+        env = {**os.environ, "FIREFOX_LAUNCH_MS": str(LAUNCH_TIMEOUT_MS)} | ({"FIREFOX_DISPLAY": display} if display else {})
         self.process = subprocess.Popen([node, str(HERE / script), *args], stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
 
