@@ -15,10 +15,11 @@ from playwright.sync_api import Page, expect
 
 from tests.appliance.helpers import CannedChecks
 from tests.kiosk_ui.screens import covered_buttons
-from tests.kiosk_ui.test_journey import SLOW, texts
+from tests.kiosk_ui.test_journey import texts, to_the_survey
 
 pytestmark = pytest.mark.browser
 GERMAN = texts("de")
+
 
 class DaemonLine:
     """The page's socket, routed: what the page and the daemon say passes through unchanged.
@@ -56,17 +57,6 @@ class DaemonLine:
         return self.errors[-1]
 
 
-def to_the_survey(page: Page, booth) -> None:
-    page.goto(booth.url)
-    page.get_by_role("button", name="Videoberatung starten").click()
-    page.get_by_role("button", name="Ich stimme zu").click()
-    page.get_by_role("button", name="Weiter").click(timeout=SLOW)
-    expect(page.get_by_role("heading", name="Sie befinden sich im virtuellen Wartebereich")).to_be_visible()
-    booth.run(booth.booth.session.handle("admitted", call_id="call-1"))
-    page.get_by_role("button", name="Gespräch beenden").click()
-    expect(page.get_by_role("heading", name="Kurze Umfrage")).to_be_visible()
-
-
 def test_an_offer_that_crossed_the_end_of_the_call_says_nothing_and_the_withdrawal_stays_at_hand(kiosk_context, start_booth):
     """Stop 28's CI: the page's video offer reached the daemon after the advisor had ended the call;
     the daemon's refusal showed "Das hat nicht geklappt" on the survey, and the box lay over
@@ -74,6 +64,7 @@ def test_an_offer_that_crossed_the_end_of_the_call_says_nothing_and_the_withdraw
     booth = start_booth(checks=CannedChecks("pass"))
     page = kiosk_context.new_page()
     line = DaemonLine(page)
+    page.goto(booth.url)
     to_the_survey(page, booth)
     refusal = line.as_the_page(json.dumps({"type": "offer", "sdp": "v=0\r\n"}))  # the late offer
     assert refusal["code"] == "no_video", refusal
@@ -87,6 +78,7 @@ def test_an_error_the_customer_is_told_covers_no_button(kiosk_context, start_boo
     booth = start_booth(checks=CannedChecks("pass"))
     page = kiosk_context.new_page()
     line = DaemonLine(page)
+    page.goto(booth.url)
     to_the_survey(page, booth)
     assert line.as_the_page(b"\x00\x01")["code"] == "malformed"  # a frame the daemon cannot read
     expect(page.get_by_role("alert")).to_have_text(GERMAN["common"]["error"])

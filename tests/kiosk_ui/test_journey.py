@@ -28,6 +28,18 @@ def open_kiosk(kiosk_context, booth) -> Page:
     return page
 
 
+def to_the_survey(page: Page, booth) -> None:
+    """From the start screen through a call to the survey: the customer's touches, and the admit
+    as the daemon's event (no advisor)."""
+    page.get_by_role("button", name="Videoberatung starten").click()
+    page.get_by_role("button", name="Ich stimme zu").click()
+    page.get_by_role("button", name="Weiter").click(timeout=SLOW)
+    expect(page.get_by_role("heading", name="Sie befinden sich im virtuellen Wartebereich")).to_be_visible()
+    booth.run(booth.booth.session.handle("admitted", call_id="call-1"))
+    page.get_by_role("button", name="Gespräch beenden").click()
+    expect(page.get_by_role("heading", name="Kurze Umfrage")).to_be_visible()
+
+
 def wait_until_checks_pass(page: Page) -> None:
     """Weiter becomes enabled once every check passed; if not, say which check failed and why."""
     weiter = page.get_by_role("button", name=re.compile(r"^(Weiter|متابعة)$"))
@@ -213,13 +225,7 @@ def test_survey_and_goodbye_after_a_call(kiosk_context, start_booth, tmp_path):
     store = BoothStore(tmp_path / "survey-booth.db", survey_pool=SurveyPool(release_at=1))
     booth = start_booth(checks=CannedChecks("pass"), store=store)
     page = open_kiosk(kiosk_context, booth)
-    page.get_by_role("button", name="Videoberatung starten").click()
-    page.get_by_role("button", name="Ich stimme zu").click()
-    page.get_by_role("button", name="Weiter").click(timeout=SLOW)
-    expect(page.get_by_role("heading", name="Sie befinden sich im virtuellen Wartebereich")).to_be_visible()
-    booth.run(booth.booth.session.handle("admitted", call_id="call-1"))
-    page.get_by_role("button", name="Gespräch beenden").click()
-    expect(page.get_by_role("heading", name="Kurze Umfrage")).to_be_visible()
+    to_the_survey(page, booth)
     page.get_by_role("radio", name="4 von 5").check()
     page.get_by_role("group", name="War die Bedienung einfach?").get_by_role("radio", name="Ja").check()
     page.get_by_role("button", name="Absenden").click()
