@@ -62,8 +62,10 @@ for _state in _BUSY:
     TABLE[(_state, "reset")] = (S.IDLE, "wipe")  # timeout, hot-unplug, operator
     TABLE[(_state, "inactivity")] = (_state, "ask_still_there")
     TABLE[(_state, "still_here")] = (_state, "dismiss_still_there")
-for _state in (S.DEVICE_CHECK, S.WAITING, S.CALL, S.SURVEY):
-    TABLE[(_state, "withdraw")] = (S.IDLE, "withdraw")  # consent exists from device check on
+# Consent exists from the device check on, and its rows outlive the call: the goodbye screen (after
+# the survey, or after the advisor declined) still offers the withdrawal, as every screen before it.
+for _state in (S.DEVICE_CHECK, S.WAITING, S.CALL, S.SURVEY, S.GOODBYE):
+    TABLE[(_state, "withdraw")] = (S.IDLE, "withdraw")
 for _state in State:
     TABLE[(_state, "set_language")] = (_state, "set_language")
     TABLE[(_state, "activity")] = (_state, None)

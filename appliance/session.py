@@ -181,7 +181,9 @@ class Session:
         """Fire whatever timer is due by the injected clock. The daemon calls this a few times a
         second; tests move a FakeClock and call it, so nobody sleeps."""
         now = self.clock.monotonic()
-        if self.state is S.GOODBYE and now - self._entered >= self.ui.goodbye_s * self.access.time_factor:
+        # Goodbye counts from the last touch: a customer reading the withdrawal's "Einwilligung
+        # widerrufen?" keeps the screen (and the withdrawal) until they answer or leave it alone.
+        if self.state is S.GOODBYE and now - self._last_touch >= self.ui.goodbye_s * self.access.time_factor:
             await self.handle("goodbye_done")
         elif self._still_there_until is not None:
             if now >= self._still_there_until:

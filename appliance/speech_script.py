@@ -178,8 +178,10 @@ def options(book: Phrasebook, snapshot: dict[str, Any]) -> list[Option]:
     elif state == "survey":
         choices += [Option(say("survey.rating_n", n=n), "survey_submit", {"rating": n})
                     for n in reversed(SURVEY_RATINGS)]
-        choices.append(Option(say("survey.skip"), "survey_skip"))
-    else:  # call and goodbye: nothing to choose (a long press in the call ends it)
+        choices += [Option(say("survey.skip"), "survey_skip"), Option(say("common.withdraw"), "withdraw")]
+    elif state == "goodbye":
+        choices.append(Option(say("common.withdraw"), "withdraw"))
+    else:  # the call: nothing to choose (a long press ends it)
         return []
     volume = snapshot.get("access", {}).get("volume", 0)
     choices += [Option(say("access.louder"), "set_access", {"volume": min(volume + 1, VOLUME_STEPS[-1])}),

@@ -38,6 +38,7 @@ const ACTIONS = {
   record_consent: async (home) => { // the consent is recorded before anything else
     const { ok } = await post("/api/join/consent", { session_id: home.sessionId, language: home.language });
     if (!ok) home.emit({ type: "error" });
+    home.consented = ok;
     return ok;
   },
   run_checks: (home) => { home.runChecks(); },
@@ -89,6 +90,7 @@ class LocalBooth extends EventTarget {
     this.details = { name: null, customer_number: null };
     this.refusal = null;
     this.goodbye = { declined: false, message: null };
+    this.consented = false;
     this.ws = null;
     this.pc = null;
     this.callId = null;
@@ -126,7 +128,9 @@ class LocalBooth extends EventTarget {
         appointment_date: this.appointment && this.appointment.appointment_date, details: this.details };
     }
     if (this.state === "call") snap.call = { call_id: this.callId, muted: this.controls.muted, camera_off: this.controls.cameraOff };
-    if (this.state === "goodbye") snap.goodbye = this.goodbye;
+    // At home every way out ends on the goodbye screen: it offers the withdrawal only while a
+    // consent is on record (not after "Abbrechen" on the consent screen, nor a second time).
+    if (this.state === "goodbye") snap.goodbye = { ...this.goodbye, withdrawable: this.consented };
     return snap;
   }
 
@@ -186,7 +190,10 @@ class LocalBooth extends EventTarget {
   async stop(reason) {
     if (this.state === "waiting") this.hub({ type: "leave_waiting", session_id: this.sessionId, reason });
     if (this.state === "call") this.hub({ type: "hangup", call_id: this.callId, reason: "ended" });
-    if (reason === "withdraw") await post("/api/join/withdraw", { session_id: this.sessionId });
+    if (reason === "withdraw") {
+      await post("/api/join/withdraw", { session_id: this.sessionId });
+      this.consented = false; // nothing left to withdraw (and the link's pass is gone with it)
+    }
     this.endCall(null);
   }
 

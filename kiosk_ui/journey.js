@@ -68,6 +68,7 @@ export const JOURNEY = {
     "set_access": ["goodbye", "set_access"],
     "set_language": ["goodbye", "set_language"],
     "still_here": ["goodbye", "dismiss_still_there"],
+    "withdraw": ["idle", "withdraw"],
   },
   "idle": {
     "activity": ["idle", null],

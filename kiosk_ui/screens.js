@@ -132,6 +132,8 @@ export function renderGoodbye(goodbye, catalog) {
   box.hidden = !goodbye.declined;
   // The advisor's own words, if any, else the general sentence.
   box.textContent = goodbye.declined ? goodbye.message || catalog.goodbye.declined : "";
+  // The booth reaches goodbye only after a consent (withdrawable is not sent); at home, see browser.js.
+  $('[data-screen="goodbye"] [data-action="withdraw"]').hidden = goodbye.withdrawable === false;
 }
 
 // Out of service: the same calm notice in every offered language at once (nobody has to find the

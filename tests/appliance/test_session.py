@@ -191,6 +191,41 @@ async def test_withdraw_during_the_call_ends_it_and_tells_the_hub(clock, store):
     assert all(r["session_id"] != sid for r in store.rows("consents"))
 
 
+@pytest.mark.parametrize("how", ["after the survey", "after the advisor declined"])
+async def test_withdraw_on_the_goodbye_screen_deletes_the_rows_and_tells_the_hub(clock, store, how):
+    session, hub, _ = make(clock, store)
+    await to_waiting(session)
+    sid = session.session_id
+    if how == "after the survey":
+        await session.handle("admitted", call_id="c-9")
+        await session.handle("call_ended")
+        await session.handle("survey_skip")
+    else:
+        await session.handle("declined")
+    assert session.state is State.GOODBYE and store.rows("consents")
+    assert await session.handle("withdraw")
+    await session.drain()
+    assert session.state is State.IDLE and hub.calls[-1] == ("leave_waiting", "withdraw")
+    assert all(r["session_id"] != sid for table in ("consents", "participants", "technical") for r in store.rows(table))
+
+
+async def test_a_touch_on_the_goodbye_screen_holds_it(clock, store):
+    """The goodbye counts from the last touch: a customer who touched "Einwilligung widerrufen"
+    there is still reading the question when the screen's own time is up."""
+    session, _, _ = make(clock, store)
+    await to_waiting(session)
+    await session.handle("declined")
+    goodbye_s = session.ui.goodbye_s
+    clock.advance(timedelta(seconds=goodbye_s * 0.75))
+    await session.handle("activity")  # the touch that opens "Einwilligung widerrufen?"
+    clock.advance(timedelta(seconds=goodbye_s * 0.75))
+    await session.tick()
+    assert session.state is State.GOODBYE
+    clock.advance(timedelta(seconds=goodbye_s * 0.5))
+    await session.tick()
+    assert session.state is State.IDLE
+
+
 async def test_withdraw_is_not_offered_before_consent(clock):
     session, _, _ = make(clock)
     await session.handle("start")

@@ -142,7 +142,7 @@ async def test_a_blind_customer_goes_from_start_to_goodbye_with_the_button_alone
     assert survey_at == in_call, engine.text_since(in_call)  # nothing was said during the call
 
     # Survey: the rating by the button, then goodbye, then the wipe turns speech off again.
-    assert "5 von 5. Auswahl 1 von 9." in engine.text_since(survey_at)
+    assert "5 von 5. Auswahl 1 von 10." in engine.text_since(survey_at)
     await finger.short("4 von 5. Auswahl 2")
     await finger.long("Vielen Dank!")
     assert session.state == "goodbye"
@@ -153,6 +153,40 @@ async def test_a_blind_customer_goes_from_start_to_goodbye_with_the_button_alone
     clock.advance(timedelta(seconds=booth.config.ui.goodbye_s * 2 + 1))  # speech doubles the limit
     await session.tick()
     assert session.state == "idle" and session.access.speech is False
+
+
+@pytest.mark.parametrize("moment", ["survey", "goodbye"])
+async def test_a_blind_customer_withdraws_after_the_call_with_the_button(booth, clock, moment):
+    """The screens after the call offer "Einwilligung widerrufen" (the session's rows are kept for
+    14 days); the spoken choices offer it too, and it takes effect at once."""
+    session, engine, store = booth.session, booth.speech.engine, booth.store
+    finger = Finger(booth)
+    await session.handle("set_access", speech=True)
+    await session.handle("start")
+    await session.handle("accept")
+    await until(session, lambda s: s.get("checks", {}).get("passed"))
+    await session.handle("continue")
+    await session.handle("set_details", name="Ada Lovelace", customer_number="987654")
+    sid = session.session_id
+    await session.handle("admitted", call_id="c-5678")
+    said = len(engine.spoken)
+    await session.handle("call_ended")
+    await engine.wait_for("Kurze Umfrage", after=said)
+    if moment == "goodbye":
+        said = len(engine.spoken)
+        await session.handle("survey_skip")
+        await engine.wait_for("Einwilligung widerrufen. Auswahl 1 von 4", after=said)
+    else:
+        for n in range(2, 7):
+            await finger.short(f"Auswahl {n} von 10")
+        await finger.short("Einwilligung widerrufen. Auswahl 7 von 10")
+    assert store.rows("consents") and store.rows("participants")
+    await finger._down()  # held: the choice is taken (the wipe turns speech off, nothing more is said)
+    try:
+        await until(session, lambda s: s["state"] == "idle")
+    finally:
+        await finger._up()
+    assert all(row["session_id"] != sid for table in ("consents", "participants", "technical") for row in store.rows(table))
 
 
 async def test_speech_mode_doubles_the_limits_and_more_time_doubles_them_again(booth, clock):

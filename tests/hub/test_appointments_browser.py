@@ -173,6 +173,9 @@ def test_withdrawing_at_home_deletes_the_consent_record_and_leaves_the_waiting_r
     home.get_by_role("button", name="Einwilligung widerrufen").click()
     home.get_by_role("button", name="Ja, widerrufen").click()
     expect(home.get_by_role("heading", name="Vielen Dank!")).to_be_visible(timeout=T)
+    # The goodbye offers the withdrawal while a consent is on record; this one is gone (and with it
+    # the link's pass, which a second withdrawal would only meet as an error).
+    expect(home.get_by_role("button", name="Einwilligung widerrufen")).to_have_count(0)
     expect(advisor.locator("#waiting-list tr")).to_have_count(0, timeout=T)
     assert parts.db["guest_consents"].count == 0
 

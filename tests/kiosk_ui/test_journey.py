@@ -235,6 +235,21 @@ def test_survey_and_goodbye_after_a_call(kiosk_context, start_booth, tmp_path):
     assert answers == {("rating", "4"), ("easy", "yes")}
 
 
+def test_the_goodbye_screen_still_offers_the_withdrawal(kiosk_context, start_booth):
+    """The session's rows outlive the call (14 days): after the survey the customer can still
+    withdraw, and the goodbye waits while they answer "Einwilligung widerrufen?"."""
+    booth = start_booth({"goodbye_s": 120}, checks=CannedChecks("pass"))
+    page = open_kiosk(kiosk_context, booth)
+    to_the_survey(page, booth)
+    page.get_by_role("button", name="Überspringen").click()
+    expect(page.get_by_role("heading", name="Vielen Dank!")).to_be_visible()
+    assert booth.rows("consents")
+    page.get_by_role("button", name="Einwilligung widerrufen").click()
+    page.get_by_role("alertdialog", name="Einwilligung widerrufen?").get_by_role("button", name="Ja, widerrufen").click()
+    expect(page.get_by_role("button", name="Videoberatung starten")).to_be_visible()
+    assert booth.rows("consents") == [] and booth.rows("participants") == []
+
+
 def test_consent_asks_for_the_headset_only_where_one_is_fitted_and_shows_the_notices_in_place(kiosk_context, start_booth):
     for fitted in (False, True):
         booth = start_booth({"headset": fitted})
