@@ -17,8 +17,8 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from hw.audio_fake import ToneMicrophone
 from hw.camera import SupervisedCamera
-from hw.microphone import SupervisedMicrophone
 from hw.levels import samples_of
+from hw.microphone import SupervisedMicrophone
 from hw.relay import Relay
 from hw.supervised import AUDIO_BACKLOG_S
 from hw.switchable import AUDIO_PTIME
