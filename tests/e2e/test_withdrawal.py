@@ -89,7 +89,7 @@ def gone_within_a_second(stack: Stack, needles: dict[str, bytes], withdrawal: Ca
         assert elapsed <= WITHIN_S, f"gone only after {elapsed:.2f} s"
 
 
-@pytest.mark.parametrize("moment", ["call", "survey"])
+@pytest.mark.parametrize("moment", ["call", "survey", "goodbye"])
 def test_withdrawal_after_the_admit_leaves_no_byte_on_either_side(stack, advisor_context, kiosk_context, moment):
     rng = random.SystemRandom()
     name = "".join(rng.choice(string.ascii_uppercase) for _ in range(9))
@@ -114,9 +114,12 @@ def test_withdrawal_after_the_admit_leaves_no_byte_on_either_side(stack, advisor
     assert any(f.startswith("hub.db") for f in seen.get("name", [])), seen
     assert any(f.startswith("booth.db") for f in seen.get("name", [])), seen
     assert any(f.startswith("hub.db") for f in seen.get("IP address", [])), seen
-    if moment == "survey":
+    if moment in ("survey", "goodbye"):
         advisor.get_by_role("button", name="Beenden").click()
         expect(kiosk.get_by_role("heading", name="Kurze Umfrage")).to_be_visible()
+    if moment == "goodbye":  # the last screen of the session: its rows are still on both sides
+        kiosk.get_by_role("button", name="Überspringen").click()
+        expect(kiosk.get_by_role("heading", name="Vielen Dank!")).to_be_visible()
 
     gone_within_a_second(stack, needles, lambda: withdraw(kiosk))
     expect(kiosk.get_by_role("button", name="Videoberatung starten")).to_be_visible()
