@@ -25,6 +25,7 @@ from kiosk_ui import I18N_DIR
 from .access import EASY_LANGUAGE, VOLUME_STEPS
 from .config import SUPPORTED_LANGUAGES
 from .consent import EASY_FILE
+from .journey import TABLE
 from .session_parts import SURVEY_RATINGS
 
 _ESPEAK_LANGUAGE = {EASY_LANGUAGE: "de"}  # Leichte Sprache is read with the German voice
@@ -171,18 +172,19 @@ def options(book: Phrasebook, snapshot: dict[str, Any]) -> list[Option]:
             return []
         if checks["passed"]:
             choices.append(Option(say("check.continue"), "continue"))
-        choices += [Option(say("check.recheck"), "recheck"), Option(say("common.cancel"), "cancel"),
-                    Option(say("common.withdraw"), "withdraw")]
+        choices += [Option(say("check.recheck"), "recheck"), Option(say("common.cancel"), "cancel")]
     elif state == "waiting":
-        choices += [Option(say("common.cancel"), "cancel"), Option(say("common.withdraw"), "withdraw")]
+        choices.append(Option(say("common.cancel"), "cancel"))
     elif state == "survey":
         choices += [Option(say("survey.rating_n", n=n), "survey_submit", {"rating": n})
                     for n in reversed(SURVEY_RATINGS)]
-        choices += [Option(say("survey.skip"), "survey_skip"), Option(say("common.withdraw"), "withdraw")]
-    elif state == "goodbye":
-        choices.append(Option(say("common.withdraw"), "withdraw"))
-    else:  # the call: nothing to choose (a long press ends it)
+        choices.append(Option(say("survey.skip"), "survey_skip"))
+    elif state != "goodbye":  # the call (a long press ends it), out of service: nothing to choose
         return []
+    # Wherever the journey takes a withdrawal, it is spoken too, after the screen's own choices: the
+    # spoken survey once left it out although its screen showed the button.
+    if (state, "withdraw") in TABLE:
+        choices.append(Option(say("common.withdraw"), "withdraw"))
     volume = snapshot.get("access", {}).get("volume", 0)
     choices += [Option(say("access.louder"), "set_access", {"volume": min(volume + 1, VOLUME_STEPS[-1])}),
                 Option(say("access.quieter"), "set_access", {"volume": max(volume - 1, VOLUME_STEPS[0])}),
