@@ -43,6 +43,12 @@ def playwright_driver() -> Iterator[object]:
         yield driver
 
 
+def launch_chromium(playwright_driver, args: list[str] = CHROMIUM_ARGS):
+    """Debian's Chromium, headless, given ``LAUNCH_TIMEOUT_MS`` to start."""
+    return playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=args, headless=True,
+                                             timeout=LAUNCH_TIMEOUT_MS)
+
+
 @pytest.fixture(scope="session")
 def browser(playwright_driver):
     if not CHROMIUM.exists():
@@ -52,8 +58,7 @@ def browser(playwright_driver):
     # A busy 2-core machine (CI runs two shares of the suite at once) can take longer than
     # Playwright's 5 s for a page to react; what a test waits for stays an event, never a sleep.
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
-    b = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-                                         timeout=LAUNCH_TIMEOUT_MS)
+    b = launch_chromium(playwright_driver)
     yield b
     b.close()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, LAUNCH_TIMEOUT_MS
+from tests.conftest import CHROMIUM_ARGS, launch_chromium
 
 from .test_appointments_browser import T, book, hub, join_from_home  # noqa: F401 (fixture)
 from .test_console import log_in
@@ -39,8 +39,7 @@ SENT_CAMERA = """() => {
 def test_a_phone_with_two_cameras_switches_between_them_in_the_call(hub, playwright_driver, advisor_context):  # noqa: F811
     url, parts, _ = hub
     _, [customer] = book(parts, 10)
-    phone_browser = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=TWO_CAMERAS, headless=True,
-                                                          timeout=LAUNCH_TIMEOUT_MS)
+    phone_browser = launch_chromium(playwright_driver, TWO_CAMERAS)
     try:
         context = phone_browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
                                             device_scale_factor=2, permissions=["camera", "microphone"])

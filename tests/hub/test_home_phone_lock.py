@@ -17,7 +17,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, LAUNCH_TIMEOUT_MS
+from tests.conftest import launch_chromium
 
 from .test_appointments_browser import T, book, hub, join_from_home  # noqa: F401 (fixture)
 from .test_console import log_in
@@ -65,8 +65,7 @@ def frames_flow(advisor, phone) -> None:
 def test_the_call_from_a_phone_survives_its_screen_locked_for_30_s(hub, loop_thread, playwright_driver, advisor_context):  # noqa: F811
     url, parts, _ = hub
     _, [customer] = book(parts, 10)
-    phone_browser = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-                                                          timeout=LAUNCH_TIMEOUT_MS)
+    phone_browser = launch_chromium(playwright_driver)
     pids: list[int] = []
     try:
         phone_context = phone_browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
