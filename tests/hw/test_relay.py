@@ -21,7 +21,7 @@ from hw.levels import samples_of
 from hw.microphone import SupervisedMicrophone
 from hw.relay import Relay
 from hw.supervised import AUDIO_BACKLOG_S
-from hw.switchable import AUDIO_PTIME
+from hw.switchable import AUDIO_PTIME, silence
 from hw.tone import FRAME_SAMPLES, tone_samples
 
 LEVEL_DBFS = -20.0
@@ -156,11 +156,7 @@ class _Driver(MediaStreamTrack):
     async def recv(self):
         self.reading.set()
         await asyncio.sleep(AUDIO_PTIME)  # the pacing of a device, not a wait of the test's
-        if self.kind == "audio":
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, FRAME_SAMPLES), np.int16), format="s16", layout="mono")
-            frame.sample_rate = 48000
-            return frame
-        return av.VideoFrame(160, 120, "yuv420p")
+        return silence() if self.kind == "audio" else av.VideoFrame(160, 120, "yuv420p")
 
 
 async def test_the_calls_camera_is_read_from_the_admit_on_not_from_aiortcs_first_ask():
