@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 T = 15_000  # ms: the machine is shared, a reload may take a while
 # Checking a screen may take seconds on a loaded machine: no timer may move on meanwhile.
 WALK_LIMITS = {"goodbye_s": 120, "idle_timeout_s": 600}
+LANGUAGES = ["de", "en", "tr", "ar", "uk", "ru", "de-LS"]  # de-LS: Leichte Sprache
 
 # Every visible button of the screen (of the open dialog, if one is open) whose middle is on
 # screen: is it the button a touch there reaches? Sticky bars and boxes laid over the page must not
@@ -30,7 +31,6 @@ def covered_buttons(page) -> list[str]:
     covered += page.evaluate(COVERED_BUTTONS)
     page.evaluate("() => window.scrollTo(0, 0)")
     return sorted(set(covered))
-LANGUAGES = ["de", "en", "tr", "ar", "uk", "ru", "de-LS"]  # de-LS: Leichte Sprache
 
 
 def screens(booth, page, language: str, **access):

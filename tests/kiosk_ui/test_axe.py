@@ -1,6 +1,7 @@
 """axe-core finds no WCAG 2.2 A/AA violation on any kiosk screen in the normal and the high-contrast
-look, and nothing covers a button there. Every other language (Leichte Sprache too) is checked by axe at 200 % text in
-test_text_size.py, on the same walk that measures the layout, so each language is walked once."""
+look, and nothing covers a button there. Every other language (Leichte Sprache too) is checked by
+axe at 200 % text in test_text_size.py, on the same walk that measures the layout, so each language
+is walked once."""
 
 from __future__ import annotations
 
