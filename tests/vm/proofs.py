@@ -116,6 +116,40 @@ systemctl try-restart systemd-timesyncd
 """
 
 
+class GoAhead:
+    """The host's word to the guest that it may go on: the guest's script waits at ``wait(limit)``
+    until the host calls ``give()`` (the host has seen what it reads from outside, such as the
+    screen, before the script stops it). The host listens on 127.0.0.1 (the guest's 10.0.2.2) only
+    from ``give()`` on; until then the guest's connections are refused.
+
+    Example::
+
+        ahead = GoAhead()
+        vm = Machine(workdir, card, "say shown\\n" + ahead.wait(600) + "say going-on\\n").start()
+        vm.wait_for("^VK shown$", 300)
+        ahead.give()
+        vm.wait_for("^VK going-on$", 300)
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))  # bound, not listening: the port is ours and refuses
+        self.port = self.sock.getsockname()[1]
+
+    def wait(self, limit: int) -> str:
+        """The guest's script piece that waits for the word (bash's own /dev/tcp: no tool needed)."""
+        return f"""
+ahead() {{ (: > /dev/tcp/10.0.2.2/{self.port}) 2> /dev/null; }}
+await {limit} ahead
+"""
+
+    def give(self) -> None:
+        self.sock.listen()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 class TimeServer:
     """An SNTP server on the host's loopback, port 123 (the guest's 10.0.2.2:123): the host's clock."""
 
