@@ -40,8 +40,9 @@ await() { local limit=$1; shift; local end=$((SECONDS + limit)); until "$@"; do
 """
 
 
-# Speed only, for TCG: the emulated Nehalem counts as open to Meltdown, so the guest's kernel would
-# switch page tables on every system call (KPTI), and qemu's soft TLB is flushed with each switch.
+# Speed only, for TCG: an emulated Intel CPU (the screen's Nehalem) counts as open to Meltdown, so the
+# guest's kernel would switch page tables on every system call (KPTI), and qemu's soft TLB is
+# flushed with each switch; the other mitigations only cost emulated instructions too.
 # Measured on the quiet 2-core machine (3 Dec 2026), the kiosk's boot to the page on the screen:
 # 179 s with the mitigations, 150 s without. The booth's own kernel command line is the Pi's
 # (provisioning/), never this one.
