@@ -105,9 +105,10 @@ async def main():
         print("VK waiting", flush=True)
         await until(lambda s: s["state"] == "call", 900)
         print("VK in-call", flush=True)
-        # The host hangs up once it has the booth's frames, and only then may this script go on to
-        # stop the daemon (the purge below). Going on at the advisor's picture raced the host: the
-        # daemon stopped when the advisor had decoded 4 of the 5 frames it waits for (seen twice).
+        # The host hangs up once it has the booth's frames, and only then may this script go on (to
+        # its last line, after which the host pulls the plug). Going on at the advisor's picture
+        # raced the host when the purge followed here: the daemon stopped when the advisor had
+        # decoded 4 of the 5 frames it waits for (seen twice).
         await until(lambda s: s["state"] != "call", 1800)
         print("VK call-over", flush=True)
 
