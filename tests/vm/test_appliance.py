@@ -219,6 +219,47 @@ say store "$(runuser -u videokiosk -- /opt/videokiosk/venv/bin/python -c "import
 
 
 
+def call_the_booth(vm: Machine, hub, ca: Path, loop_thread) -> None:
+    """The host's side of the first boot (CALL and the pieces before it): READY=1, the release, the
+    enrolment, the watchdog's restart, then an advisor admits the booth and frames flow both ways."""
+    from tests.faults.advisor import AdvisorPeer
+
+    pid = check_ready(vm)
+    print(f"vm: booth READY=1 {time.monotonic() - vm.started_at:.0f} s after qemu started")
+    booted = vm.wait_for(r"^VK release (\S*) (.*)$", 300)
+    assert booted.group(1) == release(), booted.group(0)
+    print(f"vm: Debian {booted.group(1)}, the booth's venv on {booted.group(2)}")
+    print(f"vm: {vm.wait_for(r'^VK timing (.*)$', 900).group(1)}")
+    enrolled = vm.wait_for(r"^VK enrolled rc=(\d+) (.*)$", BOOT_S)
+    assert enrolled.group(1) == "0" and "enrolled as booth jc-vm-1" in enrolled.group(2), enrolled.group(0)
+    print(f"vm: {check_watchdog(vm, pid).group(0)}")
+    vm.wait_for(r"^VK ready-enrolled$", 900)
+    print(f"vm: enrolled booth READY=1 {time.monotonic() - vm.started_at:.0f} s after qemu started")
+    # The advisor, on the host, reaches the same hub at 127.0.0.1: the CA is checked, the name is not.
+    advisor_tls = ssl.create_default_context(cafile=str(ca))
+    advisor_tls.check_hostname = False
+    advisor = loop_thread.run(AdvisorPeer.log_in(f"https://127.0.0.1:{hub.port}", "anna", "s3cret-pass-vm-test",
+                                                 ice_servers=[], ssl=advisor_tls))
+    try:
+        vm.wait_for(r"^VK waiting$", 1800)
+        entry = loop_thread.run(advisor.next_waiting(timeout=120), timeout=150)
+        loop_thread.run(advisor.admit(entry["session_id"]))
+        vm.wait_for(r"^VK in-call$", 600)
+        try:
+            loop_thread.run(advisor.wait_frames(5, timeout=600), timeout=650)  # the booth's camera, at the hub
+        except TimeoutError:
+            seen = loop_thread.run(advisor.describe(), timeout=60)
+            loop_thread.run(advisor.hang_up())  # the guest says what the booth logged once the call is over
+            raise AssertionError(f"no video from the booth at the advisor: {seen}; the booth logged: "
+                                 f"{vm.wait_for(r'^VK call-log (.*)$', 300).group(1)}") from None
+        loop_thread.run(advisor.hang_up())
+        vm.wait_for(r"^VK call-over$", 300)
+        vm.wait_for(r"^VK advisor-video$", 900)  # and the advisor's picture, in the booth
+        print(f"vm: frames both ways {time.monotonic() - vm.started_at:.0f} s after qemu started")
+    finally:
+        loop_thread.run(advisor.close())
+
+
 @pytest.fixture(scope="module")
 def cached_image() -> Path:
     return image_or_skip()
@@ -226,7 +267,6 @@ def cached_image() -> Path:
 
 def test_the_booth_image_enrols_calls_survives_a_frozen_daemon_and_a_pulled_plug_and_shows_its_screen(
         cached_image, tmp_path, loop_thread):
-    from tests.faults.advisor import AdvisorPeer
     from tests.faults.hubproc import HubProcess
     from tests.support import private_ca_server
 
@@ -249,44 +289,10 @@ def test_the_booth_image_enrols_calls_survives_a_frozen_daemon_and_a_pulled_plug
         booth = (SLOW_START + READY + RELEASE + TIMING + ENROL.format(hub=f"https://10.0.2.2:{hub.port}", code=code)
                  + WATCHDOG + CALL)
         vm = Machine(tmp_path / "booth", card, booth, cpus=CPUS, cmdline=CMDLINE, files={"ca.pem": ca.read_text()})
-        # The advisor, on the host, reaches the same hub at 127.0.0.1: the CA is checked, the name is not.
-        advisor_tls = ssl.create_default_context(cafile=str(ca))
-        advisor_tls.check_hostname = False
-        advisor = None
         try:
-            vm.start()
-            pid = check_ready(vm)
-            print(f"vm: booth READY=1 {time.monotonic() - vm.started_at:.0f} s after qemu started")
-            booted = vm.wait_for(r"^VK release (\S*) (.*)$", 300)
-            assert booted.group(1) == release(), booted.group(0)
-            print(f"vm: Debian {booted.group(1)}, the booth's venv on {booted.group(2)}")
-            print(f"vm: {vm.wait_for(r'^VK timing (.*)$', 900).group(1)}")
-            enrolled = vm.wait_for(r"^VK enrolled rc=(\d+) (.*)$", BOOT_S)
-            assert enrolled.group(1) == "0" and "enrolled as booth jc-vm-1" in enrolled.group(2), enrolled.group(0)
-            print(f"vm: {check_watchdog(vm, pid).group(0)}")
-            vm.wait_for(r"^VK ready-enrolled$", 900)
-            print(f"vm: enrolled booth READY=1 {time.monotonic() - vm.started_at:.0f} s after qemu started")
-            advisor = loop_thread.run(AdvisorPeer.log_in(f"https://127.0.0.1:{hub.port}", "anna", "s3cret-pass-vm-test",
-                                                         ice_servers=[], ssl=advisor_tls))
-            vm.wait_for(r"^VK waiting$", 1800)
-            entry = loop_thread.run(advisor.next_waiting(timeout=120), timeout=150)
-            loop_thread.run(advisor.admit(entry["session_id"]))
-            vm.wait_for(r"^VK in-call$", 600)
-            try:
-                loop_thread.run(advisor.wait_frames(5, timeout=600), timeout=650)  # the booth's camera, at the hub
-            except TimeoutError:
-                seen = loop_thread.run(advisor.describe(), timeout=60)
-                loop_thread.run(advisor.hang_up())  # the guest says what the booth logged once the call is over
-                raise AssertionError(f"no video from the booth at the advisor: {seen}; the booth logged: "
-                                     f"{vm.wait_for(r'^VK call-log (.*)$', 300).group(1)}") from None
-            loop_thread.run(advisor.hang_up())
-            vm.wait_for(r"^VK call-over$", 300)
-            vm.wait_for(r"^VK advisor-video$", 900)  # and the advisor's picture, in the booth
-            print(f"vm: frames both ways {time.monotonic() - vm.started_at:.0f} s after qemu started")
+            call_the_booth(vm.start(), hub, ca, loop_thread)
         finally:
             vm.kill()  # after the call: the plug is pulled while the daemon runs and the call's rows are fresh
-            if advisor is not None:
-                loop_thread.run(advisor.close())
 
         # The same card boots again, now with a screen, and the hub is still there for the booth to join.
         # The purge stops the screen: it waits until the host has read the page off the screen.
