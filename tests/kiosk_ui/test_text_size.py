@@ -1,7 +1,7 @@
 """At 200 % text ("Große Schrift") nothing overlaps or covers a button, nothing is cut off and
 nothing needs sideways scrolling, on every kiosk screen, in every language (Arabic right to left,
-Leichte Sprache too), and axe-core finds no WCAG 2.2 A/AA violation there. The setting is kept for the session and gone
-after the wipe."""
+Leichte Sprache too), and axe-core finds no WCAG 2.2 A/AA violation there. The setting is kept for
+the session and gone after the wipe."""
 
 from __future__ import annotations
 
