@@ -137,11 +137,13 @@ class HubConnection:
         await self.send(self._ticket)
 
     async def update_waiting(self, details: dict[str, Any]) -> None:
-        if self._ticket is None:
-            return
         changes = {k: details[k] or None for k in ("name", "customer_number") if k in details}
-        self._ticket = self._ticket.model_copy(update=changes)
-        await self.send(p.WaitingUpdate(session_id=self._ticket.session_id, **changes))
+        if self._ticket is not None:
+            self._ticket = self._ticket.model_copy(update=changes)
+        # Typed in the waiting room and already confirmed to the customer: sent even if the admit
+        # overtook them (the ticket is gone then), and the hub gives them to the call.
+        if self._session_id is not None:
+            await self.send(p.WaitingUpdate(session_id=self._session_id, **changes))
 
     async def leave_waiting(self, reason: str) -> None:
         ticket, self._ticket = self._ticket, None

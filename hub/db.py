@@ -22,15 +22,41 @@ from datetime import datetime
 
 from .storage import Database
 
+# What the customer gives themselves (customers only, never further participants).
+CUSTOMER_FIELDS = ("name", "customer_number")
 # Exactly the consented fields (DEVELOPERS.md, point 2); the table: hub/storage/migrations.
-CALL_FIELDS = frozenset({"customer_number", "name", "ip_address", "os", "device", "browser", "upload_kbps",
-                         "download_kbps", "quality"})
+CALL_FIELDS = frozenset({*CUSTOMER_FIELDS, "ip_address", "os", "device", "browser", "upload_kbps", "download_kbps",
+                         "quality"})
 
 
 def record_call_fields(db: Database, call_id: str, fields: dict, expires_at: datetime) -> None:
     """Store (or complete) one call's consented fields; anything not consented is dropped here."""
     row = {k: v for k, v in fields.items() if k in CALL_FIELDS and v is not None}
     db["calls"].upsert({"call_id": call_id, "expires_at": expires_at.isoformat(), **row}, pk="call_id")
+
+
+def name_call(db: Database, call_id: str, customer: dict, expires_at: datetime) -> dict:
+    """The customer's details as they waited, on the admitted call's row. Details amended after
+    the admit that got there first (:func:`amend_customer`) are newer and stay. Returns what the
+    row holds."""
+    values = [call_id, expires_at.isoformat(), *(customer.get(k) for k in CUSTOMER_FIELDS)]
+    db.execute(f"INSERT INTO calls (call_id, expires_at, {', '.join(CUSTOMER_FIELDS)}) "
+               f"VALUES ({', '.join('?' for _ in values)}) ON CONFLICT (call_id) DO NOTHING", values)
+    return call_customer(db, call_id)
+
+
+def amend_customer(db: Database, call_id: str, changes: dict, expires_at: datetime) -> dict:
+    """The customer's own details, changed after the admit (typed as the advisor let them in): the
+    call's row takes them, a cleared one cleared as in the waiting room; returns what it holds now."""
+    row = {k: v for k, v in changes.items() if k in CUSTOMER_FIELDS}
+    db["calls"].upsert({"call_id": call_id, "expires_at": expires_at.isoformat(), **row}, pk="call_id")
+    return call_customer(db, call_id)
+
+
+def call_customer(db: Database, call_id: str) -> dict:
+    """The customer's name and number on the call's row (None for either not given)."""
+    row = next(iter(db["calls"].rows_where("call_id = ?", [call_id])), {})
+    return {k: row.get(k) for k in CUSTOMER_FIELDS}
 
 
 def session_hash(booth_id: str, session_id: str) -> str:

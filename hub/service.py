@@ -32,7 +32,8 @@ from videokiosk.clock import Clock
 from videokiosk.retention import expiry
 
 from .config import HubConfig
-from .db import forget_session, link_call, record_call_fields
+from .db import (CUSTOMER_FIELDS, amend_customer, call_customer, forget_session, link_call, name_call,
+                 record_call_fields)
 from .places import QueuePlaces
 from .registry import Booth
 from .state import CallRoute, SharedState, booth_channel  # booth_channel: others import it from here
@@ -180,11 +181,12 @@ class Hub:
                 link.activity = "waiting"
                 await self._publish_presence(link)
             case p.WaitingUpdate(session_id=sid):
-                changes = {k: v for k, v in (("name", msg.name), ("customer_number", msg.customer_number)) if k in msg.model_fields_set}
+                changes = {k: getattr(msg, k) for k in CUSTOMER_FIELDS if k in msg.model_fields_set}
                 entry = await self.state.update_waiting(sid, changes)
-                if entry is None:
+                if entry is not None:
+                    await self._send(ADVISORS, p.WaitingUpdated(entry=entry))
+                elif not await self._amend_call(booth, sid, changes):
                     return p.Error(code="unknown_session", message="no such waiting customer", ref=msg.type)
-                await self._send(ADVISORS, p.WaitingUpdated(entry=entry))
             case p.LeaveWaiting(session_id=sid, reason="withdraw"):
                 await self.withdraw(booth, sid)
             case p.LeaveWaiting(session_id=sid, reason=reason):
@@ -238,6 +240,7 @@ class Hub:
                 log.info("call %s: advisor rejoined", route.call_id)
                 await self._send(channel, p.AdmitResult(session_id=route.session_id, ok=True, call_id=route.call_id,
                                                         ice_servers=self.ice_servers(username)))
+                await self._send(channel, p.CallCustomer(call_id=route.call_id, **call_customer(self._db, route.call_id)))
                 await self._send(booth_channel(route.booth_id), p.RestartCall(call_id=route.call_id))
 
     async def advisor_disconnected(self, channel: str) -> None:
@@ -301,12 +304,24 @@ class Hub:
         self.emit("call_started", call_id=call_id, location=entry.location, kind=entry.kind, waited_s=waited_s)
         link = self._booths.get(entry.booth_id)
         link_call(self._db, call_id, entry.booth_id, session_id, self._expiry())
-        record_call_fields(self._db, call_id, {"name": entry.name, "customer_number": entry.customer_number,
-                                               "ip_address": link.ip if link else None}, self._expiry())
+        customer = name_call(self._db, call_id, {"name": entry.name, "customer_number": entry.customer_number}, self._expiry())
+        record_call_fields(self._db, call_id, {"ip_address": link.ip if link else None}, self._expiry())
+        await self._send(channel, p.CallCustomer(call_id=call_id, **customer))
         if link is not None:
             link.activity = "in_call"
             await self._publish_presence(link)
         await self.places.changed()
+
+    async def _amend_call(self, booth: Booth, session_id: str, changes: dict) -> bool:
+        """Details the customer sent as the advisor admitted them reach the hub after the admit:
+        the booth has told the customer they were sent, so they go to the call (its row and the
+        advisor's call view) instead of being refused. Only ``booth``'s own session's call."""
+        for route in await self.state.routes():
+            if route.session_id == session_id and route.booth_id == booth.booth_id:
+                now = amend_customer(self._db, route.call_id, changes, self._expiry())
+                await self._send(route.advisor_channel, p.CallCustomer(call_id=route.call_id, **now))
+                return True
+        return False
 
     async def withdraw(self, booth: Booth, session_id: str) -> None:
         """Consent withdrawn (in the waiting room, in the call or after it): the session leaves the

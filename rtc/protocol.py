@@ -509,6 +509,17 @@ class BoothStatus(Message):
     booth: BoothInfo
 
 
+class CallCustomer(Message):
+    """Whom the advisor's call is with, as the customer gave it (customers only; both may be
+    empty): after the admit, again when details typed as the advisor admitted arrive late, and
+    after the console reconnects."""
+
+    type: Literal["call_customer"] = "call_customer"
+    call_id: Id
+    name: PersonName | None = None
+    customer_number: CustomerNumber | None = None
+
+
 class AdmitResult(Message):
     """Answer to ``admit``: exactly one advisor gets ``ok``; the others learn who was faster."""
 
@@ -569,7 +580,7 @@ MESSAGES: dict[str, type[Message]] = {
         *_CALL, Error, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey,
         Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded, RestartCall,
         Admit, Decline, Seen, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus,
-        AdmitResult, CallState, AppointmentCheck, AppointmentResult, Chat, ScreenShare, WaitingNote,
+        AdmitResult, CallCustomer, CallState, AppointmentCheck, AppointmentResult, Chat, ScreenShare, WaitingNote,
         *FLEET_BOOTH_TO_HUB, *FLEET_HUB_TO_BOOTH,  # health and technicians' actions (rtc/protocol.py, fleet section)
     )
 }
@@ -586,8 +597,8 @@ HUB_TO_BOOTH = _types(*_CALL, Error, Welcome, AdvisorInformed, QueueUpdate, Admi
                       AppointmentResult, Chat, ScreenShare, WaitingNote, *FLEET_HUB_TO_BOOTH)
 ADVISOR_TO_HUB = _types(*_CALL, Admit, Decline, Seen, Heartbeat, Chat, ScreenShare, WaitingNote)
 HUB_TO_ADVISOR = _types(
-    *_CALL, Error, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus, AdmitResult, CallState,
-    Quality, Chat,
+    *_CALL, Error, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus, AdmitResult, CallCustomer,
+    CallState, Quality, Chat,
 )
 
 

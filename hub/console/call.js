@@ -1,6 +1,6 @@
 // The advisor's end of a call: Chromium's own WebRTC. The booth (aiortc) offers right after the
 // admit with all its candidates in the SDP; we answer at once and trickle our candidates.
-import { t } from "./i18n.js";
+import { customer, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -51,6 +51,7 @@ export class Call {
       if (this.pc === pc && !this.pcUsed) for (const track of stream.getTracks()) pc.addTrack(track, stream);
     }, () => {});
     $("call").hidden = false;
+    this.showCustomer({ call_id: callId });
     this.status("call_connecting");
   }
 
@@ -125,6 +126,16 @@ export class Call {
     await this.pc.addIceCandidate({ candidate: msg.candidate, sdpMid: msg.sdp_mid, sdpMLineIndex: msg.sdp_mline_index });
   }
 
+  // Whom this call is with (call_customer): after the admit, and again if the customer's details
+  // crossed the admit on their way.
+  showCustomer(msg) {
+    if (msg.call_id !== this.callId) return; // a further participant's link (group.js) or an old call
+    const el = $("call-customer");
+    const text = customer(msg);
+    el.textContent = text ? t("call_customer", { customer: text }) : "";
+    el.hidden = !text;
+  }
+
   onState(msg) {
     if (msg.call_id !== this.callId) return;
     if (msg.state === "reconnecting") this.status("call_reconnecting");
@@ -161,6 +172,7 @@ export class Call {
     if (this.pc) this.pc.close();
     this.pc = null;
     this.callId = null;
+    $("call-customer").hidden = true;
     this.releaseMedia();
     $("remote-video").srcObject = null;
     for (const [id, key] of [["mute", "mute"], ["camera", "camera_off"]]) {

@@ -4,7 +4,7 @@ import { Group } from "./group.js";
 import { Chat } from "./chat.js";
 import { ScreenShare } from "./share.js";
 import { hideQuality, showQuality } from "./quality.js";
-import { apply, language, load, t } from "./i18n.js";
+import { apply, customer, language, load, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { csrf: null, ws: null, retryMs: 500, waiting: new Map(), booths: new Map(), audio: null };
@@ -164,6 +164,7 @@ function handle(msg) {
       else if (msg.ok) call.accepted(msg.call_id, msg.ice_servers);
       else { notice(msg.reason === "taken" ? "admit_taken" : "admit_gone"); if (!call.active) call.releaseMedia(); }
       break;
+    case "call_customer": call.showCustomer(msg); break;
     case "offer": if (group.has(msg.call_id)) group.onOffer(msg); else call.onOffer(msg); break;
     case "candidate": if (group.has(msg.call_id)) group.onCandidate(msg); else call.onCandidate(msg); break;
     case "call_state":
@@ -259,8 +260,7 @@ function fill(tr, entry) {
   tr.querySelector(".language").textContent = entry.language.toUpperCase();
   const kind = t(`kind_${entry.kind}`);
   tr.querySelector(".kind").textContent = entry.appointment_at ? `${kind} (${t("appointment_at", { time: berlin(entry.appointment_at) })})` : kind;
-  const customer = [entry.name, entry.customer_number && t("customer_number", { number: entry.customer_number })].filter(Boolean);
-  tr.querySelector(".customer").textContent = customer.join(", ") || "–";
+  tr.querySelector(".customer").textContent = customer(entry) || "–";
   apply(tr);
 }
 

@@ -8,6 +8,11 @@ export function t(key, vars = {}) {
   return text;
 }
 
+// Whom a waiting row or a call is about, as the customer gave it ("" when they gave nothing).
+export function customer({ name, customer_number: number }) {
+  return [name, number && t("customer_number", { number })].filter(Boolean).join(", ");
+}
+
 export function apply(root = document) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));

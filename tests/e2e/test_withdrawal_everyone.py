@@ -103,11 +103,9 @@ def test_an_interpreters_withdrawal_ends_only_their_part_and_leaves_the_customer
     log_in(advisor, stack.hub_url)
     kiosk = kiosk_with_appointment(stack, kiosk_context, customer.code)
     type_details(kiosk, name, number)
-    # The advisor admits once the details are in the row, as in the test above: an admit that crosses
-    # the details on their way leaves the hub's call row without the name (the hub refuses the late
-    # update: "unknown_session"), and the name check at the end would find it in booth.db only.
+    # Admitted at once: details that cross the admit on their way still reach the call's row (the
+    # name check at the end reads it).
     row = advisor.get_by_role("row").filter(has_text="Kiosk 1")
-    expect(row).to_contain_text(name, timeout=T)
     row.get_by_role("button", name="Eintreten lassen").click(timeout=T)
     stack.wait_state("call")
     booth_session, booth_call = stack.booth.session.session_id, stack.booth.link.call_id

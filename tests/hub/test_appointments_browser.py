@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 import time
 from datetime import datetime, timedelta, timezone
 from email import policy
@@ -142,6 +143,7 @@ def test_customer_joins_from_home_by_link_waits_with_the_time_and_talks_to_the_a
     expect(row).to_contain_text("Erika Mustermann", timeout=T)  # the advisor sees whose appointment it is
     expect(home.get_by_text("wurde informiert", exact=False)).to_be_visible(timeout=T)
     row.get_by_role("button", name="Eintreten lassen").click()
+    expect(advisor.locator("#call-customer")).to_have_text("Gespräch mit Erika Mustermann, Kundennummer 123D456789")
     # Video both ways: the advisor renders the customer's camera, the customer the advisor's
     expect(home.locator("#remote-view[data-live=true]")).to_be_visible(timeout=30_000)
     advisor.wait_for_function("() => document.getElementById('remote-video').videoWidth > 0", timeout=30_000)
@@ -230,6 +232,8 @@ def test_an_interpreter_joins_the_running_call_and_all_three_see_each_other(hub,
         expect(interp.locator("#remote-view[data-live=true]")).to_be_visible(timeout=30_000)
         expect(interp.locator("video[data-peer][data-live=true]")).to_be_visible(timeout=30_000)
         expect(home.locator("video[data-peer][data-live=true]")).to_be_visible(timeout=30_000)
+        # The call view still names the customer: the interpreter's own link named nobody.
+        expect(advisor.locator("#call-customer")).to_have_text(re.compile("^Gespräch mit Erika Mustermann"))
         # Only the role is known of the interpreter: nothing about them in the call rows but technique
         advisor.get_by_role("button", name="Beenden").click()
         expect(home.get_by_role("heading", name="Kurze Umfrage")).to_be_visible(timeout=T)

@@ -165,3 +165,47 @@ async def test_advisor_who_does_not_come_back_ends_the_call_for_the_booth(runnin
     ended = await booth.expect("call_ended", timeout=10)
     assert ended == {"type": "call_ended", "call_id": call_id, "reason": "timeout"}
     await booth.close()
+
+
+async def test_details_typed_as_the_advisor_admits_reach_the_call_not_an_error(running_hub):
+    """The booth tells the customer their details were sent; if the advisor's admit overtook them
+    on the way, they still belong to the call: its row and the advisor's call view, no error."""
+    anna = await running_hub.advisor()
+    booth = await running_hub.booth()
+    await booth.send({**WAITING, "name": "Erika Muster"})
+    await anna.expect("waiting_added")
+    await anna.send({"type": "admit", "session_id": WAITING["session_id"]})
+    call_id = (await anna.expect("admit_result", ok=True))["call_id"]
+    first = await anna.expect("call_customer", call_id=call_id)
+    assert (first["name"], first["customer_number"]) == ("Erika Muster", None)
+    await booth.expect("admitted", call_id=call_id)
+    await booth.send({"type": "waiting_update", "session_id": WAITING["session_id"],
+                      "name": "Erika Musterfrau", "customer_number": "123A456"})
+    late = await anna.expect("call_customer", call_id=call_id)
+    assert (late["name"], late["customer_number"]) == ("Erika Musterfrau", "123A456")
+    row = running_hub.parts.db["calls"].get(call_id)
+    assert (row["name"], row["customer_number"]) == ("Erika Musterfrau", "123A456")
+    # Cleared in the field, cleared on the row too, as it would have been in the waiting room.
+    await booth.send({"type": "waiting_update", "session_id": WAITING["session_id"], "customer_number": None})
+    assert (await anna.expect("call_customer", call_id=call_id))["customer_number"] is None
+    assert running_hub.parts.db["calls"].get(call_id)["customer_number"] is None
+    # The first error the booth hears is the one for this marker: the late details drew none.
+    await booth.send({"type": "call_info", "call_id": "c-notacall0000"})
+    assert (await booth.expect("error"))["code"] == "unknown_call"
+    for sock in (anna, booth):
+        await sock.close()
+
+
+async def test_another_booth_cannot_name_an_admitted_customer(running_hub):
+    anna = await running_hub.advisor()
+    booth = await running_hub.booth()
+    other = await running_hub.booth(running_hub.parts.registry.create_booth("jc-halle-2", "Halle 2", "Musterstadt"))
+    await booth.send({**WAITING, "name": "Erika Muster"})
+    await anna.expect("waiting_added")
+    await anna.send({"type": "admit", "session_id": WAITING["session_id"]})
+    call_id = (await anna.expect("admit_result", ok=True))["call_id"]
+    await other.send({"type": "waiting_update", "session_id": WAITING["session_id"], "name": "Mallory"})
+    assert (await other.expect("error"))["code"] == "unknown_session"
+    assert running_hub.parts.db["calls"].get(call_id)["name"] == "Erika Muster"
+    for sock in (anna, booth, other):
+        await sock.close()

@@ -3,8 +3,11 @@ all of its block or nothing of it."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
+from hub.db import amend_customer, name_call
 from hub.storage import open_database
 
 
@@ -53,4 +56,17 @@ def test_a_block_on_another_thread_never_joins_the_loops_open_transaction(tmp_pa
     worker.join(10)
     assert other_returned.is_set()
     assert [r["call_id"] for r in db["calls"].rows_where()] == ["from-other-thread"]
+    db.close()
+
+
+def test_details_amended_before_the_admit_names_its_call_stay_the_newer(hub_database):
+    """The admit writes the details the customer waited with after its first messages are out;
+    details that crossed the admit may be written before that, and are the newer."""
+    db = open_database(hub_database)
+    expires = datetime(2026, 1, 15, tzinfo=timezone.utc)
+    waited = {"name": "Erika Muster", "customer_number": None}
+    assert name_call(db, "c-1", waited, expires) == waited
+    assert amend_customer(db, "c-1", {"customer_number": "123A456"}, expires) == {**waited, "customer_number": "123A456"}
+    amended = amend_customer(db, "c-2", {"name": "Erika Musterfrau"}, expires)
+    assert name_call(db, "c-2", waited, expires) == amended == {"name": "Erika Musterfrau", "customer_number": None}
     db.close()

@@ -36,9 +36,11 @@ def make_ca(tmp_path, name: str):
 class FakeHub:
     """A hub that says what the test wants, to see how the booth takes it."""
 
-    def __init__(self, script: list[str]) -> None:
+    def __init__(self, script: list[str], replies: dict[str, str] | None = None) -> None:
         self.script = script
+        self.replies = replies or {}  # by the type of the message it answers
         self.received: list[dict] = []
+        self.arrived = asyncio.Condition()
 
     async def socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -47,8 +49,18 @@ class FakeHub:
         for raw in self.script:
             await ws.send_str(raw)
         async for frame in ws:
-            self.received.append(json.loads(frame.data))
+            msg = json.loads(frame.data)
+            async with self.arrived:
+                self.received.append(msg)
+                self.arrived.notify_all()
+            if msg["type"] in self.replies:
+                await ws.send_str(self.replies[msg["type"]])
         return ws
+
+    async def first(self, type_: str) -> dict:
+        async with self.arrived:
+            await asyncio.wait_for(self.arrived.wait_for(lambda: any(m["type"] == type_ for m in self.received)), 10)
+        return next(m for m in self.received if m["type"] == type_)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -93,6 +105,35 @@ async def test_bad_messages_from_the_hub_are_dropped_and_the_link_carries_on():
         assert events == [("advisor_informed", {})]
         assert link.connected.is_set() and changes == [True]
         assert await link.send(Heartbeat())
+    finally:
+        await link.close()
+        await runner.cleanup()
+
+
+async def test_details_typed_as_the_advisor_admits_still_go_to_the_hub():
+    """The kiosk confirmed them when the session took them; the admit may reach the link before
+    the errand that sends them (it drops the waiting ticket), and they must go all the same."""
+    session = "s-0001abcd"
+    hub = FakeHub([json.dumps({"type": "welcome", "booth_id": "booth-1"})],
+                  {"waiting": json.dumps({"type": "admitted", "session_id": session, "call_id": "c-0001abcd"})})
+    runner, port = await serve(hub.app())
+    admitted = asyncio.Event()
+
+    async def handle(event, **data):
+        if event == "admitted":
+            admitted.set()
+        return True
+
+    link = HubConnection(f"http://127.0.0.1:{port}", "token")
+    link.attach(handle)
+    await link.start()
+    try:
+        await asyncio.wait_for(link.connected.wait(), 10)
+        await link.enter_waiting({"session_id": session, "language": "de"})
+        await asyncio.wait_for(admitted.wait(), 10)
+        await link.update_waiting({"name": "Erika Muster", "customer_number": ""})
+        update = await hub.first("waiting_update")
+        assert update == {"type": "waiting_update", "session_id": session, "name": "Erika Muster", "customer_number": None}
     finally:
         await link.close()
         await runner.cleanup()
