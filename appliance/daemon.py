@@ -420,6 +420,7 @@ async def _serve(config: BoothConfig, port: int | None) -> int:
     from hw.errors import HardwareError
 
     from .collections_out_of_calls import CollectionsOutOfCalls
+    from .realtime import RealtimeInCalls
     from .sdnotify import SystemdNotifier, watchdog_interval
     from .watchdog import ServiceManagerLink, booth_health_checks
 
@@ -430,6 +431,7 @@ async def _serve(config: BoothConfig, port: int | None) -> int:
         return 2
     on_stop_signal(booth.request_exit)
     booth.session.subscribe(CollectionsOutOfCalls().follow)  # gc is this process's: here, not in Booth
+    booth.session.subscribe(RealtimeInCalls(log).follow)  # and so is its scheduling policy
     url = await booth.start(port=port)
     print(f"videokiosk booth {config.booth.id}: kiosk page at {url}", flush=True)
     # systemd (Type=notify, WatchdogSec=): READY=1 now that the page is served, then watchdog pings

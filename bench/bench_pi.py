@@ -111,6 +111,9 @@ class PiBooth:
 
         self.lt = lt
         hub = BenchHub(lt, tmp)
+        # The daemon at normal priority (as root its LimitRTPRIO is 0): the quota (cgroup v2's cpu.max)
+        # binds normal tasks only, and a Pi's CPU budget is what this measures. Real-time priority in
+        # calls (appliance/realtime.py) moves the daemon ahead of the kiosk, not the call cheaper.
         self.daemon = BoothProcess(hub, tmp, forward=forward, preexec_fn=group.join)
         self.booth_url = self.daemon.url
         port = _free_port()

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.latency import FPS, HEIGHT, WIDTH
+from tests.systemd.unitroot import booth_realtime_priority
 
 ADVISOR = "anna"
 CALL_ENDS_S = 20.0  # the advisor's hang-up reaching the booth through the hub, on a busy machine
@@ -190,10 +191,15 @@ class Commands:
 
 async def _serve(config) -> int:
     from appliance.collections_out_of_calls import CollectionsOutOfCalls
-    from appliance.daemon import Booth
+    from appliance.daemon import Booth, log
+    from appliance.realtime import RealtimeInCalls
 
     booth = Booth(config, devices=clicking_devices(config.hardware))
-    booth.session.subscribe(CollectionsOutOfCalls().follow)  # as the daemon's own root does (appliance/daemon.py)
+    # As the daemon's own root does (appliance/daemon.py):
+    booth.session.subscribe(CollectionsOutOfCalls().follow)
+    # The real-time priority its unit grants for calls (LimitRTPRIO=): the bench runs as root, whose
+    # own limit is 0 (and may not be raised where CAP_SYS_RESOURCE is dropped), so it is passed in.
+    booth.session.subscribe(RealtimeInCalls(log, granted=booth_realtime_priority).follow)
     url = await booth.start(port=0)
     await asyncio.wait_for(booth.session.hub.connected.wait(), 30)
     print(f"bench booth {config.booth.id}: kiosk page at {url}", flush=True)

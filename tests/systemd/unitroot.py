@@ -60,3 +60,24 @@ def exposure(unit_path: Path) -> float:
     if match is None:
         raise AssertionError(f"no exposure level in the output:\n{done.stdout}\n{done.stderr}")
     return float(match.group(1))
+
+
+def read_unit(name: str) -> dict[str, dict[str, list[str]]]:
+    """Sections -> key -> every value (keys such as DeviceAllow= repeat)."""
+    unit: dict[str, dict[str, list[str]]] = {}
+    section = None
+    for raw in (UNIT_DIR / name).read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = unit.setdefault(line.strip("[]"), {})
+            continue
+        key, _, value = line.partition("=")
+        section.setdefault(key, []).append(value)
+    return unit
+
+
+def booth_realtime_priority() -> int:
+    """The real-time priority the booth's unit grants its daemon for calls (``LimitRTPRIO=``)."""
+    return int(read_unit("videokiosk-booth.service")["Service"]["LimitRTPRIO"][0])

@@ -50,6 +50,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.systemd.unitroot import booth_realtime_priority
+
 from .image import release
 from .machine import Machine
 from .proofs import (BOOT_S, PURGE, READY, SLOW_START, START_LIMIT, STATE_SETTLED, TIMING, WATCHDOG, GoAhead, check_purge,
@@ -121,6 +123,9 @@ say call-log "$(journalctl -u $unit -b --no-pager -o cat | grep -i -e 'call ' -e
   | tail -20 | cut -c1-240 | tr '\n' '|')"
 video || { say "timeout: the advisor's video in the booth"; exit 1; }
 say advisor-video
+# The call ran round robin (appliance/realtime.py): the unit grants it, its sandbox lets the daemon take it.
+say realtime "$(journalctl -u $unit -b --no-pager -o cat | grep -o -e 'the call runs round robin at real-time priority [0-9]*' \
+  -e 'real-time priority [0-9]* refused.*' | sort | uniq -c | tr -s ' ' | paste -sd ';')"
 """
 
 
@@ -255,6 +260,9 @@ def call_the_booth(vm: Machine, hub, ca: Path, loop_thread) -> None:
         loop_thread.run(advisor.hang_up())
         vm.wait_for(r"^VK call-over$", 300)
         vm.wait_for(r"^VK advisor-video$", 900)  # and the advisor's picture, in the booth
+        realtime = vm.wait_for(r"^VK realtime (.*)$", 300).group(1)
+        assert f"the call runs round robin at real-time priority {booth_realtime_priority()}" in realtime, realtime
+        assert "refused" not in realtime, realtime
         print(f"vm: frames both ways {time.monotonic() - vm.started_at:.0f} s after qemu started")
     finally:
         loop_thread.run(advisor.close())
