@@ -99,7 +99,11 @@
   let audio = null;
   const context = () => { audio = audio || new AudioContext({ sampleRate: 48000 }); audio.resume(); return audio; };
 
-  // A microphone that clicks on every beat (the same rule as hw/clicks.py's add_clicks).
+  // A microphone that clicks on every beat (the same rule as hw/clicks.py's add_clicks), stamped as
+  // the booth's microphone is (hw/clicks.py's ClickingTrack): a block handed over at t holds the
+  // sound of its duration before t. This block goes into the stream at its playbackTime (one
+  // block, 5.3 ms, after now: measured). Stamped from playbackTime itself, every click of a
+  // browser's microphone counted one block less than the booth's (issue 20).
   function clickMic() {
     const ctx = context();
     const node = ctx.createScriptProcessor(256, 1, 1);
@@ -107,7 +111,7 @@
     node.onaudioprocess = (e) => {
       const data = e.outputBuffer.getChannelData(0);
       data.fill(0);
-      const first = wallOf(ctx, e.playbackTime) / 1000, rate = ctx.sampleRate;
+      const rate = ctx.sampleRate, first = wallOf(ctx, e.playbackTime) / 1000 - data.length / rate;
       const beat = Math.ceil(first / clicks.periodS - 1e-9) * clicks.periodS;
       for (const start of [beat - clicks.periodS, beat]) {
         const from = Math.round((start - first) * rate), to = from + Math.round(clicks.clickS * rate);
