@@ -4,9 +4,9 @@ One event loop in the daemon sends the customer's voice, a packet every 20 ms, b
 the kiosk page and the hub link. At normal priority it waits for the CPU behind the kiosk's
 Chromium whenever the booth is busy, and the advisor's browser sees the voice arrive unevenly: its
 jitter buffer then holds every word longer. In ``make bench`` (issue 20) a tenth of the voice's
-packets left the booth 10 to 28 ms late or more, the advisor's browser buffered 58 ms of it where
-it buffers 32 ms from a browser, and the customer's voice reached the advisor 1.4 to 1.9 times as
-late as a browser's. Browsers run their audio threads real-time (Chromium: round robin, priority 8,
+packets left the booth 7 to 28 ms late or more (by call), the advisor's browser aimed to hold 58 ms
+of it where it holds 32 ms from a browser, and the customer's voice reached the advisor 1.4 to 1.9
+times as late as a browser's. Browsers run their audio threads real-time (Chromium: round robin, priority 8,
 where the system allows it). With the booth's process round robin the same bench measured the
 voice's packets within 3 ms of their time at p97, and mouth-to-ear within 1.03x of the browser.
 
