@@ -202,9 +202,9 @@ def measure(rounds: int = ROUNDS) -> dict:
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
     from tests.support import LoopThread
 
-    out: dict = {"ours": {d: {"latency": [], "frames": 0, "missed": 0} for d in DIRECTIONS},
-                 "reencoded": {"latency": [], "frames": 0, "missed": 0}, "forwarded": 0,
-                 "baseline": {d: {"latency": [], "frames": 0, "missed": 0} for d in DIRECTIONS},
+    out: dict = {"ours": {d: {"latency": [], "frames": 0, "missed": 0, "round_medians": []} for d in DIRECTIONS},
+                 "reencoded": {"latency": [], "frames": 0, "missed": 0, "round_medians": []}, "forwarded": 0,
+                 "baseline": {d: {"latency": [], "frames": 0, "missed": 0, "round_medians": []} for d in DIRECTIONS},
                  "ears": {d: [] for d in EARS}, "baseline_ears": {d: [] for d in EARS}, "failed": [],
                  "receivers": {"ours": [], "baseline": []}}
     expect.set_options(timeout=30_000)  # the console's log-in and the kiosk's screens on a busy machine
@@ -260,7 +260,11 @@ def _record(videos: dict, ears: dict, taken: dict, heard: dict) -> None:
 
 
 def _add(into: dict, taken: dict) -> None:
-    into["latency"] += latencies(taken)
+    window = latencies(taken)
+    into["latency"] += window
+    # Each round is a call of its own, with its own phase between the camera and the screen's
+    # refresh (16.7 ms): how far the rounds' medians spread says how far one median can be trusted.
+    into["round_medians"].append(round(summary(window)["median"], 1) if window else None)
     into["frames"] += len(taken["seen"])
     into["missed"] += taken["missed"]
 
@@ -300,7 +304,8 @@ def run() -> list[dict]:
 
         def extra(stat: str, ours=ours, base=base, direction=direction) -> dict:
             fields = {"shown_fps": round(ours["frames"] / (ROUNDS * WINDOW_S), 1),
-                      "baseline_shown_fps": round(base["frames"] / (ROUNDS * WINDOW_S), 1), "unreadable_frames": ours["missed"]} | common
+                      "baseline_shown_fps": round(base["frames"] / (ROUNDS * WINDOW_S), 1), "unreadable_frames": ours["missed"],
+                      "round_medians": ours["round_medians"], "baseline_round_medians": base["round_medians"]} | common
             if direction == "booth_to_advisor":
                 fields["advisor_receiver"] = receivers
             if direction == "advisor_to_kiosk":  # what forwarding saves: the same booth re-encoding
