@@ -61,6 +61,7 @@ EARS = {
     "advisor_to_booth": "mouth-to-ear advisor microphone -> booth speaker",
 }
 VIEWPORT = {"width": 1280, "height": 800}
+ROUND_KEYS = ("video_jitter_buffer_ms", "video_target_ms", "audio_jitter_buffer_ms", "audio_target_ms")
 READY = "(sel) => { const v = document.querySelector(sel); return v && v.videoWidth > 0 && v.currentTime > 0; }"
 
 
@@ -308,6 +309,11 @@ def run() -> list[dict]:
                       "round_medians": ours["round_medians"], "baseline_round_medians": base["round_medians"]} | common
             if direction == "booth_to_advisor":
                 fields["advisor_receiver"] = receivers
+                # Beside the rounds' medians: how long each call's frames and voice waited in the
+                # advisor's jitter buffers (A/V sync holds the face to the voice).
+                fields["advisor_receiver_rounds"] = {
+                    who: [{key: None if w[key] is None else round(w[key], 1) for key in ROUND_KEYS} for w in m["receivers"][who]]
+                    for who in ("ours", "baseline")}
             if direction == "advisor_to_kiosk":  # what forwarding saves: the same booth re-encoding
                 fields["note"] = "the baseline's page also plays the voice and shows its own camera: about one screen refresh in our favour"
                 fields["forwarded_frames"] = m["forwarded"]
