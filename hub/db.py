@@ -39,10 +39,12 @@ def name_call(db: Database, call_id: str, customer: dict, expires_at: datetime) 
     """The customer's details as they waited, on the admitted call's row. Details amended after
     the admit that got there first (:func:`amend_customer`) are newer and stay. Returns what the
     row holds."""
-    values = [call_id, expires_at.isoformat(), *(customer.get(k) for k in CUSTOMER_FIELDS)]
-    db.execute(f"INSERT INTO calls (call_id, expires_at, {', '.join(CUSTOMER_FIELDS)}) "
-               f"VALUES ({', '.join('?' for _ in values)}) ON CONFLICT (call_id) DO NOTHING", values)
-    return call_customer(db, call_id)
+    given = [customer.get(k) for k in CUSTOMER_FIELDS]
+    values = [call_id, expires_at.isoformat(), *given]
+    inserted = db.execute(f"INSERT INTO calls (call_id, expires_at, {', '.join(CUSTOMER_FIELDS)}) "
+                          f"VALUES ({', '.join('?' for _ in values)}) ON CONFLICT (call_id) DO NOTHING", values).rowcount
+    # Read back only when the amended row was there first: otherwise it holds what was just given.
+    return dict(zip(CUSTOMER_FIELDS, given)) if inserted else call_customer(db, call_id)
 
 
 def amend_customer(db: Database, call_id: str, changes: dict, expires_at: datetime) -> dict:

@@ -316,12 +316,15 @@ class Hub:
         """Details the customer sent as the advisor admitted them reach the hub after the admit:
         the booth has told the customer they were sent, so they go to the call (its row and the
         advisor's call view) instead of being refused. Only ``booth``'s own session's call."""
-        for route in await self.state.routes():
-            if route.session_id == session_id and route.booth_id == booth.booth_id:
-                now = amend_customer(self._db, route.call_id, changes, self._expiry())
-                await self._send(route.advisor_channel, p.CallCustomer(call_id=route.call_id, **now))
-                return True
+        for route in await self._calls_of(booth, session_id):
+            now = amend_customer(self._db, route.call_id, changes, self._expiry())
+            await self._send(route.advisor_channel, p.CallCustomer(call_id=route.call_id, **now))
+            return True
         return False
+
+    async def _calls_of(self, booth: Booth, session_id: str) -> list[CallRoute]:
+        """The running calls of ``booth``'s own session (never another booth's, whatever it names)."""
+        return [r for r in await self.state.routes() if r.session_id == session_id and r.booth_id == booth.booth_id]
 
     async def withdraw(self, booth: Booth, session_id: str) -> None:
         """Consent withdrawn (in the waiting room, in the call or after it): the session leaves the
@@ -330,9 +333,8 @@ class Hub:
         waiting = await self.state.get_waiting(session_id)
         if waiting is not None and waiting.booth_id == booth.booth_id:
             await self._remove_waiting(session_id, "withdraw")
-        for route in await self.state.routes():
-            if route.session_id == session_id and route.booth_id == booth.booth_id:
-                await self.end_call(route.call_id, "ended")
+        for route in await self._calls_of(booth, session_id):
+            await self.end_call(route.call_id, "ended")
         forget_session(self._db, booth.booth_id, session_id)
         log.info("booth %s: a consent was withdrawn, its rows deleted", booth.booth_id)
 
