@@ -46,11 +46,12 @@ BASELINE_HTML = """<!doctype html><html><body>
 <video id="remote-video" autoplay playsinline muted></video>
 <script src="/baseline.js"></script></body></html>"""
 
-# aiortc's examples/server/client.js, reduced to what the measurement needs.
+# aiortc's examples/server/client.js, reduced to what the measurement needs. Times on the wall clock,
+# as the console's (hub/console/timings.js), so they compare with the server's time.time().
 BASELINE_JS = """
 window.timings = {};
 window.startCall = async function () {
-  timings.start = performance.timeOrigin + performance.now();
+  timings.start = Date.now();
   timings.firstFrame = null;
   const pc = new RTCPeerConnection({ iceServers: [] });
   window.pc = pc;
@@ -58,7 +59,7 @@ window.startCall = async function () {
   pc.ontrack = (e) => {
     if (e.track.kind !== 'video') return;
     video.srcObject = new MediaStream([e.track]);
-    video.requestVideoFrameCallback(() => { timings.firstFrame = performance.timeOrigin + performance.now(); });
+    video.requestVideoFrameCallback(() => { timings.firstFrame = Date.now(); });
   };
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
   stream.getTracks().forEach((t) => pc.addTrack(t, stream));
@@ -180,7 +181,7 @@ class OursRun:
         stats = booth.call.stats
         out = {"notify": shown - entered * 1000, "browser": timings["firstFrame"] - admit,
                "booth": stats.first_remote_frame_at * 1000 - admit}
-        # The booth's clock is time.time() in seconds, the console's performance time in ms.
+        # The booth's clock is time.time() in seconds, the console's Date.now() in ms: the same wall clock.
         booth_s = {"booth_admitted": stats.started_at, "offer_sent": stats.offer_sent_at,
                    "answer_received": stats.answer_at, "booth_connected": stats.connected_at}
         at_ms = {key: at * 1000 for key, at in booth_s.items() if at is not None}

@@ -1,6 +1,7 @@
 // The advisor's end of a call: Chromium's own WebRTC. The booth (aiortc) offers right after the
 // admit with all its candidates in the SDP; we answer at once and trickle our candidates.
 import { customer, t } from "./i18n.js";
+import { wallNow } from "./timings.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,7 +25,7 @@ export class Call {
     if (!this.media) {
       this.media = navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480, frameRate: 30 } });
       this.media.then((stream) => {
-        this.timings.mediaAt = performance.timeOrigin + performance.now();
+        this.timings.mediaAt = wallNow();
         $("local-video").srcObject = stream;
       }, () => this.status("call_media_error"));
     }
@@ -57,7 +58,7 @@ export class Call {
 
   async onOffer(msg) {
     if (msg.call_id !== this.callId) return;
-    this.timings.offerAt = performance.timeOrigin + performance.now();
+    this.timings.offerAt = wallNow();
     if (this.pc && this.pcUsed) { // the booth rejoined with a fresh peer connection
       this.pc.close();
       this.pc = this.newPeerConnection();
@@ -93,7 +94,7 @@ export class Call {
     for (const tr of Object.values(slots)) if (!tr.sender.track) tr.direction = "sendrecv";
     await pc.setLocalDescription(await pc.createAnswer());
     this.send({ type: "answer", call_id: this.callId, sdp: pc.localDescription.sdp });
-    this.timings.answerAt = performance.timeOrigin + performance.now();
+    this.timings.answerAt = wallNow();
     this.prepareMedia().then((stream) => {
       if (pc !== this.pc) return;
       for (const track of stream.getTracks()) {
@@ -147,7 +148,7 @@ export class Call {
     const video = $("remote-video");
     if (!video.requestVideoFrameCallback) return;
     video.requestVideoFrameCallback(() => {
-      this.timings.firstFrame = performance.timeOrigin + performance.now();
+      this.timings.firstFrame = wallNow();
       document.dispatchEvent(new CustomEvent("vk-first-frame"));
     });
   }

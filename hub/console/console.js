@@ -5,6 +5,7 @@ import { Chat } from "./chat.js";
 import { ScreenShare } from "./share.js";
 import { hideQuality, showQuality } from "./quality.js";
 import { apply, customer, language, load, t } from "./i18n.js";
+import { wallNow } from "./timings.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { csrf: null, ws: null, retryMs: 500, waiting: new Map(), booths: new Map(), audio: null };
@@ -178,7 +179,7 @@ function handle(msg) {
 
 // Sound, system notification and tab title: every logged-in advisor hears of a new customer.
 function announce(entry, loud) {
-  timings.shown[entry.session_id] = performance.timeOrigin + performance.now();
+  timings.shown[entry.session_id] = wallNow();
   send({ type: "seen", session_id: entry.session_id });
   if (!loud) return;
   $("arrivals").textContent = `${t("notify_title")}: ${t("notify_body", { where: where(entry), language: entry.language })}`;
@@ -244,7 +245,7 @@ function row(entry) {
   tr.dataset.sessionId = entry.session_id;
   tr.querySelector(".decline-text").value = t("decline_default");
   tr.querySelector(".admit").addEventListener("click", () => {
-    timings.admitClicked = performance.timeOrigin + performance.now();
+    timings.admitClicked = wallNow();
     send({ type: "admit", session_id: entry.session_id });  // first: the booth's offer is the critical path
     call.prepareMedia();
   });
