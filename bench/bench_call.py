@@ -3,12 +3,19 @@
 Our pattern (a real hub, a real booth daemon with fake hardware, the advisor console in the real
 Chromium): at the admit the booth (aiortc) offers at once with its host candidates in the SDP,
 the browser answers and trickles. Measured from the advisor's click on "Eintreten lassen" to the
-first decoded frame on the booth and the first frame rendered in the console's <video>.
+first decoded frame on the booth and the first frame rendered in the console's <video>. The booth
+runs in a process of its own, as on a booth (bench/booth_process.py), with its 640x480 camera.
 
-Baseline, in the same run, alternating run by run with ours, on the same machine: aiortc's stock pattern (its ``server`` example):
-the browser gets the camera, offers, waits for ICE gathering to complete, posts the full SDP;
-aiortc answers with a full SDP; no trickle. Both sides use host candidates only, like ours (no
-STUN/TURN configured), so the comparison is about the signalling pattern alone.
+Baseline, in the same run, alternating run by run with ours, on the same machine: aiortc's stock
+pattern (its ``server`` example, bench/stock_answerer.py, also in a process of its own, with the
+same camera): the browser gets the camera, offers, waits for ICE gathering to complete, posts the
+full SDP; aiortc answers with a full SDP; no trickle. Both sides use host candidates only, like
+ours (no STUN/TURN configured), so the comparison is about the signalling pattern alone.
+
+Until 2026-12 both aiortc ends ran in the bench's own process (beside the hub and the browsers'
+driver) with a 320x240 camera, and the browser's times were on ``performance.timeOrigin + now()``,
+which parts from the wall clock the booth's times are on (hub/console/timings.js): 0.54 / 0.57 of
+stock then, 0.48 / 0.43 in the first run as it is now.
 
 Medians over ``RUNS`` runs each. Targets: first frames both ways at most ``TARGET_RATIO`` of the
 stock flow's time in the same run (issue 20; the absolute 150 ms stays beside it), notification
@@ -19,122 +26,25 @@ under 50 ms.
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
-import time
+import urllib.request
 from pathlib import Path
 
-from aiohttp import web
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaBlackhole
-from aiortc.mediastreams import MediaStreamError
-
+from bench.booth_process import BenchHub, BoothProcess, stop
 from bench.latency import summary
-from hw.audio_fake import ToneMicrophone
-from hw.synthetic import SyntheticCamera
 
 RUNS = 12
-PHASES = ("booth_admitted", "offer_sent", "offer_in_browser", "answer_sent", "answer_received", "booth_connected",
+PHASES = ("booth_admitted", "offer_sent", "offer_in_browser", "remote_set", "answer_made", "answer_sent", "answer_received", "booth_connected",
           "advisor_media")
 TARGET_FIRST_FRAME_MS = 150.0
 TARGET_RATIO = 0.35
 TARGET_NOTIFY_MS = 50.0
-
-BASELINE_HTML = """<!doctype html><html><body>
-<video id="remote-video" autoplay playsinline muted></video>
-<script src="/baseline.js"></script></body></html>"""
-
-# aiortc's examples/server/client.js, reduced to what the measurement needs. Times on the wall clock,
-# as the console's (hub/console/timings.js), so they compare with the server's time.time().
-BASELINE_JS = """
-window.timings = {};
-window.startCall = async function () {
-  timings.start = Date.now();
-  timings.firstFrame = null;
-  const pc = new RTCPeerConnection({ iceServers: [] });
-  window.pc = pc;
-  const video = document.getElementById('remote-video');
-  pc.ontrack = (e) => {
-    if (e.track.kind !== 'video') return;
-    video.srcObject = new MediaStream([e.track]);
-    video.requestVideoFrameCallback(() => { timings.firstFrame = Date.now(); });
-  };
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
-  stream.getTracks().forEach((t) => pc.addTrack(t, stream));
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
-    pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(); });
-  });
-  const r = await fetch('/offer', { method: 'POST', body: JSON.stringify({ sdp: pc.localDescription.sdp, type: 'offer' }) });
-  await pc.setRemoteDescription(await r.json());
-};
-window.stopCall = () => { if (window.pc) window.pc.close(); };
-"""
-
-
-class BaselineServer:
-    """aiortc's stock answerer: one peer per POST /offer, sending the synthetic camera and tone."""
-
-    def __init__(self) -> None:
-        self.first_frame_at: float | None = None
-        self.first_frame = asyncio.Event()
-        self.pcs: set[RTCPeerConnection] = set()
-        self.camera = SyntheticCamera(width=320, height=240, fps=25)
-        self.microphone = ToneMicrophone()
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/", self._page)
-        app.router.add_get("/baseline.js", self._js)
-        app.router.add_post("/offer", self._offer)
-        return app
-
-    async def _page(self, request: web.Request) -> web.Response:
-        return web.Response(text=BASELINE_HTML, content_type="text/html")
-
-    async def _js(self, request: web.Request) -> web.Response:
-        return web.Response(text=BASELINE_JS, content_type="application/javascript")
-
-    async def _offer(self, request: web.Request) -> web.Response:
-        params = await request.json()
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.pcs.add(pc)
-        blackhole = MediaBlackhole()
-
-        @pc.on("track")
-        def on_track(track) -> None:
-            if track.kind == "video":
-                asyncio.ensure_future(self._watch(track))
-            else:
-                blackhole.addTrack(track)
-                asyncio.ensure_future(blackhole.start())
-
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=params["sdp"], type=params["type"]))
-        pc.addTrack(self.camera.video_track())
-        pc.addTrack(self.microphone.audio_track())
-        await pc.setLocalDescription(await pc.createAnswer())
-        return web.json_response({"sdp": pc.localDescription.sdp, "type": pc.localDescription.type})
-
-    async def _watch(self, track) -> None:
-        try:
-            while True:
-                await track.recv()
-                if self.first_frame_at is None:
-                    self.first_frame_at = time.time()
-                    self.first_frame.set()
-        except MediaStreamError:
-            return
-
-    async def reset(self) -> None:
-        for pc in list(self.pcs):
-            await pc.close()
-        self.pcs.clear()
-        self.first_frame_at = None
-        self.first_frame = asyncio.Event()
-
 
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
@@ -145,83 +55,85 @@ def _p95(values: list[float]) -> float:
 
 
 class OursRun:
-    """Hub + booth daemon + console: one admitted call per :meth:`once`."""
+    """The hub in the bench's loop, the booth daemon in a process of its own (bench/booth_process.py),
+    the console in Chromium: one admitted call per :meth:`once`."""
 
     def __init__(self, lt, browser, data_dir: Path) -> None:
-        from tests.e2e.harness import Stack, log_in
-
-        self.lt = lt
-        self.stack = Stack(lt, data_dir)
+        data_dir.mkdir()
+        self.hub = BenchHub(lt, data_dir)
+        self.booth = BoothProcess(self.hub, data_dir, command=BoothProcess.BENCH_BOOTH)
         self.ctx = browser.new_context(permissions=["camera", "microphone"])
         self.page = self.ctx.new_page()
-        log_in(self.page, self.stack.hub_url)
+        self.hub.log_in(self.page)
 
     def once(self) -> dict[str, float]:
-        from tests.appliance.helpers import until
-
-        booth, page, lt = self.stack.booth, self.page, self.lt
-
-        async def enter() -> tuple[str, float]:
-            await booth.session.handle("start")
-            await booth.session.handle("accept")
-            await until(booth.session, lambda s: s.get("checks", {}).get("passed") is True, 30)
-            entered = time.time()
-            await booth.session.handle("continue")
-            return booth.session.session_id, entered
-
-        session_id, entered = lt.run(enter(), 60)
+        page = self.page
+        waiting = self.booth.ask("waiting")
+        session_id, entered = waiting["session_id"], waiting["entered"]
         page.wait_for_function("(sid) => window.vkConsole.timings.shown[sid]", arg=session_id)
         shown = page.evaluate("(sid) => window.vkConsole.timings.shown[sid]", session_id)
         page.evaluate("() => { window.vkConsole.timings.firstFrame = null; window.vkConsole.timings.mediaAt = null; }")
         page.get_by_role("button", name="Eintreten lassen").click()
         page.wait_for_function("() => window.vkConsole.timings.firstFrame", timeout=20000)
-        lt.run(asyncio.wait_for(booth.call.stats.first_frame.wait(), 20), 25)
+        booth_s = self.booth.ask("started")
         timings = page.evaluate("() => window.vkConsole.timings")
         admit = timings["admitClicked"]
-        stats = booth.call.stats
         out = {"notify": shown - entered * 1000, "browser": timings["firstFrame"] - admit,
-               "booth": stats.first_remote_frame_at * 1000 - admit}
+               "booth": booth_s["first_remote_frame_at"] * 1000 - admit}
         # The booth's clock is time.time() in seconds, the console's Date.now() in ms: the same wall clock.
-        booth_s = {"booth_admitted": stats.started_at, "offer_sent": stats.offer_sent_at,
-                   "answer_received": stats.answer_at, "booth_connected": stats.connected_at}
-        at_ms = {key: at * 1000 for key, at in booth_s.items() if at is not None}
-        at_ms |= {key: timings[js] for key, js in (("offer_in_browser", "offerAt"), ("answer_sent", "answerAt"), ("advisor_media", "mediaAt"))
-                  if timings.get(js)}
+        at_ms = {key: booth_s[stat] * 1000 for key, stat in (
+            ("booth_admitted", "started_at"), ("offer_sent", "offer_sent_at"), ("answer_received", "answer_at"),
+            ("booth_connected", "connected_at")) if booth_s.get(stat) is not None}
+        at_ms |= {key: timings[js] for key, js in (("offer_in_browser", "offerAt"), ("remote_set", "remoteSetAt"),
+                                                    ("answer_made", "answerMadeAt"), ("answer_sent", "answerAt"),
+                                                    ("advisor_media", "mediaAt")) if timings.get(js)}
         out |= {key: at - admit for key, at in at_ms.items()}
         page.get_by_role("button", name="Beenden").click()
-        self.stack.wait_state("survey")
-        lt.run(booth.session.handle("cancel"))
+        self.booth.ask("leave")
         return out
 
     def close(self) -> None:
         self.ctx.close()
-        self.stack.close()
+        self.booth.close()
 
 
 class BaselineRun:
-    """aiortc's stock pattern: one call per :meth:`once`, started by the browser."""
+    """aiortc's stock pattern (bench/stock_answerer.py, its own process): one call per :meth:`once`,
+    started by the browser."""
 
-    def __init__(self, lt, browser) -> None:
-        self.lt = lt
-        self.server = BaselineServer()
-        url = lt.serve(self.server.app())
+    def __init__(self, browser) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.stock_answerer"], stdout=subprocess.PIPE,
+                                     text=True, start_new_session=True)
+        line = self.proc.stdout.readline()
+        found = re.search(r"stock answerer at (\S+)", line)
+        if not found:
+            stop(self.proc)
+            raise RuntimeError(f"the stock answerer did not start: {line!r}")
+        self.url = found.group(1)
         self.ctx = browser.new_context(permissions=["camera", "microphone"])
         self.page = self.ctx.new_page()
-        self.page.goto(url)
+        self.page.goto(self.url)
+
+    def _ask(self, method: str, path: str) -> dict:
+        with urllib.request.urlopen(urllib.request.Request(self.url + path, method=method), timeout=30) as r:
+            answer = json.load(r)
+        if "error" in answer:
+            raise RuntimeError(f"stock answerer, {path}: {answer['error']}")
+        return answer
 
     def once(self) -> dict[str, float]:
-        server, page = self.server, self.page
-        self.lt.run(server.reset())
+        page = self.page
+        self._ask("POST", "/reset")
         page.evaluate("() => startCall()")
         page.wait_for_function("() => window.timings.firstFrame", timeout=20000)
-        self.lt.run(asyncio.wait_for(server.first_frame.wait(), 20), 25)
+        first_frame_at = self._ask("GET", "/first-frame")["at"]
         t = page.evaluate("() => window.timings")
         page.evaluate("() => stopCall()")
-        return {"browser": t["firstFrame"] - t["start"], "booth": server.first_frame_at * 1000 - t["start"]}
+        return {"browser": t["firstFrame"] - t["start"], "booth": first_frame_at * 1000 - t["start"]}
 
     def close(self) -> None:
-        self.lt.run(self.server.reset())
         self.ctx.close()
+        stop(self.proc)
 
 
 def webcam_args(args: list[str]) -> list[str]:
@@ -243,7 +155,7 @@ def measure(runs: int = RUNS) -> dict[str, dict[str, list[float]]]:
     results: dict[str, dict[str, list[float]]] = {"ours": {}, "baseline": {}}
     with tempfile.TemporaryDirectory() as tmp, LoopThread() as lt, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=webcam_args(CHROMIUM_ARGS), headless=True)
-        setups = {"baseline": BaselineRun(lt, browser), "ours": OursRun(lt, browser, Path(tmp))}
+        setups = {"baseline": BaselineRun(browser), "ours": OursRun(lt, browser, Path(tmp) / "ours")}
         try:
             for n in range(runs + 1):
                 for name, setup in setups.items():

@@ -13,7 +13,8 @@ advisor's screen came out 1.90x a Chromium <-> Chromium call whose ends each hav
   daemon with a clicking microphone that also answers commands on stdin, a JSON line each:
 
     waiting  the customer's touches up to the waiting room (the device check again if the busy
-             machine failed it: it says why)
+             machine failed it: it says why); the session's id and when the customer entered
+    started  the call's set-up once the advisor's first frame is here: when each step was taken
     heard    wall-clock times of the clicks the speaker played since the last ``heard``, and how
              much of each voice waits in the booth's mixer now (ms)
     forwarded  frames the loopback forwarded still encoded to the kiosk page, this page connection
@@ -31,6 +32,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,6 +41,8 @@ from tests.systemd.unitroot import booth_realtime_priority
 
 ADVISOR = "anna"
 CALL_ENDS_S = 20.0  # the advisor's hang-up reaching the booth through the hub, on a busy machine
+CALL_STARTS_S = 20.0  # the admit to the advisor's first frame, on a busy machine
+SET_UP_STEPS = ("started_at", "offer_sent_at", "answer_at", "connected_at", "first_remote_frame_at")  # appliance/call.py's CallStats
 CHECK_S = 60.0  # one device check, on a busy machine
 CHECKS = 3
 
@@ -164,8 +168,9 @@ class Commands:
             await until(session, lambda s: s.get("checks", {}).get("running") is False, CHECK_S)
             snapshot = session.snapshot()
             if snapshot["checks"].get("passed"):
+                entered = time.time()
                 await session.handle("continue")
-                return {"state": session.state.value}
+                return {"state": session.state.value, "session_id": session.session_id, "entered": entered}
             failed = {k: v.get("detail") for k, v in snapshot["checks"]["results"].items() if v.get("status") != "pass"}
             print(f"device check failed on this busy machine ({failed}); checking again", file=sys.stderr, flush=True)
             await session.handle("recheck")
@@ -175,6 +180,12 @@ class Commands:
         heard, self.ear.heard = self.ear.heard, []
         mixer = self.booth.peer_links.speaker.mixer  # the call's and the peer links' one speaker
         return {"heard": heard, "mixer_ms": mixer.buffered_ms()}
+
+    async def started(self) -> dict:
+        """This call's set-up, once the advisor's first frame is here: wall-clock times (s) of its steps."""
+        stats = self.booth.session.calls.stats
+        await asyncio.wait_for(stats.first_frame.wait(), CALL_STARTS_S)
+        return {key: getattr(stats, key) for key in SET_UP_STEPS}
 
     async def forwarded(self) -> dict:
         return {"forwarded": self.booth.loopback.forwarded_frames() or 0}

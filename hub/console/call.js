@@ -86,13 +86,16 @@ export class Call {
       if (pc.connectionState === "disconnected" || pc.connectionState === "failed") this.status("call_reconnecting");
     };
     await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
+    this.timings.remoteSetAt = wallNow();
     // Chat and screen sharing (chat.js, share.js) add their parts here, before the answer.
     document.dispatchEvent(new CustomEvent("vk-peer", { detail: { pc, callId: this.callId } }));
     // The answer does not wait for the camera (getUserMedia can take longer than the whole
     // answer): the first audio and video transceivers send, and the tracks join by replaceTrack.
     const slots = this.cameraSlots(pc);
     for (const tr of Object.values(slots)) if (!tr.sender.track) tr.direction = "sendrecv";
-    await pc.setLocalDescription(await pc.createAnswer());
+    const ans = await pc.createAnswer();
+    this.timings.answerMadeAt = wallNow();
+    await pc.setLocalDescription(ans);
     this.send({ type: "answer", call_id: this.callId, sdp: pc.localDescription.sdp });
     this.timings.answerAt = wallNow();
     this.prepareMedia().then((stream) => {
