@@ -40,8 +40,8 @@ from bench.booth_process import BenchHub, BoothProcess, stop
 from bench.latency import summary
 
 RUNS = 12
-PHASES = ("booth_admitted", "offer_sent", "offer_in_browser", "remote_set", "answer_made", "answer_sent", "answer_received", "booth_connected",
-          "advisor_media")
+PHASES = ("booth_admitted", "offer_sent", "offer_in_browser", "remote_set", "answer_made", "answer_sent", "answer_received",
+          "booth_connected", "advisor_connected", "advisor_media")
 TARGET_FIRST_FRAME_MS = 150.0
 TARGET_RATIO = 0.35
 TARGET_NOTIFY_MS = 50.0
@@ -86,7 +86,7 @@ class OursRun:
             ("booth_connected", "connected_at")) if booth_s.get(stat) is not None}
         at_ms |= {key: timings[js] for key, js in (("offer_in_browser", "offerAt"), ("remote_set", "remoteSetAt"),
                                                     ("answer_made", "answerMadeAt"), ("answer_sent", "answerAt"),
-                                                    ("advisor_media", "mediaAt")) if timings.get(js)}
+                                                    ("advisor_connected", "connectedAt"), ("advisor_media", "mediaAt")) if timings.get(js)}
         out |= {key: at - admit for key, at in at_ms.items()}
         page.get_by_role("button", name="Beenden").click()
         self.booth.ask("leave")

@@ -82,7 +82,10 @@ export class Call {
     };
     pc.onconnectionstatechange = () => {
       if (pc !== this.pc) return;
-      if (pc.connectionState === "connected") this.status("call_connected");
+      if (pc.connectionState === "connected") {
+        this.timings.connectedAt = wallNow();
+        this.status("call_connected");
+      }
       if (pc.connectionState === "disconnected" || pc.connectionState === "failed") this.status("call_reconnecting");
     };
     await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
