@@ -131,13 +131,13 @@ class HubConnection:
     # --- HubLink ------------------------------------------------------------------------------
 
     async def enter_waiting(self, ticket: dict[str, Any]) -> None:
-        fields = {k: ticket.get(k) for k in ("session_id", "language", "kind", "name", "customer_number", "appointment_at")}
+        fields = {k: ticket.get(k) for k in p.Waiting.model_fields if k != "type"}
         self._ticket = p.Waiting(**{k: v for k, v in fields.items() if v is not None})
         self._session_id = self._ticket.session_id
         await self.send(self._ticket)
 
     async def update_waiting(self, details: dict[str, Any]) -> None:
-        changes = {k: details[k] or None for k in ("name", "customer_number") if k in details}
+        changes = {k: details[k] or None for k in p.CUSTOMER_FIELDS if k in details}
         if self._ticket is not None:
             self._ticket = self._ticket.model_copy(update=changes)
         # Typed in the waiting room and already confirmed to the customer: sent even if the admit

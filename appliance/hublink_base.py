@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-PERSONAL_FIELDS = frozenset({"name", "customer_number"})
+from rtc.protocol import CUSTOMER_FIELDS
 
 
 @runtime_checkable
@@ -82,7 +82,7 @@ class NullHubLink:
         self.codes_checked = 0
 
     async def enter_waiting(self, ticket: dict[str, Any]) -> None:
-        self.tickets.append({k: v for k, v in ticket.items() if k not in PERSONAL_FIELDS})
+        self.tickets.append({k: v for k, v in ticket.items() if k not in CUSTOMER_FIELDS})
 
     async def update_waiting(self, details: dict[str, Any]) -> None:
         self.updates.append(sorted(details))

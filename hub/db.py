@@ -20,10 +20,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+from rtc.protocol import CUSTOMER_FIELDS
+
 from .storage import Database
 
-# What the customer gives themselves (customers only, never further participants).
-CUSTOMER_FIELDS = ("name", "customer_number")
 # Exactly the consented fields (DEVELOPERS.md, point 2); the table: hub/storage/migrations.
 CALL_FIELDS = frozenset({*CUSTOMER_FIELDS, "ip_address", "os", "device", "browser", "upload_kbps", "download_kbps",
                          "quality"})

@@ -32,8 +32,7 @@ from videokiosk.clock import Clock
 from videokiosk.retention import expiry
 
 from .config import HubConfig
-from .db import (CUSTOMER_FIELDS, amend_customer, call_customer, forget_session, link_call, name_call,
-                 record_call_fields)
+from .db import amend_customer, call_customer, forget_session, link_call, name_call, record_call_fields
 from .places import QueuePlaces
 from .registry import Booth
 from .state import CallRoute, SharedState, booth_channel  # booth_channel: others import it from here
@@ -181,7 +180,7 @@ class Hub:
                 link.activity = "waiting"
                 await self._publish_presence(link)
             case p.WaitingUpdate(session_id=sid):
-                changes = {k: getattr(msg, k) for k in CUSTOMER_FIELDS if k in msg.model_fields_set}
+                changes = {k: getattr(msg, k) for k in p.CUSTOMER_FIELDS if k in msg.model_fields_set}
                 entry = await self.state.update_waiting(sid, changes)
                 if entry is not None:
                     await self._send(ADVISORS, p.WaitingUpdated(entry=entry))

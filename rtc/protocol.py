@@ -343,6 +343,11 @@ class WaitingUpdate(Message):
     customer_number: CustomerNumber | None = None
 
 
+# What customers give about themselves (never further participants): what a WaitingUpdate
+# changes. The booth keeps them out of its own records, the hub writes them to the call's row.
+CUSTOMER_FIELDS: tuple[str, ...] = tuple(k for k in WaitingUpdate.model_fields if k not in ("type", "session_id"))
+
+
 class LeaveWaiting(Message):
     type: Literal["leave_waiting"] = "leave_waiting"
     session_id: Id
