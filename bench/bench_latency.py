@@ -35,6 +35,7 @@ from pathlib import Path
 
 from bench.booth_process import BenchHub, BoothProcess
 from bench.latency import (
+    arrivals,
     fake_camera_script,
     install_script,
     latencies,
@@ -203,9 +204,8 @@ def measure(rounds: int = ROUNDS) -> dict:
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
     from tests.support import LoopThread
 
-    out: dict = {"ours": {d: {"latency": [], "frames": 0, "missed": 0, "round_medians": []} for d in DIRECTIONS},
-                 "reencoded": {"latency": [], "frames": 0, "missed": 0, "round_medians": []}, "forwarded": 0,
-                 "baseline": {d: {"latency": [], "frames": 0, "missed": 0, "round_medians": []} for d in DIRECTIONS},
+    out: dict = {"ours": {d: _frames() for d in DIRECTIONS}, "reencoded": _frames(), "forwarded": 0,
+                 "baseline": {d: _frames() for d in DIRECTIONS},
                  "ears": {d: [] for d in EARS}, "baseline_ears": {d: [] for d in EARS}, "failed": [],
                  "receivers": {"ours": [], "baseline": []}}
     expect.set_options(timeout=30_000)  # the console's log-in and the kiosk's screens on a busy machine
@@ -260,14 +260,28 @@ def _record(videos: dict, ears: dict, taken: dict, heard: dict) -> None:
         ears[direction] += values
 
 
+def _frames() -> dict:
+    """What :func:`_add` collects of one direction's frames over the rounds."""
+    return {"latency": [], "arrival": [], "frames": 0, "missed": 0, "round_medians": [], "round_arrival_medians": []}
+
+
 def _add(into: dict, taken: dict) -> None:
-    window = latencies(taken)
+    window, arrived = latencies(taken), arrivals(taken)
     into["latency"] += window
+    into["arrival"] += arrived
     # Each round is a call of its own, with its own phase between the camera and the screen's
     # refresh (16.7 ms): how far the rounds' medians spread says how far one median can be trusted.
+    # Up to the frames' arrival in the receiving browser the rounds hardly differ (5-8 ms, ours
+    # and the baseline's alike); from arrival to screen a call of the console's takes about 14 or
+    # about 34 ms, the same in the baseline's calls: the receiving browser's, one or two refreshes.
     into["round_medians"].append(round(summary(window)["median"], 1) if window else None)
+    into["round_arrival_medians"].append(round(summary(arrived)["median"], 1) if arrived else None)
     into["frames"] += len(taken["seen"])
     into["missed"] += taken["missed"]
+
+
+def _stat(values: list[float], stat: str) -> float | None:
+    return round(summary(values)[stat], 1) if values else None
 
 
 def _pair(label: str, ours: list[float], base: list[float], extra) -> list[dict]:
@@ -306,7 +320,11 @@ def run() -> list[dict]:
         def extra(stat: str, ours=ours, base=base, direction=direction) -> dict:
             fields = {"shown_fps": round(ours["frames"] / (ROUNDS * WINDOW_S), 1),
                       "baseline_shown_fps": round(base["frames"] / (ROUNDS * WINDOW_S), 1), "unreadable_frames": ours["missed"],
-                      "round_medians": ours["round_medians"], "baseline_round_medians": base["round_medians"]} | common
+                      "round_medians": ours["round_medians"], "baseline_round_medians": base["round_medians"],
+                      # The sender's and the network's part alone (bench/latency.py: arrivals).
+                      "arrival_ms": _stat(ours["arrival"], stat), "baseline_arrival_ms": _stat(base["arrival"], stat),
+                      "round_arrival_medians": ours["round_arrival_medians"],
+                      "baseline_round_arrival_medians": base["round_arrival_medians"]} | common
             if direction == "booth_to_advisor":
                 fields["advisor_receiver"] = receivers
                 # Beside the rounds' medians: how long each call's frames and voice waited in the

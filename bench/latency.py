@@ -49,7 +49,13 @@ def _json(value) -> str:
 
 def latencies(taken: dict) -> list[float]:
     """Milliseconds from capture to screen of every frame a :func:`watch` saw."""
-    return [stamp.latency_ms(value, shown) for value, shown in taken["seen"]]
+    return [stamp.latency_ms(value, shown) for value, shown, _arrived in taken["seen"]]
+
+
+def arrivals(taken: dict) -> list[float]:
+    """Milliseconds from capture to the arrival of the frame's last packet in the receiving browser:
+    the sender's and the network's part of :func:`latencies`, without the receiver's own."""
+    return [stamp.latency_ms(value, arrived) for value, _shown, arrived in taken["seen"] if arrived is not None]
 
 
 def mouth_to_ear_ms(heard_ms: float) -> float:
@@ -63,7 +69,7 @@ def watch(page, selector: str) -> None:
 
 
 def take(page, selector: str) -> dict:
-    """The frames seen since the last take: ``{"seen": [[stamp, shown_ms], ...], "missed": n}``."""
+    """The frames seen since the last take: ``{"seen": [[stamp, shown_ms, arrived_ms], ...], "missed": n}``."""
     return page.evaluate("(sel) => window.vkWatch[sel].take()", selector)
 
 

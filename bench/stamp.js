@@ -73,7 +73,8 @@
     return track;
   }
 
-  // Every frame `video` presents: [stamp, wall-clock ms when it is shown]; Python unwraps them.
+  // Every frame `video` presents: [stamp, wall-clock ms when it is shown, wall-clock ms when its
+  // last packet arrived (null where the browser does not say)]; Python unwraps them.
   function watch(video) {
     const canvas = document.createElement("canvas");
     const g = canvas.getContext("2d", { willReadFrequently: true });
@@ -86,7 +87,8 @@
         if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
         g.drawImage(video, 0, 0, w, h);
         const stamp = read(g, w, h);
-        if (stamp === null) missed++; else seen.push([stamp, shownAt]);
+        const arrivedAt = meta.receiveTime ? Date.now() + (meta.receiveTime - performance.now()) : null;
+        if (stamp === null) missed++; else seen.push([stamp, shownAt, arrivedAt]);
       }
       video.requestVideoFrameCallback(onFrame);
     };
