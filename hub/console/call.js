@@ -96,9 +96,9 @@ export class Call {
     // answer): the first audio and video transceivers send, and the tracks join by replaceTrack.
     const slots = this.cameraSlots(pc);
     for (const tr of Object.values(slots)) if (!tr.sender.track) tr.direction = "sendrecv";
-    const ans = await pc.createAnswer();
+    const answer = await pc.createAnswer();
     this.timings.answerMadeAt = wallNow();
-    await pc.setLocalDescription(ans);
+    await pc.setLocalDescription(answer);
     this.send({ type: "answer", call_id: this.callId, sdp: pc.localDescription.sdp });
     this.timings.answerAt = wallNow();
     this.prepareMedia().then((stream) => {
