@@ -46,6 +46,7 @@ TARGET_FIRST_FRAME_MS = 150.0
 TARGET_RATIO = 0.35
 TARGET_NOTIFY_MS = 50.0
 
+
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
