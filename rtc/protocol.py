@@ -344,7 +344,7 @@ class WaitingUpdate(Message):
 
 
 # What customers give about themselves (never further participants): what a WaitingUpdate
-# changes. The booth keeps them out of its own records, the hub writes them to the call's row.
+# changes. The hub writes them to the call's row; a booth without a hub remembers none of them.
 CUSTOMER_FIELDS: tuple[str, ...] = tuple(k for k in WaitingUpdate.model_fields if k not in ("type", "session_id"))
 
 
