@@ -48,8 +48,11 @@ from bench.latency import (
 )
 from hw import clicks
 
-ROUNDS = 3
-WINDOW_S = 10.0
+# 30 s of frames each side, as issue 20 asks, in six calls rather than three: each call draws its
+# own delay in the receiving browser (one or two screen refreshes, see _add), so more calls pin a
+# median better than longer ones.
+ROUNDS = 6
+WINDOW_S = 5.0
 SETTLE_S = 2.0  # after the first frame: the encoders' ramp-up is call start, not steady latency
 TARGET_RATIO = 1.1
 CHECK_MS = 60_000  # the home customer's device check (rates measured against the hub), on a busy machine
