@@ -275,7 +275,7 @@ def _add(into: dict, taken: dict) -> None:
     # Each round is a call of its own, with its own phase between the camera and the screen's
     # refresh (16.7 ms): how far the rounds' medians spread says how far one median can be trusted.
     # Up to the frames' arrival in the receiving browser the rounds hardly differ (5-8 ms, ours
-    # and the baseline's alike); from arrival to screen the console's calls took 13-37 ms each,
+    # and the baseline's alike); from arrival to screen the console's calls took 7-39 ms each,
     # the baseline's as ours: the receiving browser holds a call's frames one or two refreshes.
     into["round_medians"].append(round(summary(window)["median"], 1) if window else None)
     into["round_arrival_medians"].append(round(summary(arrived)["median"], 1) if arrived else None)
