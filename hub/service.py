@@ -303,7 +303,7 @@ class Hub:
         self.emit("call_started", call_id=call_id, location=entry.location, kind=entry.kind, waited_s=waited_s)
         link = self._booths.get(entry.booth_id)
         link_call(self._db, call_id, entry.booth_id, session_id, self._expiry())
-        customer = name_call(self._db, call_id, {"name": entry.name, "customer_number": entry.customer_number}, self._expiry())
+        customer = name_call(self._db, call_id, {k: getattr(entry, k) for k in p.CUSTOMER_FIELDS}, self._expiry())
         record_call_fields(self._db, call_id, {"ip_address": link.ip if link else None}, self._expiry())
         await self._send(channel, p.CallCustomer(call_id=call_id, **customer))
         if link is not None:
