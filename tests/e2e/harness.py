@@ -146,6 +146,20 @@ MATCH_BARS = """(args) => {
 }"""
 
 
+# What a failed wait reports besides the pixels: whether the call connected at all (the console's
+# status line) and whether the tracks ever carried media (a track stays muted until its first packet),
+# so a rare failure in CI tells a connection that never came from frames that never decoded.
+VIDEO_STATE = """(selector) => {
+  const v = document.querySelector(selector);
+  const stream = v && v.srcObject;
+  return {
+    status: document.getElementById('call-status')?.textContent,
+    ready_state: v ? v.readyState : null,
+    tracks: stream ? stream.getTracks().map((t) => `${t.kind} ${t.readyState}${t.muted ? ' muted' : ''}`) : null,
+  };
+}"""
+
+
 def advisor_sees_test_pattern(page: Page, timeout_ms: float = 20000, video: str = "#remote-video") -> None:
     """Wait until the ``video`` element (the advisor's view of the booth by default) shows the
     booth's colour bars (within codec tolerance)."""
@@ -153,7 +167,8 @@ def advisor_sees_test_pattern(page: Page, timeout_ms: float = 20000, video: str 
         page.wait_for_function(MATCH_BARS, arg=[BARS.tolist(), BARS_END / 2, 60, video], timeout=timeout_ms, polling=100)
     except Exception:
         sampled = page.evaluate(SAMPLE_BARS, [len(BARS), BARS_END / 2, video])
-        raise AssertionError(f"the booth's test pattern never appeared in {video}; sampled {sampled}") from None
+        state = page.evaluate(VIDEO_STATE, video)
+        raise AssertionError(f"the booth's test pattern never appeared in {video}; sampled {sampled}; {state}") from None
 
 
 def chromium_fake_camera_frame(frame) -> bool:
