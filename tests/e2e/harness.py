@@ -114,7 +114,7 @@ def log_in(page: Page, url: str, user: str = "anna") -> None:
 SAMPLE_BARS = """(args) => {
   const [count, rowFraction, selector] = args;
   const v = document.querySelector(selector || '#remote-video');
-  if (!v.videoWidth) return null;
+  if (!v || !v.videoWidth) return null;
   const c = document.createElement('canvas');
   c.width = v.videoWidth; c.height = v.videoHeight;
   const g = c.getContext('2d');
