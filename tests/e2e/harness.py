@@ -78,6 +78,18 @@ class Stack:
         booth = booth or self.booth
         self.lt.run(until(booth.session, lambda s: s["state"] == state, timeout), timeout + 5)
 
+    def advisor_sees_booth(self, page: Page, booth: Booth | None = None) -> None:
+        """:func:`advisor_sees_test_pattern`, and if the picture never comes, how far the booth's end of
+        the call got: the console's side alone cannot tell a lost answer from a connection that failed."""
+        try:
+            advisor_sees_test_pattern(page)
+        except AssertionError as failure:
+            call = (booth or self.booth).call
+            pc, stats = call._pc, call.stats
+            got = {"peer connection": pc.connectionState if pc else None, "ice": pc.iceConnectionState if pc else None,
+                   **{step: getattr(stats, f"{step}_at") is not None for step in ("offer_sent", "answer", "connected")}}
+            raise AssertionError(f"{failure}; the booth: {got}") from None
+
     def wait_booth_frames(self, at_least: int, booth: Booth | None = None, timeout: float = 20.0) -> None:
         """Until the booth has decoded ``at_least`` more frames of the advisor's video."""
         booth = booth or self.booth

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .harness import TITLE_WAITING, advisor_sees_test_pattern, chromium_fake_camera_frame, kiosk_to_waiting, log_in
+from .harness import TITLE_WAITING, chromium_fake_camera_frame, kiosk_to_waiting, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,7 +27,7 @@ def test_customer_is_admitted_and_frames_flow_both_ways(stack, advisor_context, 
 
     row.get_by_role("button", name="Eintreten lassen").click()
     stack.wait_state("call")
-    advisor_sees_test_pattern(advisor)
+    stack.advisor_sees_booth(advisor)
     stack.wait_booth_frames(5)
     assert chromium_fake_camera_frame(stack.booth.call.last_remote_frame)
     stack.lt.run(stack.booth.speaker.wait_played(48000), 20)  # a second of the advisor's audio

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .harness import advisor_sees_test_pattern, kiosk_to_waiting, log_in
+from .harness import kiosk_to_waiting, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,7 +35,7 @@ def test_two_advisors_admit_at_once_exactly_one_wins(stack, browser, advisor_con
         winners = [p for p in (anna, ben) if p.locator("#call").is_visible()]
         losers = [p for p in (anna, ben) if p.get_by_text(taken).is_visible()]
         assert len(winners) == 1 and len(losers) == 1
-        advisor_sees_test_pattern(winners[0])
+        stack.advisor_sees_booth(winners[0])
         expect(losers[0].locator("#call")).to_be_hidden()
     finally:
         other_context.close()
@@ -46,7 +46,7 @@ def _admitted_call(stack, page):
     stack.to_waiting()
     page.get_by_role("button", name="Eintreten lassen").click()
     stack.wait_state("call")
-    advisor_sees_test_pattern(page)
+    stack.advisor_sees_booth(page)
     stack.wait_booth_frames(3)
     expect(page.locator("#call-status")).to_have_text("Verbunden")
 
@@ -64,7 +64,7 @@ def test_booth_dropping_mid_call_rejoins_as_the_same_customer(stack, advisor_con
     assert stack.booth.session.state == "call"
     assert stack.booth.call._pc is not first_pc  # a fresh peer connection for the same call
     stack.wait_booth_frames(5)
-    advisor_sees_test_pattern(page)
+    stack.advisor_sees_booth(page)
     page.get_by_role("button", name="Beenden").click()
     stack.wait_state("survey")
 
@@ -89,7 +89,7 @@ def test_advisor_reloading_the_console_mid_call_gets_the_customer_back(stack, ad
     first_pc = stack.booth.call._pc
     page.reload()
     expect(page.locator("#call-status")).to_have_text("Verbunden", timeout=20000)
-    advisor_sees_test_pattern(page)
+    stack.advisor_sees_booth(page)
     assert stack.booth.session.state == "call" and stack.booth.call._pc is not first_pc
     stack.wait_booth_frames(5)
     page.get_by_role("button", name="Beenden").click()
@@ -115,7 +115,7 @@ def test_the_kiosk_keeps_showing_the_advisor_after_the_console_reloads(stack, ad
     kiosk.wait_for_function(f"() => ({REMOTE_FRAMES})() >= 20", timeout=30000)
     advisor.reload()
     expect(advisor.locator("#call-status")).to_have_text("Verbunden", timeout=20000)
-    advisor_sees_test_pattern(advisor)
+    stack.advisor_sees_booth(advisor)
     shown = kiosk.evaluate(REMOTE_FRAMES)
     kiosk.wait_for_function(f"() => ({REMOTE_FRAMES})() >= {shown + 30}", timeout=30000)
     assert (stack.booth.daemon.loopback.forwarded_frames() is not None) is forward
