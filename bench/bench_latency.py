@@ -277,8 +277,8 @@ def _add(into: dict, taken: dict) -> None:
     # Up to the frames' arrival in the receiving browser the rounds hardly differ (5-8 ms, ours
     # and the baseline's alike); from arrival to screen the console's calls took 7-39 ms each,
     # the baseline's as ours: the receiving browser holds a call's frames one or two refreshes.
-    into["round_medians"].append(round(summary(window)["median"], 1) if window else None)
-    into["round_arrival_medians"].append(round(summary(arrived)["median"], 1) if arrived else None)
+    into["round_medians"].append(_stat(window, "median"))
+    into["round_arrival_medians"].append(_stat(arrived, "median"))
     into["frames"] += len(taken["seen"])
     into["missed"] += taken["missed"]
 

@@ -80,14 +80,17 @@
     const g = canvas.getContext("2d", { willReadFrequently: true });
     const seen = [];
     let missed = 0;
+    // requestVideoFrameCallback's times are on the page's monotonic clock; the wall clock is what
+    // the sender stamped.
+    const wallClock = (t) => Date.now() + (t - performance.now());
     const onFrame = (_now, meta) => {
-      const shownAt = Date.now() + (meta.expectedDisplayTime - performance.now());
+      const shownAt = wallClock(meta.expectedDisplayTime);
       const w = video.videoWidth, h = video.videoHeight;
       if (w && h) {
         if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
         g.drawImage(video, 0, 0, w, h);
         const stamp = read(g, w, h);
-        const arrivedAt = meta.receiveTime ? Date.now() + (meta.receiveTime - performance.now()) : null;
+        const arrivedAt = meta.receiveTime ? wallClock(meta.receiveTime) : null;
         if (stamp === null) missed++; else seen.push([stamp, shownAt, arrivedAt]);
       }
       video.requestVideoFrameCallback(onFrame);
