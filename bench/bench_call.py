@@ -21,6 +21,18 @@ Medians over ``RUNS`` runs each. Targets: first frames both ways at most ``TARGE
 stock flow's time in the same run (issue 20; the absolute 150 ms stays beside it), notification
 under 50 ms.
 
+Why 0.35 is out of reach while the advisor's camera opens at the click (2026-12-04, quiet machine,
+the advisor's RTP timed as it reached the booth): after the booth's end of the connection is up,
+Chromium sent its first video packet 47-101 ms later (median 74) and the booth decoded it 2-7 ms
+after the frame's last packet: the camera and its encoder start at the click. That is 0.31 of the
+stock flow's 245 ms before any signalling; 0.35 leaves 8 ms for two relayed hops, the console's
+answer and ICE with DTLS (today 68 ms). With the camera opened before the click (the bench calling
+the console's ``prepareMedia`` first) the first packet came 23-78 ms after (median 40) and the
+call started at 0.47 / 0.49 of stock; an offer made while the customer waits and held by the hub
+would save about 20 ms more (the hop to the booth and the offer's making), which gives about 0.38.
+Both are decisions beyond a bench: an advisor's camera on while customers wait (a camera at a
+workplace, a staff council's matter), a booth's SDP at the hub before anyone admitted it.
+
     $ python -m bench bench_call
 """
 
