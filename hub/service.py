@@ -305,10 +305,18 @@ class Hub:
         link_call(self._db, call_id, entry.booth_id, session_id, self._expiry())
         customer = name_call(self._db, call_id, {k: getattr(entry, k) for k in p.CUSTOMER_FIELDS}, self._expiry())
         record_call_fields(self._db, call_id, {"ip_address": link.ip if link else None}, self._expiry())
-        await self._send(channel, p.CallCustomer(call_id=call_id, **customer))
-        if link is not None:
-            link.activity = "in_call"
-            await self._publish_presence(link)
+        if await self.state.get_route(call_id) is None:
+            # Ended while the messages above went out: a withdrawal that crossed the admit (on
+            # this process or, at the same moment, on the one the booth is connected to) found
+            # no rows yet, so they go now; the console heard "ended" before "admitted": again.
+            forget_session(self._db, entry.booth_id, session_id)
+            log.info("call %s: ended as it was admitted, its rows deleted", call_id)
+            await self._send(channel, p.CallState(call_id=call_id, state="ended", reason="ended"))
+        else:
+            await self._send(channel, p.CallCustomer(call_id=call_id, **customer))
+            if link is not None:
+                link.activity = "in_call"
+                await self._publish_presence(link)
         await self.places.changed()
 
     async def _amend_call(self, booth: Booth, session_id: str, changes: dict) -> bool:
