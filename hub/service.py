@@ -242,11 +242,20 @@ class Hub:
                 await self._send(channel, p.CallCustomer(call_id=route.call_id, **call_customer(self._db, route.call_id)))
                 await self._send(booth_channel(route.booth_id), p.RestartCall(call_id=route.call_id))
 
-    async def advisor_disconnected(self, channel: str) -> None:
+    async def advisor_disconnected(self, channel: str, *, session_ended: bool = False) -> None:
+        """The advisor's console on ``channel`` is gone. ``session_ended``: because her session
+        ended (removed, password or role changed, logged out elsewhere), not the network."""
         self.emit("advisor_disconnected")
-        # The customer keeps the call for a while: the advisor's network may blip, or the page reload.
         for route in await self.state.routes():
-            if route.advisor_channel == channel:
+            if route.advisor_channel != channel:
+                continue
+            if session_ended:
+                # Her browser holds the call's media path: it would go on showing her the customer
+                # for the whole grace period below, after she lost the right to see them.
+                log.info("call %s: the advisor's session ended, and the call with it", route.call_id)
+                await self.end_call(route.call_id, "ended", notify_advisor=False)
+            else:
+                # The customer keeps the call for a while: the advisor's network may blip, or the page reload.
                 await self.state.put_route(route.with_state("advisor_lost"))
                 log.info("call %s: advisor lost, waiting %.0f s", route.call_id, self.config.calls.reconnect_timeout_s)
                 self._end_later(route.call_id)

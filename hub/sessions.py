@@ -141,6 +141,15 @@ class SocketWatch:
     def discard(self, ws: web.WebSocketResponse) -> None:
         self._sockets.pop(ws, None)
 
+    def holds(self, key: str) -> bool:
+        """Whether ``key``'s grant still holds; a database that cannot say now counts as yes (the
+        sweep asks again within ``interval_s`` for the sockets still open)."""
+        try:
+            return key in self._still_valid({key})
+        except Exception:  # a locked database for a moment
+            log.exception("socket watch: could not check a session")
+            return True
+
     async def close_where(self, predicate: Callable[[str], bool]) -> None:
         """Close at once the sockets whose key matches (a log-out on this hub)."""
         for ws, key in list(self._sockets.items()):

@@ -208,7 +208,7 @@ async def advisor_socket(request: web.Request) -> web.StreamResponse:
         watch.discard(ws)
         for unsubscribe in unsubscribers:
             unsubscribe()
-        await hub.advisor_disconnected(channel)
+        await hub.advisor_disconnected(channel, session_ended=not watch.holds(session.sid))
         await writer.close()
         await ws.close()
     return ws

@@ -219,3 +219,36 @@ async def test_attempts_a_failing_directory_could_not_check_do_not_lock_the_advi
             await guard.check("anna", "wrong-password-1", "192.0.2.10")
     finally:
         guard.close()
+
+
+async def _next(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout_s: float) -> dict:
+    """The next message of ``kind`` on ``ws`` (others passed over), within ``timeout_s`` each."""
+    while True:
+        msg = await ws.receive_json(timeout=timeout_s)
+        if msg["type"] == kind:
+            return msg
+
+
+@pytest.mark.parametrize("change", [_remove, _new_password], ids=["removed", "password"])
+async def test_an_advisor_whose_session_ends_loses_her_running_call_at_once(hub, tmp_path, change):
+    """A console that drops keeps its call for the reconnect timeout (60 s): networks blip. One
+    dropped because the advisor's session ended must not: her browser would go on showing her the
+    customer, and letting her hear them, for a minute after she lost the right to."""
+    url, parts = hub
+    assert parts.config.calls.reconnect_timeout_s >= 30
+    token = parts.registry.create_booth("jc-halle-1", "Halle 1", "Musterstadt")
+    async with _from("127.0.0.1") as anna, aiohttp.ClientSession() as booth_http:
+        csrf = (await (await _login(anna, url, "anna", PASSWORD)).json())["csrf"]
+        console = await anna.ws_connect(f"{url}/ws/advisor?csrf={csrf}")
+        await _next(console, "snapshot", 5)
+        booth = await booth_http.ws_connect(f"{url}/ws/booth", headers={"Authorization": f"Bearer {token}"})
+        await booth.send_json({"type": "hello"})
+        await _next(booth, "welcome", 5)
+        await booth.send_json({"type": "waiting", "session_id": "s-0001abcd", "language": "de", "kind": "walk_in"})
+        await _next(console, "waiting_added", 5)
+        await console.send_json({"type": "admit", "session_id": "s-0001abcd"})
+        call_id = (await _next(booth, "admitted", 5))["call_id"]
+        change(tmp_path / "hub.db", "anna")
+        assert await _closes_within(console, 1.0)
+        assert await _next(booth, "call_ended", 2.0) == {"type": "call_ended", "call_id": call_id, "reason": "ended"}
+        assert await parts.state.routes() == []
