@@ -106,14 +106,16 @@ class Booth:
 
         self.config = config
         self.clock = clock or SystemClock()
-        self.store = store or BoothStore(config.store.path, clock=self.clock, retention_days=config.store.retention_days)
+        real_hub = hub is None and bool(config.hub.token or config.hub.token_file)
+        # A booth without a hub keeps no withdrawal for one (it would only wait out the retention).
+        self.store = store or BoothStore(config.store.path, clock=self.clock, retention_days=config.store.retention_days,
+                                         keep_withdrawals=real_hub)
         self.devices = devices or build_devices(config.hardware)
         self.consent = ConsentCatalog(languages=tuple(config.ui.languages))
         self.loopback = Loopback(self.devices.camera.video_track,
                                  passthrough_codec=getattr(self.devices.camera, "passthrough_codec", None),
                                  when_answered=self._tell_page_peers,
                                  forward_encoded=config.hardware.forward_encoded_video)
-        real_hub = hub is None and bool(config.hub.token or config.hub.token_file)
         # Until a hub is wired in, rates are measured against this booth's own server.
         self._speedtest_url = speedtest_url or (config.hub.url if hub is not None or real_hub else None)
         self.ice = None  # with a hub: the STUN/TURN prober (rtc/ice.py)
@@ -132,7 +134,7 @@ class Booth:
             # session change once stale, so well before an admit) and show dead ones as faults.
             self.ice = IceProber(on_change=self._report_faults)
             hub = HubConnection(config.hub.url, config.hub_token(), ca_file=config.hub.ca_file, faults=self._faults,
-                                backoff_s=hub_backoff_s, when_changed=self._hub_changed)
+                                backoff_s=hub_backoff_s, when_changed=self._hub_changed, withdrawals=self.store)
             self.chat = BoothChat(hub, self.loopback, broadcast=self.broadcast,  # issue 9: chat, screen sharing
                                   waiting_session=self._waiting_session)
             speaker = MixingSpeaker(self.devices.speaker)  # the advisor's voice, in a group call the others' too

@@ -24,12 +24,14 @@ import random
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
 from rtc import protocol as p
 from rtc.errors import ProtocolError
+
+from .errors import StoreError
 
 log = logging.getLogger("videokiosk.hublink")
 BACKOFF_S = (0.2, 10.0)  # first and longest wait between reconnect attempts
@@ -51,6 +53,33 @@ def tls_for(ca_file: Path | None) -> ssl.SSLContext | bool:
     return ssl.create_default_context(cafile=str(ca_file))
 
 
+class WithdrawalOutbox(Protocol):
+    """Withdrawals the hub has not had yet. The booth's store keeps them on its disk
+    (:class:`appliance.store.BoothStore`), so that a restart does not lose one made offline."""
+
+    def add_withdrawal(self, session_id: str) -> None: ...
+    def pending_withdrawals(self) -> list[str]: ...
+    def withdrawal_delivered(self, session_id: str) -> None: ...
+
+
+class MemoryWithdrawals:
+    """The outbox of a link built without a store (tools, tests): a restart empties it."""
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+
+    def add_withdrawal(self, session_id: str) -> None:
+        if session_id not in self._ids:
+            self._ids.append(session_id)
+
+    def pending_withdrawals(self) -> list[str]:
+        return list(self._ids)
+
+    def withdrawal_delivered(self, session_id: str) -> None:
+        if session_id in self._ids:
+            self._ids.remove(session_id)
+
+
 class HubConnection:
     """One booth's link to the hub. ``faults()`` names the current hardware faults (for ``hello``)."""
 
@@ -63,6 +92,7 @@ class HubConnection:
         faults: Callable[[], list[str]] = list,
         backoff_s: tuple[float, float] = BACKOFF_S,
         when_changed: Callable[[bool], None] | None = None,
+        withdrawals: WithdrawalOutbox | None = None,
     ) -> None:
         self._url = hub_socket_url(url)
         self._token = token
@@ -78,7 +108,7 @@ class HubConnection:
         # The session the hub knows (kept past the admit: a withdrawal in the call or the survey
         # must still reach the hub), and withdrawals not yet delivered (sent again on reconnect).
         self._session_id: str | None = None
-        self._withdrawals: list[str] = []
+        self._withdrawals = withdrawals if withdrawals is not None else MemoryWithdrawals()
         self.call_id: str | None = None
         self.ice_servers: list[p.IceServer] = []
         self.reconnect_timeout_s = 60.0
@@ -150,17 +180,25 @@ class HubConnection:
         if reason == "withdraw":
             session_id, self._session_id = self._session_id, None
             if session_id is not None:
-                self._withdrawals.append(session_id)
-                await self._send_withdrawals()
+                try:
+                    self._withdrawals.add_withdrawal(session_id)
+                except StoreError as exc:  # a failing disk: this link's memory is all that is left
+                    log.warning("hub link: a withdrawal is not kept on disk (%s): sent now only", exc)
+                    await self.send(p.LeaveWaiting(session_id=session_id, reason="withdraw"))
+            await self._send_withdrawals()
         elif ticket is not None:
             await self.send(p.LeaveWaiting(session_id=ticket.session_id, reason=reason))
 
     async def _send_withdrawals(self) -> None:
-        """Each withdrawal reaches the hub, even if the link was down when it was made."""
-        while self._withdrawals:
-            if not await self.send(p.LeaveWaiting(session_id=self._withdrawals[0], reason="withdraw")):
-                return
-            self._withdrawals.pop(0)
+        """Each withdrawal reaches the hub, even if the link was down when it was made, or the booth
+        restarted since (the store keeps them): a second delivery deletes nothing more."""
+        try:
+            for session_id in self._withdrawals.pending_withdrawals():
+                if not await self.send(p.LeaveWaiting(session_id=session_id, reason="withdraw")):
+                    return
+                self._withdrawals.withdrawal_delivered(session_id)
+        except StoreError as exc:
+            log.warning("hub link: withdrawals on disk not read or marked (%s): again at the next connection", exc)
 
     async def end_call(self) -> None:
         call_id, self.call_id = self.call_id, None

@@ -15,6 +15,13 @@ Anonymous tables (never purged, nothing points back to a person):
   per response, so answers cannot be joined to a call or to each other;
 - ``daily_stats``: per day, counts and summed wait / call seconds.
 
+Withdrawals the hub has not had yet:
+
+- ``withdrawals``: the session's random id alone, written with the deletion of the session's rows
+  (one transaction) and deleted once the hub link delivered it (appliance/hublink.py): a customer
+  who withdraws while the booth has no hub still has the hub's rows deleted after a restart; the
+  purge drops one never delivered after the retention, when the hub's rows are gone as well.
+
 Example::
 
     >>> from videokiosk.clock import FakeClock
@@ -71,6 +78,10 @@ CREATE TABLE IF NOT EXISTS technical (
     transmission_quality TEXT,
     expires_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS withdrawals (
+    session_id TEXT NOT NULL PRIMARY KEY,
+    expires_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS survey (
     week TEXT NOT NULL,
     question TEXT NOT NULL,
@@ -110,11 +121,13 @@ def stamp(moment: datetime) -> str:
 
 
 class BoothStore:
-    """The SQLite file under ``[store] path``. ``retention_days`` is at most 14 (config enforces)."""
+    """The SQLite file under ``[store] path``. ``retention_days`` is at most 14 (config enforces);
+    ``keep_withdrawals``: keep each withdrawal until a hub link has delivered it (a booth with a hub)."""
 
     def __init__(self, path: Path | str, *, clock: Clock | None = None, retention_days: int = MAX_RETENTION_DAYS,
-                 survey_pool: SurveyPool | None = None) -> None:
+                 survey_pool: SurveyPool | None = None, keep_withdrawals: bool = True) -> None:
         self.clock = clock or SystemClock()
+        self._keep_withdrawals = keep_withdrawals  # for a hub (False: the booth has none)
         self._survey_pool = survey_pool or SurveyPool()
         self.retention_days = retention_days
         self.path = str(path)
@@ -178,9 +191,40 @@ class BoothStore:
             with self.db.conn:
                 for table in reversed(PERSONAL_TABLES):
                     removed += self.db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id]).rowcount
+                self._keep_withdrawal(session_id)  # in the same transaction: no power cut parts the two
             erase_now(self.db.conn)  # after the commit: gone from the disk too, not only from the tables
             return removed
         return self._write(delete)
+
+    # -- withdrawals for the hub (appliance/hublink.py: WithdrawalOutbox) ---------------------
+
+    def add_withdrawal(self, session_id: str) -> None:
+        """Keep ``session_id``'s withdrawal until the hub has it (:meth:`withdraw` already did)."""
+        def write() -> None:
+            with self.db.conn:
+                self._keep_withdrawal(session_id)
+        self._write(write)
+
+    def pending_withdrawals(self) -> list[str]:
+        """Withdrawals not yet delivered to the hub, oldest first."""
+        try:
+            return [r[0] for r in self.db.execute("SELECT session_id FROM withdrawals ORDER BY rowid")]
+        except sqlite3.Error as exc:
+            raise StoreError(f"the booth store at {self.path} could not be read: {exc}") from None
+
+    def withdrawal_delivered(self, session_id: str) -> None:
+        """The hub has it: the id goes from the disk too (it named the hub's rows of the session)."""
+        def write() -> None:
+            with self.db.conn:
+                self.db.execute("DELETE FROM withdrawals WHERE session_id = ?", [session_id])
+            erase_now(self.db.conn)
+        self._write(write)
+
+    def _keep_withdrawal(self, session_id: str) -> None:
+        if not self._keep_withdrawals:
+            return
+        self.db.execute("INSERT OR IGNORE INTO withdrawals (session_id, expires_at) VALUES (?, ?)",
+                        [session_id, self._expiry(self.clock.now())])
 
     def purge(self, now: datetime) -> dict[str, int]:
         """Delete every personal row whose expiry has come, in one transaction."""
@@ -191,6 +235,7 @@ class BoothStore:
             with self.db.conn:
                 for table in reversed(PERSONAL_TABLES):
                     counts[table] = self.db.execute(f"DELETE FROM {table} WHERE expires_at <= ?", [cutoff]).rowcount
+                self.db.execute("DELETE FROM withdrawals WHERE expires_at <= ?", [cutoff])  # the hub's rows are gone too
             erase_now(self.db.conn)  # after the commit
             return dict(sorted(counts.items()))
         return self._write(delete)

@@ -57,6 +57,7 @@ REGISTER: tuple[Table, ...] = (
           {"session_id": "key", "ip_address": "ip_address", "operating_system": "operating_system",
            "device": "device", "browser": "browser", "upload_kbps": "rates", "download_kbps": "rates",
            "transmission_quality": "transmission_quality", "expires_at": "key"}),
+    Table("booth", "withdrawals", "withdrawal_outbox", "until_delivered", _same("key", "session_id", "expires_at")),
     Table("booth", "survey", "survey", "kept_anonymous", _same("anonymous", "week", "question", "answer", "responses")),
     Table("booth", "daily_stats", "statistics", "kept_anonymous",
           _same("anonymous", "day", "sessions_started", "consents_given", "checks_failed", "waiting_entered",

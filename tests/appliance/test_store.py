@@ -67,6 +67,30 @@ def test_withdraw_deletes_only_that_session(store):
     assert {r["session_id"] for t in ("consents", "participants", "technical") for r in store.rows(t)} == {"b"}
 
 
+def test_a_withdrawal_waits_for_the_hub_in_the_same_transaction_as_the_deletion(tmp_path, store, clock):
+    """Kept by withdraw() itself, not later by the hub link's errand: a power cut between the two
+    would lose it. Only the random id; gone once delivered, or with the purge after the retention."""
+    fill(store, "a")
+    fill(store, "b")
+    store.withdraw("a")
+    store.close()
+    store = BoothStore(tmp_path / "booth.db", clock=clock)  # the errand never ran: a power cut
+    assert store.pending_withdrawals() == ["a"] and store.columns("withdrawals") == ["session_id", "expires_at"]
+    store.withdraw("b")
+    store.withdrawal_delivered("a")
+    assert store.pending_withdrawals() == ["b"]
+    store.purge(clock.advance(timedelta(days=store.retention_days - 1)))
+    assert store.pending_withdrawals() == ["b"]
+    store.purge(clock.advance(timedelta(days=1)))  # the hub's rows it would delete are gone by now too
+    assert store.pending_withdrawals() == []
+    store.close()
+    alone = BoothStore(tmp_path / "alone.db", clock=clock, keep_withdrawals=False)  # a booth without a hub
+    fill(alone, "c")
+    alone.withdraw("c")
+    assert alone.pending_withdrawals() == []
+    alone.close()
+
+
 def test_survey_rows_carry_no_session_link_and_only_a_week(store, clock):
     fill(store)
     day = clock.now().date()

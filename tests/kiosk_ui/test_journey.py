@@ -181,6 +181,7 @@ def test_withdrawal_in_the_waiting_room_deletes_what_was_stored(kiosk_context, s
     expect(page.get_by_role("button", name="Videoberatung starten")).to_be_visible()
     for table in ("consents", "participants", "technical"):
         assert booth.rows(table) == [], table
+    assert booth.rows("withdrawals") == []  # no hub to tell: not even the session's id is kept
     stats = booth.rows("daily_stats")[0]
     assert stats["withdrawn"] == 1  # anonymous counters stay
 

@@ -183,3 +183,57 @@ def test_start_bitrate_goes_on_every_video_codec_but_not_rtx():
     assert "a=fmtp:97 x-google-start-bitrate=1500" in lines
     assert "a=fmtp:98 apt=97" in lines
     assert "a=fmtp:99 packetization-mode=1;x-google-start-bitrate=1500" in lines
+
+
+async def test_a_withdrawal_made_while_the_hub_was_away_reaches_it_after_a_restart(tmp_path):
+    """The customer withdrew in the call while the booth had lost its hub (the network), and then
+    the booth restarted (a power cut, a watchdog). The withdrawal waits on the booth's disk, not in
+    the old process's memory: the restarted booth delivers it, and the hub deletes the call's rows."""
+    from appliance.store import BoothStore
+    from tests.hub.conftest import PASSWORD
+
+    session = "s-0001abcd"
+    parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(tmp_path / "hub.db")}}))
+    parts.users.add_user("anna", PASSWORD)
+    token = parts.registry.create_booth("jc-halle-1", "Halle 1", "Musterstadt")
+    runner, port = await serve(make_app(parts))
+    url = f"http://127.0.0.1:{port}"
+    admitted = asyncio.Event()
+
+    async def handle(event, **data):
+        if event == "admitted":
+            admitted.set()
+        return True
+
+    store = BoothStore(tmp_path / "booth.db")
+    link = HubConnection(url, token, withdrawals=store)
+    link.attach(handle)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as anna:
+        login = await anna.post(f"{url}/api/login", json={"username": "anna", "password": PASSWORD})
+        console = await anna.ws_connect(f"{url}/ws/advisor?csrf={(await login.json())['csrf']}")
+        try:
+            await link.start()
+            await asyncio.wait_for(link.connected.wait(), 10)
+            await link.enter_waiting({"session_id": session, "language": "de", "name": "Erika Mustermann"})
+            while (await console.receive_json(timeout=5))["type"] != "waiting_added":
+                pass
+            await console.send_json({"type": "admit", "session_id": session})
+            await asyncio.wait_for(admitted.wait(), 10)
+            assert parts.db["calls"].count == 1
+            await link.close()  # the booth's network is gone ...
+            store.withdraw(session)  # ... as the customer withdraws (appliance/session.py: the store first)
+            await link.leave_waiting("withdraw")
+            store.close()  # ... and the booth restarts
+            store = BoothStore(tmp_path / "booth.db")
+            link = HubConnection(url, token, withdrawals=store)
+            link.attach(handle)
+            await link.start()
+            while (msg := await console.receive_json(timeout=10))["type"] != "call_state" or msg["state"] != "ended":
+                pass
+            assert parts.db["calls"].count == 0 and parts.db["call_sessions"].count == 0
+            assert store.pending_withdrawals() == []  # delivered: not sent again at the next start
+        finally:
+            await console.close()  # before the hub stops: an open socket holds its shutdown up
+            await link.close()
+            store.close()
+            await runner.cleanup()

@@ -1,0 +1,51 @@
+"""A customer withdraws consent in the call just as the booth loses its hub (the network), and the
+booth restarts before the network is back (a power cut, a watchdog). The withdrawal waits on the
+booth's disk (appliance/store.py: ``withdrawals``), not in the old process's memory: the restarted
+booth delivers it, and the hub deletes the call's rows, which would otherwise have stayed 14 days.
+"""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestServer
+
+from hub.app import HubParts, make_app
+from hub.config import HubConfig
+from tests.appliance.helpers import until
+
+from .advisor import AdvisorPeer
+from .booth import into_waiting_room, start_booth
+from .lb import TcpBalancer
+
+PASSWORD = "s3cret-pass-12"
+
+
+async def test_a_withdrawal_made_offline_survives_a_restart_and_reaches_the_hub(tmp_path):
+    parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(tmp_path / "hub.db")}}))
+    parts.users.add_user("anna", PASSWORD)
+    token = parts.registry.create_booth("booth-1", "Kiosk 1", "Musterstadt")
+    server = TestServer(make_app(parts), host="127.0.0.1")
+    await server.start_server()
+    url = str(server.make_url("")).rstrip("/")
+    network = await TcpBalancer.start([server.port])  # the booth's way to the hub, to be cut
+    advisor = await AdvisorPeer.log_in(url, "anna", PASSWORD, ice_servers=[])
+    booth = await start_booth(f"http://127.0.0.1:{network.port}", token, tmp_path)
+    try:
+        session_id = await into_waiting_room(booth)
+        while (await advisor.next_waiting())["session_id"] != session_id:
+            pass
+        call_id = await advisor.admit(session_id)
+        await until(booth.session, lambda s: s["state"] == "call", 15)
+        assert parts.db["calls"].count == 1
+        await network.close()
+        await advisor.expect("call_state", 15, call_id=call_id, state="reconnecting")  # the hub saw it go
+        assert await booth.session.handle("withdraw")
+        assert booth.store.rows("consents") == []  # the booth's own rows went at once
+        await booth.stop()
+        booth = await start_booth(url, token, tmp_path)  # restarted, and the network is back
+        await advisor.expect("call_state", 15, call_id=call_id, state="ended")
+        assert parts.db["calls"].count == 0 and parts.db["call_sessions"].count == 0
+        assert booth.store.pending_withdrawals() == []  # delivered: not sent again
+    finally:
+        await booth.stop()
+        await advisor.close()
+        await server.close()
