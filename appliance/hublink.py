@@ -106,7 +106,7 @@ class HubConnection:
         self._call_timer: asyncio.Task | None = None
         self._ticket: p.Waiting | None = None  # re-sent after a reconnect: the hub forgets on disconnect
         # The session the hub knows (kept past the admit: a withdrawal in the call or the survey
-        # must still reach the hub), and withdrawals not yet delivered (sent again on reconnect).
+        # must still reach the hub), and withdrawals the hub has not confirmed (sent until it does).
         self._session_id: str | None = None
         self._withdrawals = withdrawals if withdrawals is not None else MemoryWithdrawals()
         self.call_id: str | None = None
@@ -190,15 +190,24 @@ class HubConnection:
             await self.send(p.LeaveWaiting(session_id=ticket.session_id, reason=reason))
 
     async def _send_withdrawals(self) -> None:
-        """Each withdrawal reaches the hub, even if the link was down when it was made, or the booth
-        restarted since (the store keeps them): a second delivery deletes nothing more."""
+        """Each withdrawal reaches the hub, even if the link was down when it was made, the booth
+        restarted since (the store keeps them) or the hub's database could not take it: sent at
+        once, at every connection and every heartbeat until the hub says ``withdrawn`` (a second
+        delivery deletes nothing more)."""
         try:
-            for session_id in self._withdrawals.pending_withdrawals():
-                if not await self.send(p.LeaveWaiting(session_id=session_id, reason="withdraw")):
-                    return
-                self._withdrawals.withdrawal_delivered(session_id)
+            pending = self._withdrawals.pending_withdrawals()
         except StoreError as exc:
-            log.warning("hub link: withdrawals on disk not read or marked (%s): again at the next connection", exc)
+            log.warning("hub link: withdrawals on disk not read (%s): again at the next heartbeat", exc)
+            return
+        for session_id in pending:
+            if not await self.send(p.LeaveWaiting(session_id=session_id, reason="withdraw")):
+                return
+
+    def _withdrawn(self, session_id: str) -> None:
+        try:
+            self._withdrawals.withdrawal_delivered(session_id)
+        except StoreError as exc:
+            log.warning("hub link: a delivered withdrawal not marked (%s): sent again, harmlessly", exc)
 
     async def end_call(self) -> None:
         call_id, self.call_id = self.call_id, None
@@ -271,6 +280,7 @@ class HubConnection:
         while not ws.closed:
             await asyncio.sleep(self.heartbeat_s)
             await self.send(p.Heartbeat())
+            await self._send_withdrawals()  # any the hub has not confirmed yet
 
     async def report_faults(self, faults: list[str]) -> None:
         await self.send(p.Status(faults=faults))
@@ -294,6 +304,8 @@ class HubConnection:
                 if self.call_id is not None:
                     self._cancel_call_timer()
                     await self._to_call(msg)
+            case p.Withdrawn(session_id=session_id):
+                self._withdrawn(session_id)
             case p.AdvisorInformed():
                 await self._event("advisor_informed")
             case p.QueueUpdate(position=position, estimated_wait_s=wait):

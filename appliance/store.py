@@ -18,9 +18,10 @@ Anonymous tables (never purged, nothing points back to a person):
 Withdrawals the hub has not had yet:
 
 - ``withdrawals``: the session's random id alone, written with the deletion of the session's rows
-  (one transaction) and deleted once the hub link delivered it (appliance/hublink.py): a customer
-  who withdraws while the booth has no hub still has the hub's rows deleted after a restart; the
-  purge drops one never delivered after the retention, when the hub's rows are gone as well.
+  (one transaction) and deleted once the hub confirmed it (appliance/hublink.py): a customer who
+  withdraws while the booth has no hub (or the hub's database is away) still has the hub's rows
+  deleted, after a restart too; the purge drops one never confirmed after the retention, when the
+  hub's rows are gone as well.
 
 Example::
 
@@ -213,7 +214,7 @@ class BoothStore:
             raise StoreError(f"the booth store at {self.path} could not be read: {exc}") from None
 
     def withdrawal_delivered(self, session_id: str) -> None:
-        """The hub has it: the id goes from the disk too (it named the hub's rows of the session)."""
+        """The hub confirmed it: the id goes from the disk too (it named the hub's rows of the session)."""
         def write() -> None:
             with self.db.conn:
                 self.db.execute("DELETE FROM withdrawals WHERE session_id = ?", [session_id])

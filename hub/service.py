@@ -188,6 +188,8 @@ class Hub:
                     return p.Error(code="unknown_session", message="no such waiting customer", ref=msg.type)
             case p.LeaveWaiting(session_id=sid, reason="withdraw"):
                 await self.withdraw(booth, sid)
+                # Only now: a withdrawal the database could not take (unavailable) comes again.
+                await self._send(booth_channel(booth.booth_id), p.Withdrawn(session_id=sid))
             case p.LeaveWaiting(session_id=sid, reason=reason):
                 entry = await self.state.remove_waiting(sid)
                 self.places.forget(sid)

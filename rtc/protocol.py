@@ -453,6 +453,14 @@ class CallEnded(Message):
     reason: Literal["ended", "timeout", "error"] = "ended"
 
 
+class Withdrawn(Message):
+    """A booth's withdrawal (``leave_waiting``, ``withdraw``) is done: the session's call ended and
+    its rows deleted. Until this arrives the booth sends it again (appliance/hublink.py)."""
+
+    type: Literal["withdrawn"] = "withdrawn"
+    session_id: Id
+
+
 class RestartCall(Message):
     """The advisor's console came back after losing its connection: offer a fresh peer connection."""
 
@@ -583,7 +591,7 @@ MESSAGES: dict[str, type[Message]] = {
     m.model_fields["type"].default: m
     for m in (
         *_CALL, Error, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey,
-        Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded, RestartCall,
+        Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded, Withdrawn, RestartCall,
         Admit, Decline, Seen, Snapshot, WaitingAdded, WaitingUpdated, WaitingRemoved, BoothStatus,
         AdmitResult, CallCustomer, CallState, AppointmentCheck, AppointmentResult, Chat, ScreenShare, WaitingNote,
         *FLEET_BOOTH_TO_HUB, *FLEET_HUB_TO_BOOTH,  # health and technicians' actions (rtc/protocol.py, fleet section)
@@ -598,7 +606,7 @@ def _types(*models: type[Message]) -> frozenset[str]:
 # What each side accepts: a booth cannot send ``admit``, an advisor cannot send ``waiting``.
 BOOTH_TO_HUB = _types(*_CALL, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey,
                       AppointmentCheck, Chat, *FLEET_BOOTH_TO_HUB)
-HUB_TO_BOOTH = _types(*_CALL, Error, Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded, RestartCall,
+HUB_TO_BOOTH = _types(*_CALL, Error, Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded, Withdrawn, RestartCall,
                       AppointmentResult, Chat, ScreenShare, WaitingNote, *FLEET_HUB_TO_BOOTH)
 ADVISOR_TO_HUB = _types(*_CALL, Admit, Decline, Seen, Heartbeat, Chat, ScreenShare, WaitingNote)
 HUB_TO_ADVISOR = _types(

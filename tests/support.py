@@ -128,3 +128,20 @@ def private_ca_server(directory: Path, host: str | tuple[str, ...] = "127.0.0.1"
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(ca, key_file)
     return ca, context
+
+
+def watched_store(path: Path, **options: Any):
+    """The booth's store, with ``confirmed``: an event set when the hub confirmed a withdrawal
+    (tests wait on it instead of polling the file)."""
+    from appliance.store import BoothStore
+
+    class WatchedStore(BoothStore):
+        def __init__(self) -> None:
+            super().__init__(path, **options)
+            self.confirmed = asyncio.Event()
+
+        def withdrawal_delivered(self, session_id: str) -> None:
+            super().withdrawal_delivered(session_id)
+            self.confirmed.set()
+
+    return WatchedStore()

@@ -17,7 +17,9 @@ from appliance.daemon import Booth as BoothDaemon
 from tests.appliance.helpers import until
 
 
-async def start_booth(hub_url: str, token: str, data_dir: Path, booth_id: str = "booth-1", **sections) -> BoothDaemon:
+async def start_booth(hub_url: str, token: str, data_dir: Path, booth_id: str = "booth-1", store=None,
+                      **sections) -> BoothDaemon:
+    """``store``: one of the test's own, on ``data_dir / f"{booth_id}.db"`` (default: the daemon builds it)."""
     config = parse_config({
         "booth": {"id": booth_id, "name": "Kiosk 1", "location": "Musterstadt"},
         "hub": {"url": hub_url, "token": token},
@@ -27,7 +29,7 @@ async def start_booth(hub_url: str, token: str, data_dir: Path, booth_id: str = 
         "metrics": {"enabled": False},
         **sections,
     })
-    daemon = BoothDaemon(config, hub_backoff_s=(0.1, 0.5))  # reconnect quickly in tests
+    daemon = BoothDaemon(config, store=store, hub_backoff_s=(0.1, 0.5))  # reconnect quickly in tests
     daemon.ui_url = await daemon.start(port=0)
     await asyncio.wait_for(daemon.session.hub.connected.wait(), 15)
     return daemon

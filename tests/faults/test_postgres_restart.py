@@ -92,3 +92,53 @@ def test_a_connection_the_server_ended_is_replaced_before_the_next_statement(own
     own_postgres.start_server()
     assert db["calls"].count_where() == 1
     db.close()
+
+
+async def _next(ws: aiohttp.ClientWebSocketResponse, *kinds: str) -> dict:
+    """The next message of one of ``kinds`` (others passed over)."""
+    while (msg := await ws.receive_json(timeout=10))["type"] not in kinds:
+        pass
+    return msg
+
+
+async def test_a_withdrawal_is_confirmed_only_once_the_database_took_it(own_postgres):
+    """PostgreSQL restarts as the customer withdraws in the call: the booth hears ``unavailable``,
+    not ``withdrawn``, and so sends the withdrawal again (appliance/hublink.py, every heartbeat);
+    the one after the restart deletes the call's rows, and only that one is confirmed."""
+    session = "s-0001abcd"
+    parts = HubParts.open(HubConfig.model_validate({"store": {"database_url": own_postgres.new_database()}}),
+                          clock=FakeClock())
+    parts.users.add_user("anna", PASSWORD)
+    token = parts.registry.create_booth("jc-halle-1", "Halle 1", "Musterstadt")
+    server = TestServer(make_app(parts), host="127.0.0.1")
+    await server.start_server()
+    url = str(server.make_url("")).rstrip("/")
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+            r = await s.post(f"{url}/api/login", json={"username": "anna", "password": PASSWORD})
+            console = await s.ws_connect(f"{url}/ws/advisor?csrf={(await r.json())['csrf']}")
+            booth = await s.ws_connect(f"{url}/ws/booth", headers={"Authorization": f"Bearer {token}"})
+            await booth.send_json({"type": "hello"})
+            await _next(booth, "welcome")
+            await booth.send_json({"type": "waiting", "session_id": session, "language": "de", "kind": "walk_in",
+                                   "name": "Erika Mustermann"})
+            await _next(console, "waiting_added")
+            await console.send_json({"type": "admit", "session_id": session})
+            await _next(booth, "admitted")
+            withdraw = {"type": "leave_waiting", "session_id": session, "reason": "withdraw"}
+
+            own_postgres.stop_server()
+            await booth.send_json(withdraw)
+            reply = await _next(booth, "withdrawn", "error")
+            assert (reply["type"], reply.get("code")) == ("error", "unavailable"), reply
+            own_postgres.start_server()
+            assert parts.db["calls"].count == 1  # the rows are still there: the booth must come again
+
+            await booth.send_json(withdraw)
+            assert await _next(booth, "withdrawn", "error") == {"type": "withdrawn", "session_id": session}
+            assert parts.db["calls"].count == 0 and parts.db["call_sessions"].count == 0
+            for ws in (booth, console):
+                await ws.close()
+    finally:
+        await server.close()
+        parts.db.close()

@@ -1,16 +1,20 @@
 """A customer withdraws consent in the call just as the booth loses its hub (the network), and the
 booth restarts before the network is back (a power cut, a watchdog). The withdrawal waits on the
 booth's disk (appliance/store.py: ``withdrawals``), not in the old process's memory: the restarted
-booth delivers it, and the hub deletes the call's rows, which would otherwise have stayed 14 days.
+booth sends it, and the hub deletes the call's rows (which would otherwise have stayed 14 days) and
+confirms.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from aiohttp.test_utils import TestServer
 
 from hub.app import HubParts, make_app
 from hub.config import HubConfig
 from tests.appliance.helpers import until
+from tests.support import watched_store
 
 from .advisor import AdvisorPeer
 from .booth import into_waiting_room, start_booth
@@ -41,10 +45,12 @@ async def test_a_withdrawal_made_offline_survives_a_restart_and_reaches_the_hub(
         assert await booth.session.handle("withdraw")
         assert booth.store.rows("consents") == []  # the booth's own rows went at once
         await booth.stop()
-        booth = await start_booth(url, token, tmp_path)  # restarted, and the network is back
+        store = watched_store(tmp_path / "booth-1.db")  # the file start_booth gives booth-1
+        booth = await start_booth(url, token, tmp_path, store=store)  # restarted, and the network is back
         await advisor.expect("call_state", 15, call_id=call_id, state="ended")
+        await asyncio.wait_for(store.confirmed.wait(), 15)  # the hub confirms once the rows are gone
         assert parts.db["calls"].count == 0 and parts.db["call_sessions"].count == 0
-        assert booth.store.pending_withdrawals() == []  # delivered: not sent again
+        assert store.pending_withdrawals() == []  # not sent again
     finally:
         await booth.stop()
         await advisor.close()

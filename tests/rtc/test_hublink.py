@@ -13,12 +13,12 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from appliance.hublink import HubConnection
+from appliance.hublink import HubConnection, MemoryWithdrawals
 from hub.app import HubParts, make_app, tls_context
 from hub.config import HubConfig
 from rtc.protocol import Heartbeat
 from rtc.sdp import with_start_bitrate
-from tests.support import certificate, write_pem
+from tests.support import certificate, watched_store, write_pem
 
 
 def _cert(subject: str, issuer_key, issuer_cert, key, *, ca: bool):
@@ -38,7 +38,7 @@ class FakeHub:
 
     def __init__(self, script: list[str], replies: dict[str, str] | None = None) -> None:
         self.script = script
-        self.replies = replies or {}  # by the type of the message it answers
+        self.replies = replies or {}  # by the type of the message it answers: the text, or a function of it
         self.received: list[dict] = []
         self.arrived = asyncio.Condition()
 
@@ -53,9 +53,18 @@ class FakeHub:
             async with self.arrived:
                 self.received.append(msg)
                 self.arrived.notify_all()
-            if msg["type"] in self.replies:
-                await ws.send_str(self.replies[msg["type"]])
+            reply = self.replies.get(msg["type"])
+            reply = reply(msg) if callable(reply) else reply  # a callable answers each one (None: nothing)
+            if reply is not None:
+                await ws.send_str(reply)
         return ws
+
+    async def count(self, type_: str, at_least: int) -> list[dict]:
+        """Once ``at_least`` messages of ``type_`` have arrived: all of them."""
+        async with self.arrived:
+            await asyncio.wait_for(self.arrived.wait_for(
+                lambda: sum(m["type"] == type_ for m in self.received) >= at_least), 10)
+        return [m for m in self.received if m["type"] == type_]
 
     async def first(self, type_: str) -> dict:
         async with self.arrived:
@@ -224,16 +233,59 @@ async def test_a_withdrawal_made_while_the_hub_was_away_reaches_it_after_a_resta
             store.withdraw(session)  # ... as the customer withdraws (appliance/session.py: the store first)
             await link.leave_waiting("withdraw")
             store.close()  # ... and the booth restarts
-            store = BoothStore(tmp_path / "booth.db")
+            store = watched_store(tmp_path / "booth.db")
             link = HubConnection(url, token, withdrawals=store)
             link.attach(handle)
             await link.start()
-            while (msg := await console.receive_json(timeout=10))["type"] != "call_state" or msg["state"] != "ended":
-                pass
+            await asyncio.wait_for(store.confirmed.wait(), 10)  # the hub confirms once the rows are gone
             assert parts.db["calls"].count == 0 and parts.db["call_sessions"].count == 0
-            assert store.pending_withdrawals() == []  # delivered: not sent again at the next start
+            assert store.pending_withdrawals() == []  # not sent again at the next start
         finally:
             await console.close()  # before the hub stops: an open socket holds its shutdown up
             await link.close()
             store.close()
             await runner.cleanup()
+
+
+class RecordedWithdrawals(MemoryWithdrawals):
+    """The in-memory outbox, with an event for each withdrawal the hub confirmed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.confirmed = asyncio.Event()
+
+    def withdrawal_delivered(self, session_id: str) -> None:
+        super().withdrawal_delivered(session_id)
+        self.confirmed.set()
+
+
+async def test_a_withdrawal_goes_again_at_every_heartbeat_until_the_hub_confirms_it():
+    """A hub whose database could not take it (tests/faults/test_postgres_restart.py) answers
+    ``unavailable``, not ``withdrawn``: the booth sends it again, and stops once it is confirmed."""
+    session = "s-0001abcd"
+    withdrawals = [0]
+
+    def confirm_the_second(_msg: dict) -> str:
+        withdrawals[0] += 1
+        if withdrawals[0] == 1:
+            return json.dumps({"type": "error", "code": "unavailable", "message": "the hub's database ..."})
+        return json.dumps({"type": "withdrawn", "session_id": session})
+
+    hub = FakeHub([json.dumps({"type": "welcome", "booth_id": "booth-1", "heartbeat_s": 0.2})],
+                  {"leave_waiting": confirm_the_second})
+    runner, port = await serve(hub.app())
+    outbox = RecordedWithdrawals()
+    outbox.add_withdrawal(session)  # made while the link was down (or before a restart, on disk)
+    link = HubConnection(f"http://127.0.0.1:{port}", "token", withdrawals=outbox)
+    link.heartbeat_s = 0.2  # the first beat's wait starts before the welcome says so
+    await link.start()
+    try:
+        await asyncio.wait_for(outbox.confirmed.wait(), 10)
+        assert outbox.pending_withdrawals() == []
+        beats = len(await hub.count("heartbeat", 1))
+        await hub.count("heartbeat", beats + 2)  # two more beats: nothing is sent again
+        sent = [m for m in hub.received if m["type"] == "leave_waiting"]
+        assert sent == [{"type": "leave_waiting", "session_id": session, "reason": "withdraw"}] * 2
+    finally:
+        await link.close()
+        await runner.cleanup()
