@@ -43,7 +43,7 @@ from .purge import purge_if_due
 from .metrics import HubMetrics, add_metrics_route
 from .registry import BoothRegistry
 from .service import Hub
-from .sockets import APP_BOOTH_SOCKETS, APP_HUB, APP_REGISTRY, advisor_socket, booth_credential, booth_socket
+from .sockets import APP_BOOTH_SOCKETS, APP_BOOTH_WATCH, APP_HUB, APP_REGISTRY, advisor_socket, booth_credential, booth_socket
 from .state import InMemoryState, SharedState, state_lifecycle
 from .stats import HubStats
 from .stats_recorder import StatsRecorder
@@ -188,6 +188,8 @@ def make_app(parts: HubParts) -> web.Application:
     app[APP_TRUSTED_PROXIES] = trusted_networks(config.server.trusted_proxies)
     app[APP_ORIGINS] = list(config.server.extra_origins)
     app[APP_BOOTH_SOCKETS] = {}
+    # Closes a revoked (or re-enrolled) booth's connection: at once when announced, else at the next check.
+    booths = app[APP_BOOTH_WATCH] = SocketWatch(parts.registry.valid_among, auth.session_check_s)
     app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", _index)
     app.router.add_get("/healthz", _healthz)
@@ -224,11 +226,16 @@ def make_app(parts: HubParts) -> web.Application:
         task.cancel()
         await hub.close()
         await app[APP_ADVISOR_SOCKETS].close()
+        await app[APP_BOOTH_WATCH].close()
         app[APP_LOGIN_GUARD].close()
         failures.close()
 
     async def hear_sessions_ended(app: web.Application):
-        unsubscribe = parts.state.subscribe(SESSIONS_ENDED, lambda _: consoles.wake())  # after the state started
+        def wake(_: str) -> None:
+            consoles.wake()
+            booths.wake()
+
+        unsubscribe = parts.state.subscribe(SESSIONS_ENDED, wake)  # after the state started
         yield
         unsubscribe()
 

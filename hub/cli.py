@@ -4,6 +4,7 @@
     videokiosk hub add-user --config hub.toml anna   # asks for the password
     videokiosk hub add-booth --config hub.toml jc-halle-1 "Halle 1" Musterstadt
     videokiosk hub enrolment-code --config hub.toml --booth jc-halle-1
+    videokiosk hub revoke-booth --config hub.toml jc-halle-1   # a stolen booth: cut off at once
     videokiosk hub set-role --config hub.toml anna lead [--remove]
 
 Each command opens the hub's parts (:class:`hub.app.HubParts`) from the config and calls the
@@ -26,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "remove-user": "delete an advisor account",
     "add-booth": "register a booth and print its device token",
     "enrolment-code": "make a one-time enrolment code for a new booth",
+    "revoke-booth": "revoke a booth's device token (a stolen or retired booth): its connection and call end "
+                    "at once; enrolling it again gives a new token",
     "set-role": "give an advisor the role lead (statistics) or technician (fleet), or --remove it",
     "purge": "delete personal data past its 14-day expiry, now (the systemd timer runs it hourly)",
     "copy-database": "copy every row (with its expiry) of this hub's database into another, empty one "
@@ -60,6 +63,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
             sp.add_argument("location")
         if name == "enrolment-code":
             sp.add_argument("--booth", required=True, metavar="BOOTH_ID", help="the registered booth's id")
+        if name == "revoke-booth":
+            sp.add_argument("booth_id", help="the registered booth's id")
         if name == "copy-database":
             sp.add_argument("target", metavar="TARGET", help="a postgresql:// URL or a SQLite file, empty")
         if name == "set-role":
@@ -94,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
             _sessions_ended(parts.state)
         elif command == "add-booth":
             print(parts.registry.create_booth(args.booth_id, args.name, args.location))
+        elif command == "revoke-booth":
+            parts.registry.revoke(args.booth_id)
+            print(f"booth {args.booth_id!r} revoked: its device token opens nothing any more")
+            _sessions_ended(parts.state)  # the running hubs close its connection now
         elif command == "enrolment-code":
             return _enrolment_code(parts, args.booth)
         elif command == "set-role":
@@ -119,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _sessions_ended(state) -> None:
-    """Tell the running hubs now that sessions ended (committed already), so each closes the
-    consoles they held at once rather than at its next check (hub/sessions.py)."""
+    """Tell the running hubs now that sessions or booth tokens ended (committed already), so each
+    closes the sockets they held at once rather than at its next check (hub/sessions.py)."""
     import asyncio
 
     from .sessions import announce_sessions_ended
@@ -137,7 +146,7 @@ def _sessions_ended(state) -> None:
         asyncio.run(announce())
     except Exception as exc:  # Redis unreachable: the change stands, the hubs' own check finds it
         print(f"videokiosk hub: the running hubs were not told at once ({type(exc).__name__}); "
-              "they close the advisor's open consoles at their next check (auth.session_check_s)", file=sys.stderr)
+              "they close the open sockets at their next check (auth.session_check_s)", file=sys.stderr)
 
 
 def _enrolment_code(parts, booth_id: str) -> int:

@@ -125,7 +125,9 @@ class Hub:
                 await self._send(route.advisor_channel, p.CallState(call_id=route.call_id, state="resumed"))
         await self._publish_presence(link)
 
-    async def booth_disconnected(self, booth: Booth, conn_id: int) -> None:
+    async def booth_disconnected(self, booth: Booth, conn_id: int, *, grant_ended: bool = False) -> None:
+        """``grant_ended``: the connection was closed because its token (a guest's pass) no longer
+        holds: its calls end at once instead of waiting for it to come back."""
         link = self._booths.get(booth.booth_id)
         if link is None or link.conn_id != conn_id:
             return  # an old connection of a booth that has already reconnected
@@ -135,7 +137,10 @@ class Hub:
         for session_id in self.places.forget_booth(booth.booth_id):
             await self._remove_waiting(session_id, "offline")
         for route in await self.state.routes():
-            if route.booth_id == booth.booth_id and route.state == "active":
+            if route.booth_id == booth.booth_id and grant_ended:
+                log.info("call %s: the booth's credential ended, and the call with it", route.call_id)
+                await self.end_call(route.call_id, "ended", notify_booth=False)
+            elif route.booth_id == booth.booth_id and route.state == "active":
                 await self.state.put_route(route.with_state("reconnecting"))
                 log.info("call %s: booth lost, waiting %.0f s for it", route.call_id, self.config.calls.reconnect_timeout_s)
                 await self._send(route.advisor_channel, p.CallState(call_id=route.call_id, state="reconnecting"))

@@ -20,7 +20,7 @@ from rtc.errors import ProtocolError
 
 from .auth import APP_ADVISOR_SOCKETS, current_session, require_csrf
 from .errors import STORAGE_RETRY_S, StorageError
-from .registry import Booth, BoothRegistry
+from .registry import Booth, BoothRegistry, hash_token
 from .service import ADVISORS, Hub, booth_channel
 from .sessions import SocketWatch
 
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 APP_HUB = web.AppKey("hub", Hub)
 APP_REGISTRY = web.AppKey("registry", BoothRegistry)
 APP_BOOTH_SOCKETS = web.AppKey("booth_sockets", dict)
+APP_BOOTH_WATCH = web.AppKey("booth_watch", SocketWatch)
 # Frames above this close the socket (WebSocket code 1009); between MAX_MESSAGE_BYTES and this the
 # peer gets a polite `too_large` error and stays connected.
 TRANSPORT_LIMIT = 4 * p.MAX_MESSAGE_BYTES
@@ -119,10 +120,12 @@ def _bearer(request: web.Request) -> str:
 
 
 async def booth_socket(request: web.Request) -> web.StreamResponse:
-    booth = request.app[APP_REGISTRY].verify(_bearer(request))
+    token = _bearer(request)
+    booth = request.app[APP_REGISTRY].verify(token)
     if booth is None:
         raise web.HTTPUnauthorized(text='{"error": "unknown or revoked device token"}', content_type="application/json")
-    return await serve_booth(request, booth)
+    # Closed within a second when the token is revoked or replaced (a stolen or swapped device).
+    return await serve_booth(request, booth, watch=(request.app[APP_BOOTH_WATCH], hash_token(token)))
 
 
 async def booth_credential(request: web.Request) -> web.Response:
@@ -139,8 +142,8 @@ async def serve_booth(request: web.Request, booth: Booth,
                       handle: Callable[[p.Message], Awaitable[p.Error | None]] | None = None,
                       watch: tuple[SocketWatch, str] | None = None) -> web.StreamResponse:
     """Speak the booth protocol with an authenticated ``booth``; also used for a customer's own
-    browser joining from home by personal link (hub/guest.py), which passes its own ``handle``
-    and a ``watch`` (with its pass) that closes the socket when the pass no longer holds."""
+    browser joining from home by personal link (hub/guest.py), which passes its own ``handle``.
+    ``watch`` (the booth's token hash, a guest's pass) closes the socket when that no longer holds."""
     hub = request.app[APP_HUB]
     handle = handle or (lambda msg: hub.booth_message(booth, msg))
     ws = _websocket(hub)
@@ -181,7 +184,8 @@ async def serve_booth(request: web.Request, booth: Booth,
         if sockets.get(booth.booth_id) is ws:
             del sockets[booth.booth_id]
         if connected:
-            await hub.booth_disconnected(booth, conn_id)
+            # A grant that ended (token revoked, pass expired) takes the calls along at once.
+            await hub.booth_disconnected(booth, conn_id, grant_ended=watch is not None and not watch[0].holds(watch[1]))
         await writer.close()
         await ws.close()
     return ws

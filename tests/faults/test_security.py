@@ -168,3 +168,41 @@ async def test_the_booth_ui_listens_on_loopback_only(hub, tmp_path):
         with pytest.raises((ApplianceError, ValueError)):
             parse_config({"booth": {"id": "b-1", "name": "x", "location": "y"}, "hub": {"url": url, "token": "t"},
                           "ui": {"host": host}})
+
+
+async def _closed(ws, within_s: float) -> None:
+    """Until the hub closes ``ws`` (what it says before that passed over); TimeoutError if it stays open."""
+    async with asyncio.timeout(within_s):
+        while (await ws.receive()).type not in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                                                aiohttp.WSMsgType.CLOSING):
+            pass
+
+
+async def test_a_revoked_booth_is_cut_off_at_once_and_its_call_with_it(hub):
+    """A booth stolen from the hall, or replaced: the office revokes it (``videokiosk hub
+    revoke-booth``, or enrols a new one under its id). Its open connection closes within a second,
+    its call ends for the advisor at once (no reconnect grace: the device is not ours any more),
+    and it cannot come back."""
+    url, parts, tokens, http = hub
+    booth = await _socket(http, url, tokens["booth-1"])
+    other = await _socket(http, url, tokens["booth-2"])
+    s = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    try:
+        csrf = (await (await s.post(f"{url}/api/login", json={"username": "anna", "password": PASSWORD})).json())["csrf"]
+        advisor = await s.ws_connect(f"{url}/ws/advisor?csrf={csrf}")
+        await booth.send_str(json.dumps({"type": "waiting", "session_id": "s-one-1234", "language": "de"}))
+        await _next(advisor, "waiting_added")
+        await advisor.send_str(json.dumps({"type": "admit", "session_id": "s-one-1234"}))
+        call_id = (await _next(advisor, "admit_result"))["call_id"]
+        parts.registry.revoke("booth-1")
+        await _closed(booth, within_s=1.0)
+        assert await _next(advisor, "call_state", timeout=1.0) == {"type": "call_state", "call_id": call_id,
+                                                                      "state": "ended", "reason": "ended"}
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await _socket(http, url, tokens["booth-1"])
+        assert refused.value.status == 401
+        # Re-enrolling booth-2 (a replacement device) cuts off the old device's connection too.
+        parts.registry.create_booth("booth-2", "booth-2", "Musterstadt")
+        await _closed(other, within_s=1.0)
+    finally:
+        await s.close()

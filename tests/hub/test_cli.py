@@ -25,6 +25,11 @@ def test_operator_commands_and_demo_refusal(tmp_path, hub_database):
     assert done.returncode == 0, done.stderr
     token = vk("add-booth", "--config", str(config), "jc-halle-1", "Halle 1", "Musterstadt").stdout.strip()
     assert BoothRegistry(open_database(hub_database)).verify(token).booth_id == "jc-halle-1"
+    revoked = vk("revoke-booth", "--config", str(config), "jc-halle-1")
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout, revoked.stderr
+    assert BoothRegistry(open_database(hub_database)).verify(token) is None
+    unknown = vk("revoke-booth", "--config", str(config), "jc-halle-9")
+    assert unknown.returncode == 2 and "no booth 'jc-halle-9'" in unknown.stderr and "Traceback" not in unknown.stderr
 
     short = vk("add-user", "--config", str(config), "--password-stdin", "demo", stdin="demo\n")
     assert short.returncode == 2 and "at least 12 characters" in short.stderr  # demo/demo: only `videokiosk demo`
