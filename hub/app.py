@@ -35,7 +35,7 @@ from .login_guard import LoginGuard
 from .sessions import SESSIONS_ENDED, AdvisorSessions, SocketWatch
 from .config import HubConfig
 from .connlimits import body_deadline, listen, raise_open_files_limit
-from .errors import STORAGE_RETRY_S, HubConfigError, StorageError
+from .errors import DATABASE_UNAVAILABLE, STORAGE_RETRY_S, HubConfigError
 from .enrolment import EnrolmentCodes, add_enrolment_routes
 from .fleet import FleetBoard, FleetCollector
 from .fleet_web import FleetDesk, add_fleet_routes
@@ -138,7 +138,7 @@ async def _storage_unavailable(request: web.Request, handler):
     before its answer, and a failed request's transaction rolled back (hub/storage/postgres.py)."""
     try:
         return await handler(request)
-    except StorageError as exc:
+    except DATABASE_UNAVAILABLE as exc:
         log.warning("a request failed, the hub database is unavailable: %s", exc)
         return web.json_response({"error": "unavailable", "reason": "unavailable",
                                   "detail": "the hub's database cannot be reached right now; try again shortly"},
@@ -214,7 +214,7 @@ def make_app(parts: HubParts) -> web.Application:
                 # First at start (catches up after downtime), then once per interval across all hubs.
                 try:
                     removed = purge_if_due(parts.db, parts.clock.now(), config.store.purge_interval_s)
-                except StorageError as exc:  # the database is back by the next round, or another hub purges
+                except DATABASE_UNAVAILABLE as exc:  # back by the next round, or another hub purges
                     log.warning("purge skipped, the hub database is unavailable: %s", exc)
                     removed = None
                 if removed and any(removed.values()):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 
 class HubError(Exception):
     """Base class for every error the hub reports to a person."""
@@ -39,6 +41,11 @@ class SsoError(HubError):
 class StorageError(HubError):
     """The hub database cannot be reached or used; the message says which and what to do."""
 
+
+#: The hub database cannot take a request right now: PostgreSQL away (:class:`StorageError`), or
+#: a SQLite file locked by another process past the busy timeout, full, or failing to read or write
+#: (``sqlite3.OperationalError``). Both get the same answer: "unavailable", try again shortly.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (StorageError, sqlite3.OperationalError)
 
 # How soon to try the hub database again (a PostgreSQL restart or failover takes seconds): the
 # Retry-After of a 503, the outbox's next pass.

@@ -32,7 +32,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-from .errors import STORAGE_RETRY_S, StorageError
+from .errors import DATABASE_UNAVAILABLE, STORAGE_RETRY_S
 from .storage import Database
 
 from videokiosk.clock import Clock
@@ -201,7 +201,7 @@ class MailOutbox:
             try:
                 await self.deliver_due()
                 wait = self._seconds_to_next()
-            except StorageError as exc:  # PostgreSQL restarting: the mails wait in it, the next pass sends them
+            except DATABASE_UNAVAILABLE as exc:  # PostgreSQL restarting, SQLite locked: the mails wait, the next pass sends them
                 log.warning("mail outbox: no delivery pass, the hub database is unavailable: %s", exc)
             except Exception:  # a broken row must not stop every later invitation
                 log.exception("mail outbox: delivery pass failed")

@@ -33,6 +33,7 @@ from videokiosk.retention import expiry
 
 from .config import HubConfig
 from .db import amend_customer, call_customer, forget_session, link_call, name_call, record_call_fields
+from .errors import DATABASE_UNAVAILABLE
 from .places import QueuePlaces
 from .registry import Booth
 from .state import CallRoute, SharedState, booth_channel  # booth_channel: others import it from here
@@ -408,6 +409,8 @@ class Hub:
             if handler is not None:
                 try:
                     handler(**data)
+                except DATABASE_UNAVAILABLE as exc:  # locked, or PostgreSQL away: this count is lost, not the call
+                    log.warning("%s listener skipped %s, the hub database is unavailable: %s", type(listener).__name__, event, exc)
                 except Exception:
                     log.exception("%s listener failed on %s", type(listener).__name__, event)
 

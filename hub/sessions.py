@@ -47,6 +47,7 @@ from aiohttp import web
 
 from videokiosk.clock import Clock
 
+from .errors import DATABASE_UNAVAILABLE
 from .state import SharedState
 
 log = logging.getLogger(__name__)
@@ -146,8 +147,8 @@ class SocketWatch:
         sweep asks again within ``interval_s`` for the sockets still open)."""
         try:
             return key in self._still_valid({key})
-        except Exception:  # a locked database for a moment
-            log.exception("socket watch: could not check a session")
+        except DATABASE_UNAVAILABLE as exc:  # locked, or PostgreSQL away for a moment
+            log.warning("socket watch: could not check a closed socket's grant, the database is unavailable: %s", exc)
             return True
 
     async def close_where(self, predicate: Callable[[str], bool]) -> None:
@@ -173,7 +174,9 @@ class SocketWatch:
                 self._woken.clear()
                 try:
                     await self.sweep()
-                except Exception:  # a locked database for a moment: try again next round
+                except DATABASE_UNAVAILABLE as exc:  # locked, or PostgreSQL away: again next round
+                    log.warning("socket watch: could not check the open sockets, the database is unavailable: %s", exc)
+                except Exception:
                     log.exception("socket watch: could not check the open sockets")
         finally:
             self._task = None

@@ -19,7 +19,7 @@ from rtc import protocol as p
 from rtc.errors import ProtocolError
 
 from .auth import APP_ADVISOR_SOCKETS, current_session, require_csrf
-from .errors import STORAGE_RETRY_S, StorageError
+from .errors import DATABASE_UNAVAILABLE, STORAGE_RETRY_S
 from .registry import Booth, BoothRegistry, hash_token
 from .service import ADVISORS, Hub, booth_channel
 from .sessions import SocketWatch
@@ -98,7 +98,7 @@ async def _pump(ws: web.WebSocketResponse, writer: SocketWriter, accept: frozens
                 reply = await handle(p.parse(frame.data, accept))
             except ProtocolError as exc:
                 reply = p.error_for(exc)
-            except StorageError as exc:  # PostgreSQL restarting: the peer may try again in a moment
+            except DATABASE_UNAVAILABLE as exc:  # PostgreSQL restarting, SQLite locked: the peer may try again
                 log.warning("a message could not be handled, the hub database is unavailable: %s", exc)
                 reply = p.Error(code="unavailable", message="the hub's database cannot be reached right now; "
                                                             f"try again in {STORAGE_RETRY_S} s")

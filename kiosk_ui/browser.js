@@ -187,13 +187,20 @@ class LocalBooth extends EventTarget {
     this.publish();
   }
 
+  // false: the withdrawal did not reach the hub's database (its answer was not ok, or there was
+  // none): nothing changes, the customer is told and can try again; never "Vielen Dank!" for a
+  // consent the hub still holds.
   async stop(reason) {
-    if (this.state === "waiting") this.hub({ type: "leave_waiting", session_id: this.sessionId, reason });
-    if (this.state === "call") this.hub({ type: "hangup", call_id: this.callId, reason: "ended" });
     if (reason === "withdraw") {
-      await post("/api/join/withdraw", { session_id: this.sessionId });
+      const { ok } = await post("/api/join/withdraw", { session_id: this.sessionId }).catch(() => ({ ok: false }));
+      if (!ok) {
+        this.emit({ type: "error" });
+        return false;
+      }
       this.consented = false; // nothing left to withdraw (and the link's pass is gone with it)
     }
+    if (this.state === "waiting") this.hub({ type: "leave_waiting", session_id: this.sessionId, reason });
+    if (this.state === "call") this.hub({ type: "hangup", call_id: this.callId, reason: "ended" });
     this.endCall(null);
   }
 

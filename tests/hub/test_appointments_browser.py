@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 from email import policy
@@ -179,6 +180,36 @@ def test_withdrawing_at_home_deletes_the_consent_record_and_leaves_the_waiting_r
     # the link's pass, which a second withdrawal would only meet as an error).
     expect(home.get_by_role("button", name="Einwilligung widerrufen")).to_have_count(0)
     expect(advisor.locator("#waiting-list tr")).to_have_count(0, timeout=T)
+    assert parts.db["guest_consents"].count == 0
+
+
+def test_a_withdrawal_at_home_the_hub_could_not_take_is_never_reported_as_done(hub, home_context, tmp_path):
+    """The hub's database cannot take the withdrawal (another process holds the SQLite file locked
+    past the busy timeout; a PostgreSQL restart answers the same 503): the page says it did not
+    work and keeps the withdrawal at hand; it never thanks the customer for a consent the hub
+    still holds. Tried again, it goes through."""
+    url, parts, _ = hub
+    _, [customer] = book(parts, 10)
+    home = home_context.new_page()
+    home.goto(f"{url}/join#{customer.token}")
+    home.get_by_role("button", name="Videoberatung starten").click(timeout=T)
+    home.get_by_role("button", name="Ich stimme zu").click(timeout=T)
+    pass_the_check(home)
+    expect(home.get_by_role("button", name="Einwilligung widerrufen")).to_be_visible(timeout=T)
+    other = sqlite3.connect(tmp_path / "hub.db", isolation_level=None)  # as a long CLI command's
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        home.get_by_role("button", name="Einwilligung widerrufen").click()
+        home.get_by_role("button", name="Ja, widerrufen").click()
+        expect(home.get_by_text("Das hat nicht geklappt. Bitte versuchen Sie es noch einmal.")).to_be_visible(timeout=T)
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    expect(home.get_by_role("heading", name="Vielen Dank!")).to_be_hidden()
+    assert parts.db["guest_consents"].count == 1
+    home.get_by_role("button", name="Einwilligung widerrufen").click()
+    home.get_by_role("button", name="Ja, widerrufen").click()
+    expect(home.get_by_role("heading", name="Vielen Dank!")).to_be_visible(timeout=T)
     assert parts.db["guest_consents"].count == 0
 
 
