@@ -47,6 +47,16 @@ async def _next(ws, type_: str, timeout: float = 5.0) -> dict:
             return msg
 
 
+async def _admitted(advisor_http: aiohttp.ClientSession, url: str, booth) -> tuple[aiohttp.ClientWebSocketResponse, str]:
+    """anna's console, with the customer waiting at ``booth`` admitted; and the call's id."""
+    r = await advisor_http.post(f"{url}/api/login", json={"username": "anna", "password": PASSWORD})
+    advisor = await advisor_http.ws_connect(f"{url}/ws/advisor?csrf={(await r.json())['csrf']}")
+    await booth.send_str(json.dumps({"type": "waiting", "session_id": "s-one-1234", "language": "de"}))
+    await _next(advisor, "waiting_added")
+    await advisor.send_str(json.dumps({"type": "admit", "session_id": "s-one-1234"}))
+    return advisor, (await _next(advisor, "admit_result"))["call_id"]
+
+
 async def test_brute_force_in_parallel_is_held_to_the_limit(hub):
     url, parts, _, http = hub
     attempts = [http.post(f"{url}/api/login", json={"username": "anna", "password": f"guess{i}"}) for i in range(40)]
@@ -78,12 +88,7 @@ async def test_another_booth_cannot_touch_a_call_that_is_not_its_own(hub):
     one, two = await _socket(http, url, tokens["booth-1"]), await _socket(http, url, tokens["booth-2"])
     s = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     try:
-        csrf = (await (await s.post(f"{url}/api/login", json={"username": "anna", "password": PASSWORD})).json())["csrf"]
-        advisor = await s.ws_connect(f"{url}/ws/advisor?csrf={csrf}")
-        await one.send_str(json.dumps({"type": "waiting", "session_id": "s-one-1234", "language": "de"}))
-        await _next(advisor, "waiting_added")
-        await advisor.send_str(json.dumps({"type": "admit", "session_id": "s-one-1234"}))
-        call_id = (await _next(advisor, "admit_result"))["call_id"]
+        advisor, call_id = await _admitted(s, url, one)
         sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"
         for forged in ({"type": "offer", "call_id": call_id, "sdp": sdp},
                        {"type": "candidate", "call_id": call_id, "candidate": ""},
@@ -188,12 +193,7 @@ async def test_a_revoked_booth_is_cut_off_at_once_and_its_call_with_it(hub):
     other = await _socket(http, url, tokens["booth-2"])
     s = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     try:
-        csrf = (await (await s.post(f"{url}/api/login", json={"username": "anna", "password": PASSWORD})).json())["csrf"]
-        advisor = await s.ws_connect(f"{url}/ws/advisor?csrf={csrf}")
-        await booth.send_str(json.dumps({"type": "waiting", "session_id": "s-one-1234", "language": "de"}))
-        await _next(advisor, "waiting_added")
-        await advisor.send_str(json.dumps({"type": "admit", "session_id": "s-one-1234"}))
-        call_id = (await _next(advisor, "admit_result"))["call_id"]
+        advisor, call_id = await _admitted(s, url, booth)
         parts.registry.revoke("booth-1")
         await _closed(booth, within_s=1.0)
         assert await _next(advisor, "call_state", timeout=1.0) == {"type": "call_state", "call_id": call_id,
