@@ -188,7 +188,7 @@ class LocalBooth extends EventTarget {
   }
 
   // false: the withdrawal did not reach the hub's database (its answer was not ok, or there was
-  // none): nothing changes, the customer is told and can try again; never "Vielen Dank!" for a
+  // none): nothing changes, the customer is told and can try again; never the goodbye screen for a
   // consent the hub still holds.
   async stop(reason) {
     if (reason === "withdraw") {
