@@ -8,12 +8,20 @@ the booth sends it again (appliance/hublink.py); and everything works once the d
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
+
+from hub.app import HubParts, make_app
+from hub.config import HubConfig
+from hub.db import record_call_fields
+from videokiosk.clock import FakeClock
 
 from .hubserver import admitted_over_sockets, next_of, serving_hub
 from .servers import PostgresServer
@@ -95,3 +103,42 @@ async def test_a_database_away_answers_unavailable_and_loses_no_withdrawal(outag
         for ws in (booth, console):
             await ws.close()
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR], "a stack trace or an error"
+
+
+class Heard(logging.Handler):
+    """An event per phrase, set when a log line with it is written (the test waits on them)."""
+
+    def __init__(self, *phrases: str) -> None:
+        super().__init__()
+        self.events = {phrase: asyncio.Event() for phrase in phrases}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for phrase, event in self.events.items():
+            if phrase in record.getMessage():
+                event.set()
+
+
+async def test_the_hourly_purge_outlives_a_locked_database(tmp_path, caplog):
+    """The purge's first round meets the file locked: it is skipped with a warning, and the next
+    round deletes what expired. Before, the error ended the purge loop until the hub restarted:
+    no more 14-day deletions."""
+    outage = LockedFile(tmp_path / "hub.db")
+    parts = HubParts.open(HubConfig.model_validate({"store": {**outage.store, "purge_interval_s": 0.1}}),
+                          clock=FakeClock())
+    record_call_fields(parts.db, "c-expired0001", {"ip_address": "192.0.2.7"}, parts.clock.now() - timedelta(days=1))
+    heard = Heard("purge skipped", "purge: deleted")
+    caplog.set_level(logging.INFO, logger="hub.app")  # "purge: deleted" is an info line
+    logging.getLogger("hub.app").addHandler(heard)
+    outage.take_away()
+    server = TestServer(make_app(parts), host="127.0.0.1")
+    try:
+        await server.start_server()  # the purge's first round starts here, on the locked file
+        await asyncio.wait_for(heard.events["purge skipped"].wait(), 30)
+        outage.bring_back()
+        await asyncio.wait_for(heard.events["purge: deleted"].wait(), 30)
+        assert parts.db["calls"].count == 0
+    finally:
+        outage.bring_back()
+        logging.getLogger("hub.app").removeHandler(heard)
+        await server.close()
+        parts.db.close()
