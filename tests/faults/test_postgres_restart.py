@@ -92,4 +92,3 @@ def test_a_connection_the_server_ended_is_replaced_before_the_next_statement(own
     own_postgres.start_server()
     assert db["calls"].count_where() == 1
     db.close()
-
