@@ -260,7 +260,7 @@ class RecordedWithdrawals(MemoryWithdrawals):
 
 
 async def test_a_withdrawal_goes_again_at_every_heartbeat_until_the_hub_confirms_it():
-    """A hub whose database could not take it (tests/faults/test_postgres_restart.py) answers
+    """A hub whose database could not take it (tests/faults/test_database_away.py) answers
     ``unavailable``, not ``withdrawn``: the booth sends it again, and stops once it is confirmed."""
     session = "s-0001abcd"
     withdrawals = [0]
