@@ -23,7 +23,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .storage import Database
+from .storage import Database, first_column_in
 
 from .errors import UnknownBooth
 
@@ -93,13 +93,7 @@ class BoothRegistry:
     def valid_among(self, token_hashes: set[str]) -> set[str]:
         """Which of these tokens (their hashes) still open a booth socket: not revoked, not replaced
         by enrolling again (the socket watch, hub/sessions.py, closes the others' connections)."""
-        valid, ordered = set(), sorted(token_hashes)
-        for i in range(0, len(ordered), 500):
-            chunk = ordered[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            valid |= {row[0] for row in self._db.execute(
-                f"SELECT token_hash FROM booths WHERE revoked = 0 AND token_hash IN ({marks})", chunk)}
-        return valid
+        return first_column_in(self._db, "SELECT token_hash FROM booths WHERE revoked = 0 AND token_hash IN", token_hashes)
 
     def all(self) -> list[Booth]:
         return [Booth(r["booth_id"], r["name"], r["location"]) for r in self._db["booths"].rows_where("revoked = 0")]

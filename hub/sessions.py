@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .storage import Database
+from .storage import Database, first_column_in
 from aiohttp import web
 
 from videokiosk.clock import Clock
@@ -106,13 +106,8 @@ class AdvisorSessions:
             self._db.execute("DELETE FROM advisor_sessions WHERE sid_hash = ?", [session.sid])
 
     def valid_among(self, sids: set[str]) -> set[str]:
-        """Which of these sessions still hold (one query per 500, for the socket watch)."""
-        now, ordered, valid = self._clock.now().isoformat(), sorted(sids), set()
-        for i in range(0, len(ordered), 500):
-            chunk = ordered[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            valid |= {row[0] for row in self._db.execute(_VALID + f" AND s.sid_hash IN ({marks})", [now, *chunk])}
-        return valid
+        """Which of these sessions still hold (for the socket watch)."""
+        return first_column_in(self._db, _VALID + " AND s.sid_hash IN", sids, [self._clock.now().isoformat()])
 
 
 class SocketWatch:

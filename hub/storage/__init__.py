@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Database, NotFoundError
+from .base import Database, NotFoundError, first_column_in
 from .migrations import migrate
 from .sqlite import SqliteDatabase, adopt_older_file
 
-__all__ = ["Database", "NotFoundError", "is_postgres_url", "open_database"]
+__all__ = ["Database", "NotFoundError", "first_column_in", "is_postgres_url", "open_database"]
 
 
 def is_postgres_url(target: Path | str) -> bool:

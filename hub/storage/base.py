@@ -21,7 +21,7 @@ from sqlite_utils.db import NotFoundError  # both backends raise it from ``get``
 Params = Sequence[Any] | dict[str, Any] | None
 Dialect = Literal["sqlite", "postgres"]
 
-__all__ = ["Cursor", "Database", "Dialect", "NotFoundError", "Params", "Table"]
+__all__ = ["IN_CHUNK", "Cursor", "Database", "Dialect", "NotFoundError", "Params", "Table", "first_column_in"]
 
 
 class Cursor(Protocol):
@@ -78,3 +78,18 @@ class Database(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# Bound parameters in one ``IN (...)``: under SQLite's oldest limit (999), which PostgreSQL's far exceeds.
+IN_CHUNK = 500
+
+
+def first_column_in(db: Database, sql: str, keys: set[str], params: Sequence[Any] = ()) -> set[Any]:
+    """The first column of ``sql`` (ending in ``IN``, its other ``?`` filled by ``params``) for every
+    key in ``keys``, asked :data:`IN_CHUNK` keys at a time: which of many keys still hold (the socket
+    watch's question, hub/sessions.py)."""
+    found, ordered = set(), sorted(keys)
+    for i in range(0, len(ordered), IN_CHUNK):
+        chunk = ordered[i:i + IN_CHUNK]
+        found |= {row[0] for row in db.execute(f"{sql} ({','.join('?' * len(chunk))})", [*params, *chunk])}
+    return found
