@@ -20,9 +20,8 @@ from collections.abc import Callable
 
 import av
 import numpy as np
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import VIDEO_CLOCK_RATE, MediaStreamError, MediaStreamTrack
 
-VIDEO_CLOCK = 90_000
 AUDIO_RATE = 48_000
 AUDIO_PTIME = 0.020
 # A source that delivers nothing for this long is treated as stalled: show the placeholder.
@@ -116,8 +115,8 @@ class VideoTimeline:
         ready = item
         if isinstance(item, av.VideoFrame) and item.format.name != "yuv420p":
             ready = item.reformat(format="yuv420p")
-        ready.pts = int((time.monotonic() - self._start) * VIDEO_CLOCK)
-        ready.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        ready.pts = int((time.monotonic() - self._start) * VIDEO_CLOCK_RATE)
+        ready.time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
         self._given[id(item)] = (item, ready)
         if len(self._given) > self.REMEMBER:
             del self._given[next(iter(self._given))]

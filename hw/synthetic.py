@@ -22,13 +22,12 @@ from collections.abc import Callable
 
 import av
 import numpy as np
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import VIDEO_CLOCK_RATE, MediaStreamError, MediaStreamTrack
 
 from .camera import SupervisedCamera
 from .errors import DeviceUnavailable
 from .pacing import Pacer
 from .stamp import paint_stamp
-from .switchable import VIDEO_CLOCK
 
 BARS = np.array(
     [
@@ -151,8 +150,8 @@ class SyntheticVideoTrack(MediaStreamTrack):
         made = self._now()
         self._started = made if self._started is None else self._started
         frame = await asyncio.get_running_loop().run_in_executor(None, self._picture, index, made)
-        frame.pts = round((made - self._started) * VIDEO_CLOCK)
-        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        frame.pts = round((made - self._started) * VIDEO_CLOCK_RATE)
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
         return frame
 
     def _picture(self, index: int, made: float) -> av.VideoFrame:

@@ -49,14 +49,13 @@ from dataclasses import dataclass
 import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.jitterbuffer import JitterFrame
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import VIDEO_CLOCK_RATE, MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription
 
 from .jitter import Tap, use_marker_jitter_buffer
 
 log = logging.getLogger("videokiosk.forward")
-VIDEO_CLOCK = 90_000
 FORWARDABLE = ("video/VP8", "video/H264")
 # How far a page's sender may fall behind before it skips to the next keyframe. No frame can be
 # left out in between (the next ones refer to it), so a starved booth would otherwise show the face
@@ -160,8 +159,8 @@ class ForwardedVideoTrack(MediaStreamTrack):
             packet = av.Packet(frame.data)
             # Stamped on arrival here, not with the advisor's capture clock: the page's jitter
             # buffer then sees this hop's jitter alone, and shows each frame as it comes.
-            packet.pts = int((frame.arrived - self._start) * VIDEO_CLOCK)
-            packet.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+            packet.pts = int((frame.arrived - self._start) * VIDEO_CLOCK_RATE)
+            packet.time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
             return packet
         return await self._decoded.recv()
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from aiortc.mediastreams import VIDEO_CLOCK_RATE
+
 from .grading import QualitySample, grade, worse
 
-VIDEO_CLOCK_HZ = 90_000
 # Below this many packets in a sample a direction is "not carrying video" (camera off, muted).
 MIN_PACKETS = 5
 
@@ -99,7 +100,7 @@ def _fraction_lost_pct(value: Any) -> float:
 
 def _jitter_ms(value: Any) -> float:
     # aiortc: RTP timestamp units of the 90 kHz video clock; browsers: seconds.
-    return value * 1000 / VIDEO_CLOCK_HZ if isinstance(value, int) else float(value) * 1000
+    return value * 1000 / VIDEO_CLOCK_RATE if isinstance(value, int) else float(value) * 1000
 
 
 def main_inbound_streams(pc: Any, report: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -32,11 +32,10 @@ import time
 from collections.abc import Callable
 
 import av
-from aiortc.mediastreams import MediaStreamTrack
+from aiortc.mediastreams import VIDEO_CLOCK_RATE, MediaStreamTrack
 
 from .timestamps import RisingTimestamps
 
-VIDEO_CLOCK = 90_000
 
 
 def copy_video_frame(frame: av.VideoFrame, pts: int, scale: float = 1.0) -> av.VideoFrame:
@@ -47,7 +46,7 @@ def copy_video_frame(frame: av.VideoFrame, pts: int, scale: float = 1.0) -> av.V
                               height=max(2, round(frame.height * scale / 2) * 2), format="yuv420p")
     else:  # reformat() to the same size and format would hand back the shared frame itself
         copy = av.VideoFrame.from_ndarray(frame.to_ndarray(format="yuv420p"), format="yuv420p")
-    copy.pts, copy.time_base = pts, fractions.Fraction(1, VIDEO_CLOCK)
+    copy.pts, copy.time_base = pts, fractions.Fraction(1, VIDEO_CLOCK_RATE)
     return copy
 
 
@@ -74,7 +73,7 @@ class OwnVideoTrack(MediaStreamTrack):
         frame = await self._source.recv()
         if not isinstance(frame, av.VideoFrame):
             return frame  # pre-encoded packets are not touched by anyone
-        pts = int((self._now() - self._start) * VIDEO_CLOCK)
+        pts = int((self._now() - self._start) * VIDEO_CLOCK_RATE)
         # Copied in a worker thread: on the event loop the kiosk's half-size self-view cost about
         # 8 % of the booth's loop in a call (py-spy, make bench), the loop that also sends the
         # customer's voice every 20 ms. Safe there: the copy reads only the shared frame's pixels,

@@ -93,15 +93,23 @@ class Stack:
     def wait_booth_frames(self, at_least: int, booth: Booth | None = None, timeout: float = 20.0) -> None:
         """Until the booth has decoded ``at_least`` more frames of the advisor's video."""
         booth = booth or self.booth
+        call, stats = booth.call, booth.call.stats
+        start = stats.remote_frames
 
         async def frames() -> None:
-            stats = booth.call.stats
-            start = stats.remote_frames
             while stats.remote_frames < start + at_least:
                 stats.frame_arrived.clear()
                 await stats.frame_arrived.wait()
 
-        self.lt.run(asyncio.wait_for(frames(), timeout), timeout + 5)
+        try:
+            self.lt.run(asyncio.wait_for(frames(), timeout), timeout + 5)
+        except (TimeoutError, asyncio.TimeoutError):
+            # How far the booth's end got: never a frame, frames that stopped, or a call replaced.
+            pc = call._pc
+            got = {"frames before": start, "frames now": stats.remote_frames,
+                   "first frame": stats.first_remote_frame_at is not None, "same call": booth.call is call,
+                   "peer connection": pc.connectionState if pc else None, "ice": pc.iceConnectionState if pc else None}
+            raise AssertionError(f"the booth decoded {at_least} more frames of the advisor's video not within {timeout} s; the booth: {got}") from None
 
 
 def kiosk_to_waiting(kiosk: Page, url: str) -> None:

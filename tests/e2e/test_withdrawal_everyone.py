@@ -112,6 +112,7 @@ def test_an_interpreters_withdrawal_ends_only_their_part_and_leaves_the_customer
     home = join_from_home(home_context, stack.hub_url, interpreter.token)
     advisor.get_by_role("row").filter(has_text=INTERPRETER_ROW).get_by_role("button", name="Eintreten lassen").click(timeout=T)
     link = booth_sees_the_interpreter(stack)
+    stack.wait_booth_frames(10)  # the advisor reaches the booth: what must go on after the withdrawal
     db = stack.parts.db
     [theirs] = [r for r in db["guest_consents"].rows if r["participant_id"] == interpreter.participant.participant_id]
     their_calls = [r["call_id"] for r in db["calls"].rows if r["call_id"] != booth_call]
