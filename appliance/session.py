@@ -336,7 +336,12 @@ class Session:
     async def _do_withdraw(self, target: State, **_: Any) -> None:
         sid = self._session_id
         if self.store is not None and sid:
-            self.store.withdraw(sid)  # at once, before anything else happens
+            try:
+                self.store.withdraw(sid)  # at once, before anything else happens
+            except ApplianceError as exc:
+                # A disk that takes no write must not keep her in the call, nor her rows at the hub:
+                # both go now; the store deletes its own with the first write its disk takes.
+                log.error("session %s: withdrawal: the booth's rows could not be deleted yet: %s", sid, exc)
         self._bump(withdrawn=1)
         # First, before the call is torn down: the hub ends the call and deletes what it holds
         # about this session (in the waiting room, the call or after it) within the second.

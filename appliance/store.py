@@ -35,6 +35,7 @@ Example::
 from __future__ import annotations
 
 import sqlite3
+import logging
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ from videokiosk.surveypool import SurveyPool, rename_day_to_week, tally
 
 from .errors import StoreError
 
+log = logging.getLogger("videokiosk.store")
 PERSONAL_TABLES = ("consents", "participants", "technical")
 ANONYMOUS_TABLES = ("survey", "daily_stats")
 # Every column is here because the consent declaration names it; tests compare against this.
@@ -129,6 +131,7 @@ class BoothStore:
                  survey_pool: SurveyPool | None = None, keep_withdrawals: bool = True) -> None:
         self.clock = clock or SystemClock()
         self._keep_withdrawals = keep_withdrawals  # for a hub (False: the booth has none)
+        self._withdrawn_undeleted: set[str] = set()  # withdrawals the disk did not take (see withdraw)
         self._survey_pool = survey_pool or SurveyPool()
         self.retention_days = retention_days
         self.path = str(path)
@@ -186,16 +189,37 @@ class BoothStore:
         self._write(lambda: self.db["technical"].upsert(row, pk="session_id"))
 
     def withdraw(self, session_id: str) -> int:
-        """Consent withdrawn: delete every personal row of that session, at once. Returns rows."""
-        def delete() -> int:
-            removed = 0
-            with self.db.conn:
-                for table in reversed(PERSONAL_TABLES):
-                    removed += self.db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id]).rowcount
-                self._keep_withdrawal(session_id)  # in the same transaction: no power cut parts the two
-            erase_now(self.db.conn)  # after the commit: gone from the disk too, not only from the tables
-            return removed
-        return self._write(delete)
+        """Consent withdrawn: delete every personal row of that session, at once. Returns rows.
+
+        A disk that takes no write (full, or remounted read-only by a failing SD card) raises
+        :class:`StoreError`; the deletion is then tried again before every later write and purge,
+        and done with the first one the disk takes (as long as this process runs: after a restart
+        the purge at the end of the retention is what is left).
+        """
+        try:
+            return self._write(lambda: self._delete_session(session_id))
+        except StoreError:
+            self._withdrawn_undeleted.add(session_id)
+            raise
+
+    def _delete_session(self, session_id: str) -> int:
+        removed = 0
+        with self.db.conn:
+            for table in reversed(PERSONAL_TABLES):
+                removed += self.db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id]).rowcount
+            self._keep_withdrawal(session_id)  # in the same transaction: no power cut parts the two
+        erase_now(self.db.conn)  # after the commit: gone from the disk too, not only from the tables
+        return removed
+
+    def _delete_withdrawn_undeleted(self) -> None:
+        """Withdrawals the disk could not take before: first, before any other write."""
+        for session_id in sorted(self._withdrawn_undeleted):
+            try:
+                self._delete_session(session_id)
+            except sqlite3.Error:
+                return  # the disk still takes nothing: the next write tries again
+            self._withdrawn_undeleted.discard(session_id)
+            log.info("store: a withdrawal the disk could not take before is done now")
 
     # -- withdrawals for the hub (appliance/hublink.py: WithdrawalOutbox) ---------------------
 
@@ -287,6 +311,8 @@ class BoothStore:
         return stamp(expiry(now, self.retention_days))  # rounded to the day: see videokiosk/retention.py
 
     def _write(self, operation):
+        if self._withdrawn_undeleted:
+            self._delete_withdrawn_undeleted()
         try:
             return operation()
         except sqlite3.Error as exc:

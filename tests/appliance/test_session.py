@@ -191,6 +191,25 @@ async def test_withdraw_during_the_call_ends_it_and_tells_the_hub(clock, store):
     assert all(r["session_id"] != sid for r in store.rows("consents"))
 
 
+async def test_a_withdrawal_on_a_disk_that_takes_no_write_still_ends_the_call_and_tells_the_hub(clock, store):
+    """A full disk or a failing SD card (the store's connection made read-only): the call ends
+    and the hub deletes what it holds at once; the booth's rows go with the next write its disk takes."""
+    session, hub, calls = make(clock, store)
+    await to_waiting(session)
+    sid = session.session_id
+    await session.handle("admitted", call_id="c-9")
+    store.db.execute("PRAGMA query_only = ON")
+    assert await session.handle("withdraw")
+    await session.drain()
+    assert hub.calls[-2:] == [("leave_waiting", "withdraw"), ("end_call", None)]
+    assert calls.running is None and session.state is State.IDLE
+    assert [r["session_id"] for r in store.rows("consents")] == [sid]  # the disk took nothing
+    store.db.execute("PRAGMA query_only = OFF")
+    await session.handle("start")
+    await session.handle("accept")  # the next customer's consent: the first write the disk takes
+    assert [r["session_id"] for r in store.rows("consents")] == [session.session_id] != [sid]
+
+
 @pytest.mark.parametrize("how", ["after the survey", "after the advisor declined"])
 async def test_withdraw_on_the_goodbye_screen_deletes_the_rows_and_tells_the_hub(clock, store, how):
     session, hub, _ = make(clock, store)

@@ -91,6 +91,31 @@ def test_a_withdrawal_waits_for_the_hub_in_the_same_transaction_as_the_deletion(
     alone.close()
 
 
+@pytest.mark.parametrize("first_write", ["purge", "next customer's consent"])
+def test_a_withdrawal_the_disk_did_not_take_is_done_with_the_first_write_it_takes(store, clock, first_write):
+    """A full disk, or an SD card the kernel remounted read-only (here: the connection made
+    read-only), takes no deletion: withdraw() says so, and the rows go before the first write the
+    disk takes again, with the hub's outbox entry in the same transaction."""
+    fill(store, "a")
+    fill(store, "b")
+    store.db.execute("PRAGMA query_only = ON")
+    with pytest.raises(StoreError, match="could not be written"):
+        store.withdraw("a")
+    with pytest.raises(StoreError):
+        store.record_consent("c", "de", "sha256:abc")  # still nothing taken: "a" waits on
+    assert {r["session_id"] for r in store.rows("consents")} == {"a", "b"}
+    store.db.execute("PRAGMA query_only = OFF")
+    if first_write == "purge":
+        store.purge(clock.now())
+    else:
+        store.record_consent("c", "de", "sha256:abc")
+    assert all(r["session_id"] != "a" for t in ("consents", "participants", "technical") for r in store.rows(t))
+    assert len(store.rows("participants")) == 2 and store.pending_withdrawals() == ["a"]  # b's untouched
+    store.withdrawal_delivered("a")
+    store.record_consent("d", "de", "sha256:abc")  # done once: nothing tried again
+    assert store.pending_withdrawals() == []
+
+
 def test_survey_rows_carry_no_session_link_and_only_a_week(store, clock):
     fill(store)
     day = clock.now().date()
