@@ -72,8 +72,8 @@ class MarkerJitterBuffer(JitterBuffer):
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         self._note_latest(sequence_number)
-        while (packets := self._first_frame()) is None:
-            if not self._hole_given_up():
+        while isinstance(packets := self._first_frame(), int):
+            if not self._hole_given_up(missing=packets):
                 return None
         self._hole_since = None
         self.remove(len(packets))
@@ -92,14 +92,15 @@ class MarkerJitterBuffer(JitterBuffer):
         """The packet ``count`` sequence numbers after the origin, if it is in."""
         return self._packets[(self._origin + count) % self._capacity]
 
-    def _first_frame(self) -> list[RtpPacket] | None:
-        """The packets of the frame at the origin if it is complete, else None."""
+    def _first_frame(self) -> list[RtpPacket] | int:
+        """The packets of the frame at the origin if it is complete, else how many packets after
+        the origin the first one still missing is."""
         packets = []
         timestamp = None
         for count in range(self.capacity):
             packet = self._slot(count)
             if packet is None:
-                return None  # a gap: wait for the missing packet (see _hole_given_up)
+                return count  # wait for the missing packet (see _hole_given_up)
             if timestamp is None:
                 timestamp = packet.timestamp
             elif packet.timestamp != timestamp:
@@ -108,14 +109,14 @@ class MarkerJitterBuffer(JitterBuffer):
             if packet.marker:
                 break  # the frame's last packet
         else:
-            return None
+            return self.capacity
         return packets
 
-    def _hole_given_up(self) -> bool:
+    def _hole_given_up(self, missing: int) -> bool:
         """Whether the frames held back by a missing packet were dropped, all but the latest one
         (True: it may be complete). Not before MAX_HOLE_S has passed since the hole showed."""
         ahead = uint16_add(self._highest, -self._origin)
-        if all(self._slot(count) is not None for count in range(ahead)):
+        if missing > ahead:
             self._hole_since = None
             return False  # no hole: the frame's next packet is simply not in yet
         latest = self._slot(ahead).timestamp
