@@ -35,6 +35,7 @@ from pydantic import ValidationError
 
 from rtc import protocol as p
 from videokiosk.clock import Clock
+from videokiosk.logs import redact
 
 from .appointments import Admission, Appointment, AppointmentBook, AppointmentDraft, AppointmentError, Invitation
 from .auth import current_session, require_csrf
@@ -110,7 +111,10 @@ class AppointmentDesk:
             "name": appointment.name,
             "status": appointment.status,
             "participants": [{"role": p.role, "email": hide(p.email)} for p in appointment.participants if p.role != "customer"],
-            "mails": self.outbox.status(appointment.appointment_id),
+            # The SMTP server's reply may quote the address it refused: another advisor's view
+            # gets it without (and without any other address in it).
+            "mails": [m if owner else {**m, "last_error": m["last_error"] and redact(m["last_error"])}
+                      for m in self.outbox.status(appointment.appointment_id)],
         }
 
 

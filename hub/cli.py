@@ -94,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"advisor {args.username!r} saved")
             _sessions_ended(parts.state)  # a new password logs the advisor out everywhere
         elif command == "remove-user":
-            parts.users.remove_user(args.username)
+            if not parts.users.remove_user(args.username):
+                print(f"{prefix}: no advisor {args.username!r}: nothing removed", file=sys.stderr)
+                return 2
             print(f"advisor {args.username!r} removed")
             _sessions_ended(parts.state)
         elif command == "add-booth":
@@ -124,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     except (HubError, ValueError) as exc:
         print(f"{prefix}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a store.path that is no folder, not writable, a full disk, a port in use
+        print(f"{prefix}: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
         return 2
 
 

@@ -42,7 +42,7 @@ from .appointments_web import APP_DESK, AppointmentDesk, admission_json, error_j
 from .auth import same_origin
 from .clientaddr import client_of
 from .groupcall import GroupCalls, guest_booth_id
-from .guest_passes import GuestPass, GuestPasses, PassRefused
+from .guest_passes import GuestPass, GuestPasses, KeptPass, PassRefused
 from .registry import Booth
 from .sessions import SocketWatch
 from .sockets import APP_HUB, serve_booth
@@ -103,11 +103,12 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
         '<script type="module" src="/static/app.js">',
         '<script type="module" src="/static/browser.js"></script>\n<script type="module" src="/static/app.js">', 1)
 
-    def guest(request: web.Request) -> GuestPass:
+    def guest(request: web.Request, check=passes.check):
+        """The request's pass, if ``check`` takes it (a pass whose link still opens, by default)."""
         try:
             if not same_origin(request):
                 raise PassRefused("open the link from your invitation again", "pass_lost")
-            return passes.check(request.cookies.get(COOKIE))
+            return check(request.cookies.get(COOKIE))
         except PassRefused as exc:  # 401: open the link again; 410: over or cancelled. The page says which.
             error = web.HTTPUnauthorized if exc.reason == "pass_lost" else web.HTTPGone
             raise error(text=json.dumps({"error": str(exc), "reason": exc.reason}), content_type="application/json") from None
@@ -129,8 +130,9 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
     async def consent(request: web.Request) -> web.Response:
         found, body = guest(request), await _body(request)
         session_id, language = str(body.get("session_id", ""))[:64], body.get("language")
-        if not re.fullmatch(r"[A-Za-z0-9_-]{4,64}", session_id) or not (I18N_DIR / f"{language}.json").is_file() \
-                or not re.fullmatch(r"[a-z]{2}", str(language)):
+        # The pattern before the file: a language of any length or character never reaches the disk.
+        if not re.fullmatch(r"[A-Za-z0-9_-]{4,64}", session_id) or not re.fullmatch(r"[a-z]{2}", str(language)) \
+                or not (I18N_DIR / f"{language}.json").is_file():
             return web.json_response({"error": "session_id and language needed", "reason": "invalid"}, status=400)
         now, participant_id = desk.clock.now(), found.admission.participant.participant_id
         given = db.execute("SELECT COUNT(*) FROM guest_consents WHERE participant_id = ? AND session_id != ?",
@@ -152,15 +154,20 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
         return web.json_response({"ok": True, "role": found.admission.participant.role})
 
     async def withdraw(request: web.Request) -> web.Response:
-        """Consent withdrawn: this participant's consent record, waiting entry, call and call rows
-        go at once, and nobody else's (an interpreter's withdrawal leaves the customer's alone)."""
-        found = guest(request)
+        """Consent withdrawn: this participant's consent records, waiting entry, calls and call rows
+        go at once, and nobody else's (an interpreter's withdrawal leaves the customer's alone).
+        All of them, whichever page load (session) made them: one link is one person. At any time:
+        after the appointment was cancelled, changed or is over too."""
+        found: KeptPass = guest(request, passes.kept)
         session_id = str((await _body(request)).get("session_id", ""))[:64]
         with db.transaction():
-            db.execute("DELETE FROM guest_consents WHERE session_id = ? AND participant_id = ?",
-                       [session_id, found.admission.participant.participant_id])
-        passes.withdraw(found)
-        await request.app[APP_HUB].withdraw(_booth_for(found), session_id)  # erases the deleted bytes too
+            sessions = {session_id} | {row[0] for row in db.execute(
+                "SELECT session_id FROM guest_consents WHERE participant_id = ?", [found.participant_id]).fetchall()}
+            db.execute("DELETE FROM guest_consents WHERE participant_id = ?", [found.participant_id])
+        passes.withdraw(found.participant_id)
+        home = Booth(guest_booth_id(found.participant_id), "", HOME)  # its role may be gone with a change
+        for each in sorted(sessions):  # only this participant's: the hub goes by the home booth's id
+            await request.app[APP_HUB].withdraw(home, each)  # erases the deleted bytes too
         return web.json_response({"ok": True})
 
     async def pass_state(request: web.Request) -> web.Response:
@@ -190,6 +197,12 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
             if isinstance(msg, p.Survey) and not passes.take_survey(found):
                 return p.Error(code="not_allowed", message="one survey answer per call", ref=msg.type)
             if isinstance(msg, p.Waiting):
+                # The consent record comes before anything else (POST /api/join/consent): a session
+                # without one never waits, and so never gets a call and its row.
+                if db.execute("SELECT 1 FROM guest_consents WHERE session_id = ? AND participant_id = ?",
+                              [msg.session_id, participant.participant_id]).fetchone() is None:
+                    return p.Error(code="no_consent", message="record the consent first (POST /api/join/consent)",
+                                   ref=msg.type)
                 # One person waits once: a new waiting entry (a reload of the page) replaces the old.
                 for entry in await hub.state.waiting():
                     if entry.booth_id == booth.booth_id and entry.session_id != msg.session_id:
@@ -206,7 +219,7 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
                 msg = msg.model_copy(update=technical)
             return await hub.booth_message(booth, msg)
 
-        return await serve_booth(request, booth, handle, watch=(watch, found.pass_hash))
+        return await serve_booth(request, booth, handle, watch=(watch, found.pass_hash), accept=p.GUEST_TO_HUB)
 
     async def stop_watch(app: web.Application) -> None:
         await watch.close()

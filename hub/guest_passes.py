@@ -6,11 +6,13 @@ pass survives a hub restart, so a participant at home is not logged out mid-appo
 
 A pass is personal data only in that it links to a participant (and, through the calls it made,
 to their call rows, so a withdrawal can delete those at once). So it lives exactly as long as the
-participant's row: it carries the appointment's ``expires_at`` (the end of its window plus the
+participant's rows: it carries the appointment's ``expires_at`` (the end of its window plus the
 retention period, 14 days at most), and :func:`purge_guest_passes` (run by the hub's hourly purge)
 deletes it then, or as soon as its participant row is gone (the appointment was changed and new
-links were mailed). A pass is *accepted* only while the appointment's window is open and it is
-not cancelled; until the purge the hub can still tell the page why not ("expired").
+links were mailed) and it has no consent record or call left to withdraw. A pass is *accepted*
+only while the appointment's window is open and it is not cancelled; until the purge the hub can
+still tell the page why not ("expired"). A withdrawal needs no open window: :meth:`GuestPasses.kept`
+finds the pass as long as it is kept (consent can be withdrawn at any time, DEVELOPERS.md 6).
 
 Example::
 
@@ -36,6 +38,12 @@ from videokiosk.clock import Clock
 from .appointments import Admission, AppointmentBook, AppointmentError
 
 
+# Browsers one link keeps signed in at once (a phone, a computer, a few reloads; each page load
+# opens the link anew): the oldest pass goes when one more is issued, its calls go to the new one
+# (a withdrawal still finds them). One link is one person, never a row generator.
+MAX_PASSES_PER_PARTICIPANT = 10
+
+
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
@@ -53,6 +61,14 @@ class GuestPass:
     admission: Admission
 
 
+@dataclass(frozen=True)
+class KeptPass:
+    """A pass that is kept, whether or not its link still opens (for a withdrawal)."""
+
+    pass_hash: str
+    participant_id: str
+
+
 class GuestPasses:
     """Issue and check guest passes; the appointment book decides whether the link still holds."""
 
@@ -62,12 +78,22 @@ class GuestPasses:
         self._clock = clock
 
     def issue(self, admission: Admission) -> str:
-        """A new pass for ``admission``; returns the cookie value (never stored)."""
+        """A new pass for ``admission``; returns the cookie value (never stored). The participant's
+        oldest passes beyond :data:`MAX_PASSES_PER_PARTICIPANT` go, their calls to the new one."""
         key = secrets.token_urlsafe(32)
+        new, participant_id = _hash(key), admission.participant.participant_id
         expires = self._book.expiry_for(admission.appointment)  # with the appointment's own rows
-        self._db["guest_passes"].insert({
-            "pass_hash": _hash(key), "participant_id": admission.participant.participant_id,
-            "appointment_id": admission.appointment.appointment_id, "expires_at": expires.isoformat()})
+        with self._db.transaction():
+            self._db.execute(
+                "INSERT INTO guest_passes (pass_hash, participant_id, appointment_id, expires_at, issued_at) "
+                "VALUES (?, ?, ?, ?, ?)", [new, participant_id, admission.appointment.appointment_id,
+                                           expires.isoformat(), self._clock.now().isoformat()])
+            others_newest_first = [row[0] for row in self._db.execute(
+                "SELECT pass_hash FROM guest_passes WHERE participant_id = ? AND pass_hash != ? "
+                "ORDER BY issued_at DESC, pass_hash", [participant_id, new]).fetchall()]
+            for pass_hash in others_newest_first[MAX_PASSES_PER_PARTICIPANT - 1:]:
+                self._db.execute("UPDATE guest_pass_calls SET pass_hash = ? WHERE pass_hash = ?", [new, pass_hash])
+                self._db.execute("DELETE FROM guest_passes WHERE pass_hash = ?", [pass_hash])
         return key
 
     def check(self, key: str | None) -> GuestPass:
@@ -76,6 +102,14 @@ class GuestPasses:
         if key:
             row = next(iter(self._db["guest_passes"].rows_where("pass_hash = ?", [_hash(key)])), None)
         return self._check_row(row)
+
+    def kept(self, key: str | None) -> KeptPass:
+        """The pass behind cookie value ``key`` as long as it is kept: after the appointment was
+        cancelled, changed or is over too. :class:`PassRefused` (``pass_lost``) if there is none."""
+        row = next(iter(self._db["guest_passes"].rows_where("pass_hash = ?", [_hash(key)])), None) if key else None
+        if row is None:
+            raise PassRefused("this browser has no pass (any more): nothing of it is kept", "pass_lost")
+        return KeptPass(row["pass_hash"], row["participant_id"])
 
     def valid_among(self, pass_hashes: set[str]) -> set[str]:
         """Which of these passes still hold (the socket watch closes the others' sockets)."""
@@ -128,19 +162,24 @@ class GuestPasses:
                 "UPDATE guest_pass_calls SET surveyed = 1 WHERE call_id = (SELECT call_id FROM guest_pass_calls "
                 "WHERE pass_hash = ? AND COALESCE(surveyed, 0) = 0 LIMIT 1)", [guest.pass_hash]).rowcount == 1
 
-    def withdraw(self, guest: GuestPass) -> None:
-        """Consent withdrawn: the calls' rows go at once, and so do their links to this pass."""
+    def withdraw(self, participant_id: str) -> None:
+        """Consent withdrawn: the rows of the calls the participant's passes took part in go at
+        once, and so do their links to the passes."""
+        mine = "SELECT pass_hash FROM guest_passes WHERE participant_id = ?"
         with self._db.transaction():
             self._db.execute("DELETE FROM calls WHERE call_id IN "
-                             "(SELECT call_id FROM guest_pass_calls WHERE pass_hash = ?)", [guest.pass_hash])
-            self._db.execute("DELETE FROM guest_pass_calls WHERE pass_hash = ?", [guest.pass_hash])
+                             f"(SELECT call_id FROM guest_pass_calls WHERE pass_hash IN ({mine}))", [participant_id])
+            self._db.execute(f"DELETE FROM guest_pass_calls WHERE pass_hash IN ({mine})", [participant_id])
 
 
 def purge_guest_passes(db: Database, now: datetime) -> int:
-    """Delete every pass past its expiry or without its participant row (and their call links)."""
+    """Delete every pass past its expiry, or without its participant row and with nothing left to
+    withdraw (no consent record, no call), and their call links."""
     with db.transaction():
-        gone = db.execute("DELETE FROM guest_passes WHERE expires_at <= ? OR participant_id NOT IN "
-                          "(SELECT participant_id FROM appointment_participants)", [now.isoformat()]).rowcount
+        gone = db.execute("DELETE FROM guest_passes WHERE expires_at <= ? OR (participant_id NOT IN "
+                          "(SELECT participant_id FROM appointment_participants) AND participant_id NOT IN "
+                          "(SELECT participant_id FROM guest_consents) AND pass_hash NOT IN "
+                          "(SELECT pass_hash FROM guest_pass_calls))", [now.isoformat()]).rowcount
         gone += db.execute("DELETE FROM guest_pass_calls WHERE expires_at <= ? OR pass_hash NOT IN "
                            "(SELECT pass_hash FROM guest_passes)", [now.isoformat()]).rowcount
     return gone

@@ -140,10 +140,12 @@ async def booth_credential(request: web.Request) -> web.Response:
 
 async def serve_booth(request: web.Request, booth: Booth,
                       handle: Callable[[p.Message], Awaitable[p.Error | None]] | None = None,
-                      watch: tuple[SocketWatch, str] | None = None) -> web.StreamResponse:
+                      watch: tuple[SocketWatch, str] | None = None,
+                      accept: frozenset[str] = p.BOOTH_TO_HUB) -> web.StreamResponse:
     """Speak the booth protocol with an authenticated ``booth``; also used for a customer's own
-    browser joining from home by personal link (hub/guest.py), which passes its own ``handle``.
-    ``watch`` (the booth's token hash, a guest's pass) closes the socket when that no longer holds."""
+    browser joining from home by personal link (hub/guest.py), which passes its own ``handle``
+    and ``accept`` (its part of the protocol). ``watch`` (the booth's token hash, a guest's pass)
+    closes the socket when that no longer holds."""
     hub = request.app[APP_HUB]
     handle = handle or (lambda msg: hub.booth_message(booth, msg))
     ws = _websocket(hub)
@@ -175,7 +177,7 @@ async def serve_booth(request: web.Request, booth: Booth,
             return ws
         await hub.booth_connected(booth, request.remote or "", hello, conn_id)
         connected = True
-        await _pump(ws, writer, p.BOOTH_TO_HUB, handle,
+        await _pump(ws, writer, accept, handle,
                     lambda code: hub.emit("signalling_error", side="booth", code=code))
     finally:
         unsubscribe()

@@ -57,10 +57,12 @@ class UserStore:
             )
             end_sessions(self._db, username)
 
-    def remove_user(self, username: str) -> None:
+    def remove_user(self, username: str) -> bool:
+        """Remove the advisor and end her sessions; False if there was no such advisor."""
         with self._db.transaction():
-            self._db.execute("DELETE FROM users WHERE username = ?", [username])
+            removed = self._db.execute("DELETE FROM users WHERE username = ?", [username]).rowcount
             end_sessions(self._db, username)
+        return removed > 0
 
     def password_hash(self, username: str) -> str | None:
         row = self._db.execute("SELECT password_hash FROM users WHERE username = ?", [username]).fetchone()

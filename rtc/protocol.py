@@ -606,6 +606,10 @@ def _types(*models: type[Message]) -> frozenset[str]:
 # What each side accepts: a booth cannot send ``admit``, an advisor cannot send ``waiting``.
 BOOTH_TO_HUB = _types(*_CALL, Hello, Heartbeat, Status, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey,
                       AppointmentCheck, Chat, *FLEET_BOOTH_TO_HUB)
+# A customer's (or interpreter's) own browser at home speaks the booth protocol as a "virtual
+# booth" (hub/guest.py), but only a person's part of it: no device faults, no code check at a
+# booth, no fleet health or technicians' actions (those would write rows the purge never takes).
+GUEST_TO_HUB = _types(*_CALL, Hello, Heartbeat, Waiting, WaitingUpdate, LeaveWaiting, CallInfo, Quality, Survey, Chat)
 HUB_TO_BOOTH = _types(*_CALL, Error, Welcome, AdvisorInformed, QueueUpdate, Admitted, Declined, CallEnded, Withdrawn, RestartCall,
                       AppointmentResult, Chat, ScreenShare, WaitingNote, *FLEET_HUB_TO_BOOTH)
 ADVISOR_TO_HUB = _types(*_CALL, Admit, Decline, Seen, Heartbeat, Chat, ScreenShare, WaitingNote)

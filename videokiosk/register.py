@@ -73,7 +73,7 @@ REGISTER: tuple[Table, ...] = (
           {"session_id": "key", "participant_id": "key", "language": "consent_record",
            "text_hash": "consent_record", "consented_at": "consent_record", "expires_at": "key"}),
     Table("hub", "guest_passes", "home_link", "appointment_14",
-          _same("key", "pass_hash", "participant_id", "appointment_id", "expires_at")),
+          _same("key", "pass_hash", "participant_id", "appointment_id", "expires_at", "issued_at")),
     Table("hub", "guest_pass_calls", "withdrawal", "appointment_14",
           _same("key", "call_id", "pass_hash", "expires_at", "surveyed")),
     # --- hub.db: appointments, booked by the office before anyone consents ---------------------

@@ -174,6 +174,8 @@ class Guest:
         http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         r = await http.post(f"{hub.url}/api/join", json={"token": token})
         assert r.status == 200, await r.text()
+        r = await http.post(f"{hub.url}/api/join/consent", json={"session_id": session_id, "language": "de"})
+        assert r.status == 200, await r.text()  # the consent before anything else, as the page does
         guest = cls(http, await http.ws_connect(f"{hub.url}/ws/guest"))
         await guest.send({"type": "hello"})
         await guest.expect("welcome")

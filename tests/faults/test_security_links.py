@@ -9,12 +9,16 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
+from aiosmtpd.controller import Controller
+
 from hub.app import HubParts
 from hub.appointments import AppointmentBook, AppointmentDraft
+from hub.appointments_web import AppointmentDesk
 from hub.config import HubConfig
 from hub.roles import LEAD, grant_role
 from tests.hub.conftest import Socket
 from tests.hub.test_guest_passes import DRAFT, serving
+from tests.hub.test_mail import free_port
 from videokiosk.clock import FakeClock
 
 from .test_security_login import _closes_within
@@ -59,6 +63,10 @@ async def _settled(sock: Socket) -> None:
 
 async def test_one_link_waits_once_answers_one_survey_per_call_and_records_no_made_up_call(home):
     url, parts, http, cookie, _ = home
+    for i in range(45, 50):  # consented (a page load each); the others never were
+        r = await http.post(f"{url}/api/join/consent", json={"session_id": f"s-rogue{i:04d}", "language": "de"},
+                            headers={"Cookie": f"vk_guest={cookie}"})
+        assert r.status == 200
     guest = await _guest(http, url, cookie)
     for i in range(50):
         await guest.send({"type": "waiting", "session_id": f"s-rogue{i:04d}", "language": "de", "kind": "appointment"})
@@ -123,3 +131,44 @@ async def test_one_link_cannot_fill_the_consent_records(home):
     r = await http.post(f"{url}/api/join/consent", json={"session_id": "s-made-up-0000", "language": "en"},
                         headers={"Cookie": f"vk_guest={cookie}"})
     assert r.status == 200  # a session already consented to may still change its language
+
+
+class RefusingServer:
+    """An SMTP server that refuses every recipient the way Postfix does: quoting the address."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in virtual mailbox table"
+
+
+async def test_another_advisor_never_sees_the_customers_email_in_a_failed_mails_error(tmp_path):
+    """Another advisor's booking is listed without e-mail addresses, the failed mail's error too:
+    it is the SMTP server's reply, which quotes the address it refused (Postfix does)."""
+    port = free_port()
+    smtp = Controller(RefusingServer(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    config = HubConfig.model_validate({
+        "store": {"path": str(tmp_path / "hub.db")},
+        "mail": {"smtp_host": "127.0.0.1", "smtp_port": port, "starttls": False,
+                 "sender": "videotermin@jobcenter.example", "max_attempts": 1}})
+    parts = HubParts.open(config, clock=FakeClock())
+    try:
+        for name in ("anna", "ben"):
+            parts.users.add_user(name, PASSWORD)
+        # Booked by anna, the invitation refused by the real SMTP server (before the hub serves, so
+        # its own outbox has nothing left to try).
+        desk = AppointmentDesk.open(parts.db, config, parts.clock)
+        booked = desk.create(AppointmentDraft(**DRAFT), "anna")
+        assert await desk.outbox.deliver_due() == 0
+        [mail] = desk.outbox.status(booked.appointment_id)
+        assert mail["status"] == "failed" and "kunde@example.org" in mail["last_error"]  # the test is not blind
+        async with serving(parts) as (url, _):
+            for name, sees in (("anna", True), ("ben", False)):
+                advisor, _ = await _advisor(url, name)
+                listed = await (await advisor.get(f"{url}/api/appointments")).json()
+                await advisor.close()
+                [appointment] = listed["appointments"]
+                assert appointment["mine"] is sees and ("kunde@example.org" in str(listed)) is sees, appointment
+                assert appointment["mails"][0]["last_error"]  # the reason stays: only the address goes
+    finally:
+        smtp.stop()
+        parts.db.close()

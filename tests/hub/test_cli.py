@@ -45,3 +45,17 @@ def test_broken_config_names_the_key(tmp_path):
     done = vk("serve", "--config", str(config))
     assert done.returncode == 2
     assert "server.port" in done.stderr and "99999" in done.stderr
+
+
+def test_a_store_path_that_cannot_be_a_folder_and_an_unknown_advisor_are_said_plainly(tmp_path):
+    """An operator's typo: ``store.path`` under a file (no folder can be made there), and
+    ``remove-user`` of a name nobody has (it said "removed"). Exit 2, a sentence, no traceback."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    config = tmp_path / "hub.toml"
+    config.write_text(f'[store]\npath = "{blocker}/hub.db"\n')
+    done = vk("purge", "--config", str(config))
+    assert done.returncode == 2 and "Traceback" not in done.stderr and str(blocker) in done.stderr, done.stderr[-300:]
+    config.write_text(store_toml(str(tmp_path / "hub.db")))
+    nobody = vk("remove-user", "--config", str(config), "nobody")
+    assert nobody.returncode == 2 and "no advisor 'nobody'" in nobody.stderr and "removed" not in nobody.stdout

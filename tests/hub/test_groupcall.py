@@ -51,6 +51,8 @@ async def guest(hub, token: str, session_id: str) -> Socket:
     """A participant at home: the personal link's cookie, then the booth protocol on /ws/guest."""
     s = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     assert (await s.post(f"{hub.url}/api/join", json={"token": token})).status == 200
+    # The consent before anything else, as the page does.
+    assert (await s.post(f"{hub.url}/api/join/consent", json={"session_id": session_id, "language": "de"})).status == 200
     sock = Socket(await s.ws_connect(f"{hub.url}/ws/guest"), s)
     await sock.send({"type": "hello"})
     await sock.expect("welcome")

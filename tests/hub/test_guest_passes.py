@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from hub.app import HubParts, make_app
 from hub.appointments import AppointmentBook, AppointmentDraft
 from hub.config import HubConfig
+from hub.guest_passes import MAX_PASSES_PER_PARTICIPANT, GuestPasses
 from hub.purge import purge_all
 from tests.support import LoopThread
 from videokiosk.clock import FakeClock
@@ -96,7 +97,7 @@ async def test_a_home_participant_stays_logged_in_across_a_hub_restart_until_the
             stored = [dict(row) for row in second.db["guest_passes"].rows]
             assert len(stored) == 1 and cookie not in str(stored)
             assert cookie.encode() not in stored_bytes(hub_config, second.db)
-            assert set(stored[0]) == {"pass_hash", "participant_id", "appointment_id", "expires_at"}  # no name, no address, no cookie
+            assert set(stored[0]) == {"pass_hash", "participant_id", "appointment_id", "expires_at", "issued_at"}  # no name, no address, no cookie
             # Withdrawal after the restart: the call's row goes at once, and so does its link
             r = await http.post(f"{url}/api/join/withdraw", json={"session_id": "s-home0001"}, headers=headers(cookie))
             assert r.status == 200
@@ -200,6 +201,29 @@ def test_after_a_hub_restart_the_home_customer_is_waiting_again_and_an_expired_p
     expect(home.get_by_text("Dieser Termin ist bereits vorbei.", exact=False)).to_be_visible(timeout=T)
     expect(home.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_hidden()
     assert loop_thread.run(parts.state.waiting()) == []
+
+
+def test_the_passes_a_link_keeps_hand_their_calls_to_the_newest(hub_config):
+    """One link keeps its newest MAX_PASSES_PER_PARTICIPANT passes; an older one goes, and the
+    calls it took part in go over to the newest, so the participant's withdrawal still finds them."""
+    clock = FakeClock()
+    parts = HubParts.open(hub_config, clock=clock)
+    book = AppointmentBook(parts.db, clock)
+    _, [invitation] = book.create(AppointmentDraft(**DRAFT), "anna")
+    passes = GuestPasses(parts.db, book, clock)
+    admission = book.admit_token(invitation.token, client="127.0.0.1")
+    first = passes.check(passes.issue(admission))
+    passes.add_call(first, "c-early")
+    keys = []
+    for _ in range(MAX_PASSES_PER_PARTICIPANT):  # a reload a second
+        clock.advance(dt.timedelta(seconds=1))
+        keys.append(passes.issue(admission))
+    assert passes.get(keys[0]) is not None and passes.get(keys[-1]) is not None
+    assert [row["pass_hash"] for row in parts.db["guest_passes"].rows_where("pass_hash = ?", [first.pass_hash])] == []
+    [link] = parts.db["guest_pass_calls"].rows
+    assert link["call_id"] == "c-early" and link["pass_hash"] == passes.check(keys[-1]).pass_hash
+    passes.withdraw(admission.participant.participant_id)
+    assert parts.db["guest_pass_calls"].count == 0
 
 
 async def test_an_interpreters_withdrawal_never_touches_the_customers_consent(hub_config):
