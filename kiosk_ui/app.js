@@ -5,6 +5,7 @@ import { accessIntent, renderAccess } from "./access.js";
 import { buildKeyboard } from "./keyboard.js";
 import { buildCodePad } from "./codepad.js";
 import { lockKiosk } from "./lockdown.js";
+import { closeModal, closeOnEscape, openModal } from "./modal.js";
 import { SelfView } from "./selfview.js";
 import { ChatPanel } from "./chat.js";
 import { renderAppointment, renderConsent, renderChecks, renderWaiting, renderGoodbye, renderStillThere, renderLanguages, renderMute, renderPeers, renderOutOfService } from "./screens.js";
@@ -149,7 +150,7 @@ async function switchLanguage(lang, offered) {
 }
 
 function enterScreen(name) {
-  $("#withdraw-dialog").hidden = true;
+  closeModal($("#withdraw-dialog"));
   $("#details-sent").hidden = true;
   if (name === "waiting") {
     $("#detail-name").value = "";
@@ -213,17 +214,17 @@ document.addEventListener("click", (event) => {
   } else if (target.dataset.action === "more-time") {
     intent("still_here", { more_time: true });
   } else if (target.dataset.intent) {
-    if (target.dataset.intent === "withdraw") $("#withdraw-dialog").hidden = true;
+    if (target.dataset.intent === "withdraw") closeModal($("#withdraw-dialog"));
     intent(target.dataset.intent);
   } else if (target.dataset.action === "withdraw") {
-    $("#withdraw-dialog").hidden = false;
-    $("#withdraw-dialog button").focus();
+    openModal($("#withdraw-dialog"));
   } else if (target.dataset.action === "mute") {
     intent("set_muted", { muted: target.getAttribute("aria-pressed") !== "true" });
   } else if (target.dataset.action === "withdraw-no") {
-    $("#withdraw-dialog").hidden = true;
+    closeModal($("#withdraw-dialog"));
   }
 });
+closeOnEscape($("#withdraw-dialog")); // "Nein" by the keyboard
 
 $("#details-form").addEventListener("submit", (event) => {
   event.preventDefault();

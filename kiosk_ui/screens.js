@@ -1,5 +1,6 @@
 // Rendering of the parts of the screen that change within a state. Pure DOM from snapshot data.
 import { EASY, format, textLanguage } from "./i18n.js";
+import { closeModal, openModal } from "./modal.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -64,7 +65,15 @@ export function renderChecks(checks, catalog) {
   // A row with a hint (a speaker that stays silent, say) may still let the customer continue, and
   // may still be worth another try.
   const hinted = Object.values(checks.results).some((r) => r.hint && r.status !== "pass");
-  $("#recheck").hidden = !(done && (!checks.passed || hinted));
+  const recheck = $("#recheck");
+  const hide = !(done && (!checks.passed || hinted));
+  if (hide && document.activeElement === recheck) {
+    // "Erneut prüfen" goes while the checks run again: the focus goes to what they say, not to
+    // the page's start (EN 301 549 9.2.4.3).
+    $("#check-summary").tabIndex = -1;
+    $("#check-summary").focus();
+  }
+  recheck.hidden = hide;
   $("#check-summary").textContent = checks.passed ? (hinted ? t.passed_with_hints : t.passed) : (done && failed ? t.failed : t.running);
 }
 
@@ -160,11 +169,11 @@ export function renderOutOfService(notice, catalogs) {
 
 export function renderStillThere(still, catalog) {
   const overlay = $("#still-there");
-  const wasHidden = overlay.hidden;
-  overlay.hidden = !still;
   if (still) {
     $("#still-countdown").textContent = format(catalog.still.countdown, { seconds: still.seconds_left });
-    if (wasHidden) overlay.querySelector("button.primary").focus();
+    openModal(overlay, overlay.querySelector("button.primary"));
+  } else {
+    closeModal(overlay);
   }
 }
 
