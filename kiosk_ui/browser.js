@@ -280,8 +280,15 @@ class LocalBooth extends EventTarget {
       const data = await response.json().catch(() => ({}));
       this.endCall(null);
       this.ws = null;
-      this.state = "appointment";
-      this.refusal = { error: data.reason || "pass_lost", opens_at: null };
+      if (this.consented) {
+        // A consent on record: the goodbye screen says why and offers the withdrawal, which the
+        // hub takes at any time, with or without an open link (hub/guest.py).
+        this.state = "goodbye";
+        this.goodbye = { declined: false, message: null, refused: data.reason || "pass_lost" };
+      } else {
+        this.state = "appointment";
+        this.refusal = { error: data.reason || "pass_lost", opens_at: null };
+      }
       this.publish();
     } else {
       this.connect();

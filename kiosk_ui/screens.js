@@ -138,9 +138,12 @@ export function renderPeers(peers, catalog) {
 
 export function renderGoodbye(goodbye, catalog) {
   const box = $("#declined");
-  box.hidden = !goodbye.declined;
-  // The advisor's own words, if any, else the general sentence.
-  box.textContent = goodbye.declined ? goodbye.message || catalog.goodbye.declined : "";
+  box.hidden = !goodbye.declined && !goodbye.refused;
+  // The advisor's own words, if any, else the general sentence; at home, why the link no longer
+  // opens (the appointment was cancelled, changed or is over while the customer was in it).
+  const errors = catalog.appointment.errors;
+  box.textContent = goodbye.declined ? goodbye.message || catalog.goodbye.declined
+    : goodbye.refused ? format(errors[goodbye.refused] || errors.unknown, { time: "" }) : "";
   // The booth reaches goodbye only after a consent (withdrawable is not sent); at home, see browser.js.
   $('[data-screen="goodbye"] [data-action="withdraw"]').hidden = goodbye.withdrawable === false;
 }

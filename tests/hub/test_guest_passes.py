@@ -201,6 +201,13 @@ def test_after_a_hub_restart_the_home_customer_is_waiting_again_and_an_expired_p
     expect(home.get_by_text("Dieser Termin ist bereits vorbei.", exact=False)).to_be_visible(timeout=T)
     expect(home.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_hidden()
     assert loop_thread.run(parts.state.waiting()) == []
+    # Her consent is still on record: the page offers the withdrawal, and the hub takes it though
+    # the link no longer opens (consent can be withdrawn at any time).
+    assert parts.db["guest_consents"].count == 1
+    home.get_by_role("button", name="Einwilligung widerrufen").click()
+    home.get_by_role("alertdialog", name="Einwilligung widerrufen?").get_by_role("button", name="Ja, widerrufen").click()
+    expect(home.get_by_role("button", name="Einwilligung widerrufen")).to_be_hidden(timeout=T)
+    assert parts.db["guest_consents"].count == 0
 
 
 def test_the_passes_a_link_keeps_hand_their_calls_to_the_newest(hub_config):
