@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             _sessions_ended(parts.state)
         elif command == "add-booth":
             print(parts.registry.create_booth(args.booth_id, args.name, args.location))
+            _sessions_ended(parts.state)  # adding it again replaces its token: the old one's socket closes now
         elif command == "revoke-booth":
             parts.registry.revoke(args.booth_id)
             print(f"booth {args.booth_id!r} revoked: its device token opens nothing any more")
