@@ -224,7 +224,7 @@ document.addEventListener("click", (event) => {
     closeModal($("#withdraw-dialog"));
   }
 });
-closeOnEscape($("#withdraw-dialog")); // "Nein" by the keyboard
+closeOnEscape($("#withdraw-dialog")); // its "no" by the keyboard
 
 $("#details-form").addEventListener("submit", (event) => {
   event.preventDefault();

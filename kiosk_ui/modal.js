@@ -1,11 +1,11 @@
-// The page's dialogs ("Sind Sie noch da?", the withdrawal's question) are modal: aria-modal tells a
+// The page's dialogs (the inactivity question, the withdrawal's question) are modal: aria-modal tells a
 // screen reader that nothing else is there while one is open, so the keyboard must not reach it
 // either. Everything beside an open dialog is inert; when it closes, the focus goes back to where
 // it was before it opened (the button that opened it), or, if that is gone with a screen change,
 // to the screen's heading: never to the page's start (EN 301 549 9.2.4.3, the ARIA dialog pattern).
 //
 //   openModal($("#withdraw-dialog"));   // focus on its first button
-//   closeModal($("#withdraw-dialog"));  // focus back on "Einwilligung widerrufen"
+//   closeModal($("#withdraw-dialog"));  // focus back on the withdrawal button that opened it
 
 const openers = new Map(); // open overlay -> the element that had the focus when it opened
 
@@ -62,7 +62,7 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-// Escape closes a dialog whose closing decides nothing (the withdrawal's "Nein").
+// Escape closes a dialog whose closing decides nothing (the withdrawal's "no").
 export function closeOnEscape(overlay, close = () => closeModal(overlay)) {
   overlay.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !overlay.hidden) {

@@ -68,8 +68,8 @@ export function renderChecks(checks, catalog) {
   const recheck = $("#recheck");
   const hide = !(done && (!checks.passed || hinted));
   if (hide && document.activeElement === recheck) {
-    // "Erneut prüfen" goes while the checks run again: the focus goes to what they say, not to
-    // the page's start (EN 301 549 9.2.4.3).
+    // The recheck button goes while the checks run again: the focus goes to what they say, not
+    // to the page's start (EN 301 549 9.2.4.3).
     $("#check-summary").tabIndex = -1;
     $("#check-summary").focus();
   }
