@@ -5,11 +5,10 @@ what and why). Real Chromium, a real hub on 127.0.0.1."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.kiosk_ui.test_dialog_focus import the_withdrawal_dialog_keeps_the_keyboard
 
-from .test_appointments_browser import T, book, hub, pass_the_check  # noqa: F401 (fixtures)
+from .test_appointments_browser import book, hub, join_from_home  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,12 +18,7 @@ def test_at_home_the_withdrawal_dialog_keeps_the_keyboard_and_gives_the_focus_ba
     _, [customer] = book(parts, 10)
     context = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["camera", "microphone"])
     try:
-        home = context.new_page()
-        home.goto(f"{url}/join#{customer.token}")
-        home.get_by_role("button", name="Videoberatung starten").click(timeout=T)
-        home.get_by_role("button", name="Ich stimme zu").click(timeout=T)
-        pass_the_check(home)
-        expect(home.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_visible(timeout=T)
+        home = join_from_home(context, url, customer.token)
         the_withdrawal_dialog_keeps_the_keyboard(home, home.locator('[data-screen="waiting"] [data-action="withdraw"]'))
     finally:
         context.close()

@@ -7,9 +7,9 @@ and the advisor, a real hub on 127.0.0.1."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from .test_appointments_browser import T, book, hub, pass_the_check  # noqa: F401 (fixtures)
+from .test_appointments_browser import T, book, hub, join_from_home, pass_the_check  # noqa: F401 (fixtures)
 from .test_console import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -73,16 +73,6 @@ def test_every_home_screen_reflows_at_320_css_px(hub, browser, advisor_context, 
         context.close()
 
 
-def to_the_waiting_room(context, url, token) -> Page:
-    page = context.new_page()
-    page.goto(f"{url}/join#{token}")
-    page.get_by_role("button", name="Videoberatung starten").click(timeout=T)
-    page.get_by_role("button", name="Ich stimme zu").click(timeout=T)
-    pass_the_check(page)
-    expect(page.get_by_text("Sie befinden sich im virtuellen Wartebereich")).to_be_visible(timeout=T)
-    return page
-
-
 def test_home_keyboard_focus_is_never_hidden_under_the_sticky_button_bar(hub, browser):  # noqa: F811
     """A keyboard user at home on a 1280x800 desktop tabs through the waiting room's details form:
     no field or button gets the focus right under the sticky .actions bar (WCAG 2.2 2.4.11)."""
@@ -92,7 +82,7 @@ def test_home_keyboard_focus_is_never_hidden_under_the_sticky_button_bar(hub, br
     _, [customer] = book(parts, 10)
     context = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["camera", "microphone"])
     try:
-        home = to_the_waiting_room(context, url, customer.token)
+        home = join_from_home(context, url, customer.token)
         hidden = tab_through(home)
         assert not hidden, f"focused and covered whole: {hidden}"
     finally:
