@@ -34,8 +34,8 @@ Example::
 
 from __future__ import annotations
 
-import sqlite3
 import logging
+import sqlite3
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any

@@ -28,7 +28,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from .storage import Database
 from aiohttp import web
@@ -103,7 +105,7 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
         '<script type="module" src="/static/app.js">',
         '<script type="module" src="/static/browser.js"></script>\n<script type="module" src="/static/app.js">', 1)
 
-    def guest(request: web.Request, check=passes.check):
+    def guest(request: web.Request, check: Callable[[str | None], Any] = passes.check) -> Any:
         """The request's pass, if ``check`` takes it (a pass whose link still opens, by default)."""
         try:
             if not same_origin(request):
