@@ -81,9 +81,14 @@ def consent_hash(language: str) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _home_booth(participant_id: str, role: str = "") -> Booth:
+    """The "virtual booth" a participant at home is to the hub (named by their role, if known)."""
+    return Booth(guest_booth_id(participant_id), role, HOME)
+
+
 def _booth_for(guest: GuestPass) -> Booth:
     participant = guest.admission.participant
-    return Booth(guest_booth_id(participant.participant_id), participant.role, HOME)
+    return _home_booth(participant.participant_id, participant.role)
 
 
 async def _body(request: web.Request) -> dict:
@@ -167,7 +172,7 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
                 "SELECT session_id FROM guest_consents WHERE participant_id = ?", [found.participant_id]).fetchall()}
             db.execute("DELETE FROM guest_consents WHERE participant_id = ?", [found.participant_id])
         passes.withdraw(found.participant_id)
-        home = Booth(guest_booth_id(found.participant_id), "", HOME)  # its role may be gone with a change
+        home = _home_booth(found.participant_id)  # its role may be gone with a change
         for each in sorted(sessions):  # only this participant's: the hub goes by the home booth's id
             await request.app[APP_HUB].withdraw(home, each)  # erases the deleted bytes too
         return web.json_response({"ok": True})

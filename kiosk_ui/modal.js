@@ -63,11 +63,11 @@ document.addEventListener("keydown", (event) => {
 });
 
 // Escape closes a dialog whose closing decides nothing (the withdrawal's "no").
-export function closeOnEscape(overlay, close = () => closeModal(overlay)) {
+export function closeOnEscape(overlay) {
   overlay.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !overlay.hidden) {
       event.preventDefault();
-      close();
+      closeModal(overlay);
     }
   });
 }

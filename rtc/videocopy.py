@@ -37,7 +37,6 @@ from aiortc.mediastreams import VIDEO_CLOCK_RATE, MediaStreamTrack
 from .timestamps import RisingTimestamps
 
 
-
 def copy_video_frame(frame: av.VideoFrame, pts: int, scale: float = 1.0) -> av.VideoFrame:
     """A yuv420p copy of ``frame``'s pixels, stamped ``pts`` (90 kHz), sharing nothing with it;
     ``scale`` below 1: that much smaller (even sizes, as yuv420p needs)."""

@@ -18,19 +18,19 @@ import asyncio
 import pytest
 from aiortc.mediastreams import VIDEO_CLOCK_RATE
 
+from rtc.jitter import _ATTRIBUTE as _BUFFER  # where aiortc's receiver keeps its jitter buffer
 from rtc.jitter import MAX_HOLE_S
 
 from .harness import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 # MAX_HOLE_S, then a keyframe request's round trip and the advisor's encoder: well under the 8 s
 # (at 60 packets a second) the old buffer took, and far from it at any load.
 BACK_WITHIN_S = MAX_HOLE_S + 2.0
 
 
 class LostForGood:
-    """Wraps a video receiver's jitter buffer: the first packet after ``arm()`` never arrives, nor
+    """Wraps a video receiver's jitter buffer: the first packet once ``armed`` never arrives, nor
     any retransmission of it. Notes the advisor's latest RTP timestamp and the booth's keyframe
     requests (picture loss indications) after the loss."""
 

@@ -9,25 +9,31 @@ from tests.appliance.helpers import CannedChecks
 
 pytestmark = pytest.mark.browser
 
-# For every visible button: its size and the contrast of its text against its (opaque) background.
-MEASURE = """() => {
-  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+# WCAG relative luminance and contrast ratio, for colours the page computes (rgb() and rgba():
+# ``rgba`` gives four numbers, ``over`` lays a translucent colour over another).
+CONTRAST_JS = """
+  const rgba = (c) => { const v = (c.match(/[\\d.]+/g) || []).map(Number); return v.length === 3 ? [...v, 1] : v; };
+  const over = (top, below) => top.slice(0, 3).map((v, i) => v * top[3] + below[i] * (1 - top[3]));
   const lum = ([r, g, b]) => {
     const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
     return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
   };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+"""
+
+# For every visible button: its size and the contrast of its text against its (opaque) background.
+MEASURE = """() => {""" + CONTRAST_JS + """
   const background = (el) => {
     for (let e = el; e; e = e.parentElement) {
-      const c = rgb(getComputedStyle(e).backgroundColor);
-      if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] === 1) return c.slice(0, 3);
     }
     return [255, 255, 255];
   };
   return [...document.querySelectorAll("button, .choice span")].filter((b) => b.offsetParent !== null).map((b) => {
     const r = b.getBoundingClientRect();
-    const fg = lum(rgb(getComputedStyle(b).color)), bg = lum(background(b));
-    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
-    return { name: b.getAttribute("aria-label") || b.textContent.trim(), w: r.width, h: r.height, ratio };
+    return { name: b.getAttribute("aria-label") || b.textContent.trim(), w: r.width, h: r.height,
+             ratio: ratio(rgba(getComputedStyle(b).color), background(b)) };
   });
 }"""
 

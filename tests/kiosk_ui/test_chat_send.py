@@ -6,6 +6,8 @@ sends (app.js takes its socket from window.vkTransport, as the home page does)."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -13,21 +15,27 @@ from .test_journey import texts
 
 pytestmark = pytest.mark.browser
 
-# The daemon, as far as the chat is concerned: the call screen, then whatever the test emits.
-STAND_IN = """(() => {
+# The daemon, as far as the chat is concerned: the call screen (with the session's ``access``
+# settings, if any), then whatever the test emits.
+def stand_in(access: dict | None = None) -> str:
+    state = {"state": "call", "language": "de", "languages": ["de"], "still_there": None, "self_view": False,
+             "call": {"call_id": "c1", "muted": False}, **({"access": access} if access is not None else {})}
+    return """(() => {
   class Daemon extends EventTarget {
     constructor() {
       super();
       this.readyState = WebSocket.OPEN;
       this.sent = [];
-      setTimeout(() => this.emit({ type: "state", state: { state: "call", language: "de", languages: ["de"],
-        still_there: null, self_view: false, call: { call_id: "c1", muted: false } } }), 0);
+      setTimeout(() => this.emit({ type: "state", state: %s }), 0);
     }
     send(text) { this.sent.push(JSON.parse(text)); }
     emit(message) { this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) })); }
   }
   window.vkTransport = () => window.vkDaemon || (window.vkDaemon = new Daemon());
-})()"""
+})()""" % json.dumps(state)
+
+
+STAND_IN = stand_in()
 
 
 def advisor_line(page: Page, text: str) -> None:

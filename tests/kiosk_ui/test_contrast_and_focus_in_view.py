@@ -6,47 +6,17 @@ whole daemon is not needed the page's socket is the stand-in of test_chat_send.p
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.appliance.helpers import CannedChecks
 
+from .test_accessibility import CONTRAST_JS
+from .test_chat_send import stand_in
 from .test_journey import texts
 
 pytestmark = pytest.mark.browser
 DE = texts("de")
-
-# WCAG relative luminance and contrast ratio, for colours the page computes (rgb()/rgba()).
-CONTRAST_JS = """
-  const rgba = (c) => { const v = (c.match(/[\\d.]+/g) || []).map(Number); return v.length === 3 ? [...v, 1] : v; };
-  const over = (top, below) => top.slice(0, 3).map((v, i) => v * top[3] + below[i] * (1 - top[3]));
-  const lum = ([r, g, b]) => {
-    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-  };
-  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
-"""
-
-# The daemon as far as the call screen goes (test_chat_send.py), with the session's settings.
-def stand_in(access: dict) -> str:
-    state = {"state": "call", "language": "de", "languages": ["de"], "still_there": None, "self_view": False,
-             "call": {"call_id": "c1", "muted": False}, "access": access}
-    return """(() => {
-  class Daemon extends EventTarget {
-    constructor() {
-      super();
-      this.readyState = WebSocket.OPEN;
-      this.sent = [];
-      setTimeout(() => this.emit({ type: "state", state: %s }), 0);
-    }
-    send(text) { this.sent.push(JSON.parse(text)); }
-    emit(message) { this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) })); }
-  }
-  window.vkTransport = () => window.vkDaemon || (window.vkDaemon = new Daemon());
-})()""" % json.dumps(state)
-
 
 def call_page(kiosk_context, booth, access: dict) -> Page:
     page = kiosk_context.new_page()
