@@ -9,7 +9,10 @@ advisor's Chromium answers and trickles its candidates. The advisor's audio goes
 still encoded as it arrived where the page's connection allows (rtc/forward.py).
 
 After the hub link comes back mid-call, the booth offers a fresh peer connection for the same call:
-it cannot know whether the advisor's side survived, and a new offer costs one round trip.
+it cannot know whether the advisor's side survived, and a new offer costs one round trip. So it does
+when a peer connection is not connected ``connect_deadline_s`` after its offer (a lost offer or
+answer, a handshake that stalled): left alone, such a call would wait for good, as the advisor's
+trickled candidates never end aiortc's checks and so never fail them.
 
 Example::
 
@@ -50,6 +53,11 @@ from .hublink import HubConnection
 log = logging.getLogger("videokiosk.call")
 # The advisor's browser starts sending video at this rate (see rtc.sdp.with_start_bitrate).
 START_BITRATE_KBPS = 1500
+# A peer connection not connected this long after its offer is taken as hung, and offered afresh.
+# A call connects in well under a second on a LAN and in a few over TURN; each further try of the
+# same offer waits twice as long (up to CONNECT_DEADLINE_MAX_S), so a slow path still gets there.
+CONNECT_DEADLINE_S = 10.0
+CONNECT_DEADLINE_MAX_S = 80.0
 
 
 class CallExtension(Protocol):
@@ -65,7 +73,8 @@ class CallStats:
 
     def __init__(self) -> None:
         self.started_at: float | None = None  # time.time() at start()
-        self.offer_sent_at: float | None = None
+        self.offer_sent_at: float | None = None  # the last offer's
+        self.offers = 0  # a fresh peer connection each: the hub link's return, the console's, a deadline
         self.answer_at: float | None = None
         self.connected_at: float | None = None
         self.first_remote_frame_at: float | None = None
@@ -91,6 +100,7 @@ class BoothCall:
         on_summary: Callable[[str | None, float | None, float | None], None] | None = None,
         quality_interval_s: float = 3.0,
         extensions: Sequence[CallExtension] = (),
+        connect_deadline_s: float = CONNECT_DEADLINE_S,
     ) -> None:
         self._extensions = list(extensions)
         self._link = link
@@ -106,6 +116,9 @@ class BoothCall:
         self._encoded: EncodedTaps | None = None  # the advisor's encoded video, for the kiosk page
         self._watcher: asyncio.Task | None = None
         self._lock = asyncio.Lock()
+        self._connect_deadline_s = connect_deadline_s
+        self._deadline: asyncio.TimerHandle | None = None  # for the current pc to connect
+        self._retries = 0  # offers made again because the one before did not connect in time
         self.call_id: str | None = None
         self.stats = CallStats()
         #: The last decoded frame of the advisor's video, in memory only (never written anywhere).
@@ -149,8 +162,10 @@ class BoothCall:
 
     # --- the peer connection ------------------------------------------------------------------
 
-    async def _offer(self) -> None:
+    async def _offer(self, *, retry: bool = False) -> None:
+        """A fresh peer connection and its offer; ``retry``: the last one did not connect in time."""
         async with self._lock:
+            self._retries = self._retries + 1 if retry else 0
             await self._teardown()
             call_id = self.call_id
             if call_id is None:
@@ -181,9 +196,21 @@ class BoothCall:
             pc.on("connectionstatechange", lambda: self._on_state(pc))
             await pc.setLocalDescription(await pc.createOffer())
             self.stats.offer_sent_at = time.time()
+            self.stats.offers += 1
             sdp = with_start_bitrate(pc.localDescription.sdp, START_BITRATE_KBPS)
             await self._link.send(p.Offer(call_id=call_id, sdp=sdp))
             log.info("call %s: offer sent", call_id)
+            wait = min(self._connect_deadline_s * 2 ** self._retries, CONNECT_DEADLINE_MAX_S)
+            self._deadline = asyncio.get_running_loop().call_later(wait, self._not_connected, pc, wait)
+
+    def _not_connected(self, pc: RTCPeerConnection, waited: float) -> None:
+        self._deadline = None
+        # (A torn-down pc's deadline was cancelled with it.) Away: the link's return offers afresh.
+        if pc.connectionState == "connected" or not self._link.connected.is_set():
+            return
+        log.warning("call %s: not connected %.0f s after the offer (%s); offering again",
+                    self.call_id, waited, pc.connectionState)
+        asyncio.ensure_future(self._offer(retry=True))
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if any(extension.claims(track) for extension in self._extensions):
@@ -220,6 +247,9 @@ class BoothCall:
         if pc is not self._pc:
             return
         log.info("call %s: %s", self.call_id, pc.connectionState)
+        if pc.connectionState == "connected" and self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
         if pc.connectionState == "connected" and self._monitor is not None:
             self._monitor.start()
         if pc.connectionState == "connected" and self.stats.connected_at is None:
@@ -249,6 +279,9 @@ class BoothCall:
             case p.RestartCall(call_id=call_id) if call_id == self.call_id:
                 await self._offer()  # the advisor's console came back
             case p.Answer(call_id=call_id, sdp=sdp) if call_id == self.call_id and self._pc is not None:
+                if self._pc.signalingState != "have-local-offer":
+                    log.info("call %s: a second answer to one offer, ignored", call_id)
+                    return
                 self.stats.answer_at = time.time()
                 await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
                 await self._candidates.described()
@@ -257,6 +290,9 @@ class BoothCall:
 
     async def _teardown(self) -> None:
         pc, self._pc = self._pc, None
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
         self._candidates = None
         monitor, self._monitor = self._monitor, None
         if monitor is not None:

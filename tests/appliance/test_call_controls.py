@@ -87,14 +87,17 @@ class FakeHub:
         self.connected = asyncio.Event()
         self.connected.set()
         self.offer: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.offers: asyncio.Queue[tuple[float, str]] = asyncio.Queue()  # every offer, with its loop time
         self.listener = None
 
     def on_call_message(self, listener) -> None:
         self.listener = listener
 
     async def send(self, message) -> bool:
-        if isinstance(message, p.Offer) and not self.offer.done():
-            self.offer.set_result(message.sdp)
+        if isinstance(message, p.Offer):
+            self.offers.put_nowait((asyncio.get_running_loop().time(), message.sdp))
+            if not self.offer.done():
+                self.offer.set_result(message.sdp)
         return True
 
 

@@ -23,7 +23,7 @@ def into_call(stack: Stack, advisor: Page, kiosk: Page, *, before_admit=None) ->
         before_admit(row)
     row.get_by_role("button", name="Eintreten lassen").click()
     stack.wait_state("call")
-    expect(advisor.locator("#call-status")).to_have_text("Verbunden", timeout=20000)
+    stack.advisor_connected(advisor)
     expect(kiosk.locator("#remote-view")).to_have_attribute("data-live", "true", timeout=20000)
 
 

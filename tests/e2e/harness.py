@@ -84,11 +84,23 @@ class Stack:
         try:
             advisor_sees_test_pattern(page)
         except AssertionError as failure:
-            call = (booth or self.booth).call
-            pc, stats = call._pc, call.stats
-            got = {"peer connection": pc.connectionState if pc else None, "ice": pc.iceConnectionState if pc else None,
-                   **{step: getattr(stats, f"{step}_at") is not None for step in ("offer_sent", "answer", "connected")}}
-            raise AssertionError(f"{failure}; the booth: {got}") from None
+            raise AssertionError(f"{failure}; the booth: {self.booth_end(booth)}") from None
+
+    def advisor_connected(self, page: Page, booth: Booth | None = None, timeout: float = 20000) -> None:
+        """The console says "Verbunden"; if it never does, how far each end of the call got."""
+        try:
+            expect(page.locator("#call-status")).to_have_text("Verbunden", timeout=timeout)
+        except AssertionError as failure:
+            console = page.evaluate(CONSOLE_END)
+            raise AssertionError(f"{failure}; the console: {console}; the booth: {self.booth_end(booth)}") from None
+
+    def booth_end(self, booth: Booth | None = None) -> dict[str, Any]:
+        """How far the booth's end of the call got (its peer connection and the steps to it)."""
+        call = (booth or self.booth).call
+        pc, stats = call._pc, call.stats
+        return {"peer connection": pc.connectionState if pc else None, "ice": pc.iceConnectionState if pc else None,
+                "signalling": pc.signalingState if pc else None, "offers": stats.offers,
+                **{step: getattr(stats, f"{step}_at") is not None for step in ("offer_sent", "answer", "connected")}}
 
     def wait_booth_frames(self, at_least: int, booth: Booth | None = None, timeout: float = 20.0) -> None:
         """Until the booth has decoded ``at_least`` more frames of the advisor's video."""
@@ -110,6 +122,11 @@ class Stack:
                    "first frame": stats.first_remote_frame_at is not None, "same call": booth.call is call,
                    "peer connection": pc.connectionState if pc else None, "ice": pc.iceConnectionState if pc else None}
             raise AssertionError(f"the booth decoded {at_least} more frames of the advisor's video not within {timeout} s; the booth: {got}") from None
+
+
+# The console's moments of the call's set-up (hub/console/call.js): which of them it reached.
+CONSOLE_END = """() => Object.fromEntries(["offerAt", "answerAt", "connectedAt"].map(
+  (step) => [step, Boolean(window.vkConsole.timings[step])]))"""
 
 
 def kiosk_to_waiting(kiosk: Page, url: str) -> None:
