@@ -4,9 +4,11 @@ A technician starts a rollout with the bundle's URL and the version it brings. T
 first wave (``first`` idle booths, default 2) to install it (``install_update`` over each booth's
 hub link). Each booth installs into its other slot, reboots, and reports where it stands in its
 health (appliance/update.py). When every booth of the first wave runs the new version, the rest
-follow. When any booth of the rollout reports ``failed`` or ``rolled_back`` (the new slot did not
-come up good and the bootloader went back), the rollout pauses: nobody else gets the bundle until
-a technician resumes or cancels it. Booths busy with a customer are skipped and asked again in
+follow. A booth counts only once it says ``good`` (appliance/mark_good.py kept its new slot:
+self-test passed, hub reached); ``installed`` (booted, not yet proven) can still turn into
+``rolled_back``. When any booth of the rollout reports ``failed`` or ``rolled_back`` (the new slot
+did not come up good and the bootloader went back), the rollout pauses: nobody else gets the bundle
+until a technician resumes or cancels it. Booths busy with a customer are skipped and asked again in
 the next wave.
 
 One rollout at a time, kept in the hub's database: a hub restart goes on where it stopped, and
@@ -34,7 +36,8 @@ from .auth import require_csrf
 from .fleet import ActionRequest
 
 log = logging.getLogger(__name__)
-GOOD = ("installed", "good")
+ARRIVED = ("installed", "good")  # the booth runs the new version
+GOOD = ("good",)  # ... and mark-good kept it: only this lets a rollout go on
 BAD = ("failed", "rolled_back")
 
 
@@ -146,7 +149,7 @@ class Rollouts:
             if r is None or booth_id not in r.booths or r.phase in ("done", "cancelled"):
                 return r
             state = health.update.state
-            if health.version == r.request.version and state in GOOD:
+            if health.version == r.request.version and state in ARRIVED:
                 r.booths[booth_id] = state
             elif state in BAD:
                 r.booths[booth_id] = state

@@ -224,7 +224,8 @@ async def test_a_staged_rollout_goes_to_a_few_first_then_all_and_pauses_when_one
             await asyncio.sleep(0.05)
         raise AssertionError(f"rollout never got there: {status}")
 
-    await report(first[0], "0.2.0", "installed", lambda r: r["phase"] == "first_wave")  # the other is not back yet
+    await report(first[0], "0.2.0", "installed", lambda r: r["phase"] == "first_wave")  # booted, not yet proven
+    await report(first[0], "0.2.0", "good", lambda r: r["phase"] == "first_wave")  # the other is not back yet
     await report(first[1], "0.2.0", "good", lambda r: r["phase"] == "all" and len(r["booths"]) == 4
                  and "asked" not in r["booths"].values(), slot="B")
     assert sorted(asked) == ids

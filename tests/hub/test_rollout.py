@@ -1,0 +1,86 @@
+"""The staged rollout's own rules, against a stand-in fleet desk: which booth is asked when, and when
+the rollout may go on (tests/hub/test_fleet.py drives the same through a running hub)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hub.fleet import FleetBoard
+from hub.rollout import RolloutRequest, Rollouts
+from hub.storage import open_database
+from rtc import protocol as p
+from videokiosk.clock import FakeClock
+
+OLD, NEW = "1.0.0", "1.1.0"
+
+
+class Board(FleetBoard):
+    """The hub's board, telling the test each time the rollout changed."""
+
+    def __init__(self) -> None:
+        super().__init__(open_database(":memory:"))
+        self.changed = asyncio.Event()
+
+    def change_rollout(self, change, at: str) -> str | None:
+        text = super().change_rollout(change, at)
+        self.changed.set()
+        return text
+
+
+class Desk:
+    """The part of hub.fleet_web.FleetDesk a rollout uses: the booths' rows and ``act``."""
+
+    def __init__(self, booth_ids: list[str]) -> None:
+        self.board = Board()
+        self.clock = FakeClock()
+        self.activity = {b: "idle" for b in booth_ids}
+        self.asked: list[str] = []
+        self.rollouts = Rollouts(self)
+
+    async def rows(self, office: str | None = None) -> list[dict[str, Any]]:
+        return [{"booth_id": b, "online": True, "health": {"activity": a, "version": OLD}}
+                for b, a in self.activity.items()]
+
+    async def act(self, username: str, booth_id: str, request: Any, **extra: Any) -> tuple[int, dict]:
+        self.asked.append(booth_id)
+        if self.activity[booth_id] != "idle":  # a customer stepped up meanwhile: the booth refuses
+            return 409, {"error": "busy"}
+        return 200, {"ok": True}
+
+
+def health(version: str, state: str = "none", activity: str = "idle") -> p.Health:
+    return p.Health(seq=1, version=version, os="Linux", uptime_s=1.0, activity=activity,
+                    update=p.UpdateState(state=state, target_version=NEW))
+
+
+async def until(check, desk: Desk) -> None:
+    """Wait (on the rollout's changes, never a sleep) until ``check()`` holds."""
+    async with asyncio.timeout(5):
+        while not check():
+            desk.board.changed.clear()
+            await desk.board.changed.wait()
+
+
+async def test_the_rest_waits_until_the_first_wave_is_marked_good_not_merely_booted():
+    """``installed`` means the new slot booted, not that it passed its self-test and reached the hub
+    (appliance/mark_good.py can still mark it bad and roll back): the first wave proves the bundle
+    only once each booth says ``good``."""
+    desk = Desk(["b1", "b2", "b3", "b4"])
+    await desk.rollouts.start("tom", RolloutRequest(bundle_url="https://u.example.org/b.raucb", version=NEW, first=2))
+    first = sorted(desk.asked)
+    for booth_id in first:
+        await desk.rollouts.on_health(booth_id, health(NEW, "installed"))
+    assert desk.rollouts.status()["phase"] == "first_wave" and sorted(desk.asked) == first
+    await desk.rollouts.on_health(first[0], health(NEW, "good"))
+    assert desk.rollouts.status()["phase"] == "first_wave"
+    await desk.rollouts.on_health(first[1], health(NEW, "good"))
+    await until(lambda: len(desk.asked) == 4, desk)
+    assert desk.rollouts.status()["phase"] == "all"
+    for booth_id in set(desk.activity) - set(first):
+        await desk.rollouts.on_health(booth_id, health(NEW, "installed"))
+    assert desk.rollouts.status()["phase"] == "all"  # not done while a slot may still go back
+    for booth_id in set(desk.activity) - set(first):
+        await desk.rollouts.on_health(booth_id, health(NEW, "good"))
+    assert desk.rollouts.status()["phase"] == "done"
+
