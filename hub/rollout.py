@@ -8,8 +8,8 @@ follow. A booth counts only once it says ``good`` (appliance/mark_good.py kept i
 self-test passed, hub reached); ``installed`` (booted, not yet proven) can still turn into
 ``rolled_back``. When any booth of the rollout reports ``failed`` or ``rolled_back`` (the new slot
 did not come up good and the bootloader went back), the rollout pauses: nobody else gets the bundle
-until a technician resumes or cancels it. Booths busy with a customer are skipped and asked again in
-the next wave.
+until a technician resumes or cancels it. Booths busy with a customer are skipped and asked again
+as soon as they report being idle (a booth reports at once when its customer leaves).
 
 One rollout at a time, kept in the hub's database: a hub restart goes on where it stopped, and
 every hub instance on the same database advances the same rollout. The technician starts, resumes
@@ -142,13 +142,19 @@ class Rollouts:
         before = self.current
         if before is None or booth_id not in before.booths or before.phase in ("done", "cancelled"):
             return  # the common case: no write for a health report that changes nothing
-        next_wave = False
+        next_wave = ask_again = False
 
         def follow(r: Rollout | None) -> Rollout | None:
-            nonlocal next_wave
+            nonlocal next_wave, ask_again
             if r is None or booth_id not in r.booths or r.phase in ("done", "cancelled"):
                 return r
             state = health.update.state
+            if (r.booths[booth_id] == "busy" and r.phase in ("first_wave", "all") and health.activity == "idle"
+                    and health.version != r.request.version):
+                # Its customer has left: marked asked here, in the one transaction, so two reports
+                # (or two hub instances) ask it once.
+                r.booths[booth_id], ask_again = "asked", True
+                return r
             if health.version == r.request.version and state in ARRIVED:
                 r.booths[booth_id] = state
             elif state in BAD:
@@ -166,6 +172,8 @@ class Rollouts:
         self._change(follow)
         if next_wave:
             self._spawn(self._next_wave())
+        if ask_again:
+            self._spawn(self._ask([booth_id]))
 
     async def _next_wave(self) -> None:
         r = self.current

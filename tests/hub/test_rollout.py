@@ -84,3 +84,23 @@ async def test_the_rest_waits_until_the_first_wave_is_marked_good_not_merely_boo
         await desk.rollouts.on_health(booth_id, health(NEW, "good"))
     assert desk.rollouts.status()["phase"] == "done"
 
+
+async def test_a_booth_busy_when_asked_is_asked_again_once_it_is_idle():
+    """A booth with a customer when its wave went out gets the update when she has left: else the
+    rollout never ends, and no other can start until a technician cancels it."""
+    desk = Desk(["b1", "b2", "b3"])
+    await desk.rollouts.start("tom", RolloutRequest(bundle_url="https://u.example.org/b.raucb", version=NEW, first=1))
+    (first,) = desk.asked
+    desk.activity["b3" if first != "b3" else "b2"] = "in_use"
+    busy = next(b for b, a in desk.activity.items() if a == "in_use")
+    await desk.rollouts.on_health(first, health(NEW, "good"))
+    await until(lambda: desk.rollouts.status()["booths"].get(busy) == "busy", desk)
+    await desk.rollouts.on_health(busy, health(OLD, activity="in_use"))  # still with her customer
+    assert desk.rollouts.status()["booths"][busy] == "busy"
+    desk.activity[busy] = "idle"
+    await desk.rollouts.on_health(busy, health(OLD))  # she has left: the booth reports at once
+    await until(lambda: desk.rollouts.status()["booths"][busy] == "installing", desk)
+    for booth_id in desk.activity:
+        if booth_id != first:
+            await desk.rollouts.on_health(booth_id, health(NEW, "good"))
+    assert desk.rollouts.status()["phase"] == "done"
