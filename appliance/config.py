@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rtc.protocol import LANGUAGES
+from rtc.protocol import BOOTH_ID_PATTERN, LANGUAGES
 from videokiosk.config_errors import describe_validation_error
 from videokiosk.retention import MAX_RETENTION_DAYS
 
@@ -36,7 +36,7 @@ class _Section(BaseModel):
 
 
 class BoothSection(_Section):
-    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+    id: Annotated[str, Field(pattern=BOOTH_ID_PATTERN)]
     name: Annotated[str, Field(min_length=1, max_length=120)]
     location: Annotated[str, Field(min_length=1, max_length=120)]
 

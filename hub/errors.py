@@ -29,6 +29,10 @@ class UnknownBooth(HubError):
     """No booth with that id is registered."""
 
 
+class InvalidBoothId(HubError):
+    """A booth id the booth's config and the hub link would refuse."""
+
+
 class SsoError(HubError):
     """A single sign-on did not give a session. ``reason`` is what the login page explains
     (hub/console/i18n ``sso_error_<reason>``); the message is for the log, without personal data."""

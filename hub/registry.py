@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from rtc.protocol import BOOTH_ID_PATTERN, BOOTH_ID_RULE
+
 from .storage import Database, first_column_in
 
-from .errors import UnknownBooth
+from .errors import InvalidBoothId, UnknownBooth
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class BoothRegistry:
 
     def create_booth(self, booth_id: str, name: str, location: str, token: str | None = None) -> str:
         """Register (or re-register) a booth and return its new device token."""
+        if not re.fullmatch(BOOTH_ID_PATTERN, booth_id):
+            # Refused here, not at the booth: there the enrolment code would be spent on a config
+            # the booth cannot start with.
+            raise InvalidBoothId(f"booth id {booth_id!r} is not allowed: {BOOTH_ID_RULE}")
         token = token or new_token()
         self._db["booths"].upsert(
             {

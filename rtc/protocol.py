@@ -49,6 +49,10 @@ def without_bidi_controls(text: str) -> str:
 
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
+# A booth's id: its config's ``[booth] id``, what ``videokiosk hub add-booth`` registers, and an Id on
+# the link, so it keeps to both (and to a host name's rules: lower case, no dot).
+BOOTH_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{3,62}$"
+BOOTH_ID_RULE = "4 to 63 characters: lower-case letters a-z, digits and dashes, not starting with a dash"
 ShortText = Annotated[str, Field(max_length=280), AfterValidator(without_bidi_controls)]
 PersonName = Annotated[str, Field(max_length=120), AfterValidator(without_bidi_controls)]
 CustomerNumber = Annotated[str, Field(max_length=40), AfterValidator(without_bidi_controls)]

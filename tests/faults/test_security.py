@@ -171,7 +171,7 @@ async def test_the_booth_ui_listens_on_loopback_only(hub, tmp_path):
         await booth.stop()
     for host in ("0.0.0.0", "::", "192.0.2.1"):  # a config that would open it to the network is refused
         with pytest.raises((ApplianceError, ValueError)):
-            parse_config({"booth": {"id": "b-1", "name": "x", "location": "y"}, "hub": {"url": url, "token": "t"},
+            parse_config({"booth": {"id": "b-01", "name": "x", "location": "y"}, "hub": {"url": url, "token": "t"},
                           "ui": {"host": host}})
 
 

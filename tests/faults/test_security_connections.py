@@ -287,7 +287,7 @@ def test_a_booth_refuses_a_plain_http_hub_on_the_network():
     from appliance.config import parse_config
     from appliance.errors import ApplianceError
 
-    booth = {"id": "b-1", "name": "x", "location": "y"}
+    booth = {"id": "b-01", "name": "x", "location": "y"}
     for url in ("http://hub.example.org", "http://192.0.2.1:8080"):
         with pytest.raises((ApplianceError, ValueError)):
             parse_config({"booth": booth, "hub": {"url": url, "token": "t"}})
