@@ -8,8 +8,9 @@ The rule (booth and hub alike):
   stored count mixes at least five people's answers, and no file, snapshot or timestamp can say
   which answer was whose. A remainder below five is never written (it is lost at a restart or when
   the week is over: the price of the promise);
-- nothing logs the survey's moment or whether it was answered (appliance/session.py), and no log
-  line pairs a call id with a session id (hub/service.py).
+- nothing logs the survey's moment or whether it was answered (appliance/session.py, and the hub
+  link when it is down: appliance/hublink.py), and no log line pairs a call id with a session id
+  (hub/service.py).
 
 Example::
 

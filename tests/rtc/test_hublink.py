@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import ssl
 
 import aiohttp
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from appliance.hublink import HubConnection, MemoryWithdrawals
 from hub.app import HubParts, make_app, tls_context
 from hub.config import HubConfig
-from rtc.protocol import Heartbeat
+from rtc.protocol import Heartbeat, Survey
 from rtc.sdp import with_start_bitrate
 from tests.support import certificate, watched_store, write_pem
 
@@ -289,3 +290,14 @@ async def test_a_withdrawal_goes_again_at_every_heartbeat_until_the_hub_confirms
     finally:
         await link.close()
         await runner.cleanup()
+
+
+async def test_a_survey_the_hub_link_could_not_send_leaves_no_log_line(caplog):
+    """The survey's moment and whether it was answered go in no log line (videokiosk/surveypool.py):
+    "hub link down: survey not sent" right after the session's "call --> survey" line said both."""
+    link = HubConnection("http://127.0.0.1:9", "token")  # never started: the link is down
+    caplog.set_level(logging.DEBUG)
+    assert not await link.send(Survey(rating=2, easy=False, again=True))
+    assert not [r for r in caplog.records if "survey" in r.getMessage().lower()]
+    assert await link.send(Heartbeat()) is False
+    assert "heartbeat not sent" in caplog.text  # other messages still say why they did not go
