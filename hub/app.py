@@ -39,6 +39,7 @@ from .errors import DATABASE_UNAVAILABLE, STORAGE_RETRY_S, HubConfigError
 from .enrolment import EnrolmentCodes, add_enrolment_routes
 from .fleet import FleetBoard, FleetCollector
 from .fleet_web import FleetDesk, add_fleet_routes
+from .outbox import purge_eml_folder
 from .purge import purge_if_due
 from .metrics import HubMetrics, add_metrics_route
 from .registry import BoothRegistry
@@ -214,8 +215,14 @@ def make_app(parts: HubParts) -> web.Application:
                 # First at start (catches up after downtime), then once per interval across all hubs.
                 try:
                     removed = purge_if_due(parts.db, parts.clock.now(), config.store.purge_interval_s)
+                    files = purge_eml_folder(parts.db, config.mail.eml_dir)  # this hub's own folder: every round
+                    if files:
+                        removed = {**(removed or {}), "eml_files": files}
                 except DATABASE_UNAVAILABLE as exc:  # back by the next round, or another hub purges
                     log.warning("purge skipped, the hub database is unavailable: %s", exc)
+                    removed = None
+                except OSError as exc:  # the mail folder: tried again next round, the loop goes on
+                    log.error("purge: the mail folder (mail.eml_dir) could not be purged: %s", exc.strerror)
                     removed = None
                 if removed and any(removed.values()):
                     log.info("purge: deleted %s", removed)

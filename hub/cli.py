@@ -120,9 +120,10 @@ def run(args: argparse.Namespace) -> int:
             counts = copy_database(parts.db, open_database(args.target))
             print("copied: " + (", ".join(f"{name} {n}" for name, n in counts.items() if n) or "no rows"))
         elif command == "purge":
+            from .outbox import purge_eml_folder
             from .purge import purge_all
 
-            counts = purge_all(parts.db, parts.clock.now())
+            counts = {**purge_all(parts.db, parts.clock.now()), "eml_files": purge_eml_folder(parts.db, parts.config.mail.eml_dir)}
             print("purged: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
         return 0
     except (HubError, ValueError) as exc:

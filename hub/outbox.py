@@ -23,6 +23,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import smtplib
 import ssl
@@ -93,9 +94,14 @@ class FolderTransport:
     def send(self, sender: str, recipient: str, message: bytes) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            count = len(list(self.folder.glob("*.eml")))
-            path = self.folder / f"{count + 1:04d}-{recipient.split('@')[0][:20]}.eml"
-            path.write_bytes(message)
+            # After the highest number, not the count: the purge deletes files (purge_eml_folder),
+            # and a count would name a file that is still there.
+            numbers = [int(p.name.split("-")[0]) for p in self.folder.glob("*.eml") if p.name.split("-")[0].isdigit()]
+            path = self.folder / f"{max(numbers, default=0) + 1:04d}-{recipient.split('@')[0][:20]}.eml"
+            # Whole or not at all: the purge compares a file with its mail, and must never see half of one.
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(message)
+            partial.replace(path)
         except OSError as exc:
             raise DeliveryError(f"cannot write to the mail folder (mail.eml_dir): {exc}") from None
 
@@ -209,6 +215,23 @@ class MailOutbox:
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
             except asyncio.TimeoutError:
                 pass
+
+
+def purge_eml_folder(db: Database, folder: Path) -> int:
+    """The ``.eml`` files of mails whose row is gone (name, address and personal link are in them):
+    a file goes with its row in ``mail_outbox``, 14 days after the appointment. Each hub writes to a
+    folder of its own, so each hub runs this every round, not only the one whose turn the purge is.
+    Returns how many files went."""
+    if not folder.is_dir():
+        return 0
+    rows = db.execute("SELECT message FROM mail_outbox") if "mail_outbox" in db.table_names() else []
+    kept = {hashlib.sha256(bytes(row[0])).digest() for row in rows}
+    gone = 0
+    for path in folder.glob("*.eml"):
+        if hashlib.sha256(path.read_bytes()).digest() not in kept:
+            path.unlink(missing_ok=True)
+            gone += 1
+    return gone
 
 
 def purge_outbox(db: Database, now: datetime) -> int:

@@ -9,14 +9,17 @@ import shlex
 import subprocess
 import sys
 from datetime import timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 
 from hub.app import HubParts, make_app
-from hub.config import HubConfig
+from hub.config import HubConfig, MailSection
 from hub.db import record_call_fields
+from hub.outbox import MailOutbox
 from hub.storage import open_database
+from videokiosk.cli import main
 from videokiosk.clock import FakeClock, SystemClock
 
 from .conftest import store_for, store_toml
@@ -75,3 +78,25 @@ def test_the_hub_purge_timer_runs_hourly_and_catches_up():
     service = unit("videokiosk-hub-purge.service")["Service"]
     assert shlex.split(service["ExecStart"])[1:] == ["hub", "purge", "--config", "/etc/videokiosk/hub.toml"]
     assert service["UMask"] == "0077"
+
+
+def test_the_purge_takes_each_eml_file_with_its_mail(tmp_path, hub_database, capsys):
+    """Without SMTP each invitation is a file in ``eml_dir`` (name, e-mail address, personal link):
+    the purge deletes it with its mail's row, and keeps the file of a mail that is kept."""
+    folder, now = tmp_path / "mails", SystemClock().now()
+    outbox = MailOutbox(open_database(hub_database), MailSection(eml_dir=folder), SystemClock())
+    for recipient, expires in (("erika.muster@example.org", now - timedelta(days=1)),
+                               ("max.muster@example.org", now + timedelta(days=13))):
+        message = EmailMessage()
+        message["To"], message["Subject"] = recipient, "Einladung"
+        message.set_content(f"Guten Tag, Ihr Termin. {recipient}")
+        outbox.put(message, appointment_id="a-1", role="customer", kind="invite", expires_at=expires)
+    assert asyncio.run(outbox.deliver_due()) == 2
+    config = tmp_path / "hub.toml"
+    config.write_text(store_toml(hub_database) + f'[mail]\neml_dir = "{folder}"\n')
+    capsys.readouterr()
+    assert main(["hub", "purge", "--config", str(config)]) == 0  # in this process: this checkout's code
+    assert "mail_outbox 1" in capsys.readouterr().out
+    left = b"".join(f.read_bytes() for f in folder.iterdir())
+    assert b"erika.muster" not in left and b"max.muster@example.org" in left
+    assert all("erika" not in f.name for f in folder.iterdir())
