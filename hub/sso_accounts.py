@@ -12,7 +12,8 @@ this module turns that into a hub account on every sign-in:
   entry, and the account's open sessions end at once (group taken away in the directory).
 
 Ending access at once without waiting for the next sign-in is `videokiosk hub remove-user`, as for
-local accounts: the row and its sessions go; the next sign-in is decided by the directory again.
+local accounts: the row, its roles, its link and its sessions go; the next sign-in is decided by the
+directory again.
 
 Example::
 

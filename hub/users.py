@@ -27,6 +27,8 @@ from .sessions import end_sessions
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"
 MIN_PASSWORD_LENGTH = 12
+# What else holds an account by its user name (hub/roles.py, hub/sso_accounts.py): it goes with the account.
+ACCOUNT_TABLES = ("user_roles", "sso_links")
 # Spent on unknown user names too, so a response time does not tell which names exist.
 _DUMMY_HASH = PasswordHasher().hash("not a password")
 
@@ -58,9 +60,14 @@ class UserStore:
             end_sessions(self._db, username)
 
     def remove_user(self, username: str) -> bool:
-        """Remove the advisor and end her sessions; False if there was no such advisor."""
+        """Remove the advisor, her roles and directory link, and end her sessions; False if there
+        was no such advisor."""
         with self._db.transaction():
             removed = self._db.execute("DELETE FROM users WHERE username = ?", [username]).rowcount
+            # Kept "until removed" (videokiosk/register.py): left behind, whoever is given the name
+            # next would start with her roles, and the name stay tied to her directory account.
+            for table in ACCOUNT_TABLES:
+                self._db.execute(f"DELETE FROM {table} WHERE username = ?", [username])
             end_sessions(self._db, username)
         return removed > 0
 

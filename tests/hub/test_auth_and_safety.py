@@ -128,3 +128,24 @@ def test_real_hub_refuses_to_start_with_the_demo_account(tmp_path):
     users.add_demo_account()
     with pytest.raises(DemoAccountError, match="demo"):
         users.refuse_demo_account()
+
+
+def test_a_removed_advisor_leaves_no_row_and_her_name_given_again_no_role(tmp_path, hub_database):
+    """`videokiosk hub remove-user` ends the account, and the register keeps its rows "until removed":
+    her roles and her link to the directory go with it. Left behind, a colleague later given the
+    same user name would have seen the statistics and acted on booths from her first log-in."""
+    from hub.roles import LEAD, TECHNICIAN, grant_role, has_role
+    from hub.sso_accounts import SsoAccounts, SsoIdentity
+    from hub.storage import open_database
+    from videokiosk.clock import FakeClock
+
+    db = open_database(hub_database)
+    users = UserStore(db, FakeClock())
+    users.add_user("anna", PASSWORD)
+    grant_role(db, "anna", TECHNICIAN)
+    SsoAccounts(db, FakeClock()).admit(SsoIdentity("oidc", "sub-17", "lena"), {"advisor", LEAD})
+    assert users.remove_user("anna") and users.remove_user("lena")
+    for table in ("users", "user_roles", "sso_links", "advisor_sessions"):
+        assert db.execute(f"SELECT username FROM {table}").fetchall() == [], table
+    users.add_user("anna", PASSWORD)  # someone else, years later
+    assert not has_role(db, "anna", TECHNICIAN) and not has_role(db, "anna", LEAD)
