@@ -7,6 +7,7 @@ import csv
 import io
 import logging
 import re
+import sqlite3
 from datetime import date, timedelta
 
 import pytest
@@ -16,6 +17,8 @@ from hub.app import HubParts, make_app
 from hub.config import HubConfig
 from hub.db import purge
 from hub.roles import grant_role
+from hub.service import Hub
+from hub.state import InMemoryState
 from hub.stats import HubStats, percentile
 from hub.storage import Database, open_database
 from videokiosk.clock import FakeClock
@@ -294,3 +297,17 @@ def test_set_role_command_grants_and_removes_lead(tmp_path, capsys):
     assert unknown.returncode == 2 and "no advisor 'nobody'" in unknown.stderr
     assert cli("set-role", "--config", str(config), "--remove", "lena", "lead").returncode == 0
     assert not has_role(open_database(db_path), "lena", "lead")
+
+
+@pytest.mark.parametrize("failure", [sqlite3.OperationalError("database is locked"), KeyError("a bug")])
+def test_a_survey_count_that_failed_leaves_no_log_line(caplog, failure):
+    """No line marks a survey's moment (videokiosk/surveypool.py): "StatsRecorder listener skipped
+    survey" came right after the "call ...: ended" line of the booth's call, and said it was answered."""
+    class Failing:
+        def survey(self, **_) -> None:
+            raise failure
+
+    hub = Hub(HubConfig(), InMemoryState(), open_database(":memory:"), FakeClock(), listeners=[Failing()])
+    caplog.set_level(logging.DEBUG)
+    hub.emit("survey", location="Musterstadt", answers={"rating": 2})
+    assert not [r for r in caplog.records if "survey" in (r.getMessage() + (r.exc_text or "")).lower()]
