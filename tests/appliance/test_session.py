@@ -11,6 +11,7 @@ from appliance.config import UISection
 from appliance.errors import InvalidMessage, UnknownEvent
 from appliance.hublink_base import NullCallHandler
 from appliance.session import TABLE, Session, State
+from appliance.store import BoothStore
 
 from .helpers import CannedChecks, RecordingHub, until
 
@@ -296,3 +297,23 @@ def test_table_is_total_over_states_and_events_are_named():
     for state in State:
         if state not in (State.IDLE, State.OUT_OF_SERVICE):  # out of service holds no customer to cancel
             assert TABLE[(state, "cancel")][0] is State.IDLE
+
+
+async def test_a_disk_that_takes_no_write_logs_the_same_for_a_survey_answered_or_skipped(clock, tmp_path, caplog):
+    """No line marks whether the survey was answered (videokiosk/surveypool.py), on a full or
+    read-only disk too: the survey's own count failing said "session ...: store write failed"."""
+    seen = {}
+    for n, event, answers in ((0, "survey_submit", {"rating": 4, "easy": True}), (1, "survey_skip", {})):
+        store = BoothStore(tmp_path / f"booth{n}.db", clock=clock)
+        session, _, _ = make(clock, store)
+        await to_waiting(session)
+        await session.handle("admitted", call_id="c-9")
+        await session.handle("call_ended")
+        store.db.execute("PRAGMA query_only = ON")  # the disk takes no write from here on
+        caplog.clear()
+        caplog.set_level(logging.DEBUG)
+        assert await session.handle(event, **answers)
+        await session.drain()
+        seen[event] = [r.getMessage().replace(session.session_id, "<sid>") for r in caplog.records]
+        store.close()
+    assert seen["survey_submit"] == seen["survey_skip"]
