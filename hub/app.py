@@ -27,6 +27,7 @@ from .appointments_web import AppointmentDesk, add_appointment_routes, check_cod
 from .guest import add_guest_routes
 from .groupcall import GroupCalls
 from .guest_passes import GuestPasses
+from .guest_surveys import SurveyAllowances
 from .chat import ChatRelay
 from .backoff import Failures, MemoryFailures
 from .auth import APP_ADVISOR_SOCKETS, APP_LOGIN_GUARD, APP_ORIGINS, APP_SESSIONS, APP_USERS, add_auth_routes
@@ -206,7 +207,7 @@ def make_app(parts: HubParts) -> web.Application:
     add_metrics_route(app, metrics, hub)  # /metrics, loopback only
     add_appointment_routes(app, desk)  # /api/appointments
     # /join: the personal link in the customer's own browser; a pass's sockets close once it is no longer valid
-    add_guest_routes(app, groups, passes, SocketWatch(passes.valid_among))
+    add_guest_routes(app, groups, passes, SurveyAllowances(parts.state, parts.clock), SocketWatch(passes.valid_among))
     add_fleet_routes(app, fleet)  # /fleet, /api/fleet (role technician)
 
     async def purge_forever(app: web.Application):

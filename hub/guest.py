@@ -45,6 +45,7 @@ from .auth import same_origin
 from .clientaddr import client_of
 from .groupcall import GroupCalls, guest_booth_id
 from .guest_passes import GuestPass, GuestPasses, KeptPass, PassRefused
+from .guest_surveys import SurveyAllowances
 from .registry import Booth
 from .sessions import SocketWatch
 from .sockets import APP_HUB, serve_booth
@@ -101,9 +102,10 @@ async def _body(request: web.Request) -> dict:
     return body
 
 
-def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPasses, watch: SocketWatch) -> None:
-    """``/join`` and its API; ``watch`` closes a pass's open sockets within a second once its
-    appointment is changed, cancelled or over."""
+def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPasses, surveys: SurveyAllowances,
+                     watch: SocketWatch) -> None:
+    """``/join`` and its API; ``surveys``: one answer per call; ``watch`` closes a pass's open
+    sockets within a second once its appointment is changed, cancelled or over."""
     desk: AppointmentDesk = app[APP_DESK]
     db: Database = desk.db
     page = (STATIC_DIR / "index.html").read_text("utf-8").replace(
@@ -198,10 +200,11 @@ def add_guest_routes(app: web.Application, groups: GroupCalls, passes: GuestPass
                 if route is not None and route.booth_id == booth.booth_id:
                     calls.add(call_id)
                     passes.add_call(found, call_id)
+                    await surveys.grant(participant.participant_id, call_id)
             if await groups.relay(booth.booth_id, msg):  # a link to another participant
                 return None
             customer = participant.role == "customer"
-            if isinstance(msg, p.Survey) and not passes.take_survey(found):
+            if isinstance(msg, p.Survey) and not await surveys.take(participant.participant_id):
                 return p.Error(code="not_allowed", message="one survey answer per call", ref=msg.type)
             if isinstance(msg, p.Waiting):
                 # The consent record comes before anything else (POST /api/join/consent): a session

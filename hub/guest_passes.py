@@ -155,13 +155,6 @@ class GuestPasses:
             self._db["guest_pass_calls"].upsert(
                 {"call_id": call_id, "pass_hash": guest.pass_hash, "expires_at": row["expires_at"]}, pk="call_id")
 
-    def take_survey(self, guest: GuestPass) -> bool:
-        """Whether ``guest`` may answer the survey now: once for each call it took part in."""
-        with self._db.transaction():
-            return self._db.execute(
-                "UPDATE guest_pass_calls SET surveyed = 1 WHERE call_id = (SELECT call_id FROM guest_pass_calls "
-                "WHERE pass_hash = ? AND COALESCE(surveyed, 0) = 0 LIMIT 1)", [guest.pass_hash]).rowcount == 1
-
     def withdraw(self, participant_id: str) -> None:
         """Consent withdrawn: the rows of the calls the participant's passes took part in go at
         once, and so do their links to the passes."""

@@ -75,7 +75,7 @@ REGISTER: tuple[Table, ...] = (
     Table("hub", "guest_passes", "home_link", "appointment_14",
           _same("key", "pass_hash", "participant_id", "appointment_id", "expires_at", "issued_at")),
     Table("hub", "guest_pass_calls", "withdrawal", "appointment_14",
-          _same("key", "call_id", "pass_hash", "expires_at", "surveyed")),
+          _same("key", "call_id", "pass_hash", "expires_at")),
     # --- hub.db: appointments, booked by the office before anyone consents ---------------------
     Table("hub", "appointments", "appointment", "appointment_14",
           {"appointment_id": "key", "starts_at": "booking", "duration_min": "booking", "language": "booking",

@@ -79,7 +79,7 @@ def test_a_sqlite_file_from_before_migrations_is_adopted(tmp_path):
             INSERT INTO appointment_participants (participant_id, appointment_id, role) VALUES ('p-0', 'a-1', 'interpreter');
         """)
     db = open_database(path)
-    assert {"surveyed"} <= set(db["guest_pass_calls"].columns_dict)
+    assert "surveyed" not in db["guest_pass_calls"].columns_dict  # levelled, then dropped by 0006
     assert {"agreed_by", "agreed_at", "list_order"} <= set(db["appointment_participants"].columns_dict)
     assert "week" in db["stats_survey"].columns_dict
     people = db["appointment_participants"].rows_where("appointment_id = ?", ["a-1"], order_by="list_order")
