@@ -151,6 +151,7 @@ class FleetAgent:
                 pass
             self._wake.clear()
             try:
+                self._reboot_into_update()
                 await self.report()
             except Exception:  # a report must never take the daemon down
                 log.exception("health report failed")
@@ -159,6 +160,13 @@ class FleetAgent:
         sent = self._sent_at.pop(msg.seq, None)
         if sent is not None:
             self.rtt_ms = round((self.booth.clock.monotonic() - sent) * 1000, 1)
+
+    def _reboot_into_update(self) -> None:
+        """An installed update waits for the booth to be free: checked at every report, and a
+        customer leaving wakes the loop (follow_state)."""
+        if self.requests.installed() and not self.booth.service.busy():
+            log.info("update installed, no customer at the booth: rebooting into it")
+            self.requests.reboot()
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -201,7 +209,7 @@ class FleetAgent:
                     return False, "no bundle given", "failed"
                 self.requests.install(msg.bundle_url, msg.version)  # first: a failure here leaves no stale note
                 b.updates.installing(msg.version)
-                return True, "update requested: it installs into the other slot, then the booth reboots", None
+                return True, "update requested: it installs into the other slot, then the booth reboots when no customer is there", None
         return False, f"{msg.action} is not supported by this booth", "unsupported"
 
     async def _answer(self, msg: p.FleetAction, ok: bool, detail: str, refused: str | None = None) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -33,6 +34,9 @@ log = logging.getLogger("videokiosk.maintenance")
 
 REBOOT, INSTALL = "reboot", "install.json"
 INSTALL_FAILED = "install.failed"
+# The new slot is written: the daemon asks for the reboot into it once no customer is at the booth
+# (the install takes minutes, and a customer may have stepped up meanwhile).
+INSTALLED = "install.done"
 JOURNAL_TIMEOUT_S = 20.0
 _ADDRESS = re.compile(
     r"[\w.+-]+@[\w-]+(\.[\w-]+)+"                 # e-mail
@@ -62,6 +66,12 @@ class Requests:
 
     def reboot(self) -> None:
         self._write(REBOOT, "reboot\n")
+        with contextlib.suppress(OSError):  # asked once: the reboot clears /run anyway
+            (self.dir / INSTALLED).unlink(missing_ok=True)
+
+    def installed(self) -> bool:
+        """An update waits in the other slot for the reboot into it."""
+        return (self.dir / INSTALLED).exists()
 
     def install(self, bundle_url: str, version: str | None) -> None:
         (self.dir / INSTALL_FAILED).unlink(missing_ok=True)
@@ -127,8 +137,9 @@ def _rauc_reason(output: str) -> str:
 
 def carry_out(request_dir: Path, run: Runner = lambda argv: subprocess.run(argv, capture_output=True, text=True)) -> list[str]:
     """Do what the daemon asked (as root); returns the commands run. An update installs into the
-    other slot (RAUC checks the bundle's signature against the office's keyring first) and then
-    reboots into it; a refused bundle's reason is written back for the daemon to report."""
+    other slot (RAUC checks the bundle's signature against the office's keyring first), and the
+    daemon, told so, asks for the reboot into it when no customer is at the booth; a refused
+    bundle's reason is written back for the daemon to report."""
     done: list[str] = []
     install = request_dir / INSTALL
     if install.exists() or install.is_symlink():
@@ -145,7 +156,7 @@ def carry_out(request_dir: Path, run: Runner = lambda argv: subprocess.run(argv,
             _write_reply(request_dir / INSTALL_FAILED, scrub(why)[:200])
             log.error("update refused: %s", scrub(why))
         else:
-            _write_reply(request_dir / REBOOT, "reboot\n")
+            _write_reply(request_dir / INSTALLED, "installed\n")
     if (request_dir / REBOOT).exists() or (request_dir / REBOOT).is_symlink():
         (request_dir / REBOOT).unlink()
         run(["systemctl", "reboot"])
