@@ -3,7 +3,7 @@ RAUC's real ``uboot`` backend and ``fw_setenv`` in the guest; the harness plays 
 boot, tests/vm/uboot.py). A real hub on the host, the booth enrolled with it as the README says;
 bundles made with provisioning/bundle.py and served over HTTP; every update asked for by the hub's
 rollout and carried out by the booth's own path (its request file, videokiosk-maintenance, ``rauc
-install``, a reboot).
+install``, the daemon's reboot request once no customer is there, a reboot).
 
 The same hub serves four more booths: real booth daemons with fake hardware on the host
 (tests/booths.py). Together this is issue 17's "Done when", all through the hub's fleet API as a
@@ -147,7 +147,7 @@ refused() {{ test -e /run/videokiosk/maintenance/install.failed; }}
 await 1800 refused
 say refused "$(cat /run/videokiosk/maintenance/install.failed)"
 # Now the hub asks for the good bundle (the daemon's new request removes the old refusal): the
-# maintenance service installs it and reboots.
+# maintenance service installs it, and the daemon, with no customer at the booth, asks for the reboot.
 installing() {{ ! refused && [ "$(systemctl is-active videokiosk-maintenance)" = activating ]; }}
 await 1800 installing
 say installing
