@@ -163,7 +163,7 @@ class GroupCalls:
                 continue  # the other's hub linked the two already
             log.info("call %s: peer link between two participants of one appointment", link_id)
             await self._state.publish(booth_channel(route.booth_id), p.encode(p.Admitted(
-                session_id=route.session_id, call_id=link_id, ice_servers=self._hub.ice_servers(route.booth_id),
+                session_id=route.session_id, call_id=link_id, ice_servers=self._hub.ice_servers(),
                 role=other.role)))
 
     def _agreed_roles(self, appointment_id: str) -> set[str]:

@@ -98,11 +98,11 @@ class Hub:
         self.advisor_handlers = dict(advisor or {})
         self.listeners.extend(listeners)
 
-    def ice_servers(self, who: str) -> list[p.IceServer]:
-        """The configured STUN/TURN servers, plus short-lived TURN credentials minted for ``who``."""
+    def ice_servers(self) -> list[p.IceServer]:
+        """The configured STUN/TURN servers, plus fresh short-lived TURN credentials (hub/turn.py)."""
         servers = list(self.config.ice_servers)
         if self.config.turn is not None:
-            servers += turn_ice_servers(self.config.turn, who.replace(":", "_"), now=self._clock.now().timestamp())
+            servers += turn_ice_servers(self.config.turn, now=self._clock.now().timestamp())
         return servers
 
     async def _send(self, channel: str, message: p.Message) -> None:
@@ -116,7 +116,7 @@ class Hub:
         calls = self.config.calls
         await self._send(
             booth_channel(booth.booth_id),
-            p.Welcome(booth_id=booth.booth_id, ice_servers=self.ice_servers(booth.booth_id), heartbeat_s=calls.heartbeat_s,
+            p.Welcome(booth_id=booth.booth_id, ice_servers=self.ice_servers(), heartbeat_s=calls.heartbeat_s,
                       reconnect_timeout_s=calls.reconnect_timeout_s),
         )
         if hello.call_id:
@@ -244,7 +244,7 @@ class Hub:
     async def advisor_connected(self, username: str, channel: str) -> None:
         self.emit("advisor_connected")
         await self._send(channel, p.Snapshot(advisor=username, waiting=await self.state.waiting(),
-                                             booths=await self.state.presence(), ice_servers=self.ice_servers(username)))
+                                             booths=await self.state.presence(), ice_servers=self.ice_servers()))
         # Back after a lost connection (or a reload): the advisor's call is theirs again.
         for route in await self.state.routes():
             if route.advisor == username and route.state == "advisor_lost":
@@ -252,7 +252,7 @@ class Hub:
                 await self.state.put_route(replace(route, advisor_channel=channel, state="active"))
                 log.info("call %s: advisor rejoined", route.call_id)
                 await self._send(channel, p.AdmitResult(session_id=route.session_id, ok=True, call_id=route.call_id,
-                                                        ice_servers=self.ice_servers(username)))
+                                                        ice_servers=self.ice_servers()))
                 await self._send(channel, p.CallCustomer(call_id=route.call_id, **call_customer(self._db, route.call_id)))
                 await self._send(booth_channel(route.booth_id), p.RestartCall(call_id=route.call_id))
 
@@ -316,8 +316,8 @@ class Hub:
         waited_s = (self._clock.now() - datetime.fromisoformat(entry.since)).total_seconds()
         # The booth's offer is the critical path to first frames: it goes out before anything else,
         # and the socket writers get to run before the bookkeeping below (SQLite) does.
-        await self._send(booth_channel(entry.booth_id), p.Admitted(session_id=session_id, call_id=call_id, ice_servers=self.ice_servers(entry.booth_id)))
-        await self._send(channel, p.AdmitResult(session_id=session_id, ok=True, call_id=call_id, ice_servers=self.ice_servers(username)))
+        await self._send(booth_channel(entry.booth_id), p.Admitted(session_id=session_id, call_id=call_id, ice_servers=self.ice_servers()))
+        await self._send(channel, p.AdmitResult(session_id=session_id, ok=True, call_id=call_id, ice_servers=self.ice_servers()))
         await asyncio.sleep(0)
         await self._send(ADVISORS, p.WaitingRemoved(session_id=session_id, reason="admitted"))
         # Never with the session id: a log line pairing the two would tie the booth's log of the

@@ -1,18 +1,22 @@
 """Short-lived TURN credentials, minted by the hub with the shared-secret scheme coturn implements
 (``use-auth-secret`` / ``static-auth-secret``, the "TURN REST API"): the user name is
-``<expiry unix time>:<booth or advisor id>`` and the password is
-``base64(HMAC-SHA1(secret, user name))``. coturn recomputes it from the same secret and refuses it
-after the expiry, so a leaked credential is worth little and the hub stores none.
+``<expiry unix time>:<random name>`` and the password is ``base64(HMAC-SHA1(secret, user name))``.
+coturn recomputes it from the same secret and refuses it after the expiry, so a leaked credential
+is worth little and the hub stores none.
+
+The name after the expiry is random, never the booth's id, the advisor's user name or a home
+participant's: coturn logs each session's user name beside the client's address, and the office
+keeps that log as long as it likes, beyond the 14 days of the call rows.
 
 Example::
 
     >>> cfg = TurnConfig(host="turn.example.org", secret="s3cret-shared", ttl_s=600)
-    >>> servers = turn_ice_servers(cfg, "booth-1", now=1_700_000_000)
+    >>> servers = turn_ice_servers(cfg, now=1_700_000_000)
     >>> servers[0].urls
     ['stun:turn.example.org:3478']
-    >>> servers[1].username, servers[1].urls[1]
-    ('1700000600:booth-1', 'turn:turn.example.org:3478?transport=tcp')
-    >>> servers[1].credential == credential_for("s3cret-shared", "1700000600:booth-1")
+    >>> servers[1].username.startswith("1700000600:"), servers[1].urls[1]
+    (True, 'turn:turn.example.org:3478?transport=tcp')
+    >>> servers[1].credential == credential_for("s3cret-shared", servers[1].username)
     True
 """
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 import time
 from typing import Annotated
 
@@ -47,18 +52,16 @@ def credential_for(secret: str, username: str) -> str:
     return base64.b64encode(hmac.new(secret.encode("utf-8"), username.encode("utf-8"), hashlib.sha1).digest()).decode("ascii")
 
 
-def turn_credentials(secret: str, who: str, ttl_s: int, now: float | None = None) -> tuple[str, str]:
-    """``(username, credential)`` valid until ``now + ttl_s`` for booth or advisor ``who``."""
-    if ":" in who:
-        raise ValueError("the id in a TURN user name must not contain ':'")
+def turn_credentials(secret: str, ttl_s: int, now: float | None = None) -> tuple[str, str]:
+    """A fresh ``(username, credential)``, valid until ``now + ttl_s``, that names nobody."""
     expiry = int(now if now is not None else time.time()) + ttl_s
-    username = f"{expiry}:{who}"
+    username = f"{expiry}:{secrets.token_hex(8)}"
     return username, credential_for(secret, username)
 
 
-def turn_ice_servers(config: TurnConfig, who: str, now: float | None = None) -> list[IceServer]:
-    """The ICE servers for ``who``: the TURN host as STUN, and as TURN over UDP, TCP and TLS."""
-    username, credential = turn_credentials(config.secret, who, config.ttl_s, now)
+def turn_ice_servers(config: TurnConfig, now: float | None = None) -> list[IceServer]:
+    """The TURN host as STUN, and as TURN over UDP, TCP and TLS with a fresh credential."""
+    username, credential = turn_credentials(config.secret, config.ttl_s, now)
     host = config.host
     urls = {
         "udp": f"turn:{host}:{config.port}?transport=udp",

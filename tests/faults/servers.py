@@ -87,8 +87,11 @@ class TurnServer:
     """
 
     def __init__(self, directory: Path, secret: str = "test-shared-secret", listen_ip: str | None = "127.0.0.1",
-                 relay_ip: str | None = None, port: int | None = None, netns: str | None = None) -> None:
+                 relay_ip: str | None = None, port: int | None = None, netns: str | None = None,
+                 verbose: bool = False) -> None:
+        """``verbose``: coturn's ``-v``, which logs every session with its user name and address."""
         self.directory = directory
+        self.verbose = verbose
         self.secret = secret
         self.listen_ip = listen_ip
         self.relay_ip = relay_ip or listen_ip
@@ -108,7 +111,7 @@ class TurnServer:
                "--realm", "videokiosk", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
                "--min-port", str(relay_port), "--max-port", str(relay_port + 200), "--fingerprint",
                "--log-file", str(self.log), "--simple-log", "--pidfile", str(self.directory / f"turn-{self.port}.pid"),
-               "--no-multicast-peers"]
+               "--no-multicast-peers", *(["-v"] if self.verbose else [])]
         if self.netns:
             cmd = ["ip", "netns", "exec", self.netns, *cmd]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,5 +1,6 @@
 """With ``[turn]`` configured the hub hands every booth and advisor its own short-lived TURN
-credential (coturn's shared-secret scheme) wherever it hands out ICE servers."""
+credential (coturn's shared-secret scheme) wherever it hands out ICE servers, under a random name
+(hub/turn.py: coturn's log must name nobody)."""
 
 from __future__ import annotations
 
@@ -39,8 +40,8 @@ async def test_booth_and_advisor_each_get_their_own_turn_credential(running_hub)
         await advisor.send({"type": "admit", "session_id": added["entry"]["session_id"]})
         admitted = await booth.expect("admitted")
         result = await advisor.expect("admit_result", ok=True)
-        assert turn_user(admitted["ice_servers"], now) == "jc-halle-1"
-        assert turn_user(result["ice_servers"], now) == "anna"
+        names = {turn_user(admitted["ice_servers"], now), turn_user(result["ice_servers"], now)}
+        assert len(names) == 2 and not names & {"jc-halle-1", "anna"}  # each their own, naming nobody
         assert admitted["ice_servers"][0]["urls"] == ["stun:stun.example.org:3478"]  # configured ones stay
     finally:
         await booth.close()

@@ -88,7 +88,7 @@ async def _spawn(net: Topology, where: str, *args: str) -> asyncio.subprocess.Pr
 
 async def test_call_through_turn_relay_survives_a_30_s_network_drop(net, tmp_path):
     turn_cfg = TurnConfig(host=RELAY_A_IP, secret="netns-shared-secret", transports=["udp", "tcp"])
-    servers = turn_ice_servers(turn_cfg, "videokiosk")
+    servers = turn_ice_servers(turn_cfg)
     db = tmp_path / "hub.db"
     parts = HubParts.open(HubConfig.model_validate({"store": {"path": str(db)}}))
     parts.users.add_user("anna", PASSWORD)
