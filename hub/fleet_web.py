@@ -78,6 +78,13 @@ class FleetDesk:
         booths = [b for b in self.registry.all() if office is None or b.location == office]
         return fleet_rows(booths, presence, self.board.latest())
 
+    def office_of(self, booth_id: str) -> str | None:
+        """Where the booth stands (its location: the fleet page's office); None if not registered."""
+        try:
+            return self.registry.get(booth_id).location
+        except UnknownBooth:
+            return None
+
     async def act(self, username: str, booth_id: str, request: ActionRequest, **extra: Any) -> tuple[int, dict]:
         """Send one action and wait for the booth's answer: (HTTP status, body)."""
         booth = self.registry.get(booth_id)  # UnknownBooth -> 404 in the route

@@ -4,7 +4,8 @@ A technician starts a rollout with the bundle's URL and the version it brings. T
 first wave (``first`` idle booths, default 2) to install it (``install_update`` over each booth's
 hub link). Each booth installs into its other slot, reboots, and reports where it stands in its
 health (appliance/update.py). When every booth of the first wave runs the new version, the rest
-follow. A booth counts only once it says ``good`` (appliance/mark_good.py kept its new slot:
+follow, and so does a booth the waves missed (offline then) when it next reports, idle. A booth
+counts only once it says ``good`` (appliance/mark_good.py kept its new slot:
 self-test passed, hub reached); ``installed`` (booted, not yet proven) can still turn into
 ``rolled_back``. When any booth of the rollout reports ``failed`` or ``rolled_back`` (the new slot
 did not come up good and the bootloader went back), the rollout pauses: nobody else gets the bundle
@@ -140,8 +141,13 @@ class Rollouts:
 
     async def on_health(self, booth_id: str, health: p.Health) -> None:
         before = self.current
-        if before is None or booth_id not in before.booths or before.phase in ("done", "cancelled"):
+        if before is None or before.phase in ("done", "cancelled"):
             return  # the common case: no write for a health report that changes nothing
+        if booth_id not in before.booths:
+            if self._latecomer(before, booth_id, health) and self._claim_latecomer(booth_id):
+                log.info("rollout: booth %s was missed by its wave and is asked now", booth_id)
+                self._spawn(self._ask([booth_id]))
+            return
         next_wave = ask_again = False
 
         def follow(r: Rollout | None) -> Rollout | None:
@@ -174,6 +180,25 @@ class Rollouts:
             self._spawn(self._next_wave())
         if ask_again:
             self._spawn(self._ask([booth_id]))
+
+    def _latecomer(self, r: Rollout, booth_id: str, health: p.Health) -> bool:
+        """A booth the waves missed (offline then, or enrolled since) that is here and free now:
+        it gets the update too, or the rollout would end without it."""
+        return (r.phase == "all" and health.activity == "idle" and health.version != r.request.version
+                and (r.request.office is None or self.desk.office_of(booth_id) == r.request.office))
+
+    def _claim_latecomer(self, booth_id: str) -> bool:
+        """Marked asked in the one transaction: two reports (or two hubs) ask it once."""
+        claimed = False
+
+        def claim(r: Rollout | None) -> Rollout | None:
+            nonlocal claimed
+            if r is not None and r.phase == "all" and booth_id not in r.booths:
+                r.booths[booth_id], claimed = "asked", True
+            return r
+
+        self._change(claim)
+        return claimed
 
     async def _next_wave(self) -> None:
         r = self.current

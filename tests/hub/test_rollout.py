@@ -35,12 +35,17 @@ class Desk:
         self.board = Board()
         self.clock = FakeClock()
         self.activity = {b: "idle" for b in booth_ids}
+        self.offline: set[str] = set()
+        self.offices = {b: "Aachen" for b in booth_ids}
         self.asked: list[str] = []
         self.rollouts = Rollouts(self)
 
     async def rows(self, office: str | None = None) -> list[dict[str, Any]]:
-        return [{"booth_id": b, "online": True, "health": {"activity": a, "version": OLD}}
-                for b, a in self.activity.items()]
+        return [{"booth_id": b, "online": b not in self.offline, "health": {"activity": a, "version": OLD}}
+                for b, a in self.activity.items() if office in (None, self.offices[b])]
+
+    def office_of(self, booth_id: str) -> str | None:
+        return self.offices.get(booth_id)
 
     async def act(self, username: str, booth_id: str, request: Any, **extra: Any) -> tuple[int, dict]:
         self.asked.append(booth_id)
@@ -103,4 +108,32 @@ async def test_a_booth_busy_when_asked_is_asked_again_once_it_is_idle():
     for booth_id in desk.activity:
         if booth_id != first:
             await desk.rollouts.on_health(booth_id, health(NEW, "good"))
+    assert desk.rollouts.status()["phase"] == "done"
+
+
+async def test_a_booth_offline_during_its_wave_is_asked_when_it_is_back_and_the_rollout_waits_for_it():
+    """Of 200 booths some are always switched off: they get the update when they are back (in the
+    rollout's office only), and the rollout is not done without them."""
+    desk = Desk(["b1", "b2", "b3", "b4"])
+    desk.offline, desk.offices["b4"] = {"b3", "b4"}, "Bonn"
+    await desk.rollouts.start("tom", RolloutRequest(bundle_url="https://u.example.org/b.raucb", version=NEW,
+                                                    first=1, office="Aachen"))
+    (first,) = desk.asked
+    await desk.rollouts.on_health(first, health(NEW, "good"))
+    await until(lambda: len(desk.asked) == 2, desk)  # the rest of the wave: the one booth online
+    desk.offline.clear()
+    await desk.rollouts.on_health("b4", health(OLD))  # another office's: not this rollout's
+    desk.activity["b3"] = "in_use"
+    await desk.rollouts.on_health("b3", health(OLD, activity="in_use"))  # back, but with a customer
+    assert "b3" not in desk.rollouts.status()["booths"]
+    desk.activity["b3"] = "idle"
+    await desk.rollouts.on_health("b3", health(OLD))  # back and free
+    await desk.rollouts.on_health("b3", health(OLD))  # its next report: asked once
+    await until(lambda: desk.rollouts.status()["booths"].get("b3") == "installing", desk)
+    assert desk.asked.count("b3") == 1 and "b4" not in desk.asked
+    # Another hub on the same database, whose report of b3 had read the rollout before: no second ask.
+    assert not Rollouts(desk)._claim_latecomer("b3")
+    await desk.rollouts.on_health(desk.asked[1], health(NEW, "good"))
+    assert desk.rollouts.status()["phase"] == "all"  # not done while b3 installs
+    await desk.rollouts.on_health("b3", health(NEW, "good"))
     assert desk.rollouts.status()["phase"] == "done"
