@@ -20,6 +20,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from videokiosk.atomicfile import write_whole
+
 log = logging.getLogger("videokiosk.restarts")
 
 
@@ -34,7 +36,7 @@ class RestartCounter:
         try:
             if self._mark.exists():
                 self.count += 1
-                self._count_file.write_text(f"{self.count}\n")
+                write_whole(self._count_file, f"{self.count}\n")
                 log.warning("the last run did not stop cleanly (watchdog or crash): %d such restarts", self.count)
             self._mark.write_text("running\n")
         except OSError as exc:  # a read-only state directory must not stop the booth

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rtc import protocol as p
+from videokiosk.atomicfile import write_whole
 
 log = logging.getLogger("videokiosk.update")
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
@@ -102,6 +103,6 @@ class UpdateTracker:
 
     def _write(self, record: dict) -> None:
         try:
-            self.file.write_text(json.dumps(record))
+            write_whole(self.file, json.dumps(record))  # read by the health report and mark-good
         except OSError as exc:
             log.error("update state not kept at %s: %s", self.file, exc.strerror)
