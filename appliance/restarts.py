@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from videokiosk.atomicfile import write_whole
+from .statefile import write_whole
 
 log = logging.getLogger("videokiosk.restarts")
 

@@ -29,7 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rtc import protocol as p
-from videokiosk.atomicfile import write_whole
+
+from .statefile import write_whole
 
 log = logging.getLogger("videokiosk.update")
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")

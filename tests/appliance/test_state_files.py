@@ -1,4 +1,4 @@
-"""The booth's small state files are replaced whole (videokiosk/atomicfile.py): whoever reads one
+"""The booth's small state files are replaced whole (appliance/statefile.py): whoever reads one
 while it is written, and after a power cut, finds the old record or the new, never an empty one.
 An update record read as empty makes mark-good treat the new slot as an ordinary boot."""
 
