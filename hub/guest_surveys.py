@@ -33,7 +33,8 @@ from .state import SharedState
 
 # How long after the call began its survey may be answered (the survey screen follows the call).
 SURVEY_WINDOW = timedelta(days=1)
-TABLE = "guest_surveys"  # shared table: "<participant_id> <call_id>" -> open until (ISO time)
+TABLE = "guest_surveys"  # shared table: "<participant_id> <call_id>" -> "[spent ]<until, ISO time>"
+SPENT = "spent "  # answered: kept till the window ends, so a socket that links the call again gets no new one
 
 
 class SurveyAllowances:
@@ -53,13 +54,15 @@ class SurveyAllowances:
         Of several hubs racing for one allowance, one gets it."""
         now = self._clock.now().isoformat()
         for key, until in (await self._state.records(TABLE)).items():
-            if key.startswith(f"{participant_id} ") and until > now and await self._state.take_record(TABLE, key):
-                return True
+            if key.startswith(f"{participant_id} ") and until > now and not until.startswith(SPENT):
+                if await self._state.take_record(TABLE, key):
+                    await self._state.put_record(TABLE, key, SPENT + until)
+                    return True
         return False
 
     async def _forget_expired(self) -> None:
-        # Swept on each grant: what was never answered does not pile up in memory or Redis.
+        # Swept on each grant: allowances, answered or not, do not pile up in memory or Redis.
         now = self._clock.now().isoformat()
-        for key, until in (await self._state.records(TABLE)).items():
-            if until <= now:
+        for key, value in (await self._state.records(TABLE)).items():
+            if value.removeprefix(SPENT) <= now:
                 await self._state.take_record(TABLE, key)

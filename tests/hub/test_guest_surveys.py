@@ -67,7 +67,9 @@ async def test_an_allowance_is_taken_once_by_its_participant_within_the_window(s
     await surveys.grant("p-2", "c-2222")
     assert not await surveys.take("p-3")
     assert await other_hub.take("p-1") and not await surveys.take("p-1")
+    await surveys.grant("p-1", "c-1111")  # linked once more (the page's socket came back): spent stays spent
+    assert not await surveys.take("p-1")
     clock.advance(SURVEY_WINDOW + timedelta(seconds=1))
     assert not await surveys.take("p-2")  # too late
     await surveys.grant("p-1", "c-3333")  # and the expired one is swept: nothing piles up
-    assert set(await state.records("guest_surveys")) == {"p-1 c-3333"}
+    assert set(await state.records("guest_surveys")) == {"p-1 c-3333"}  # the spent one went too
