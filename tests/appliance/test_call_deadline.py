@@ -40,29 +40,32 @@ async def answer(hub: FakeHub, advisor: RTCPeerConnection, offer: str) -> p.Answ
 
 
 @pytest.fixture
-async def booth():
+async def booth(request):
+    """A BoothCall with a short deadline (``request.param`` if given)."""
     camera = SyntheticCamera(width=160, height=120, fps=10)
     hub = FakeHub()
-    call = BoothCall(hub, camera, ToneMicrophone(level_dbfs=-20.0), CountingSpeaker(), connect_deadline_s=DEADLINE_S)
+    deadline = getattr(request, "param", DEADLINE_S)
+    call = BoothCall(hub, camera, ToneMicrophone(level_dbfs=-20.0), CountingSpeaker(), connect_deadline_s=deadline)
     yield hub, call
     await call.stop()
     await camera.close()
 
 
+# Long enough for two aiortc peers to connect on a loaded machine before the second try's deadline (6 s).
+@pytest.mark.parametrize("booth", [3.0], indirect=True)
 async def test_an_offer_nobody_answers_is_made_again_and_that_one_connects(booth):
     hub, call = booth
     await call.start(CALL_ID)
     first_at, _ = await asyncio.wait_for(hub.offers.get(), 10)  # lost on its way: never answered
     again_at, offer = await asyncio.wait_for(hub.offers.get(), 10)
-    assert again_at - first_at >= DEADLINE_S
+    assert again_at - first_at >= 3.0
     advisor = RTCPeerConnection()
     try:
         reply = await answer(hub, advisor, offer)
         await connected(call)
         await hub.listener(reply)  # the same answer twice (a relay that repeats): ignored
         assert call._pc.connectionState == "connected"
-        with pytest.raises(TimeoutError):  # connected: no offer after this one's deadline
-            await asyncio.wait_for(hub.offers.get(), 4 * DEADLINE_S)
+        assert call._deadline is None and hub.offers.empty()  # connected: its deadline is off
     finally:
         await advisor.close()
 
