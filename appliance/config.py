@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rtc.protocol import BOOTH_ID_PATTERN, LANGUAGES
+from rtc.protocol import BOOTH_ID_PATTERN, BOOTH_TEXT_MAX, LANGUAGES
 from videokiosk.config_errors import describe_validation_error
 from videokiosk.retention import MAX_RETENTION_DAYS
 
@@ -37,8 +37,8 @@ class _Section(BaseModel):
 
 class BoothSection(_Section):
     id: Annotated[str, Field(pattern=BOOTH_ID_PATTERN)]
-    name: Annotated[str, Field(min_length=1, max_length=120)]
-    location: Annotated[str, Field(min_length=1, max_length=120)]
+    name: Annotated[str, Field(min_length=1, max_length=BOOTH_TEXT_MAX)]
+    location: Annotated[str, Field(min_length=1, max_length=BOOTH_TEXT_MAX)]
 
 
 class HubSection(_Section):

@@ -29,8 +29,8 @@ class UnknownBooth(HubError):
     """No booth with that id is registered."""
 
 
-class InvalidBoothId(HubError):
-    """A booth id the booth's config and the hub link would refuse."""
+class InvalidBooth(HubError):
+    """A booth id, name or location the booth's config (and, for the id, the hub link) would refuse."""
 
 
 class SsoError(HubError):

@@ -24,11 +24,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from rtc.protocol import BOOTH_ID_PATTERN, BOOTH_ID_RULE
+from rtc.protocol import BOOTH_ID_PATTERN, BOOTH_ID_RULE, BOOTH_TEXT_MAX
 
 from .storage import Database, first_column_in
 
-from .errors import InvalidBoothId, UnknownBooth
+from .errors import InvalidBooth, UnknownBooth
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,10 @@ class BoothRegistry:
         if not re.fullmatch(BOOTH_ID_PATTERN, booth_id):
             # Refused here, not at the booth: there the enrolment code would be spent on a config
             # the booth cannot start with.
-            raise InvalidBoothId(f"booth id {booth_id!r} is not allowed: {BOOTH_ID_RULE}")
+            raise InvalidBooth(f"booth id {booth_id!r} is not allowed: {BOOTH_ID_RULE}")
+        for what, text in (("name", name), ("location", location)):
+            if not 1 <= len(text) <= BOOTH_TEXT_MAX:  # the booth's config takes no other
+                raise InvalidBooth(f"the booth's {what} must be 1 to {BOOTH_TEXT_MAX} characters")
         token = token or new_token()
         self._db["booths"].upsert(
             {

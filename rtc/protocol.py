@@ -53,6 +53,8 @@ Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
 # the link, so it keeps to both (and to a host name's rules: lower case, no dot).
 BOOTH_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{3,62}$"
 BOOTH_ID_RULE = "4 to 63 characters: lower-case letters a-z, digits and dashes, not starting with a dash"
+BOOTH_TEXT_MAX = 120  # a booth's name and location, as the config, the registry and the link take them
+BoothText = Annotated[str, Field(max_length=BOOTH_TEXT_MAX)]
 ShortText = Annotated[str, Field(max_length=280), AfterValidator(without_bidi_controls)]
 PersonName = Annotated[str, Field(max_length=120), AfterValidator(without_bidi_controls)]
 CustomerNumber = Annotated[str, Field(max_length=40), AfterValidator(without_bidi_controls)]
@@ -89,8 +91,8 @@ class WaitingEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     session_id: Id
     booth_id: Id
-    booth_name: Annotated[str, Field(max_length=120)]
-    location: Annotated[str, Field(max_length=120)]
+    booth_name: BoothText
+    location: BoothText
     since: Annotated[str, Field(max_length=40)]  # ISO 8601, UTC
     language: Language
     kind: Literal["walk_in", "appointment"]
@@ -103,8 +105,8 @@ class WaitingEntry(BaseModel):
 class BoothInfo(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     booth_id: Id
-    name: Annotated[str, Field(max_length=120)]
-    location: Annotated[str, Field(max_length=120)]
+    name: BoothText
+    location: BoothText
     state: Literal["online", "waiting", "in_call", "offline", "fault"]
     faults: Annotated[list[Fault], Field(max_length=16)] = []
 

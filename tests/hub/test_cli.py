@@ -61,7 +61,7 @@ def test_a_store_path_that_cannot_be_a_folder_and_an_unknown_advisor_are_said_pl
     assert nobody.returncode == 2 and "no advisor 'nobody'" in nobody.stderr and "removed" not in nobody.stdout
 
 
-def test_add_booth_refuses_an_id_the_booth_could_never_run_with(tmp_path):
+def test_add_booth_refuses_an_id_name_or_location_the_booth_could_never_run_with(tmp_path):
     """The booth's config and the hub link take lower-case letters, digits and dashes only: a booth
     registered as "Halle 1" burnt its enrolment code at the booth ("does not make a valid booth
     config") and could never connect. ``add-booth`` says so at once and registers nothing."""
@@ -71,4 +71,7 @@ def test_add_booth_refuses_an_id_the_booth_could_never_run_with(tmp_path):
         done = vk("add-booth", "--config", str(config), wrong, "Halle 1", "Musterstadt")
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-300:]
         assert repr(wrong) in done.stderr and "a-z" in done.stderr and not done.stdout, done.stderr
+    for name, location in (("", "Musterstadt"), ("Halle 1", "x" * 121)):
+        done = vk("add-booth", "--config", str(config), "jc-halle-1", name, location)
+        assert done.returncode == 2 and "1 to 120 characters" in done.stderr and not done.stdout, done.stderr[-300:]
     assert BoothRegistry(open_database(str(tmp_path / "hub.db"))).all() == []
