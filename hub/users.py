@@ -69,6 +69,7 @@ class UserStore:
             for table in ACCOUNT_TABLES:
                 self._db.execute(f"DELETE FROM {table} WHERE username = ?", [username])
             end_sessions(self._db, username)
+        self._db.erase_now()  # her name off the disk at once, and the removal on it before the command ends
         return removed > 0
 
     def password_hash(self, username: str) -> str | None:

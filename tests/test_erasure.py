@@ -1,5 +1,5 @@
 """Deleted means gone from the disk (videokiosk/datafiles.py), on booth and hub, while the process
-still runs: after a withdrawal or a purge, no byte of the deleted person is left in the .db file,
+still runs: after a withdrawal, a purge or an advisor's removal, no byte of the deleted person is left in the .db file,
 its -wal or its -shm, with the connection still open.
 
 Two things keep that promise, and each is caught here when left out:
@@ -31,6 +31,7 @@ from hub import db as hub_db
 from hub.appointments import AppointmentBook, AppointmentDraft
 from hub.purge import purge_all
 from hub.storage import open_database
+from hub.users import UserStore
 from videokiosk.clock import FakeClock
 
 
@@ -90,7 +91,16 @@ def hub_purge(path: Path, name: str, clock: FakeClock) -> Callable[[], object]:
     return lambda: purge_all(db, clock.now() + timedelta(days=60))
 
 
-@pytest.mark.parametrize("deletion", [booth_withdraw, booth_purge, hub_withdraw, hub_purge], ids=lambda f: f.__name__)
+def hub_remove_advisor(path: Path, name: str, clock: FakeClock) -> Callable[[], object]:
+    """``videokiosk hub remove-user``: an advisor's user name is personal data too."""
+    users = UserStore(open_database(path), clock)
+    users.add_user(name, "s3cret-pass-12")
+    users.add_user("somebody-else", "s3cret-pass-12")
+    return lambda: users.remove_user(name)
+
+
+@pytest.mark.parametrize("deletion", [booth_withdraw, booth_purge, hub_withdraw, hub_purge, hub_remove_advisor],
+                         ids=lambda f: f.__name__)
 def test_a_deleted_person_leaves_no_byte_in_any_file_while_the_store_is_open(tmp_path, deletion):
     name, path = random_name(), tmp_path / "data.db"
     delete = deletion(path, name, FakeClock())
