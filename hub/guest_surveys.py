@@ -6,9 +6,10 @@ survey open. Kept as a row beside the call (``guest_pass_calls.surveyed`` until 
 that flag said for 14 days which named participant had answered, and the answers of a week with
 one or two home calls could be joined to them (videokiosk/surveypool.py: never by any join, log
 line or count). So the allowance lives in the hubs' shared state (memory, or Redis for several
-hubs), never on disk: granted when the call is first linked to the participant's pass, taken by
-the answer, and gone :data:`SURVEY_WINDOW` after the call began or with a hub restart (then the
-survey is refused: the price of the promise, as for a remainder below five answers).
+hubs), never on disk: granted when the call is first linked to the participant's pass, spent by
+the answer (and kept so, or a socket linking the call again would get a new one), and gone
+:data:`SURVEY_WINDOW` after the call began or with a hub restart (then the survey is refused: the
+price of the promise, as for a remainder below five answers).
 
 Example::
 
