@@ -329,8 +329,9 @@ class Session:
         survey = parse_survey(answers)  # raises InvalidMessage
         if self.store is not None:
             # Only the day, no session id: the answers cannot be joined to a call or a person.
-            self._store_unsaid(self.store.record_survey, self.clock.now().date(), **survey)
-            self._store_unsaid(self.store.bump_stats, self.clock.now().date(), surveys=1)
+            day = self.clock.now().date()
+            self._store_unsaid(self.store.record_survey, day, **survey)
+            self._store_unsaid(self.store.bump_stats, day, surveys=1)
         if self._on_survey is not None:
             self._on_survey(survey)
 

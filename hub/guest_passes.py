@@ -98,18 +98,21 @@ class GuestPasses:
 
     def check(self, key: str | None) -> GuestPass:
         """The pass behind cookie value ``key``, or :class:`PassRefused` saying why not."""
-        row = None
-        if key:
-            row = next(iter(self._db["guest_passes"].rows_where("pass_hash = ?", [_hash(key)])), None)
-        return self._check_row(row)
+        return self._check_row(self._row(key))
 
     def kept(self, key: str | None) -> KeptPass:
         """The pass behind cookie value ``key`` as long as it is kept: after the appointment was
         cancelled, changed or is over too. :class:`PassRefused` (``pass_lost``) if there is none."""
-        row = next(iter(self._db["guest_passes"].rows_where("pass_hash = ?", [_hash(key)])), None) if key else None
+        row = self._row(key)
         if row is None:
             raise PassRefused("this browser has no pass (any more): nothing of it is kept", "pass_lost")
         return KeptPass(row["pass_hash"], row["participant_id"])
+
+    def _row(self, key: str | None) -> dict | None:
+        """The stored pass behind cookie value ``key`` (None: no cookie, or none kept for it)."""
+        if not key:
+            return None
+        return next(iter(self._db["guest_passes"].rows_where("pass_hash = ?", [_hash(key)])), None)
 
     def valid_among(self, pass_hashes: set[str]) -> set[str]:
         """Which of these passes still hold (the socket watch closes the others' sockets)."""

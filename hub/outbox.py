@@ -96,7 +96,7 @@ class FolderTransport:
             self.folder.mkdir(parents=True, exist_ok=True)
             # After the highest number, not the count: the purge deletes files (purge_eml_folder),
             # and a count would name a file that is still there.
-            numbers = [int(p.name.split("-")[0]) for p in self.folder.glob("*.eml") if p.name.split("-")[0].isdigit()]
+            numbers = [int(head) for p in self.folder.glob("*.eml") if (head := p.name.split("-")[0]).isdigit()]
             path = self.folder / f"{max(numbers, default=0) + 1:04d}-{recipient.split('@')[0][:20]}.eml"
             # Whole or not at all: the purge compares a file with its mail, and must never see half of one.
             partial = path.with_suffix(".partial")

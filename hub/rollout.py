@@ -5,10 +5,9 @@ first wave (``first`` idle booths, default 2) to install it (``install_update`` 
 hub link). Each booth installs into its other slot, reboots, and reports where it stands in its
 health (appliance/update.py). When every booth of the first wave runs the new version, the rest
 follow, and so does a booth the waves missed (offline then) when it reports, idle, while the
-rollout is still under way. A booth
-counts only once it says ``good`` (appliance/mark_good.py kept its new slot:
-self-test passed, hub reached); ``installed`` (booted, not yet proven) can still turn into
-``rolled_back``. When any booth of the rollout reports ``failed`` or ``rolled_back`` (the new slot
+rollout is still under way. A booth counts only once it says ``good`` (appliance/mark_good.py kept
+its new slot: self-test passed, hub reached); ``installed`` (booted, not yet proven) can still turn
+into ``rolled_back``. When any booth of the rollout reports ``failed`` or ``rolled_back`` (the new slot
 did not come up good and the bootloader went back), the rollout pauses: nobody else gets the bundle
 until a technician resumes or cancels it. Booths busy with a customer are skipped and asked again
 as soon as they report being idle (a booth reports at once when its customer leaves).
